@@ -1,0 +1,61 @@
+"""Command line: ``nbconference serve`` runs standalone signaling."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nbconference")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run signaling without Jupyter")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765, 0 = any free)")
+    serve.add_argument(
+        "--token",
+        default=os.environ.get("NBCONFERENCE_TOKEN"),
+        help="token clients must present (default: $NBCONFERENCE_TOKEN, else a random one)",
+    )
+    serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
+    serve.add_argument("--redis", metavar="URL", help="use the Redis backend at URL")
+    serve.add_argument("--max-peers-per-room", type=int)
+    serve.add_argument("--messages-per-second", type=float)
+    serve.add_argument("--message-burst", type=int)
+    serve.add_argument("--reconnect-grace-seconds", type=float)
+    args = parser.parse_args(argv)
+
+    from .server.config import SignalingSettings
+    from .server.standalone import serve_forever
+
+    settings = SignalingSettings()
+    if args.redis:
+        settings.backend, settings.redis_url = "redis", args.redis
+    for name in (
+        "max_peers_per_room",
+        "messages_per_second",
+        "message_burst",
+        "reconnect_grace_seconds",
+    ):
+        if getattr(args, name) is not None:
+            setattr(settings, name, getattr(args, name))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve_forever(
+                settings=settings,
+                host=args.host,
+                port=args.port,
+                token=args.token,
+                allow_origin=args.allow_origin,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

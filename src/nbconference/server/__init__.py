@@ -1,0 +1,1 @@
+"""Signaling server: Jupyter extension, standalone app, room registry and backends."""

@@ -1,0 +1,1 @@
+"""Where rooms live: ``memory`` (default) or ``redis`` (rooms across servers)."""

@@ -1,0 +1,72 @@
+"""The interface between the room registry and where room membership lives."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+PeerInfo = dict[str, Any]
+"""The public record of a peer: ``{"id", "name", "state"}``."""
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """Something that happened in a room, to be applied by every server with peers there.
+
+    ``kind`` is ``joined`` (``peer`` set), ``left`` / ``state`` (``peer_id``, and
+    ``state``), or ``signal`` (``peer_id`` is the sender, ``to`` and ``data`` set).
+    """
+
+    kind: str
+    room: str
+    peer_id: str = ""
+    peer: PeerInfo | None = None
+    state: dict[str, bool] | None = None
+    to: str = ""
+    data: dict[str, Any] | None = None
+
+
+class RoomFull(Exception):
+    """The room already holds its maximum number of peers."""
+
+
+class BackendUnavailable(Exception):
+    """The shared store cannot be reached; the operation did not happen."""
+
+
+EventSink = Callable[[RoomEvent], None]
+
+
+class Backend(ABC):
+    """Membership with an atomic room cap, and a channel to the other servers of a room.
+
+    The registry delivers every event to the peers connected to *this* process itself;
+    a backend only has to carry events to *other* processes and hand theirs back
+    through the sink given to :meth:`start`.
+    """
+
+    @abstractmethod
+    async def start(self, sink: EventSink) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def add_peer(self, room: str, peer: PeerInfo, max_peers: int) -> list[PeerInfo]:
+        """Add ``peer`` to ``room`` and return the peers that were already there.
+
+        Raises :class:`RoomFull` when the room holds ``max_peers`` already.
+        """
+
+    @abstractmethod
+    async def remove_peer(self, room: str, peer_id: str) -> None: ...
+
+    @abstractmethod
+    def publish(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
+        """Carry ``event`` to the other servers of its room, in order per sender.
+
+        ``on_failure(reason)`` is called if the event could not be handed on, so that
+        its sender can be told: nothing is dropped silently.
+        """

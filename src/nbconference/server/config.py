@@ -1,0 +1,81 @@
+"""Signaling settings, shared by the Jupyter extension and ``nbconference serve``.
+
+In Jupyter they are ``c.NBConference.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import CaselessStrEnum, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+from .backends.base import Backend
+from .rooms import Limits, RoomRegistry
+
+
+class SignalingSettings(Configurable):
+    ice_servers: List[dict[str, Any]] = List(
+        default_value=[],
+        help="""ICE servers handed to every peer in 'welcome', as RTCIceServer dicts, e.g.
+        [{"urls": "stun:stun.example.org:3478"},
+         {"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}].
+        Empty (the default) means host candidates only: enough on one machine or LAN.""",
+    ).tag(config=True)
+
+    max_peers_per_room = Int(
+        8,
+        help="""Most peers in one room. A full mesh costs every peer N-1 uplinks, so rooms
+        past about 8 need an SFU rather than a bigger cap.""",
+    ).tag(config=True)
+
+    max_message_bytes = Int(
+        64 * 1024, help="Largest client frame relayed; larger ones get a 'too-large' error."
+    ).tag(config=True)
+
+    messages_per_second = Float(
+        500.0, help="Sustained messages per second one socket may send before 'rate-limited'."
+    ).tag(config=True)
+
+    message_burst = Int(1000, help="Messages one socket may send in a burst.").tag(config=True)
+
+    reconnect_grace_seconds = Float(
+        15.0,
+        help="""How long a peer whose socket dropped (without a clean close) keeps its id and
+        room: it may rejoin with its resume token meanwhile, and the others see 'peer-left'
+        only when the window passes.""",
+    ).tag(config=True)
+
+    backend = CaselessStrEnum(
+        ["memory", "redis"],
+        default_value="memory",
+        help="""Where rooms live: 'memory' (this process only, nothing else needed) or
+        'redis' (rooms span servers; needs nbconference[redis] and redis_url).""",
+    ).tag(config=True)
+
+    redis_url = Unicode(
+        "redis://127.0.0.1:6379/0", help="Redis server used when backend is 'redis'."
+    ).tag(config=True)
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_peers_per_room=self.max_peers_per_room,
+            max_message_bytes=self.max_message_bytes,
+            messages_per_second=self.messages_per_second,
+            message_burst=self.message_burst,
+            reconnect_grace_seconds=self.reconnect_grace_seconds,
+        )
+
+    def make_backend(self) -> Backend:
+        if self.backend == "redis":
+            from .backends.redis import RedisBackend
+
+            backend: Backend = RedisBackend(self.redis_url, self.reconnect_grace_seconds)
+            return backend
+        from .backends.memory import MemoryBackend
+
+        return MemoryBackend()
+
+    def make_registry(self) -> RoomRegistry:
+        ice_servers: list[dict[str, Any]] = list(self.ice_servers)
+        return RoomRegistry(self.make_backend(), self.limits(), ice_servers)

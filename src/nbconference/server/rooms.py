@@ -1,0 +1,279 @@
+"""RoomRegistry: who is in which room, relaying between them, and resuming dropped peers.
+
+The registry owns the peers connected to this process. It delivers every room event
+to its own peers directly (a broadcast is encoded once) and hands the same event to
+the backend, which carries it to the other servers of the room, if there are any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..protocol import Join, ProtocolError, Signal, encode, error_frame
+from .backends.base import Backend, BackendUnavailable, PeerInfo, RoomEvent, RoomFull
+
+log = logging.getLogger("nbconference")
+
+
+class Transport(Protocol):
+    """One client socket as the registry sees it."""
+
+    def send_frame(self, frame: str) -> bool:
+        """Queue ``frame``; False when the socket is already closed."""
+
+    def close_socket(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_peers_per_room: int = 8
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 500.0
+    message_burst: int = 1000
+    reconnect_grace_seconds: float = 15.0
+    max_pending_messages: int = 256
+    max_violations: int = 50
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "max_peers_per_room": self.max_peers_per_room,
+            "max_message_bytes": self.max_message_bytes,
+            "messages_per_second": self.messages_per_second,
+            "message_burst": self.message_burst,
+            "reconnect_grace_seconds": self.reconnect_grace_seconds,
+        }
+
+
+@dataclass(eq=False)
+class Peer:
+    """A peer connected to this process, or dropped and inside its grace window."""
+
+    info: PeerInfo
+    room: str
+    resume: str
+    transport: Transport | None
+    pending: list[str] = field(default_factory=list)
+    expiry: asyncio.TimerHandle | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.info["id"])
+
+
+class RoomRegistry:
+    def __init__(
+        self,
+        backend: Backend,
+        limits: Limits | None = None,
+        ice_servers: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.limits = limits or Limits()
+        self.ice_servers = ice_servers or []
+        self.rooms: dict[str, dict[str, PeerInfo]] = {}
+        self.local: dict[str, Peer] = {}
+        self._resume_tokens: dict[str, Peer] = {}
+
+    async def start(self) -> None:
+        await self.backend.start(self._apply_remote)
+
+    async def stop(self) -> None:
+        for peer in list(self.local.values()):
+            if peer.transport is not None:
+                peer.transport.close_socket(1001, "server shutting down")
+            await self._remove(peer)
+        await self.backend.stop()
+
+    # -- joining and leaving ---------------------------------------------------------
+
+    async def join(self, transport: Transport, msg: Join) -> Peer:
+        """Admit ``transport`` to a room (or resume its peer) and send it ``welcome``."""
+        resumed = self._resume_tokens.get(msg.resume or "")
+        if resumed is not None and resumed.room == msg.room:
+            return self._resume(resumed, transport)
+        info: PeerInfo = {"id": secrets.token_urlsafe(12), "name": msg.name, "state": msg.state}
+        try:
+            others = await self.backend.add_peer(msg.room, info, self.limits.max_peers_per_room)
+        except RoomFull:
+            raise ProtocolError(
+                "room-full",
+                f"room '{msg.room}' is full ({self.limits.max_peers_per_room} peers)",
+            ) from None
+        except BackendUnavailable as exc:
+            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
+        peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport)
+        members = self.rooms.setdefault(msg.room, {})
+        for other in others:
+            members.setdefault(other["id"], other)
+        members[peer.id] = info
+        self.local[peer.id] = peer
+        self._resume_tokens[peer.resume] = peer
+        transport.send_frame(self._welcome(peer, resumed=False))
+        self._announce(RoomEvent("joined", msg.room, peer.id, peer=info), sender=peer)
+        return peer
+
+    def _resume(self, peer: Peer, transport: Transport) -> Peer:
+        if peer.expiry is not None:
+            peer.expiry.cancel()
+            peer.expiry = None
+        old, peer.transport = peer.transport, transport
+        if old is not None and old is not transport:
+            old.close_socket(4000, "replaced by a resumed connection")
+        transport.send_frame(self._welcome(peer, resumed=True))
+        pending, peer.pending = peer.pending, []
+        for frame in pending:
+            transport.send_frame(frame)
+        return peer
+
+    def _welcome(self, peer: Peer, resumed: bool) -> str:
+        others = [p for pid, p in self.rooms.get(peer.room, {}).items() if pid != peer.id]
+        return encode(
+            {
+                "type": "welcome",
+                "id": peer.id,
+                "resume": peer.resume,
+                "resumed": resumed,
+                "room": peer.room,
+                "peers": others,
+                "ice_servers": self.ice_servers,
+                "limits": self.limits.public(),
+            }
+        )
+
+    async def leave(self, peer: Peer) -> None:
+        """The peer said goodbye (or closed its socket cleanly): it leaves at once."""
+        await self._remove(peer)
+
+    def disconnected(self, peer: Peer, transport: Transport) -> None:
+        """The socket dropped without a goodbye: keep the peer for the grace window."""
+        if peer.transport is not transport or peer.id not in self.local:
+            return
+        peer.transport = None
+        loop = asyncio.get_running_loop()
+        peer.expiry = loop.call_later(
+            self.limits.reconnect_grace_seconds,
+            lambda: loop.create_task(self._remove(peer)),
+        )
+
+    async def _remove(self, peer: Peer) -> None:
+        if self.local.pop(peer.id, None) is None:
+            return
+        if peer.expiry is not None:
+            peer.expiry.cancel()
+        self._resume_tokens.pop(peer.resume, None)
+        self._announce(RoomEvent("left", peer.room, peer.id), sender=peer)
+        try:
+            await self.backend.remove_peer(peer.room, peer.id)
+        except BackendUnavailable as exc:
+            log.warning("nbconference: could not remove %s from %s: %s", peer.id, peer.room, exc)
+
+    # -- messages inside a room ------------------------------------------------------
+
+    def signal(self, sender: Peer, msg: Signal) -> None:
+        """Relay ``msg`` to its target, stamped with the sender's id."""
+        members = self.rooms.get(sender.room, {})
+        if msg.to not in members or msg.to == sender.id:
+            raise ProtocolError("unknown-peer", f"no peer '{msg.to[:40]}' in room '{sender.room}'")
+        target = self.local.get(msg.to)
+        if target is None:
+            event = RoomEvent("signal", sender.room, sender.id, to=msg.to, data=msg.data)
+            self.backend.publish(event, self._failure_reporter(sender, msg.to))
+            return
+        frame = encode({"type": "signal", "from": sender.id, "data": msg.data})
+        if not self._deliver(target, frame):
+            raise ProtocolError("peer-unavailable", f"peer '{msg.to}' is reconnecting; retry later")
+
+    def set_state(self, peer: Peer, state: dict[str, bool]) -> None:
+        peer.info["state"] = {**peer.info["state"], **state}
+        self._announce(
+            RoomEvent("state", peer.room, peer.id, state=peer.info["state"]), sender=peer
+        )
+
+    # -- delivery --------------------------------------------------------------------
+
+    def _deliver(self, peer: Peer, frame: str) -> bool:
+        """Send to a local peer, or keep for it while it reconnects. False when full."""
+        if peer.transport is not None and peer.transport.send_frame(frame):
+            return True
+        if len(peer.pending) >= self.limits.max_pending_messages:
+            return False
+        peer.pending.append(frame)
+        return True
+
+    def _announce(self, event: RoomEvent, sender: Peer | None) -> None:
+        """Apply a room event here and hand it to the other servers."""
+        self._apply(event)
+        if sender is not None:
+            self.backend.publish(event, self._failure_reporter(sender, None))
+
+    def _apply_remote(self, event: RoomEvent) -> None:
+        if event.kind == "signal":
+            target = self.local.get(event.to)
+            if target is not None and target.room == event.room:
+                frame = encode({"type": "signal", "from": event.peer_id, "data": event.data})
+                if not self._deliver(target, frame):
+                    log.warning("nbconference: dropped signal for %s: queue full", event.to)
+            return
+        self._apply(event)
+
+    def _apply(self, event: RoomEvent) -> None:
+        members = self.rooms.get(event.room)
+        if event.kind == "joined":
+            assert event.peer is not None
+            if members is None:
+                return
+            members[event.peer_id] = event.peer
+            frame = encode({"type": "peer-joined", "peer": event.peer})
+        elif members is None or event.peer_id not in members:
+            return
+        elif event.kind == "left":
+            del members[event.peer_id]
+            if not members:
+                del self.rooms[event.room]
+            frame = encode({"type": "peer-left", "id": event.peer_id})
+        elif event.kind == "state":
+            members[event.peer_id]["state"] = event.state
+            frame = encode({"type": "peer-state", "id": event.peer_id, "state": event.state})
+        else:
+            return
+        for pid in list(members):
+            target = self.local.get(pid)
+            if pid != event.peer_id and target is not None:
+                self._deliver(target, frame)
+
+    def _failure_reporter(self, sender: Peer, to: str | None) -> Callable[[str], None]:
+        def report(reason: str) -> None:
+            what = f"signal to '{to}'" if to else "room update"
+            if sender.transport is not None:
+                sender.transport.send_frame(
+                    error_frame("backend-unavailable", f"{what} not delivered: {reason}")
+                )
+
+        return report
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
