@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,15 +49,32 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            serve_forever(
-                settings=settings,
-                host=args.host,
-                port=args.port,
-                token=args.token,
-                allow_origin=args.allow_origin,
+            _until_stopped(
+                serve_forever(
+                    settings=settings,
+                    host=args.host,
+                    port=args.port,
+                    token=args.token,
+                    allow_origin=args.allow_origin,
+                )
             )
         )
     return 0
+
+
+async def _until_stopped(serving: Coroutine[Any, Any, None]) -> None:
+    """Run ``serving`` until SIGINT or SIGTERM (systemd, containers), then let it clean up.
+
+    Only the serving task is cancelled, so the server's own tasks (the Redis backend's
+    writer among them) still run while it tells every peer's room that the peer left,
+    rather than leaving them to linger in other servers' rooms until presence expires.
+    """
+    task = asyncio.ensure_future(serving)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -64,6 +66,9 @@ class Join:
 class Signal:
     to: str
     data: dict[str, Any]
+    # ``data`` encoded once at parse time: relaying splices it into the outgoing frame, and
+    # data too deep to encode again is refused here rather than failing mid-relay.
+    data_json: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,35 @@ ClientMessage = Join | Signal | State | Leave
 def valid_room(room: object) -> bool:
     """True for room names of 1-64 characters from ``[A-Za-z0-9._-]``."""
     return isinstance(room, str) and ROOM_PATTERN.fullmatch(room) is not None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Python's json accepts NaN and Infinity, which a browser's JSON.parse rejects: relaying
+# them would hand the receiving peer a frame it cannot read.
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def _not_json(value: object) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _make_encode() -> Callable[[Any], str]:
+    slow: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    if c_make_encoder is None:
+        return slow
+    # JSONEncoder.encode builds a new C encoder on every call, which costs more than
+    # encoding a signaling message; this one is built once. Parsed JSON cannot be
+    # circular, so it skips the cycle check.
+    fast = c_make_encoder(
+        None, _not_json, encode_basestring_ascii, None, ":", ",", False, False, False
+    )
+    return lambda value: "".join(fast(value, 0))
+
+
+_encode = _make_encode()
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -105,13 +139,16 @@ def _parse_state(value: object) -> dict[str, bool]:
 
 def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
     """Parse one client frame, raising :class:`ProtocolError` with a readable reason."""
-    if len(text) > max_bytes:
-        raise ProtocolError("too-large", f"message of {len(text)} bytes exceeds {max_bytes}")
+    size = len(text)
+    if size <= max_bytes and isinstance(text, str) and not text.isascii():
+        size = len(text.encode())  # the limit is in bytes; non-ASCII characters take 2-4
+    if size > max_bytes:
+        raise ProtocolError("too-large", f"message of {size} bytes exceeds {max_bytes}")
     if isinstance(text, bytes):
         raise ProtocolError("bad-message", "binary frames are not part of the protocol")
     try:
-        obj = json.loads(text)
-    except ValueError:
+        obj = _decode(text)
+    except (ValueError, RecursionError):
         raise ProtocolError("bad-message", "message is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad-message", "message must be a JSON object")
@@ -121,7 +158,11 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         data = _require(obj, "data", dict, "an object")
         if not ("description" in data or "candidate" in data):
             raise ProtocolError("bad-message", "'data' must hold a 'description' or 'candidate'")
-        return Signal(to, data)
+        try:
+            data_json = _encode(data)
+        except RecursionError:
+            raise ProtocolError("bad-message", "'data' is nested too deeply") from None
+        return Signal(to, data, data_json)
     if kind == "join":
         room = obj.get("room")
         if not isinstance(room, str) or not valid_room(room):
@@ -146,7 +187,15 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
 
 def encode(message: dict[str, Any]) -> str:
     """Encode a server frame compactly."""
-    return json.dumps(message, separators=(",", ":"))
+    return _encode(message)
+
+
+def signal_frame(sender: str, data_json: str) -> str:
+    """The relayed ``signal`` frame, built around data already encoded by the parser.
+
+    Peer ids are server-made URL-safe tokens, so they need no escaping.
+    """
+    return f'{{"type":"signal","from":"{sender}","data":{data_json}}}'
 
 
 def error_frame(code: str, message: str, **extra: Any) -> str:

@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import Awaitable
 from typing import Any
 
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from ..protocol import Join, Leave, ProtocolError, Signal, State, error_frame, parse_client_message
+from .framing import BatchedProtocol13
 from .rooms import Peer, RateLimiter, RoomRegistry
 
 log = logging.getLogger("nbconference")
 
+
+def text_frame(payload: bytes) -> bytes:
+    """A server-to-client text frame (FIN set, unmasked) around ``payload``."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", 0x81, size) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
 # Close codes of RFC 6455 that mean the client left on purpose (a closed tab sends 1001).
 CLEAN_CLOSE_CODES = frozenset({1000, 1001})
 POLICY_VIOLATION = 1008
+# Bytes written to a socket and not yet taken by the kernel; past this, its reader is gone.
+MAX_UNSENT_BYTES = 1024 * 1024
 VIOLATION_WINDOW_SECONDS = 10.0
+# Errors that are the client's fault. The others (a peer that just left, a full room, a
+# peer reconnecting) happen to well-behaved clients in races and must not get them closed.
+ABUSE_CODES = frozenset(
+    {"bad-message", "too-large", "not-joined", "already-joined", "rate-limited"}
+)
 
 
 class SignalingConnection(WebSocketHandler):
@@ -40,6 +61,8 @@ class SignalingConnection(WebSocketHandler):
         self._violations = 0
         self._violation_window = time.monotonic()
         self._join_pending = False
+        self._closed = False
+        self._outbox: list[str] = []
 
     @property
     def max_message_size(self) -> int:
@@ -49,16 +72,56 @@ class SignalingConnection(WebSocketHandler):
         stream = self.ws_connection.stream if self.ws_connection else None  # type: ignore[attr-defined]
         if stream is not None:
             stream.set_nodelay(True)
+            stream.max_write_buffer_size = MAX_UNSENT_BYTES
         return super().open(*args, **kwargs)
 
     # -- Transport for the registry --------------------------------------------------
 
     def send_frame(self, frame: str) -> bool:
-        try:
-            self.write_message(frame)
-        except WebSocketClosedError:
-            return False
+        # Frames wait in an outbox until the end of this loop turn, then go out in one
+        # write: a burst to one socket costs one syscall, and no message costs a task
+        # (tornado's write_message makes one per call).
+        if not self._outbox:
+            connection = self.ws_connection
+            if connection is None or connection.is_closing():
+                return False
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frame)
         return True
+
+    def _flush(self) -> None:
+        frames, self._outbox = self._outbox, []
+        connection = self.ws_connection
+        if not frames or connection is None or connection.is_closing():
+            return
+        stream = connection.stream
+        if stream is None:
+            return
+        try:
+            stream.write(b"".join([text_frame(f.encode()) for f in frames]))
+        except StreamBufferFullError:
+            # The client stopped reading: rather than hold its messages without bound,
+            # close it (it may resume and be brought up to date from its queue).
+            log.warning("nbconference: closing %s: not reading its messages", self._who())
+            stream.max_write_buffer_size = None  # room for the close frame
+            self.close(POLICY_VIOLATION, "not reading messages")
+        except StreamClosedError:
+            pass  # on_close follows
+
+    def get_compression_options(self) -> None:
+        # Frames are written pre-framed by _flush and read by BatchedProtocol13, neither
+        # of which compresses.
+        return None
+
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if isinstance(protocol, WebSocketProtocol13):
+            return BatchedProtocol13(self, False, protocol.params)
+        return protocol
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self._flush()  # what was sent before the close frame goes out before it
+        super().close(code, reason)
 
     def close_socket(self, code: int, reason: str) -> None:
         self.peer = None
@@ -94,29 +157,45 @@ class SignalingConnection(WebSocketHandler):
 
     async def _join(self, msg: Join) -> None:
         try:
-            self.peer = await self.registry.join(self, msg)
+            peer = await self.registry.join(self, msg)
         except ProtocolError as exc:
             self._refuse(exc)
+            return
         finally:
             self._join_pending = False
+        if self._closed:
+            # The socket closed while the backend admitted it: on_close found no peer.
+            self._release(peer)
+        else:
+            self.peer = peer
 
     def _refuse(self, exc: ProtocolError) -> None:
         self.send_frame(error_frame(exc.code, exc.message))
+        if exc.code not in ABUSE_CODES:
+            return
         now = time.monotonic()
         if now - self._violation_window > VIOLATION_WINDOW_SECONDS:
             self._violation_window, self._violations = now, 0
         self._violations += 1
         if self._violations > self.registry.limits.max_violations:
-            log.warning(
-                "nbconference: closing %s after repeated bad messages", self.request.remote_ip
-            )
+            log.warning("nbconference: closing %s after repeated bad messages", self._who())
+            peer, self.peer = self.peer, None
+            if peer is not None:
+                self.registry.leave_now(peer)  # no grace: it would only come back to abuse
             self.close(POLICY_VIOLATION, "too many invalid messages")
 
+    def _who(self) -> str:
+        return f"{self.request.remote_ip} ({self.peer.id if self.peer else 'not joined'})"
+
     def on_close(self) -> None:
+        self._closed = True
+        self._outbox = []
         peer, self.peer = self.peer, None
-        if peer is None:
-            return
+        if peer is not None:
+            self._release(peer)
+
+    def _release(self, peer: Peer) -> None:
         if self.close_code in CLEAN_CLOSE_CODES:
-            asyncio.get_running_loop().create_task(self.registry.leave(peer))
+            self.registry.leave_now(peer)
         else:
             self.registry.disconnected(peer, self)

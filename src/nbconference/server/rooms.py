@@ -11,11 +11,11 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..protocol import Join, ProtocolError, Signal, encode, error_frame
+from ..protocol import Join, ProtocolError, Signal, encode, error_frame, signal_frame
 from .backends.base import Backend, BackendUnavailable, PeerInfo, RoomEvent, RoomFull
 
 log = logging.getLogger("nbconference")
@@ -79,6 +79,7 @@ class RoomRegistry:
         self.rooms: dict[str, dict[str, PeerInfo]] = {}
         self.local: dict[str, Peer] = {}
         self._resume_tokens: dict[str, Peer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)
@@ -88,6 +89,7 @@ class RoomRegistry:
             if peer.transport is not None:
                 peer.transport.close_socket(1001, "server shutting down")
             await self._remove(peer)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.backend.stop()
 
     # -- joining and leaving ---------------------------------------------------------
@@ -147,31 +149,57 @@ class RoomRegistry:
         )
 
     async def leave(self, peer: Peer) -> None:
-        """The peer said goodbye (or closed its socket cleanly): it leaves at once."""
+        """The peer said goodbye: it leaves at once."""
         await self._remove(peer)
+
+    def leave_now(self, peer: Peer) -> None:
+        """Like :meth:`leave`, for callers that cannot wait: the room forgets the peer
+        before this returns (so nothing more is queued for it) and the backend is told
+        in the background."""
+        if self._forget(peer):
+            self._spawn(self._remove_from_backend(peer))
 
     def disconnected(self, peer: Peer, transport: Transport) -> None:
         """The socket dropped without a goodbye: keep the peer for the grace window."""
         if peer.transport is not transport or peer.id not in self.local:
             return
         peer.transport = None
-        loop = asyncio.get_running_loop()
-        peer.expiry = loop.call_later(
-            self.limits.reconnect_grace_seconds,
-            lambda: loop.create_task(self._remove(peer)),
+        # leave_now, not a task: a resume arriving in the same loop turn as the expiry
+        # must find the peer either fully present or fully gone.
+        peer.expiry = asyncio.get_running_loop().call_later(
+            self.limits.reconnect_grace_seconds, self.leave_now, peer
         )
 
     async def _remove(self, peer: Peer) -> None:
+        if self._forget(peer):
+            await self._remove_from_backend(peer)
+
+    def _forget(self, peer: Peer) -> bool:
         if self.local.pop(peer.id, None) is None:
-            return
+            return False
         if peer.expiry is not None:
             peer.expiry.cancel()
+            peer.expiry = None
         self._resume_tokens.pop(peer.resume, None)
+        peer.pending.clear()
         self._announce(RoomEvent("left", peer.room, peer.id), sender=peer)
+        members = self.rooms.get(peer.room)
+        if members is not None and not any(pid in self.local for pid in members):
+            # Other servers' members are followed only while one of ours is in the room.
+            del self.rooms[peer.room]
+        return True
+
+    async def _remove_from_backend(self, peer: Peer) -> None:
         try:
             await self.backend.remove_peer(peer.room, peer.id)
         except BackendUnavailable as exc:
             log.warning("nbconference: could not remove %s from %s: %s", peer.id, peer.room, exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        # The loop keeps only weak references to tasks: hold them until they finish.
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- messages inside a room ------------------------------------------------------
 
@@ -185,7 +213,7 @@ class RoomRegistry:
             event = RoomEvent("signal", sender.room, sender.id, to=msg.to, data=msg.data)
             self.backend.publish(event, self._failure_reporter(sender, msg.to))
             return
-        frame = encode({"type": "signal", "from": sender.id, "data": msg.data})
+        frame = signal_frame(sender.id, msg.data_json or encode(msg.data))
         if not self._deliver(target, frame):
             raise ProtocolError("peer-unavailable", f"peer '{msg.to}' is reconnecting; retry later")
 
@@ -244,8 +272,11 @@ class RoomRegistry:
             return
         for pid in list(members):
             target = self.local.get(pid)
-            if pid != event.peer_id and target is not None:
-                self._deliver(target, frame)
+            if pid != event.peer_id and target is not None and not self._deliver(target, frame):
+                # A reconnecting peer that missed this much cannot be brought up to date by
+                # a resume: it leaves now (before a resume could slip in), and a later
+                # join gets a fresh welcome instead.
+                self.leave_now(target)
 
     def _failure_reporter(self, sender: Peer, to: str | None) -> Callable[[str], None]:
         def report(reason: str) -> None:

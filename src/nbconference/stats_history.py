@@ -1,0 +1,83 @@
+"""A bounded history of connection statistics, as rows, a DataFrame or a plot.
+
+The browser samples ``getStats()`` and reduces it to one flat record per remote peer
+(rtt_ms, jitter_ms, packets_lost, bitrate_in_kbps, bitrate_out_kbps, fps_in, fps_out,
+frame_width, frame_height, audio_level, route, connection). Each update of the widget's
+``stats`` trait is one sample here; pandas and matplotlib are needed only to read it back
+as a table or a plot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+DEFAULT_METRICS = ("bitrate_in_kbps", "bitrate_out_kbps", "fps_in", "rtt_ms")
+MISSING_EXTRA = "pip install 'nbconference[stats]'"
+
+
+class StatsHistory:
+    """The last ``max_samples`` samples of per-peer statistics."""
+
+    def __init__(self, max_samples: int = 3600) -> None:
+        if max_samples < 1:
+            raise ValueError("max_samples must be at least 1")
+        self._samples: deque[tuple[float, dict[str, dict[str, Any]]]] = deque(maxlen=max_samples)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def add(self, stats: Mapping[str, Mapping[str, Any]], at: float | None = None) -> None:
+        """Record one sample: peer id → flat record. Empty samples are skipped."""
+        if stats:
+            snapshot = {str(pid): dict(record) for pid, record in stats.items()}
+            self._samples.append((time.time() if at is None else at, snapshot))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per peer and sample: ``time``, ``peer_id`` and the record's fields."""
+        return [
+            {"time": at, "peer_id": pid, **record}
+            for at, sample in self._samples
+            for pid, record in sample.items()
+        ]
+
+    def frame(self) -> Any:
+        """The history as a pandas DataFrame indexed by time (a datetime), one row per
+        peer and sample."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(f"stats_frame() needs pandas: {MISSING_EXTRA}") from None
+        table = pd.DataFrame(self.rows())
+        if table.empty:
+            return pd.DataFrame(columns=["peer_id"], index=pd.DatetimeIndex([], name="time"))
+        table["time"] = pd.to_datetime(table["time"], unit="s")
+        return table.set_index("time")
+
+    def plot(
+        self, metrics: Iterable[str] = DEFAULT_METRICS, names: Mapping[str, str] | None = None
+    ) -> Any:
+        """A matplotlib figure with one panel per metric and one line per peer."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError(f"plot_stats() needs matplotlib: {MISSING_EXTRA}") from None
+        metrics = list(metrics)
+        table = self.frame()
+        fig, axes = plt.subplots(len(metrics), 1, sharex=True, figsize=(8, 2.2 * len(metrics)))
+        axes = [axes] if len(metrics) == 1 else list(axes)
+        for ax, metric in zip(axes, metrics, strict=True):
+            ax.set_ylabel(metric)
+            if metric in table:
+                for pid, rows in table.groupby("peer_id"):
+                    label = (names or {}).get(str(pid), str(pid)[:8])
+                    ax.plot(rows.index, rows[metric], label=label)
+        if table.empty:
+            axes[0].set_title("no statistics yet: join a room with at least one other peer")
+        elif axes:
+            axes[0].legend(loc="upper left", fontsize="small")
+        axes[-1].set_xlabel("time")
+        fig.tight_layout()
+        return fig

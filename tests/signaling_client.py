@@ -1,0 +1,156 @@
+"""A small test client for the signaling protocol over a real tornado WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import re
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+TIMEOUT = 5.0
+
+
+class Closed(Exception):
+    """The server closed the socket; ``code`` and ``reason`` say why."""
+
+    def __init__(self, code: int | None, reason: str | None) -> None:
+        super().__init__(f"socket closed: {code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+async def connect_url(url: str, headers: dict[str, str] | None = None) -> WebSocketClientConnection:
+    return await websocket_connect(HTTPRequest(url, headers=headers or {}, connect_timeout=10))
+
+
+class Client:
+    """One peer: JSON in and out, with assertions that say what was expected."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self.ws = ws
+        self.id = ""
+        self.resume = ""
+
+    async def send(self, message: dict[str, Any] | str | bytes) -> None:
+        if isinstance(message, dict):
+            message = json.dumps(message)
+        await self.ws.write_message(message, binary=isinstance(message, bytes))
+
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        text = await asyncio.wait_for(self.ws.read_message(), timeout)
+        if text is None:
+            raise Closed(self.ws.close_code, self.ws.close_reason)
+        assert isinstance(text, str), "the server sent a binary frame"
+        message = json.loads(text)
+        assert isinstance(message, dict)
+        return message
+
+    async def expect(self, kind: str, timeout: float = TIMEOUT, **fields: Any) -> dict[str, Any]:
+        """The next frame must be of type ``kind`` and carry ``fields``."""
+        message = await self.recv(timeout)
+        assert message["type"] == kind, f"expected {kind}, got {message}"
+        for key, value in fields.items():
+            assert message.get(key) == value, f"expected {key}={value!r} in {message}"
+        return message
+
+    async def expect_error(self, code: str) -> dict[str, Any]:
+        message = await self.expect("error", code=code)
+        assert isinstance(message["message"], str) and message["message"]
+        return message
+
+    async def silent(self, seconds: float = 0.3) -> None:
+        """Nothing arrives for ``seconds``."""
+        try:
+            message = await self.recv(seconds)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame {message}")
+
+    async def join(
+        self, room: str, name: str = "", timeout: float = TIMEOUT, **extra: Any
+    ) -> dict[str, Any]:
+        await self.send({"type": "join", "room": room, "name": name or room, **extra})
+        welcome = await self.expect("welcome", timeout, room=room)
+        self.id, self.resume = welcome["id"], welcome["resume"]
+        return welcome
+
+    async def signal(self, to: Client | str, data: dict[str, Any] | None = None) -> None:
+        target = to.id if isinstance(to, Client) else to
+        await self.send({"type": "signal", "to": target, "data": data or {"candidate": {}}})
+
+    async def closed(self, timeout: float = TIMEOUT) -> tuple[int | None, str | None]:
+        """Read until the server closes the socket; frames before that are skipped."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            text = await asyncio.wait_for(self.ws.read_message(), max(left, 0.01))
+            if text is None:
+                return self.ws.close_code, self.ws.close_reason
+
+    def drop(self) -> None:
+        """Lose the connection without a close frame, as a crashed tab or a network cut does."""
+        stream = self.ws.protocol.stream if self.ws.protocol else None
+        if stream is not None:
+            stream.close()
+
+    def close(self, code: int = 1000) -> None:
+        self.ws.close(code)
+
+
+class ServeProcess:
+    """``python -m nbconference serve`` on a free loopback port, in its own process.
+
+    Its output is read continuously (it logs every connection): a full pipe would block
+    the server. The last lines are kept for failure messages.
+    """
+
+    def __init__(self, *args: str, token: str = "process-token") -> None:
+        self.token = token
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "nbconference", "serve", "--port", "0", "--token", token, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: collections.deque[str] = collections.deque(maxlen=50)
+        self._url: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._reader = threading.Thread(target=self._read, args=(asyncio.get_running_loop(),))
+        self._reader.start()
+
+    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            match = re.search(r"(ws://127\.0\.0\.1:\d+/nbconference/signal)", line)
+            if match:
+                loop.call_soon_threadsafe(self._found, match.group(1))
+
+    def _found(self, url: str) -> None:
+        if not self._url.done():
+            self._url.set_result(url)
+
+    async def started(self, timeout: float = 30.0) -> str:
+        """Wait for the server to print its URL; returns the URL with the token."""
+        try:
+            url = await asyncio.wait_for(asyncio.shield(self._url), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"server did not start: {''.join(self.output)}") from None
+        return f"{url}?token={self.token}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()

@@ -1,0 +1,83 @@
+"""``c.NBConference.*`` traits reach the running server (Jupyter config through
+pytest-jupyter's ``jp_server_config``; the same settings for the standalone app), and so do
+the ``nbconference serve`` flags."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from conftest import Connect
+from signaling_client import Client, ServeProcess, connect_url
+
+ICE = [{"urls": "stun:stun.example.org:3478"}]
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    return {
+        "max_peers_per_room": 2,
+        "max_message_bytes": 1000,
+        "messages_per_second": 5.0,
+        "message_burst": 5,
+        "reconnect_grace_seconds": 0.3,
+        "ice_servers": ICE,
+    }
+
+
+async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
+    a, b, c = await connect(), await connect(), await connect()
+    welcome = await a.join("lab")
+    assert welcome["ice_servers"] == ICE
+    assert welcome["limits"] == {
+        "max_peers_per_room": 2,
+        "max_message_bytes": 1000,
+        "messages_per_second": 5.0,
+        "message_burst": 5,
+        "reconnect_grace_seconds": 0.3,
+    }
+    await b.join("lab")
+    await a.expect("peer-joined")
+    await c.send({"type": "join", "room": "lab"})
+    await c.expect_error("room-full")  # max_peers_per_room
+
+    await a.send(
+        '{"type": "signal", "to": "' + b.id + '", "data": {"candidate": "' + "x" * 1000 + '"}}'
+    )
+    await a.expect_error("too-large")  # max_message_bytes
+
+    for _ in range(10):  # a burst of 5 at 5 per second cannot take 10 at once
+        await a.signal(b)
+    refused = relayed = 0
+    while refused + relayed < 10:
+        done, _ = await asyncio.wait(
+            [asyncio.ensure_future(x.recv(1.0)) for x in (a, b)],
+            return_when=asyncio.ALL_COMPLETED,
+        )
+        for task in done:
+            with contextlib.suppress(asyncio.TimeoutError):
+                kind = task.result()["type"]
+                refused += kind == "error"
+                relayed += kind == "signal"
+    assert 1 <= refused <= 10 - 3 and refused + relayed == 10  # messages_per_second, burst
+
+    b.drop()
+    await a.expect("peer-left", id=b.id, timeout=1.0)  # reconnect_grace_seconds
+
+
+async def test_serve_command_line_flags() -> None:
+    server = ServeProcess("--max-peers-per-room", "1", "--reconnect-grace-seconds", "0.2")
+    try:
+        url = await server.started()
+        first, second = Client(await connect_url(url)), Client(await connect_url(url))
+        limits = (await first.join("lab"))["limits"]
+        assert limits["max_peers_per_room"] == 1 and limits["reconnect_grace_seconds"] == 0.2
+        await second.send({"type": "join", "room": "lab"})
+        await second.expect_error("room-full")
+        first.close()
+        second.close()
+    finally:
+        server.stop()
