@@ -1,8 +1,66 @@
 // @ts-check
-// Placeholder front end; replaced by the conference widget.
+// The anywidget entry point. `initialize` runs once per widget model and owns the call;
+// `render` runs per view (the same widget may be shown in several cells) and only draws.
+// anywidget hands initialize and render different model objects, so they meet through
+// the synced `instance_id` trait, in a registry that tests may read.
+import "./widget.css";
+import { bindModel, traitWriter } from "./bridge.js";
+import { Conference } from "./conference.js";
+import { renderView } from "./view.js";
+
+/**
+ * @typedef {{ conferences: Map<string, Conference>, bridges: Map<string, ReturnType<typeof bindModel>> }} Registry
+ */
+
+/** @returns {Registry} */
+function registry() {
+  const global = /** @type {any} */ (globalThis);
+  global.__nbconference ??= { conferences: new Map() };
+  global.__nbconference.bridges ??= new Map();
+  return global.__nbconference;
+}
+
 export default {
-  initialize() {},
-  render({ el }) {
-    el.textContent = "nbconference";
+  /** @param {{ model: import("./bridge.js").AnyModel }} context */
+  initialize({ model }) {
+    const { conferences, bridges } = registry();
+    const id = String(model.get("instance_id"));
+    // A reload of this module (live reload while developing) replaces the old call.
+    conferences.get(id)?.close();
+    let live = true;
+    const conference = new Conference(
+      model,
+      traitWriter(model, () => live),
+    );
+    const bridge = bindModel(model, conference);
+    conferences.set(id, conference);
+    bridges.set(id, bridge);
+    // Not awaited: the cell must render while we ask for media and join.
+    conference.join();
+    return () => {
+      live = false;
+      bridge.dispose();
+      conference.close();
+      if (conferences.get(id) === conference) conferences.delete(id);
+      if (bridges.get(id) === bridge) bridges.delete(id);
+    };
+  },
+
+  /** @param {{ model: import("./bridge.js").AnyModel, el: HTMLElement }} context */
+  render({ model, el }) {
+    const { conferences, bridges } = registry();
+    const id = String(model.get("instance_id"));
+    const conference = conferences.get(id);
+    const bridge = bridges.get(id);
+    if (!conference || !bridge) {
+      el.textContent = "nbconference: this widget's call is not running (re-run the cell).";
+      return;
+    }
+    const detach = bridge.attachView();
+    const dispose = renderView(el, conference);
+    return () => {
+      dispose();
+      detach();
+    };
   },
 };

@@ -1,0 +1,330 @@
+// @ts-check
+// One widget model's call: signaling, one PeerSession per remote peer, local media, stats.
+// Views only watch it (the "change" event) and call its actions.
+import { AudioSinks } from "./audio.js";
+import { LocalMedia } from "./local-media.js";
+import { Mesh } from "./mesh.js";
+import {
+  CLOSE_DROPPED,
+  FATAL_JOIN_ERRORS,
+  SERVER,
+  describeError,
+  joinMessage,
+  signalMessage,
+  stateMessage,
+} from "./protocol.js";
+import { SignalingClient, discoverSignalingUrl } from "./signaling.js";
+import { startStatsLoop } from "./stats.js";
+
+/**
+ * @typedef {"connecting" | "joined" | "reconnecting" | "left" | "error"} Status
+ * @typedef {{ get(name: string): any }} ModelReader
+ */
+
+const NOTICE_MS = 8000;
+
+export class Conference extends EventTarget {
+  /**
+   * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
+   * @param {(patch: Record<string, unknown>) => void} report  writes browser-side traits
+   */
+  constructor(settings, report) {
+    super();
+    this.settings = settings;
+    this.report = report;
+    this.instanceId = String(settings.get("instance_id"));
+    this.room = "";
+    this.name = "";
+    /** own peer id, "" until welcome */
+    this.id = "";
+    /** @type {Status} */
+    this.status = "connecting";
+    /** why we are connecting/reconnecting, or the error */
+    this.detail = "";
+    this.error = "";
+    this.notice = "";
+    /** @type {SignalingClient | null} */
+    this.signaling = null;
+    this.media = new LocalMedia({
+      camera: Boolean(settings.get("camera")),
+      microphone: Boolean(settings.get("microphone")),
+    });
+    this.audio = new AudioSinks(() => this.changed());
+    this.mesh = new Mesh({
+      send: (to, data) => this.signaling?.send(signalMessage(to, data)),
+      media: this.media,
+      audio: this.audio,
+      onChange: () => this.changed(),
+      onProblem: (message) => this.showNotice(message),
+    });
+    /** @type {(() => void) | null} */
+    this.stopStats = null;
+    this.stats = {};
+    this.closed = false;
+    /** between join() and the socket: media is being asked for */
+    this.joining = false;
+    /** a screen picker is open: a second click must not open another */
+    this.screenPending = false;
+    this.changeQueued = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.noticeTimer = undefined;
+  }
+
+  /** @returns {Map<string, import("./peer.js").PeerSession>} remote peers by id */
+  get peers() {
+    return this.mesh.peers;
+  }
+
+  get localStream() {
+    return this.media.stream;
+  }
+
+  get screenStream() {
+    return this.media.screen;
+  }
+
+  /** Acquire media, then join; progress shows in `status`. Never rejects. */
+  async join() {
+    if (this.closed || this.active || this.joining) return;
+    this.joining = true;
+    try {
+      await this.connect();
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  async connect() {
+    this.room = String(this.settings.get("room"));
+    this.name = String(this.settings.get("name") || "guest");
+    this.error = "";
+    this.setStatus("connecting", "Asking for camera and microphone…");
+    await this.media.start();
+    if (this.closed || this.status !== "connecting") return;
+    const target = discoverSignalingUrl(
+      String(this.settings.get("signaling_url") || ""),
+      String(this.settings.get("token") || ""),
+    );
+    if ("error" in target) {
+      this.fail(target.error);
+      return;
+    }
+    this.signaling = new SignalingClient(target, {
+      joinMessage: () => joinMessage(this.room, this.name, this.media.state(), null),
+      onWelcome: (welcome) => this.onWelcome(welcome),
+      onFrame: (frame) => this.onFrame(frame),
+      onStatus: (status, reason) => {
+        this.setStatus(status, reason || "Joining…");
+        if (status === "error") this.error = reason;
+      },
+      onFatal: (reason) => this.fail(reason),
+    });
+    this.signaling.connect();
+    this.stopStats = startStatsLoop(
+      () => this.peers,
+      () => Number(this.settings.get("stats_interval")) || 1,
+      (stats) => {
+        this.stats = stats;
+        this.report({ stats });
+      },
+    );
+  }
+
+  /** @param {any} welcome */
+  onWelcome(welcome) {
+    const others = welcome.peers ?? [];
+    if (welcome.resumed) {
+      this.mesh.reconcile(others);
+      this.signaling?.send(stateMessage(this.media.state()));
+    } else {
+      this.id = welcome.id;
+      this.mesh.reset(welcome.id, welcome.ice_servers ?? [], others);
+    }
+    this.setStatus("joined", "");
+  }
+
+  /** @param {any} frame */
+  onFrame(frame) {
+    switch (frame.type) {
+      case SERVER.PEER_JOINED:
+        if (!this.peers.has(frame.peer.id)) this.mesh.add(frame.peer, true);
+        break;
+      case SERVER.PEER_LEFT:
+        this.mesh.drop(frame.id);
+        break;
+      case SERVER.PEER_STATE:
+        this.mesh.updateState(frame.id, frame.state ?? {});
+        break;
+      case SERVER.SIGNAL:
+        this.mesh.signal(frame.from, frame.data);
+        break;
+      case SERVER.ERROR:
+        this.onServerError(frame);
+        break;
+      default:
+        console.warn("nbconference: unknown frame", frame);
+    }
+  }
+
+  /** @param {{ code?: string, message?: string }} frame */
+  onServerError(frame) {
+    const text = describeError(frame);
+    const target = /peer '([^']+)'/.exec(frame.message ?? "")?.[1];
+    if (frame.code === "unknown-peer" && target && !this.peers.has(target)) {
+      // Our last signals to someone who has just left crossed their peer-left: expected.
+      console.info("nbconference:", text);
+      return;
+    }
+    console.warn("nbconference:", text);
+    if (this.status !== "joined" && this.status !== "reconnecting") {
+      if (FATAL_JOIN_ERRORS.has(frame.code ?? "")) {
+        this.fail(frame.code === "room-full" ? `Cannot join: ${frame.message}.` : text);
+        return;
+      }
+      // The join did not take (e.g. the room store is down): try again like after a drop.
+      this.signaling?.socket?.close(CLOSE_DROPPED, "join refused");
+    }
+    this.showNotice(text);
+  }
+
+  // -- actions (buttons, Python) ----------------------------------------------------
+
+  /** @param {boolean} on */
+  async setCamera(on) {
+    const problem = await this.media.setCamera(on);
+    this.afterLocalChange(problem);
+  }
+
+  /** @param {boolean} on */
+  async setMicrophone(on) {
+    const problem = await this.media.setMicrophone(on);
+    this.afterLocalChange(problem);
+  }
+
+  async startScreenShare() {
+    if (this.media.screen || this.screenPending || this.status === "left" || this.closed) return;
+    /** @type {MediaStream} */
+    let screen;
+    this.screenPending = true;
+    try {
+      screen = await this.media.startScreen(() => this.stopScreenShare());
+    } catch (error) {
+      this.showNotice(error instanceof Error ? error.message : String(error));
+      return;
+    } finally {
+      this.screenPending = false;
+    }
+    this.mesh.setScreen(screen);
+    this.afterLocalChange("");
+  }
+
+  stopScreenShare() {
+    if (!this.media.screen) return;
+    this.media.stopScreen();
+    this.mesh.setScreen(null);
+    this.afterLocalChange("");
+  }
+
+  /** @param {string} problem  a readable reason a device could not be used, or "" */
+  afterLocalChange(problem) {
+    if (problem) this.showNotice(problem);
+    this.mesh.applyLocalMedia();
+    this.signaling?.send(stateMessage(this.media.state()));
+    this.changed();
+  }
+
+  enableAudio() {
+    this.audio.resume();
+  }
+
+  /** @param {string} message */
+  showNotice(message) {
+    this.notice = message;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      this.notice = "";
+      this.changed();
+    }, NOTICE_MS);
+    this.changed();
+  }
+
+  /** @param {Status} status @param {string} detail */
+  setStatus(status, detail) {
+    this.status = status;
+    this.detail = detail;
+    if (status !== "error") this.error = "";
+    this.changed();
+  }
+
+  /** @param {string} reason */
+  fail(reason) {
+    this.hangUp();
+    this.error = reason;
+    this.setStatus("error", reason);
+  }
+
+  /** Leave the room (the widget stays and can join again). */
+  leave() {
+    if (this.status === "left") return;
+    this.hangUp();
+    this.setStatus("left", "");
+  }
+
+  /** Join again after leaving or an error (or retry at once while the server is away). */
+  rejoin() {
+    if (this.closed) return;
+    if (this.signaling) this.signaling.retryNow();
+    else void this.join();
+  }
+
+  /** In a call or trying to get into one: media is (being) held. */
+  get active() {
+    return this.signaling !== null || this.media.started;
+  }
+
+  hangUp() {
+    this.signaling?.leave();
+    this.signaling = null;
+    this.stopStats?.();
+    this.stopStats = null;
+    this.mesh.clear();
+    this.audio.close();
+    this.media.stop();
+    this.id = "";
+    this.stats = {};
+    this.report({ stats: {} });
+  }
+
+  /** The model is gone: leave and release everything for good. */
+  close() {
+    if (this.closed) return;
+    this.leave();
+    this.closed = true;
+    clearTimeout(this.noticeTimer);
+  }
+
+  /** Coalesce the changes of one task into one view update and one trait write. */
+  changed() {
+    if (this.changeQueued) return;
+    this.changeQueued = true;
+    queueMicrotask(() => {
+      this.changeQueued = false;
+      this.report(this.snapshotTraits());
+      this.dispatchEvent(new Event("change"));
+    });
+  }
+
+  snapshotTraits() {
+    const local = this.media.state();
+    return {
+      peer_id: this.id,
+      status: this.status,
+      error: this.error || this.notice,
+      media_error: this.media.error,
+      sharing_screen: local.screen,
+      camera: this.media.camera,
+      microphone: this.media.microphone,
+      peers: this.mesh.roster(),
+    };
+  }
+}

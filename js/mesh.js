@@ -1,0 +1,179 @@
+// @ts-check
+// The full mesh: one PeerSession per remote peer, who offers to whom, and our media on
+// every link.
+import { PeerSession } from "./peer.js";
+
+/**
+ * Camera bitrate towards each peer: a full mesh sends one copy per peer.
+ * @param {number} peerCount
+ */
+export function videoBitrateFor(peerCount) {
+  return Math.round(Math.max(250_000, Math.min(1_200_000, 2_400_000 / Math.max(1, peerCount))));
+}
+
+/**
+ * @typedef {import("./protocol.js").PeerInfo} PeerInfo
+ * @typedef {object} MeshOptions
+ * @property {(to: string, data: import("./protocol.js").SignalData) => void} send
+ * @property {import("./local-media.js").LocalMedia} media
+ * @property {import("./audio.js").AudioSinks} audio
+ * @property {() => void} onChange
+ * @property {(message: string) => void} onProblem  readable, for the widget's notice line
+ */
+
+export class Mesh {
+  /** @param {MeshOptions} options */
+  constructor(options) {
+    this.options = options;
+    /** @type {Map<string, PeerSession>} */
+    this.peers = new Map();
+    this.selfId = "";
+    /** @type {RTCIceServer[]} */
+    this.iceServers = [];
+  }
+
+  /**
+   * We joined as someone new: whatever we had belongs to the old identity. The peers
+   * already in the room send us offers.
+   * @param {string} selfId @param {RTCIceServer[]} iceServers @param {PeerInfo[]} others
+   */
+  reset(selfId, iceServers, others) {
+    this.clear();
+    this.selfId = selfId;
+    this.iceServers = iceServers;
+    for (const peer of others) this.add(peer, false);
+  }
+
+  /**
+   * We resumed within the grace window: media kept flowing; catch up on who came and
+   * went meanwhile. Those who came after us wait for our offer.
+   * @param {PeerInfo[]} others
+   */
+  reconcile(others) {
+    const ids = new Set(others.map((p) => p.id));
+    for (const id of [...this.peers.keys()]) if (!ids.has(id)) this.drop(id);
+    for (const peer of others) if (!this.peers.has(peer.id)) this.add(peer, true);
+  }
+
+  /**
+   * @param {PeerInfo} peer
+   * @param {boolean} weOffer  we were in the room first, so we send the first offer
+   */
+  add(peer, weOffer) {
+    const { media } = this.options;
+    const label = peer.name || "a peer";
+    const session = new PeerSession({
+      id: peer.id,
+      name: peer.name,
+      state: { ...peer.state },
+      // Perfect negotiation needs exactly one polite side: the larger id yields.
+      polite: this.selfId > peer.id,
+      iceServers: this.iceServers,
+      send: (data) => this.options.send(peer.id, data),
+      onChange: () => this.sessionChanged(session),
+      onFailure: (error, what) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        console.warn(`nbconference: ${what} with ${label} failed`, error);
+        this.options.onProblem(`Connection to ${label}: ${what} failed (${reason}).`);
+      },
+    });
+    this.peers.set(peer.id, session);
+    if (weOffer) session.startAsOfferer(media.snapshot());
+    else session.startAsAnswerer(media.snapshot());
+    const screen = media.screen;
+    if (screen) {
+      session
+        .setScreen(screen.getVideoTracks()[0], screen)
+        .catch((error) => session.onFailure(error, "sharing the screen"));
+    }
+    this.updateBitrates();
+    this.options.onChange();
+    return session;
+  }
+
+  /** @param {string} id */
+  drop(id) {
+    const session = this.peers.get(id);
+    if (!session) return;
+    this.peers.delete(id);
+    session.close();
+    this.options.audio.remove(id);
+    this.updateBitrates();
+    this.options.onChange();
+  }
+
+  /** @param {string} id @param {Record<string, boolean>} state */
+  updateState(id, state) {
+    const session = this.peers.get(id);
+    if (!session) return;
+    session.state = { ...session.state, ...state };
+    this.options.onChange();
+  }
+
+  /**
+   * @param {string} from
+   * @param {import("./protocol.js").SignalData} data
+   */
+  signal(from, data) {
+    let session = this.peers.get(from);
+    if (!session && data?.description?.type === "offer") {
+      // Room events and signals may travel different paths (several servers).
+      session = this.add({ id: from, name: "", state: {} }, false);
+    }
+    if (session) session.handleSignal(data);
+    else console.warn("nbconference: signal from an unknown peer", from);
+  }
+
+  /** @param {PeerSession} session */
+  sessionChanged(session) {
+    if (session.closed) return;
+    this.options.audio.set(session.id, session.remoteStream.getAudioTracks()[0] ?? null);
+    if (session.pc.connectionState === "connected") this.updateBitrates();
+    this.options.onChange();
+  }
+
+  updateBitrates() {
+    const bitrate = videoBitrateFor(this.peers.size);
+    this.forEach((session) => session.setVideoBitrate(bitrate));
+  }
+
+  /** Our microphone or camera changed: put the current tracks on every link. */
+  applyLocalMedia() {
+    const snapshot = this.options.media.snapshot();
+    this.forEach((session) => session.applyLocalMedia(snapshot));
+  }
+
+  /** @param {MediaStream | null} screen  start (a stream) or stop (null) sharing */
+  setScreen(screen) {
+    const track = screen?.getVideoTracks()[0] ?? null;
+    this.forEach((session) => session.setScreen(track, screen));
+  }
+
+  /**
+   * Run an async step on every session, reporting failures instead of dropping them.
+   * @param {(session: PeerSession) => unknown} step
+   */
+  forEach(step) {
+    for (const session of this.peers.values()) {
+      Promise.resolve()
+        .then(() => step(session))
+        .catch((error) => session.onFailure(error, "updating media"));
+    }
+  }
+
+  /** What the kernel sees in the `peers` trait. */
+  roster() {
+    return [...this.peers.values()].map((s) => ({
+      id: s.id,
+      name: s.name,
+      camera: s.state.camera ?? true,
+      microphone: s.state.microphone ?? true,
+      screen: s.state.screen ?? false,
+      connection: s.pc.connectionState,
+    }));
+  }
+
+  clear() {
+    for (const id of [...this.peers.keys()]) this.drop(id);
+  }
+}

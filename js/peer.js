@@ -1,0 +1,325 @@
+// @ts-check
+// One RTCPeerConnection to one remote peer, negotiated with MDN "perfect negotiation".
+//
+// Roles of the m-lines. The peer that was in the room first sends the first offer, with
+// its audio and camera transceivers first; the newcomer answers by reusing exactly those
+// (replaceTrack + direction) rather than adding tracks, so no extra offer goes out. The
+// first audio and first video transceiver of a connection are therefore the "main" pair
+// on both sides. Every other video transceiver carries a screen share: each side adds its
+// own (sendonly) the first time it shares and reuses it afterwards, so m-lines stay bounded
+// and the receiver can tell a screen from a camera by its transceiver alone, whatever
+// stream ids or track ids the browser picks.
+
+const DISCONNECTED_GRACE_MS = 3000;
+const RESTART_MIN_INTERVAL_MS = 2000;
+
+/**
+ * @typedef {object} MediaSnapshot
+ * @property {MediaStreamTrack | null} audio
+ * @property {MediaStreamTrack | null} video
+ * @property {boolean} canSendAudio  false when the microphone is unavailable: recvonly
+ * @property {boolean} canSendVideo  false when the camera is unavailable: recvonly
+ * @property {MediaStream} stream  the stream our main tracks are announced in
+ *
+ * @typedef {object} PeerSessionOptions
+ * @property {string} id
+ * @property {string} name
+ * @property {Record<string, boolean>} state
+ * @property {boolean} polite  the polite side yields when offers collide
+ * @property {RTCIceServer[]} iceServers
+ * @property {(data: import("./protocol.js").SignalData) => void} send
+ * @property {() => void} onChange  media or connection state changed
+ * @property {(error: unknown, what: string) => void} onFailure
+ */
+
+export class PeerSession {
+  /** @param {PeerSessionOptions} options */
+  constructor(options) {
+    this.id = options.id;
+    this.name = options.name;
+    this.state = options.state;
+    this.polite = options.polite;
+    this.send = options.send;
+    this.onChange = options.onChange;
+    this.onFailure = options.onFailure;
+    this.pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.isSettingRemoteAnswerPending = false;
+    /** @type {RTCIceCandidateInit[]} remote candidates waiting for a remote description */
+    this.pendingCandidates = [];
+    /** @type {RTCRtpTransceiver | null} */ this.audio = null;
+    /** @type {RTCRtpTransceiver | null} */ this.video = null;
+    /** @type {RTCRtpTransceiver | null} our screen share, once we have shared */
+    this.screen = null;
+    /** @type {MediaSnapshot | null} */ this.local = null;
+    /** true once our main transceivers exist and carry our media (after the first answer) */
+    this.ready = false;
+    /** @type {{ track: MediaStreamTrack, stream: MediaStream } | null} shared before we could */
+    this.deferredScreen = null;
+    this.remoteStream = new MediaStream();
+    /** @type {MediaStream | null} the remote screen share, while it is live */
+    this.remoteScreen = null;
+    /** @type {Promise<void>} signals are handled one at a time, in order */
+    this.chain = Promise.resolve();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */ this.disconnectTimer = undefined;
+    this.lastRestart = 0;
+    this.closed = false;
+    this.wire();
+  }
+
+  wire() {
+    const pc = this.pc;
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        if (pc.localDescription) this.send({ description: pc.localDescription.toJSON() });
+      } catch (error) {
+        if (!this.closed) this.onFailure(error, "creating an offer");
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      // An empty candidate only marks the end; peers that do not trickle choke on it.
+      if (candidate?.candidate) this.send({ candidate: candidate.toJSON() });
+    };
+    pc.ontrack = ({ track, transceiver }) => this.addRemoteTrack(track, transceiver);
+    pc.onconnectionstatechange = () => this.connectionChanged();
+  }
+
+  /**
+   * We were in the room first: open the main transceivers, which triggers our offer.
+   * @param {MediaSnapshot} local
+   */
+  startAsOfferer(local) {
+    this.local = local;
+    this.audio = this.pc.addTransceiver(local.audio ?? "audio", {
+      direction: local.canSendAudio ? "sendrecv" : "recvonly",
+      streams: [local.stream],
+    });
+    this.video = this.pc.addTransceiver(local.video ?? "video", {
+      direction: local.canSendVideo ? "sendrecv" : "recvonly",
+      streams: [local.stream],
+    });
+    this.ready = true;
+  }
+
+  /**
+   * We are the newcomer: remember our media and wait for the other side's offer.
+   * @param {MediaSnapshot} local
+   */
+  startAsAnswerer(local) {
+    this.local = local;
+  }
+
+  /** @param {import("./protocol.js").SignalData} data */
+  handleSignal(data) {
+    this.chain = this.chain
+      .then(() => this.applySignal(data))
+      .catch((error) => {
+        if (!this.closed) this.onFailure(error, "applying a signal");
+      });
+    return this.chain;
+  }
+
+  /** @param {import("./protocol.js").SignalData} data */
+  async applySignal({ description, candidate }) {
+    if (this.closed) return;
+    const pc = this.pc;
+    if (description) {
+      const readyForOffer =
+        !this.makingOffer && (pc.signalingState === "stable" || this.isSettingRemoteAnswerPending);
+      const offerCollision = description.type === "offer" && !readyForOffer;
+      this.ignoreOffer = !this.polite && offerCollision;
+      if (this.ignoreOffer) return;
+      this.isSettingRemoteAnswerPending = description.type === "answer";
+      try {
+        await pc.setRemoteDescription(description);
+      } finally {
+        this.isSettingRemoteAnswerPending = false;
+      }
+      await this.flushCandidates();
+      if (description.type === "offer") {
+        const first = !this.ready;
+        if (first) {
+          this.assignMainTransceivers();
+          if (this.local) await this.applyLocalMedia(this.local);
+        }
+        await pc.setLocalDescription();
+        if (pc.localDescription) this.send({ description: pc.localDescription.toJSON() });
+        if (first) {
+          this.ready = true;
+          this.applyDeferredScreen();
+        }
+      }
+    } else if (candidate) {
+      if (!pc.remoteDescription) {
+        this.pendingCandidates.push(candidate);
+        return;
+      }
+      await this.addCandidate(candidate);
+    }
+  }
+
+  async flushCandidates() {
+    const pending = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const candidate of pending) await this.addCandidate(candidate);
+  }
+
+  /** @param {RTCIceCandidateInit} candidate */
+  async addCandidate(candidate) {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      // Candidates of an offer we ignored in a collision are expected to fail.
+      if (!this.ignoreOffer) throw error;
+    }
+  }
+
+  /** The newcomer's side of the first offer: its first audio and video m-lines are main. */
+  assignMainTransceivers() {
+    if (this.audio || this.video) return;
+    const transceivers = this.pc.getTransceivers();
+    this.audio = transceivers.find((t) => t.receiver.track.kind === "audio") ?? null;
+    this.video = transceivers.find((t) => t.receiver.track.kind === "video") ?? null;
+  }
+
+  /**
+   * Put our current microphone and camera on the main transceivers. A change of
+   * direction (a device became available) renegotiates by itself.
+   * @param {MediaSnapshot} local
+   */
+  async applyLocalMedia(local) {
+    this.local = local;
+    if (!this.audio && !this.video) return;
+    /** @type {[RTCRtpTransceiver | null, MediaStreamTrack | null, boolean][]} */
+    const pairs = [
+      [this.audio, local.audio, local.canSendAudio],
+      [this.video, local.video, local.canSendVideo],
+    ];
+    for (const [transceiver, track, canSend] of pairs) {
+      if (!transceiver || transceiver.currentDirection === "stopped") continue;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+      transceiver.sender.setStreams?.(local.stream);
+      const direction = canSend ? "sendrecv" : "recvonly";
+      if (transceiver.direction !== direction) transceiver.direction = direction;
+    }
+  }
+
+  /**
+   * Start (track) or stop (null) sending our screen share to this peer.
+   * @param {MediaStreamTrack | null} track
+   * @param {MediaStream | null} stream
+   */
+  async setScreen(track, stream) {
+    if (!this.ready) {
+      // Our first offer must not come before theirs; share once we have answered.
+      this.deferredScreen = track && stream ? { track, stream } : null;
+      return;
+    }
+    if (track && stream) {
+      if (!this.screen) {
+        this.screen = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+        return;
+      }
+      await this.screen.sender.replaceTrack(track);
+      this.screen.sender.setStreams?.(stream);
+      this.screen.direction = "sendonly";
+    } else if (this.screen) {
+      await this.screen.sender.replaceTrack(null);
+      this.screen.direction = "inactive";
+    }
+  }
+
+  applyDeferredScreen() {
+    const deferred = this.deferredScreen;
+    this.deferredScreen = null;
+    if (deferred) {
+      this.setScreen(deferred.track, deferred.stream).catch((e) => this.onFailure(e, "sharing"));
+    }
+  }
+
+  /** @param {MediaStreamTrack} track @param {RTCRtpTransceiver} transceiver */
+  addRemoteTrack(track, transceiver) {
+    // ontrack of the first offer fires inside setRemoteDescription, before we answer.
+    this.assignMainTransceivers();
+    if (transceiver === this.audio || transceiver === this.video) {
+      for (const old of this.remoteStream.getTracks()) {
+        if (old.kind === track.kind && old !== track) this.remoteStream.removeTrack(old);
+      }
+      if (!this.remoteStream.getTracks().includes(track)) this.remoteStream.addTrack(track);
+    } else if (track.kind === "video") {
+      this.showScreen(track);
+      // A stopped share mutes the track (it does not end it); sharing again unmutes it.
+      track.onmute = () => this.hideScreen(track);
+      track.onunmute = () => this.showScreen(track);
+      track.onended = () => this.hideScreen(track);
+    }
+    this.onChange();
+  }
+
+  /** @param {MediaStreamTrack} track */
+  showScreen(track) {
+    if (this.remoteScreen?.getVideoTracks()[0] === track) return;
+    this.remoteScreen = new MediaStream([track]);
+    this.onChange();
+  }
+
+  /** @param {MediaStreamTrack} track */
+  hideScreen(track) {
+    if (this.remoteScreen?.getVideoTracks()[0] !== track) return;
+    this.remoteScreen = null;
+    this.onChange();
+  }
+
+  connectionChanged() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.disconnectTimer);
+    if (state === "disconnected") {
+      // Often a blip: give ICE a moment to recover by itself before restarting it.
+      this.disconnectTimer = setTimeout(() => {
+        if (this.pc.connectionState === "disconnected") this.restartIce();
+      }, DISCONNECTED_GRACE_MS);
+    } else if (state === "failed") {
+      this.restartIce();
+    }
+    this.onChange();
+  }
+
+  restartIce() {
+    if (this.closed) return;
+    const now = Date.now();
+    const wait = Math.max(0, this.lastRestart + RESTART_MIN_INTERVAL_MS - now);
+    this.lastRestart = now + wait;
+    setTimeout(() => {
+      if (!this.closed && ["disconnected", "failed"].includes(this.pc.connectionState)) {
+        this.pc.restartIce();
+      }
+    }, wait);
+  }
+
+  /** @param {number} bitsPerSecond cap for our camera towards this peer */
+  async setVideoBitrate(bitsPerSecond) {
+    const sender = this.video?.sender;
+    if (!sender?.track) return;
+    const params = sender.getParameters();
+    if (!params.encodings?.length) return;
+    if (params.encodings[0].maxBitrate === bitsPerSecond) return;
+    params.encodings[0].maxBitrate = bitsPerSecond;
+    await sender.setParameters(params);
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.disconnectTimer);
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+  }
+}

@@ -1,0 +1,149 @@
+// @ts-check
+// getStats() of one peer connection reduced to one flat record per remote peer.
+
+/**
+ * @typedef {object} PeerStats
+ * @property {number | null} rtt_ms  round trip on the selected candidate pair
+ * @property {number | null} jitter_ms  worst inbound jitter (audio or video)
+ * @property {number} packets_lost  inbound, all streams, since the connection started
+ * @property {number | null} bitrate_in_kbps
+ * @property {number | null} bitrate_out_kbps
+ * @property {number | null} fps_in  camera frames decoded per second
+ * @property {number | null} fps_out  camera frames sent per second
+ * @property {number | null} frame_width  of the remote camera as decoded
+ * @property {number | null} frame_height
+ * @property {number | null} audio_level  0..1, the remote microphone as received
+ * @property {string | null} route  host | srflx | relay: how the selected pair reaches the peer
+ * @property {string} connection  RTCPeerConnection.connectionState
+ *
+ * @typedef {{ timestamp: number, bytesIn: number, bytesOut: number }} Counters
+ */
+
+/** @param {number | null | undefined} value @param {number} digits */
+function round(value, digits = 1) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return null;
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/**
+ * @param {RTCStatsReport} report
+ * @param {Counters | null} previous  counters of the last sample, for the bitrates
+ * @param {string | null} cameraMid  mid of the main video m-line, to skip screen shares
+ * @param {string} connection
+ * @returns {{ record: PeerStats, counters: Counters }}
+ */
+export function reduceStats(report, previous, cameraMid, connection) {
+  /** @type {Map<string, any>} */
+  const byId = new Map();
+  report.forEach((entry) => byId.set(entry.id, entry));
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let packetsLost = 0;
+  let jitter = null;
+  let audioLevel = null;
+  let timestamp = 0;
+  let inVideo = null;
+  let outVideo = null;
+  let pairId = null;
+  for (const s of byId.values()) {
+    timestamp = Math.max(timestamp, s.timestamp ?? 0);
+    if (s.type === "inbound-rtp") {
+      bytesIn += s.bytesReceived ?? 0;
+      packetsLost += Math.max(0, s.packetsLost ?? 0);
+      if (typeof s.jitter === "number") jitter = Math.max(jitter ?? 0, s.jitter);
+      if (s.kind === "audio" && typeof s.audioLevel === "number") audioLevel = s.audioLevel;
+      if (s.kind === "video" && (s.mid === cameraMid || (!inVideo && cameraMid === null)))
+        inVideo = s;
+    } else if (s.type === "outbound-rtp") {
+      bytesOut += s.bytesSent ?? 0;
+      if (s.kind === "video" && (s.mid === cameraMid || (!outVideo && cameraMid === null)))
+        outVideo = s;
+    } else if (s.type === "transport" && s.selectedCandidatePairId) {
+      pairId = s.selectedCandidatePairId;
+    }
+  }
+  let pair = pairId ? byId.get(pairId) : null;
+  if (!pair) {
+    pair = [...byId.values()].find(
+      (s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded",
+    );
+  }
+  const counters = { timestamp, bytesIn, bytesOut };
+  const elapsedMs = previous ? timestamp - previous.timestamp : 0;
+  /** @param {number} now @param {number} before */
+  const kbps = (now, before) => (elapsedMs > 0 ? round(((now - before) * 8) / elapsedMs, 1) : null);
+  const record = {
+    rtt_ms: round(pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null),
+    jitter_ms: round(jitter === null ? null : jitter * 1000),
+    packets_lost: packetsLost,
+    bitrate_in_kbps: previous ? kbps(bytesIn, previous.bytesIn) : null,
+    bitrate_out_kbps: previous ? kbps(bytesOut, previous.bytesOut) : null,
+    fps_in: round(inVideo?.framesPerSecond ?? null),
+    fps_out: round(outVideo?.framesPerSecond ?? null),
+    frame_width: inVideo?.frameWidth ?? null,
+    frame_height: inVideo?.frameHeight ?? null,
+    audio_level: round(audioLevel, 3),
+    route: routeOf(pair, byId),
+    connection,
+  };
+  return { record, counters };
+}
+
+/** @param {any} pair @param {Map<string, any>} byId */
+function routeOf(pair, byId) {
+  if (!pair) return null;
+  const local = byId.get(pair.localCandidateId)?.candidateType;
+  const remote = byId.get(pair.remoteCandidateId)?.candidateType;
+  if (!local) return null;
+  if (local === "relay" || remote === "relay") return "relay";
+  if (local === "host" && (remote === "host" || remote === undefined)) return "host";
+  return "srflx";
+}
+
+/**
+ * Sample every session, then hand the records over at most once per interval.
+ * @param {() => Map<string, import("./peer.js").PeerSession>} sessions
+ * @param {() => number} intervalSeconds
+ * @param {(stats: Record<string, PeerStats>) => void} publish
+ * @returns {() => void} stop
+ */
+export function startStatsLoop(sessions, intervalSeconds, publish) {
+  /** @type {WeakMap<object, Counters>} */
+  const counters = new WeakMap();
+  let stopped = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const tick = async () => {
+    /** @type {Record<string, PeerStats>} */
+    const stats = {};
+    await Promise.all(
+      [...sessions()].map(async ([id, session]) => {
+        if (session.closed) return;
+        try {
+          const report = await session.pc.getStats();
+          const mid = session.video?.mid ?? null;
+          const { record, counters: now } = reduceStats(
+            report,
+            counters.get(session) ?? null,
+            mid,
+            session.pc.connectionState,
+          );
+          counters.set(session, now);
+          stats[id] = record;
+        } catch (error) {
+          if (!session.closed) console.warn("nbconference: getStats failed", error);
+        }
+      }),
+    );
+    if (stopped) return;
+    publish(stats);
+    // Counted from the publish, so two publishes are never closer than one interval.
+    timer = setTimeout(tick, Math.max(0.1, intervalSeconds()) * 1000);
+  };
+  timer = setTimeout(tick, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
