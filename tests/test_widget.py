@@ -136,6 +136,18 @@ def test_on_stats_receives_each_update() -> None:
     assert seen == [{"g": record}]
 
 
+def test_stats_history_keeps_samples_of_peers_that_left() -> None:
+    pytest.importorskip("pandas")
+    w = ConferenceWidget(room="lab", stats_history=2)
+    w.set_state({"peers": [peer("g", "Grace")]})
+    for fps in (10.0, 20.0, 30.0):
+        w.set_state({"stats": {"g": {"fps_in": fps, "bitrate_in_kbps": 100 * fps}}})
+    w.set_state({"peers": []})
+    table = w.stats_frame()
+    assert table["fps_in"].tolist() == [20.0, 30.0]  # bounded to the newest two
+    assert set(table["name"]) == {"Grace"} and set(table["peer_id"]) == {"g"}
+
+
 def test_leave_and_join_are_commands_to_the_front_end() -> None:
     w = ConferenceWidget(room="lab")
     w.leave()

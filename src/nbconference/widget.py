@@ -18,6 +18,7 @@ import anywidget
 import traitlets
 
 from .protocol import MAX_NAME_CHARS, valid_room
+from .stats_history import DEFAULT_METRICS, StatsHistory
 
 STATIC = Path(__file__).parent / "static"
 STATUSES = ("connecting", "joined", "reconnecting", "left", "error")
@@ -83,8 +84,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     _live: ClassVar[dict[tuple[str, str], weakref.ref[ConferenceWidget]]] = {}
 
-    def __init__(self, room: str = "lab", **kwargs: Any) -> None:
+    def __init__(self, room: str = "lab", stats_history: int = 3600, **kwargs: Any) -> None:
         kwargs.setdefault("name", default_name())
+        self._stats_history = StatsHistory(stats_history)
+        self._names_seen: dict[str, str] = {}  # peer id -> name, kept after they leave
         self._peer_joined: list[PeerCallback] = []
         self._peer_left: list[PeerCallback] = []
         self._stats_callbacks: list[StatsCallback] = []
@@ -164,6 +167,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         old = {p.get("id"): p for p in change["old"] or []}
         new = {p.get("id"): p for p in change["new"] or []}
         for peer_id, peer in new.items():
+            self._names_seen[str(peer_id)] = str(peer.get("name", ""))
             if peer_id not in old:
                 for callback in list(self._peer_joined):
                     callback(peer)
@@ -173,8 +177,24 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                     callback(peer)
 
     def _stats_changed(self, change: dict[str, Any]) -> None:
+        self._stats_history.add(change["new"])
         for callback in list(self._stats_callbacks):
             callback(change["new"])
+
+    # -- statistics history -----------------------------------------------------------
+
+    def stats_frame(self) -> Any:
+        """Every ``stats`` sample kept so far (the last ``stats_history``, default 3600)
+        as a pandas DataFrame indexed by time, one row per remote peer and sample, with
+        a ``name`` column. Needs pandas (``pip install 'nbconference[stats]'``)."""
+        table = self._stats_history.frame()
+        table["name"] = table["peer_id"].map(self._names_seen)
+        return table
+
+    def plot_stats(self, metrics: tuple[str, ...] = DEFAULT_METRICS) -> Any:
+        """Plot ``metrics`` over time, one line per remote peer; returns the matplotlib
+        figure. Needs matplotlib (``pip install 'nbconference[stats]'``)."""
+        return self._stats_history.plot(metrics, names=self._names_seen)
 
     # -- commands ---------------------------------------------------------------------
 
