@@ -1,0 +1,94 @@
+"""A real ``jupyter server`` (each user's server runs the extension) and a standalone
+server meet in one room through Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from nbconference.server.standalone import StandaloneServer
+from redis_support import (
+    RedisServer,
+    clients,
+    eventually,
+    free_port,
+    open_client,
+    redis_server,
+    servers,
+    start_redis_standalone,
+)
+from signaling_client import Client
+
+__all__ = ["clients", "redis_server", "servers"]  # fixtures
+
+JUPYTER_TOKEN = "jupyter-redis-token"
+
+
+@pytest.fixture
+def jupyter_url(redis_server: RedisServer) -> Iterator[str]:
+    """``jupyter server`` in a subprocess, configured with the Redis backend."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="nbc-jupyter-") as home:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root"),
+                *(f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={home}"),
+                f"--IdentityProvider.token={JUPYTER_TOKEN}",
+                '--ServerApp.jpserver_extensions={"nbconference": True}',
+                "--NBConference.backend=redis",
+                f"--NBConference.redis_url={redis_server.url}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HOME": home, "JUPYTER_RUNTIME_DIR": f"{home}/runtime"},
+        )
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+async def jupyter_ready(address: str) -> bool:
+    url = f"http://{address}/api/status?token={JUPYTER_TOKEN}"
+    try:
+        response = await AsyncHTTPClient().fetch(url, request_timeout=2, raise_error=False)
+    except OSError:
+        return False
+    return response.code == 200
+
+
+async def test_jupyter_server_and_standalone_share_a_room(
+    jupyter_url: str,
+    redis_server: RedisServer,
+    servers: list[StandaloneServer],
+    clients: list[Client],
+) -> None:
+    await eventually(lambda: jupyter_ready(jupyter_url), timeout=60, interval=0.2)
+    standalone = await start_redis_standalone(redis_server.url)
+    servers.append(standalone)
+    ada = await open_client(f"ws://{jupyter_url}/nbconference/signal", clients, JUPYTER_TOKEN)
+    bob = await open_client(standalone.url, clients)
+    await ada.join("hub", "Ada")
+    welcome = await bob.join("hub", "Bob")
+    assert [p["id"] for p in welcome["peers"]] == [ada.id]
+    await ada.expect("peer-joined", peer={"id": bob.id, "name": "Bob", "state": {}})
+    await bob.signal(ada, {"description": {"type": "offer", "sdp": "v=0"}})
+    message = await ada.expect("signal", **{"from": bob.id})
+    assert message["data"] == {"description": {"type": "offer", "sdp": "v=0"}}
+    await ada.signal(bob, {"description": {"type": "answer", "sdp": "v=0"}})
+    await bob.expect("signal", **{"from": ada.id})
+    await ada.send({"type": "state", "state": {"screen": True}})
+    await bob.expect("peer-state", id=ada.id, state={"screen": True})
+    ada.close()
+    await bob.expect("peer-left", id=ada.id)
