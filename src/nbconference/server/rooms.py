@@ -246,7 +246,10 @@ class RoomRegistry:
             if target is not None and target.room == event.room:
                 frame = encode({"type": "signal", "from": event.peer_id, "data": event.data})
                 if not self._deliver(target, frame):
-                    log.warning("nbconference: dropped signal for %s: queue full", event.to)
+                    # The sender is on another server and cannot be answered with an
+                    # error; like a missed room event, the overflowing peer leaves, so
+                    # the sender learns of it from 'peer-left' rather than from silence.
+                    self.leave_now(target)
             return
         self._apply(event)
 
