@@ -1,0 +1,127 @@
+"""Finding the signaling endpoint of the Jupyter server that runs this kernel.
+
+In order: ``$NBCONFERENCE_SIGNALING_URL`` (+ ``$NBCONFERENCE_TOKEN``) when set; else the
+running server (its ``jpserver-<pid>.json`` in the Jupyter runtime dir) whose process
+started this kernel (``$JPY_PARENT_PID``, set by jupyter_client's launcher); else the one
+whose ``/api/kernels`` lists this kernel's id (the ``kernel-<id>.json`` connection file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from .signaling_client import SignalingError
+
+SIGNAL_PATH = "nbconference/signal"
+PROBE_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class SignalingEndpoint:
+    """Where to join: a ``ws://`` URL, the token to present, and how it was found."""
+
+    url: str
+    token: str
+    found_by: str
+
+
+def signaling_url(server_url: str) -> str:
+    """``http://host:port/base/`` → ``ws://host:port/base/nbconference/signal``."""
+    parts = urlsplit(server_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((scheme, parts.netloc, path + SIGNAL_PATH, "", ""))
+
+
+def kernel_id() -> str | None:
+    """This kernel's id from its connection file name, or None outside a kernel."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        path = get_connection_file()
+    except (ImportError, RuntimeError):
+        return None
+    match = re.fullmatch(r"kernel-(.+)\.json", os.path.basename(path))
+    return match.group(1) if match else None
+
+
+async def find_signaling(timeout: float = 10.0) -> SignalingEndpoint:
+    """Locate the signaling endpoint for this process, or raise a readable error."""
+    env_url = os.environ.get("NBCONFERENCE_SIGNALING_URL")
+    if env_url:
+        return SignalingEndpoint(env_url, os.environ.get("NBCONFERENCE_TOKEN", ""), "environment")
+    kid = kernel_id()
+    if kid is None:
+        raise SignalingError(
+            "no-server",
+            "not running inside a Jupyter kernel, so there is no server to find: pass "
+            "url= and token= (for example those printed by 'nbconference serve')",
+        )
+    servers = running_servers()
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    for server in servers:
+        if str(server.get("pid")) == parent:
+            return _endpoint(server, "parent process")
+    probes = [_hosts_kernel(server, kid, timeout) for server in servers]
+    for server, hosts in zip(servers, await asyncio.gather(*probes), strict=True):
+        if hosts:
+            return _endpoint(server, "kernel list")
+    raise SignalingError(
+        "no-server",
+        f"none of the {len(servers)} running Jupyter servers lists kernel {kid}; "
+        "pass url= and token= explicitly",
+    )
+
+
+def running_servers() -> list[dict[str, Any]]:
+    """The ``jpserver-*.json`` files of live servers in this user's runtime dir.
+
+    Read here rather than through ``jupyter_server.serverapp.list_running_servers``, whose
+    import costs a kernel seconds of CPU; unlike it, this never deletes stale files.
+    """
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    servers = []
+    for path in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being written, or unreadable
+        if isinstance(info, dict) and info.get("url") and _alive(info.get("pid")):
+            servers.append(info)
+    return servers
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, SystemError):
+        return True  # exists but is not ours, or no way to tell (Windows): let the probe decide
+    return True
+
+
+def _endpoint(server: dict[str, Any], found_by: str) -> SignalingEndpoint:
+    return SignalingEndpoint(signaling_url(server["url"]), server.get("token", ""), found_by)
+
+
+async def _hosts_kernel(server: dict[str, Any], kid: str, timeout: float) -> bool:
+    url = server["url"].rstrip("/") + f"/api/kernels/{kid}"
+    token = server.get("token", "")
+    headers = {"Authorization": f"token {token}"} if token else {}
+    wait = min(PROBE_TIMEOUT, timeout)
+    request = HTTPRequest(url, headers=headers, connect_timeout=wait, request_timeout=wait)
+    response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    return response.code == 200

@@ -1,0 +1,143 @@
+"""The room as a kernel peer sees it: who is here, and one PeerLink per other peer.
+
+Fed with the signaling frames in arrival order. The mesh rule: a ``peer-joined``
+newcomer gets an offer from us; a peer already in the room (from ``welcome``) offers to
+us and we answer when its first signal arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc.mediastreams import MediaStreamTrack
+
+from .peer_link import CLOSE_TIMEOUT, PeerLink
+
+log = logging.getLogger("nbconference")
+
+PeerCallback = Callable[["RemotePeer"], object]
+
+
+@dataclass
+class RemotePeer:
+    """Another participant: its name, presence state and our connection to it."""
+
+    id: str
+    name: str
+    state: dict[str, bool]
+    connection: str = "new"
+
+
+class Mesh:
+    """Peers and links; ``send(frame)`` goes to the signaling server.
+
+    ``on_gone(peer_id)`` is told of every departure; the ``joined`` and ``left`` callback
+    lists hear of known peers only.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[dict[str, Any]], None],
+        outgoing_video: Callable[[], MediaStreamTrack],
+        on_media: Callable[[PeerLink, str, Any], None],
+        on_gone: Callable[[str], None],
+    ) -> None:
+        self.id = ""
+        self._send = send
+        self._outgoing_video = outgoing_video
+        self._on_media = on_media
+        self._on_gone = on_gone
+        self._ice_servers: list[dict[str, Any]] = []
+        self._peers: dict[str, RemotePeer] = {}
+        self._links: dict[str, PeerLink] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self.joined: list[PeerCallback] = []
+        self.left: list[PeerCallback] = []
+
+    @property
+    def peers(self) -> dict[str, RemotePeer]:
+        for peer_id, link in self._links.items():
+            if peer_id in self._peers:
+                self._peers[peer_id].connection = link.connection_state
+        return dict(self._peers)
+
+    def welcomed(self, welcome: dict[str, Any]) -> None:
+        if self.id and not welcome.get("resumed"):
+            # Back after the grace window: a newcomer with a new id, so everyone is new.
+            for peer_id in list(self._peers):
+                self._gone(peer_id)
+        self.id = str(welcome["id"])
+        self._ice_servers = list(welcome.get("ice_servers", []))
+        for info in welcome.get("peers", []):
+            self._peers[info["id"]] = RemotePeer(info["id"], info.get("name", ""), info["state"])
+
+    def dispatch(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "signal":
+            sender, data = str(frame.get("from")), frame.get("data")
+            if isinstance(data, dict):
+                self._link(sender).handle_signal(data)
+        elif kind == "peer-joined":
+            info = frame["peer"]
+            peer = RemotePeer(info["id"], info.get("name", ""), info.get("state", {}))
+            self._peers[peer.id] = peer
+            self._link(peer.id).offer()
+            _notify(self.joined, peer)
+        elif kind == "peer-left":
+            self._gone(str(frame.get("id")))
+        elif kind == "peer-state" and frame.get("id") in self._peers:
+            self._peers[frame["id"]].state = frame.get("state", {})
+        elif kind == "welcome":
+            self.welcomed(frame)
+        elif kind == "error":
+            # Mostly races (a signal to a peer that just left): worth a log line, no more.
+            log.warning(
+                "nbconference: signaling error %s: %s", frame.get("code"), frame.get("message")
+            )
+
+    def _link(self, peer_id: str) -> PeerLink:
+        link = self._links.get(peer_id)
+        if link is None:
+            self._peers.setdefault(peer_id, RemotePeer(peer_id, "", {}))
+            link = PeerLink(
+                peer_id,
+                polite=self.id > peer_id,
+                ice_servers=self._ice_servers,
+                outgoing_video=self._outgoing_video,
+                send=lambda data: self._send({"type": "signal", "to": peer_id, "data": data}),
+                on_media=self._on_media,
+            )
+            self._links[peer_id] = link
+        return link
+
+    def _gone(self, peer_id: str) -> None:
+        peer = self._peers.pop(peer_id, None)
+        link = self._links.pop(peer_id, None)
+        if link is not None:
+            closing = asyncio.get_running_loop().create_task(link.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        self._on_gone(peer_id)
+        if peer is not None:
+            peer.connection = "closed"
+            _notify(self.left, peer)
+
+    async def close(self) -> None:
+        """Close every link (waiting for those already closing), within a bound."""
+        links, self._links = list(self._links.values()), {}
+        closing = [*self._closing, *(link.close() for link in links)]
+        await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), CLOSE_TIMEOUT)
+        for peer in self._peers.values():
+            peer.connection = "closed"
+
+
+def _notify(callbacks: list[PeerCallback], peer: RemotePeer) -> None:
+    for callback in list(callbacks):
+        try:
+            callback(peer)
+        except Exception:
+            log.exception("nbconference: peer callback %r failed", callback)

@@ -1,0 +1,198 @@
+"""One aiortc RTCPeerConnection between the kernel peer and one remote peer.
+
+Negotiation follows the mesh rule: the peer already in the room offers to the newcomer.
+Later offers (a browser starting a screen share) are answered with perfect negotiation:
+the polite side is the peer whose id sorts larger. aiortc cannot roll back a local offer,
+so a polite link facing crossed offers starts over with a fresh connection; that only
+happens before the first answer, when there is no media to lose.
+
+aiortc gathers all its candidates before ``setLocalDescription`` returns, so our SDP
+carries them and we never trickle; the browser's trickled candidates are added here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+log = logging.getLogger("nbconference")
+
+CLOSE_TIMEOUT = 5.0
+
+
+def ice_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
+    """RTCIceServer dicts from ``welcome`` as aiortc configuration."""
+    servers = [
+        RTCIceServer(
+            urls=server["urls"],
+            username=server.get("username"),
+            credential=server.get("credential"),
+        )
+        for server in ice_servers
+        if isinstance(server, dict) and server.get("urls")
+    ]
+    return RTCConfiguration(iceServers=servers)
+
+
+class PeerLink:
+    """Media with one remote peer.
+
+    ``send`` carries a signal payload (``{"description": ...}``) to the remote peer;
+    ``on_media(link, kind, frame)`` receives every decoded frame, where ``kind`` is
+    ``camera`` (the peer's first video track), ``screen`` (any later one) or ``audio``.
+    """
+
+    def __init__(
+        self,
+        peer_id: str,
+        polite: bool,
+        ice_servers: list[dict[str, Any]],
+        outgoing_video: Callable[[], MediaStreamTrack],
+        send: Callable[[dict[str, Any]], None],
+        on_media: Callable[[PeerLink, str, Any], None],
+    ) -> None:
+        self.peer_id = peer_id
+        self.polite = polite
+        self._ice_servers = ice_servers
+        self._outgoing_video = outgoing_video
+        self._send = send
+        self._on_media = on_media
+        self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._readers: set[asyncio.Task[None]] = set()
+        self._ignore_offer = False
+        self._video_tracks = 0
+        self.collisions = 0  # crossed offers seen: how often perfect negotiation was needed
+        self.closed = False
+        self.pc = self._new_connection()
+        self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    @property
+    def connection_state(self) -> str:
+        return str(self.pc.connectionState)
+
+    def offer(self) -> None:
+        """Start the first negotiation from our side (we were in the room first)."""
+        self._inbox.put_nowait({"offer": True})
+
+    def handle_signal(self, data: dict[str, Any]) -> None:
+        """A ``signal`` payload from the remote peer; handled in arrival order."""
+        self._inbox.put_nowait(data)
+
+    def _new_connection(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(ice_configuration(self._ice_servers))
+        pc.on("track", self._on_track)
+        return pc
+
+    async def _work(self) -> None:
+        while (data := await self._inbox.get()) is not None:
+            try:
+                if "offer" in data:
+                    await self._make_offer()
+                elif isinstance(data.get("description"), dict):
+                    await self._on_description(data["description"])
+                elif "candidate" in data:
+                    await self._on_candidate(data["candidate"])
+            except Exception as exc:
+                # One bad message must not end the link: log it and keep the queue going.
+                log.warning("nbconference: signal from %s failed: %r", self.peer_id, exc)
+
+    async def _make_offer(self) -> None:
+        self.pc.addTransceiver(self._outgoing_video(), direction="sendrecv")
+        self.pc.addTransceiver("audio", direction="recvonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._send_description()
+
+    async def _on_description(self, description: dict[str, Any]) -> None:
+        remote = RTCSessionDescription(sdp=description["sdp"], type=description["type"])
+        collision = remote.type == "offer" and self.pc.signalingState != "stable"
+        self.collisions += collision
+        self._ignore_offer = collision and not self.polite
+        if self._ignore_offer:
+            return
+        if collision:
+            await self._start_over()
+        if remote.type == "answer" and self.pc.signalingState != "have-local-offer":
+            return  # a stale answer to an offer we dropped
+        await self.pc.setRemoteDescription(remote)
+        if remote.type == "offer":
+            self._attach_video()
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            self._send_description()
+
+    def _attach_video(self) -> None:
+        """Send our video on the remote peer's first video transceiver (no extra offer)."""
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video":
+                if transceiver.sender.track is None:
+                    transceiver.sender.replaceTrack(self._outgoing_video())
+                    transceiver.direction = "sendrecv"
+                return
+
+    async def _start_over(self) -> None:
+        old, self.pc = self.pc, self._new_connection()
+        self._video_tracks = 0
+        await _close_quietly(old)
+
+    async def _on_candidate(self, candidate: dict[str, Any] | None) -> None:
+        text = (candidate or {}).get("candidate") or ""
+        if not text or self._ignore_offer:
+            return  # end-of-candidates, or a candidate for an offer we ignored
+        assert candidate is not None
+        parsed = candidate_from_sdp(
+            text.split(":", 1)[1] if text.startswith("candidate:") else text
+        )
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await self.pc.addIceCandidate(parsed)
+
+    def _send_description(self) -> None:
+        local = self.pc.localDescription
+        self._send({"description": {"type": local.type, "sdp": local.sdp}})
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video":
+            kind = "camera" if self._video_tracks == 0 else "screen"
+            self._video_tracks += 1
+        else:
+            kind = "audio"
+        task = asyncio.get_running_loop().create_task(self._read(track, kind))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    async def _read(self, track: MediaStreamTrack, kind: str) -> None:
+        # Always read: aiortc queues decoded frames without bound until someone does.
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self._on_media(self, kind, frame)
+
+    async def close(self) -> None:
+        """Close the connection and stop every task; safe to call twice."""
+        if self.closed:
+            return
+        self.closed = True
+        self._inbox.put_nowait(None)
+        tasks = [self._worker, *self._readers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await _close_quietly(self.pc)
+
+
+async def _close_quietly(pc: RTCPeerConnection) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)

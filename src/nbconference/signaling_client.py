@@ -1,0 +1,181 @@
+"""An asyncio client for signaling protocol v1, used by Python peers (``KernelPeer``).
+
+It speaks to the Jupyter server extension and to ``nbconference serve`` alike: the token
+travels in an ``Authorization`` header, so it never lands in a server's access log.
+Every wait is bounded, and every failure becomes a :class:`SignalingError` whose
+message says what went wrong and what to try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from typing import Any
+
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+
+# Close code a client uses to look like a dropped network (anything but 1000/1001), so the
+# server keeps its peer for the reconnect grace window.
+ABNORMAL_CLOSE = 4001
+
+
+class SignalingError(RuntimeError):
+    """Joining or talking to the signaling server failed.
+
+    ``code`` is one of the server's protocol error codes (``room-full``, ...) or a
+    client-side one: ``forbidden`` (wrong or missing token), ``not-found`` (no
+    nbconference endpoint there), ``unreachable``, ``timeout``, ``closed``, ``no-server``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SignalingClient:
+    """One WebSocket to a signaling server; frames are JSON objects both ways."""
+
+    def __init__(self, url: str, connection: WebSocketClientConnection) -> None:
+        self.url = url
+        self._connection = connection
+        self._closed = False
+        self._stream: Any = None
+
+    @classmethod
+    async def connect(cls, url: str, token: str, timeout: float = 10.0) -> SignalingClient:
+        """Open the socket, raising :class:`SignalingError` within ``timeout`` seconds."""
+        if not url.startswith(("ws://", "wss://")):
+            raise SignalingError("bad-url", f"signaling URL must start with ws:// or wss://: {url}")
+        headers = {"Authorization": f"token {token}"} if token else {}
+        request = HTTPRequest(
+            url, headers=headers, connect_timeout=timeout, request_timeout=timeout
+        )
+        try:
+            connection = await asyncio.wait_for(
+                websocket_connect(request, ping_interval=10, ping_timeout=10), timeout
+            )
+        except asyncio.TimeoutError:
+            raise _timeout(url, timeout) from None
+        except HTTPClientError as exc:
+            if exc.code == 599 and "timeout" in str(exc).lower():
+                raise _timeout(url, timeout) from None
+            raise _http_error(url, exc) from None
+        except (OSError, socket.gaierror) as exc:
+            raise SignalingError(
+                "unreachable", f"cannot reach the signaling server at {url}: {exc}"
+            ) from None
+        return cls(url, connection)
+
+    async def join(
+        self,
+        room: str,
+        name: str,
+        state: dict[str, bool],
+        resume: str | None = None,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Send ``join`` and return the ``welcome`` frame; a refusal raises."""
+        message: dict[str, Any] = {"type": "join", "room": room, "name": name, "state": state}
+        if resume:
+            message["resume"] = resume
+        self.send(message)
+        try:
+            reply = await asyncio.wait_for(self.receive(), timeout)
+        except asyncio.TimeoutError:
+            raise SignalingError(
+                "timeout", f"the signaling server did not answer 'join' within {timeout:g} s"
+            ) from None
+        if reply is None:
+            raise SignalingError("closed", f"the signaling server closed the socket: {self.why()}")
+        if reply.get("type") == "error":
+            raise SignalingError(str(reply.get("code")), str(reply.get("message")))
+        if reply.get("type") != "welcome":
+            raise SignalingError("bad-message", f"expected 'welcome', got {reply.get('type')!r}")
+        return reply
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Queue one frame; False when the socket is already closed."""
+        if self._closed:
+            return False
+        try:
+            self._connection.write_message(json.dumps(message, separators=(",", ":")))
+        except WebSocketClosedError:
+            return False
+        return True
+
+    async def receive(self) -> dict[str, Any] | None:
+        """The next frame from the server, or None once the socket has closed.
+
+        Frames that are not JSON objects are skipped: the server never sends them.
+        """
+        while True:
+            text = await self._connection.read_message()
+            if text is None:
+                self.close()  # releases tornado's side of a socket the server closed
+                return None
+            try:
+                frame = json.loads(text)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(frame, dict):
+                return frame
+
+    def why(self) -> str:
+        """Close code and reason as text, for error messages."""
+        code = self._connection.close_code
+        reason = self._connection.close_reason or "no reason given"
+        return f"code {code}, {reason}" if code is not None else "connection lost"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code the server sent, once closed."""
+        code = self._connection.close_code
+        return int(code) if code is not None else None
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start closing. 1000 means "left"; other codes look like a dropped network."""
+        if not self._closed:
+            self._closed = True
+            self._stream = getattr(self._connection.protocol, "stream", None)
+            self._connection.close(code, reason)
+
+    async def aclose(self, code: int = 1000, reason: str = "", timeout: float = 2.0) -> None:
+        """Close and wait (at most ``timeout``) for the server to finish the handshake."""
+        self.close(code, reason)
+        stream, deadline = self._stream, time.monotonic() + timeout
+        while stream is not None and not stream.closed() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if stream is not None and not stream.closed():
+            stream.close()
+
+
+def _timeout(url: str, timeout: float) -> SignalingError:
+    return SignalingError(
+        "timeout", f"no answer from the signaling server at {url} within {timeout:g} s"
+    )
+
+
+def _http_error(url: str, exc: HTTPClientError) -> SignalingError:
+    if exc.code in (401, 403):
+        return SignalingError(
+            "forbidden",
+            f"the signaling server at {url} refused the token (HTTP {exc.code}); "
+            "pass the token the server printed or the Jupyter server's token",
+        )
+    if exc.code == 404:
+        return SignalingError(
+            "not-found",
+            f"no nbconference signaling at {url} (HTTP 404): is the nbconference server "
+            "extension enabled there, or is the URL missing '/nbconference/signal'?",
+        )
+    if exc.code == 599:
+        return SignalingError("unreachable", f"cannot reach the signaling server at {url}: {exc}")
+    return SignalingError("unreachable", f"the signaling server at {url} answered {exc}")

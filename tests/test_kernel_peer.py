@@ -1,0 +1,303 @@
+"""KernelPeers in a real mesh: real aiortc connections over the real standalone server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nbconference.kernel_peer import KernelPeer, PeerFrame
+from nbconference.server.standalone import StandaloneServer
+from nbconference.signaling_client import SignalingError
+
+pytest.importorskip("aiortc")
+
+WIDTH, HEIGHT = 320, 240
+COLOURS = [(220, 40, 40), (40, 200, 60), (50, 70, 230)]
+# VP8 at 4:2:0 shifts flat colours by a few levels; far below the distance between them.
+COLOUR_TOLERANCE = 20
+
+
+def solid(colour: tuple[int, int, int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    image = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    image[...] = colour
+    return image
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    return {"reconnect_grace_seconds": 2.0, "max_peers_per_room": 3}
+
+
+@pytest.fixture
+async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]:
+    """Kernel peers a test joins; every one leaves afterwards, even on failure."""
+    joined: list[KernelPeer] = []
+    yield joined
+    await asyncio.gather(*(peer.leave() for peer in joined))
+
+
+async def join(
+    standalone: StandaloneServer, peers: list[KernelPeer], name: str, **kwargs: Any
+) -> KernelPeer:
+    peer = await KernelPeer.join(
+        "lab", name=name, url=standalone.url, token=standalone.token, **kwargs
+    )
+    peers.append(peer)
+    return peer
+
+
+async def frames_from(peer: KernelPeer, sender: str | None, count: int = 3) -> list[PeerFrame]:
+    got: list[PeerFrame] = []
+    async for frame in peer.frames(sender):
+        got.append(frame)
+        if len(got) == count:
+            break
+    return got
+
+
+async def test_three_kernel_peers_receive_each_other(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    mesh = [await join(standalone, peers, f"k{i}") for i in range(3)]
+    for peer, colour in zip(mesh, COLOURS, strict=True):
+        peer.publish_frames(lambda c=colour: solid(c), fps=15)
+
+    for receiver in mesh:
+        for sender, colour in zip(mesh, COLOURS, strict=True):
+            if sender is receiver:
+                continue
+            got = await asyncio.wait_for(frames_from(receiver, sender.id), 10)
+            image = got[-1].image
+            assert got[-1].peer_id == sender.id
+            assert image.shape == (HEIGHT, WIDTH, 3) and image.dtype == np.uint8
+            mean = image.reshape(-1, 3).mean(axis=0)
+            assert np.abs(mean - colour).max() < COLOUR_TOLERANCE, (mean, colour)
+        assert set(receiver.peers) == {p.id for p in mesh if p is not receiver}
+        assert all(p.state.get("camera") for p in receiver.peers.values())
+        assert all(p.connection == "connected" for p in receiver.peers.values())
+
+
+async def test_a_peer_leaving_mid_stream_does_not_stop_the_others(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    a, b, c = [await join(standalone, peers, name) for name in "abc"]
+    for peer, colour in zip((a, b, c), COLOURS, strict=True):
+        peer.publish_frames(lambda c=colour: solid(c), fps=15)
+    counts: dict[tuple[str, str], int] = defaultdict(int)  # (receiver, sender) -> frames
+
+    def counter(receiver: str) -> Callable[[str, Any], None]:
+        def count(sender: str, image: Any) -> None:
+            counts[(receiver, sender)] += 1
+
+        return count
+
+    for receiver in (a, b):
+        receiver.on_frame(counter(receiver.id))
+
+    async def drain(iterator: AsyncIterator[PeerFrame]) -> int:
+        return sum([1 async for _ in iterator])
+
+    leaver_iterator = asyncio.create_task(drain(c.frames()))
+    a_from_c = asyncio.create_task(drain(a.frames(c.id)))
+    a_from_all = asyncio.create_task(drain(a.frames()))
+    await asyncio.wait_for(frames_from(a, c.id, 2), 10)
+    await asyncio.wait_for(frames_from(c, b.id, 2), 10)
+
+    left_at = time.monotonic()
+    await c.leave()
+    assert await asyncio.wait_for(leaver_iterator, 5) > 0, "the leaver's iterator ends"
+    assert await asyncio.wait_for(a_from_c, 5) > 0, "an iterator over the leaver ends"
+    assert time.monotonic() - left_at < 6
+
+    await asyncio.sleep(0.3)
+    before = dict(counts)
+    await asyncio.sleep(1.0)
+    assert counts[(a.id, b.id)] - before[(a.id, b.id)] >= 5, "a keeps receiving b"
+    assert counts[(b.id, a.id)] - before[(b.id, a.id)] >= 5, "b keeps receiving a"
+    assert counts[(a.id, c.id)] == before.get((a.id, c.id)), "nothing more from the leaver"
+    assert set(a.peers) == {b.id} and set(b.peers) == {a.id}
+    assert not a_from_all.done(), "the all-peers iterator goes on for the others"
+    late = [frame async for frame in a.frames(c.id)]
+    assert late == [], "an iterator over a peer who has gone ends at once"
+    await a.leave()
+    assert await asyncio.wait_for(a_from_all, 5) > 0
+
+
+async def test_figure_is_published_as_video(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3.2, 2.4), dpi=100, facecolor=(0.1, 0.2, 0.9))
+    drawn: list[int] = []
+    sender = await join(standalone, peers, "figure")
+    receiver = await join(standalone, peers, "viewer")
+    sender.publish_figure(figure, fps=10, update=drawn.append)
+    frame = await receiver.next_frame(sender.id, timeout=10)
+    assert frame.image.shape == (240, 320, 3)
+    mean = frame.image.reshape(-1, 3).mean(axis=0)
+    assert np.abs(mean - (25, 51, 229)).max() < COLOUR_TOLERANCE, mean
+    assert drawn and drawn == list(range(len(drawn))), "update(i) runs before each frame"
+    await sender.stop_publishing()
+    await asyncio.sleep(0.2)
+    assert receiver.peers[sender.id].state["camera"] is False
+
+
+async def test_signaling_drop_resumes_with_the_same_id(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    a = await join(standalone, peers, "a")
+    b = await join(standalone, peers, "b")
+    a.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    await b.next_frame(a.id, timeout=10)
+    old_id = a.id
+    assert a._session is not None
+    a._session.drop()  # closes with 4001, not 1000: the server keeps our place a while
+    await asyncio.sleep(0.5)
+    assert a.status == "joined" and a.id == old_id
+    c = await join(standalone, peers, "c")
+    frame = await c.next_frame(a.id, timeout=10)
+    assert frame.image.shape == (HEIGHT, WIDTH, 3), "signaling works after the resume"
+    assert set(b.peers) == {a.id, c.id}
+
+
+async def test_losing_the_server_ends_iterators_within_the_grace(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    a = await join(standalone, peers, "a")
+    frames = asyncio.create_task(asyncio.wait_for(frames_from(a, None), 10))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await standalone.stop()
+    assert await frames == []
+    assert time.monotonic() - started < 2.0 + 1.5, "gives up when the 2 s grace has passed"
+    assert a.status == "error" and "signaling" in a.error
+
+
+async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    watcher = await join(standalone, peers, "watcher")
+    first = await join(standalone, peers, "notebook")
+    second = await join(standalone, peers, "notebook")  # the cell was run again
+    assert first.status == "left" and second.status == "joined"
+    await asyncio.sleep(0.2)
+    assert [p.id for p in watcher.peers.values()] == [second.id]
+
+
+SCRIPT = """
+import asyncio, sys
+import numpy as np
+from nbconference import KernelPeer
+
+async def main(url, token):
+    async with KernelPeer("lab", name="script", url=url, token=token) as peer:
+        peer.publish_frames(lambda: np.full((240, 320, 3), 90, np.uint8), fps=15)
+        frame = await peer.next_frame(timeout=20)
+        print(peer.status, frame.image.shape, flush=True)
+    print(peer.status, flush=True)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_a_plain_script_joins_with_asyncio_run(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    watcher = await join(standalone, peers, "watcher")
+    watcher.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    left: list[str] = []
+    watcher.on_peer_left(lambda peer: left.append(peer.name))
+    script = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        SCRIPT,
+        standalone.url,
+        standalone.token,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        output, _ = await asyncio.wait_for(script.communicate(), 60)
+    finally:
+        if script.returncode is None:
+            script.kill()
+            await script.wait()
+    assert output.decode().splitlines() == ["joined (240, 320, 3)", "left"]
+    assert script.returncode == 0
+    await asyncio.sleep(0.2)
+    assert left == ["script"], "async with left the room on the way out"
+
+
+async def test_wrong_token_is_refused_clearly(standalone: StandaloneServer) -> None:
+    with pytest.raises(SignalingError, match="refused the token") as info:
+        await KernelPeer.join("lab", url=standalone.url, token="wrong")
+    assert info.value.code == "forbidden"
+
+
+async def test_a_server_http_url_leads_to_its_signaling(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    url = f"http://{standalone.host}:{standalone.port}/"
+    peer = await KernelPeer.join("lab", url=url, token=standalone.token)
+    peers.append(peer)
+    assert peer.status == "joined"
+
+
+async def test_wrong_path_says_no_signaling_there(standalone: StandaloneServer) -> None:
+    url = standalone.url.replace("/nbconference/signal", "/elsewhere")
+    with pytest.raises(SignalingError, match="no nbconference signaling") as info:
+        await KernelPeer.join("lab", url=url, token=standalone.token)
+    assert info.value.code == "not-found"
+
+
+async def test_closed_port_fails_fast() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(SignalingError, match="cannot reach") as info:
+        await KernelPeer.join("lab", url=f"ws://127.0.0.1:{port}/nbconference/signal", token="t")
+    assert info.value.code == "unreachable"
+    assert time.monotonic() - started < 3
+
+
+async def test_silent_server_times_out_within_the_bound() -> None:
+    with socket.socket() as silent:  # accepts TCP connections but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}/nbconference/signal"
+        started = time.monotonic()
+        with pytest.raises(SignalingError, match="within 1 s") as info:
+            await KernelPeer.join("lab", url=url, token="t", timeout=1.0)
+    assert info.value.code == "timeout"
+    assert time.monotonic() - started < 2.5
+
+
+async def test_full_room_is_refused(standalone: StandaloneServer, peers: list[KernelPeer]) -> None:
+    for name in "abc":
+        await join(standalone, peers, name)
+    with pytest.raises(SignalingError, match="full") as info:
+        await join(standalone, peers, "d")
+    assert info.value.code == "room-full"
+
+
+async def test_outside_a_kernel_without_url_says_what_to_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NBCONFERENCE_SIGNALING_URL", raising=False)
+    with pytest.raises(SignalingError, match="url= and token=") as info:
+        await KernelPeer.join("lab")
+    assert info.value.code == "no-server"
+
+
+def test_bad_room_names_are_refused_before_connecting() -> None:
+    with pytest.raises(ValueError, match="room"):
+        KernelPeer("no spaces")
