@@ -1,0 +1,1 @@
+"""Browser tests: nbconference in real JupyterLab pages driven by Chromium."""

@@ -1,0 +1,104 @@
+"""Fixtures for the browser tests: a real JupyterLab, Chromium with fake devices, and
+participants (one browser context + one Lab page + one kernel each).
+
+Playwright's sync API marks its event loop as running in this thread for as long as it
+lives, so nothing here may use asyncio, and the browser is module-scoped: it must be
+gone before the asyncio tests of other modules run. For the same reason the asyncio
+fixtures pytest-jupyter makes autouse are replaced here by plain ones: these tests run
+Jupyter in a subprocess and have nothing of it to clean up in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator, Iterator
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from browser.harness.lab import JupyterLab, running_lab
+from browser.harness.meeting import Meeting
+from browser.harness.pages import launch_chromium
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def jp_asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    yield
+
+
+@pytest.fixture(scope="session")
+def default_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    with running_lab(tmp_path_factory.mktemp("lab")) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterLab]:
+    """JupyterLab for this module: the shared one, or a server of its own when the module
+    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``)."""
+    extra_args = getattr(request.module, "LAB_ARGS", ())
+    if not extra_args:
+        yield request.getfixturevalue("default_lab")
+        return
+    with running_lab(tmp_path_factory.mktemp("lab"), extra_args) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def meeting(
+    browser: Browser, jupyter_lab: JupyterLab, request: pytest.FixtureRequest
+) -> Iterator[Meeting]:
+    """Opens participants for this test; closes their pages and kernels afterwards.
+
+    A test that passed must also have thrown nothing uncaught in any page.
+    """
+    current = Meeting(browser, jupyter_lab, request.node.name)
+    try:
+        yield current
+        uncaught = [
+            error
+            for person in current.participants
+            for error in person.console_errors
+            if " page error: " in error and "ResizeObserver" not in error
+        ]
+    finally:
+        current.close()
+    if not request.node.stash.get(CALL_FAILED, False):
+        assert not uncaught, "uncaught errors in the pages:\n" + "\n".join(uncaught)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On failure, add the pages' console errors to the report."""
+    report = yield
+    if call.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    current = getattr(item, "funcargs", {}).get("meeting")
+    if call.when == "call" and report.failed and isinstance(current, Meeting):
+        errors = [e for p in current.participants for e in p.console_errors]
+        if errors:
+            report.sections.append(("browser console errors", "\n".join(errors[-50:])))
+    return report

@@ -1,0 +1,89 @@
+"""A set of participants on one Lab: notebooks with a widget cell, opened and joined."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from collections.abc import Sequence
+
+from playwright.sync_api import Browser, Error
+
+from . import probes
+from .lab import JupyterLab
+from .pages import Participant, begin_open, finish_open
+from .processes import wait_until
+
+JOIN_TIMEOUT = 60.0
+
+
+def widget_cells(room: str, name: str, **options: object) -> list[str]:
+    """The notebook a participant runs: make the widget, show it."""
+    arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    arguments = f", {arguments}" if arguments else ""
+    return [
+        "from nbconference import ConferenceWidget",
+        f"w = ConferenceWidget(room={room!r}, name={name!r}{arguments})\nw",
+    ]
+
+
+class Meeting:
+    """Opens participants for one test and closes every page and kernel afterwards."""
+
+    def __init__(self, browser: Browser, lab: JupyterLab, label: str) -> None:
+        self.browser = browser
+        self.lab = lab
+        self.label = re.sub(r"[^A-Za-z0-9-]", "-", label)[:40]
+        self.participants: list[Participant] = []
+
+    def room(self, suffix: str = "") -> str:
+        """A room name no other test uses (ghost peers of another test stay out)."""
+        stem = f"{self.label}-{suffix}" if suffix else self.label
+        return f"{stem[:56]}-{secrets.token_hex(3)}"
+
+    def open(
+        self,
+        notebooks: Sequence[tuple[str, Sequence[str]]],
+        run_all: bool = True,
+        init_script: str | None = None,
+    ) -> list[Participant]:
+        """Write and open ``(name, cells)`` notebooks, loading the pages side by side."""
+        opened: list[Participant] = []
+        for name, cells in notebooks:
+            notebook = self.lab.write_notebook(f"{self.label}-{name}.ipynb", cells)
+            participant = begin_open(
+                self.browser, self.lab, notebook, name, init_script=init_script
+            )
+            self.participants.append(participant)
+            opened.append(participant)
+        for participant in opened:
+            finish_open(participant, run_all)
+        return opened
+
+    def join(self, room: str, names: Sequence[str], **options: object) -> list[Participant]:
+        """Open one page per name, each showing a widget for ``room``; wait until joined."""
+        people = self.open([(name, widget_cells(room, name, **options)) for name in names])
+        for person in people:
+            wait_for_join(person)
+        return people
+
+    def close(self) -> None:
+        for participant in self.participants:
+            participant.close()
+        self.participants.clear()
+        with contextlib.suppress(OSError):
+            self.lab.shutdown_sessions()
+
+
+def wait_for_join(participant: Participant, timeout: float = JOIN_TIMEOUT) -> str:
+    """Wait for the widget to say it joined; remembers and returns its peer id."""
+    try:
+        participant.peer_id = wait_until(
+            lambda: probes.joined_peer_id(participant), timeout, f"{participant.name} to join"
+        )
+    except AssertionError as exc:
+        with contextlib.suppress(Error):
+            exc.add_note(f"widgets on the page: {probes.roots(participant)}")
+        exc.add_note("\n".join(participant.console_errors[-20:]))
+        raise
+    return participant.peer_id

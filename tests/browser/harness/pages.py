@@ -1,0 +1,181 @@
+"""Participants: one browser context and one JupyterLab page each, with fake devices."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright
+
+from . import kernel
+from .lab import JupyterLab
+from .processes import trace, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+# Loading Lab takes ~5 s here, but heavy CPU contention on two cores have
+# been seen to stretch it past a minute: a bound, not a wait.
+PAGE_TIMEOUT = 120.0
+# Fake camera, microphone and screen with no prompts; plain host candidates (no mDNS
+# names) so every peer, browser or not, can reach them.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@dataclass
+class Participant:
+    """One person in a conference: a Lab page on ``notebook`` with its own kernel."""
+
+    name: str
+    lab: JupyterLab
+    notebook: str
+    context: BrowserContext
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    kernel_id: str = ""
+    peer_id: str = ""
+
+    def run(self, code: str, timeout: float = 30.0) -> str:
+        """Run ``code`` in this participant's kernel; returns its stdout."""
+        return kernel.execute(self.lab, self.kernel_id, code, timeout)
+
+    def value(self, expression: str, timeout: float = 30.0) -> Any:
+        """The JSON value of a Python expression in this participant's kernel."""
+        return kernel.evaluate(self.lab, self.kernel_id, expression, timeout)
+
+    def js(self, script: str, arg: Any = None) -> Any:
+        return self.page.evaluate(script, arg)
+
+    def close(self) -> None:
+        """Close the page as a user closing the tab would (no goodbye from the page)."""
+        with contextlib.suppress(Error):
+            self.context.close()
+
+
+def new_page(
+    browser: Browser, name: str, init_script: str | None = None
+) -> tuple[BrowserContext, Page, list[str]]:
+    """A fresh context (own cookies and storage) with a page collecting console errors.
+
+    ``init_script`` runs in the page before any of Lab's own scripts.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["camera", "microphone"])
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"[{name}] console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(f"[{name}] page error: {exc}"))
+    return context, page, errors
+
+
+def _kernel_ready(lab: JupyterLab, notebook: str) -> str | None:
+    session = lab.session_for(notebook)
+    if session is None:
+        return None
+    info = lab.kernel(session["kernel"]["id"])
+    if info.get("execution_state") == "idle" and info.get("connections", 0) >= 1:
+        return str(info["id"])
+    return None
+
+
+def _run_all_cells(page: Page) -> bool:
+    """Click Run → Run All Cells once the item is enabled; False to try again."""
+    page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first.click()
+    page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+    item = page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run All Cells"))')
+    item.wait_for(state="visible", timeout=5000)
+    if "lm-mod-disabled" in (item.get_attribute("class") or ""):
+        page.keyboard.press("Escape")
+        return False
+    item.click()
+    return True
+
+
+def begin_open(
+    browser: Browser,
+    lab: JupyterLab,
+    notebook: str,
+    name: str | None = None,
+    timeout: float = PAGE_TIMEOUT,
+    init_script: str | None = None,
+) -> Participant:
+    """Start loading ``notebook`` in a new page; :func:`finish_open` waits for it.
+
+    Starting several pages before waiting on any lets their loads overlap.
+    """
+    name = name or notebook.removesuffix(".ipynb")
+    context, page, errors = new_page(browser, name, init_script)
+    participant = Participant(name, lab, notebook, context, page, errors)
+    workspace = re.sub(r"[^A-Za-z0-9-]", "-", f"{name}-{time.monotonic_ns()}")
+    try:
+        page.goto(
+            lab.notebook_url(notebook, workspace), wait_until="commit", timeout=timeout * 1000
+        )
+    except BaseException:
+        participant.close()
+        raise
+    return participant
+
+
+def finish_open(
+    participant: Participant, run_all: bool = True, timeout: float = PAGE_TIMEOUT
+) -> None:
+    """Wait for the notebook's cells and an idle kernel, then run all cells.
+
+    Clicking Run All the moment the toolbar says Idle is not reliable with several Lab
+    pages on two cores (cells may run twice): wait until the server reports the kernel
+    connected and idle, focus a cell, and check the menu item is enabled first.
+    """
+    page, lab, notebook = participant.page, participant.lab, participant.notebook
+    started = time.monotonic()
+    try:
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=timeout * 1000)
+        trace(f"{notebook} shows its cells", started)
+        participant.kernel_id = wait_until(
+            lambda: _kernel_ready(lab, notebook), timeout, f"the kernel of {notebook} idle"
+        )
+        page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+            timeout=timeout * 1000
+        )
+        if run_all:
+            wait_until(lambda: _run_all_cells(page), timeout, "Run All Cells to be enabled", 0.5)
+    except BaseException:
+        participant.close()
+        raise
+
+
+def open_notebook(
+    browser: Browser,
+    lab: JupyterLab,
+    notebook: str,
+    name: str | None = None,
+    run_all: bool = True,
+    timeout: float = PAGE_TIMEOUT,
+) -> Participant:
+    """Open ``notebook`` in a new Lab page, wait for an idle kernel and run all cells."""
+    participant = begin_open(browser, lab, notebook, name, timeout)
+    finish_open(participant, run_all, timeout)
+    return participant

@@ -1,0 +1,241 @@
+"""What the tests read from a page: per-peer media stats, tiles, and timing monitors.
+
+Everything goes through the test hook the widget always installs,
+``globalThis.__nbconference.conferences`` (instance id → Conference), and the DOM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .pages import Participant
+
+# One entry per conference on the page; per remote peer the inbound video streams and
+# the audio packets received, straight from RTCPeerConnection.getStats().
+MEDIA_JS = """
+async () => {
+  const hook = globalThis.__nbconference;
+  if (!hook || !hook.conferences) return [];
+  const result = [];
+  for (const [instanceId, conference] of hook.conferences) {
+    const peers = {};
+    for (const [peerId, session] of conference.peers) {
+      const pc = session.pc;
+      const entry = { connection: pc ? pc.connectionState : null, video: [], audioPackets: 0 };
+      if (pc && pc.connectionState !== "closed") {
+        // The first video m-line carries the camera; later ones carry screen shares.
+        const firstVideo = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
+        const cameraMid = firstVideo?.mid ?? null;
+        const report = await pc.getStats();
+        report.forEach((s) => {
+          if (s.type !== "inbound-rtp") return;
+          if (s.kind === "video") {
+            entry.video.push({
+              mid: s.mid ?? null, camera: s.mid === cameraMid, framesDecoded: s.framesDecoded || 0,
+              fps: s.framesPerSecond || 0, width: s.frameWidth || 0, height: s.frameHeight || 0,
+            });
+          } else if (s.kind === "audio") {
+            entry.audioPackets += s.packetsReceived || 0;
+          }
+        });
+      }
+      peers[peerId] = entry;
+    }
+    result.push({ instanceId, id: conference.id, status: conference.status, peers });
+  }
+  return result;
+}
+"""
+
+TILES_JS = """
+(root) => Array.from(document.querySelectorAll(".nbc-root .nbc-tile")).map((tile) => ({
+  peerId: tile.dataset.peerId ?? null,
+  local: tile.classList.contains("nbc-local"),
+  screen: tile.classList.contains("nbc-screen"),
+  camera: tile.dataset.camera ?? null,
+  microphone: tile.dataset.microphone ?? null,
+  connection: tile.dataset.connection ?? null,
+  instanceId: tile.closest(".nbc-root")?.dataset.instanceId ?? null,
+}))
+"""
+
+ROOTS_JS = """
+() => Array.from(document.querySelectorAll(".nbc-root")).map((root) => ({
+  status: root.dataset.status ?? null,
+  peerId: root.dataset.peerId ?? null,
+  instanceId: root.dataset.instanceId ?? null,
+  text: root.querySelector(".nbc-status")?.textContent ?? "",
+}))
+"""
+
+
+@dataclass(frozen=True)
+class PeerMedia:
+    """What one page receives from one remote peer."""
+
+    connection: str | None
+    camera_frames: int  # framesDecoded of the camera stream
+    camera_fps: float
+    screen_frames: dict[str, int]  # framesDecoded of each screen share stream, by mid
+    audio_packets: int
+
+    @property
+    def decoding_video(self) -> bool:
+        return self.camera_frames > 0
+
+
+def conferences(participant: Participant) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = participant.js(MEDIA_JS)
+    return result
+
+
+def media(participant: Participant) -> dict[str, PeerMedia]:
+    """Per remote peer id, what this participant's joined conference receives."""
+    joined = [c for c in conferences(participant) if c["status"] == "joined"]
+    assert len(joined) <= 1, f"{participant.name} has {len(joined)} joined conferences"
+    if not joined:
+        return {}
+    result = {}
+    for peer_id, entry in joined[0]["peers"].items():
+        camera = next((v for v in entry["video"] if v["camera"]), None)
+        result[peer_id] = PeerMedia(
+            connection=entry["connection"],
+            camera_frames=camera["framesDecoded"] if camera else 0,
+            camera_fps=camera["fps"] if camera else 0.0,
+            screen_frames={v["mid"]: v["framesDecoded"] for v in entry["video"] if not v["camera"]},
+            audio_packets=entry["audioPackets"],
+        )
+    return result
+
+
+def roots(participant: Participant) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = participant.js(ROOTS_JS)
+    return result
+
+
+def tiles(participant: Participant) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = participant.js(TILES_JS)
+    return result
+
+
+def joined_peer_id(participant: Participant) -> str | None:
+    """The participant's own peer id once its widget says it joined."""
+    for root in roots(participant):
+        if root["status"] == "joined" and root["peerId"]:
+            return str(root["peerId"])
+    return None
+
+
+# Installed before Lab loads (page.add_init_script): wall-clock times (ms since the
+# epoch, comparable across pages) of the first .nbc-root in the page, of "joined", and per
+# remote peer of its first sighting, its connection reaching "connected" and the first
+# decoded video frame from it.
+TIMING_MONITOR_JS = """
+(() => {
+  if (window !== window.top || window.__nbcTimes) return;
+  const now = () => performance.timeOrigin + performance.now();
+  const times = { rendered: null, joined: null, peerSeen: {}, connected: {}, firstFrame: {} };
+  window.__nbcTimes = times;
+  const observer = new MutationObserver(() => {
+    if (document.querySelector(".nbc-root")) {
+      times.rendered = now();
+      observer.disconnect();
+    }
+  });
+  const options = { childList: true, subtree: true };
+  const watch = () => observer.observe(document.documentElement, options);
+  if (document.documentElement) watch();
+  else document.addEventListener("DOMContentLoaded", watch);
+  let busy = false;
+  setInterval(async () => {
+    const hook = globalThis.__nbconference;
+    if (busy || !hook || !hook.conferences) return;
+    busy = true;
+    try {
+      for (const conference of hook.conferences.values()) {
+        if (times.joined === null && conference.status === "joined") times.joined = now();
+        for (const [peerId, session] of conference.peers) {
+          times.peerSeen[peerId] ??= now();
+          if (!session.pc) continue;
+          if (session.pc.connectionState === "connected") times.connected[peerId] ??= now();
+          if (peerId in times.firstFrame) continue;
+          const report = await session.pc.getStats();
+          report.forEach((s) => {
+            if (s.type === "inbound-rtp" && s.kind === "video" && s.framesDecoded > 0) {
+              times.firstFrame[peerId] ??= now();
+            }
+          });
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  }, 20);
+})();
+"""
+
+
+# The page's joined conference, for the few actions a test starts without a button.
+CONFERENCE_JS = """
+(() => {
+  const all = [...(globalThis.__nbconference?.conferences?.values() ?? [])];
+  const joined = all.filter((c) => c.status === "joined");
+  if (joined.length !== 1) throw new Error(`${joined.length} joined conferences, not one`);
+  return joined[0];
+})()
+"""
+
+
+def call(participant: Participant, method: str) -> Any:
+    """Call ``conference.<method>()`` on the page's joined conference (awaited)."""
+    return participant.js(f"async () => await {CONFERENCE_JS}.{method}()")
+
+
+def signaling_state(participant: Participant, peer_id: str) -> str | None:
+    """signalingState of the connection to ``peer_id`` ("stable", "have-local-offer"...)."""
+    script = f"(id) => {CONFERENCE_JS}.peers.get(id)?.pc.signalingState ?? null"
+    state: str | None = participant.js(script, peer_id)
+    return state
+
+
+def live_camera_tracks(participant: Participant) -> int:
+    """Live video tracks in the local stream: 0 means the camera is really released."""
+    script = f"""() => {CONFERENCE_JS}.localStream.getVideoTracks()
+        .filter((t) => t.readyState === "live").length"""
+    count: int = participant.js(script)
+    return count
+
+
+# Holds the page's outgoing signal frames until released, so that two peers' offers
+# made in the meantime cross ("glare"), as they would over a slow network.
+HOLD_SIGNALS_JS = """
+() => {
+  if (!globalThis.__nbcHold) {
+    const send = WebSocket.prototype.send;
+    const hold = { on: false, held: [] };
+    WebSocket.prototype.send = function (data) {
+      if (hold.on && typeof data === "string") {
+        try {
+          if (JSON.parse(data).type === "signal") {
+            hold.held.push([this, data]);
+            return;
+          }
+        } catch {}
+      }
+      return send.call(this, data);
+    };
+    hold.release = () => {
+      hold.on = false;
+      for (const [socket, data] of hold.held.splice(0)) send.call(socket, data);
+    };
+    globalThis.__nbcHold = hold;
+  }
+  globalThis.__nbcHold.on = true;
+}
+"""
+
+RELEASE_SIGNALS_JS = (
+    "() => { const n = globalThis.__nbcHold.held.length; "
+    "globalThis.__nbcHold.release(); return n; }"
+)

@@ -1,0 +1,125 @@
+"""Subprocesses the harness starts: free ports, readiness, and stopping by process group."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+# NBC_TEST_TRACE=1 prints how long each wait took (run pytest with -s to see it).
+TRACE = os.environ.get("NBC_TEST_TRACE") == "1"
+
+
+def trace(what: str, since: float) -> None:
+    """With NBC_TEST_TRACE=1, print how long ``what`` took since ``since`` (monotonic)."""
+    if TRACE:
+        print(f"[{time.monotonic() - since:5.1f} s] {what}", file=sys.stderr)
+
+
+class GiveUp(Exception):
+    """Raised by a probe to end :func:`wait_until` at once (e.g. the server died)."""
+
+
+def free_port() -> int:
+    """A port the OS just handed out on 127.0.0.1 (closed again, so free to bind)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    probe: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+) -> T:
+    """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds.
+
+    The last value and the last exception are part of the failure message, so a timeout
+    says what was seen rather than just "timed out".
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    last: object = None
+    error: BaseException | None = None
+    while True:
+        try:
+            value = probe()
+            error = None
+        except GiveUp:
+            raise
+        except Exception as exc:
+            value, error = None, exc
+        if value:
+            trace(what, started)
+            return value
+        last = value
+        if time.monotonic() > deadline:
+            detail = f"{error!r}" if error is not None else f"last seen: {last!r}"
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; {detail}")
+        time.sleep(interval)
+
+
+def spawn(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` in its own process group, output to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop the process group started by :func:`spawn`: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    # The group holds the kernels Jupyter started too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+    # Kernels of the group may outlive the server by a moment.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60.0
+) -> None:
+    """Wait until ``url`` answers 200, failing early (with the log) if the process died."""
+
+    def probe() -> bool:
+        if process.poll() is not None:
+            raise GiveUp(
+                f"process exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    try:
+        wait_until(probe, timeout, f"{url} to answer", interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{log_path.read_text()[-3000:]}") from None
