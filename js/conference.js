@@ -4,6 +4,7 @@
 import { AudioSinks } from "./audio.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh } from "./mesh.js";
+import { startMeters } from "./meters.js";
 import {
   CLOSE_DROPPED,
   FATAL_JOIN_ERRORS,
@@ -14,7 +15,6 @@ import {
   stateMessage,
 } from "./protocol.js";
 import { SignalingClient, discoverSignalingUrl } from "./signaling.js";
-import { startStatsLoop } from "./stats.js";
 
 /**
  * @typedef {"connecting" | "joined" | "reconnecting" | "left" | "error"} Status
@@ -57,9 +57,14 @@ export class Conference extends EventTarget {
       onChange: () => this.changed(),
       onProblem: (message) => this.showNotice(message),
     });
-    /** @type {(() => void) | null} */
-    this.stopStats = null;
+    /** @type {(() => void) | null} stops the stats and speaker loops */
+    this.stopMeters = null;
+    /** @type {Record<string, import("./stats.js").PeerStats>} the last sample, by peer id */
     this.stats = {};
+    /** @type {Map<string, import("./quality.js").Grade>} each link's quality, by peer id */
+    this.grades = new Map();
+    /** peer id of the tile to highlight as speaking (ours too), "" for nobody */
+    this.speaker = "";
     this.closed = false;
     /** between join() and the socket: media is being asked for */
     this.joining = false;
@@ -120,14 +125,7 @@ export class Conference extends EventTarget {
       onFatal: (reason) => this.fail(reason),
     });
     this.signaling.connect();
-    this.stopStats = startStatsLoop(
-      () => this.peers,
-      () => Number(this.settings.get("stats_interval")) || 1,
-      (stats) => {
-        this.stats = stats;
-        this.report({ stats });
-      },
-    );
+    this.stopMeters = startMeters(this);
   }
 
   /** @param {any} welcome */
@@ -285,8 +283,10 @@ export class Conference extends EventTarget {
   hangUp() {
     this.signaling?.leave();
     this.signaling = null;
-    this.stopStats?.();
-    this.stopStats = null;
+    this.stopMeters?.();
+    this.stopMeters = null;
+    this.speaker = "";
+    this.grades = new Map();
     this.mesh.clear();
     this.audio.close();
     this.media.stop();

@@ -6,6 +6,7 @@
  * @property {number | null} rtt_ms  round trip on the selected candidate pair
  * @property {number | null} jitter_ms  worst inbound jitter (audio or video)
  * @property {number} packets_lost  inbound, all streams, since the connection started
+ * @property {number | null} loss_pct  inbound packets lost over the last interval, percent
  * @property {number | null} bitrate_in_kbps
  * @property {number | null} bitrate_out_kbps
  * @property {number | null} fps_in  camera frames decoded per second
@@ -15,8 +16,14 @@
  * @property {number | null} audio_level  0..1, the remote microphone as received
  * @property {string | null} route  host | srflx | relay: how the selected pair reaches the peer
  * @property {string} connection  RTCPeerConnection.connectionState
+ * @property {import("./quality.js").Quality | null} [quality]  good | fair | poor, see meters.js
  *
- * @typedef {{ timestamp: number, bytesIn: number, bytesOut: number }} Counters
+ * @typedef {object} Counters  cumulative totals of one sample
+ * @property {number} timestamp
+ * @property {number} bytesIn
+ * @property {number} bytesOut
+ * @property {number} lost  inbound packets lost
+ * @property {number} received  inbound packets received
  */
 
 /** @param {number | null | undefined} value @param {number} digits */
@@ -40,6 +47,7 @@ export function reduceStats(report, previous, cameraMid, connection) {
   let bytesIn = 0;
   let bytesOut = 0;
   let packetsLost = 0;
+  let packetsReceived = 0;
   let jitter = null;
   let audioLevel = null;
   let timestamp = 0;
@@ -51,6 +59,7 @@ export function reduceStats(report, previous, cameraMid, connection) {
     if (s.type === "inbound-rtp") {
       bytesIn += s.bytesReceived ?? 0;
       packetsLost += Math.max(0, s.packetsLost ?? 0);
+      packetsReceived += s.packetsReceived ?? 0;
       if (typeof s.jitter === "number") jitter = Math.max(jitter ?? 0, s.jitter);
       if (s.kind === "audio" && typeof s.audioLevel === "number") audioLevel = s.audioLevel;
       if (s.kind === "video" && (s.mid === cameraMid || (!inVideo && cameraMid === null)))
@@ -69,14 +78,17 @@ export function reduceStats(report, previous, cameraMid, connection) {
       (s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded",
     );
   }
-  const counters = { timestamp, bytesIn, bytesOut };
+  const counters = { timestamp, bytesIn, bytesOut, lost: packetsLost, received: packetsReceived };
   const elapsedMs = previous ? timestamp - previous.timestamp : 0;
   /** @param {number} now @param {number} before */
   const kbps = (now, before) => (elapsedMs > 0 ? round(((now - before) * 8) / elapsedMs, 1) : null);
+  const lost = previous ? packetsLost - previous.lost : 0;
+  const expected = previous ? lost + packetsReceived - previous.received : 0;
   const record = {
     rtt_ms: round(pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null),
     jitter_ms: round(jitter === null ? null : jitter * 1000),
     packets_lost: packetsLost,
+    loss_pct: expected > 0 ? round((Math.max(0, lost) * 100) / expected, 2) : null,
     bitrate_in_kbps: previous ? kbps(bytesIn, previous.bytesIn) : null,
     bitrate_out_kbps: previous ? kbps(bytesOut, previous.bytesOut) : null,
     fps_in: round(inVideo?.framesPerSecond ?? null),

@@ -2,6 +2,7 @@
 // One view of a conference: status line, a grid of video tiles and the call controls.
 // Views own DOM only; media, sockets and audio belong to the conference.
 import { icon } from "./icons.js";
+import { showQuality } from "./quality.js";
 
 /**
  * @typedef {import("./conference.js").Conference} Conference
@@ -194,6 +195,7 @@ export function renderView(el, conference) {
         connection: "local",
       });
       me.el.dataset.kind = "camera";
+      me.el.classList.toggle("nbc-speaking", c.speaker !== "" && c.speaker === c.id);
       order.push(me);
       seen.add("local");
     }
@@ -208,6 +210,8 @@ export function renderView(el, conference) {
         connection: session.pc.connectionState,
       });
       tile.el.dataset.kind = "camera";
+      showQuality(tile.el, tile.label, c.grades.get(session.id) ?? null);
+      tile.el.classList.toggle("nbc-speaking", c.speaker === session.id);
       order.push(tile);
       seen.add(`peer:${session.id}`);
     }

@@ -1,8 +1,9 @@
 """A bounded history of connection statistics, as rows, a DataFrame or a plot.
 
 The browser samples ``getStats()`` and reduces it to one flat record per remote peer
-(rtt_ms, jitter_ms, packets_lost, bitrate_in_kbps, bitrate_out_kbps, fps_in, fps_out,
-frame_width, frame_height, audio_level, route, connection). Each update of the widget's
+(rtt_ms, jitter_ms, packets_lost, loss_pct, bitrate_in_kbps, bitrate_out_kbps, fps_in,
+fps_out, frame_width, frame_height, audio_level, route, connection, and quality: the
+good/fair/poor grade its tile shows, see js/quality.js). Each update of the widget's
 ``stats`` trait is one sample here; pandas and matplotlib are needed only to read it back
 as a table or a plot.
 """

@@ -1,0 +1,103 @@
+"""The tiles' pure rules, run in Node straight from js/: the quality grade of a link
+(js/quality.js) and who keeps the speaker ring (js/speaker.js)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+JS = Path(__file__).resolve().parent.parent / "js"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (the front end's build tool)")
+
+
+def run_js(body: str) -> Any:
+    """Run an ES module body that may import ``quality`` / ``speaker``; returns its
+    ``result`` as JSON."""
+    script = (
+        f"import * as quality from {json.dumps((JS / 'quality.js').as_uri())};\n"
+        f"import * as speaker from {json.dumps((JS / 'speaker.js').as_uri())};\n"
+        f"{body}\nconsole.log(JSON.stringify(result));"
+    )
+    out = subprocess.run(
+        [str(NODE), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def grade(judge_video: bool = True, **record: Any) -> Any:
+    inputs = {"rtt_ms": None, "loss_pct": None, "fps_in": None, "connection": "connected"}
+    inputs.update(record)
+    return run_js(
+        f"const result = quality.assessLink({json.dumps(inputs)}, {json.dumps(judge_video)});"
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"rtt_ms": 20, "loss_pct": 0, "fps_in": 30}, "good"),
+        ({"rtt_ms": 299, "loss_pct": 1.9, "fps_in": 15}, "good"),
+        ({"rtt_ms": 300, "loss_pct": 0, "fps_in": 30}, "fair"),
+        ({"rtt_ms": 20, "loss_pct": 2, "fps_in": 30}, "fair"),
+        ({"rtt_ms": 20, "loss_pct": 0, "fps_in": 14}, "fair"),
+        ({"rtt_ms": 600, "loss_pct": 0, "fps_in": 30}, "poor"),
+        ({"rtt_ms": 20, "loss_pct": 10, "fps_in": 30}, "poor"),
+        ({"rtt_ms": 20, "loss_pct": 0, "fps_in": 7}, "poor"),
+        ({"rtt_ms": 20, "connection": "disconnected"}, "poor"),
+        ({"connection": "failed"}, "poor"),
+    ],
+)
+def test_the_worst_measure_decides_the_grade(record: dict[str, Any], expected: str) -> None:
+    assert grade(**record)["quality"] == expected
+
+
+def test_grade_says_why_and_ignores_what_is_not_measured() -> None:
+    assert grade(rtt_ms=700, loss_pct=3, fps_in=10) == {
+        "quality": "poor",
+        "reasons": ["slow round trip"],
+    }
+    assert grade(rtt_ms=20, loss_pct=0, fps_in=30)["reasons"] == []
+    # Nothing to judge yet, or not connected yet: no grade at all.
+    assert grade() is None
+    assert grade(rtt_ms=5, connection="connecting") is None
+    # A camera that is off (or still ramping up) does not count against the link.
+    assert grade(judge_video=False, rtt_ms=20, loss_pct=0, fps_in=1)["quality"] == "good"
+
+
+def test_speaker_ring_goes_to_the_loudest_and_is_held() -> None:
+    # (ms, levels) samples; each line of the result is the speaker after that sample.
+    samples = [
+        (0, {"a": 0.005, "b": 0.002}),  # all under the threshold: nobody
+        (250, {"a": 0.3, "b": 0.1}),  # a is loudest
+        (500, {"a": 0.0, "b": 0.2}),  # b louder, but a holds the ring
+        (1000, {"a": 0.0, "b": 0.2}),  # still held
+        (1250, {"a": 0.0, "b": 0.2}),  # a's hold is over: b
+        (1500, {"a": 0.5, "b": 0.0}),  # a louder, but b holds
+        (2000, {"a": 0.0, "b": 0.0}),  # silence: b still held
+        (2250, {"a": 0.0, "b": 0.0}),  # b's hold over, nobody speaks: nobody
+    ]
+    result = run_js(
+        f"""
+        let current = null;
+        const result = [];
+        for (const [now, levels] of {json.dumps(samples)}) {{
+          current = speaker.nextSpeaker(current, new Map(Object.entries(levels)), now);
+          result.push(current?.id ?? null);
+        }}
+        result.push(speaker.SPEAKING_LEVEL, speaker.SPEAKER_HOLD_MS);
+        """
+    )
+    *speakers, level, hold = result
+    assert (level, hold) == (0.01, 1000)
+    assert speakers == [None, "a", "a", "a", "b", "b", "b", None]
