@@ -18,24 +18,13 @@ import numpy as np
 import pytest
 import tornado.web
 
+from browser.harness.pages import CHROMIUM, CHROMIUM_ARGS
 from nbconference.kernel_peer import KernelPeer, PeerAudio
 from nbconference.server.standalone import StandaloneServer
 
 pytest.importorskip("aiortc")
 async_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 KERNEL_COLOUR = (200, 40, 160)
 WAIT = 15.0
 
@@ -147,9 +136,7 @@ async def page_url() -> AsyncIterator[str]:
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     async with async_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
