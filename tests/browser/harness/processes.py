@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -70,10 +71,29 @@ def wait_until(
         time.sleep(interval)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> Callable[[], None]:
+    """In the child: get SIGTERM when the test process dies.
+
+    A test run killed outright (``timeout`` sends SIGTERM, which skips every fixture's
+    teardown) would otherwise leave its servers and their kernels running.
+    """
+
+    def arm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
 def spawn(
     args: list[str], log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own process group, output to ``log_path``."""
+    arm = _stop_with_parent(os.getpid()) if sys.platform == "linux" else None
     with log_path.open("wb") as log:
         return subprocess.Popen(
             args,
@@ -82,6 +102,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            preexec_fn=arm,
         )
 
 
