@@ -95,3 +95,27 @@ def standalone_connect(standalone: StandaloneServer, opened: list[Client]) -> Co
 def connect(request: pytest.FixtureRequest) -> Connect:
     """The same behaviour is proven against both servers."""
     return request.getfixturevalue(f"{request.param}_connect")  # type: ignore[no-any-return]
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit even if an aiortc decoder thread (non-daemon) was left waiting on its queue
+    by a receiver that was never stopped; otherwise the interpreter waits for it forever.
+    The leak itself is a bug to find: the names are printed so it stays visible."""
+    import os
+    import sys
+    import threading
+
+    stuck = [t.name for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()]
+    if stuck:
+        print(f"\nnbconference tests: leaked aiortc threads {stuck}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
