@@ -27,6 +27,9 @@ PROTOCOL_VERSION = 1
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_NAME_CHARS = 64
+# SDP and ICE payloads nest two or three levels. The limit is explicit so that it does not
+# depend on the interpreter's recursion limit, which IPython, for one, raises to 3000.
+MAX_DEPTH = 32
 STATE_KEYS = ("camera", "microphone", "screen")
 
 ERROR_CODES = frozenset(
@@ -137,6 +140,31 @@ def _parse_state(value: object) -> dict[str, bool]:
     return state
 
 
+# A whole JSON string (skipped; an unterminated one runs to the end) or one bracket.
+# Possessive repeats keep the scan linear whatever the input.
+_STRUCTURE = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    """True when ``text`` nests JSON arrays or objects more than :data:`MAX_DEPTH` deep.
+
+    Checked before decoding, so a hostile frame never reaches the recursive decoder. Frames
+    with few brackets, which is every real one, are passed by a count done in C.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        char = match.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
     """Parse one client frame, raising :class:`ProtocolError` with a readable reason."""
     size = len(text)
@@ -146,6 +174,8 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         raise ProtocolError("too-large", f"message of {size} bytes exceeds {max_bytes}")
     if isinstance(text, bytes):
         raise ProtocolError("bad-message", "binary frames are not part of the protocol")
+    if _too_deep(text):
+        raise ProtocolError("bad-message", f"message nests deeper than {MAX_DEPTH} levels")
     try:
         obj = _decode(text)
     except (ValueError, RecursionError):
@@ -158,11 +188,7 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         data = _require(obj, "data", dict, "an object")
         if not ("description" in data or "candidate" in data):
             raise ProtocolError("bad-message", "'data' must hold a 'description' or 'candidate'")
-        try:
-            data_json = _encode(data)
-        except RecursionError:
-            raise ProtocolError("bad-message", "'data' is nested too deeply") from None
-        return Signal(to, data, data_json)
+        return Signal(to, data, _encode(data))
     if kind == "join":
         room = obj.get("room")
         if not isinstance(room, str) or not valid_room(room):
