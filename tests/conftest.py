@@ -10,7 +10,9 @@ pytest-asyncio runs the test on makes them one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -97,25 +99,23 @@ def connect(request: pytest.FixtureRequest) -> Connect:
     return request.getfixturevalue(f"{request.param}_connect")  # type: ignore[no-any-return]
 
 
-_exit_status = 0
+def _decoder_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()]
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    global _exit_status
-    _exit_status = int(exitstatus)
+@pytest.fixture(autouse=True)
+def no_leaked_media_threads() -> Iterator[None]:
+    """Fail the test that leaves an aiortc decoder thread running.
 
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Exit even if an aiortc decoder thread (non-daemon) was left waiting on its queue
-    by a receiver that was never stopped; otherwise the interpreter waits for it forever.
-    The leak itself is a bug to find: the names are printed so it stays visible."""
-    import os
-    import sys
-    import threading
-
-    stuck = [t.name for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()]
-    if stuck:
-        print(f"\nnbconference tests: leaked aiortc threads {stuck}", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_exit_status)
+    Such a thread (not a daemon) belongs to a receiver whose peer connection was never
+    closed: in a kernel it keeps decoding for nobody, and at exit the interpreter waits
+    for it forever.
+    """
+    before = set(_decoder_threads())
+    yield
+    deadline = time.monotonic() + 5.0
+    while (leaked := [t for t in _decoder_threads() if t not in before]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert not leaked, f"aiortc threads left running: {[t.name for t in leaked]}"

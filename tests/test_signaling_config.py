@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from traitlets import TraitError
 
 from conftest import Connect
+from nbconference.server.config import SignalingSettings
 from signaling_client import Client, ServeProcess, connect_url
 
 ICE = [{"urls": "stun:stun.example.org:3478"}]
@@ -81,3 +87,43 @@ async def test_serve_command_line_flags() -> None:
         second.close()
     finally:
         server.stop()
+
+
+async def test_serve_hands_out_ice_servers_from_json_or_file(tmp_path: Path) -> None:
+    turn = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
+    (tmp_path / "ice.json").write_text(json.dumps(turn))
+    for flag, expected in ((json.dumps(ICE), ICE), (f"@{tmp_path / 'ice.json'}", turn)):
+        server = ServeProcess("--ice-servers", flag)
+        try:
+            client = Client(await connect_url(await server.started()))
+            assert (await client.join("lab"))["ice_servers"] == expected
+            client.close()
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("{", "not JSON"),
+        ('{"urls": "stun:x"}', "expected a list"),
+        ('[{"url": "stun:x"}]', "unknown keys ['url']"),
+        ('[{"urls": "http://x"}]', "is not a stun:, turn: or turns: URL"),
+        ('[{"urls": "turn:x"}]', "TURN needs 'username' and 'credential'"),
+        ("@/nonexistent/ice.json", "No such file"),
+    ],
+)
+def test_serve_refuses_bad_ice_servers_before_starting(value: str, reason: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconference", "serve", "--port", "0", "--ice-servers", value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--ice-servers: " in done.stderr and reason in done.stderr
+
+
+def test_bad_ice_servers_setting_is_refused() -> None:
+    with pytest.raises(TraitError, match="ice_servers: entry 0 needs 'urls'"):
+        SignalingSettings(ice_servers=[{"username": "u"}])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -26,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
     serve.add_argument("--redis", metavar="URL", help="use the Redis backend at URL")
+    serve.add_argument(
+        "--ice-servers",
+        metavar="JSON",
+        help="""STUN/TURN servers handed to every peer: a JSON list of RTCIceServer objects,
+        or @FILE holding one (default: none, enough on one machine or LAN)""",
+    )
     serve.add_argument("--max-peers-per-room", type=int)
     serve.add_argument("--messages-per-second", type=float)
     serve.add_argument("--message-burst", type=int)
@@ -36,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     from .server.standalone import serve_forever
 
     settings = SignalingSettings()
+    if args.ice_servers:
+        try:
+            settings.ice_servers = _load_ice_servers(args.ice_servers)
+        except (OSError, ValueError) as error:
+            parser.error(f"--ice-servers: {error}")
     if args.redis:
         settings.backend, settings.redis_url = "redis", args.redis
     for name in (
@@ -60,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _load_ice_servers(value: str) -> list[dict[str, Any]]:
+    from .server.config import check_ice_servers
+
+    if value.startswith("@"):
+        with open(value[1:], encoding="utf-8") as file:
+            value = file.read()
+    try:
+        servers = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON ({error})") from None
+    return check_ice_servers(servers)
 
 
 async def _until_stopped(serving: Coroutine[Any, Any, None]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import CaselessStrEnum, Float, Int, List, Unicode
+from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from .backends.base import Backend
@@ -22,6 +22,13 @@ class SignalingSettings(Configurable):
          {"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}].
         Empty (the default) means host candidates only: enough on one machine or LAN.""",
     ).tag(config=True)
+
+    @validate("ice_servers")
+    def _check_ice_servers(self, proposal: Any) -> list[dict[str, Any]]:
+        try:
+            return check_ice_servers(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"ice_servers: {error}") from None
 
     max_peers_per_room = Int(
         8,
@@ -79,3 +86,35 @@ class SignalingSettings(Configurable):
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
         return RoomRegistry(self.make_backend(), self.limits(), ice_servers)
+
+
+ICE_SERVER_KEYS = frozenset({"urls", "username", "credential"})
+
+
+def check_ice_servers(value: Any) -> list[dict[str, Any]]:
+    """``value`` if it is a list of RTCIceServer dicts, else ValueError saying what is wrong.
+
+    Browsers refuse the whole configuration over one bad entry, and every peer would
+    then fail to connect, so a mistake is better caught when the server starts.
+    """
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of RTCIceServer objects, got {type(value).__name__}")
+    for n, server in enumerate(value):
+        if not isinstance(server, dict):
+            raise ValueError(f"entry {n} is not an object")
+        unknown = set(server) - ICE_SERVER_KEYS
+        if unknown:
+            raise ValueError(f"entry {n} has unknown keys {sorted(unknown)}")
+        urls = server.get("urls")
+        urls = [urls] if isinstance(urls, str) else urls
+        if not urls or not isinstance(urls, list):
+            raise ValueError(f"entry {n} needs 'urls': a URL or a list of URLs")
+        for url in urls:
+            if not isinstance(url, str) or not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"entry {n}: {url!r} is not a stun:, turn: or turns: URL")
+            if url.startswith("turn") and not (
+                isinstance(server.get("username"), str)
+                and isinstance(server.get("credential"), str)
+            ):
+                raise ValueError(f"entry {n}: TURN needs 'username' and 'credential' strings")
+    return value
