@@ -118,24 +118,7 @@ export class LocalMedia {
       return "";
     }
     if (this.video) return "";
-    try {
-      const track = await acquireCamera();
-      if (request !== this.cameraRequest || this.stopped) {
-        track.stop();
-        return "";
-      }
-      this.canSendVideo = true;
-      this.problems.video = "";
-      this.setTrack("video", track);
-      return "";
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (request === this.cameraRequest) {
-        this.camera = false;
-        this.problems.video = message;
-      }
-      return message;
-    }
+    return this.addDevice("video", acquireCamera, () => request === this.cameraRequest);
   }
 
   /**
@@ -151,20 +134,35 @@ export class LocalMedia {
       return "";
     }
     if (!on) return "";
+    return this.addDevice("audio", acquireMicrophone, () => this.microphone);
+  }
+
+  /**
+   * Acquire a device once in the call and send it, unless the user changed their mind
+   * meanwhile. Resolves to an error message, "" on success.
+   * @param {"audio" | "video"} kind
+   * @param {() => Promise<MediaStreamTrack>} acquire
+   * @param {() => boolean} stillWanted
+   */
+  async addDevice(kind, acquire, stillWanted) {
     try {
-      const track = await acquireMicrophone();
-      if (this.stopped || !this.microphone) {
+      const track = await acquire();
+      if (this.stopped || !stillWanted()) {
         track.stop();
         return "";
       }
-      this.canSendAudio = true;
-      this.problems.audio = "";
-      this.setTrack("audio", track);
+      if (kind === "video") this.canSendVideo = true;
+      else this.canSendAudio = true;
+      this.problems[kind] = "";
+      this.setTrack(kind, track);
       return "";
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.microphone = false;
-      this.problems.audio = message;
+      if (stillWanted()) {
+        if (kind === "video") this.camera = false;
+        else this.microphone = false;
+        this.problems[kind] = message;
+      }
       return message;
     }
   }
