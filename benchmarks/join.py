@@ -11,7 +11,7 @@ and for the room: ``full_mesh_after_last_join_s`` (the last newcomer's ``joined_
 and the camera fps of every link once the mesh has run for a few seconds. With
 ``--together`` a second round starts all pages at once and times the mesh from the last
 render. Times are wall-clock stamps taken inside the pages (a MutationObserver for the
-render, getStats() polled every 20 ms for frames). Prints JSON to stdout.
+render, the video receivers' getStats() polled every 50 ms for frames). Prints JSON to stdout.
 
     python benchmarks/join.py                    # 2, 3 and 4 participants
     python benchmarks/join.py --peers 2 --repeat 5

@@ -76,12 +76,7 @@ def meeting(
     current = Meeting(browser, jupyter_lab, request.node.name)
     try:
         yield current
-        uncaught = [
-            error
-            for person in current.participants
-            for error in person.console_errors
-            if " page error: " in error and "ResizeObserver" not in error
-        ]
+        uncaught = current.uncaught_errors()
     finally:
         current.close()
     if not request.node.stash.get(CALL_FAILED, False):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Error
+from playwright.sync_api import Browser
 
 from browser.conftest import CALL_FAILED
 from browser.harness.lab import JupyterLab, running_lab
@@ -55,17 +55,7 @@ def meetings(
     opened = [Meeting(browser, lab, f"{request.node.name}-{i}") for i, lab in enumerate(labs)]
     try:
         yield opened
-        people = [person for meeting in opened for person in meeting.participants]
-        for person in people:
-            # Playwright's sync API delivers page events only while it is called.
-            with contextlib.suppress(Error):
-                person.page.wait_for_timeout(50)
-        uncaught = [
-            error
-            for person in people
-            for error in person.console_errors
-            if " page error: " in error and "ResizeObserver" not in error
-        ]
+        uncaught = [error for meeting in opened for error in meeting.uncaught_errors()]
     finally:
         for meeting in opened:
             meeting.close()

@@ -67,6 +67,19 @@ class Meeting:
             wait_for_join(person)
         return people
 
+    def uncaught_errors(self) -> list[str]:
+        """Errors thrown uncaught in any page so far (ResizeObserver noise aside)."""
+        for person in self.participants:
+            # Playwright's sync API delivers page events only while it is called.
+            with contextlib.suppress(Error):
+                person.page.wait_for_timeout(50)
+        return [
+            error
+            for person in self.participants
+            for error in person.console_errors
+            if " page error: " in error and "ResizeObserver" not in error
+        ]
+
     def close(self) -> None:
         for participant in self.participants:
             participant.close()

@@ -160,18 +160,22 @@ TIMING_MONITOR_JS = """
           if (!session.pc) continue;
           if (session.pc.connectionState === "connected") times.connected[peerId] ??= now();
           if (peerId in times.firstFrame) continue;
-          const report = await session.pc.getStats();
-          report.forEach((s) => {
-            if (s.type === "inbound-rtp" && s.kind === "video" && s.framesDecoded > 0) {
-              times.firstFrame[peerId] ??= now();
-            }
-          });
+          // The video receivers' stats only: a whole-connection getStats() from every
+          // page this often would take the CPU the connections being timed need.
+          for (const receiver of session.pc.getReceivers()) {
+            if (receiver.track.kind !== "video") continue;
+            (await receiver.getStats()).forEach((s) => {
+              if (s.type === "inbound-rtp" && s.framesDecoded > 0) {
+                times.firstFrame[peerId] ??= now();
+              }
+            });
+          }
         }
       }
     } finally {
       busy = false;
     }
-  }, 20);
+  }, 50);
 })();
 """
 
