@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Generator, Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from browser.harness.lab import JupyterLab, running_lab
 from browser.harness.meeting import Meeting
@@ -56,13 +56,18 @@ def jupyter_lab(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = launch_chromium(playwright)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture

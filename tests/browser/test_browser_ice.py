@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Playwright
 
 from browser.harness.lab import JupyterLab
 from browser.harness.meeting import Meeting
 from browser.harness.mesh import wait_for_frames_to_advance, wait_for_full_mesh
-from browser.harness.pages import CHROMIUM, CHROMIUM_ARGS, Participant
+from browser.harness.pages import Participant, launch_chromium
 from browser.harness.probes import CONFERENCE_JS
 from browser.harness.processes import wait_until
 
@@ -62,10 +62,10 @@ def mark(participant: Participant, peer_id: str) -> None:
 
 
 @pytest.fixture
-def second_browser(browser: Browser) -> Iterator[tuple[Browser, psutil.Process]]:
+def second_browser(playwright: Playwright) -> Iterator[tuple[Browser, psutil.Process]]:
     """Another Chromium, so that freezing it leaves the first one running."""
     before = chromium_processes()
-    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    other = launch_chromium(playwright)
     try:
         new = [psutil.Process(pid) for pid in chromium_processes() - before]
         (root,) = [p for p in new if p.ppid() not in {q.pid for q in new}]

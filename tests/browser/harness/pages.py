@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch_chromium(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def launch_chromium(playwright: Playwright, args: list[str] = CHROMIUM_ARGS) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
 @dataclass
@@ -91,7 +91,7 @@ def new_page(
     return context, page, errors
 
 
-def _kernel_ready(lab: JupyterLab, notebook: str) -> str | None:
+def kernel_ready(lab: JupyterLab, notebook: str) -> str | None:
     session = lab.session_for(notebook)
     if session is None:
         return None
@@ -155,7 +155,7 @@ def finish_open(
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=timeout * 1000)
         trace(f"{notebook} shows its cells", started)
         participant.kernel_id = wait_until(
-            lambda: _kernel_ready(lab, notebook), timeout, f"the kernel of {notebook} idle"
+            lambda: kernel_ready(lab, notebook), timeout, f"the kernel of {notebook} idle"
         )
         page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
             timeout=timeout * 1000
