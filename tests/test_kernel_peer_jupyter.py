@@ -12,11 +12,9 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
+from browser.harness.kernel import execute_request
+from browser.harness.processes import free_port, spawn, stop
 from nbconference.kernel_peer import KernelPeer, RemotePeer
 
 pytest.importorskip("aiortc")
@@ -64,12 +64,6 @@ class Jupyter:
         return json.loads(response.body) if response.body else None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A Jupyter server with a private HOME and runtime dir, killed afterwards."""
@@ -89,7 +83,7 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], in
     (tmp_path / "config" / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(OTHER_EXTENSIONS, False)}})
     )
-    process = subprocess.Popen(
+    process = spawn(
         [
             sys.executable,
             "-m",
@@ -102,19 +96,13 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], in
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={root}",
         ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "server.log", "wb"),  # noqa: SIM115 - closed with the process
+        tmp_path / "server.log",
+        env,
     )
     try:
         yield process, port
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process, 15)
 
 
 @pytest.fixture
@@ -137,32 +125,8 @@ async def jupyter(server_process: tuple[subprocess.Popen[bytes], int]) -> AsyncI
 
 async def run_cell(ws: Any, code: str) -> tuple[str, list[dict[str, Any]]]:
     """Execute ``code``; return the reply status and the cell's iopub outputs."""
-    msg_id = uuid.uuid4().hex
-    await ws.write_message(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": "test",
-                    "session": uuid.uuid4().hex,
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "content": {
-                    "code": code,
-                    "silent": False,
-                    "store_history": False,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                    "stop_on_error": True,
-                },
-                "channel": "shell",
-                "buffers": [],
-            }
-        )
-    )
+    msg_id, frame = execute_request(code, stop_on_error=True)
+    await ws.write_message(frame)
     outputs: list[dict[str, Any]] = []
     status, idle = "", False
     while not (status and idle):

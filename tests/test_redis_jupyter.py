@@ -4,14 +4,15 @@ server meet in one room through Redis."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from browser.harness.processes import spawn, stop
 from nbconference.server.standalone import StandaloneServer
 from redis_support import (
     RedisServer,
@@ -35,7 +36,7 @@ def jupyter_url(redis_server: RedisServer) -> Iterator[str]:
     """``jupyter server`` in a subprocess, configured with the Redis backend."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="nbc-jupyter-") as home:
-        proc = subprocess.Popen(
+        proc = spawn(
             [
                 *(sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root"),
                 *(f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={home}"),
@@ -44,19 +45,13 @@ def jupyter_url(redis_server: RedisServer) -> Iterator[str]:
                 "--NBConference.backend=redis",
                 f"--NBConference.redis_url={redis_server.url}",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "HOME": home, "JUPYTER_RUNTIME_DIR": f"{home}/runtime"},
+            Path(home) / "server.log",
+            {**os.environ, "HOME": home, "JUPYTER_RUNTIME_DIR": f"{home}/runtime"},
         )
         try:
             yield f"127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc)
 
 
 async def jupyter_ready(address: str) -> bool:

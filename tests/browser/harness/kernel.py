@@ -24,14 +24,15 @@ class KernelError(AssertionError):
     """The code raised in the kernel; the message is its traceback."""
 
 
-def _execute_request(code: str, session: str) -> tuple[str, str]:
+def execute_request(code: str, stop_on_error: bool = False) -> tuple[str, str]:
+    """A Jupyter ``execute_request`` for the kernel channels WebSocket: (msg_id, frame)."""
     msg_id = uuid.uuid4().hex
     message = {
         "header": {
             "msg_id": msg_id,
             "msg_type": "execute_request",
             "username": "nbconference-tests",
-            "session": session,
+            "session": uuid.uuid4().hex,
             "version": "5.3",
         },
         "parent_header": {},
@@ -43,7 +44,7 @@ def _execute_request(code: str, session: str) -> tuple[str, str]:
             "store_history": False,
             "user_expressions": {},
             "allow_stdin": False,
-            "stop_on_error": False,
+            "stop_on_error": stop_on_error,
         },
         "channel": "shell",
         "buffers": [],
@@ -56,7 +57,7 @@ def execute(lab: JupyterLab, kernel_id: str, code: str, timeout: float = 30.0) -
     url = f"ws://127.0.0.1:{lab.port}/api/kernels/{kernel_id}/channels?token={lab.token}"
     socket = websocket.create_connection(url, timeout=timeout)
     try:
-        msg_id, frame = _execute_request(code, uuid.uuid4().hex)
+        msg_id, frame = execute_request(code)
         socket.send(frame)
         deadline = time.monotonic() + timeout
         stdout: list[str] = []
