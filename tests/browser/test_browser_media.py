@@ -84,6 +84,37 @@ def test_camera_turned_off_from_python_is_seen_by_peers(meeting: Meeting) -> Non
     wait_for_frames_to_advance(ada, bob.peer_id)
 
 
+def test_controls_work_from_the_keyboard(meeting: Meeting) -> None:
+    ada, bob = meeting.join(meeting.room(), ["ada", "bob"])
+    wait_for_full_mesh([ada, bob])
+    mic = ada.page.locator('.nbc-root button[data-action="microphone"]')
+    assert mic.get_attribute("aria-pressed") == "true"
+
+    mic.focus()
+    ada.page.keyboard.press("Space")
+    wait_until(lambda: ada.value("w.microphone") is False, TIMEOUT, "ada's w.microphone off")
+    assert mic.get_attribute("aria-pressed") == "false"
+    wait_until(
+        lambda: (peer_in_kernel(bob, ada.peer_id) or {}).get("microphone") is False,
+        TIMEOUT,
+        "bob to see ada muted",
+    )
+    ada.page.keyboard.press("Enter")
+    wait_until(lambda: ada.value("w.microphone") is True, TIMEOUT, "ada's w.microphone on")
+
+    # Tab moves along the toolbar: the camera button comes next.
+    ada.page.keyboard.press("Tab")
+    focused = ada.page.evaluate("() => document.activeElement?.dataset.action")
+    assert focused == "camera", focused
+    ada.page.keyboard.press("Space")
+    wait_until(lambda: ada.value("w.camera") is False, TIMEOUT, "ada's w.camera off")
+    wait_until(
+        lambda: (tile_of(bob, ada.peer_id) or {}).get("camera") == "off",
+        TIMEOUT,
+        "bob's tile of ada to say camera off",
+    )
+
+
 def test_screen_share_reaches_everyone_and_stops_cleanly(meeting: Meeting) -> None:
     ada, bob, cy = meeting.join(meeting.room(), ["ada", "bob", "cy"])
     wait_for_full_mesh([ada, bob, cy])
