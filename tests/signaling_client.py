@@ -6,6 +6,7 @@ import asyncio
 import collections
 import json
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -26,8 +27,11 @@ class Closed(Exception):
         self.reason = reason
 
 
-async def connect_url(url: str, headers: dict[str, str] | None = None) -> WebSocketClientConnection:
-    return await websocket_connect(HTTPRequest(url, headers=headers or {}, connect_timeout=10))
+async def connect_url(
+    url: str, headers: dict[str, str] | None = None, tls: ssl.SSLContext | None = None
+) -> WebSocketClientConnection:
+    request = HTTPRequest(url, headers=headers or {}, connect_timeout=10, ssl_options=tls)
+    return await websocket_connect(request)
 
 
 class Client:
@@ -128,7 +132,7 @@ class ServeProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
-            match = re.search(r"(ws://127\.0\.0\.1:\d+/nbconference/signal)", line)
+            match = re.search(r"(wss?://127\.0\.0\.1:\d+/nbconference/signal)", line)
             if match:
                 loop.call_soon_threadsafe(self._found, match.group(1))
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
     serve.add_argument("--redis", metavar="URL", help="use the Redis backend at URL")
     serve.add_argument(
+        "--certfile",
+        metavar="PEM",
+        help="serve wss:// with this certificate (chain); pages on https:// need it",
+    )
+    serve.add_argument("--keyfile", metavar="PEM", help="its private key, if not in --certfile")
+    serve.add_argument(
         "--ice-servers",
         metavar="JSON",
         help="""STUN/TURN servers handed to every peer: a JSON list of RTCIceServer objects,
@@ -40,8 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .server.config import SignalingSettings
-    from .server.standalone import serve_forever
+    from .server.standalone import serve_forever, tls_context
 
+    tls = None
+    if args.keyfile and not args.certfile:
+        parser.error("--keyfile needs --certfile")
+    if args.certfile:
+        try:
+            tls = tls_context(args.certfile, args.keyfile)
+        except (OSError, ssl.SSLError) as error:
+            parser.error(f"cannot use --certfile/--keyfile: {error}")
     settings = SignalingSettings()
     if args.ice_servers:
         try:
@@ -68,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                     port=args.port,
                     token=args.token,
                     allow_origin=args.allow_origin,
+                    tls=tls,
                 )
             )
         )

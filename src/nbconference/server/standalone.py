@@ -4,6 +4,9 @@ Jupyter server of ours (VS Code, Colab). Widgets reach it through ``signaling_ur
 Authentication is a token (``?token=`` or ``Authorization: token ...``), never a cookie,
 so a page of any origin may connect once it holds the token; ``allow_origin`` narrows
 that further where the pages' origins are known.
+
+With a certificate and key it serves ``wss://`` itself: a page served over HTTPS may only
+open secure WebSockets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hmac
 import logging
 import re
 import secrets
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +70,12 @@ class StandaloneServer:
     host: str
     port: int
     token: str
+    secure: bool = False
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/nbconference/signal"
+        scheme = "wss" if self.secure else "ws"
+        return f"{scheme}://{self.host}:{self.port}/nbconference/signal"
 
     async def stop(self) -> None:
         self.server.stop()
@@ -83,8 +89,10 @@ async def start_server(
     port: int = 8765,
     token: str | None = None,
     allow_origin: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> StandaloneServer:
-    """Start the standalone signaling server on the running event loop."""
+    """Start the standalone signaling server on the running event loop (``wss://`` with
+    ``tls``, see :func:`tls_context`)."""
     settings = settings or SignalingSettings()
     registry = settings.make_registry()
     await registry.start()
@@ -102,10 +110,17 @@ async def start_server(
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
     )
-    server = app.listen(port, address=host, xheaders=False)
+    server = app.listen(port, address=host, xheaders=False, ssl_options=tls)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
-    return StandaloneServer(registry, server, host, port, token)
+    return StandaloneServer(registry, server, host, port, token, tls is not None)
+
+
+def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
+    """A server TLS context from PEM files; OSError or ssl.SSLError says what is wrong."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    return context
 
 
 async def serve_forever(**kwargs: Any) -> None:
