@@ -71,6 +71,7 @@ class PeerLink:
         self._on_media = on_media
         self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._readers: set[asyncio.Task[None]] = set()
+        self._retiring: set[asyncio.Task[None]] = set()  # replaced connections, closing
         self._ignore_offer = False
         self._video_tracks = 0
         self.collisions = 0  # crossed offers seen: how often perfect negotiation was needed
@@ -143,7 +144,11 @@ class PeerLink:
     async def _start_over(self) -> None:
         old, self.pc = self.pc, self._new_connection()
         self._video_tracks = 0
-        await _close_quietly(old)
+        # Closed in a task of its own, so that cancelling the worker cannot cut it short
+        # and leave the old connection's decoder threads running; close() waits for it.
+        closing = asyncio.get_running_loop().create_task(_close_quietly(old))
+        self._retiring.add(closing)
+        closing.add_done_callback(self._retiring.discard)
 
     async def _on_candidate(self, candidate: dict[str, Any] | None) -> None:
         text = (candidate or {}).get("candidate") or ""
@@ -190,9 +195,13 @@ class PeerLink:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await _close_quietly(self.pc)
+        await asyncio.gather(_close_quietly(self.pc), *self._retiring)
 
 
 async def _close_quietly(pc: RTCPeerConnection) -> None:
+    """Close ``pc``, waiting at most CLOSE_TIMEOUT. A close that takes longer, or whose
+    caller is cancelled, goes on by itself: stopped half-way, it would leave receivers'
+    decoder threads running."""
+    closing = asyncio.ensure_future(pc.close())
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)
+        await asyncio.wait_for(asyncio.shield(closing), CLOSE_TIMEOUT)
