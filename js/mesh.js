@@ -12,6 +12,24 @@ export function videoBitrateFor(peerCount) {
 }
 
 /**
+ * What to tell the user when a link never connects: with no TURN server, the usual cause
+ * is that the two are on different networks.
+ * @param {string} label  the peer's name
+ * @param {RTCIceServer[]} iceServers
+ */
+export function noPathMessage(label, iceServers) {
+  const urls = iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+  if (urls.some((url) => /^turns?:/.test(url))) {
+    return `Cannot connect to ${label}, even through the TURN server: check that it is reachable.`;
+  }
+  return (
+    `Cannot connect to ${label}: there is no network path between you. Across networks ` +
+    "or firewalls a call needs a TURN server (c.NBConference.ice_servers); ask whoever " +
+    "runs this Jupyter server."
+  );
+}
+
+/**
  * @typedef {import("./protocol.js").PeerInfo} PeerInfo
  * @typedef {object} MeshOptions
  * @property {(to: string, data: import("./protocol.js").SignalData) => void} send
@@ -76,6 +94,7 @@ export class Mesh {
         console.warn(`nbconference: ${what} with ${label} failed`, error);
         this.options.onProblem(`Connection to ${label}: ${what} failed (${reason}).`);
       },
+      onNoPath: () => this.options.onProblem(noPathMessage(label, this.iceServers)),
     });
     this.peers.set(peer.id, session);
     if (weOffer) session.startAsOfferer(media.snapshot());
@@ -170,7 +189,16 @@ export class Mesh {
       microphone: s.state.microphone ?? true,
       screen: s.state.screen ?? false,
       connection: s.pc.connectionState,
+      problem: this.problem(s),
     }));
+  }
+
+  /**
+   * Why the link to `session` does not work, said for the person in the call ("" if it does).
+   * @param {PeerSession} session
+   */
+  problem(session) {
+    return session.noPath ? noPathMessage(session.name || "this peer", this.iceServers) : "";
   }
 
   clear() {

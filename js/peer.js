@@ -12,6 +12,8 @@
 
 const DISCONNECTED_GRACE_MS = 3000;
 const RESTART_MIN_INTERVAL_MS = 2000;
+/** A link not connected by then has no network path (different networks without TURN). */
+export const NO_PATH_MS = 15000;
 
 /**
  * @typedef {object} MediaSnapshot
@@ -30,6 +32,7 @@ const RESTART_MIN_INTERVAL_MS = 2000;
  * @property {(data: import("./protocol.js").SignalData) => void} send
  * @property {() => void} onChange  media or connection state changed
  * @property {(error: unknown, what: string) => void} onFailure
+ * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
  */
 
 export class PeerSession {
@@ -64,6 +67,14 @@ export class PeerSession {
     this.chain = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | undefined} */ this.disconnectTimer = undefined;
     this.lastRestart = 0;
+    /** never connected within NO_PATH_MS: there is no route between us */
+    this.noPath = false;
+    this.noPathTimer = setTimeout(() => {
+      if (this.closed || this.pc.connectionState === "connected") return;
+      this.noPath = true;
+      options.onNoPath();
+      this.onChange();
+    }, NO_PATH_MS);
     this.closed = false;
     this.wire();
   }
@@ -278,6 +289,10 @@ export class PeerSession {
   connectionChanged() {
     const state = this.pc.connectionState;
     clearTimeout(this.disconnectTimer);
+    if (state === "connected") {
+      clearTimeout(this.noPathTimer);
+      this.noPath = false;
+    }
     if (state === "disconnected") {
       // Often a blip: give ICE a moment to recover by itself before restarting it.
       this.disconnectTimer = setTimeout(() => {
@@ -316,6 +331,7 @@ export class PeerSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.disconnectTimer);
+    clearTimeout(this.noPathTimer);
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;

@@ -130,7 +130,7 @@ export function renderView(el, conference) {
 
   /**
    * @param {Tile} tile
-   * @param {{ id: string, name: string, camera: boolean, microphone: boolean, connection: string }} p
+   * @param {{ id: string, name: string, camera: boolean, microphone: boolean, connection: string, problem: string }} p
    */
   const describe = (tile, p) => {
     const { el: tileEl } = tile;
@@ -144,9 +144,10 @@ export function renderView(el, conference) {
     if (!p.microphone) tile.label.append(indicator("nbc-mic-off", "Microphone off", "microphone"));
     if (!p.camera) tile.label.append(indicator("nbc-cam-off", "Camera off", "camera"));
     const trouble = ["new", "connecting", "disconnected", "failed"].includes(p.connection);
-    tile.badges.replaceChildren(
-      ...(trouble ? [text("span", "nbc-connection", connectionLabel(p.connection))] : []),
-    );
+    const label = p.problem ? "no network path" : connectionLabel(p.connection);
+    const badge = text("span", "nbc-connection", label);
+    badge.title = p.problem;
+    tile.badges.replaceChildren(...(trouble || p.problem ? [badge] : []));
   };
 
   const update = () => {
@@ -193,6 +194,7 @@ export function renderView(el, conference) {
         camera: local.camera,
         microphone: local.microphone,
         connection: "local",
+        problem: "",
       });
       me.el.dataset.kind = "camera";
       me.el.classList.toggle("nbc-speaking", c.speaker !== "" && c.speaker === c.id);
@@ -208,6 +210,7 @@ export function renderView(el, conference) {
         camera: session.state.camera !== false,
         microphone: session.state.microphone !== false,
         connection: session.pc.connectionState,
+        problem: c.mesh.problem(session),
       });
       tile.el.dataset.kind = "camera";
       showQuality(tile.el, tile.label, c.grades.get(session.id) ?? null);

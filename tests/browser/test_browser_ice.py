@@ -1,7 +1,12 @@
-"""A real ICE interruption: one participant's whole browser is frozen (SIGSTOP) long
-enough for the other's connection to go ``disconnected``. The awake side waits its grace
-period, restarts ICE (a new ufrag), and when the frozen browser resumes, media flows
-again on the same peer connection, with no one leaving the room."""
+"""Real ICE trouble.
+
+- One participant's whole browser is frozen (SIGSTOP) long enough for the other's
+  connection to go ``disconnected``. The awake side waits its grace period, restarts ICE
+  (a new ufrag), and when the frozen browser resumes, media flows again on the same peer
+  connection, with no one leaving the room.
+- A browser with no route at all (no ICE candidates): both sides say why, and that a TURN
+  server is what is missing.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright
 
 from browser.harness.lab import JupyterLab
-from browser.harness.meeting import Meeting
+from browser.harness.meeting import Meeting, wait_for_join, widget_cells
 from browser.harness.mesh import wait_for_frames_to_advance, wait_for_full_mesh
 from browser.harness.pages import Participant, launch_chromium
 from browser.harness.probes import CONFERENCE_JS
@@ -24,6 +29,8 @@ from browser.harness.processes import wait_until
 # Chromium calls a link `disconnected` after about 5 s without ICE responses; the widget
 # then waits 3 s before restarting ICE. The freeze lasts until that restart is seen.
 RESTART_TIMEOUT = 30.0
+# The widget explains a link still unconnected after 15 s (NO_PATH_MS in js/peer.js).
+NO_PATH_TIMEOUT = 45.0
 
 
 def chromium_processes() -> set[int]:
@@ -118,3 +125,39 @@ def test_frozen_peer_comes_back_through_an_ice_restart(
     finally:
         here.close()
         there.close()
+
+
+# Bob's page may only use relayed candidates, and no TURN server exists: the browser has
+# no ICE candidates at all, as behind a firewall that blocks every route to it.
+NO_ROUTE_JS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (config) {
+    return new Original({ ...config, iceTransportPolicy: "relay" });
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+})();
+"""
+
+
+def test_a_peer_out_of_reach_is_explained(meeting: Meeting) -> None:
+    room = meeting.room()
+    (ada,) = meeting.join(room, ["ada"])
+    (bob,) = meeting.open([("bob", widget_cells(room, "bob"))], init_script=NO_ROUTE_JS)
+    wait_for_join(bob)
+
+    def problem(viewer: Participant) -> str:
+        peers = viewer.value("w.peers")
+        return str(peers[0]["problem"]) if len(peers) == 1 else ""
+
+    for viewer, other in ((ada, "bob"), (bob, "ada")):
+        text = wait_until(
+            lambda viewer=viewer: problem(viewer),
+            NO_PATH_TIMEOUT,
+            f"{viewer.name} to explain why {other} is out of reach",
+        )
+        assert f"Cannot connect to {other}" in text and "TURN server" in text, text
+    badge = ada.page.locator(f'.nbc-tile[data-peer-id="{bob.peer_id}"] .nbc-connection')
+    assert badge.inner_text() == "no network path"
+    assert "TURN server" in (badge.get_attribute("title") or "")
+    assert ada.value("w.status") == bob.value("w.status") == "joined"
