@@ -1,5 +1,6 @@
 """The tiles' pure rules, run in Node straight from js/: the quality grade of a link
-(js/quality.js) and who keeps the speaker ring (js/speaker.js)."""
+(js/quality.js), who keeps the speaker ring (js/speaker.js) and what an unreachable peer's
+tile says (js/mesh.js)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def run_js(body: str) -> Any:
     script = (
         f"import * as quality from {json.dumps((JS / 'quality.js').as_uri())};\n"
         f"import * as speaker from {json.dumps((JS / 'speaker.js').as_uri())};\n"
+        f"import * as mesh from {json.dumps((JS / 'mesh.js').as_uri())};\n"
         f"{body}\nconsole.log(JSON.stringify(result));"
     )
     out = subprocess.run(
@@ -101,3 +103,23 @@ def test_speaker_ring_goes_to_the_loudest_and_is_held() -> None:
     *speakers, level, hold = result
     assert (level, hold) == (0.01, 1000)
     assert speakers == [None, "a", "a", "a", "b", "b", "b", None]
+
+
+@pytest.mark.parametrize(
+    ("ice_servers", "expected"),
+    [
+        ([], "there is no network path between you"),
+        ([{"urls": "stun:stun.example.org"}], "there is no network path between you"),
+        (
+            [{"urls": ["stun:t.example.org", "turns:t.example.org"], "username": "u"}],
+            "even through the TURN server",
+        ),
+        ([{"urls": "turn:t.example.org", "username": "u"}], "even through the TURN server"),
+    ],
+)
+def test_an_unreachable_peer_is_explained_by_what_is_configured(
+    ice_servers: list[dict[str, Any]], expected: str
+) -> None:
+    text = run_js(f"const result = mesh.noPathMessage('Ada', {json.dumps(ice_servers)});")
+    assert text.startswith("Cannot connect to Ada") and expected in text, text
+    assert ("c.NBConference.ice_servers" in text) == (not expected.startswith("even")), text
