@@ -1,17 +1,22 @@
 """Widgets in JupyterLab using ``nbconference serve`` (``signaling_url`` + ``token``)
-instead of the Jupyter server's extension, as on a page without our Jupyter server."""
+instead of the Jupyter server's extension, as on a page without our Jupyter server; also
+over ``wss://``, which pages served over https:// need."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Playwright
 
+from browser.harness.lab import JupyterLab
 from browser.harness.meeting import Meeting
 from browser.harness.mesh import wait_for_full_mesh
+from browser.harness.pages import CHROMIUM_ARGS, launch_chromium
 from browser.harness.processes import wait_until
 from browser.harness.signal_probe import room_members
 from browser.harness.standalone import StandaloneSignaling, running_standalone
+from tls_support import make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +46,44 @@ def test_two_participants_through_the_standalone_server(
     members = room_members(standalone.url, standalone.token, room)
     assert sorted(p["id"] for p in members) == sorted([ada.peer_id, bob.peer_id])
     assert room_members(meeting.lab.signaling_url, meeting.lab.token, room) == []
+
+
+@pytest.fixture(scope="module")
+def standalone_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneSignaling]:
+    folder = tmp_path_factory.mktemp("serve-tls")
+    with running_standalone(folder, tls=make_certificate(folder)) as server:
+        yield server
+
+
+@pytest.fixture
+def trusting_browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium that accepts the test's self-signed certificate."""
+    trusting = launch_chromium(playwright, [*CHROMIUM_ARGS, "--ignore-certificate-errors"])
+    try:
+        yield trusting
+    finally:
+        trusting.close()
+
+
+def test_two_participants_over_wss(
+    trusting_browser: Browser,
+    jupyter_lab: JupyterLab,
+    standalone_tls: StandaloneSignaling,
+    request: pytest.FixtureRequest,
+) -> None:
+    assert standalone_tls.url.startswith("wss://")
+    meeting = Meeting(trusting_browser, jupyter_lab, request.node.name)
+    try:
+        room = meeting.room()
+        ada, bob = meeting.join(
+            room, ["ada", "bob"], signaling_url=standalone_tls.url, token=standalone_tls.token
+        )
+        wait_for_full_mesh([ada, bob])
+        members = room_members(
+            standalone_tls.url, standalone_tls.token, room, cafile=standalone_tls.certfile
+        )
+        assert sorted(p["id"] for p in members) == sorted([ada.peer_id, bob.peer_id])
+        uncaught = meeting.uncaught_errors()
+        assert not uncaught, "uncaught errors in the pages:\n" + "\n".join(uncaught)
+    finally:
+        meeting.close()

@@ -7,6 +7,7 @@ import ctypes
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -125,7 +126,11 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 def wait_for_http(
-    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60.0
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float = 60.0,
+    context: ssl.SSLContext | None = None,
 ) -> None:
     """Wait until ``url`` answers 200, failing early (with the log) if the process died."""
 
@@ -135,7 +140,7 @@ def wait_for_http(
                 f"process exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
             )
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
