@@ -121,3 +121,22 @@ def test_a_full_room_says_so(meeting: Meeting) -> None:
     assert "full" in shown, shown
     assert sorted(kernel_peer_ids(ada)) == [bob.peer_id]
     assert sorted(kernel_peer_ids(bob)) == [ada.peer_id]
+
+
+def test_clearing_the_output_leaves_after_a_grace(meeting: Meeting) -> None:
+    """The widget's only view is gone (outputs cleared): after NO_VIEW_GRACE_MS (5 s) the
+    call ends, rather than leaving a ghost with a live camera that nobody can see."""
+    ada, bob = meeting.join(meeting.room(), ["ada", "bob"])
+    wait_for_full_mesh([ada, bob])
+    keep_conference(bob)
+
+    bob.page.locator('.lm-MenuBar-itemLabel:text-is("Edit")').click()
+    bob.page.locator(
+        '.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Clear Outputs of All Cells"))'
+    ).click()
+    assert bob.page.locator(".nbc-root").count() == 0
+    assert kernel_peer_ids(ada) == [bob.peer_id]  # not at once: a view may come back
+    wait_until(lambda: kernel_peer_ids(ada) == [], TIMEOUT, "ada to see bob leave")
+    assert bob.value("w.status") == "left"
+    state = kept(bob)
+    assert state["tracks"] == ["ended", "ended"] and state["socket"] == 3, state
