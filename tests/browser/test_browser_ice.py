@@ -74,8 +74,10 @@ def second_browser(playwright: Playwright) -> Iterator[tuple[Browser, psutil.Pro
     before = chromium_processes()
     other = launch_chromium(playwright)
     try:
+        # Its main process is the new chromium started by Playwright's driver (not by
+        # another chromium, as a late child of the first browser would be).
         new = [psutil.Process(pid) for pid in chromium_processes() - before]
-        (root,) = [p for p in new if p.ppid() not in {q.pid for q in new}]
+        (root,) = [p for p in new if psutil.Process(p.ppid()).name() != "chromium"]
         yield other, root
     finally:
         other.close()
