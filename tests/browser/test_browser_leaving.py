@@ -68,8 +68,9 @@ def test_dropped_signaling_resumes_without_touching_media(meeting: Meeting) -> N
     )
     state = kept(bob)
     assert state["socket"] == 3 and state["same_connections"], state
+    # The kernel hears of the page's status over the widget's comm: wait for it.
+    wait_until(lambda: bob.value("w.status") == "joined", TIMEOUT, "bob's w.status joined")
     assert bob.value("w.peer_id") == bob_id  # resumed, not a newcomer
-    assert bob.value("w.status") == "joined"
     assert kernel_peer_ids(ada) == [bob_id] and kernel_peer_ids(bob) == [ada.peer_id]
     assert ada.value("w.status") == "joined"
     wait_for_frames_to_advance(ada, bob_id)
@@ -137,6 +138,6 @@ def test_clearing_the_output_leaves_after_a_grace(meeting: Meeting) -> None:
     assert bob.page.locator(".nbc-root").count() == 0
     assert kernel_peer_ids(ada) == [bob.peer_id]  # not at once: a view may come back
     wait_until(lambda: kernel_peer_ids(ada) == [], TIMEOUT, "ada to see bob leave")
-    assert bob.value("w.status") == "left"
+    wait_until(lambda: bob.value("w.status") == "left", TIMEOUT, "bob's w.status left")
     state = kept(bob)
     assert state["tracks"] == ["ended", "ended"] and state["socket"] == 3, state
