@@ -94,7 +94,7 @@ export class Mesh {
         console.warn(`nbconference: ${what} with ${label} failed`, error);
         this.options.onProblem(`Connection to ${label}: ${what} failed (${reason}).`);
       },
-      onNoPath: () => this.options.onProblem(noPathMessage(label, this.iceServers)),
+      onNoPath: () => this.options.onProblem(this.problem(session)),
     });
     this.peers.set(peer.id, session);
     if (weOffer) session.startAsOfferer(media.snapshot());

@@ -23,18 +23,13 @@ from typing import Any
 
 import pytest
 
+from browser.harness.processes import free_port
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 from signaling_client import Client, connect_url
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 TOKEN = "redis-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:

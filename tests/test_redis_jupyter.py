@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from browser.harness.processes import spawn, stop
+from browser.harness.processes import free_port, spawn, stop
 from nbconference.server.standalone import StandaloneServer
 from redis_support import (
     RedisServer,
     clients,
     eventually,
-    free_port,
     open_client,
     redis_server,
     servers,
