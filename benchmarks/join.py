@@ -36,11 +36,11 @@ from playwright.sync_api import Browser, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser.harness import probes
-from browser.harness.lab import JupyterLab, running_lab
-from browser.harness.meeting import Meeting, wait_for_join, widget_cells
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import Participant, launch_chromium
+from support import probes
+from support.lab import JupyterLab, running_lab
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.mesh import wait_for_full_mesh
+from support.pages import Participant, launch_chromium
 
 TARGETS = {
     "first_frame_median_s_max_2_peers": 1.0,

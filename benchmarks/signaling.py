@@ -28,7 +28,7 @@ import psutil
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from loadgen import start_workers
-from servers import Servers, start_jupyter, start_redis, start_standalone
+from servers import RedisServer, Servers, start_jupyter, start_standalone
 
 TARGETS = {
     "lost_at_1000_sockets": 0,
@@ -262,10 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--servers > 1 needs --backend redis: memory rooms live in one process")
     backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
 
-    redis_proc = None
+    redis = None
     if "redis" in backends and not args.redis_url:
-        redis_proc, args.redis_url = start_redis()
-        prioritize([redis_proc.pid])
+        redis = RedisServer()
+        redis.start()
+        args.redis_url = redis.url
+        assert redis.proc is not None
+        prioritize([redis.proc.pid])
     kinds = ["standalone", "jupyter"] if args.server == "both" else [args.server]
     scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     report: dict[str, Any] = {
@@ -293,9 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                     servers.stop()
                 print(f"{key} {name}: done", file=sys.stderr, flush=True)
     finally:
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(10)
+        if redis is not None:
+            redis.close()
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["meets_targets"] = verdict(report["results"])
     text = json.dumps(report, indent=2)

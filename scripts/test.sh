@@ -20,4 +20,4 @@ python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 python3 -m ruff format --check src tests benchmarks
 python3 -m ruff check src tests benchmarks
 python3 -m mypy
-python3 -m pytest "$@"
+python3 -m pytest --durations=20 "$@"

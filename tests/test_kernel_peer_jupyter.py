@@ -25,9 +25,9 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from browser.harness.kernel import execute_request
-from browser.harness.processes import free_port, spawn, stop
 from nbconference.kernel_peer import KernelPeer, RemotePeer
+from support.kernel import execute_request
+from support.processes import free_port, spawn, stop
 
 pytest.importorskip("aiortc")
 

@@ -9,20 +9,11 @@ import time
 import pytest
 
 from nbconference.server.standalone import StandaloneServer
-from redis_support import (
-    RedisServer,
-    ServeProcess,
-    clients,
-    eventually,
-    open_client,
-    redis_server,
-    serve_processes,
-    servers,
-    start_redis_standalone,
-)
-from signaling_client import Client
-
-__all__ = ["clients", "redis_server", "serve_processes", "servers"]  # fixtures
+from support.client import Client
+from support.polling import eventually
+from support.redis_fixtures import open_client, serve_redis, start_redis_standalone
+from support.redis_server import RedisServer
+from support.standalone import ServeProcess
 
 GRACE = 2.0
 
@@ -49,7 +40,7 @@ async def test_join_while_redis_is_down_is_refused_and_the_socket_stays_usable(
     assert time.monotonic() - started < 3, "the refusal should not hang"
     redis_server.start()
     # Same socket: once Redis is back, the join goes through.
-    welcome = await eventually(lambda: try_join(ada, "lab"), timeout=10)
+    welcome = await eventually(lambda: try_join(ada, "lab"), 10, "a join once Redis is back")
     assert welcome["peers"] == []
 
 
@@ -105,7 +96,7 @@ async def test_room_recovers_after_redis_restart(
         assert message == {"type": "signal", "from": ada.id, "data": {"candidate": {"n": n}}}
         return True
 
-    await eventually(crosses, timeout=10, interval=0.2)
+    await eventually(crosses, 10, "signals to cross servers again", interval=0.2)
     await bob.signal(ada, {"candidate": {"n": 1}})
     await ada.expect("signal", **{"from": bob.id})
 
@@ -130,9 +121,9 @@ async def test_peers_of_a_killed_server_leave_within_the_grace_window(
         servers.append(
             await start_redis_standalone(redis_server.url, reconnect_grace_seconds=GRACE)
         )
-    doomed = ServeProcess(redis_server.url, "--reconnect-grace-seconds", str(GRACE))
+    doomed = serve_redis(redis_server.url, "--reconnect-grace-seconds", str(GRACE))
     serve_processes.append(doomed)
-    doomed_url = await doomed.started()
+    doomed_url = (await doomed.ready()).url
     ada = await open_client(servers[0].url, clients)
     bob = await open_client(servers[1].url, clients)
     cyd = await open_client(doomed_url, clients)
@@ -171,16 +162,16 @@ async def test_a_server_stopped_with_sigterm_says_goodbye_at_once(
     clients: list[Client],
 ) -> None:
     servers.append(await start_redis_standalone(redis_server.url))
-    stopping = ServeProcess(redis_server.url, "--reconnect-grace-seconds", "30")
+    stopping = serve_redis(redis_server.url, "--reconnect-grace-seconds", "30")
     serve_processes.append(stopping)
     ada = await open_client(servers[0].url, clients)
-    bob = await open_client(await stopping.started(), clients)
+    bob = await open_client((await stopping.ready()).url, clients)
     await ada.join("lab")
     await bob.join("lab")
     await ada.expect("peer-joined", peer={"id": bob.id, "name": "lab", "state": {}})
-    stopping.proc.send_signal(signal.SIGTERM)
+    stopping.process.send_signal(signal.SIGTERM)
     # Far sooner than the 30 s grace: the server announced the departure itself.
     await ada.expect("peer-left", timeout=5, id=bob.id)
-    assert stopping.proc.wait(10) == 0
+    assert stopping.process.wait(10) == 0
     assert redis_server.cli("EXISTS", "nbconference:room:lab:peers") == "1"  # Ada is still in
     assert redis_server.cli("ZCARD", "nbconference:room:lab:members") == "1"

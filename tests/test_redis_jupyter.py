@@ -12,20 +12,12 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from browser.harness.processes import free_port, spawn, stop
 from nbconference.server.standalone import StandaloneServer
-from redis_support import (
-    RedisServer,
-    clients,
-    eventually,
-    open_client,
-    redis_server,
-    servers,
-    start_redis_standalone,
-)
-from signaling_client import Client
-
-__all__ = ["clients", "redis_server", "servers"]  # fixtures
+from support.client import Client
+from support.polling import eventually
+from support.processes import free_port, spawn, stop
+from support.redis_fixtures import open_client, start_redis_standalone
+from support.redis_server import RedisServer
 
 JUPYTER_TOKEN = "jupyter-redis-token"
 
@@ -68,7 +60,7 @@ async def test_jupyter_server_and_standalone_share_a_room(
     servers: list[StandaloneServer],
     clients: list[Client],
 ) -> None:
-    await eventually(lambda: jupyter_ready(jupyter_url), timeout=60, interval=0.2)
+    await eventually(lambda: jupyter_ready(jupyter_url), 60, "Jupyter to answer", interval=0.2)
     standalone = await start_redis_standalone(redis_server.url)
     servers.append(standalone)
     ada = await open_client(f"ws://{jupyter_url}/nbconference/signal", clients, JUPYTER_TOKEN)

@@ -6,18 +6,10 @@ import asyncio
 from typing import Any
 
 from nbconference.server.standalone import StandaloneServer
-from redis_support import (
-    RedisServer,
-    clients,
-    eventually,
-    open_client,
-    redis_server,
-    servers,
-    start_redis_standalone,
-)
-from signaling_client import Client
-
-__all__ = ["clients", "redis_server", "servers"]  # fixtures used by name below
+from support.client import Client
+from support.polling import eventually
+from support.redis_fixtures import open_client, start_redis_standalone
+from support.redis_server import RedisServer
 
 
 async def two_servers(
@@ -121,8 +113,16 @@ async def test_last_peer_leaving_clears_the_room_in_redis(
     ada.close()
     await bob.expect("peer-left", id=ada.id)
     bob.close()
-    await eventually(lambda: redis_server.cli("EXISTS", "nbconference:room:tidy:members") == "0")
-    await eventually(lambda: redis_server.cli("EXISTS", "nbconference:room:tidy:peers") == "0")
+    await eventually(
+        lambda: redis_server.cli("EXISTS", "nbconference:room:tidy:members") == "0",
+        10,
+        "the members key to go",
+    )
+    await eventually(
+        lambda: redis_server.cli("EXISTS", "nbconference:room:tidy:peers") == "0",
+        10,
+        "the peers key to go",
+    )
 
 
 async def test_a_dropped_peer_resumes_without_the_other_server_noticing(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from conftest import STANDALONE_TOKEN, Connect
+from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
 
 async def refused(connect: Connect, **kwargs: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Connect
-from signaling_client import Client
+from support.client import Client
+from support.signaling_fixtures import Connect
 
 LIMIT = 4096
 

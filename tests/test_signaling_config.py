@@ -9,15 +9,17 @@ import contextlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from traitlets import TraitError
 
-from conftest import Connect
 from nbconference.server.config import SignalingSettings
-from signaling_client import Client, ServeProcess, connect_url
+from support.client import Client, connect_url
+from support.signaling_fixtures import Connect
+from support.standalone import ServeProcess
 
 ICE = [{"urls": "stun:stun.example.org:3478"}]
 
@@ -58,7 +60,10 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
     for _ in range(10):  # a burst of 5 at 5 per second cannot take 10 at once
         await a.signal(b)
     refused = relayed = 0
+    # Every frame sent is answered (an error to a, or a signal to b) well within this.
+    deadline = time.monotonic() + 10.0
     while refused + relayed < 10:
+        assert time.monotonic() < deadline, f"only {refused + relayed} of 10 answered"
         done, _ = await asyncio.wait(
             [asyncio.ensure_future(x.recv(1.0)) for x in (a, b)],
             return_when=asyncio.ALL_COMPLETED,
@@ -77,7 +82,7 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
 async def test_serve_command_line_flags() -> None:
     server = ServeProcess("--max-peers-per-room", "1", "--reconnect-grace-seconds", "0.2")
     try:
-        url = await server.started()
+        url = (await server.ready()).url_with_token
         first, second = Client(await connect_url(url)), Client(await connect_url(url))
         limits = (await first.join("lab"))["limits"]
         assert limits["max_peers_per_room"] == 1 and limits["reconnect_grace_seconds"] == 0.2
@@ -95,7 +100,7 @@ async def test_serve_hands_out_ice_servers_from_json_or_file(tmp_path: Path) -> 
     for flag, expected in ((json.dumps(ICE), ICE), (f"@{tmp_path / 'ice.json'}", turn)):
         server = ServeProcess("--ice-servers", flag)
         try:
-            client = Client(await connect_url(await server.started()))
+            client = Client(await connect_url((await server.ready()).url_with_token))
             assert (await client.join("lab"))["ice_servers"] == expected
             client.close()
         finally:

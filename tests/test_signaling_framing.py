@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import STANDALONE_TOKEN, Connect
 from nbconference.server.standalone import StandaloneServer
+from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 

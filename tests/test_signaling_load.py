@@ -9,7 +9,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from signaling_client import Client, ServeProcess, connect_url
+from support.client import Client, connect_url
+from support.standalone import ServeProcess
 
 SOCKETS = 1000
 ROOM_SIZE = 4
@@ -31,7 +32,7 @@ async def test_thousand_sockets_lose_nothing() -> None:
     clients: list[Client] = []
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
-            url = await server.started()
+            url = (await server.ready()).url_with_token
             started = time.monotonic()
             for first in range(0, SOCKETS, 100):
                 batch = [connect_url(url) for _ in range(first, min(first + 100, SOCKETS))]

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Connect
-from signaling_client import Client
-from test_signaling_room import three_in_lab
+from support.client import Client
+from support.signaling_fixtures import Connect, three_in_lab
 
 GRACE = 2.0
 

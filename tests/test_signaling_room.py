@@ -8,28 +8,9 @@ import socket
 
 import pytest
 
-from conftest import Connect
 from nbconference.server.rooms import RoomRegistry
 from nbconference.server.standalone import StandaloneServer
-from signaling_client import Client
-
-
-async def three_in_lab(connect: Connect) -> tuple[Client, Client, Client]:
-    a, b, c = await connect(), await connect(), await connect()
-    welcome = await a.join("lab", "Ada", state={"camera": True, "microphone": False})
-    assert welcome["peers"] == [] and welcome["resumed"] is False
-    assert welcome["limits"]["max_peers_per_room"] == 8
-    welcome = await b.join("lab", "Bob")
-    assert [p["id"] for p in welcome["peers"]] == [a.id]
-    assert welcome["peers"][0]["state"] == {"camera": True, "microphone": False}
-    joined = await a.expect("peer-joined")
-    assert joined["peer"] == {"id": b.id, "name": "Bob", "state": {}}
-    welcome = await c.join("lab", "Cy")
-    assert sorted(p["id"] for p in welcome["peers"]) == sorted([a.id, b.id])
-    for other in (a, b):
-        assert (await other.expect("peer-joined"))["peer"]["id"] == c.id
-    assert len({a.id, b.id, c.id}) == 3 and all(len(x.id) >= 16 for x in (a, b, c))
-    return a, b, c
+from support.signaling_fixtures import Connect, three_in_lab
 
 
 async def test_three_peers_join_relay_and_leave(connect: Connect) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from tornado.websocket import WebSocketClosedError
 
-from signaling_client import Client, ServeProcess, connect_url
-from tls_support import make_certificate
+from support.client import Client, connect_url
+from support.standalone import ServeProcess
+from support.tls import make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 async def test_serve_speaks_wss_with_a_certificate(certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
-    server = ServeProcess("--certfile", str(cert), "--keyfile", str(key))
+    server = ServeProcess(tls=(cert, key))
     try:
-        url = await server.started()
+        url = (await server.ready()).url_with_token
         assert url.startswith("wss://127.0.0.1:")
         trusting = ssl.create_default_context(cafile=str(cert))
         ada = Client(await connect_url(url, tls=trusting))

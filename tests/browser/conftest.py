@@ -16,9 +16,9 @@ from collections.abc import Generator, Iterator
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from browser.harness.lab import JupyterLab, running_lab
-from browser.harness.meeting import Meeting
-from browser.harness.pages import launch_chromium
+from support.lab import JupyterLab, running_lab
+from support.meeting import Meeting
+from support.pages import launch_chromium
 
 CALL_FAILED = pytest.StashKey[bool]()
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
-from browser.harness import probes
-from browser.harness.lab import JupyterLab
-from browser.harness.meeting import Meeting, widget_cells
-from browser.harness.pages import CHROMIUM_ARGS, begin_open, kernel_ready, launch_chromium
-from browser.harness.processes import wait_until
+from support import probes
+from support.lab import JupyterLab
+from support.meeting import Meeting, widget_cells
+from support.pages import CHROMIUM_ARGS, begin_open, kernel_ready, launch_chromium
+from support.polling import wait_until
 
 # window.jupyterapp, to run the cells without a click (a click would allow sound).
 LAB_ARGS = ["--LabApp.expose_app_in_browser=True"]

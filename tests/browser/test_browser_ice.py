@@ -19,12 +19,12 @@ import psutil
 import pytest
 from playwright.sync_api import Browser, Playwright
 
-from browser.harness.lab import JupyterLab
-from browser.harness.meeting import Meeting, wait_for_join, widget_cells
-from browser.harness.mesh import wait_for_frames_to_advance, wait_for_full_mesh
-from browser.harness.pages import Participant, launch_chromium
-from browser.harness.probes import CONFERENCE_JS
-from browser.harness.processes import wait_until
+from support.lab import JupyterLab
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.mesh import wait_for_frames_to_advance, wait_for_full_mesh
+from support.pages import Participant, launch_chromium
+from support.polling import wait_until
+from support.probes import CONFERENCE_JS
 
 # Chromium calls a link `disconnected` after about 5 s without ICE responses; the widget
 # then waits 3 s before restarting ICE. The freeze lasts until that restart is seen.

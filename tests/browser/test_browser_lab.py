@@ -3,7 +3,7 @@ and a page reaches the signaling endpoint with the credentials Lab gave it."""
 
 from __future__ import annotations
 
-from browser.harness.meeting import Meeting
+from support.meeting import Meeting
 
 # The page's own token, taken where the widget takes it, opens the signaling socket.
 SIGNAL_FROM_PAGE_JS = """

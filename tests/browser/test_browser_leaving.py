@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser.harness.meeting import Meeting, widget_cells
-from browser.harness.mesh import wait_for_frames_to_advance, wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.probes import CONFERENCE_JS
-from browser.harness.processes import wait_until
+from support.meeting import Meeting, widget_cells
+from support.mesh import wait_for_frames_to_advance, wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
+from support.probes import CONFERENCE_JS
 
 LAB_ARGS = ["--NBConference.max_peers_per_room=2"]
 TIMEOUT = 30.0

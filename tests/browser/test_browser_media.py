@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from browser.harness import probes
-from browser.harness.meeting import Meeting
-from browser.harness.mesh import frames_advance, wait_for_frames_to_advance, wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.processes import wait_until
+from support import probes
+from support.meeting import Meeting
+from support.mesh import frames_advance, wait_for_frames_to_advance, wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
 
 TIMEOUT = 30.0
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from browser.harness import probes
-from browser.harness.meeting import Meeting
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.processes import wait_until
+from support import probes
+from support.meeting import Meeting
+from support.mesh import wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
 
 NAMES = ["ada", "bob", "cy"]
 

@@ -13,12 +13,12 @@ import pytest
 from playwright.sync_api import Browser
 
 from browser.conftest import CALL_FAILED
-from browser.harness.lab import JupyterLab, running_lab
-from browser.harness.meeting import Meeting
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.processes import wait_until
-from redis_support import RedisServer
+from support.lab import JupyterLab, running_lab
+from support.meeting import Meeting
+from support.mesh import wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
+from support.redis_server import RedisServer
 
 TIMEOUT = 30.0
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from browser.harness import probes
-from browser.harness.meeting import Meeting, wait_for_join, widget_cells
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.processes import wait_until
-from browser.harness.signal_probe import room_members
+from support import probes
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.mesh import wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
+from support.signal_probe import room_members
 
 TIMEOUT = 30.0
 

@@ -9,24 +9,24 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Playwright
 
-from browser.harness.lab import JupyterLab
-from browser.harness.meeting import Meeting
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import CHROMIUM_ARGS, launch_chromium
-from browser.harness.processes import wait_until
-from browser.harness.signal_probe import room_members
-from browser.harness.standalone import StandaloneSignaling, running_standalone
-from tls_support import make_certificate
+from support.lab import JupyterLab
+from support.meeting import Meeting
+from support.mesh import wait_for_full_mesh
+from support.pages import CHROMIUM_ARGS, launch_chromium
+from support.polling import wait_until
+from support.signal_probe import room_members
+from support.standalone import ServeProcess
+from support.tls import make_certificate
 
 
 @pytest.fixture(scope="module")
-def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneSignaling]:
-    with running_standalone(tmp_path_factory.mktemp("serve")) as server:
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    with ServeProcess(log_dir=tmp_path_factory.mktemp("serve")) as server:
         yield server
 
 
 def test_two_participants_through_the_standalone_server(
-    meeting: Meeting, standalone: StandaloneSignaling
+    meeting: Meeting, standalone: ServeProcess
 ) -> None:
     room = meeting.room()
     ada, bob = meeting.join(
@@ -49,9 +49,9 @@ def test_two_participants_through_the_standalone_server(
 
 
 @pytest.fixture(scope="module")
-def standalone_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneSignaling]:
+def standalone_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     folder = tmp_path_factory.mktemp("serve-tls")
-    with running_standalone(folder, tls=make_certificate(folder)) as server:
+    with ServeProcess(tls=make_certificate(folder), log_dir=folder) as server:
         yield server
 
 
@@ -68,7 +68,7 @@ def trusting_browser(playwright: Playwright) -> Iterator[Browser]:
 def test_two_participants_over_wss(
     trusting_browser: Browser,
     jupyter_lab: JupyterLab,
-    standalone_tls: StandaloneSignaling,
+    standalone_tls: ServeProcess,
     request: pytest.FixtureRequest,
 ) -> None:
     assert standalone_tls.url.startswith("wss://")

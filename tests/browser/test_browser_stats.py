@@ -9,10 +9,10 @@ import itertools
 import time
 from typing import Any
 
-from browser.harness.meeting import Meeting, wait_for_join, widget_cells
-from browser.harness.mesh import wait_for_full_mesh
-from browser.harness.pages import Participant
-from browser.harness.processes import wait_until
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.mesh import wait_for_full_mesh
+from support.pages import Participant
+from support.polling import wait_until
 
 TIMEOUT = 30.0
 GRADES = {"good", "fair", "poor"}

@@ -9,7 +9,6 @@ browser that joins after it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,9 +17,10 @@ import numpy as np
 import pytest
 import tornado.web
 
-from browser.harness.pages import CHROMIUM, CHROMIUM_ARGS
 from nbconference.kernel_peer import KernelPeer, PeerAudio
 from nbconference.server.standalone import StandaloneServer
+from support.pages import CHROMIUM, CHROMIUM_ARGS
+from support.polling import eventually
 
 pytest.importorskip("aiortc")
 async_api = pytest.importorskip("playwright.async_api")
@@ -155,17 +155,6 @@ async def open_peer(browser: Any, url: str, standalone: StandaloneServer, name: 
     return page
 
 
-async def until(check: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def test_browsers_and_kernel_peer_exchange_media(
     standalone: StandaloneServer, page_url: str, browser: Any
 ) -> None:
@@ -183,13 +172,17 @@ async def test_browsers_and_kernel_peer_exchange_media(
         pages = {await p.evaluate("window.peer.id"): p for p in (first, second)}
 
         for browser_id, page in pages.items():
-            stats = await until(
-                lambda p=page: _decoded_from(p, kernel.id), f"{browser_id} to decode the kernel"
+            stats = await eventually(
+                lambda p=page: _decoded_from(p, kernel.id),
+                WAIT,
+                f"{browser_id} to decode the kernel",
             )
             assert (stats["width"], stats["height"]) == (320, 240)
             pixel = await page.evaluate("(id) => window.centrePixel(id)", kernel.id)
             assert np.abs(np.array(pixel) - KERNEL_COLOUR).max() < 30, pixel
-            await until(lambda b=browser_id: _has(shapes, b), f"kernel to receive {browser_id}")
+            await eventually(
+                lambda b=browser_id: shapes.get(b), WAIT, f"kernel to receive {browser_id}"
+            )
             assert (240, 320, 3) in shapes[browser_id]
             assert kernel.peers[browser_id].state == {
                 "camera": True,
@@ -197,7 +190,7 @@ async def test_browsers_and_kernel_peer_exchange_media(
                 "screen": False,
             }
             assert await page.evaluate("window.peer.errors") == []
-        await until(lambda: _async(len({a.peer_id for a in audio}) == 2), "audio from both")
+        await eventually(lambda: len({a.peer_id for a in audio}) == 2, WAIT, "audio from both")
         assert {(a.sample_rate, a.samples.dtype, a.samples.ndim) for a in audio} == {
             (48000, np.dtype(np.int16), 2)
         }
@@ -228,14 +221,6 @@ async def test_browsers_and_kernel_peer_exchange_media(
 async def _decoded_from(page: Any, kernel_id: str) -> dict[str, int] | None:
     stats: dict[str, int] = await page.evaluate("(id) => window.decoded(id)", kernel_id)
     return stats if stats["frames"] > 0 else None
-
-
-async def _has(shapes: dict[str, set[tuple[int, ...]]], peer_id: str) -> bool:
-    return bool(shapes.get(peer_id))
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def _count(frames: AsyncIterator[Any], streaming: asyncio.Event) -> int:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
-import re
 import ssl
-import subprocess
-import sys
-import threading
 from typing import Any
 
 from tornado.httpclient import HTTPRequest
@@ -106,55 +101,3 @@ class Client:
 
     def close(self, code: int = 1000) -> None:
         self.ws.close(code)
-
-
-class ServeProcess:
-    """``python -m nbconference serve`` on a free loopback port, in its own process.
-
-    Its output is read continuously (it logs every connection): a full pipe would block
-    the server. The last lines are kept for failure messages.
-    """
-
-    def __init__(self, *args: str, token: str = "process-token") -> None:
-        self.token = token
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nbconference", "serve", "--port", "0", "--token", token, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: collections.deque[str] = collections.deque(maxlen=50)
-        self._url: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._reader = threading.Thread(target=self._read, args=(asyncio.get_running_loop(),))
-        self._reader.start()
-
-    def _read(self, loop: asyncio.AbstractEventLoop) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            match = re.search(r"(wss?://127\.0\.0\.1:\d+/nbconference/signal)", line)
-            if match:
-                loop.call_soon_threadsafe(self._found, match.group(1))
-
-    def _found(self, url: str) -> None:
-        if not self._url.done():
-            self._url.set_result(url)
-
-    async def started(self, timeout: float = 30.0) -> str:
-        """Wait for the server to print its URL; returns the URL with the token."""
-        try:
-            url = await asyncio.wait_for(asyncio.shield(self._url), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"server did not start: {''.join(self.output)}") from None
-        return f"{url}?token={self.token}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, 
 
 from . import kernel
 from .lab import JupyterLab
-from .processes import trace, wait_until
+from .polling import trace, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 # Loading Lab takes ~5 s here, but heavy CPU contention on two cores have

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Error
 from . import probes
 from .lab import JupyterLab
 from .pages import Participant, begin_open, finish_open
-from .processes import wait_until
+from .polling import wait_until
 
 JOIN_TIMEOUT = 60.0
 

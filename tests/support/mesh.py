@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from . import probes
 from .pages import Participant
-from .processes import wait_until
+from .polling import wait_until
 
 MEDIA_TIMEOUT = 30.0
 

@@ -1,4 +1,4 @@
-"""Subprocesses the harness starts: free ports, readiness, and stopping by process group."""
+"""Subprocesses the tests start: free ports, readiness, and stopping by process group."""
 
 from __future__ import annotations
 
@@ -10,26 +10,12 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-T = TypeVar("T")
-# NBC_TEST_TRACE=1 prints how long each wait took (run pytest with -s to see it).
-TRACE = os.environ.get("NBC_TEST_TRACE") == "1"
-
-
-def trace(what: str, since: float) -> None:
-    """With NBC_TEST_TRACE=1, print how long ``what`` took since ``since`` (monotonic)."""
-    if TRACE:
-        print(f"[{time.monotonic() - since:5.1f} s] {what}", file=sys.stderr)
-
-
-class GiveUp(Exception):
-    """Raised by a probe to end :func:`wait_until` at once (e.g. the server died)."""
+from .polling import GiveUp, wait_until
 
 
 def free_port() -> int:
@@ -37,39 +23,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(
-    probe: Callable[[], T | None],
-    timeout: float,
-    what: str,
-    interval: float = 0.1,
-) -> T:
-    """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds.
-
-    The last value and the last exception are part of the failure message, so a timeout
-    says what was seen rather than just "timed out".
-    """
-    started = time.monotonic()
-    deadline = started + timeout
-    last: object = None
-    error: BaseException | None = None
-    while True:
-        try:
-            value = probe()
-            error = None
-        except GiveUp:
-            raise
-        except Exception as exc:
-            value, error = None, exc
-        if value:
-            trace(what, started)
-            return value
-        last = value
-        if time.monotonic() > deadline:
-            detail = f"{error!r}" if error is not None else f"last seen: {last!r}"
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; {detail}")
-        time.sleep(interval)
 
 
 PR_SET_PDEATHSIG = 1

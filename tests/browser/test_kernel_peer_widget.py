@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from browser.harness import probes
-from browser.harness.lab import running_lab
-from browser.harness.meeting import Meeting
-from browser.harness.pages import launch_chromium
-from browser.harness.processes import wait_until
+from support import probes
+from support.lab import running_lab
+from support.meeting import Meeting
+from support.pages import launch_chromium
+from support.polling import wait_until
 
 pytest.importorskip("aiortc")
 
