@@ -102,11 +102,18 @@ class JupyterLab:
 
 
 @contextmanager
-def running_lab(base_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[JupyterLab]:
+def running_lab(
+    base_dir: Path,
+    extra_args: Sequence[str] = (),
+    collaborative: bool = False,
+    app: str = "jupyterlab",
+) -> Iterator[JupyterLab]:
     """Start ``jupyter lab`` with notebooks in ``base_dir/notebooks``; stop it on exit.
 
     ``extra_args`` are more command line options, e.g.
-    ``["--NBConference.reconnect_grace_seconds=3"]``.
+    ``["--NBConference.reconnect_grace_seconds=3"]``. Real-time collaboration (when
+    jupyter-collaboration is installed) is off unless ``collaborative``. ``app`` may be
+    ``notebook`` for Jupyter Notebook 7 instead of JupyterLab.
     """
     root_dir = base_dir / "notebooks"
     home = base_dir / "home"
@@ -115,13 +122,21 @@ def running_lab(base_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[Jupy
     port, token = free_port(), secrets.token_hex(16)
     log_path = base_dir / "jupyter-lab.log"
     # A HOME of its own keeps Lab's settings, workspaces and runtime files out of the real one.
-    env = {**os.environ, "HOME": str(home)}
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": _with_tests_on_path()}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         env.pop(name, None)
+    app_options = (
+        [
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        if app == "jupyterlab"
+        else []
+    )
     args = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--allow-root",
         f"--ServerApp.token={token}",
@@ -129,8 +144,8 @@ def running_lab(base_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[Jupy
         f"--port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root_dir}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *app_options,
+        f"--YDocExtension.disable_rtc={not collaborative}",
         *extra_args,
     ]
     process = spawn(args, log_path, env)
@@ -140,3 +155,11 @@ def running_lab(base_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[Jupy
         yield lab
     finally:
         stop(process)
+
+
+def _with_tests_on_path() -> str:
+    """PYTHONPATH for the server: what the tests run with, and ``tests/`` (for
+    ``support.identity``)."""
+    tests = str(Path(__file__).resolve().parents[1])
+    current = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (current, tests) if p)
