@@ -18,7 +18,7 @@ import { SignalingClient, discoverSignalingUrl } from "./signaling.js";
 
 /**
  * @typedef {"connecting" | "joined" | "reconnecting" | "left" | "error"} Status
- * @typedef {{ get(name: string): any }} ModelReader
+ * @typedef {{ get(name: string): unknown }} ModelReader  trait values, JSON from the kernel
  */
 
 const NOTICE_MS = 8000;

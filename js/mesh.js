@@ -102,7 +102,7 @@ export class Mesh {
     const screen = media.screen;
     if (screen) {
       session
-        .setScreen(screen.getVideoTracks()[0], screen)
+        .setScreen(screen.getVideoTracks()[0] ?? null, screen)
         .catch((error) => session.onFailure(error, "sharing the screen"));
     }
     this.updateBitrates();

@@ -321,9 +321,9 @@ export class PeerSession {
     const sender = this.video?.sender;
     if (!sender?.track) return;
     const params = sender.getParameters();
-    if (!params.encodings?.length) return;
-    if (params.encodings[0].maxBitrate === bitsPerSecond) return;
-    params.encodings[0].maxBitrate = bitsPerSecond;
+    const encoding = params.encodings?.[0];
+    if (!encoding || encoding.maxBitrate === bitsPerSecond) return;
+    encoding.maxBitrate = bitsPerSecond;
     await sender.setParameters(params);
   }
 

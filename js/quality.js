@@ -31,7 +31,8 @@ export const QUALITY_LIMITS = Object.freeze({
 /** What each measure says when it is the reason for a lower grade. */
 const REASONS = { rtt_ms: "slow round trip", loss_pct: "packet loss", fps_in: "low frame rate" };
 
-/** @type {Quality[]} */
+/** @typedef {0 | 1 | 2} Level  an index into LEVELS */
+/** @type {readonly [Quality, Quality, Quality]} */
 const LEVELS = ["good", "fair", "poor"];
 
 /**
@@ -46,16 +47,17 @@ export function assessLink(record, judgeVideo = true) {
   if (record.connection === "disconnected") return { quality: "poor", reasons: ["interrupted"] };
   if (record.connection === "failed") return { quality: "poor", reasons: ["failed"] };
   if (record.connection !== "connected") return null;
+  /** @type {Level} */
   let worst = 0;
   let measured = false;
   /** @type {string[]} */
   const reasons = [];
-  /** @param {keyof typeof QUALITY_LIMITS} key @param {number} grade */
+  /** @param {keyof typeof QUALITY_LIMITS} key @param {Level} grade */
   const note = (key, grade) => {
     measured = true;
     if (grade > worst) reasons.length = 0;
     if (grade > 0 && grade >= worst) reasons.push(REASONS[key]);
-    worst = Math.max(worst, grade);
+    if (grade > worst) worst = grade;
   };
   for (const key of /** @type {const} */ (["rtt_ms", "loss_pct"])) {
     const value = record[key];

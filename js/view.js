@@ -285,7 +285,10 @@ function connectionLabel(state) {
   return "connecting…";
 }
 
-/** Title and visible text of each toggle, when on and when off. */
+/**
+ * Title and visible text of each toggle, when on and when off.
+ * @type {Record<"microphone" | "camera" | "screen", Record<"on" | "off", [string, string]>>}
+ */
 const TOGGLE_TEXT = {
   microphone: {
     on: ["Turn the microphone off", "Mute"],
