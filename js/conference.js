@@ -1,5 +1,5 @@
 // @ts-check
-// One widget model's call: signaling, one PeerSession per remote peer, local media, stats.
+// One widget model's call: signaling, one PeerLink per remote peer, local media, stats.
 // Views only watch it (the "change" event) and call its actions.
 import { AudioSinks } from "./audio.js";
 import { LocalMedia } from "./local-media.js";
@@ -14,7 +14,7 @@ import {
   signalMessage,
   stateMessage,
 } from "./protocol.js";
-import { SignalingClient, discoverSignalingUrl } from "./signaling.js";
+import { SignalingSession, discoverSignalingUrl } from "./signaling.js";
 
 /**
  * @typedef {"connecting" | "joined" | "reconnecting" | "left" | "error"} Status
@@ -43,7 +43,7 @@ export class Conference extends EventTarget {
     this.detail = "";
     this.error = "";
     this.notice = "";
-    /** @type {SignalingClient | null} */
+    /** @type {SignalingSession | null} */
     this.signaling = null;
     this.media = new LocalMedia({
       camera: Boolean(settings.get("camera")),
@@ -75,7 +75,7 @@ export class Conference extends EventTarget {
     this.noticeTimer = undefined;
   }
 
-  /** @returns {Map<string, import("./peer.js").PeerSession>} remote peers by id */
+  /** @returns {Map<string, import("./peer.js").PeerLink>} remote peers by id */
   get peers() {
     return this.mesh.peers;
   }
@@ -114,7 +114,7 @@ export class Conference extends EventTarget {
       this.fail(target.error);
       return;
     }
-    this.signaling = new SignalingClient(target, {
+    this.signaling = new SignalingSession(target, {
       joinMessage: () => joinMessage(this.room, this.name, this.media.state(), null),
       onWelcome: (welcome) => this.onWelcome(welcome),
       onFrame: (frame) => this.onFrame(frame),

@@ -23,7 +23,7 @@ function fingerprint(grades) {
  * @returns {() => void} stop both loops
  */
 export function startMeters(conference) {
-  /** @type {WeakMap<object, number>} session → when its camera video started */
+  /** @type {WeakMap<object, number>} link → when its camera video started */
   const videoSince = new WeakMap();
 
   /** @param {Record<string, import("./stats.js").PeerStats>} stats */
@@ -32,15 +32,15 @@ export function startMeters(conference) {
     /** @type {Map<string, Grade>} */
     const grades = new Map();
     for (const [id, record] of Object.entries(stats)) {
-      const session = conference.peers.get(id);
+      const link = conference.peers.get(id);
       record.quality = null;
-      if (!session) continue;
+      if (!link) continue;
       // A camera turned off (or no video at all) starts the warm-up over; a stall (0 fps)
       // does not: a frozen picture is exactly what the grade must show.
-      const cameraOn = session.state.camera !== false;
-      if (!cameraOn || record.fps_in === null) videoSince.delete(session);
-      else if (record.fps_in > 0 && !videoSince.has(session)) videoSince.set(session, now);
-      const since = videoSince.get(session);
+      const cameraOn = link.state.camera !== false;
+      if (!cameraOn || record.fps_in === null) videoSince.delete(link);
+      else if (record.fps_in > 0 && !videoSince.has(link)) videoSince.set(link, now);
+      const since = videoSince.get(link);
       const judgeVideo = since !== undefined && now - since >= VIDEO_WARMUP_MS;
       const result = assessLink(record, judgeVideo);
       record.quality = result?.quality ?? null;
@@ -64,7 +64,7 @@ export function startMeters(conference) {
   );
   const stopSpeaker = startSpeakerLoop(
     {
-      sessions: () => conference.peers,
+      links: () => conference.peers,
       selfId: () => conference.id,
       microphoneOn: () => conference.media.state().microphone,
     },

@@ -23,7 +23,7 @@ export const NO_PATH_MS = 15000;
  * @property {boolean} canSendVideo  false when the camera is unavailable: recvonly
  * @property {MediaStream} stream  the stream our main tracks are announced in
  *
- * @typedef {object} PeerSessionOptions
+ * @typedef {object} PeerLinkOptions
  * @property {string} id
  * @property {string} name
  * @property {Record<string, boolean>} state
@@ -35,8 +35,8 @@ export const NO_PATH_MS = 15000;
  * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
  */
 
-export class PeerSession {
-  /** @param {PeerSessionOptions} options */
+export class PeerLink {
+  /** @param {PeerLinkOptions} options */
   constructor(options) {
     this.id = options.id;
     this.name = options.name;

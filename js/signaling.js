@@ -69,7 +69,7 @@ function withToken(url, token, hint) {
  * One signaling connection. It reconnects by itself with exponential backoff and rejoins
  * with its resume token, so the server keeps our peer id and the peer connections live on.
  */
-export class SignalingClient {
+export class SignalingSession {
   /**
    * @param {{ url: string, shown: string, hint: string }} target  from discoverSignalingUrl
    * @param {SignalingHandlers} handlers

@@ -64,7 +64,7 @@ function meanLevel(stats, previous) {
 
 /**
  * @typedef {object} SpeakerSources
- * @property {() => Map<string, import("./peer.js").PeerSession>} sessions  remote peers
+ * @property {() => Map<string, import("./peer.js").PeerLink>} links  remote peers
  * @property {() => string} selfId  our own peer id, the key of our own tile
  * @property {() => boolean} microphoneOn
  */
@@ -105,7 +105,7 @@ export function startSpeakerLoop(sources, onSpeaker) {
   const tick = async () => {
     /** @type {Map<string, number>} */
     const levels = new Map();
-    const voices = [...sources.sessions().values()].flatMap((s) =>
+    const voices = [...sources.links().values()].flatMap((s) =>
       !s.closed && s.audio ? [{ id: s.id, audio: s.audio }] : [],
     );
     const own = sources.microphoneOn() ? voices.find((v) => v.audio.sender.track) : undefined;

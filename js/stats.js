@@ -142,13 +142,13 @@ function routeOf(pair, byId) {
 }
 
 /**
- * Sample every session, then hand the records over at most once per interval.
- * @param {() => Map<string, import("./peer.js").PeerSession>} sessions
+ * Sample every link, then hand the records over at most once per interval.
+ * @param {() => Map<string, import("./peer.js").PeerLink>} links
  * @param {() => number} intervalSeconds
  * @param {(stats: Record<string, PeerStats>) => void} publish
  * @returns {() => void} stop
  */
-export function startStatsLoop(sessions, intervalSeconds, publish) {
+export function startStatsLoop(links, intervalSeconds, publish) {
   /** @type {WeakMap<object, Counters>} */
   const counters = new WeakMap();
   let stopped = false;
@@ -158,21 +158,21 @@ export function startStatsLoop(sessions, intervalSeconds, publish) {
     /** @type {Record<string, PeerStats>} */
     const stats = {};
     await Promise.all(
-      [...sessions()].map(async ([id, session]) => {
-        if (session.closed) return;
+      [...links()].map(async ([id, link]) => {
+        if (link.closed) return;
         try {
-          const report = await session.pc.getStats();
-          const mid = session.video?.mid ?? null;
+          const report = await link.pc.getStats();
+          const mid = link.video?.mid ?? null;
           const { record, counters: now } = reduceStats(
             report,
-            counters.get(session) ?? null,
+            counters.get(link) ?? null,
             mid,
-            session.pc.connectionState,
+            link.pc.connectionState,
           );
-          counters.set(session, now);
+          counters.set(link, now);
           stats[id] = record;
         } catch (error) {
-          if (!session.closed) console.warn("nbconference: getStats failed", error);
+          if (!link.closed) console.warn("nbconference: getStats failed", error);
         }
       }),
     );

@@ -175,15 +175,15 @@ export function renderView(el, conference) {
     /** @type {Tile[]} */
     const order = [];
     const seen = new Set();
-    for (const session of c.peers.values()) {
-      if (!session.remoteScreen || session.state.screen === false) continue;
-      const tile = tileFor(`screen:${session.id}`, "screen");
-      attach(tile, session.remoteScreen);
-      tile.el.dataset.peerId = session.id;
+    for (const link of c.peers.values()) {
+      if (!link.remoteScreen || link.state.screen === false) continue;
+      const tile = tileFor(`screen:${link.id}`, "screen");
+      attach(tile, link.remoteScreen);
+      tile.el.dataset.peerId = link.id;
       tile.el.dataset.kind = "screen";
-      tile.label.replaceChildren(text("span", "nbc-name", `${session.name || "Someone"}'s screen`));
+      tile.label.replaceChildren(text("span", "nbc-name", `${link.name || "Someone"}'s screen`));
       order.push(tile);
-      seen.add(`screen:${session.id}`);
+      seen.add(`screen:${link.id}`);
     }
     if (inCall) {
       const me = tileFor("local", "local");
@@ -201,22 +201,22 @@ export function renderView(el, conference) {
       order.push(me);
       seen.add("local");
     }
-    for (const session of c.peers.values()) {
-      const tile = tileFor(`peer:${session.id}`, "remote");
-      attach(tile, session.remoteStream);
+    for (const link of c.peers.values()) {
+      const tile = tileFor(`peer:${link.id}`, "remote");
+      attach(tile, link.remoteStream);
       describe(tile, {
-        id: session.id,
-        name: session.name || "Someone",
-        camera: session.state.camera !== false,
-        microphone: session.state.microphone !== false,
-        connection: session.pc.connectionState,
-        problem: c.mesh.problem(session),
+        id: link.id,
+        name: link.name || "Someone",
+        camera: link.state.camera !== false,
+        microphone: link.state.microphone !== false,
+        connection: link.pc.connectionState,
+        problem: c.mesh.problem(link),
       });
       tile.el.dataset.kind = "camera";
-      showQuality(tile.el, tile.label, c.grades.get(session.id) ?? null);
-      tile.el.classList.toggle("nbc-speaking", c.speaker === session.id);
+      showQuality(tile.el, tile.label, c.grades.get(link.id) ?? null);
+      tile.el.classList.toggle("nbc-speaking", c.speaker === link.id);
       order.push(tile);
-      seen.add(`peer:${session.id}`);
+      seen.add(`peer:${link.id}`);
     }
     for (const [key, tile] of tiles) {
       if (seen.has(key)) continue;
