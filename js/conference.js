@@ -5,15 +5,7 @@ import { AudioSinks } from "./audio.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
-import {
-  CLOSE_DROPPED,
-  FATAL_JOIN_ERRORS,
-  SERVER,
-  describeError,
-  joinMessage,
-  signalMessage,
-  stateMessage,
-} from "./protocol.js";
+import { SERVER, describeError, joinMessage, signalMessage, stateMessage } from "./protocol.js";
 import { SignalingSession, discoverSignalingUrl } from "./signaling.js";
 
 /**
@@ -115,7 +107,7 @@ export class Conference extends EventTarget {
       return;
     }
     this.signaling = new SignalingSession(target, {
-      joinMessage: () => joinMessage(this.room, this.name, this.media.state(), null),
+      joinMessage: (resume) => joinMessage(this.room, this.name, this.media.state(), resume),
       onWelcome: (welcome) => this.onWelcome(welcome),
       onFrame: (frame) => this.onFrame(frame),
       onStatus: (status, reason) => {
@@ -128,20 +120,21 @@ export class Conference extends EventTarget {
     this.stopMeters = startMeters(this);
   }
 
-  /** @param {any} welcome */
+  /** @param {import("./protocol.js").WelcomeFrame} welcome */
   onWelcome(welcome) {
-    const others = welcome.peers ?? [];
+    const others = welcome.peers;
     if (welcome.resumed) {
       this.mesh.reconcile(others);
       this.signaling?.send(stateMessage(this.media.state()));
     } else {
+      // First join, or back after the server's grace window: a new peer, every link anew.
       this.id = welcome.id;
-      this.mesh.reset(welcome.id, welcome.ice_servers ?? [], others);
+      this.mesh.reset(welcome.id, welcome.ice_servers, others);
     }
     this.setStatus("joined", "");
   }
 
-  /** @param {any} frame */
+  /** @param {import("./signaling.js").RoomFrame} frame */
   onFrame(frame) {
     switch (frame.type) {
       case SERVER.PEER_JOINED:
@@ -151,7 +144,7 @@ export class Conference extends EventTarget {
         this.mesh.drop(frame.id);
         break;
       case SERVER.PEER_STATE:
-        this.mesh.updateState(frame.id, frame.state ?? {});
+        this.mesh.updateState(frame.id, frame.state);
         break;
       case SERVER.SIGNAL:
         this.mesh.signal(frame.from, frame.data);
@@ -159,29 +152,24 @@ export class Conference extends EventTarget {
       case SERVER.ERROR:
         this.onServerError(frame);
         break;
-      default:
-        console.warn("nbconference: unknown frame", frame);
     }
   }
 
-  /** @param {{ code?: string, message?: string }} frame */
+  /**
+   * An error once joined (join refusals are the signaling session's): say it, unless it
+   * is an expected race.
+   * @param {import("./protocol.js").ErrorFrame} frame
+   */
   onServerError(frame) {
     const text = describeError(frame);
-    const target = /peer '([^']+)'/.exec(frame.message ?? "")?.[1];
-    if (frame.code === "unknown-peer" && target && !this.peers.has(target)) {
-      // Our last signals to someone who has just left crossed their peer-left: expected.
+    // Our last signals to someone who has just left crossed their peer-left: expected.
+    // Only an error naming a peer we still have is news (older servers name nobody).
+    const stillHere = frame.peer !== undefined && this.peers.has(frame.peer);
+    if (frame.code === "unknown-peer" && !stillHere) {
       console.info("nbconference:", text);
       return;
     }
     console.warn("nbconference:", text);
-    if (this.status !== "joined" && this.status !== "reconnecting") {
-      if (FATAL_JOIN_ERRORS.has(frame.code ?? "")) {
-        this.fail(frame.code === "room-full" ? `Cannot join: ${frame.message}.` : text);
-        return;
-      }
-      // The join did not take (e.g. the room store is down): try again like after a drop.
-      this.signaling?.socket?.close(CLOSE_DROPPED, "join refused");
-    }
     this.showNotice(text);
   }
 
