@@ -117,7 +117,28 @@ export class Conference extends EventTarget {
       onFatal: (reason) => this.fail(reason),
     });
     this.signaling.connect();
-    this.stopMeters = startMeters(this);
+    this.stopMeters = startMeters(
+      {
+        links: () => this.peers,
+        intervalSeconds: () => Number(this.settings.get("stats_interval")) || 1,
+        selfId: () => this.id,
+        microphoneOn: () => this.media.state().microphone,
+      },
+      {
+        onStats: (stats) => {
+          this.stats = stats;
+          this.report({ stats });
+        },
+        onGrades: (grades) => {
+          this.grades = grades;
+          this.changed();
+        },
+        onSpeaker: (speakerId) => {
+          this.speaker = speakerId;
+          this.changed();
+        },
+      },
+    );
   }
 
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
