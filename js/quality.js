@@ -1,5 +1,6 @@
 // @ts-check
-// How good the link to one peer is, from its stats record: one word for the tile's badge.
+// How good the link to one peer is, from its stats record: one word for the tile's badge
+// (view.js draws the badge).
 
 /**
  * @typedef {"good" | "fair" | "poor"} Quality
@@ -71,44 +72,4 @@ export function assessLink(record, judgeVideo = true) {
     note("fps_in", fps < poor ? 2 : fps < fair ? 1 : 0);
   }
   return measured ? { quality: LEVELS[worst], reasons } : null;
-}
-
-/** Signal bars, as many filled as the grade deserves. */
-const BARS = { good: 3, fair: 2, poor: 1 };
-
-/**
- * Show the grade on a tile: `data-quality` on the tile and a badge of bars, coloured and
- * titled for people who cannot tell the colours apart. Removes both while unknown.
- * @param {HTMLElement} tile
- * @param {HTMLElement} label  where the badge goes (before the name)
- * @param {Grade | null} grade
- */
-export function showQuality(tile, label, grade) {
-  label.querySelector(".nbc-quality")?.remove();
-  if (!grade) {
-    tile.removeAttribute("data-quality");
-    return;
-  }
-  tile.dataset.quality = grade.quality;
-  const badge = document.createElement("span");
-  badge.className = "nbc-quality";
-  badge.dataset.quality = grade.quality;
-  const why = grade.reasons.length ? ` (${grade.reasons.join(", ")})` : "";
-  const text = `Connection ${grade.quality}${why}`;
-  badge.title = text;
-  badge.setAttribute("role", "img");
-  badge.setAttribute("aria-label", text);
-  const filled = BARS[grade.quality];
-  badge.innerHTML =
-    '<svg viewBox="0 0 12 12" aria-hidden="true" focusable="false">' +
-    [0, 1, 2]
-      .map((i) => {
-        const height = 4 + i * 3;
-        const on = i < filled ? " nbc-on" : "";
-        const place = `x="${i * 4}" y="${12 - height}" width="3" height="${height}"`;
-        return `<rect class="nbc-bar${on}" ${place} rx="0.5"/>`;
-      })
-      .join("") +
-    "</svg>";
-  label.prepend(badge);
 }

@@ -2,10 +2,10 @@
 // One view of a conference: status line, a grid of video tiles and the call controls.
 // Views own DOM only; media, sockets and audio belong to the conference.
 import { icon } from "./icons.js";
-import { showQuality } from "./quality.js";
 
 /**
  * @typedef {import("./conference.js").Conference} Conference
+ * @typedef {import("./quality.js").Grade} Grade
  * @typedef {{ el: HTMLElement, video: HTMLVideoElement, label: HTMLElement, badges: HTMLElement }} Tile
  */
 
@@ -310,4 +310,44 @@ function toggle(b, on, name) {
   b.setAttribute("aria-pressed", pressed);
   b.title = title;
   b.innerHTML = `${icon(name, name !== "screen" && !on)}<span>${label}</span>`;
+}
+
+/** Signal bars, as many filled as the grade deserves. */
+const BARS = { good: 3, fair: 2, poor: 1 };
+
+/**
+ * Show the grade on a tile: `data-quality` on the tile and a badge of bars, coloured and
+ * titled for people who cannot tell the colours apart. Removes both while unknown.
+ * @param {HTMLElement} tile
+ * @param {HTMLElement} label  where the badge goes (before the name)
+ * @param {Grade | null} grade
+ */
+function showQuality(tile, label, grade) {
+  label.querySelector(".nbc-quality")?.remove();
+  if (!grade) {
+    tile.removeAttribute("data-quality");
+    return;
+  }
+  tile.dataset.quality = grade.quality;
+  const badge = document.createElement("span");
+  badge.className = "nbc-quality";
+  badge.dataset.quality = grade.quality;
+  const why = grade.reasons.length ? ` (${grade.reasons.join(", ")})` : "";
+  const text = `Connection ${grade.quality}${why}`;
+  badge.title = text;
+  badge.setAttribute("role", "img");
+  badge.setAttribute("aria-label", text);
+  const filled = BARS[grade.quality];
+  badge.innerHTML =
+    '<svg viewBox="0 0 12 12" aria-hidden="true" focusable="false">' +
+    [0, 1, 2]
+      .map((i) => {
+        const height = 4 + i * 3;
+        const on = i < filled ? " nbc-on" : "";
+        const place = `x="${i * 4}" y="${12 - height}" width="3" height="${height}"`;
+        return `<rect class="nbc-bar${on}" ${place} rx="0.5"/>`;
+      })
+      .join("") +
+    "</svg>";
+  label.prepend(badge);
 }
