@@ -61,11 +61,11 @@ export function bindModel(model, conference) {
 
   const onCamera = () => {
     const on = Boolean(model.get("camera"));
-    if (on !== conference.media.camera) conference.setCamera(on);
+    if (on !== conference.snapshot().wanted.camera) conference.setCamera(on);
   };
   const onMicrophone = () => {
     const on = Boolean(model.get("microphone"));
-    if (on !== conference.media.microphone) conference.setMicrophone(on);
+    if (on !== conference.snapshot().wanted.microphone) conference.setMicrophone(on);
   };
   const onSettings = () => {
     if (conference.status === "left") return;

@@ -31,6 +31,20 @@ export function noPathMessage(label, iceServers) {
 
 /**
  * @typedef {import("./protocol.js").PeerInfo} PeerInfo
+ * @typedef {import("./protocol.js").PeerState} PeerState
+ *
+ * @typedef {object} PeerRecord  one remote peer: what its tiles show, and (its JSON fields,
+ *   see peerTraits) what the kernel's `peers` trait holds
+ * @property {string} id
+ * @property {string} name  "" when the peer gave none
+ * @property {boolean} camera  as the peer announced it
+ * @property {boolean} microphone
+ * @property {boolean} screen
+ * @property {RTCPeerConnectionState} connection
+ * @property {string} problem  why the link does not work, for people; "" when it does
+ * @property {MediaStream} stream  the peer's camera and voice (the live stream)
+ * @property {MediaStream | null} screenStream  the peer's screen share while it is shown
+ *
  * @typedef {object} MeshOptions
  * @property {(to: string, data: import("./protocol.js").SignalData) => void} send
  * @property {import("./local-media.js").LocalMedia} media
@@ -121,7 +135,7 @@ export class Mesh {
     this.options.onChange();
   }
 
-  /** @param {string} id @param {Record<string, boolean>} state */
+  /** @param {string} id @param {Partial<PeerState>} state */
   updateState(id, state) {
     const link = this.peers.get(id);
     if (!link) return;
@@ -180,16 +194,23 @@ export class Mesh {
     }
   }
 
-  /** What the kernel sees in the `peers` trait. */
+  /**
+   * One record per remote peer: the views and the kernel's `peers` trait both derive
+   * from it.
+   * @returns {PeerRecord[]}
+   */
   roster() {
-    return [...this.peers.values()].map((s) => ({
-      id: s.id,
-      name: s.name,
-      camera: s.state.camera ?? true,
-      microphone: s.state.microphone ?? true,
-      screen: s.state.screen ?? false,
-      connection: s.pc.connectionState,
-      problem: this.problem(s),
+    return [...this.peers.values()].map((link) => ({
+      id: link.id,
+      name: link.name,
+      camera: link.state.camera ?? true,
+      microphone: link.state.microphone ?? true,
+      screen: link.state.screen ?? false,
+      connection: link.pc.connectionState,
+      problem: this.problem(link),
+      stream: link.remoteStream,
+      // A share the peer has announced as stopped may linger as a muted track: hide it.
+      screenStream: link.state.screen === false ? null : link.remoteScreen,
     }));
   }
 
@@ -204,4 +225,12 @@ export class Mesh {
   clear() {
     for (const id of [...this.peers.keys()]) this.drop(id);
   }
+}
+
+/**
+ * The JSON fields of a peer record, for the kernel's `peers` trait.
+ * @param {PeerRecord} record
+ */
+export function peerTraits({ id, name, camera, microphone, screen, connection, problem }) {
+  return { id, name, camera, microphone, screen, connection, problem };
 }

@@ -26,7 +26,7 @@ export const NO_PATH_MS = 15000;
  * @typedef {object} PeerLinkOptions
  * @property {string} id
  * @property {string} name
- * @property {Record<string, boolean>} state
+ * @property {Partial<import("./protocol.js").PeerState>} state  as the peer announced it
  * @property {boolean} polite  the polite side yields when offers collide
  * @property {RTCIceServer[]} iceServers
  * @property {(data: import("./protocol.js").SignalData) => void} send
