@@ -48,7 +48,9 @@ export const ERROR_EXPLANATIONS = Object.freeze({
 /** @typedef {keyof typeof ERROR_EXPLANATIONS} ErrorCode */
 
 /** Every error code the server may send. */
-export const ERROR_CODES = Object.freeze(/** @type {ErrorCode[]} */ (Object.keys(ERROR_EXPLANATIONS)));
+export const ERROR_CODES = Object.freeze(
+  /** @type {ErrorCode[]} */ (Object.keys(ERROR_EXPLANATIONS)),
+);
 
 /**
  * A join refused with one of these cannot succeed by trying again: the client stops.
@@ -56,7 +58,10 @@ export const ERROR_CODES = Object.freeze(/** @type {ErrorCode[]} */ (Object.keys
  */
 export const FATAL_JOIN_ERRORS = new Set(["room-full", "bad-message", "too-large"]);
 
-/** Close codes. 1000 and 1001 say "left on purpose"; any other keeps our place for the grace window. */
+/**
+ * Close codes. 1000 and 1001 say "left on purpose"; any other keeps our place for the
+ * server's grace window.
+ */
 export const CLOSE_LEFT = 1000;
 /** A closed tab or a server shutting down. */
 export const CLOSE_GOING_AWAY = 1001;
@@ -222,7 +227,8 @@ function readSignalData(value) {
 function isIceServer(value) {
   if (!isObject(value)) return false;
   const { urls } = value;
-  return typeof urls === "string" || (Array.isArray(urls) && urls.every((u) => typeof u === "string"));
+  if (typeof urls === "string") return true;
+  return Array.isArray(urls) && urls.every((url) => typeof url === "string");
 }
 
 /**

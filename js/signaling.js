@@ -41,18 +41,26 @@ export function discoverSignalingUrl(signalingUrl, token) {
         "run `nbconference serve` and set signaling_url (and token) on the widget.",
     };
   }
-  /** @type {{ baseUrl?: string, token?: string }} */
+  /** @type {unknown} */
   let config;
   try {
     config = JSON.parse(script.textContent);
   } catch {
     return { error: "The page's Jupyter configuration is not valid JSON; set signaling_url." };
   }
-  const base = (config.baseUrl ?? "/").replace(/\/?$/, "/");
+  /** @param {string} key */
+  const setting = (key) => {
+    const value =
+      config && typeof config === "object" && key in config
+        ? /** @type {Record<string, unknown>} */ (config)[key]
+        : undefined;
+    return typeof value === "string" ? value : "";
+  };
+  const base = (setting("baseUrl") || "/").replace(/\/?$/, "/");
   const origin = location.origin.replace(/^http/, "ws");
   return withToken(
     `${origin}${base}${SIGNAL_PATH}`,
-    token || config.token || "",
+    token || setting("token"),
     "is the nbconference server extension enabled on this Jupyter server?",
   );
 }

@@ -3,7 +3,14 @@
 // It renders the conference's snapshot() and calls its actions; media, sockets and audio
 // belong to the conference, the tiles' DOM to tiles.js.
 import { icon } from "./icons.js";
-import { attachStream, createTile, describeCamera, describeScreen, h, removeTile } from "./tiles.js";
+import {
+  attachStream,
+  createTile,
+  describeCamera,
+  describeScreen,
+  h,
+  removeTile,
+} from "./tiles.js";
 
 /**
  * @typedef {import("./conference.js").ConferenceView} ConferenceView
