@@ -3,12 +3,14 @@
 // page unload, and leaving when no view has shown the widget for a while.
 
 /**
+ * The part of anywidget's model we use. Trait values arrive as JSON from the kernel, so
+ * they are `unknown` until read with String(), Boolean() or Number().
  * @typedef {object} AnyModel
- * @property {(name: string) => any} get
- * @property {(name: string, value: any) => void} set
+ * @property {(name: string) => unknown} get
+ * @property {(name: string, value: unknown) => void} set
  * @property {() => void} save_changes
- * @property {(event: string, callback: (...args: any[]) => void) => void} on
- * @property {(event: string, callback: (...args: any[]) => void) => void} off
+ * @property {(event: string, callback: (...args: unknown[]) => void) => void} on
+ * @property {(event: string, callback: (...args: unknown[]) => void) => void} off
  */
 
 /** How long a model with no view stays in the call (output cleared, cell re-run). */
@@ -59,23 +61,24 @@ export function bindModel(model, conference) {
 
   const onCamera = () => {
     const on = Boolean(model.get("camera"));
-    if (on !== conference.media.camera) conference.setCamera(on);
+    if (on !== conference.snapshot().wanted.camera) conference.setCamera(on);
   };
   const onMicrophone = () => {
     const on = Boolean(model.get("microphone"));
-    if (on !== conference.media.microphone) conference.setMicrophone(on);
+    if (on !== conference.snapshot().wanted.microphone) conference.setMicrophone(on);
   };
   const onSettings = () => {
     if (conference.status === "left") return;
     conference.leave();
     conference.rejoin();
   };
-  /** @param {any} content */
+  /** @param {unknown} content  a custom message from Python: `{"command": "leave" | "join"}` */
   const onMessage = (content) => {
-    if (content?.command === "leave") {
+    if (!content || typeof content !== "object" || !("command" in content)) return;
+    if (content.command === "leave") {
       leftForNoView = false;
       conference.leave();
-    } else if (content?.command === "join") {
+    } else if (content.command === "join") {
       conference.rejoin();
     }
   };

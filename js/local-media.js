@@ -180,6 +180,10 @@ export class LocalMedia {
       throw new Error("The call ended before the screen could be shared.");
     }
     const track = stream.getVideoTracks()[0];
+    if (!track) {
+      for (const other of stream.getTracks()) other.stop();
+      throw new Error("The browser shared no picture of the screen.");
+    }
     track.addEventListener("ended", onEnded, { once: true });
     this.screen = stream;
     return stream;

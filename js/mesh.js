@@ -1,7 +1,7 @@
 // @ts-check
-// The full mesh: one PeerSession per remote peer, who offers to whom, and our media on
+// The full mesh: one PeerLink per remote peer, who offers to whom, and our media on
 // every link.
-import { PeerSession } from "./peer.js";
+import { PeerLink } from "./peer.js";
 
 /**
  * Camera bitrate towards each peer: a full mesh sends one copy per peer.
@@ -31,6 +31,20 @@ export function noPathMessage(label, iceServers) {
 
 /**
  * @typedef {import("./protocol.js").PeerInfo} PeerInfo
+ * @typedef {import("./protocol.js").PeerState} PeerState
+ *
+ * @typedef {object} PeerRecord  one remote peer: what its tiles show, and (its JSON fields,
+ *   see peerTraits) what the kernel's `peers` trait holds
+ * @property {string} id
+ * @property {string} name  "" when the peer gave none
+ * @property {boolean} camera  as the peer announced it
+ * @property {boolean} microphone
+ * @property {boolean} screen
+ * @property {RTCPeerConnectionState} connection
+ * @property {string} problem  why the link does not work, for people; "" when it does
+ * @property {MediaStream} stream  the peer's camera and voice (the live stream)
+ * @property {MediaStream | null} screenStream  the peer's screen share while it is shown
+ *
  * @typedef {object} MeshOptions
  * @property {(to: string, data: import("./protocol.js").SignalData) => void} send
  * @property {import("./local-media.js").LocalMedia} media
@@ -43,7 +57,7 @@ export class Mesh {
   /** @param {MeshOptions} options */
   constructor(options) {
     this.options = options;
-    /** @type {Map<string, PeerSession>} */
+    /** @type {Map<string, PeerLink>} */
     this.peers = new Map();
     this.selfId = "";
     /** @type {RTCIceServer[]} */
@@ -80,7 +94,7 @@ export class Mesh {
   add(peer, weOffer) {
     const { media } = this.options;
     const label = peer.name || "a peer";
-    const session = new PeerSession({
+    const link = new PeerLink({
       id: peer.id,
       name: peer.name,
       state: { ...peer.state },
@@ -88,44 +102,44 @@ export class Mesh {
       polite: this.selfId > peer.id,
       iceServers: this.iceServers,
       send: (data) => this.options.send(peer.id, data),
-      onChange: () => this.sessionChanged(session),
+      onChange: () => this.linkChanged(link),
       onFailure: (error, what) => {
         const reason = error instanceof Error ? error.message : String(error);
         console.warn(`nbconference: ${what} with ${label} failed`, error);
         this.options.onProblem(`Connection to ${label}: ${what} failed (${reason}).`);
       },
-      onNoPath: () => this.options.onProblem(this.problem(session)),
+      onNoPath: () => this.options.onProblem(this.problem(link)),
     });
-    this.peers.set(peer.id, session);
-    if (weOffer) session.startAsOfferer(media.snapshot());
-    else session.startAsAnswerer(media.snapshot());
+    this.peers.set(peer.id, link);
+    if (weOffer) link.startAsOfferer(media.snapshot());
+    else link.startAsAnswerer(media.snapshot());
     const screen = media.screen;
     if (screen) {
-      session
-        .setScreen(screen.getVideoTracks()[0], screen)
-        .catch((error) => session.onFailure(error, "sharing the screen"));
+      link
+        .setScreen(screen.getVideoTracks()[0] ?? null, screen)
+        .catch((error) => link.onFailure(error, "sharing the screen"));
     }
     this.updateBitrates();
     this.options.onChange();
-    return session;
+    return link;
   }
 
   /** @param {string} id */
   drop(id) {
-    const session = this.peers.get(id);
-    if (!session) return;
+    const link = this.peers.get(id);
+    if (!link) return;
     this.peers.delete(id);
-    session.close();
+    link.close();
     this.options.audio.remove(id);
     this.updateBitrates();
     this.options.onChange();
   }
 
-  /** @param {string} id @param {Record<string, boolean>} state */
+  /** @param {string} id @param {Partial<PeerState>} state */
   updateState(id, state) {
-    const session = this.peers.get(id);
-    if (!session) return;
-    session.state = { ...session.state, ...state };
+    const link = this.peers.get(id);
+    if (!link) return;
+    link.state = { ...link.state, ...state };
     this.options.onChange();
   }
 
@@ -134,74 +148,89 @@ export class Mesh {
    * @param {import("./protocol.js").SignalData} data
    */
   signal(from, data) {
-    let session = this.peers.get(from);
-    if (!session && data?.description?.type === "offer") {
+    let link = this.peers.get(from);
+    if (!link && data?.description?.type === "offer") {
       // Room events and signals may travel different paths (several servers).
-      session = this.add({ id: from, name: "", state: {} }, false);
+      link = this.add({ id: from, name: "", state: {} }, false);
     }
-    if (session) session.handleSignal(data);
+    if (link) link.handleSignal(data);
     else console.warn("nbconference: signal from an unknown peer", from);
   }
 
-  /** @param {PeerSession} session */
-  sessionChanged(session) {
-    if (session.closed) return;
-    this.options.audio.set(session.id, session.remoteStream.getAudioTracks()[0] ?? null);
-    if (session.pc.connectionState === "connected") this.updateBitrates();
+  /** @param {PeerLink} link */
+  linkChanged(link) {
+    if (link.closed) return;
+    this.options.audio.set(link.id, link.remoteStream.getAudioTracks()[0] ?? null);
+    if (link.pc.connectionState === "connected") this.updateBitrates();
     this.options.onChange();
   }
 
   updateBitrates() {
     const bitrate = videoBitrateFor(this.peers.size);
-    this.forEach((session) => session.setVideoBitrate(bitrate));
+    this.forEach((link) => link.setVideoBitrate(bitrate));
   }
 
   /** Our microphone or camera changed: put the current tracks on every link. */
   applyLocalMedia() {
     const snapshot = this.options.media.snapshot();
-    this.forEach((session) => session.applyLocalMedia(snapshot));
+    this.forEach((link) => link.applyLocalMedia(snapshot));
   }
 
   /** @param {MediaStream | null} screen  start (a stream) or stop (null) sharing */
   setScreen(screen) {
     const track = screen?.getVideoTracks()[0] ?? null;
-    this.forEach((session) => session.setScreen(track, screen));
+    this.forEach((link) => link.setScreen(track, screen));
   }
 
   /**
-   * Run an async step on every session, reporting failures instead of dropping them.
-   * @param {(session: PeerSession) => unknown} step
+   * Run an async step on every link, reporting failures instead of dropping them.
+   * @param {(link: PeerLink) => unknown} step
    */
   forEach(step) {
-    for (const session of this.peers.values()) {
+    for (const link of this.peers.values()) {
       Promise.resolve()
-        .then(() => step(session))
-        .catch((error) => session.onFailure(error, "updating media"));
+        .then(() => step(link))
+        .catch((error) => link.onFailure(error, "updating media"));
     }
   }
 
-  /** What the kernel sees in the `peers` trait. */
+  /**
+   * One record per remote peer: the views and the kernel's `peers` trait both derive
+   * from it.
+   * @returns {PeerRecord[]}
+   */
   roster() {
-    return [...this.peers.values()].map((s) => ({
-      id: s.id,
-      name: s.name,
-      camera: s.state.camera ?? true,
-      microphone: s.state.microphone ?? true,
-      screen: s.state.screen ?? false,
-      connection: s.pc.connectionState,
-      problem: this.problem(s),
+    return [...this.peers.values()].map((link) => ({
+      id: link.id,
+      name: link.name,
+      camera: link.state.camera ?? true,
+      microphone: link.state.microphone ?? true,
+      screen: link.state.screen ?? false,
+      connection: link.pc.connectionState,
+      problem: this.problem(link),
+      stream: link.remoteStream,
+      // A share the peer has announced as stopped may linger as a muted track: hide it.
+      screenStream: link.state.screen === false ? null : link.remoteScreen,
     }));
   }
 
   /**
-   * Why the link to `session` does not work, said for the person in the call ("" if it does).
-   * @param {PeerSession} session
+   * Why `link` does not work, said for the person in the call ("" if it does).
+   * @param {PeerLink} link
    */
-  problem(session) {
-    return session.noPath ? noPathMessage(session.name || "this peer", this.iceServers) : "";
+  problem(link) {
+    return link.noPath ? noPathMessage(link.name || "this peer", this.iceServers) : "";
   }
 
   clear() {
     for (const id of [...this.peers.keys()]) this.drop(id);
   }
+}
+
+/**
+ * The JSON fields of a peer record, for the kernel's `peers` trait.
+ * @param {PeerRecord} record
+ */
+export function peerTraits({ id, name, camera, microphone, screen, connection, problem }) {
+  return { id, name, camera, microphone, screen, connection, problem };
 }

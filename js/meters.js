@@ -1,6 +1,7 @@
 // @ts-check
 // What a call measures while it runs: link statistics (for the kernel), each link's
-// quality grade (for the tiles' badges) and who is speaking.
+// quality grade (for the tiles' badges) and who is speaking. The loops only report,
+// through callbacks; they keep no call state but their own.
 import { assessLink } from "./quality.js";
 import { startSpeakerLoop } from "./speaker.js";
 import { startStatsLoop } from "./stats.js";
@@ -19,28 +20,49 @@ function fingerprint(grades) {
 }
 
 /**
- * @param {import("./conference.js").Conference} conference
+ * @typedef {import("./peer.js").PeerLink} PeerLink
+ * @typedef {import("./stats.js").PeerStats} PeerStats
+ *
+ * @typedef {object} MeterSources  what the loops read, each time they sample
+ * @property {() => Map<string, PeerLink>} links  remote peers by id
+ * @property {() => number} intervalSeconds  between two stats samples
+ * @property {() => string} selfId  our own peer id, the key of our own tile
+ * @property {() => boolean} microphoneOn
+ *
+ * @typedef {object} MeterReports  where the loops report; the caller decides what to keep
+ * @property {(stats: Record<string, PeerStats>) => void} onStats  every sample, each
+ *   record with its `quality`
+ * @property {(grades: Map<string, Grade>) => void} onGrades  when any link's grade changed
+ * @property {(speakerId: string) => void} onSpeaker  a new speaker, "" for nobody
+ */
+
+/**
+ * Start the stats and speaker loops.
+ * @param {MeterSources} sources
+ * @param {MeterReports} reports
  * @returns {() => void} stop both loops
  */
-export function startMeters(conference) {
-  /** @type {WeakMap<object, number>} session → when its camera video started */
+export function startMeters(sources, reports) {
+  /** @type {WeakMap<object, number>} link → when its camera video started */
   const videoSince = new WeakMap();
+  /** @type {Map<string, Grade>} */
+  let lastGrades = new Map();
 
-  /** @param {Record<string, import("./stats.js").PeerStats>} stats */
+  /** @param {Record<string, PeerStats>} stats */
   const grade = (stats) => {
     const now = performance.now();
     /** @type {Map<string, Grade>} */
     const grades = new Map();
     for (const [id, record] of Object.entries(stats)) {
-      const session = conference.peers.get(id);
+      const link = sources.links().get(id);
       record.quality = null;
-      if (!session) continue;
+      if (!link) continue;
       // A camera turned off (or no video at all) starts the warm-up over; a stall (0 fps)
       // does not: a frozen picture is exactly what the grade must show.
-      const cameraOn = session.state.camera !== false;
-      if (!cameraOn || record.fps_in === null) videoSince.delete(session);
-      else if (record.fps_in > 0 && !videoSince.has(session)) videoSince.set(session, now);
-      const since = videoSince.get(session);
+      const cameraOn = link.state.camera !== false;
+      if (!cameraOn || record.fps_in === null) videoSince.delete(link);
+      else if (record.fps_in > 0 && !videoSince.has(link)) videoSince.set(link, now);
+      const since = videoSince.get(link);
       const judgeVideo = since !== undefined && now - since >= VIDEO_WARMUP_MS;
       const result = assessLink(record, judgeVideo);
       record.quality = result?.quality ?? null;
@@ -49,30 +71,15 @@ export function startMeters(conference) {
     return grades;
   };
 
-  const stopStats = startStatsLoop(
-    () => conference.peers,
-    () => Number(conference.settings.get("stats_interval")) || 1,
-    (stats) => {
-      const grades = grade(stats);
-      // Views redraw for a new grade, not for every sample.
-      const regraded = fingerprint(grades) !== fingerprint(conference.grades);
-      conference.stats = stats;
-      conference.grades = grades;
-      conference.report({ stats });
-      if (regraded) conference.changed();
-    },
-  );
-  const stopSpeaker = startSpeakerLoop(
-    {
-      sessions: () => conference.peers,
-      selfId: () => conference.id,
-      microphoneOn: () => conference.media.state().microphone,
-    },
-    (speakerId) => {
-      conference.speaker = speakerId;
-      conference.changed();
-    },
-  );
+  const stopStats = startStatsLoop(sources.links, sources.intervalSeconds, (stats) => {
+    const grades = grade(stats);
+    reports.onStats(stats);
+    // Views redraw for a new grade, not for every sample.
+    if (fingerprint(grades) === fingerprint(lastGrades)) return;
+    lastGrades = grades;
+    reports.onGrades(grades);
+  });
+  const stopSpeaker = startSpeakerLoop(sources, reports.onSpeaker);
   return () => {
     stopStats();
     stopSpeaker();

@@ -23,10 +23,10 @@ export const NO_PATH_MS = 15000;
  * @property {boolean} canSendVideo  false when the camera is unavailable: recvonly
  * @property {MediaStream} stream  the stream our main tracks are announced in
  *
- * @typedef {object} PeerSessionOptions
+ * @typedef {object} PeerLinkOptions
  * @property {string} id
  * @property {string} name
- * @property {Record<string, boolean>} state
+ * @property {Partial<import("./protocol.js").PeerState>} state  as the peer announced it
  * @property {boolean} polite  the polite side yields when offers collide
  * @property {RTCIceServer[]} iceServers
  * @property {(data: import("./protocol.js").SignalData) => void} send
@@ -35,8 +35,8 @@ export const NO_PATH_MS = 15000;
  * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
  */
 
-export class PeerSession {
-  /** @param {PeerSessionOptions} options */
+export class PeerLink {
+  /** @param {PeerLinkOptions} options */
   constructor(options) {
     this.id = options.id;
     this.name = options.name;
@@ -321,9 +321,9 @@ export class PeerSession {
     const sender = this.video?.sender;
     if (!sender?.track) return;
     const params = sender.getParameters();
-    if (!params.encodings?.length) return;
-    if (params.encodings[0].maxBitrate === bitsPerSecond) return;
-    params.encodings[0].maxBitrate = bitsPerSecond;
+    const encoding = params.encodings?.[0];
+    if (!encoding || encoding.maxBitrate === bitsPerSecond) return;
+    encoding.maxBitrate = bitsPerSecond;
     await sender.setParameters(params);
   }
 

@@ -1,10 +1,26 @@
 // @ts-check
-// Signaling protocol v1, mirrored from src/nbconference/protocol.py (the shared contract).
+// Signaling protocol v1: the shared contract, mirrored from src/nbconference/protocol.py.
+// Every frame type, error code, close code, reconnect delay and the endpoint path is
+// written here and nowhere else in js/; client frames are built only by the builders.
 
 export const PROTOCOL_VERSION = 1;
 
+/** The signaling endpoint, under the Jupyter server's base URL (or `nbconference serve`). */
+export const SIGNAL_PATH = "nbconference/signal";
+
 export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const MAX_NAME_CHARS = 64;
+
+/** The presence flags a `state` carries, in this order. */
+export const STATE_KEYS = Object.freeze(/** @type {const} */ (["camera", "microphone", "screen"]));
+
+/** Client → server frame types. */
+export const CLIENT = Object.freeze({
+  JOIN: "join",
+  SIGNAL: "signal",
+  STATE: "state",
+  LEAVE: "leave",
+});
 
 /** Server → client frame types. */
 export const SERVER = Object.freeze({
@@ -29,47 +45,103 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   "backend-unavailable": "the server's room store is unavailable",
 });
 
-/** Errors after which joining again as is cannot succeed. */
+/** @typedef {keyof typeof ERROR_EXPLANATIONS} ErrorCode */
+
+/** Every error code the server may send. */
+export const ERROR_CODES = Object.freeze(
+  /** @type {ErrorCode[]} */ (Object.keys(ERROR_EXPLANATIONS)),
+);
+
+/**
+ * A join refused with one of these cannot succeed by trying again: the client stops.
+ * @type {ReadonlySet<string>}
+ */
 export const FATAL_JOIN_ERRORS = new Set(["room-full", "bad-message", "too-large"]);
 
-/** Close codes: 1000 says "left on purpose"; anything else keeps our place for the grace window. */
+/**
+ * Close codes. 1000 and 1001 say "left on purpose"; any other keeps our place for the
+ * server's grace window.
+ */
 export const CLOSE_LEFT = 1000;
-export const CLOSE_DROPPED = 4001;
+/** A closed tab or a server shutting down. */
+export const CLOSE_GOING_AWAY = 1001;
+/** Sent by the server to a client that kept sending bad frames or stopped reading. */
+export const CLOSE_POLICY = 1008;
 /** Sent by the server to a socket whose peer resumed on another socket. */
 export const CLOSE_REPLACED = 4000;
-export const CLOSE_POLICY = 1008;
+/** A drop that is not a goodbye (the server keeps our place, we resume). */
+export const CLOSE_DROPPED = 4001;
+/**
+ * After these closes the client does not reconnect by itself.
+ * @type {ReadonlySet<number>}
+ */
+export const FINAL_CLOSE_CODES = new Set([CLOSE_POLICY, CLOSE_REPLACED]);
+
+/** Reconnect backoff: the first retry after this long, doubling up to the maximum. */
+export const RECONNECT_FIRST_DELAY_MS = 500;
+export const RECONNECT_MAX_DELAY_MS = 8000;
 
 /**
  * @typedef {{ camera: boolean, microphone: boolean, screen: boolean }} PeerState
  * @typedef {{ id: string, name: string, state: Partial<PeerState> }} PeerInfo
  * @typedef {{ description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit }} SignalData
+ *
+ * Client → server frames, made only by the builders below.
+ * @typedef {{ type: typeof CLIENT.JOIN, room: string, name: string, state: PeerState, resume?: string }} JoinFrame
+ * @typedef {{ type: typeof CLIENT.SIGNAL, to: string, data: SignalData }} SignalFrame
+ * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
+ * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame} ClientFrame
+ *
+ * Server → client frames, as readServerFrame() hands them over.
+ * @typedef {object} WelcomeFrame
+ * @property {typeof SERVER.WELCOME} type
+ * @property {string} id  our peer id
+ * @property {string | null} resume  the token that resumes this peer after a drop
+ * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
+ * @property {PeerInfo[]} peers  the others in the room
+ * @property {RTCIceServer[]} ice_servers
+ *
+ * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
+ * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
+ * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState> }} PeerStateFrame
+ * @typedef {{ type: typeof SERVER.SIGNAL, from: string, data: SignalData }} RelayedSignalFrame
+ * @typedef {object} ErrorFrame
+ * @property {typeof SERVER.ERROR} type
+ * @property {string} code  one of ERROR_CODES (a newer server may send others)
+ * @property {string} message  for people, not for parsing
+ * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
+ *
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ErrorFrame} ServerFrame
  */
 
 /**
  * @param {string} room
  * @param {string} name
  * @param {PeerState} state
- * @param {string | null} resume
+ * @param {string | null} resume  the token of the peer we were, to keep its id
+ * @returns {JoinFrame}
  */
 export function joinMessage(room, name, state, resume) {
-  /** @type {Record<string, unknown>} */
-  const msg = { type: "join", room, name: name.slice(0, MAX_NAME_CHARS), state };
+  /** @type {JoinFrame} */
+  const msg = { type: CLIENT.JOIN, room, name: name.slice(0, MAX_NAME_CHARS), state };
   if (resume) msg.resume = resume;
   return msg;
 }
 
-/** @param {string} to @param {SignalData} data */
+/** @param {string} to @param {SignalData} data @returns {SignalFrame} */
 export function signalMessage(to, data) {
-  return { type: "signal", to, data };
+  return { type: CLIENT.SIGNAL, to, data };
 }
 
-/** @param {PeerState} state */
+/** @param {PeerState} state @returns {StateFrame} */
 export function stateMessage(state) {
-  return { type: "state", state };
+  return { type: CLIENT.STATE, state };
 }
 
+/** @returns {LeaveFrame} */
 export function leaveMessage() {
-  return { type: "leave" };
+  return { type: CLIENT.LEAVE };
 }
 
 /**
@@ -81,4 +153,130 @@ export function describeError(frame) {
   const meaning = /** @type {Record<string, string>} */ (ERROR_EXPLANATIONS)[code];
   const detail = frame.message ? `: ${frame.message}` : "";
   return meaning ? `Server: ${meaning}${detail}` : `Server error ${code}${detail}`;
+}
+
+// -- reading what the server sends -----------------------------------------------------
+
+/** @param {unknown} value @returns {value is Record<string, unknown>} */
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
+function readState(value) {
+  /** @type {Partial<PeerState>} */
+  const state = {};
+  if (!isObject(value)) return state;
+  for (const key of STATE_KEYS) {
+    const flag = value[key];
+    if (typeof flag === "boolean") state[key] = flag;
+  }
+  return state;
+}
+
+/** @param {unknown} value @returns {PeerInfo | null} */
+function readPeer(value) {
+  if (!isObject(value) || typeof value.id !== "string") return null;
+  const name = typeof value.name === "string" ? value.name : "";
+  return { id: value.id, name, state: readState(value.state) };
+}
+
+/** @type {ReadonlySet<unknown>} */
+const SDP_TYPES = new Set(["offer", "answer", "pranswer", "rollback"]);
+
+/** @param {unknown} value @returns {value is RTCSdpType} */
+function isSdpType(value) {
+  return SDP_TYPES.has(value);
+}
+
+/** @param {unknown} value @returns {value is string | null} */
+function isOptionalString(value) {
+  return typeof value === "string" || value === null;
+}
+
+/**
+ * The relayed payload: a session description or an ICE candidate, with the fields of
+ * the right types only (the browser's WebRTC API judges the values).
+ * @param {unknown} value
+ * @returns {SignalData | null}
+ */
+function readSignalData(value) {
+  if (!isObject(value)) return null;
+  const { description, candidate } = value;
+  if (isObject(description) && isSdpType(description.type)) {
+    /** @type {RTCSessionDescriptionInit} */
+    const init = { type: description.type };
+    if (typeof description.sdp === "string") init.sdp = description.sdp;
+    return { description: init };
+  }
+  if (isObject(candidate)) {
+    /** @type {RTCIceCandidateInit} */
+    const init = {};
+    if (typeof candidate.candidate === "string") init.candidate = candidate.candidate;
+    if (isOptionalString(candidate.sdpMid)) init.sdpMid = candidate.sdpMid;
+    const index = candidate.sdpMLineIndex;
+    if (typeof index === "number" || index === null) init.sdpMLineIndex = index;
+    const fragment = candidate.usernameFragment;
+    if (isOptionalString(fragment)) init.usernameFragment = fragment;
+    return { candidate: init };
+  }
+  return null;
+}
+
+/** @param {unknown} value @returns {value is RTCIceServer} */
+function isIceServer(value) {
+  if (!isObject(value)) return false;
+  const { urls } = value;
+  if (typeof urls === "string") return true;
+  return Array.isArray(urls) && urls.every((url) => typeof url === "string");
+}
+
+/**
+ * A frame from the server, checked and typed; null when it is not one we can use.
+ * @param {unknown} value  the parsed JSON of one text frame
+ * @returns {ServerFrame | null}
+ */
+export function readServerFrame(value) {
+  if (!isObject(value)) return null;
+  switch (value.type) {
+    case SERVER.WELCOME: {
+      if (typeof value.id !== "string") return null;
+      const peers = Array.isArray(value.peers) ? value.peers.map(readPeer) : [];
+      const servers = Array.isArray(value.ice_servers) ? value.ice_servers : [];
+      return {
+        type: SERVER.WELCOME,
+        id: value.id,
+        resume: typeof value.resume === "string" ? value.resume : null,
+        resumed: value.resumed === true,
+        peers: peers.filter((peer) => peer !== null),
+        ice_servers: servers.filter(isIceServer),
+      };
+    }
+    case SERVER.PEER_JOINED: {
+      const peer = readPeer(value.peer);
+      return peer && { type: SERVER.PEER_JOINED, peer };
+    }
+    case SERVER.PEER_LEFT:
+      return typeof value.id === "string" ? { type: SERVER.PEER_LEFT, id: value.id } : null;
+    case SERVER.PEER_STATE:
+      if (typeof value.id !== "string") return null;
+      return { type: SERVER.PEER_STATE, id: value.id, state: readState(value.state) };
+    case SERVER.SIGNAL: {
+      const data = readSignalData(value.data);
+      if (typeof value.from !== "string" || !data) return null;
+      return { type: SERVER.SIGNAL, from: value.from, data };
+    }
+    case SERVER.ERROR: {
+      /** @type {ErrorFrame} */
+      const frame = {
+        type: SERVER.ERROR,
+        code: typeof value.code === "string" ? value.code : "",
+        message: typeof value.message === "string" ? value.message : "",
+      };
+      if (typeof value.peer === "string") frame.peer = value.peer;
+      return frame;
+    }
+    default:
+      return null;
+  }
 }

@@ -1,5 +1,6 @@
 // @ts-check
-// How good the link to one peer is, from its stats record: one word for the tile's badge.
+// How good the link to one peer is, from its stats record: one word for the tile's badge
+// (view.js draws the badge).
 
 /**
  * @typedef {"good" | "fair" | "poor"} Quality
@@ -31,7 +32,8 @@ export const QUALITY_LIMITS = Object.freeze({
 /** What each measure says when it is the reason for a lower grade. */
 const REASONS = { rtt_ms: "slow round trip", loss_pct: "packet loss", fps_in: "low frame rate" };
 
-/** @type {Quality[]} */
+/** @typedef {0 | 1 | 2} Level  an index into LEVELS */
+/** @type {readonly [Quality, Quality, Quality]} */
 const LEVELS = ["good", "fair", "poor"];
 
 /**
@@ -46,16 +48,17 @@ export function assessLink(record, judgeVideo = true) {
   if (record.connection === "disconnected") return { quality: "poor", reasons: ["interrupted"] };
   if (record.connection === "failed") return { quality: "poor", reasons: ["failed"] };
   if (record.connection !== "connected") return null;
+  /** @type {Level} */
   let worst = 0;
   let measured = false;
   /** @type {string[]} */
   const reasons = [];
-  /** @param {keyof typeof QUALITY_LIMITS} key @param {number} grade */
+  /** @param {keyof typeof QUALITY_LIMITS} key @param {Level} grade */
   const note = (key, grade) => {
     measured = true;
     if (grade > worst) reasons.length = 0;
     if (grade > 0 && grade >= worst) reasons.push(REASONS[key]);
-    worst = Math.max(worst, grade);
+    if (grade > worst) worst = grade;
   };
   for (const key of /** @type {const} */ (["rtt_ms", "loss_pct"])) {
     const value = record[key];
@@ -69,44 +72,4 @@ export function assessLink(record, judgeVideo = true) {
     note("fps_in", fps < poor ? 2 : fps < fair ? 1 : 0);
   }
   return measured ? { quality: LEVELS[worst], reasons } : null;
-}
-
-/** Signal bars, as many filled as the grade deserves. */
-const BARS = { good: 3, fair: 2, poor: 1 };
-
-/**
- * Show the grade on a tile: `data-quality` on the tile and a badge of bars, coloured and
- * titled for people who cannot tell the colours apart. Removes both while unknown.
- * @param {HTMLElement} tile
- * @param {HTMLElement} label  where the badge goes (before the name)
- * @param {Grade | null} grade
- */
-export function showQuality(tile, label, grade) {
-  label.querySelector(".nbc-quality")?.remove();
-  if (!grade) {
-    tile.removeAttribute("data-quality");
-    return;
-  }
-  tile.dataset.quality = grade.quality;
-  const badge = document.createElement("span");
-  badge.className = "nbc-quality";
-  badge.dataset.quality = grade.quality;
-  const why = grade.reasons.length ? ` (${grade.reasons.join(", ")})` : "";
-  const text = `Connection ${grade.quality}${why}`;
-  badge.title = text;
-  badge.setAttribute("role", "img");
-  badge.setAttribute("aria-label", text);
-  const filled = BARS[grade.quality];
-  badge.innerHTML =
-    '<svg viewBox="0 0 12 12" aria-hidden="true" focusable="false">' +
-    [0, 1, 2]
-      .map((i) => {
-        const height = 4 + i * 3;
-        const on = i < filled ? " nbc-on" : "";
-        const place = `x="${i * 4}" y="${12 - height}" width="3" height="${height}"`;
-        return `<rect class="nbc-bar${on}" ${place} rx="0.5"/>`;
-      })
-      .join("") +
-    "</svg>";
-  label.prepend(badge);
 }

@@ -1,9 +1,22 @@
 // @ts-check
 // The WebSocket to the signaling server: join, resume after a drop, queue while away.
-import { CLOSE_DROPPED, CLOSE_LEFT, CLOSE_REPLACED, SERVER, leaveMessage } from "./protocol.js";
+import {
+  CLOSE_DROPPED,
+  CLOSE_LEFT,
+  CLOSE_POLICY,
+  CLOSE_REPLACED,
+  FATAL_JOIN_ERRORS,
+  FINAL_CLOSE_CODES,
+  RECONNECT_FIRST_DELAY_MS,
+  RECONNECT_MAX_DELAY_MS,
+  SERVER,
+  SIGNAL_PATH,
+  describeError,
+  leaveMessage,
+  readServerFrame,
+} from "./protocol.js";
 
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 8000;
+/** Frames held while the socket is down; the oldest go first. */
 const MAX_QUEUED = 500;
 
 /**
@@ -28,18 +41,26 @@ export function discoverSignalingUrl(signalingUrl, token) {
         "run `nbconference serve` and set signaling_url (and token) on the widget.",
     };
   }
-  /** @type {{ baseUrl?: string, token?: string }} */
+  /** @type {unknown} */
   let config;
   try {
     config = JSON.parse(script.textContent);
   } catch {
     return { error: "The page's Jupyter configuration is not valid JSON; set signaling_url." };
   }
-  const base = (config.baseUrl ?? "/").replace(/\/?$/, "/");
+  /** @param {string} key */
+  const setting = (key) => {
+    const value =
+      config && typeof config === "object" && key in config
+        ? /** @type {Record<string, unknown>} */ (config)[key]
+        : undefined;
+    return typeof value === "string" ? value : "";
+  };
+  const base = (setting("baseUrl") || "/").replace(/\/?$/, "/");
   const origin = location.origin.replace(/^http/, "ws");
   return withToken(
-    `${origin}${base}nbconference/signal`,
-    token || config.token || "",
+    `${origin}${base}${SIGNAL_PATH}`,
+    token || setting("token"),
     "is the nbconference server extension enabled on this Jupyter server?",
   );
 }
@@ -55,155 +76,259 @@ function withToken(url, token, hint) {
   return { url: `${url}${sep}token=${encodeURIComponent(token)}`, shown, hint };
 }
 
+
 /**
+ * @typedef {import("./protocol.js").ClientFrame} ClientFrame
+ * @typedef {import("./protocol.js").JoinFrame} JoinFrame
+ * @typedef {import("./protocol.js").ServerFrame} ServerFrame
+ * @typedef {import("./protocol.js").WelcomeFrame} WelcomeFrame
+ * @typedef {import("./protocol.js").ErrorFrame} ErrorFrame
+ * @typedef {Exclude<ServerFrame, WelcomeFrame>} RoomFrame  every server frame but welcome
+ *
  * @typedef {object} SignalingHandlers
- * @property {() => Record<string, unknown>} joinMessage  the join frame, without `resume`
- * @property {(welcome: any) => void} onWelcome  after every welcome (first join or resume)
- * @property {(frame: any) => void} onFrame  every other server frame
+ * @property {(resume: string | null) => JoinFrame} joinMessage  our join frame, with the
+ *   resume token of the peer we were (null on the first join)
+ * @property {(welcome: WelcomeFrame) => void} onWelcome  after every welcome: the first,
+ *   a resume (`resumed`), or a new peer once the server's grace window had passed
+ * @property {(frame: RoomFrame) => void} onFrame  every other server frame
  * @property {(status: "connecting" | "reconnecting" | "error", reason: string) => void} onStatus
  *   "error": never joined yet and the server cannot be reached; retrying goes on
- * @property {(reason: string) => void} onFatal  the socket will not come back by itself
+ * @property {(reason: string) => void} onFatal  the session stopped and will not come back
+ *   by itself: replaced, closed by the server for good, or the join was refused for good
+ *
+ * @typedef {object} SignalingTestHook  see SignalingSession.testHook
+ * @property {(code?: number) => void} drop
+ * @property {number} sockets
+ * @property {number} readyState
  */
 
 /**
- * One signaling connection. It reconnects by itself with exponential backoff and rejoins
- * with its resume token, so the server keeps our peer id and the peer connections live on.
+ * One signaling session. It reconnects by itself and rejoins with its resume token, so the
+ * server keeps our peer id and the peer connections live on. The reconnect policy is the
+ * protocol's (docs/protocol.md), the same as the Python client's:
+ * - after any close but FINAL_CLOSE_CODES it retries, RECONNECT_FIRST_DELAY_MS first,
+ *   doubling up to RECONNECT_MAX_DELAY_MS, back to the first delay after a welcome;
+ * - it never gives up because of time: a welcome that did not resume us goes on as a new
+ *   peer, and the frames held for the old one are dropped;
+ * - it stops, saying why, on a FINAL_CLOSE_CODES close and on a join refused with one of
+ *   FATAL_JOIN_ERRORS; other refusals are retried like a drop. (A browser cannot see why a
+ *   handshake failed, so an unreachable server is retried with a hint.)
  */
-export class SignalingClient {
+export class SignalingSession {
+  /** @type {SignalingHandlers} */ #handlers;
+  #url = "";
+  #shownUrl = "";
+  #hint = "";
+  /** @type {WebSocket | null} */ #socket = null;
+  /** @type {WebSocket | null} the latest socket, also once closed (for the test hook) */
+  #lastSocket = null;
+  #sockets = 0;
+  /** @type {string | null} */ #resumeToken = null;
+  #joined = false;
+  #everJoined = false;
+  #closed = false;
+  #attempt = 0;
+  /** @type {string[]} frames held while the socket is down, sent after a resume */
+  #queue = [];
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ #retryTimer;
+
+  /**
+   * The only test hook of the front end, for browser tests (the widget never uses it):
+   * - `drop(code = CLOSE_DROPPED)` closes the current socket the way a network failure
+   *   would: CLOSE_DROPPED is not a goodbye, so the session resumes. (Browsers let a page
+   *   close with 1000 or 3000–4999 only.)
+   * - `sockets`: how many sockets the session has opened; a reconnect opens one more.
+   * - `readyState`: the WebSocket readyState of the latest socket (3, CLOSED, once the
+   *   session has closed it).
+   * @type {Readonly<SignalingTestHook>}
+   */
+  testHook;
+
   /**
    * @param {{ url: string, shown: string, hint: string }} target  from discoverSignalingUrl
    * @param {SignalingHandlers} handlers
    */
   constructor(target, handlers) {
-    this.url = target.url;
-    this.shownUrl = target.shown;
-    this.hint = target.hint;
-    this.handlers = handlers;
-    /** @type {WebSocket | null} */
-    this.socket = null;
-    /** @type {string | null} */
-    this.resumeToken = null;
-    this.joined = false;
-    this.everJoined = false;
-    this.closed = false;
-    this.attempt = 0;
-    /** @type {string[]} frames held while the socket is down, sent after a resume */
-    this.queue = [];
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.retryTimer = undefined;
+    this.#url = target.url;
+    this.#shownUrl = target.shown;
+    this.#hint = target.hint;
+    this.#handlers = handlers;
+    const session = this;
+    this.testHook = Object.freeze({
+      drop: (code = CLOSE_DROPPED) => session.#socket?.close(code, "dropped by a test"),
+      get sockets() {
+        return session.#sockets;
+      },
+      get readyState() {
+        return session.#lastSocket?.readyState ?? WebSocket.CLOSED;
+      },
+    });
   }
 
   connect() {
-    if (this.closed) return;
-    clearTimeout(this.retryTimer);
-    if (this.attempt === 0 && !this.everJoined) this.handlers.onStatus("connecting", "");
-    const socket = new WebSocket(this.url);
-    this.socket = socket;
-    this.joined = false;
+    if (this.#closed) return;
+    clearTimeout(this.#retryTimer);
+    if (this.#attempt === 0 && !this.#everJoined) this.#handlers.onStatus("connecting", "");
+    const socket = new WebSocket(this.#url);
+    this.#socket = socket;
+    this.#lastSocket = socket;
+    this.#sockets += 1;
+    this.#joined = false;
     let opened = false;
+    /** why the server refused our join on this socket, "" unless it did */
+    let refused = "";
     socket.onopen = () => {
       opened = true;
-      const join = this.handlers.joinMessage();
-      if (this.resumeToken) join.resume = this.resumeToken;
-      socket.send(JSON.stringify(join));
+      socket.send(JSON.stringify(this.#handlers.joinMessage(this.#resumeToken)));
     };
     socket.onmessage = (event) => {
-      if (socket !== this.socket) return;
-      let frame;
-      try {
-        frame = JSON.parse(String(event.data));
-      } catch {
-        console.warn("nbconference: ignoring a frame that is not JSON", event.data);
-        return;
-      }
-      if (frame.type === SERVER.WELCOME) this.welcome(frame);
-      else this.handlers.onFrame(frame);
+      if (socket !== this.#socket) return;
+      const frame = parseFrame(event.data);
+      if (!frame) return;
+      if (frame.type === SERVER.WELCOME) this.#welcome(frame);
+      // Nothing but our join is sent before the welcome: an error now refuses it.
+      else if (frame.type === SERVER.ERROR && !this.#joined) refused = this.#refused(frame);
+      else this.#handlers.onFrame(frame);
     };
     socket.onclose = (event) => {
-      if (socket !== this.socket) return;
-      this.socket = null;
-      this.joined = false;
-      if (this.closed) return;
-      if (event.code === CLOSE_REPLACED) {
-        this.closed = true;
-        this.handlers.onFatal("This call continued on another connection (replaced).");
+      if (socket !== this.#socket) return;
+      this.#socket = null;
+      this.#joined = false;
+      if (this.#closed) return;
+      if (FINAL_CLOSE_CODES.has(event.code)) {
+        this.#stop(finalCloseReason(event));
         return;
       }
-      const why = opened
-        ? `The connection to the signaling server was lost (code ${event.code})`
-        : `Cannot reach the signaling server at ${this.shownUrl} (${this.hint})`;
-      this.scheduleRetry(why);
+      const why =
+        refused ||
+        (opened
+          ? `The connection to the signaling server was lost (code ${event.code})`
+          : `Cannot reach the signaling server at ${this.#shownUrl} (${this.#hint})`);
+      this.#scheduleRetry(why);
     };
   }
 
-  /** @param {any} welcome */
-  welcome(welcome) {
-    this.joined = true;
-    this.everJoined = true;
-    this.attempt = 0;
-    this.resumeToken = welcome.resume ?? null;
+  /** @param {WelcomeFrame} welcome */
+  #welcome(welcome) {
+    this.#joined = true;
+    this.#everJoined = true;
+    this.#attempt = 0;
+    this.#resumeToken = welcome.resume;
     // Signals queued for a peer id that no longer exists would only earn errors.
-    const queued = welcome.resumed ? this.queue : [];
-    this.queue = [];
-    this.handlers.onWelcome(welcome);
-    for (const frame of queued) this.socket?.send(frame);
+    const queued = welcome.resumed ? this.#queue : [];
+    this.#queue = [];
+    this.#handlers.onWelcome(welcome);
+    for (const frame of queued) this.#socket?.send(frame);
+  }
+
+  /**
+   * The server refused our join: stop when trying again cannot help, else drop this
+   * socket and retry like after a network failure (e.g. its room store is down).
+   * @param {ErrorFrame} frame
+   * @returns {string} why, for the retry's status line
+   */
+  #refused(frame) {
+    const reason =
+      frame.code === "room-full" ? `Cannot join: ${frame.message}.` : describeError(frame);
+    console.warn("nbconference: join refused.", reason);
+    if (FATAL_JOIN_ERRORS.has(frame.code)) {
+      this.#stop(reason);
+      return "";
+    }
+    this.#socket?.close(CLOSE_DROPPED, "join refused");
+    return reason;
   }
 
   /** @param {string} reason */
-  scheduleRetry(reason) {
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
-    this.attempt += 1;
+  #scheduleRetry(reason) {
+    const delay = Math.min(
+      RECONNECT_MAX_DELAY_MS,
+      RECONNECT_FIRST_DELAY_MS * 2 ** this.#attempt,
+    );
+    this.#attempt += 1;
     const seconds = (delay / 1000).toFixed(1).replace(/\.0$/, "");
-    this.handlers.onStatus(
-      this.everJoined ? "reconnecting" : "error",
+    this.#handlers.onStatus(
+      this.#everJoined ? "reconnecting" : "error",
       `${reason}; retrying in ${seconds} s.`,
     );
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Close for good and say why. @param {string} reason */
+  #stop(reason) {
+    this.close();
+    this.#handlers.onFatal(reason);
   }
 
   /** Try now instead of waiting for the backoff (the user asked). */
   retryNow() {
-    if (this.closed || this.socket) return;
+    if (this.#closed || this.#socket) return;
     this.connect();
   }
 
   /**
    * Send now when joined, else hold the frame until we are back (bounded).
-   * @param {Record<string, unknown>} msg
+   * @param {ClientFrame} msg
    */
   send(msg) {
     const frame = JSON.stringify(msg);
-    if (this.joined && this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(frame);
+    if (this.#joined && this.#socket?.readyState === WebSocket.OPEN) {
+      this.#socket.send(frame);
       return;
     }
-    if (this.closed) return;
-    if (this.queue.length >= MAX_QUEUED) this.queue.shift();
-    this.queue.push(frame);
-  }
-
-  /** Test helper: drop the socket the way a network failure would (not a goodbye). */
-  simulateDrop() {
-    this.socket?.close(CLOSE_DROPPED, "simulated drop");
+    if (this.#closed) return;
+    if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
+    this.#queue.push(frame);
   }
 
   /** Say goodbye and close for good. */
   leave() {
-    if (this.socket?.readyState === WebSocket.OPEN && this.joined) {
-      this.socket.send(JSON.stringify(leaveMessage()));
+    if (this.#socket?.readyState === WebSocket.OPEN && this.#joined) {
+      this.#socket.send(JSON.stringify(leaveMessage()));
     }
     this.close();
   }
 
   /** Close for good; a clean close code also tells the server we left. */
   close() {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    this.queue = [];
-    const socket = this.socket;
-    this.socket = null;
-    this.joined = false;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#queue = [];
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#joined = false;
     if (socket && socket.readyState <= WebSocket.OPEN) socket.close(CLOSE_LEFT, "left");
   }
+}
+
+/**
+ * One text frame from the server, checked; null (and a warning) when it is unusable.
+ * @param {unknown} data
+ * @returns {ServerFrame | null}
+ */
+function parseFrame(data) {
+  /** @type {unknown} */
+  let value;
+  try {
+    value = JSON.parse(String(data));
+  } catch {
+    console.warn("nbconference: ignoring a frame that is not JSON", data);
+    return null;
+  }
+  const frame = readServerFrame(value);
+  if (!frame) console.warn("nbconference: ignoring a frame it cannot read", value);
+  return frame;
+}
+
+/** Why a FINAL_CLOSE_CODES close ended the session, for the person in the call. */
+function finalCloseReason(/** @type {CloseEvent} */ event) {
+  if (event.code === CLOSE_REPLACED) {
+    return "This call continued on another connection (replaced).";
+  }
+  const why = event.reason || (event.code === CLOSE_POLICY ? "policy violation" : "");
+  return (
+    `The signaling server closed the connection for good (code ${event.code}` +
+    `${why ? `: ${why}` : ""}); join again to retry.`
+  );
 }

@@ -38,24 +38,33 @@ export function nextSpeaker(current, levels, now) {
 }
 
 /**
+ * The audio energy counters of an inbound-rtp or media-source stats entry.
+ * @typedef {{ totalAudioEnergy?: number, totalSamplesDuration?: number }} AudioEnergyStats
+ * @typedef {{ energy: number, duration: number }} EnergyCounters
+ */
+
+/**
  * Mean level since the previous sample, from the cumulative energy counters getStats()
  * keeps (the spec's way to average `audioLevel` over an interval; a single reading of
  * `audioLevel` misses short sounds).
- * @param {any} stats  an inbound-rtp or media-source audio entry
- * @param {{ energy: number, duration: number } | undefined} previous
+ * @param {AudioEnergyStats | null} stats  an inbound-rtp or media-source audio entry
+ * @param {EnergyCounters | undefined} previous
+ * @returns {{ level: number | null, counters: EnergyCounters } | null}
  */
 function meanLevel(stats, previous) {
   const energy = stats?.totalAudioEnergy;
   const duration = stats?.totalSamplesDuration;
   if (typeof energy !== "number" || typeof duration !== "number") return null;
-  const span = previous ? duration - previous.duration : 0;
+  const counters = { energy, duration };
+  if (!previous) return { level: null, counters };
+  const span = duration - previous.duration;
   const level = span > 0 ? Math.sqrt(Math.max(0, energy - previous.energy) / span) : null;
-  return { level, counters: { energy, duration } };
+  return { level, counters };
 }
 
 /**
  * @typedef {object} SpeakerSources
- * @property {() => Map<string, import("./peer.js").PeerSession>} sessions  remote peers
+ * @property {() => Map<string, import("./peer.js").PeerLink>} links  remote peers
  * @property {() => string} selfId  our own peer id, the key of our own tile
  * @property {() => boolean} microphoneOn
  */
@@ -68,7 +77,7 @@ function meanLevel(stats, previous) {
  * @returns {() => void} stop
  */
 export function startSpeakerLoop(sources, onSpeaker) {
-  /** @type {WeakMap<object, { energy: number, duration: number }>} */
+  /** @type {WeakMap<object, EnergyCounters>} */
   const counters = new WeakMap();
   /** @type {Speaker | null} */
   let speaker = null;
@@ -82,8 +91,9 @@ export function startSpeakerLoop(sources, onSpeaker) {
    */
   const sample = async (endpoint, type) => {
     const report = await endpoint.getStats();
+    /** @type {AudioEnergyStats | null} */
     let entry = null;
-    report.forEach((s) => {
+    report.forEach((/** @type {RTCStats & AudioEnergyStats & { kind?: string }} */ s) => {
       if (s.type === type && s.kind === "audio") entry = s;
     });
     const mean = meanLevel(entry, counters.get(endpoint));
@@ -95,16 +105,18 @@ export function startSpeakerLoop(sources, onSpeaker) {
   const tick = async () => {
     /** @type {Map<string, number>} */
     const levels = new Map();
-    const sessions = [...sources.sessions().values()].filter((s) => !s.closed && s.audio);
-    const own = sources.microphoneOn() ? sessions.find((s) => s.audio?.sender.track) : undefined;
+    const voices = [...sources.links().values()].flatMap((s) =>
+      !s.closed && s.audio ? [{ id: s.id, audio: s.audio }] : [],
+    );
+    const own = sources.microphoneOn() ? voices.find((v) => v.audio.sender.track) : undefined;
     // A link that closes while being sampled is simply absent from this sample.
     await Promise.allSettled([
-      ...sessions.map(async (session) => {
-        const level = await sample(/** @type {any} */ (session.audio).receiver, "inbound-rtp");
-        if (level !== null) levels.set(session.id, level);
+      ...voices.map(async ({ id, audio }) => {
+        const level = await sample(audio.receiver, "inbound-rtp");
+        if (level !== null) levels.set(id, level);
       }),
       (async () => {
-        if (!own?.audio) return;
+        if (!own) return;
         const level = await sample(own.audio.sender, "media-source");
         if (level !== null && sources.selfId()) levels.set(sources.selfId(), level);
       })(),

@@ -26,6 +26,18 @@
  * @property {number} received  inbound packets received
  */
 
+/**
+ * The getStats() entries we read, told apart by `type` (the browser hands them over
+ * untyped; every field it may leave out is optional).
+ * @typedef {RTCInboundRtpStreamStats & { type: "inbound-rtp" }} InboundEntry
+ * @typedef {RTCOutboundRtpStreamStats & { type: "outbound-rtp" }} OutboundEntry
+ * @typedef {RTCTransportStats & { type: "transport" }} TransportEntry
+ * @typedef {RTCIceCandidatePairStats & { type: "candidate-pair" }} PairEntry
+ * @typedef {RTCStats & { type: "local-candidate" | "remote-candidate", candidateType?: RTCIceCandidateType }} CandidateEntry
+ * @typedef {RTCStats & { type: Exclude<RTCStatsType, StatsEntry["type"]> }} OtherEntry
+ * @typedef {InboundEntry | OutboundEntry | TransportEntry | PairEntry | CandidateEntry} StatsEntry
+ */
+
 /** @param {number | null | undefined} value @param {number} digits */
 function round(value, digits = 1) {
   if (value === null || value === undefined || !Number.isFinite(value)) return null;
@@ -41,18 +53,23 @@ function round(value, digits = 1) {
  * @returns {{ record: PeerStats, counters: Counters }}
  */
 export function reduceStats(report, previous, cameraMid, connection) {
-  /** @type {Map<string, any>} */
+  /** @type {Map<string, StatsEntry | OtherEntry>} */
   const byId = new Map();
-  report.forEach((entry) => byId.set(entry.id, entry));
+  report.forEach((/** @type {StatsEntry | OtherEntry} */ entry) => byId.set(entry.id, entry));
   let bytesIn = 0;
   let bytesOut = 0;
   let packetsLost = 0;
   let packetsReceived = 0;
+  /** @type {number | null} */
   let jitter = null;
+  /** @type {number | null} */
   let audioLevel = null;
   let timestamp = 0;
+  /** @type {InboundEntry | null} */
   let inVideo = null;
+  /** @type {OutboundEntry | null} */
   let outVideo = null;
+  /** @type {string | null} */
   let pairId = null;
   for (const s of byId.values()) {
     timestamp = Math.max(timestamp, s.timestamp ?? 0);
@@ -72,12 +89,13 @@ export function reduceStats(report, previous, cameraMid, connection) {
       pairId = s.selectedCandidatePairId;
     }
   }
-  let pair = pairId ? byId.get(pairId) : null;
-  if (!pair) {
-    pair = [...byId.values()].find(
-      (s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded",
-    );
-  }
+  const pairs = [...byId.values()].filter(
+    /** @returns {s is PairEntry} */ (s) => s.type === "candidate-pair",
+  );
+  const pair =
+    pairs.find((s) => s.id === pairId) ??
+    pairs.find((s) => s.nominated && s.state === "succeeded") ??
+    null;
   const counters = { timestamp, bytesIn, bytesOut, lost: packetsLost, received: packetsReceived };
   const elapsedMs = previous ? timestamp - previous.timestamp : 0;
   /** @param {number} now @param {number} before */
@@ -102,11 +120,21 @@ export function reduceStats(report, previous, cameraMid, connection) {
   return { record, counters };
 }
 
-/** @param {any} pair @param {Map<string, any>} byId */
+/**
+ * @param {PairEntry | null} pair
+ * @param {Map<string, StatsEntry | OtherEntry>} byId
+ */
 function routeOf(pair, byId) {
   if (!pair) return null;
-  const local = byId.get(pair.localCandidateId)?.candidateType;
-  const remote = byId.get(pair.remoteCandidateId)?.candidateType;
+  /** @param {string} id */
+  const typeOf = (id) => {
+    const candidate = byId.get(id);
+    return candidate?.type === "local-candidate" || candidate?.type === "remote-candidate"
+      ? candidate.candidateType
+      : undefined;
+  };
+  const local = typeOf(pair.localCandidateId);
+  const remote = typeOf(pair.remoteCandidateId);
   if (!local) return null;
   if (local === "relay" || remote === "relay") return "relay";
   if (local === "host" && (remote === "host" || remote === undefined)) return "host";
@@ -114,13 +142,13 @@ function routeOf(pair, byId) {
 }
 
 /**
- * Sample every session, then hand the records over at most once per interval.
- * @param {() => Map<string, import("./peer.js").PeerSession>} sessions
+ * Sample every link, then hand the records over at most once per interval.
+ * @param {() => Map<string, import("./peer.js").PeerLink>} links
  * @param {() => number} intervalSeconds
  * @param {(stats: Record<string, PeerStats>) => void} publish
  * @returns {() => void} stop
  */
-export function startStatsLoop(sessions, intervalSeconds, publish) {
+export function startStatsLoop(links, intervalSeconds, publish) {
   /** @type {WeakMap<object, Counters>} */
   const counters = new WeakMap();
   let stopped = false;
@@ -130,21 +158,21 @@ export function startStatsLoop(sessions, intervalSeconds, publish) {
     /** @type {Record<string, PeerStats>} */
     const stats = {};
     await Promise.all(
-      [...sessions()].map(async ([id, session]) => {
-        if (session.closed) return;
+      [...links()].map(async ([id, link]) => {
+        if (link.closed) return;
         try {
-          const report = await session.pc.getStats();
-          const mid = session.video?.mid ?? null;
+          const report = await link.pc.getStats();
+          const mid = link.video?.mid ?? null;
           const { record, counters: now } = reduceStats(
             report,
-            counters.get(session) ?? null,
+            counters.get(link) ?? null,
             mid,
-            session.pc.connectionState,
+            link.pc.connectionState,
           );
-          counters.set(session, now);
+          counters.set(link, now);
           stats[id] = record;
         } catch (error) {
-          if (!session.closed) console.warn("nbconference: getStats failed", error);
+          if (!link.closed) console.warn("nbconference: getStats failed", error);
         }
       }),
     );

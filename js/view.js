@@ -1,34 +1,37 @@
 // @ts-check
 // One view of a conference: status line, a grid of video tiles and the call controls.
-// Views own DOM only; media, sockets and audio belong to the conference.
+// It renders the conference's snapshot() and calls its actions; media, sockets and audio
+// belong to the conference, the tiles' DOM to tiles.js.
 import { icon } from "./icons.js";
-import { showQuality } from "./quality.js";
+import {
+  attachStream,
+  createTile,
+  describeCamera,
+  describeScreen,
+  h,
+  removeTile,
+} from "./tiles.js";
 
 /**
- * @typedef {import("./conference.js").Conference} Conference
- * @typedef {{ el: HTMLElement, video: HTMLVideoElement, label: HTMLElement, badges: HTMLElement }} Tile
+ * @typedef {import("./conference.js").ConferenceView} ConferenceView
+ * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
+ * @typedef {import("./tiles.js").Tile} Tile
  */
-
-/** @param {string} tag @param {string} [className] */
-function h(tag, className) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  return el;
-}
 
 /** @param {number} count */
 function plural(count) {
   return count === 1 ? "1 peer" : `${count} peers`;
 }
 
-/** @param {Conference} c */
+/** @param {ConferenceSnapshot} c */
 export function statusText(c) {
   switch (c.status) {
     case "connecting":
       return c.detail || `Connecting to room ${c.room}…`;
     case "joined": {
-      const others = c.peers.size;
-      return `Joined room ${c.room} as ${c.name} · ${others ? plural(others) : "waiting for others"}`;
+      const others = c.peers.length;
+      const waiting = others ? plural(others) : "waiting for others";
+      return `Joined room ${c.room} as ${c.local.name} · ${waiting}`;
     }
     case "reconnecting":
       return `Reconnecting to room ${c.room}; calls in progress continue. ${c.detail}`.trim();
@@ -37,17 +40,15 @@ export function statusText(c) {
     case "error":
       return c.error || "Something went wrong.";
   }
-  return "";
 }
 
 /**
  * @param {HTMLElement} el  the view's element
- * @param {Conference} conference
+ * @param {ConferenceView} conference
  * @returns {() => void} cleanup
  */
 export function renderView(el, conference) {
   const root = h("div", "nbc-root");
-  root.dataset.instanceId = conference.instanceId;
   const header = h("div", "nbc-header");
   const dot = h("span", "nbc-dot");
   const status = h("div", "nbc-status");
@@ -73,11 +74,15 @@ export function renderView(el, conference) {
     return b;
   };
   const mic = button("microphone", "Microphone", () =>
-    conference.setMicrophone(!conference.media.microphone),
+    conference.setMicrophone(!conference.snapshot().wanted.microphone),
   );
-  const cam = button("camera", "Camera", () => conference.setCamera(!conference.media.camera));
+  const cam = button("camera", "Camera", () =>
+    conference.setCamera(!conference.snapshot().wanted.camera),
+  );
   const screen = button("screen", "Share screen", () =>
-    conference.media.screen ? conference.stopScreenShare() : conference.startScreenShare(),
+    conference.snapshot().local.screen
+      ? conference.stopScreenShare()
+      : conference.startScreenShare(),
   );
   const audio = button("enable-audio", "Enable audio", () => conference.enableAudio());
   audio.innerHTML = `${icon("speaker")}<span>Enable audio</span>`;
@@ -97,131 +102,73 @@ export function renderView(el, conference) {
   /** @type {Map<string, Tile>} */
   const tiles = new Map();
 
-  /** @param {string} key @param {string} kind */
+  /** @param {string} key @param {import("./tiles.js").TileKind} kind */
   const tileFor = (key, kind) => {
     let tile = tiles.get(key);
     if (!tile) {
-      const tileEl = h("div", `nbc-tile nbc-${kind}`);
-      const video = /** @type {HTMLVideoElement} */ (h("video"));
-      // Every video is muted: voices play through the conference's audio elements.
-      video.muted = true;
-      video.autoplay = true;
-      video.playsInline = true;
-      const avatar = h("div", "nbc-avatar");
-      const label = h("div", "nbc-label");
-      const badges = h("div", "nbc-badges");
-      tileEl.append(video, avatar, label, badges);
-      tile = { el: tileEl, video, label, badges };
+      tile = createTile(kind);
       tiles.set(key, tile);
     }
     return tile;
   };
 
-  /** @param {Tile} tile @param {MediaStream | null} stream */
-  const attach = (tile, stream) => {
-    if (tile.video.srcObject === stream) return;
-    tile.video.srcObject = stream;
-    if (stream) {
-      tile.video.play().catch((error) => {
-        if (error?.name !== "AbortError") console.debug("nbconference: video.play()", error);
-      });
-    }
-  };
-
-  /**
-   * @param {Tile} tile
-   * @param {{ id: string, name: string, camera: boolean, microphone: boolean, connection: string, problem: string }} p
-   */
-  const describe = (tile, p) => {
-    const { el: tileEl } = tile;
-    tileEl.dataset.peerId = p.id;
-    tileEl.dataset.connection = p.connection;
-    setFlag(tileEl, "camera", p.camera);
-    setFlag(tileEl, "microphone", p.microphone);
-    const avatar = /** @type {HTMLElement} */ (tileEl.querySelector(".nbc-avatar"));
-    avatar.textContent = (p.name.trim()[0] ?? "?").toUpperCase();
-    tile.label.replaceChildren(text("span", "nbc-name", p.name));
-    if (!p.microphone) tile.label.append(indicator("nbc-mic-off", "Microphone off", "microphone"));
-    if (!p.camera) tile.label.append(indicator("nbc-cam-off", "Camera off", "camera"));
-    const trouble = ["new", "connecting", "disconnected", "failed"].includes(p.connection);
-    const label = p.problem ? "no network path" : connectionLabel(p.connection);
-    const badge = text("span", "nbc-connection", label);
-    badge.title = p.problem;
-    tile.badges.replaceChildren(...(trouble || p.problem ? [badge] : []));
-  };
-
   const update = () => {
-    const c = conference;
+    const c = conference.snapshot();
+    root.dataset.instanceId = c.instanceId;
     root.dataset.status = c.status;
-    root.dataset.peerId = c.id;
+    root.dataset.peerId = c.local.id;
     status.textContent = statusText(c);
     notice.textContent = c.notice;
     notice.hidden = !c.notice;
-    mediaNotice.textContent = c.media.error;
-    mediaNotice.hidden = !c.media.error || c.status === "left";
+    mediaNotice.textContent = c.mediaError;
+    mediaNotice.hidden = !c.mediaError || c.status === "left";
 
-    const inCall = c.active;
-    const local = c.media.state();
-    toggle(mic, c.media.microphone, "microphone");
-    toggle(cam, c.media.camera, "camera");
-    toggle(screen, local.screen, "screen");
+    const inCall = c.inCall;
+    toggle(mic, c.wanted.microphone, "microphone");
+    toggle(cam, c.wanted.camera, "camera");
+    toggle(screen, c.local.screen, "screen");
     for (const b of [mic, cam, screen, leave]) b.hidden = !inCall;
     screen.disabled = c.status !== "joined";
     join.hidden = inCall && c.status !== "error";
     const retry = c.status === "error";
     join.querySelector("span")?.replaceChildren(retry ? "Try again" : "Join");
-    audio.hidden = !c.audio.blocked || !inCall;
+    audio.hidden = !c.audioBlocked || !inCall;
 
     /** @type {Tile[]} */
     const order = [];
     const seen = new Set();
-    for (const session of c.peers.values()) {
-      if (!session.remoteScreen || session.state.screen === false) continue;
-      const tile = tileFor(`screen:${session.id}`, "screen");
-      attach(tile, session.remoteScreen);
-      tile.el.dataset.peerId = session.id;
-      tile.el.dataset.kind = "screen";
-      tile.label.replaceChildren(text("span", "nbc-name", `${session.name || "Someone"}'s screen`));
+    /** @param {string} key @param {Tile} tile */
+    const place = (key, tile) => {
       order.push(tile);
-      seen.add(`screen:${session.id}`);
+      seen.add(key);
+    };
+    for (const peer of c.peers) {
+      if (!peer.screenStream) continue;
+      const tile = tileFor(`screen:${peer.id}`, "screen");
+      attachStream(tile, peer.screenStream);
+      describeScreen(tile, peer.id, peer.name || "Someone");
+      place(`screen:${peer.id}`, tile);
     }
     if (inCall) {
       const me = tileFor("local", "local");
-      attach(me, local.camera ? c.media.preview : null);
-      describe(me, {
-        id: c.id,
-        name: `${c.name} (you)`,
-        camera: local.camera,
-        microphone: local.microphone,
-        connection: "local",
-        problem: "",
-      });
-      me.el.dataset.kind = "camera";
-      me.el.classList.toggle("nbc-speaking", c.speaker !== "" && c.speaker === c.id);
-      order.push(me);
-      seen.add("local");
+      attachStream(me, c.local.preview);
+      const { id, camera, microphone } = c.local;
+      const you = { id, name: `${c.local.name} (you)`, camera, microphone };
+      const speaking = c.speaker !== "" && c.speaker === id;
+      describeCamera(me, { ...you, connection: "local", problem: "" }, null, speaking);
+      place("local", me);
     }
-    for (const session of c.peers.values()) {
-      const tile = tileFor(`peer:${session.id}`, "remote");
-      attach(tile, session.remoteStream);
-      describe(tile, {
-        id: session.id,
-        name: session.name || "Someone",
-        camera: session.state.camera !== false,
-        microphone: session.state.microphone !== false,
-        connection: session.pc.connectionState,
-        problem: c.mesh.problem(session),
-      });
-      tile.el.dataset.kind = "camera";
-      showQuality(tile.el, tile.label, c.grades.get(session.id) ?? null);
-      tile.el.classList.toggle("nbc-speaking", c.speaker === session.id);
-      order.push(tile);
-      seen.add(`peer:${session.id}`);
+    for (const peer of c.peers) {
+      const tile = tileFor(`peer:${peer.id}`, "remote");
+      attachStream(tile, peer.stream);
+      const person = { ...peer, name: peer.name || "Someone" };
+      const grade = c.grades.get(peer.id) ?? null;
+      describeCamera(tile, person, grade, c.speaker === peer.id);
+      place(`peer:${peer.id}`, tile);
     }
     for (const [key, tile] of tiles) {
       if (seen.has(key)) continue;
-      tile.video.srcObject = null;
-      tile.el.remove();
+      removeTile(tile);
       tiles.delete(key);
     }
     order.forEach((tile, index) => {
@@ -255,37 +202,10 @@ function columnsFor(cameras, screen) {
   return cameras === 2 || cameras === 4 ? 2 : 3;
 }
 
-/** @param {HTMLElement} el @param {string} name @param {boolean} on */
-function setFlag(el, name, on) {
-  if (on) el.removeAttribute(`data-${name}`);
-  else el.setAttribute(`data-${name}`, "off");
-}
-
-/** @param {string} tag @param {string} className @param {string} content */
-function text(tag, className, content) {
-  const el = h(tag, className);
-  el.textContent = content;
-  return el;
-}
-
-/** @param {string} className @param {string} label @param {"microphone" | "camera"} name */
-function indicator(className, label, name) {
-  const el = h("span", className);
-  el.title = label;
-  el.setAttribute("aria-label", label);
-  el.setAttribute("role", "img");
-  el.innerHTML = icon(name, true);
-  return el;
-}
-
-/** @param {string} state */
-function connectionLabel(state) {
-  if (state === "disconnected") return "reconnecting…";
-  if (state === "failed") return "connection failed; retrying…";
-  return "connecting…";
-}
-
-/** Title and visible text of each toggle, when on and when off. */
+/**
+ * Title and visible text of each toggle, when on and when off.
+ * @type {Record<"microphone" | "camera" | "screen", Record<"on" | "off", [string, string]>>}
+ */
 const TOGGLE_TEXT = {
   microphone: {
     on: ["Turn the microphone off", "Mute"],

@@ -14,10 +14,13 @@ import { renderView } from "./view.js";
 
 /** @returns {Registry} */
 function registry() {
-  const global = /** @type {any} */ (globalThis);
-  global.__nbconference ??= { conferences: new Map() };
-  global.__nbconference.bridges ??= new Map();
-  return global.__nbconference;
+  const global = /** @type {typeof globalThis & { __nbconference?: Partial<Registry> }} */ (
+    globalThis
+  );
+  const found = (global.__nbconference ??= {});
+  found.conferences ??= new Map();
+  found.bridges ??= new Map();
+  return { conferences: found.conferences, bridges: found.bridges };
 }
 
 export default {

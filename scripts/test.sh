@@ -15,6 +15,7 @@ fi
 
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
+npm run typecheck --silent
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 
 python3 -m ruff format --check src tests benchmarks

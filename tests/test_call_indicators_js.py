@@ -1,6 +1,6 @@
 """The tiles' pure rules, run in Node straight from js/: the quality grade of a link
-(js/quality.js), who keeps the speaker ring (js/speaker.js) and what an unreachable peer's
-tile says (js/mesh.js)."""
+(js/quality.js), how the meters report grades (js/meters.js), who keeps the speaker ring
+(js/speaker.js) and what an unreachable peer's tile says (js/mesh.js)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (the front end'
 
 
 def run_js(body: str) -> Any:
-    """Run an ES module body that may import ``quality`` / ``speaker``; returns its
-    ``result`` as JSON."""
+    """Run an ES module body that may use ``quality``, ``meters``, ``speaker`` and ``mesh``;
+    returns its ``result`` as JSON."""
     script = (
         f"import * as quality from {json.dumps((JS / 'quality.js').as_uri())};\n"
+        f"import * as meters from {json.dumps((JS / 'meters.js').as_uri())};\n"
         f"import * as speaker from {json.dumps((JS / 'speaker.js').as_uri())};\n"
         f"import * as mesh from {json.dumps((JS / 'mesh.js').as_uri())};\n"
         f"{body}\nconsole.log(JSON.stringify(result));"
@@ -75,6 +76,57 @@ def test_grade_says_why_and_ignores_what_is_not_measured() -> None:
     assert grade(rtt_ms=5, connection="connecting") is None
     # A camera that is off (or still ramping up) does not count against the link.
     assert grade(judge_video=False, rtt_ms=20, loss_pct=0, fps_in=1)["quality"] == "good"
+
+
+def test_meters_report_every_sample_and_each_change_of_grade() -> None:
+    # One fake link whose round trip turns slow from the third sample on: four stats
+    # samples, but only two grades (good, then poor), and no speaker without any audio.
+    result = run_js(
+        """
+        let samples = 0;
+        const report = () => {
+          samples += 1;
+          const rtt = samples <= 2 ? 0.02 : 0.7;
+          return new Map([
+            ["t", { id: "t", type: "transport", timestamp: samples, selectedCandidatePairId: "p" }],
+            ["p", { id: "p", type: "candidate-pair", timestamp: samples,
+                    currentRoundTripTime: rtt, localCandidateId: "l", remoteCandidateId: "r" }],
+          ]);
+        };
+        const link = {
+          id: "a", closed: false, state: { camera: true }, audio: null, video: null,
+          pc: { connectionState: "connected", getStats: async () => report() },
+        };
+        const seen = { stats: [], grades: [], speakers: [] };
+        await new Promise((done) => {
+          const stop = meters.startMeters(
+            {
+              links: () => new Map([["a", link]]),
+              intervalSeconds: () => 0.1,
+              selfId: () => "me",
+              microphoneOn: () => false,
+            },
+            {
+              onStats: (stats) => {
+                seen.stats.push(stats.a.quality);
+                if (seen.stats.length === 4) {
+                  stop();
+                  done();
+                }
+              },
+              onGrades: (grades) => seen.grades.push(grades.get("a").quality),
+              onSpeaker: (id) => seen.speakers.push(id),
+            },
+          );
+        });
+        const result = seen;
+        """
+    )
+    assert result == {
+        "stats": ["good", "good", "poor", "poor"],
+        "grades": ["good", "poor"],
+        "speakers": [],
+    }
 
 
 def test_speaker_ring_goes_to_the_loudest_and_is_held() -> None:

@@ -21,15 +21,17 @@ def kernel_peer_ids(person: Participant) -> list[str]:
 
 
 def keep_conference(person: Participant) -> None:
-    """Hold on to the page's conference and its peer connections, to look at them after
-    the widget let go of them; mark the connections, to tell them from new ones."""
+    """Hold on to the page's conference, its peer connections and its signaling session's
+    test hook, to look at them after the widget let go of them; mark the connections, to
+    tell them from new ones."""
     person.js(
         f"""() => {{
           const conference = {CONFERENCE_JS};
           const pcs = [...conference.peers.values()].map((s) => s.pc);
           for (const pc of pcs) pc.testMark = "first";
           const tracks = conference.localStream.getTracks();
-          window.__kept = {{ conference, pcs, tracks, socket: conference.signaling.socket }};
+          const signaling = conference.signaling.testHook;
+          window.__kept = {{ conference, pcs, tracks, signaling, sockets: signaling.sockets }};
         }}"""
     )
 
@@ -37,7 +39,7 @@ def keep_conference(person: Participant) -> None:
 def kept(person: Participant) -> dict[str, Any]:
     state: dict[str, Any] = person.js(
         """() => {
-          const { conference, pcs, tracks, socket } = window.__kept;
+          const { conference, pcs, tracks, signaling, sockets } = window.__kept;
           const current = [...conference.peers.values()].map((s) => s.pc);
           return {
             status: conference.status,
@@ -45,8 +47,8 @@ def kept(person: Participant) -> dict[str, Any]:
               && current.every((pc) => pc.testMark === "first"),
             connections: pcs.map((pc) => pc.connectionState),
             tracks: tracks.map((t) => t.readyState),
-            socket: socket.readyState,  // 3: CLOSED
-            new_socket: conference.signaling?.socket !== socket,
+            socket: signaling.readyState,  // of its latest socket; 1: OPEN, 3: CLOSED
+            new_socket: signaling.sockets > sockets,
           };
         }"""
     )
@@ -60,14 +62,15 @@ def test_dropped_signaling_resumes_without_touching_media(meeting: Meeting) -> N
     bob_id = bob.peer_id
 
     # Not a clean close (4001): the server keeps bob's place for the grace window.
-    bob.js(f"() => {CONFERENCE_JS}.signaling.socket.close(4001, 'network drop')")
+    bob.js(f"() => {CONFERENCE_JS}.signaling.testHook.drop(4001)")
     wait_until(
         lambda: (s := kept(bob))["new_socket"] and s["status"] == "joined",
         TIMEOUT,
         "bob's widget to reconnect and rejoin",
     )
     state = kept(bob)
-    assert state["socket"] == 3 and state["same_connections"], state
+    # The same session, on a new socket, with the same peer connections.
+    assert state["socket"] == 1 and state["same_connections"], state
     # The kernel hears of the page's status over the widget's comm: wait for it.
     wait_until(lambda: bob.value("w.status") == "joined", TIMEOUT, "bob's w.status joined")
     assert bob.value("w.peer_id") == bob_id  # resumed, not a newcomer
