@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -13,21 +12,10 @@ from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from ..protocol import Join, Leave, ProtocolError, Signal, State, error_frame, parse_client_message
-from .framing import BatchedProtocol13
-from .rooms import Peer, RateLimiter, RoomRegistry
+from .framing import BatchedProtocol13, text_frame
+from .rooms import Peer, RoomRegistry
 
 log = logging.getLogger("nbconference")
-
-
-def text_frame(payload: bytes) -> bytes:
-    """A server-to-client text frame (FIN set, unmasked) around ``payload``."""
-    size = len(payload)
-    if size < 126:
-        return struct.pack("!BB", 0x81, size) + payload
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
-
 
 # Close codes of RFC 6455 that mean the client left on purpose (a closed tab sends 1001).
 CLEAN_CLOSE_CODES = frozenset({1000, 1001})
@@ -40,6 +28,27 @@ VIOLATION_WINDOW_SECONDS = 10.0
 ABUSE_CODES = frozenset(
     {"bad-message", "too-large", "not-joined", "already-joined", "rate-limited"}
 )
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
 
 
 class SignalingConnection(WebSocketHandler):
