@@ -114,7 +114,7 @@ async def test_a_full_queue_for_an_absent_peer_is_reported_to_the_sender(
     for i in range(60):
         await a.signal(b.id, {"candidate": {"n": 256 + i}})
     for _ in range(60):
-        await a.expect_error("peer-unavailable")
+        assert (await a.expect_error("peer-unavailable"))["peer"] == b.id
     again: Client = await connect()
     await again.join("lab", resume=b.resume)
     got = [(await again.expect("signal"))["data"]["candidate"]["n"] for _ in range(256)]

@@ -17,7 +17,7 @@ from signaling_client import Client
 async def three_in_lab(connect: Connect) -> tuple[Client, Client, Client]:
     a, b, c = await connect(), await connect(), await connect()
     welcome = await a.join("lab", "Ada", state={"camera": True, "microphone": False})
-    assert welcome["peers"] == [] and welcome["resumed"] is False
+    assert welcome["peers"] == [] and welcome["resumed"] is False and welcome["protocol"] == 1
     assert welcome["limits"]["max_peers_per_room"] == 8
     welcome = await b.join("lab", "Bob")
     assert [p["id"] for p in welcome["peers"]] == [a.id]

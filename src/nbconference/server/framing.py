@@ -21,6 +21,8 @@ from tornado.iostream import StreamClosedError
 from tornado.util import _websocket_mask
 from tornado.websocket import WebSocketProtocol13
 
+from ..protocol import CLOSE_TOO_BIG
+
 READ_CHUNK = 64 * 1024
 # Like tornado: give other sockets a turn after this much work from one socket.
 YIELD_AFTER_BYTES = 256 * 1024
@@ -102,7 +104,7 @@ class BatchedProtocol13(WebSocketProtocol13):
             length, head = int.from_bytes(buffer[head : head + 8], "big"), head + 8
         fragments = self._fragmented_message_buffer
         if length + (len(fragments) if fragments is not None else 0) > self.params.max_message_size:
-            self.close(1009, "message too big")
+            self.close(CLOSE_TOO_BIG, "message too big")
             self._abort()
             return pos, ABORTED, b""
         masked = second & 0x80
