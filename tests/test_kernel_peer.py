@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbconference.kernel_peer import KernelPeer, PeerFrame
+from nbconference.peer import KernelPeer, PeerFrame, SignalingError
 from nbconference.server.standalone import StandaloneServer
-from nbconference.signaling_client import SignalingError
 
 pytest.importorskip("aiortc")
 

@@ -19,7 +19,7 @@ import pytest
 import tornado.web
 
 from browser.harness.pages import CHROMIUM, CHROMIUM_ARGS
-from nbconference.kernel_peer import KernelPeer, PeerAudio
+from nbconference.peer import KernelPeer, PeerAudio
 from nbconference.server.standalone import StandaloneServer
 
 pytest.importorskip("aiortc")

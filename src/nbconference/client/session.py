@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from .signaling_client import ABNORMAL_CLOSE, SignalingClient, SignalingError
+from .socket import ABNORMAL_CLOSE, SignalingError, SignalingSocket
 
 # Closes after which resuming is pointless: abuse (1008) or a newer socket took over (4000).
 FINAL_CLOSE_CODES = frozenset({1008, 4000})
@@ -37,7 +37,7 @@ class SignalingSession:
     ) -> None:
         self.url, self.room, self.name = url, room, name
         self._token, self._state, self._timeout = token, state, timeout
-        self._client: SignalingClient | None = None
+        self._client: SignalingSocket | None = None
         self._outbox: list[dict[str, Any]] = []
         self.welcome: dict[str, Any] = {}
         self.reconnecting = False
@@ -46,7 +46,7 @@ class SignalingSession:
 
     async def open(self) -> dict[str, Any]:
         """Connect and join; returns ``welcome`` or raises :class:`SignalingError`."""
-        self._client = await SignalingClient.connect(self.url, self._token, self._timeout)
+        self._client = await SignalingSocket.connect(self.url, self._token, self._timeout)
         try:
             self.welcome = await self._client.join(
                 self.room, self.name, self._state, timeout=self._timeout
@@ -109,13 +109,13 @@ class SignalingSession:
             self.send(message)
         return True
 
-    async def _reconnect(self) -> SignalingClient | None:
+    async def _reconnect(self) -> SignalingSocket | None:
         grace = float(self.welcome.get("limits", {}).get("reconnect_grace_seconds", 15.0))
         deadline, delay = time.monotonic() + grace, 0.25
         while time.monotonic() < deadline and not self.closed:
             wait = max(0.5, min(self._timeout, deadline - time.monotonic()))
             try:
-                client = await SignalingClient.connect(self.url, self._token, wait)
+                client = await SignalingSocket.connect(self.url, self._token, wait)
             except SignalingError as exc:
                 if exc.code == "forbidden":
                     self.error = exc.message

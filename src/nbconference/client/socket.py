@@ -36,7 +36,7 @@ class SignalingError(RuntimeError):
         self.message = message
 
 
-class SignalingClient:
+class SignalingSocket:
     """One WebSocket to a signaling server; frames are JSON objects both ways."""
 
     def __init__(self, url: str, connection: WebSocketClientConnection) -> None:
@@ -46,7 +46,7 @@ class SignalingClient:
         self._stream: Any = None
 
     @classmethod
-    async def connect(cls, url: str, token: str, timeout: float = 10.0) -> SignalingClient:
+    async def connect(cls, url: str, token: str, timeout: float = 10.0) -> SignalingSocket:
         """Open the socket, raising :class:`SignalingError` within ``timeout`` seconds."""
         if not url.startswith(("ws://", "wss://")):
             raise SignalingError("bad-url", f"signaling URL must start with ws:// or wss://: {url}")

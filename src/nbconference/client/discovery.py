@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from .signaling_client import SignalingError
+from .socket import SignalingError
 
 SIGNAL_PATH = "nbconference/signal"
 PROBE_TIMEOUT = 2.0

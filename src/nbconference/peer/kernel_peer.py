@@ -23,16 +23,13 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
-from .jupyter_discovery import find_signaling, signaling_url
-from .kernel_mesh import Mesh, PeerCallback, RemotePeer
-from .media_fanout import Fanout, Subscription
-from .media_tracks import FrameSource, VideoPublisher, pump_figure, pump_frames
-from .peer_link import CLOSE_TIMEOUT, PeerLink
-from .protocol import MAX_NAME_CHARS, valid_room
-from .signaling_client import SignalingError
-from .signaling_session import SignalingSession
-
-__all__ = ["KernelPeer", "PeerAudio", "PeerFrame", "RemotePeer", "SignalingError"]
+from ..client.discovery import find_signaling, signaling_url
+from ..client.session import SignalingSession
+from ..protocol import MAX_NAME_CHARS, valid_room
+from .link import CLOSE_TIMEOUT, PeerLink
+from .mesh import Mesh, PeerCallback, RemotePeer
+from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
+from .receiving import Fanout, Subscription
 
 log = logging.getLogger("nbconference")
 
@@ -109,7 +106,7 @@ class KernelPeer:
         return await cls(room, **options).connect()
 
     async def connect(self) -> KernelPeer:
-        """Join the room; raises :class:`SignalingError` with a readable reason."""
+        """Join the room; raises ``SignalingError`` with a readable reason."""
         if self._status != "new":
             raise RuntimeError(f"this KernelPeer is already {self._status}")
         self._status = "connecting"

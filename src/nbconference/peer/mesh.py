@@ -15,7 +15,7 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from .peer_link import CLOSE_TIMEOUT, PeerLink
+from .link import CLOSE_TIMEOUT, PeerLink
 
 log = logging.getLogger("nbconference")
 
