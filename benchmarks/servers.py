@@ -15,6 +15,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 
+from nbconference.protocol import SIGNAL_PATH
+
 TOKEN = "benchmark-token"
 
 
@@ -92,7 +94,7 @@ def _wait_for_url(proc: subprocess.Popen[str]) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     for line in proc.stdout:
-        match = re.search(r"(ws://127\.0\.0\.1:\d+/nbconference/signal)", line)
+        match = re.search(rf"(ws://127\.0\.0\.1:\d+/{re.escape(SIGNAL_PATH)})", line)
         if match:
             threading.Thread(target=_drain, args=(proc,), daemon=True).start()
             return match.group(1)
@@ -143,7 +145,7 @@ def start_jupyter(count: int = 1, backend: str = "memory", redis_url: str = "") 
             )
             log.close()
             _wait_for_status(port, servers.procs[-1], log.name)
-            servers.urls.append(f"ws://127.0.0.1:{port}/nbconference/signal?token={TOKEN}")
+            servers.urls.append(f"ws://127.0.0.1:{port}/{SIGNAL_PATH}?token={TOKEN}")
     except BaseException:
         servers.stop()
         raise
