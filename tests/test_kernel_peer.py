@@ -299,6 +299,35 @@ async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
     assert [p.id for p in watcher.peers.values()] == [second.id]
 
 
+async def test_every_on_callback_returns_its_remover(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    watcher = await join(standalone, peers, "watcher")
+    heard: list[str] = []
+    removers = [
+        watcher.on_peer_joined(lambda peer: heard.append(f"joined {peer.name}")),
+        watcher.on_peer_left(lambda peer: heard.append(f"left {peer.name}")),
+        watcher.on_frame(lambda peer_id, image: heard.append("frame")),
+        watcher.on_audio(lambda peer_id, samples, rate: heard.append("audio")),
+    ]
+    first = await join(standalone, peers, "first")
+    first.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    await eventually(lambda: "frame" in heard, timeout=10)
+    await first.leave()
+    await eventually(lambda: "left first" in heard, timeout=5)
+    assert heard[0] == "joined first"
+    for remove in removers:
+        remove()
+        remove()  # removing twice is harmless
+    heard.clear()
+    second = await join(standalone, peers, "second")
+    second.publish_frames(lambda: solid(COLOURS[1]), fps=15)
+    await watcher.next_frame(second.id, timeout=10)
+    await second.leave()
+    await asyncio.sleep(0.3)
+    assert heard == [], "nothing is heard after removal"
+
+
 SCRIPT = """
 import asyncio, sys
 import numpy as np
