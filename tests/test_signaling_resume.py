@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from conftest import Connect
+from nbconference.client import SignalingSession
+from nbconference.server.standalone import StandaloneServer
 from signaling_client import Client
 from test_signaling_room import three_in_lab
 
@@ -135,3 +137,31 @@ async def test_an_absent_peer_that_misses_too_much_leaves(connect: Connect) -> N
     await a.expect("peer-left", id=b.id)
     again = await connect()
     assert (await again.join("lab", resume=b.resume))["resumed"] is False
+
+
+async def test_python_session_sends_held_frames_after_a_resume_only(
+    standalone: StandaloneServer, standalone_connect: Connect
+) -> None:
+    bob = await standalone_connect()
+    await bob.join("lab", "Bob")
+    session = SignalingSession(standalone.url, standalone.token, "lab", "Ada", {}, timeout=5)
+    try:
+        ada = (await session.open())["id"]
+        await bob.expect("peer-joined")
+
+        session.drop()
+        session.send({"type": "signal", "to": bob.id, "data": {"candidate": {"n": 1}}})
+        welcome = await asyncio.wait_for(session.receive(), 5)
+        assert welcome == session.welcome and welcome["type"] == "welcome"
+        assert welcome["resumed"] is True and welcome["id"] == ada
+        await bob.expect("signal", **{"from": ada, "data": {"candidate": {"n": 1}}})
+
+        session.drop()
+        session.send({"type": "signal", "to": bob.id, "data": {"candidate": {"n": 2}}})
+        await bob.expect("peer-left", id=ada, timeout=GRACE + 1)  # nobody came back in time
+        welcome = await asyncio.wait_for(session.receive(), 5)
+        assert welcome["resumed"] is False and welcome["id"] != ada, "back as a new peer"
+        await bob.expect("peer-joined", peer={"id": welcome["id"], "name": "Ada", "state": {}})
+        await bob.silent(0.3)  # the held frame was meant for the old peer's links: dropped
+    finally:
+        await session.close()

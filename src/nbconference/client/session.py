@@ -62,6 +62,7 @@ class SignalingSession:
         self._token, self._state, self._timeout = token, state, timeout
         self._socket: SignalingSocket | None = None
         self._held: deque[dict[str, Any]] = deque(maxlen=MAX_HELD_FRAMES)
+        self._overflowed = False
         self._closing = asyncio.Event()
         self.welcome: dict[str, Any] = {}
         self.reconnecting = False
@@ -81,8 +82,9 @@ class SignalingSession:
         """Send now, or hold until the rejoin when the socket is down."""
         if self._socket is not None and self._socket.send(message):
             return
-        if len(self._held) == MAX_HELD_FRAMES:
-            log.warning("nbconference: signaling down too long; dropping the oldest held frame")
+        if len(self._held) == MAX_HELD_FRAMES and not self._overflowed:
+            self._overflowed = True
+            log.warning("nbconference: signaling down too long; dropping the oldest held frames")
         self._held.append(message)
 
     async def receive(self) -> dict[str, Any] | None:
@@ -131,6 +133,7 @@ class SignalingSession:
         self._socket, self.error = socket, ""
         held = list(self._held)
         self._held.clear()
+        self._overflowed = False
         if self.welcome.get("resumed"):
             for message in held:
                 self.send(message)
