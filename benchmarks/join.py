@@ -1,7 +1,7 @@
 """Benchmark joining a call: from widget render to the first remote frame and to a full mesh.
 
 Real JupyterLab, real Chromium with fake devices, one Lab page and kernel per participant
-(the browser-test harness in tests/browser/harness). Participants join one after another,
+(the test support package in tests/support). Participants join one after another,
 each into a settled room; for each newcomer:
 
 - ``first_frame_s``: its widget's render to the first video frame it decodes from anyone;

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from nbconference.kernel_peer import KernelPeer
+from nbconference.peer import KernelPeer
 from nbconference.server.standalone import start_server
 
 ROLES = {"oneway": ("publish", "receive"), "both": ("both", "both")}

@@ -13,6 +13,8 @@ import base64
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from nbconference.protocol import CLOSE_LEFT
+
 KEY = base64.b64encode(b"nbconference-ws!").decode()
 ZERO_MASK = b"\0\0\0\0"
 
@@ -106,9 +108,9 @@ class LeanSocket(asyncio.Protocol):
             self.transport.write(data)
 
     def close(self) -> None:
-        """Close with 1000 (a clean goodbye: the server removes the peer at once)."""
+        """Close with CLOSE_LEFT (a clean goodbye: the server removes the peer at once)."""
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(text_frame(b"\x03\xe8", 0x88))
+            self.transport.write(text_frame(CLOSE_LEFT.to_bytes(2, "big"), 0x88))
             self.transport.close()
 
 

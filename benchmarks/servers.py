@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from nbconference.protocol import SIGNAL_PATH
 from support.processes import free_port, spawn, stop, wait_for_http
 from support.redis_server import RedisServer
 from support.standalone import ServeProcess
@@ -93,7 +94,7 @@ def start_jupyter(count: int = 1, backend: str = "memory", redis_url: str = "") 
             servers.procs.append(spawn(args, log_path, env))
             status = f"http://127.0.0.1:{port}/api/status?token={TOKEN}"
             wait_for_http(status, servers.procs[-1], log_path)
-            servers.urls.append(f"ws://127.0.0.1:{port}/nbconference/signal?token={TOKEN}")
+            servers.urls.append(f"ws://127.0.0.1:{port}/{SIGNAL_PATH}?token={TOKEN}")
     except BaseException:
         servers.stop()
         raise

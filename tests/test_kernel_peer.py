@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbconference.kernel_peer import KernelPeer, PeerFrame
-from nbconference.server.standalone import StandaloneServer
-from nbconference.signaling_client import SignalingError
+from nbconference.peer import KernelPeer, PeerFrame, RemotePeer, SignalingError
+from nbconference.server.config import SignalingSettings
+from nbconference.server.standalone import StandaloneServer, start_server
+from support.client import Client, connect_url
+from support.polling import eventually
 
 pytest.importorskip("aiortc")
 
@@ -161,25 +163,137 @@ async def test_signaling_drop_resumes_with_the_same_id(
     old_id = a.id
     assert a._session is not None
     a._session.drop()  # closes with 4001, not 1000: the server keeps our place a while
-    await asyncio.sleep(0.5)
-    assert a.status == "joined" and a.id == old_id
+    await eventually(lambda: a.status == "reconnecting", 2, "a.status == 'reconnecting'")
+    await eventually(lambda: a.status == "joined", 5, "a.status == 'joined'")
+    assert a.id == old_id
     c = await join(standalone, peers, "c")
     frame = await c.next_frame(a.id, timeout=10)
     assert frame.image.shape == (HEIGHT, WIDTH, 3), "signaling works after the resume"
     assert set(b.peers) == {a.id, c.id}
 
 
-async def test_losing_the_server_ends_iterators_within_the_grace(
+async def restart(
+    standalone: StandaloneServer, token: str | None = None, **settings: Any
+) -> StandaloneServer:
+    """A fresh server (no rooms, no resume tokens) on the port of ``standalone``."""
+    return await start_server(
+        SignalingSettings(**{"reconnect_grace_seconds": 2.0, **settings}),
+        host=standalone.host,
+        port=standalone.port,
+        token=token or standalone.token,
+    )
+
+
+@pytest.fixture
+async def restarted() -> AsyncIterator[list[StandaloneServer]]:
+    """Servers a test starts in place of ``standalone``, stopped afterwards."""
+    started: list[StandaloneServer] = []
+    yield started
+    for server in started:
+        await server.stop()
+
+
+async def test_a_server_gone_past_the_grace_is_rejoined_as_a_new_peer(
+    standalone: StandaloneServer, peers: list[KernelPeer], restarted: list[StandaloneServer]
+) -> None:
+    a = await join(standalone, peers, "a")
+    b = await join(standalone, peers, "b")
+    a.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    await b.next_frame(a.id, timeout=10)
+    old_a, old_b = a.id, b.id
+    left: list[str] = []
+    b.on_peer_left(lambda peer: left.append(peer.id))
+    from_old_a = asyncio.create_task(frames_from(b, old_a, count=10_000))
+
+    await standalone.stop()
+    await eventually(
+        lambda: a.status == b.status == "reconnecting", 2, "a.status == b.status == 'reconnecting'"
+    )
+    await asyncio.sleep(2.0 + 0.5)  # past the grace window: the client does not give up
+    assert a.status == b.status == "reconnecting"
+    assert "cannot reach" in a.error, "while reconnecting, error says why the last try failed"
+
+    restarted.append(await restart(standalone))
+    await eventually(
+        lambda: a.status == b.status == "joined", 15, "a.status == b.status == 'joined'"
+    )
+    assert a.id != old_a and b.id != old_b, "the new server made both new peers"
+    assert a.error == ""
+    await eventually(lambda: set(b.peers) == {a.id}, 5, "set(b.peers) == {a.id}")
+    assert left == [old_a], "the old peer left when the new welcome came"
+    await asyncio.wait_for(from_old_a, 5)  # an iterator over the old id ended
+    frame = await b.next_frame(a.id, timeout=10)
+    assert frame.image.shape == (HEIGHT, WIDTH, 3), "media flows again, on new links"
+
+
+async def test_a_refused_token_on_reconnect_stops(
+    standalone: StandaloneServer, peers: list[KernelPeer], restarted: list[StandaloneServer]
+) -> None:
+    a = await join(standalone, peers, "a")
+    await standalone.stop()
+    restarted.append(await restart(standalone, token="another-token"))
+    await eventually(lambda: a.status == "error", 10, "a.status == 'error'")
+    assert "refused the token" in a.error
+
+
+async def test_a_full_room_on_rejoin_stops_only_the_peer_refused(
+    standalone: StandaloneServer, peers: list[KernelPeer], restarted: list[StandaloneServer]
+) -> None:
+    a = await join(standalone, peers, "a")
+    b = await join(standalone, peers, "b")
+    await standalone.stop()
+    restarted.append(await restart(standalone, max_peers_per_room=1))
+    await eventually(
+        lambda: {a.status, b.status} == {"joined", "error"},
+        15,
+        "{a.status, b.status} == {'joined', 'error'}",
+    )
+    refused = a if a.status == "error" else b
+    assert "full" in refused.error
+    await asyncio.sleep(1.5)
+    assert refused.status == "error", "a fatal join error is not retried"
+
+
+async def test_a_peer_replaced_by_its_own_resume_token_stops(
     standalone: StandaloneServer, peers: list[KernelPeer]
 ) -> None:
     a = await join(standalone, peers, "a")
-    frames = asyncio.create_task(asyncio.wait_for(frames_from(a, None), 10))
-    await asyncio.sleep(0.1)
-    started = time.monotonic()
+    assert a._session is not None
+    thief = Client(await connect_url(f"{standalone.url}?token={standalone.token}"))
+    try:
+        await thief.join("lab", resume=a._session.welcome["resume"])
+        await eventually(lambda: a.status == "error", 5, "a.status == 'error'")
+        assert "4000" in a.error
+    finally:
+        thief.close()
+
+
+async def test_leaving_while_reconnecting_is_prompt(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    a = await join(standalone, peers, "a")
     await standalone.stop()
-    assert await frames == []
-    assert time.monotonic() - started < 2.0 + 1.5, "gives up when the 2 s grace has passed"
-    assert a.status == "error" and "signaling" in a.error
+    await eventually(lambda: a.status == "reconnecting", 2, "a.status == 'reconnecting'")
+    await asyncio.sleep(1.0)  # into a backoff wait
+    started = time.monotonic()
+    await a.leave()
+    assert time.monotonic() - started < 1.0 and a.status == "left"
+
+
+async def test_unknown_peer_error_names_the_peer_that_has_gone() -> None:
+    from nbconference.peer.mesh import Mesh
+    from nbconference.peer.publishing import VideoPublisher
+
+    gone: list[str] = []
+    left: list[RemotePeer] = []
+    mesh = Mesh(lambda frame: None, VideoPublisher().track, lambda *_: None, gone.append)
+    mesh.left.append(left.append)
+    mesh.welcomed({"id": "me", "peers": [{"id": "p1", "name": "P", "state": {}}]})
+    mesh.dispatch({"type": "error", "code": "unknown-peer", "message": "no peer 'x'"})
+    mesh.dispatch({"type": "error", "code": "rate-limited", "message": "slow", "peer": "p1"})
+    assert set(mesh.peers) == {"p1"}, "only an unknown-peer naming a known peer removes one"
+    mesh.dispatch({"type": "error", "code": "unknown-peer", "message": "...", "peer": "p1"})
+    assert gone == ["p1"] and [p.id for p in left] == ["p1"] and mesh.peers == {}
 
 
 async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
@@ -191,6 +305,35 @@ async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
     assert first.status == "left" and second.status == "joined"
     await asyncio.sleep(0.2)
     assert [p.id for p in watcher.peers.values()] == [second.id]
+
+
+async def test_every_on_callback_returns_its_remover(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    watcher = await join(standalone, peers, "watcher")
+    heard: list[str] = []
+    removers = [
+        watcher.on_peer_joined(lambda peer: heard.append(f"joined {peer.name}")),
+        watcher.on_peer_left(lambda peer: heard.append(f"left {peer.name}")),
+        watcher.on_frame(lambda peer_id, image: heard.append("frame")),
+        watcher.on_audio(lambda peer_id, samples, rate: heard.append("audio")),
+    ]
+    first = await join(standalone, peers, "first")
+    first.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    await eventually(lambda: "frame" in heard, 10, "'frame' in heard")
+    await first.leave()
+    await eventually(lambda: "left first" in heard, 5, "'left first' in heard")
+    assert heard[0] == "joined first"
+    for remove in removers:
+        remove()
+        remove()  # removing twice is harmless
+    heard.clear()
+    second = await join(standalone, peers, "second")
+    second.publish_frames(lambda: solid(COLOURS[1]), fps=15)
+    await watcher.next_frame(second.id, timeout=10)
+    await second.leave()
+    await asyncio.sleep(0.3)
+    assert heard == [], "nothing is heard after removal"
 
 
 SCRIPT = """

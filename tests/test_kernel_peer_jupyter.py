@@ -25,7 +25,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from nbconference.kernel_peer import KernelPeer, RemotePeer
+from nbconference.peer import KernelPeer, RemotePeer
 from support.kernel import execute_request
 from support.processes import free_port, spawn, stop
 
@@ -36,7 +36,7 @@ TOKEN = "kernel-peer-test-token"
 CELL_TIMEOUT = 60.0
 FIND_BOTH_WAYS = """
 import os
-from nbconference.jupyter_discovery import find_signaling
+from nbconference.client import find_signaling
 found = await find_signaling()
 print(found.found_by, found.url)
 os.environ["JPY_PARENT_PID"] = "0"  # as if another process had started this kernel

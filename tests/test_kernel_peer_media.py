@@ -11,14 +11,14 @@ import pytest
 
 pytest.importorskip("aiortc")
 
-from nbconference import media_tracks
-from nbconference.media_fanout import Fanout
-from nbconference.media_tracks import (
+from nbconference.peer import publishing
+from nbconference.peer.publishing import (
     VideoPublisher,
     as_rgb,
     figure_to_rgb,
     pump_frames,
 )
+from nbconference.peer.receiving import Fanout
 
 
 def test_as_rgb_normalises_common_image_layouts() -> None:
@@ -71,7 +71,7 @@ async def test_publisher_reports_activity_and_serves_every_track() -> None:
 
 
 async def test_a_still_image_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media_tracks, "REPEAT_SECONDS", 0.05)
+    monkeypatch.setattr(publishing, "REPEAT_SECONDS", 0.05)
     publisher = VideoPublisher()
     track = publisher.track()
     publisher.push(np.zeros((4, 6, 3), np.uint8))

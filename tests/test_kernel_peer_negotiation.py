@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbconference.media_tracks import VideoPublisher
-from nbconference.peer_link import PeerLink
+from nbconference.peer.link import PeerLink
+from nbconference.peer.publishing import VideoPublisher
 
 pytest.importorskip("aiortc")
 

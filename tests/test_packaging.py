@@ -1,4 +1,5 @@
-"""The wheel carries the bundled front end and the config that enables the extension."""
+"""The wheel carries the bundled front end, every subpackage and the config that enables
+the extension; optional dependencies stay optional."""
 
 import json
 import re
@@ -28,6 +29,8 @@ def test_wheel_ships_front_end_and_enables_extension(tmp_path: Path) -> None:
     assert "/data/etc/jupyter/jupyter_server_config.d/" in config_name
     assert config == {"ServerApp": {"jpserver_extensions": {"nbconference": True}}}
     assert any(n.endswith("entry_points.txt") for n in names)
+    for package in ("client", "peer", "server", "server/backends"):
+        assert f"nbconference/{package}/__init__.py" in names, package
 
 
 def test_installed_extension_is_enabled_and_valid() -> None:
@@ -40,3 +43,24 @@ def test_installed_extension_is_enabled_and_valid() -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)
     assert re.search(r"nbconference\s+enabled", text), text
     assert re.search(r"nbconference \S+ OK", text), text
+
+
+# aiortc made unimportable, as on an install without the kernel-peer extra.
+WITHOUT_AIORTC = """
+import sys
+sys.modules["aiortc"] = None
+import nbconference, nbconference.client, nbconference.widget, nbconference.server.app
+assert "aiortc" not in [m for m in sys.modules if sys.modules[m] is not None]
+try:
+    nbconference.KernelPeer
+except ImportError as error:
+    print("KernelPeer needs", error.name)
+"""
+
+
+def test_widget_client_and_server_need_no_aiortc() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_AIORTC], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "KernelPeer needs aiortc"

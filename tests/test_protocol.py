@@ -4,7 +4,26 @@ from collections.abc import Iterator
 
 import pytest
 
-from nbconference.protocol import MAX_DEPTH, Join, ProtocolError, Signal, parse_client_message
+from nbconference.protocol import (
+    DEFAULT_LIMITS,
+    MAX_DEPTH,
+    Join,
+    Leave,
+    ProtocolError,
+    Signal,
+    State,
+    error_frame,
+    join_message,
+    leave_message,
+    parse_client_message,
+    peer_joined_frame,
+    peer_left_frame,
+    peer_state_frame,
+    signal_frame,
+    signal_message,
+    state_message,
+    welcome_frame,
+)
 
 LIMIT = 1024
 
@@ -74,3 +93,79 @@ def test_nesting_up_to_the_limit_and_brackets_in_strings_pass() -> None:
     text = '[{"\\"' * 40
     msg = parse({"type": "signal", "to": "p", "data": {"candidate": {"sdp": text}}})
     assert isinstance(msg, Signal) and msg.data["candidate"]["sdp"] == text
+
+
+# The builders are checked against frames written out by hand: those literals, not the
+# module's own constants, are the independent record of the wire format.
+
+
+def test_client_frame_builders_make_the_frames_the_server_parses() -> None:
+    join = join_message("lab", "Ada", {"camera": True})
+    assert join == {"type": "join", "room": "lab", "name": "Ada", "state": {"camera": True}}
+    assert parse(join) == Join("lab", "Ada", {"camera": True}, None)
+    assert join_message("lab", "Ada", {}, resume="tok")["resume"] == "tok"
+    assert "resume" not in join_message("lab", "Ada", {}, resume="")
+    data = {"candidate": {"candidate": "c", "sdpMid": "0"}}
+    assert signal_message("p", data) == {"type": "signal", "to": "p", "data": data}
+    assert parse(signal_message("p", data)) == Signal("p", data)
+    assert state_message({"screen": True}) == {"type": "state", "state": {"screen": True}}
+    assert parse(state_message({"screen": True})) == State({"screen": True})
+    assert leave_message() == {"type": "leave"}
+    assert parse(leave_message()) == Leave()
+
+
+def test_server_frame_builders_match_the_wire_format() -> None:
+    welcome = json.loads(
+        welcome_frame(
+            peer_id="me",
+            resume="tok",
+            resumed=False,
+            room="lab",
+            peers=[{"id": "p", "name": "Bo", "state": {}}],
+            ice_servers=[],
+            limits=DEFAULT_LIMITS,
+        )
+    )
+    assert welcome == {
+        "type": "welcome",
+        "protocol": 1,
+        "id": "me",
+        "resume": "tok",
+        "resumed": False,
+        "room": "lab",
+        "peers": [{"id": "p", "name": "Bo", "state": {}}],
+        "ice_servers": [],
+        "limits": {
+            "max_peers_per_room": 8,
+            "max_message_bytes": 65536,
+            "messages_per_second": 500.0,
+            "message_burst": 1000,
+            "reconnect_grace_seconds": 15.0,
+        },
+    }
+    peer = {"id": "p", "name": "Bo", "state": {"camera": True}}
+    assert json.loads(peer_joined_frame(peer)) == {"type": "peer-joined", "peer": peer}
+    assert json.loads(peer_left_frame("p")) == {"type": "peer-left", "id": "p"}
+    assert json.loads(peer_state_frame("p", {"camera": False})) == {
+        "type": "peer-state",
+        "id": "p",
+        "state": {"camera": False},
+    }
+    assert json.loads(signal_frame("p", '{"candidate":{}}')) == {
+        "type": "signal",
+        "from": "p",
+        "data": {"candidate": {}},
+    }
+
+
+def test_error_frames_name_the_peer_only_when_one_is_concerned() -> None:
+    assert json.loads(error_frame("unknown-peer", "no peer 'p'", peer="p")) == {
+        "type": "error",
+        "code": "unknown-peer",
+        "message": "no peer 'p'",
+        "peer": "p",
+    }
+    assert "peer" not in json.loads(error_frame("bad-message", "not JSON"))
+    error = ProtocolError("peer-unavailable", "reconnecting", peer="p")
+    assert (error.code, error.message, error.peer) == ("peer-unavailable", "reconnecting", "p")
+    assert ProtocolError("bad-message", "x").peer is None

@@ -73,10 +73,10 @@ async def test_room_recovers_after_redis_restart(
     # While Redis is down, a cross-server signal gets an error frame back, not silence.
     await ada.signal(bob, {"candidate": {"n": 1}})
     error = await ada.expect_error("backend-unavailable")
-    assert bob.id in error["message"]
-    # So does a state change, which nobody else can hear of now.
+    assert bob.id in error["message"] and error["peer"] == bob.id
+    # So does a state change, which nobody else can hear of now (and concerns no peer).
     await bob.send({"type": "state", "state": {"microphone": True}})
-    await bob.expect_error("backend-unavailable")
+    assert "peer" not in await bob.expect_error("backend-unavailable")
 
     redis_server.start()
     # Bob's server puts him back with his current state: Ada hears of the change late.

@@ -3,11 +3,13 @@ server's token."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from nbconference.server.standalone import StandaloneServer
 from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
 
@@ -84,3 +86,10 @@ async def test_standalone_requires_its_token(standalone_connect: Connect) -> Non
 async def test_standalone_allows_any_origin_with_the_token(standalone_connect: Connect) -> None:
     client = await standalone_connect(headers={"Origin": "https://colab.example"})
     await client.join("lab")
+
+
+async def test_standalone_status_page_needs_no_token_and_names_the_protocol(
+    standalone: StandaloneServer,
+) -> None:
+    response = await AsyncHTTPClient().fetch(f"http://{standalone.host}:{standalone.port}/")
+    assert json.loads(response.body) == {"nbconference": "signaling", "protocol": 1}

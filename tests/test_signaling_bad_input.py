@@ -121,9 +121,23 @@ async def test_messages_before_join_are_refused(connect: Connect) -> None:
 async def test_signal_to_a_peer_of_another_room(connect: Connect) -> None:
     a, b, x = await lab_and_observer(connect)
     await a.signal(x)
-    await a.expect_error("unknown-peer")
+    assert (await a.expect_error("unknown-peer"))["peer"] == x.id
     await x.signal(a)
-    await x.expect_error("unknown-peer")
+    assert (await x.expect_error("unknown-peer"))["peer"] == a.id
+    await still_usable(a, b, x)
+
+
+async def test_errors_name_the_peer_they_concern_and_only_then(connect: Connect) -> None:
+    a, b, x = await lab_and_observer(connect)
+    await a.signal("nobody")
+    error = await a.expect_error("unknown-peer")
+    assert error["peer"] == "nobody", "clients read the target from 'peer', not the text"
+    await a.signal(a.id)
+    assert (await a.expect_error("unknown-peer"))["peer"] == a.id
+    await a.send("not json")
+    assert "peer" not in await a.expect_error("bad-message")
+    await a.send({"type": "join", "room": "lab"})
+    assert "peer" not in await a.expect_error("already-joined")
     await still_usable(a, b, x)
 
 

@@ -4,6 +4,7 @@ the ``nbconference serve`` flags."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 from traitlets import TraitError
 
+from nbconference.__main__ import build_parser
+from nbconference.protocol import DEFAULT_LIMITS
 from nbconference.server.config import SignalingSettings
 from support.client import Client, connect_url
 from support.signaling_fixtures import Connect
@@ -79,13 +82,47 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
     await a.expect("peer-left", id=b.id, timeout=1.0)  # reconnect_grace_seconds
 
 
+def test_setting_defaults_are_the_protocol_limits() -> None:
+    assert SignalingSettings().limits() == DEFAULT_LIMITS
+
+
+def serve_options() -> dict[str, argparse.Action]:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return commands.choices["serve"]._option_string_actions  # type: ignore[no-any-return]
+
+
+def test_every_setting_has_a_serve_flag_with_its_help() -> None:
+    options = serve_options()
+    traits = SignalingSettings.class_traits(config=True)
+    assert len(traits) >= 8
+    for name, trait in traits.items():
+        flag = "--" + name.replace("_", "-")
+        assert flag in options, f"no {flag} for c.NBConference.{name}"
+        assert options[flag].dest == name
+        help_text = options[flag].help
+        assert trait.help and help_text and help_text.startswith(trait.help), flag
+    for kept in ("--host", "--port", "--token", "--allow-origin", "--redis", "--certfile"):
+        assert kept in options
+
+
 async def test_serve_command_line_flags() -> None:
-    server = ServeProcess("--max-peers-per-room", "1", "--reconnect-grace-seconds", "0.2")
+    server = ServeProcess(
+        "--max-peers-per-room",
+        "1",
+        "--reconnect-grace-seconds",
+        "0.2",
+        "--max-message-bytes",
+        "1000",
+    )
     try:
         url = (await server.ready()).url_with_token
         first, second = Client(await connect_url(url)), Client(await connect_url(url))
         limits = (await first.join("lab"))["limits"]
         assert limits["max_peers_per_room"] == 1 and limits["reconnect_grace_seconds"] == 0.2
+        assert limits["max_message_bytes"] == 1000
+        await first.send('{"type": "state", "state": {}, "pad": "' + "x" * 1000 + '"}')
+        await first.expect_error("too-large")
         await second.send({"type": "join", "room": "lab"})
         await second.expect_error("room-full")
         first.close()
@@ -127,6 +164,23 @@ def test_serve_refuses_bad_ice_servers_before_starting(value: str, reason: str) 
     )
     assert done.returncode == 2
     assert "--ice-servers: " in done.stderr and reason in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--backend", "sqlite"], "invalid choice: 'sqlite'"),
+        (["--max-message-bytes", "lots"], "invalid int value: 'lots'"),
+    ],
+)
+def test_serve_refuses_bad_setting_values(args: list[str], reason: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconference", "serve", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and reason in done.stderr, done.stderr
 
 
 def test_bad_ice_servers_setting_is_refused() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from nbconference.client import SignalingSession
+from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.signaling_fixtures import Connect, three_in_lab
 
@@ -113,7 +115,7 @@ async def test_a_full_queue_for_an_absent_peer_is_reported_to_the_sender(
     for i in range(60):
         await a.signal(b.id, {"candidate": {"n": 256 + i}})
     for _ in range(60):
-        await a.expect_error("peer-unavailable")
+        assert (await a.expect_error("peer-unavailable"))["peer"] == b.id
     again: Client = await connect()
     await again.join("lab", resume=b.resume)
     got = [(await again.expect("signal"))["data"]["candidate"]["n"] for _ in range(256)]
@@ -134,3 +136,31 @@ async def test_an_absent_peer_that_misses_too_much_leaves(connect: Connect) -> N
     await a.expect("peer-left", id=b.id)
     again = await connect()
     assert (await again.join("lab", resume=b.resume))["resumed"] is False
+
+
+async def test_python_session_sends_held_frames_after_a_resume_only(
+    standalone: StandaloneServer, standalone_connect: Connect
+) -> None:
+    bob = await standalone_connect()
+    await bob.join("lab", "Bob")
+    session = SignalingSession(standalone.url, standalone.token, "lab", "Ada", {}, timeout=5)
+    try:
+        ada = (await session.open())["id"]
+        await bob.expect("peer-joined")
+
+        session.drop()
+        session.send({"type": "signal", "to": bob.id, "data": {"candidate": {"n": 1}}})
+        welcome = await asyncio.wait_for(session.receive(), 5)
+        assert welcome == session.welcome and welcome["type"] == "welcome"
+        assert welcome["resumed"] is True and welcome["id"] == ada
+        await bob.expect("signal", **{"from": ada, "data": {"candidate": {"n": 1}}})
+
+        session.drop()
+        session.send({"type": "signal", "to": bob.id, "data": {"candidate": {"n": 2}}})
+        await bob.expect("peer-left", id=ada, timeout=GRACE + 1)  # nobody came back in time
+        welcome = await asyncio.wait_for(session.receive(), 5)
+        assert welcome["resumed"] is False and welcome["id"] != ada, "back as a new peer"
+        await bob.expect("peer-joined", peer={"id": welcome["id"], "name": "Ada", "state": {}})
+        await bob.silent(0.3)  # the held frame was meant for the old peer's links: dropped
+    finally:
+        await session.close()

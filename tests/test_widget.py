@@ -136,6 +136,38 @@ def test_on_stats_receives_each_update() -> None:
     assert seen == [{"g": record}]
 
 
+def test_every_on_callback_returns_its_remover() -> None:
+    w = ConferenceWidget(room="lab")
+    heard: list[str] = []
+    removers = [
+        w.on_peer_joined(lambda p: heard.append("joined")),
+        w.on_peer_left(lambda p: heard.append("left")),
+        w.on_stats(lambda s: heard.append("stats")),
+    ]
+    w.set_state({"peers": [peer("g", "Grace")], "stats": {"g": {"fps_in": 1.0}}})
+    w.set_state({"peers": []})
+    assert sorted(heard) == ["joined", "left", "stats"]
+    for remove in removers:
+        remove()
+        remove()  # removing twice is harmless
+    w.set_state({"peers": [peer("l", "Linus")], "stats": {"l": {"fps_in": 2.0}}})
+    w.set_state({"peers": []})
+    assert sorted(heard) == ["joined", "left", "stats"], "nothing is heard after removal"
+
+
+def test_remove_keyword_still_removes_and_the_remover_agrees() -> None:
+    w = ConferenceWidget(room="lab")
+    joined: list[str] = []
+    remover = w.on_peer_joined(joined.append)
+    w.on_peer_joined(joined.append, remove=True)
+    w.set_state({"peers": [peer("g", "Grace")]})
+    assert joined == []
+    w.on_peer_joined(joined.append)  # registered again: the old remover takes it out too
+    remover()
+    w.set_state({"peers": [peer("g", "Grace"), peer("l", "Linus")]})
+    assert joined == []
+
+
 def test_stats_history_keeps_samples_of_peers_that_left() -> None:
     pytest.importorskip("pandas")
     w = ConferenceWidget(room="lab", stats_history=2)

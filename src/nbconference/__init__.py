@@ -19,7 +19,7 @@ def __getattr__(name: str) -> Any:
 
         return ConferenceWidget
     if name == "KernelPeer":
-        from .kernel_peer import KernelPeer
+        from .peer import KernelPeer
 
         return KernelPeer
     raise AttributeError(name)

@@ -1,4 +1,9 @@
-"""Command line: ``nbconference serve`` runs standalone signaling."""
+"""Command line: ``nbconference serve`` runs standalone signaling.
+
+Its signaling flags are made from the ``SignalingSettings`` traits (``max_peers_per_room``
+becomes ``--max-peers-per-room``, with the trait's help), so a new setting gets its flag
+and its help is written once.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,13 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
+from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
-def main(argv: list[str] | None = None) -> int:
+from .server.config import SignalingSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nbconference`` command line parser."""
     parser = argparse.ArgumentParser(prog="nbconference")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run signaling without Jupyter")
@@ -27,26 +37,80 @@ def main(argv: list[str] | None = None) -> int:
         help="token clients must present (default: $NBCONFERENCE_TOKEN, else a random one)",
     )
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
-    serve.add_argument("--redis", metavar="URL", help="use the Redis backend at URL")
+    serve.add_argument(
+        "--redis", metavar="URL", help="use the Redis backend at URL (--backend redis --redis-url)"
+    )
     serve.add_argument(
         "--certfile",
         metavar="PEM",
         help="serve wss:// with this certificate (chain); pages on https:// need it",
     )
     serve.add_argument("--keyfile", metavar="PEM", help="its private key, if not in --certfile")
-    serve.add_argument(
-        "--ice-servers",
-        metavar="JSON",
-        help="""STUN/TURN servers handed to every peer: a JSON list of RTCIceServer objects,
-        or @FILE holding one (default: none, enough on one machine or LAN)""",
-    )
-    serve.add_argument("--max-peers-per-room", type=int)
-    serve.add_argument("--messages-per-second", type=float)
-    serve.add_argument("--message-burst", type=int)
-    serve.add_argument("--reconnect-grace-seconds", type=float)
+    settings = serve.add_argument_group("signaling settings (c.NBConference.* in Jupyter)")
+    defaults = SignalingSettings()
+    for name, trait in sorted(SignalingSettings.class_traits(config=True).items()):
+        settings.add_argument(
+            flag(name),
+            dest=name,
+            help=f"{trait.help} (default: {json.dumps(getattr(defaults, name))})".replace(
+                "%", "%%"
+            ),
+            **_value_options(name, trait),
+        )
+    return parser
+
+
+def flag(setting: str) -> str:
+    """The command-line flag of a ``SignalingSettings`` trait."""
+    return "--" + setting.replace("_", "-")
+
+
+def _value_options(name: str, trait: TraitType[Any, Any]) -> dict[str, Any]:
+    if isinstance(trait, CaselessStrEnum):
+        return {"type": str.lower, "choices": trait.values}
+    if isinstance(trait, Int):
+        return {"type": int, "metavar": "N"}
+    if isinstance(trait, Float):
+        return {"type": float, "metavar": "X"}
+    if isinstance(trait, Unicode):
+        return {"metavar": "TEXT"}
+    if isinstance(trait, List):
+        return {"metavar": "JSON|@FILE"}
+    raise TypeError(f"no command-line form for {name}, a {type(trait).__name__} trait")
+
+
+def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> SignalingSettings:
+    """``SignalingSettings`` with every flag given applied; a bad value exits with a message."""
+    settings = SignalingSettings()
+    if args.redis:
+        settings.backend, settings.redis_url = "redis", args.redis
+    for name, trait in SignalingSettings.class_traits(config=True).items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        try:
+            setattr(settings, name, _load_json(value) if isinstance(trait, List) else value)
+        except (OSError, ValueError, TraitError) as error:
+            # The trait's own message starts with its name; the flag names it here.
+            parser.error(f"{flag(name)}: {str(error).removeprefix(f'{name}: ')}")
+    return settings
+
+
+def _load_json(value: str) -> Any:
+    """JSON from the command line, or from the file named by ``@FILE``."""
+    if value.startswith("@"):
+        with open(value[1:], encoding="utf-8") as file:
+            value = file.read()
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON ({error})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
 
-    from .server.config import SignalingSettings
     from .server.standalone import serve_forever, tls_context
 
     tls = None
@@ -57,22 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             tls = tls_context(args.certfile, args.keyfile)
         except (OSError, ssl.SSLError) as error:
             parser.error(f"cannot use --certfile/--keyfile: {error}")
-    settings = SignalingSettings()
-    if args.ice_servers:
-        try:
-            settings.ice_servers = _load_ice_servers(args.ice_servers)
-        except (OSError, ValueError) as error:
-            parser.error(f"--ice-servers: {error}")
-    if args.redis:
-        settings.backend, settings.redis_url = "redis", args.redis
-    for name in (
-        "max_peers_per_room",
-        "messages_per_second",
-        "message_burst",
-        "reconnect_grace_seconds",
-    ):
-        if getattr(args, name) is not None:
-            setattr(settings, name, getattr(args, name))
+    settings = settings_from(args, parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
@@ -88,19 +137,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
-
-
-def _load_ice_servers(value: str) -> list[dict[str, Any]]:
-    from .server.config import check_ice_servers
-
-    if value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as file:
-            value = file.read()
-    try:
-        servers = json.loads(value)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON ({error})") from None
-    return check_ice_servers(servers)
 
 
 async def _until_stopped(serving: Coroutine[Any, Any, None]) -> None:

@@ -1,7 +1,10 @@
 """Signaling protocol v1: the one contract between browsers, Python peers and the server.
 
-Frames are JSON text. This module only parses and validates them; it never looks
-inside SDP. ``js/protocol.js`` mirrors the same names for the front end.
+Every name of the wire format lives here: frame types, error codes, close codes, the
+endpoint path, limit defaults, the reconnect policy, and builders for every frame. Frames
+are JSON text; this module parses and validates client frames but never looks inside SDP.
+``js/protocol.js`` exposes the same names to the front end (a test compares the two),
+and ``docs/protocol.md`` explains them.
 
 Client to server::
 
@@ -11,28 +14,52 @@ Client to server::
     {"type": "leave"}
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
-(stamped with ``from``) and ``error`` (with one of :data:`ERROR_CODES`).
+(stamped with ``from``) and ``error`` (with one of :data:`ERROR_CODES`, and ``peer`` when
+the error concerns one).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Final
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1
+# Relative to a Jupyter server's base URL, and the path of `nbconference serve`.
+SIGNAL_PATH: Final = "nbconference/signal"
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
-MAX_NAME_CHARS = 64
+MAX_NAME_CHARS: Final = 64
 # SDP and ICE payloads nest two or three levels. The limit is explicit so that it does not
 # depend on the interpreter's recursion limit, which IPython, for one, raises to 3000.
-MAX_DEPTH = 32
-STATE_KEYS = ("camera", "microphone", "screen")
+MAX_DEPTH: Final = 32
+STATE_KEYS: Final = ("camera", "microphone", "screen")
 
-ERROR_CODES = frozenset(
+
+class ClientFrame:
+    """The ``type`` of each frame a client sends."""
+
+    JOIN: Final = "join"
+    SIGNAL: Final = "signal"
+    STATE: Final = "state"
+    LEAVE: Final = "leave"
+
+
+class ServerFrame:
+    """The ``type`` of each frame the server sends."""
+
+    WELCOME: Final = "welcome"
+    PEER_JOINED: Final = "peer-joined"
+    PEER_LEFT: Final = "peer-left"
+    PEER_STATE: Final = "peer-state"
+    SIGNAL: Final = "signal"
+    ERROR: Final = "error"
+
+
+ERROR_CODES: Final = frozenset(
     {
         "bad-message",
         "too-large",
@@ -45,16 +72,75 @@ ERROR_CODES = frozenset(
         "backend-unavailable",
     }
 )
+# Errors that are the client's fault. The others (a peer that just left, a full room, a
+# peer reconnecting) happen to well-behaved clients in races and must not get them closed.
+ABUSE_CODES: Final = frozenset(
+    {"bad-message", "too-large", "not-joined", "already-joined", "rate-limited"}
+)
+# A join refused with one of these would be refused again: the client stops. Other join
+# errors (backend-unavailable) are retried like a dropped socket.
+FATAL_JOIN_ERRORS: Final = frozenset({"room-full", "bad-message", "too-large"})
+
+# WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed
+# tab); 4000-4999 are for applications.
+CLOSE_LEFT: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY: Final = 1008  # repeated abuse, or a client that stopped reading
+# Sent by the server only: a frame over four times max_message_bytes (RFC 6455 "message
+# too big"); clients treat it like any other drop.
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_REPLACED: Final = 4000  # the peer resumed on a newer socket
+CLOSE_DROPPED: Final = 4001  # a client's deliberate "network failure": the server keeps its peer
+# The client left on purpose: its peer leaves at once, with no grace window.
+CLEAN_CLOSE_CODES: Final = frozenset({CLOSE_LEFT, CLOSE_GOING_AWAY})
+# After these a client does not reconnect: it would be refused or replace itself again.
+FINAL_CLOSE_CODES: Final = frozenset({CLOSE_POLICY, CLOSE_REPLACED})
+
+# The one reconnect policy (docs/protocol.md): wait RECONNECT_FIRST_DELAY after a drop,
+# double after each failed attempt up to RECONNECT_MAX_DELAY, start over after a welcome.
+RECONNECT_FIRST_DELAY: Final = 0.5  # seconds
+RECONNECT_MAX_DELAY: Final = 8.0  # seconds
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the server enforces; the first five are announced in ``welcome``."""
+
+    max_peers_per_room: int = 8
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 500.0
+    message_burst: int = 1000
+    reconnect_grace_seconds: float = 15.0
+    max_pending_messages: int = 256
+    max_violations: int = 50
+
+    def public(self) -> dict[str, Any]:
+        """The limits a client paces itself by, as ``welcome`` carries them."""
+        return {
+            "max_peers_per_room": self.max_peers_per_room,
+            "max_message_bytes": self.max_message_bytes,
+            "messages_per_second": self.messages_per_second,
+            "message_burst": self.message_burst,
+            "reconnect_grace_seconds": self.reconnect_grace_seconds,
+        }
+
+
+DEFAULT_LIMITS: Final = Limits()
 
 
 class ProtocolError(Exception):
-    """A frame the server refuses; ``code`` is one of :data:`ERROR_CODES`."""
+    """A frame the server refuses; ``code`` is one of :data:`ERROR_CODES`.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``peer`` names the peer the error concerns (the target of a refused signal), so that
+    clients never have to read it out of the message.
+    """
+
+    def __init__(self, code: str, message: str, peer: str | None = None) -> None:
         assert code in ERROR_CODES, code
         super().__init__(message)
         self.code = code
         self.message = message
+        self.peer = peer
 
 
 @dataclass(frozen=True)
@@ -183,13 +269,13 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
     if not isinstance(obj, dict):
         raise ProtocolError("bad-message", "message must be a JSON object")
     kind = obj.get("type")
-    if kind == "signal":
+    if kind == ClientFrame.SIGNAL:
         to = _require(obj, "to", str, "a peer id")
         data = _require(obj, "data", dict, "an object")
         if not ("description" in data or "candidate" in data):
             raise ProtocolError("bad-message", "'data' must hold a 'description' or 'candidate'")
         return Signal(to, data, _encode(data))
-    if kind == "join":
+    if kind == ClientFrame.JOIN:
         room = obj.get("room")
         if not isinstance(room, str) or not valid_room(room):
             raise ProtocolError(
@@ -202,18 +288,93 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         if resume is not None and not isinstance(resume, str):
             raise ProtocolError("bad-message", "'resume' must be a token string")
         return Join(room, name, _parse_state(obj.get("state", {})), resume)
-    if kind == "state":
+    if kind == ClientFrame.STATE:
         return State(_parse_state(obj.get("state")))
-    if kind == "leave":
+    if kind == ClientFrame.LEAVE:
         return Leave()
     if isinstance(kind, str):
         raise ProtocolError("bad-message", f"unknown message type '{kind[:40]}'")
     raise ProtocolError("bad-message", "'type' must be a string")
 
 
-def encode(message: dict[str, Any]) -> str:
-    """Encode a server frame compactly."""
+def encode(message: Mapping[str, Any]) -> str:
+    """Encode a frame compactly (and refuse NaN, which a browser could not parse)."""
     return _encode(message)
+
+
+# -- client frames --------------------------------------------------------------------
+
+
+def join_message(
+    room: str, name: str, state: Mapping[str, bool], resume: str | None = None
+) -> dict[str, Any]:
+    """The first frame on a socket; ``resume`` rejoins as the peer that token belongs to."""
+    message: dict[str, Any] = {
+        "type": ClientFrame.JOIN,
+        "room": room,
+        "name": name,
+        "state": dict(state),
+    }
+    if resume:
+        message["resume"] = resume
+    return message
+
+
+def signal_message(to: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (``{"description": ...}`` or ``{"candidate": ...}``) for peer ``to``."""
+    return {"type": ClientFrame.SIGNAL, "to": to, "data": dict(data)}
+
+
+def state_message(state: Mapping[str, bool]) -> dict[str, Any]:
+    """Our presence state (camera, microphone, screen) after a change."""
+    return {"type": ClientFrame.STATE, "state": dict(state)}
+
+
+def leave_message() -> dict[str, Any]:
+    """Goodbye: the peer leaves its room at once."""
+    return {"type": ClientFrame.LEAVE}
+
+
+# -- server frames, encoded -----------------------------------------------------------
+
+
+def welcome_frame(
+    *,
+    peer_id: str,
+    resume: str,
+    resumed: bool,
+    room: str,
+    peers: list[dict[str, Any]],
+    ice_servers: list[dict[str, Any]],
+    limits: Limits,
+) -> str:
+    """The answer to ``join``: our id and resume token, and who is in the room."""
+    return encode(
+        {
+            "type": ServerFrame.WELCOME,
+            "protocol": PROTOCOL_VERSION,
+            "id": peer_id,
+            "resume": resume,
+            "resumed": resumed,
+            "room": room,
+            "peers": peers,
+            "ice_servers": ice_servers,
+            "limits": limits.public(),
+        }
+    )
+
+
+def peer_joined_frame(peer: Mapping[str, Any]) -> str:
+    """``peer`` (its public record: id, name, state) joined the room."""
+    return encode({"type": ServerFrame.PEER_JOINED, "peer": peer})
+
+
+def peer_left_frame(peer_id: str) -> str:
+    return encode({"type": ServerFrame.PEER_LEFT, "id": peer_id})
+
+
+def peer_state_frame(peer_id: str, state: Mapping[str, bool]) -> str:
+    return encode({"type": ServerFrame.PEER_STATE, "id": peer_id, "state": state})
 
 
 def signal_frame(sender: str, data_json: str) -> str:
@@ -221,9 +382,13 @@ def signal_frame(sender: str, data_json: str) -> str:
 
     Peer ids are server-made URL-safe tokens, so they need no escaping.
     """
-    return f'{{"type":"signal","from":"{sender}","data":{data_json}}}'
+    return f'{{"type":"{ServerFrame.SIGNAL}","from":"{sender}","data":{data_json}}}'
 
 
-def error_frame(code: str, message: str, **extra: Any) -> str:
+def error_frame(code: str, message: str, peer: str | None = None) -> str:
+    """An ``error``; ``peer`` names the peer it concerns, when there is one."""
     assert code in ERROR_CODES, code
-    return encode({"type": "error", "code": code, "message": message, **extra})
+    frame: dict[str, Any] = {"type": ServerFrame.ERROR, "code": code, "message": message}
+    if peer is not None:
+        frame["peer"] = peer
+    return encode(frame)

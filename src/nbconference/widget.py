@@ -25,6 +25,7 @@ STATUSES = ("connecting", "joined", "reconnecting", "left", "error")
 
 PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
+Remover = Callable[[], None]
 
 
 def default_name() -> str:
@@ -149,19 +150,24 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     # -- callbacks --------------------------------------------------------------------
 
-    def on_peer_joined(self, callback: PeerCallback, remove: bool = False) -> None:
+    # Like every on_* of nbconference (KernelPeer's too), each returns a function that
+    # removes the callback; ``remove=True`` is the older way to do the same.
+
+    def on_peer_joined(self, callback: PeerCallback, remove: bool = False) -> Remover:
         """Call ``callback(peer)`` when a peer appears in ``peers`` (also those already
         in the room when we join). ``peer`` is a dict: id, name, camera, microphone,
-        screen, connection."""
-        _register(self._peer_joined, callback, remove)
+        screen, connection. Returns a function that removes the callback."""
+        return _register(self._peer_joined, callback, remove)
 
-    def on_peer_left(self, callback: PeerCallback, remove: bool = False) -> None:
-        """Call ``callback(peer)`` when a peer leaves ``peers`` (also when we leave)."""
-        _register(self._peer_left, callback, remove)
+    def on_peer_left(self, callback: PeerCallback, remove: bool = False) -> Remover:
+        """Call ``callback(peer)`` when a peer leaves ``peers`` (also when we leave).
+        Returns a function that removes the callback."""
+        return _register(self._peer_left, callback, remove)
 
-    def on_stats(self, callback: StatsCallback, remove: bool = False) -> None:
-        """Call ``callback(stats)`` on every ``stats`` update (peer id -> record)."""
-        _register(self._stats_callbacks, callback, remove)
+    def on_stats(self, callback: StatsCallback, remove: bool = False) -> Remover:
+        """Call ``callback(stats)`` on every ``stats`` update (peer id -> record).
+        Returns a function that removes the callback."""
+        return _register(self._stats_callbacks, callback, remove)
 
     def _peers_changed(self, change: dict[str, Any]) -> None:
         old = {p.get("id"): p for p in change["old"] or []}
@@ -223,9 +229,15 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         )
 
 
-def _register(callbacks: list[Any], callback: Any, remove: bool) -> None:
-    if remove:
+def _register(callbacks: list[Any], callback: Any, remove: bool) -> Remover:
+    """Add ``callback`` once (or, with ``remove``, take it out); returns its remover."""
+
+    def remover() -> None:
         if callback in callbacks:
             callbacks.remove(callback)
+
+    if remove:
+        remover()
     elif callback not in callbacks:
         callbacks.append(callback)
+    return remover

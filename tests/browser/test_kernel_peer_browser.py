@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tornado.web
 
-from nbconference.kernel_peer import KernelPeer, PeerAudio
+from nbconference.peer import KernelPeer, PeerAudio
 from nbconference.server.standalone import StandaloneServer
 from support.pages import CHROMIUM, CHROMIUM_ARGS
 from support.polling import eventually

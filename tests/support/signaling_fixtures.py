@@ -89,7 +89,7 @@ async def three_in_lab(connect: Connect) -> tuple[Client, Client, Client]:
     """Ada, Bob and Cy join room "lab" in turn, each checked as the room sees it."""
     a, b, c = await connect(), await connect(), await connect()
     welcome = await a.join("lab", "Ada", state={"camera": True, "microphone": False})
-    assert welcome["peers"] == [] and welcome["resumed"] is False
+    assert welcome["peers"] == [] and welcome["resumed"] is False and welcome["protocol"] == 1
     assert welcome["limits"]["max_peers_per_room"] == 8
     welcome = await b.join("lab", "Bob")
     assert [p["id"] for p in welcome["peers"]] == [a.id]

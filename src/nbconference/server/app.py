@@ -1,4 +1,4 @@
-"""The Jupyter server extension: ``{base_url}nbconference/signal``."""
+"""The Jupyter server extension: signaling at ``{base_url}`` + :data:`SIGNAL_PATH`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 
+from ..protocol import SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .rooms import RoomRegistry
-
-SIGNAL_PATH = "nbconference/signal"
 
 
 class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # type: ignore[misc]

@@ -10,8 +10,9 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
+from ..protocol import DEFAULT_LIMITS, Limits
 from .backends.base import Backend
-from .rooms import Limits, RoomRegistry
+from .rooms import RoomRegistry
 
 
 class SignalingSettings(Configurable):
@@ -31,23 +32,27 @@ class SignalingSettings(Configurable):
             raise TraitError(f"ice_servers: {error}") from None
 
     max_peers_per_room = Int(
-        8,
+        DEFAULT_LIMITS.max_peers_per_room,
         help="""Most peers in one room. A full mesh costs every peer N-1 uplinks, so rooms
         past about 8 need an SFU rather than a bigger cap.""",
     ).tag(config=True)
 
     max_message_bytes = Int(
-        64 * 1024, help="Largest client frame relayed; larger ones get a 'too-large' error."
+        DEFAULT_LIMITS.max_message_bytes,
+        help="Largest client frame relayed; larger ones get a 'too-large' error.",
     ).tag(config=True)
 
     messages_per_second = Float(
-        500.0, help="Sustained messages per second one socket may send before 'rate-limited'."
+        DEFAULT_LIMITS.messages_per_second,
+        help="Sustained messages per second one socket may send before 'rate-limited'.",
     ).tag(config=True)
 
-    message_burst = Int(1000, help="Messages one socket may send in a burst.").tag(config=True)
+    message_burst = Int(
+        DEFAULT_LIMITS.message_burst, help="Messages one socket may send in a burst."
+    ).tag(config=True)
 
     reconnect_grace_seconds = Float(
-        15.0,
+        DEFAULT_LIMITS.reconnect_grace_seconds,
         help="""How long a peer whose socket dropped (without a clean close) keeps its id and
         room: it may rejoin with its resume token meanwhile, and the others see 'peer-left'
         only when the window passes.""",

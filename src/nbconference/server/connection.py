@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -12,34 +11,47 @@ from typing import Any
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
-from ..protocol import Join, Leave, ProtocolError, Signal, State, error_frame, parse_client_message
-from .framing import BatchedProtocol13
-from .rooms import Peer, RateLimiter, RoomRegistry
+from ..protocol import (
+    ABUSE_CODES,
+    CLEAN_CLOSE_CODES,
+    CLOSE_POLICY,
+    Join,
+    Leave,
+    ProtocolError,
+    Signal,
+    State,
+    error_frame,
+    parse_client_message,
+)
+from .framing import BatchedProtocol13, text_frame
+from .rooms import Peer, RoomRegistry
 
 log = logging.getLogger("nbconference")
 
-
-def text_frame(payload: bytes) -> bytes:
-    """A server-to-client text frame (FIN set, unmasked) around ``payload``."""
-    size = len(payload)
-    if size < 126:
-        return struct.pack("!BB", 0x81, size) + payload
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
-
-
-# Close codes of RFC 6455 that mean the client left on purpose (a closed tab sends 1001).
-CLEAN_CLOSE_CODES = frozenset({1000, 1001})
-POLICY_VIOLATION = 1008
 # Bytes written to a socket and not yet taken by the kernel; past this, its reader is gone.
 MAX_UNSENT_BYTES = 1024 * 1024
 VIOLATION_WINDOW_SECONDS = 10.0
-# Errors that are the client's fault. The others (a peer that just left, a full room, a
-# peer reconnecting) happen to well-behaved clients in races and must not get them closed.
-ABUSE_CODES = frozenset(
-    {"bad-message", "too-large", "not-joined", "already-joined", "rate-limited"}
-)
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
 
 
 class SignalingConnection(WebSocketHandler):
@@ -47,8 +59,8 @@ class SignalingConnection(WebSocketHandler):
 
     Errors are answered with an ``error`` frame and the socket stays open; only a client
     that keeps sending bad frames (``max_violations`` within ten seconds) is closed with
-    1008. Frames beyond ``max_message_bytes`` get ``too-large``; tornado itself closes a
-    socket whose frame exceeds four times that.
+    ``CLOSE_POLICY``. Frames beyond ``max_message_bytes`` get ``too-large``; a frame over
+    four times that closes the socket (``CLOSE_TOO_BIG``).
     """
 
     registry: RoomRegistry
@@ -104,7 +116,7 @@ class SignalingConnection(WebSocketHandler):
             # close it (it may resume and be brought up to date from its queue).
             log.warning("nbconference: closing %s: not reading its messages", self._who())
             stream.max_write_buffer_size = None  # room for the close frame
-            self.close(POLICY_VIOLATION, "not reading messages")
+            self.close(CLOSE_POLICY, "not reading messages")
         except StreamClosedError:
             pass  # on_close follows
 
@@ -170,7 +182,7 @@ class SignalingConnection(WebSocketHandler):
             self.peer = peer
 
     def _refuse(self, exc: ProtocolError) -> None:
-        self.send_frame(error_frame(exc.code, exc.message))
+        self.send_frame(error_frame(exc.code, exc.message, exc.peer))
         if exc.code not in ABUSE_CODES:
             return
         now = time.monotonic()
@@ -182,7 +194,7 @@ class SignalingConnection(WebSocketHandler):
             peer, self.peer = self.peer, None
             if peer is not None:
                 self.registry.leave_now(peer)  # no grace: it would only come back to abuse
-            self.close(POLICY_VIOLATION, "too many invalid messages")
+            self.close(CLOSE_POLICY, "too many invalid messages")
 
     def _who(self) -> str:
         return f"{self.request.remote_ip} ({self.peer.id if self.peer else 'not joined'})"

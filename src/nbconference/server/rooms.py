@@ -10,13 +10,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..protocol import Join, ProtocolError, Signal, encode, error_frame, signal_frame
-from .backends.base import Backend, BackendUnavailable, PeerInfo, RoomEvent, RoomFull
+from ..protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_REPLACED,
+    DEFAULT_LIMITS,
+    Join,
+    Limits,
+    ProtocolError,
+    Signal,
+    encode,
+    error_frame,
+    peer_joined_frame,
+    peer_left_frame,
+    peer_state_frame,
+    signal_frame,
+    welcome_frame,
+)
+from .backends.base import (
+    Backend,
+    BackendUnavailable,
+    EventKind,
+    PeerInfo,
+    RoomEvent,
+    RoomFull,
+)
 
 log = logging.getLogger("nbconference")
 
@@ -28,26 +49,6 @@ class Transport(Protocol):
         """Queue ``frame``; False when the socket is already closed."""
 
     def close_socket(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_peers_per_room: int = 8
-    max_message_bytes: int = 64 * 1024
-    messages_per_second: float = 500.0
-    message_burst: int = 1000
-    reconnect_grace_seconds: float = 15.0
-    max_pending_messages: int = 256
-    max_violations: int = 50
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "max_peers_per_room": self.max_peers_per_room,
-            "max_message_bytes": self.max_message_bytes,
-            "messages_per_second": self.messages_per_second,
-            "message_burst": self.message_burst,
-            "reconnect_grace_seconds": self.reconnect_grace_seconds,
-        }
 
 
 @dataclass(eq=False)
@@ -74,7 +75,7 @@ class RoomRegistry:
         ice_servers: list[dict[str, Any]] | None = None,
     ) -> None:
         self.backend = backend
-        self.limits = limits or Limits()
+        self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
         self.rooms: dict[str, dict[str, PeerInfo]] = {}
         self.local: dict[str, Peer] = {}
@@ -87,7 +88,7 @@ class RoomRegistry:
     async def stop(self) -> None:
         for peer in list(self.local.values()):
             if peer.transport is not None:
-                peer.transport.close_socket(1001, "server shutting down")
+                peer.transport.close_socket(CLOSE_GOING_AWAY, "server shutting down")
             await self._remove(peer)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.backend.stop()
@@ -117,7 +118,7 @@ class RoomRegistry:
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
         transport.send_frame(self._welcome(peer, resumed=False))
-        self._announce(RoomEvent("joined", msg.room, peer.id, peer=info), sender=peer)
+        self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
         return peer
 
     def _resume(self, peer: Peer, transport: Transport) -> Peer:
@@ -126,7 +127,7 @@ class RoomRegistry:
             peer.expiry = None
         old, peer.transport = peer.transport, transport
         if old is not None and old is not transport:
-            old.close_socket(4000, "replaced by a resumed connection")
+            old.close_socket(CLOSE_REPLACED, "replaced by a resumed connection")
         transport.send_frame(self._welcome(peer, resumed=True))
         pending, peer.pending = peer.pending, []
         for frame in pending:
@@ -135,17 +136,14 @@ class RoomRegistry:
 
     def _welcome(self, peer: Peer, resumed: bool) -> str:
         others = [p for pid, p in self.rooms.get(peer.room, {}).items() if pid != peer.id]
-        return encode(
-            {
-                "type": "welcome",
-                "id": peer.id,
-                "resume": peer.resume,
-                "resumed": resumed,
-                "room": peer.room,
-                "peers": others,
-                "ice_servers": self.ice_servers,
-                "limits": self.limits.public(),
-            }
+        return welcome_frame(
+            peer_id=peer.id,
+            resume=peer.resume,
+            resumed=resumed,
+            room=peer.room,
+            peers=others,
+            ice_servers=self.ice_servers,
+            limits=self.limits,
         )
 
     async def leave(self, peer: Peer) -> None:
@@ -182,7 +180,7 @@ class RoomRegistry:
             peer.expiry = None
         self._resume_tokens.pop(peer.resume, None)
         peer.pending.clear()
-        self._announce(RoomEvent("left", peer.room, peer.id), sender=peer)
+        self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
         members = self.rooms.get(peer.room)
         if members is not None and not any(pid in self.local for pid in members):
             # Other servers' members are followed only while one of ours is in the room.
@@ -207,20 +205,24 @@ class RoomRegistry:
         """Relay ``msg`` to its target, stamped with the sender's id."""
         members = self.rooms.get(sender.room, {})
         if msg.to not in members or msg.to == sender.id:
-            raise ProtocolError("unknown-peer", f"no peer '{msg.to[:40]}' in room '{sender.room}'")
+            raise ProtocolError(
+                "unknown-peer", f"no peer '{msg.to[:40]}' in room '{sender.room}'", peer=msg.to
+            )
         target = self.local.get(msg.to)
         if target is None:
-            event = RoomEvent("signal", sender.room, sender.id, to=msg.to, data=msg.data)
+            event = RoomEvent(EventKind.SIGNAL, sender.room, sender.id, to=msg.to, data=msg.data)
             self.backend.publish(event, self._failure_reporter(sender, msg.to))
             return
         frame = signal_frame(sender.id, msg.data_json or encode(msg.data))
         if not self._deliver(target, frame):
-            raise ProtocolError("peer-unavailable", f"peer '{msg.to}' is reconnecting; retry later")
+            raise ProtocolError(
+                "peer-unavailable", f"peer '{msg.to}' is reconnecting; retry later", peer=msg.to
+            )
 
     def set_state(self, peer: Peer, state: dict[str, bool]) -> None:
         peer.info["state"] = {**peer.info["state"], **state}
         self._announce(
-            RoomEvent("state", peer.room, peer.id, state=peer.info["state"]), sender=peer
+            RoomEvent(EventKind.STATE, peer.room, peer.id, state=peer.info["state"]), sender=peer
         )
 
     # -- delivery --------------------------------------------------------------------
@@ -241,10 +243,10 @@ class RoomRegistry:
             self.backend.publish(event, self._failure_reporter(sender, None))
 
     def _apply_remote(self, event: RoomEvent) -> None:
-        if event.kind == "signal":
+        if event.kind == EventKind.SIGNAL:
             target = self.local.get(event.to)
-            if target is not None and target.room == event.room:
-                frame = encode({"type": "signal", "from": event.peer_id, "data": event.data})
+            if target is not None and target.room == event.room and event.data is not None:
+                frame = signal_frame(event.peer_id, encode(event.data))
                 if not self._deliver(target, frame):
                     # The sender is on another server and cannot be answered with an
                     # error; like a missed room event, the overflowing peer leaves, so
@@ -255,22 +257,22 @@ class RoomRegistry:
 
     def _apply(self, event: RoomEvent) -> None:
         members = self.rooms.get(event.room)
-        if event.kind == "joined":
+        if event.kind == EventKind.JOINED:
             assert event.peer is not None
             if members is None:
                 return
             members[event.peer_id] = event.peer
-            frame = encode({"type": "peer-joined", "peer": event.peer})
+            frame = peer_joined_frame(event.peer)
         elif members is None or event.peer_id not in members:
             return
-        elif event.kind == "left":
+        elif event.kind == EventKind.LEFT:
             del members[event.peer_id]
             if not members:
                 del self.rooms[event.room]
-            frame = encode({"type": "peer-left", "id": event.peer_id})
-        elif event.kind == "state":
+            frame = peer_left_frame(event.peer_id)
+        elif event.kind == EventKind.STATE and event.state is not None:
             members[event.peer_id]["state"] = event.state
-            frame = encode({"type": "peer-state", "id": event.peer_id, "state": event.state})
+            frame = peer_state_frame(event.peer_id, event.state)
         else:
             return
         for pid in list(members):
@@ -286,28 +288,7 @@ class RoomRegistry:
             what = f"signal to '{to}'" if to else "room update"
             if sender.transport is not None:
                 sender.transport.send_frame(
-                    error_frame("backend-unavailable", f"{what} not delivered: {reason}")
+                    error_frame("backend-unavailable", f"{what} not delivered: {reason}", to)
                 )
 
         return report
-
-
-class RateLimiter:
-    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False

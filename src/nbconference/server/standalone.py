@@ -22,6 +22,7 @@ from typing import Any
 
 import tornado.web
 
+from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .rooms import RoomRegistry
@@ -58,7 +59,7 @@ class StandaloneSignalingHandler(SignalingConnection):
 
 class StatusHandler(tornado.web.RequestHandler):
     def get(self) -> None:
-        self.write({"nbconference": "signaling", "protocol": 1})
+        self.write({"nbconference": "signaling", "protocol": PROTOCOL_VERSION})
 
 
 @dataclass
@@ -75,7 +76,7 @@ class StandaloneServer:
     @property
     def url(self) -> str:
         scheme = "wss" if self.secure else "ws"
-        return f"{scheme}://{self.host}:{self.port}/nbconference/signal"
+        return f"{scheme}://{self.host}:{self.port}/{SIGNAL_PATH}"
 
     async def stop(self) -> None:
         self.server.stop()
@@ -101,7 +102,7 @@ async def start_server(
     app = tornado.web.Application(
         [
             (
-                r"/nbconference/signal",
+                f"/{SIGNAL_PATH}",
                 StandaloneSignalingHandler,
                 {"registry": registry, "token": token, "allow_origin": origin_pattern},
             ),

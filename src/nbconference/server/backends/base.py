@@ -5,18 +5,32 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 PeerInfo = dict[str, Any]
 """The public record of a peer: ``{"id", "name", "state"}``."""
+
+
+class EventKind:
+    """What a :class:`RoomEvent` says happened.
+
+    The backends' own vocabulary (the Redis backend carries it between servers), kept
+    apart from the client protocol's frame types so that either can change alone.
+    """
+
+    JOINED: Final = "joined"
+    LEFT: Final = "left"
+    STATE: Final = "state"
+    SIGNAL: Final = "signal"
 
 
 @dataclass(frozen=True)
 class RoomEvent:
     """Something that happened in a room, to be applied by every server with peers there.
 
-    ``kind`` is ``joined`` (``peer`` set), ``left`` / ``state`` (``peer_id``, and
-    ``state``), or ``signal`` (``peer_id`` is the sender, ``to`` and ``data`` set).
+    ``kind`` is one of :class:`EventKind`: ``joined`` (``peer`` set), ``left`` /
+    ``state`` (``peer_id``, and ``state``), or ``signal`` (``peer_id`` is the sender,
+    ``to`` and ``data`` set).
     """
 
     kind: str

@@ -29,7 +29,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import redis_scripts as lua
-from .base import Backend, BackendUnavailable, EventSink, PeerInfo, RoomEvent, RoomFull
+from .base import (
+    Backend,
+    BackendUnavailable,
+    EventKind,
+    EventSink,
+    PeerInfo,
+    RoomEvent,
+    RoomFull,
+)
 from .redis_link import Outbox, Subscriber
 from .redis_view import RoomView
 
@@ -145,8 +153,8 @@ class RedisBackend(Backend):
             # Subscribed first, so no event published after our snapshot can be missed.
             await subscriber.subscribe(view.channel, self.timeout)
             rec = lua.record(peer, self.server_id)
-            joined = lua.frame_head(self.server_id, "joined", room) + f',"rec":{rec}}}'
-            left_head = lua.frame_head("", "left", room)
+            joined = lua.frame_head(self.server_id, EventKind.JOINED, room) + f',"rec":{rec}}}'
+            left_head = lua.frame_head("", EventKind.LEFT, room)
             args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head]
             result = await self._wait(
                 outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
@@ -186,13 +194,13 @@ class RedisBackend(Backend):
             await self._wait(done)
 
     def publish(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
-        if event.kind == "signal":
+        if event.kind == EventKind.SIGNAL:
             view = self._views.get(event.room)
             target = view.remote.get(event.to) if view is not None else None
             if target is None or self._outbox is None:
                 on_failure(f"peer '{event.to}' is not reachable from this server")
                 return
-            frame = lua.frame_head(self.server_id, "signal", event.room)
+            frame = lua.frame_head(self.server_id, EventKind.SIGNAL, event.room)
             frame += f',"p":"{event.peer_id}","t":"{event.to}","d":{lua.dumps(event.data)}}}'
             self._outbox.publish(
                 lua.server_channel(self.prefix, target["server"]),
@@ -200,16 +208,16 @@ class RedisBackend(Backend):
                 on_failure,
                 unheard=f"the server of peer '{event.to}' is not connected to Redis",
             )
-        elif event.kind == "state":
+        elif event.kind == EventKind.STATE:
             entry = self._local.get(event.peer_id)
             if entry is not None and self._outbox is not None:
-                frame = lua.frame_head(self.server_id, "state", event.room)
+                frame = lua.frame_head(self.server_id, EventKind.STATE, event.room)
                 frame += f',"p":"{event.peer_id}","s":{lua.dumps(event.state)}}}'
                 rec = lua.record(entry[1], self.server_id)
                 keys = [lua.records_key(self.prefix, event.room)]
                 args = [event.peer_id, rec, lua.room_channel(self.prefix, event.room), frame]
                 self._outbox.script(lua.STATE, keys, args, on_failure)
-        elif event.kind == "left" and event.peer_id in self._local:
+        elif event.kind == EventKind.LEFT and event.peer_id in self._local:
             future = self._send_leave(event.room, event.peer_id, on_failure)
             if future is not None:
                 self._leaving[event.peer_id] = future
@@ -238,7 +246,7 @@ class RedisBackend(Backend):
         self._local.pop(peer_id, None)
         if self._outbox is None:
             return None
-        frame = lua.frame_head(self.server_id, "left", room) + f',"p":"{peer_id}"}}'
+        frame = lua.frame_head(self.server_id, EventKind.LEFT, room) + f',"p":"{peer_id}"}}'
         channel = lua.room_channel(self.prefix, room)
         done = self._outbox.script(
             lua.LEAVE, self._keys(room), [peer_id, channel, frame], on_failure, want_result=True
@@ -274,8 +282,8 @@ class RedisBackend(Backend):
             peers = [self._local[pid][1] for pid in view.local if pid in self._local]
             if not peers:
                 continue
-            args: list[Any] = [self.ttl_ms, view.channel, lua.frame_head("", "left", room)]
-            args += [lua.frame_head(self.server_id, "joined", room)]
+            args: list[Any] = [self.ttl_ms, view.channel, lua.frame_head("", EventKind.LEFT, room)]
+            args += [lua.frame_head(self.server_id, EventKind.JOINED, room)]
             args += [lua.frame_head(self.server_id, "sync", room)]
             for info in peers:
                 args += [info["id"], lua.record(info, self.server_id)]
@@ -301,12 +309,14 @@ class RedisBackend(Backend):
             kind, room = event["k"], event["r"]
             if event["o"] == self.server_id:
                 # Our own events were applied here already; a join echo marks a snapshot.
-                if kind == "joined":
+                if kind == EventKind.JOINED:
                     return self._joined_echo(event["rec"]["info"]["id"])
                 if kind != "sync":
                     return None
-            if kind == "signal":
-                self._sink(RoomEvent("signal", room, event["p"], to=event["t"], data=event["d"]))
+            if kind == EventKind.SIGNAL:
+                self._sink(
+                    RoomEvent(EventKind.SIGNAL, room, event["p"], to=event["t"], data=event["d"])
+                )
                 return None
             view = self._views.get(room)
             if view is None:
@@ -316,11 +326,11 @@ class RedisBackend(Backend):
                 for repair in view.sync(event["m"], time.monotonic(), patience):
                     self._sink(repair)
                 return None
-            if kind == "joined":
+            if kind == EventKind.JOINED:
                 change = view.joined(event["rec"])
-            elif kind == "left":
+            elif kind == EventKind.LEFT:
                 change = view.left(event["p"])
-            elif kind == "state":
+            elif kind == EventKind.STATE:
                 change = view.state(event["p"], event["s"])
             else:
                 return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import RoomEvent
+from .base import EventKind, RoomEvent
 
 Record = dict[str, Any]
 """A member as stored in Redis: ``{"info": {id, name, state}, "server": id}``."""
@@ -43,10 +43,10 @@ class RoomView:
         known = self.remote.get(peer_id)
         self.remote[peer_id] = rec
         if known is None:
-            return RoomEvent("joined", self.room, peer_id, peer=rec["info"])
+            return RoomEvent(EventKind.JOINED, self.room, peer_id, peer=rec["info"])
         if known["info"].get("state") != rec["info"].get("state"):
             # A peer put back after a Redis restart, with a state we had not heard of.
-            return RoomEvent("state", self.room, peer_id, state=rec["info"]["state"])
+            return RoomEvent(EventKind.STATE, self.room, peer_id, state=rec["info"]["state"])
         return None
 
     def left(self, peer_id: str) -> RoomEvent | None:
@@ -55,14 +55,14 @@ class RoomView:
         self.missing_since.pop(peer_id, None)
         if self.remote.pop(peer_id, None) is None:
             return None
-        return RoomEvent("left", self.room, peer_id)
+        return RoomEvent(EventKind.LEFT, self.room, peer_id)
 
     def state(self, peer_id: str, state: dict[str, bool]) -> RoomEvent | None:
         known = self.remote.get(peer_id)
         if known is None:
             return None
         known["info"] = {**known["info"], "state": state}
-        return RoomEvent("state", self.room, peer_id, state=state)
+        return RoomEvent(EventKind.STATE, self.room, peer_id, state=state)
 
     def sync(self, records: list[Record], now: float, patience: float) -> list[RoomEvent]:
         """Repair the mirror from a snapshot taken at this point of the stream.

@@ -1,4 +1,4 @@
-"""An asyncio client for signaling protocol v1, used by Python peers (``KernelPeer``).
+"""One WebSocket to a signaling server, for Python peers (``KernelPeer``).
 
 It speaks to the Jupyter server extension and to ``nbconference serve`` alike: the token
 travels in an ``Authorization`` header, so it never lands in a server's access log.
@@ -17,17 +17,19 @@ from typing import Any
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-# Close code a client uses to look like a dropped network (anything but 1000/1001), so the
-# server keeps its peer for the reconnect grace window.
-ABNORMAL_CLOSE = 4001
+from ..protocol import CLOSE_LEFT, SIGNAL_PATH, ServerFrame, join_message
+
+# Codes of a handshake the server refused (HTTP 401/403/404): trying again cannot help.
+REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found"})
 
 
 class SignalingError(RuntimeError):
     """Joining or talking to the signaling server failed.
 
     ``code`` is one of the server's protocol error codes (``room-full``, ...) or a
-    client-side one: ``forbidden`` (wrong or missing token), ``not-found`` (no
-    nbconference endpoint there), ``unreachable``, ``timeout``, ``closed``, ``no-server``.
+    client-side one: ``bad-url``, ``forbidden`` (wrong or missing token), ``not-found``
+    (no nbconference endpoint there), ``unreachable``, ``timeout``, ``closed``,
+    ``no-server``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -36,8 +38,11 @@ class SignalingError(RuntimeError):
         self.message = message
 
 
-class SignalingClient:
-    """One WebSocket to a signaling server; frames are JSON objects both ways."""
+class SignalingSocket:
+    """One WebSocket to a signaling server; frames are JSON objects both ways.
+
+    It does not reconnect: :class:`~nbconference.client.SignalingSession` does.
+    """
 
     def __init__(self, url: str, connection: WebSocketClientConnection) -> None:
         self.url = url
@@ -46,7 +51,7 @@ class SignalingClient:
         self._stream: Any = None
 
     @classmethod
-    async def connect(cls, url: str, token: str, timeout: float = 10.0) -> SignalingClient:
+    async def connect(cls, url: str, token: str, timeout: float = 10.0) -> SignalingSocket:
         """Open the socket, raising :class:`SignalingError` within ``timeout`` seconds."""
         if not url.startswith(("ws://", "wss://")):
             raise SignalingError("bad-url", f"signaling URL must start with ws:// or wss://: {url}")
@@ -79,10 +84,7 @@ class SignalingClient:
         timeout: float = 10.0,
     ) -> dict[str, Any]:
         """Send ``join`` and return the ``welcome`` frame; a refusal raises."""
-        message: dict[str, Any] = {"type": "join", "room": room, "name": name, "state": state}
-        if resume:
-            message["resume"] = resume
-        self.send(message)
+        self.send(join_message(room, name, state, resume))
         try:
             reply = await asyncio.wait_for(self.receive(), timeout)
         except asyncio.TimeoutError:
@@ -91,9 +93,9 @@ class SignalingClient:
             ) from None
         if reply is None:
             raise SignalingError("closed", f"the signaling server closed the socket: {self.why()}")
-        if reply.get("type") == "error":
+        if reply.get("type") == ServerFrame.ERROR:
             raise SignalingError(str(reply.get("code")), str(reply.get("message")))
-        if reply.get("type") != "welcome":
+        if reply.get("type") != ServerFrame.WELCOME:
             raise SignalingError("bad-message", f"expected 'welcome', got {reply.get('type')!r}")
         return reply
 
@@ -140,14 +142,15 @@ class SignalingClient:
         code = self._connection.close_code
         return int(code) if code is not None else None
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start closing. 1000 means "left"; other codes look like a dropped network."""
+    def close(self, code: int = CLOSE_LEFT, reason: str = "") -> None:
+        """Start closing. ``CLOSE_LEFT`` means "left"; ``CLOSE_DROPPED`` (or any code but
+        the clean ones) looks like a dropped network, and the server keeps our peer."""
         if not self._closed:
             self._closed = True
             self._stream = getattr(self._connection.protocol, "stream", None)
             self._connection.close(code, reason)
 
-    async def aclose(self, code: int = 1000, reason: str = "", timeout: float = 2.0) -> None:
+    async def aclose(self, code: int = CLOSE_LEFT, reason: str = "", timeout: float = 2.0) -> None:
         """Close and wait (at most ``timeout``) for the server to finish the handshake."""
         self.close(code, reason)
         stream, deadline = self._stream, time.monotonic() + timeout
@@ -174,7 +177,7 @@ def _http_error(url: str, exc: HTTPClientError) -> SignalingError:
         return SignalingError(
             "not-found",
             f"no nbconference signaling at {url} (HTTP 404): is the nbconference server "
-            "extension enabled there, or is the URL missing '/nbconference/signal'?",
+            f"extension enabled there, or is the URL missing '/{SIGNAL_PATH}'?",
         )
     if exc.code == 599:
         return SignalingError("unreachable", f"cannot reach the signaling server at {url}: {exc}")

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from .peer_link import CLOSE_TIMEOUT, PeerLink
+from ..protocol import ServerFrame, signal_message
+from .link import CLOSE_TIMEOUT, PeerLink
 
 log = logging.getLogger("nbconference")
 
@@ -77,27 +78,34 @@ class Mesh:
 
     def dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
-        if kind == "signal":
+        if kind == ServerFrame.SIGNAL:
             sender, data = str(frame.get("from")), frame.get("data")
             if isinstance(data, dict):
                 self._link(sender).handle_signal(data)
-        elif kind == "peer-joined":
+        elif kind == ServerFrame.PEER_JOINED:
             info = frame["peer"]
             peer = RemotePeer(info["id"], info.get("name", ""), info.get("state", {}))
             self._peers[peer.id] = peer
             self._link(peer.id).offer()
             _notify(self.joined, peer)
-        elif kind == "peer-left":
+        elif kind == ServerFrame.PEER_LEFT:
             self._gone(str(frame.get("id")))
-        elif kind == "peer-state" and frame.get("id") in self._peers:
+        elif kind == ServerFrame.PEER_STATE and frame.get("id") in self._peers:
             self._peers[frame["id"]].state = frame.get("state", {})
-        elif kind == "welcome":
+        elif kind == ServerFrame.WELCOME:
             self.welcomed(frame)
-        elif kind == "error":
-            # Mostly races (a signal to a peer that just left): worth a log line, no more.
+        elif kind == ServerFrame.ERROR:
+            # Mostly races (a signal to a peer that just left): worth a log line. A peer the
+            # server does not know in our room has gone, whether or not we heard it leave.
+            peer_id = frame.get("peer")
             log.warning(
-                "nbconference: signaling error %s: %s", frame.get("code"), frame.get("message")
+                "nbconference: signaling error %s%s: %s",
+                frame.get("code"),
+                f" about peer {peer_id}" if peer_id else "",
+                frame.get("message"),
             )
+            if frame.get("code") == "unknown-peer" and peer_id in self._peers:
+                self._gone(str(peer_id))
 
     def _link(self, peer_id: str) -> PeerLink:
         link = self._links.get(peer_id)
@@ -108,7 +116,7 @@ class Mesh:
                 polite=self.id > peer_id,
                 ice_servers=self._ice_servers,
                 outgoing_video=self._outgoing_video,
-                send=lambda data: self._send({"type": "signal", "to": peer_id, "data": data}),
+                send=lambda data: self._send(signal_message(peer_id, data)),
                 on_media=self._on_media,
             )
             self._links[peer_id] = link

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from .signaling_client import SignalingError
+from ..protocol import SIGNAL_PATH
+from .socket import SignalingError
 
-SIGNAL_PATH = "nbconference/signal"
 PROBE_TIMEOUT = 2.0
 
 
@@ -35,7 +35,7 @@ class SignalingEndpoint:
 
 
 def signaling_url(server_url: str) -> str:
-    """``http://host:port/base/`` → ``ws://host:port/base/nbconference/signal``."""
+    """``http://host:port/base/`` → ``ws://host:port/base/`` + :data:`SIGNAL_PATH`."""
     parts = urlsplit(server_url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = parts.path if parts.path.endswith("/") else parts.path + "/"

@@ -23,16 +23,13 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
-from .jupyter_discovery import find_signaling, signaling_url
-from .kernel_mesh import Mesh, PeerCallback, RemotePeer
-from .media_fanout import Fanout, Subscription
-from .media_tracks import FrameSource, VideoPublisher, pump_figure, pump_frames
-from .peer_link import CLOSE_TIMEOUT, PeerLink
-from .protocol import MAX_NAME_CHARS, valid_room
-from .signaling_client import SignalingError
-from .signaling_session import SignalingSession
-
-__all__ = ["KernelPeer", "PeerAudio", "PeerFrame", "RemotePeer", "SignalingError"]
+from ..client.discovery import find_signaling, signaling_url
+from ..client.session import SignalingSession
+from ..protocol import MAX_NAME_CHARS, state_message, valid_room
+from .link import CLOSE_TIMEOUT, PeerLink
+from .mesh import Mesh, PeerCallback, RemotePeer
+from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
+from .receiving import Fanout, Subscription
 
 log = logging.getLogger("nbconference")
 
@@ -62,9 +59,11 @@ class KernelPeer:
 
     Without ``url``, the Jupyter server running this kernel is found by itself (or
     ``$NBCONFERENCE_SIGNALING_URL`` and ``$NBCONFERENCE_TOKEN`` are used when set). For
-    ``nbconference serve`` pass its ``ws://.../nbconference/signal`` URL and token; a
+    ``nbconference serve`` pass the ``ws://`` URL and the token it prints; a
     server's ``http(s)://host:port/base/`` URL works too.
     ``timeout`` bounds joining. Use ``await KernelPeer.join(...)`` or ``async with``.
+    A dropped signaling socket is reconnected by itself (``status`` is ``reconnecting``
+    meanwhile); back after the server's grace window, the peer has a new id.
 
     Joining again from this process with the same server, room and name makes the
     earlier KernelPeer leave first: re-running a notebook cell leaves no ghost behind.
@@ -87,7 +86,7 @@ class KernelPeer:
             raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
         self.room, self.name, self.timeout = room, name, timeout
         self._url, self._token = url, token or ""
-        self.error = ""
+        self._error = ""
         self.video = VideoPublisher(on_active=self._camera_changed)
         self._status = "new"
         self._state = {"camera": False, "microphone": False, "screen": False}
@@ -109,7 +108,7 @@ class KernelPeer:
         return await cls(room, **options).connect()
 
     async def connect(self) -> KernelPeer:
-        """Join the room; raises :class:`SignalingError` with a readable reason."""
+        """Join the room; raises ``SignalingError`` with a readable reason."""
         if self._status != "new":
             raise RuntimeError(f"this KernelPeer is already {self._status}")
         self._status = "connecting"
@@ -128,7 +127,7 @@ class KernelPeer:
             self._mesh.welcomed(await self._session.open())
             self._status = "joined"
         except BaseException as exc:
-            self._status, self.error = "error", str(exc)
+            self._status, self._error = "error", str(exc)
             raise
         _LIVE[(self._url, self.room, self.name)] = self
         self._spawn(self._read_signaling())
@@ -138,6 +137,13 @@ class KernelPeer:
     def id(self) -> str:
         """Our peer id in the room, given by the server ('' before joining)."""
         return self._mesh.id
+
+    @property
+    def error(self) -> str:
+        """Why joining failed or the peer stopped; while reconnecting, why the last try did."""
+        if self.status == "reconnecting" and self._session is not None:
+            return self._session.error
+        return self._error
 
     @property
     def status(self) -> str:
@@ -296,7 +302,7 @@ class KernelPeer:
     def _camera_changed(self, on: bool) -> None:
         self._state["camera"] = on
         if self._status == "joined":
-            self._send({"type": "state", "state": dict(self._state)})
+            self._send(state_message(self._state))
 
     # -- signaling --------------------------------------------------------------------
 
@@ -305,7 +311,7 @@ class KernelPeer:
         while (frame := await self._session.receive()) is not None:
             self._mesh.dispatch(frame)
         if self._status != "left":
-            self._status, self.error = "error", self._session.error
+            self._status, self._error = "error", self._session.error
             await self._close_all()
 
     def _send(self, frame: dict[str, Any]) -> None:

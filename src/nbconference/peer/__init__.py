@@ -1,0 +1,12 @@
+"""The kernel as a conference peer: :class:`KernelPeer` and what it hands to Python.
+
+One aiortc connection per remote peer (``link``), the room as the peer sees it
+(``mesh``), received media for iterators and callbacks (``receiving``) and the video it
+sends (``publishing``). Needs the ``kernel-peer`` extra (aiortc, numpy).
+"""
+
+from ..client.socket import SignalingError
+from .kernel_peer import KernelPeer, PeerAudio, PeerFrame
+from .mesh import RemotePeer
+
+__all__ = ["KernelPeer", "PeerAudio", "PeerFrame", "RemotePeer", "SignalingError"]
