@@ -1,0 +1,75 @@
+"""The protocol is written once per language: src/nbconference/protocol.py, js/protocol.js
+and the table of error codes in docs/protocol.md must agree, name for name."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbconference import protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (the front end's build tool)")
+
+
+@pytest.fixture(scope="module")
+def js() -> dict[str, Any]:
+    """The names js/protocol.js exports, as JSON (Sets as sorted lists)."""
+    script = f"""
+      import * as p from {json.dumps((ROOT / "js" / "protocol.js").as_uri())};
+      const plain = (v) => v instanceof Set ? [...v].sort() : v instanceof RegExp ? v.source : v;
+      const out = {{}};
+      for (const [name, value] of Object.entries(p)) {{
+        if (typeof value !== "function") out[name] = plain(value);
+      }}
+      console.log(JSON.stringify(out));
+    """
+    done = subprocess.run(
+        [str(NODE), "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def frame_types(namespace: type) -> dict[str, str]:
+    return {k: v for k, v in vars(namespace).items() if k.isupper()}
+
+
+def test_names_and_values_agree(js: dict[str, Any]) -> None:
+    assert js["PROTOCOL_VERSION"] == protocol.PROTOCOL_VERSION
+    assert js["SIGNAL_PATH"] == protocol.SIGNAL_PATH
+    assert js["MAX_NAME_CHARS"] == protocol.MAX_NAME_CHARS
+    assert tuple(js["STATE_KEYS"]) == protocol.STATE_KEYS
+    assert js["CLIENT"] == frame_types(protocol.ClientFrame)
+    assert js["SERVER"] == frame_types(protocol.ServerFrame)
+    for name in ("CLOSE_LEFT", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_REPLACED"):
+        assert js[name] == getattr(protocol, name), name
+    assert js["CLOSE_DROPPED"] == protocol.CLOSE_DROPPED
+    assert js["FINAL_CLOSE_CODES"] == sorted(protocol.FINAL_CLOSE_CODES)
+    assert js["FATAL_JOIN_ERRORS"] == sorted(protocol.FATAL_JOIN_ERRORS)
+    assert js["RECONNECT_FIRST_DELAY_MS"] == protocol.RECONNECT_FIRST_DELAY * 1000
+    assert js["RECONNECT_MAX_DELAY_MS"] == protocol.RECONNECT_MAX_DELAY * 1000
+    # The same room names pass both patterns.
+    js_room = re.compile(js["ROOM_PATTERN"])
+    for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", ""):
+        assert bool(js_room.fullmatch(room)) == protocol.valid_room(room), room
+
+
+def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
+    assert sorted(js["ERROR_CODES"]) == sorted(protocol.ERROR_CODES)
+    assert sorted(js["ERROR_EXPLANATIONS"]) == sorted(protocol.ERROR_CODES)
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| `([a-z-]+)` \|", docs, re.MULTILINE))
+    assert table == set(protocol.ERROR_CODES)
