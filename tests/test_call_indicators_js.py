@@ -5,37 +5,23 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-JS = Path(__file__).resolve().parent.parent / "js"
-NODE = shutil.which("node")
+from support.node import module_url, needs_node, run_module
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (the front end's build tool)")
+pytestmark = needs_node
 
 
 def run_js(body: str) -> Any:
     """Run an ES module body that may use ``quality``, ``meters``, ``speaker`` and ``mesh``;
     returns its ``result`` as JSON."""
-    script = (
-        f"import * as quality from {json.dumps((JS / 'quality.js').as_uri())};\n"
-        f"import * as meters from {json.dumps((JS / 'meters.js').as_uri())};\n"
-        f"import * as speaker from {json.dumps((JS / 'speaker.js').as_uri())};\n"
-        f"import * as mesh from {json.dumps((JS / 'mesh.js').as_uri())};\n"
-        f"{body}\nconsole.log(JSON.stringify(result));"
+    imports = "".join(
+        f"import * as {name} from {json.dumps(module_url(name + '.js'))};\n"
+        for name in ("quality", "meters", "speaker", "mesh")
     )
-    out = subprocess.run(
-        [str(NODE), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(out.stdout)
+    return run_module(f"{imports}{body}\nconsole.log(JSON.stringify(result));")
 
 
 def grade(judge_video: bool = True, **record: Any) -> Any:

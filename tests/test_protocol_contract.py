@@ -5,41 +5,33 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nbconference import protocol
+from support.node import module_url, needs_node, run_module
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE = shutil.which("node")
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (the front end's build tool)")
+pytestmark = needs_node
 
 
 @pytest.fixture(scope="module")
 def js() -> dict[str, Any]:
     """The names js/protocol.js exports, as JSON (Sets as sorted lists)."""
-    script = f"""
-      import * as p from {json.dumps((ROOT / "js" / "protocol.js").as_uri())};
-      const plain = (v) => v instanceof Set ? [...v].sort() : v instanceof RegExp ? v.source : v;
-      const out = {{}};
-      for (const [name, value] of Object.entries(p)) {{
-        if (typeof value !== "function") out[name] = plain(value);
-      }}
-      console.log(JSON.stringify(out));
-    """
-    done = subprocess.run(
-        [str(NODE), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
+    result: dict[str, Any] = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const plain = (v) => v instanceof Set ? [...v].sort() : v instanceof RegExp ? v.source : v;
+        const out = {{}};
+        for (const [name, value] of Object.entries(p)) {{
+          if (typeof value !== "function") out[name] = plain(value);
+        }}
+        console.log(JSON.stringify(out));
+        """
     )
-    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
