@@ -1,126 +1,187 @@
 // @ts-check
-// Between a widget model and its Conference: traits both ways, commands from Python,
-// page unload, and leaving when no view has shown the widget for a while.
+// Between a widget model and its Conference in this browser. Every browser that shows the
+// widget is a participant of its own; it tells the kernel what it sees by message (never
+// by writing traits: ipywidgets would echo one browser's write to the others), and takes
+// the kernel's commands. The kernel merges every browser's report into the traits.
+//
+// Nothing starts before a view of the widget is on screen, and the call ends a while
+// after the last view is gone.
 
 /**
  * The part of anywidget's model we use. Trait values arrive as JSON from the kernel, so
  * they are `unknown` until read with String(), Boolean() or Number().
  * @typedef {object} AnyModel
  * @property {(name: string) => unknown} get
- * @property {(name: string, value: unknown) => void} set
- * @property {() => void} save_changes
+ * @property {(content: Record<string, unknown>) => void} send  a message to the kernel
  * @property {(event: string, callback: (...args: unknown[]) => void) => void} on
  * @property {(event: string, callback: (...args: unknown[]) => void) => void} off
+ *
+ * @typedef {import("./conference.js").Conference} Conference
+ * @typedef {import("./conference.js").Reporter} Reporter
  */
 
 /** How long a model with no view stays in the call (output cleared, cell re-run). */
 export const NO_VIEW_GRACE_MS = 5000;
+/** A browser repeats its report this often, so the kernel notices one that is gone. */
+export const HEARTBEAT_MS = 2000;
+
+/** What a browser tells the kernel: the `type` of its messages (widget.py reads them). */
+export const TO_KERNEL = Object.freeze({
+  VIEWER: "viewer",
+  STATS: "stats",
+  GONE: "viewer-gone",
+  VIEWER_LEFT: "viewer-left",
+});
+
+/** What the kernel asks of every browser: the `command` of its messages. */
+export const FROM_KERNEL = Object.freeze({
+  LEAVE: "leave",
+  JOIN: "join",
+  CAMERA: "camera",
+  MICROPHONE: "microphone",
+});
 
 /** Settings that only take effect by joining again. */
 const REJOIN_ON = ["room", "name", "signaling_url", "token"];
 
+/** @returns {string} a key for this browser's report, unique among the viewers */
+function viewerKey() {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
- * Write browser-side traits, skipping values the model already holds (compared with the
- * model, not with what we wrote last, since Python may have changed it meanwhile).
+ * Reports this browser's part in the call to the kernel by message.
  * @param {AnyModel} model
- * @param {() => boolean} live  false once the model is being destroyed
- * @returns {(patch: Record<string, unknown>) => void}
+ * @returns {Reporter & { viewer: string, dispose(): void }}
  */
-export function traitWriter(model, live) {
+export function kernelReporter(model) {
+  const viewer = viewerKey();
+  /** @type {Record<string, unknown> | null} the last record, repeated as a heartbeat */
+  let last = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let heartbeat;
   let closed = false;
-  const write = (/** @type {Record<string, unknown>} */ patch) => {
-    if (closed || !live()) return;
-    let dirty = false;
-    for (const [key, value] of Object.entries(patch)) {
-      if (JSON.stringify(model.get(key)) === JSON.stringify(value)) continue;
-      model.set(key, value);
-      dirty = true;
-    }
-    if (!dirty) return;
+
+  /** @param {Record<string, unknown>} content */
+  const send = (content) => {
+    if (closed) return;
     try {
-      model.save_changes();
+      model.send({ ...content, viewer });
     } catch (error) {
-      // The comm is gone (kernel restarted): nothing to report to any more.
+      // The comm is gone (kernel restarted or widget closed): nobody to tell any more.
       closed = true;
-      console.warn("nbconference: cannot write to the widget model", error);
+      clearInterval(heartbeat);
+      console.warn("nbconference: cannot reach the kernel", error);
     }
   };
-  return write;
+  const gone = () => {
+    if (last !== null) send({ type: TO_KERNEL.GONE });
+    last = null;
+    clearInterval(heartbeat);
+    heartbeat = undefined;
+  };
+
+  return {
+    viewer,
+    state(record) {
+      if (record === null) {
+        gone();
+        return;
+      }
+      last = record;
+      send({ type: TO_KERNEL.VIEWER, record });
+      heartbeat ??= setInterval(() => {
+        if (last !== null) send({ type: TO_KERNEL.VIEWER, record: last });
+      }, HEARTBEAT_MS);
+    },
+    stats(stats) {
+      if (last !== null) send({ type: TO_KERNEL.STATS, stats });
+    },
+    viewerLeft(id) {
+      send({ type: TO_KERNEL.VIEWER_LEFT, id });
+    },
+    dispose() {
+      gone();
+      closed = true;
+    },
+  };
+}
+
+/**
+ * @param {unknown} content
+ * @returns {{ command: string, on: boolean } | null}
+ */
+function readCommand(content) {
+  if (!content || typeof content !== "object" || !("command" in content)) return null;
+  const command = String(content.command);
+  const on = "on" in content && content.on === true;
+  return { command, on };
 }
 
 /**
  * @param {AnyModel} model
- * @param {import("./conference.js").Conference} conference
+ * @param {Conference} conference
  * @returns {{ attachView(): () => void, dispose(): void }}
  */
 export function bindModel(model, conference) {
   let views = 0;
-  let leftForNoView = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let noViewTimer;
 
-  const onCamera = () => {
-    const on = Boolean(model.get("camera"));
-    if (on !== conference.snapshot().wanted.camera) conference.setCamera(on);
-  };
-  const onMicrophone = () => {
-    const on = Boolean(model.get("microphone"));
-    if (on !== conference.snapshot().wanted.microphone) conference.setMicrophone(on);
-  };
   const onSettings = () => {
-    if (conference.status === "left") return;
+    const { status } = conference.snapshot();
+    if (status === "left" || status === "idle") return;
     conference.leave();
     conference.rejoin();
   };
-  /** @param {unknown} content  a custom message from Python: `{"command": "leave" | "join"}` */
+  /** @param {unknown} content  a command from the kernel, for every browser */
   const onMessage = (content) => {
-    if (!content || typeof content !== "object" || !("command" in content)) return;
-    if (content.command === "leave") {
-      leftForNoView = false;
-      conference.leave();
-    } else if (content.command === "join") {
-      conference.rejoin();
+    const message = readCommand(content);
+    if (!message) return;
+    switch (message.command) {
+      case FROM_KERNEL.LEAVE:
+        conference.leave();
+        break;
+      case FROM_KERNEL.JOIN:
+        if (views > 0) conference.rejoin();
+        break;
+      case FROM_KERNEL.CAMERA:
+      case FROM_KERNEL.MICROPHONE:
+        void conference.requestFromCode(message.command, message.on);
+        break;
     }
   };
   // pagehide, not beforeunload: JupyterLab may cancel an unload to ask about unsaved
   // changes, and we must not hang up on someone who then stays.
-  const onPageHide = () => conference.leave();
-  const startNoViewTimer = () => {
-    clearTimeout(noViewTimer);
-    noViewTimer = setTimeout(() => {
-      if (views > 0 || conference.status === "left") return;
-      leftForNoView = true;
-      conference.leave();
-    }, NO_VIEW_GRACE_MS);
-  };
+  const onPageHide = () => conference.stand();
 
-  model.on("change:camera", onCamera);
-  model.on("change:microphone", onMicrophone);
   for (const name of REJOIN_ON) model.on(`change:${name}`, onSettings);
   model.on("msg:custom", onMessage);
   globalThis.addEventListener?.("pagehide", onPageHide);
-  startNoViewTimer();
 
   return {
     attachView() {
       views += 1;
       clearTimeout(noViewTimer);
-      if (leftForNoView) {
-        leftForNoView = false;
-        conference.rejoin();
-      }
+      const { status, elsewhere } = conference.snapshot();
+      // The first view on screen starts the call; nothing before it.
+      if (status === "idle" && !elsewhere) void conference.join();
       let attached = true;
       return () => {
         if (!attached) return;
         attached = false;
         views -= 1;
-        if (views === 0) startNoViewTimer();
+        if (views > 0) return;
+        clearTimeout(noViewTimer);
+        noViewTimer = setTimeout(() => {
+          if (views === 0) conference.stand();
+        }, NO_VIEW_GRACE_MS);
       };
     },
     dispose() {
       clearTimeout(noViewTimer);
-      model.off("change:camera", onCamera);
-      model.off("change:microphone", onMicrophone);
       for (const name of REJOIN_ON) model.off(`change:${name}`, onSettings);
       model.off("msg:custom", onMessage);
       globalThis.removeEventListener?.("pagehide", onPageHide);

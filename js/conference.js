@@ -3,12 +3,14 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
+import { CallLock } from "./call-lock.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
+import { labColor, personOf, unverified } from "./people.js";
 import { SERVER, describeError, joinMessage, signalMessage, stateMessage } from "./protocol.js";
 import { SignalingSession, discoverSignalingUrl } from "./signaling.js";
-import { traitsOf } from "./snapshot.js";
+import { viewerRecordOf } from "./snapshot.js";
 
 /**
  * @typedef {import("./snapshot.js").Status} Status
@@ -17,22 +19,44 @@ import { traitsOf } from "./snapshot.js";
  * @typedef {import("./stats.js").PeerStats} PeerStats
  * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
  *
+ * @typedef {import("./people.js").Person} Person
+ * @typedef {"camera" | "microphone"} Device
+ *
  * @typedef {Pick<Conference, "snapshot" | "addEventListener" | "removeEventListener" |
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
- *   "rejoin" | "enableAudio">} ConferenceView  all a view may use
+ *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio">} ConferenceView  all a view
+ *   may use
+ *
+ * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
+ * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
+ *   record after each change; null while this browser is not in the call (nothing shown
+ *   yet, or the call is open in another tab)
+ * @property {(stats: Record<string, PeerStats>) => void} stats  every stats sample
+ * @property {(peerId: string) => void} viewerLeft  another browser viewing this very
+ *   widget left the room (its tab may be gone without a word to the kernel)
  */
 
 const NOTICE_MS = 8000;
 
 export class Conference extends EventTarget {
   /** @type {ModelReader} */ #settings;
-  /** @type {(patch: Record<string, unknown>) => void} */ #report;
+  /** @type {Reporter} */ #report;
   #instanceId = "";
   #room = "";
   #name = "";
   /** own peer id, "" until welcome */
   #id = "";
-  /** @type {Status} */ #status = "connecting";
+  /** @type {Status} */ #status = "idle";
+  /** who we are, as the server stamped us (a label until it has) */
+  /** @type {Person} */ #self;
+  /** @type {CallLock | null} held while we are in the call: one per browser */
+  #lock = null;
+  /** this browser is in the call in another tab or widget: we offer "Join here" */
+  #elsewhere = false;
+  /** devices the notebook's code (not the person) turned off: code may turn them on */
+  #offByCode = { camera: false, microphone: false };
+  /** devices the notebook's code asked to turn on, waiting for the person to agree */
+  #requests = { camera: false, microphone: false };
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
@@ -59,17 +83,19 @@ export class Conference extends EventTarget {
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
-   * @param {(patch: Record<string, unknown>) => void} report  writes browser-side traits
+   * @param {Reporter} report  tells the kernel
    */
   constructor(settings, report) {
     super();
     this.#settings = settings;
     this.#report = report;
     this.#instanceId = String(settings.get("instance_id"));
-    this.#media = new LocalMedia({
-      camera: Boolean(settings.get("camera")),
-      microphone: Boolean(settings.get("microphone")),
-    });
+    const camera = Boolean(settings.get("camera"));
+    const microphone = Boolean(settings.get("microphone"));
+    this.#media = new LocalMedia({ camera, microphone });
+    // Off from the start is the notebook's choice, not the person's: code may undo it.
+    this.#offByCode = { camera: !camera, microphone: !microphone };
+    this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#audio = new AudioSinks(() => this.#changed());
     this.#mesh = new Mesh({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
@@ -89,8 +115,11 @@ export class Conference extends EventTarget {
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
-      room: this.#room,
+      room: this.#room || String(this.#settings.get("room")),
+      label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
+      elsewhere: this.#elsewhere,
+      requests: Object.freeze({ ...this.#requests }),
       detail: this.#detail,
       error: this.#error,
       notice: this.#notice,
@@ -98,8 +127,8 @@ export class Conference extends EventTarget {
       inCall: this.#inCall(),
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
+        ...this.#self,
         id: this.#id,
-        name: this.#name,
         ...local,
         preview: local.camera ? media.preview : null,
       }),
@@ -151,26 +180,118 @@ export class Conference extends EventTarget {
 
   // -- actions (buttons, Python) ----------------------------------------------------
 
-  /** Acquire media, then join; progress shows in `status`. Never rejects. */
+  /**
+   * Acquire media, then join; progress shows in `status`. Never rejects. Only a view of
+   * the widget calls it: nothing is asked of the camera before the widget is on screen.
+   * When this browser is in the call already (another tab, another widget of the same
+   * room) it offers "Join here" instead: one person, one microphone.
+   */
   async join() {
+    await this.#enter(false);
+  }
+
+  /** Move the call here from the other tab or widget of this browser that has it. */
+  async joinHere() {
+    await this.#enter(true);
+  }
+
+  /** @param {boolean} takeOver */
+  async #enter(takeOver) {
     if (this.#closed || this.#inCall() || this.#joining) return;
     this.#joining = true;
     try {
-      await this.#connect();
+      const target = this.#target();
+      const room = String(this.#settings.get("room"));
+      if ("url" in target) {
+        this.#lock ??= new CallLock(`${target.shown}|${room}`, {
+          onTakenAway: () => this.#takenAway(),
+        });
+        const held = takeOver ? await this.#lock.takeOver() : await this.#lock.acquire();
+        if (this.#closed) {
+          this.#lock.free();
+          return;
+        }
+        this.#elsewhere = !held;
+        if (!held) {
+          this.#setStatus("idle", "");
+          return;
+        }
+      }
+      await this.#connect(target);
     } finally {
       this.#joining = false;
     }
   }
 
-  /** @param {boolean} on */
-  async setCamera(on) {
-    const problem = await this.#media.setCamera(on);
-    this.#afterLocalChange(problem);
+  #takenAway() {
+    this.leave();
+    this.#elsewhere = true;
+    this.#setStatus("idle", "");
   }
 
-  /** @param {boolean} on */
+  /** Where the signaling server is, from the widget's settings and the page. */
+  #target() {
+    return discoverSignalingUrl(
+      String(this.#settings.get("signaling_url") || ""),
+      String(this.#settings.get("token") || ""),
+    );
+  }
+
+  /** The person turns their camera on or off. @param {boolean} on */
+  async setCamera(on) {
+    this.#offByCode.camera = false;
+    this.#requests.camera = false;
+    await this.#setDevice("camera", on);
+  }
+
+  /** The person mutes or unmutes. @param {boolean} on */
   async setMicrophone(on) {
-    const problem = await this.#media.setMicrophone(on);
+    this.#offByCode.microphone = false;
+    this.#requests.microphone = false;
+    await this.#setDevice("microphone", on);
+  }
+
+  /**
+   * The notebook's code asks for a device on or off (`w.camera = ...` in the kernel).
+   * Off is done at once, like a host's mute. On is done only for a device that code
+   * turned off; one the person turned off is never turned on by code: they are asked.
+   * @param {Device} device @param {boolean} on
+   */
+  async requestFromCode(device, on) {
+    const wanted = this.#media[device];
+    this.#requests[device] = false;
+    if (!on) {
+      if (wanted) {
+        this.#offByCode[device] = true;
+        await this.#setDevice(device, false);
+      }
+    } else if (!wanted) {
+      if (this.#offByCode[device]) {
+        this.#offByCode[device] = false;
+        await this.#setDevice(device, true);
+      } else {
+        this.#requests[device] = true;
+      }
+    }
+    this.#changed();
+  }
+
+  /**
+   * The person's answer to the notebook's request to turn a device on.
+   * @param {Device} device @param {boolean} accept
+   */
+  async answerRequest(device, accept) {
+    this.#requests[device] = false;
+    if (accept) await this.#setDevice(device, true);
+    this.#changed();
+  }
+
+  /** @param {Device} device @param {boolean} on */
+  async #setDevice(device, on) {
+    const problem =
+      device === "camera"
+        ? await this.#media.setCamera(on)
+        : await this.#media.setMicrophone(on);
     this.#afterLocalChange(problem);
   }
 
@@ -205,7 +326,7 @@ export class Conference extends EventTarget {
 
   /** Leave the room (the widget stays and can join again). */
   leave() {
-    if (this.#status === "left") return;
+    if (this.#status === "left" || this.#status === "idle") return;
     this.#hangUp();
     this.#setStatus("left", "");
   }
@@ -217,33 +338,44 @@ export class Conference extends EventTarget {
     else void this.join();
   }
 
+  /**
+   * Leave because no view shows the widget any more: back to idle, as before any view.
+   */
+  stand() {
+    if (this.#status === "idle") return;
+    this.#hangUp();
+    this.#setStatus("idle", "");
+  }
+
   /** The model is gone: leave and release everything for good. */
   close() {
     if (this.#closed) return;
     this.leave();
     this.#closed = true;
+    this.#lock?.free();
     clearTimeout(this.#noticeTimer);
   }
 
   // -- the call ---------------------------------------------------------------------
 
-  async #connect() {
+  /** @param {ReturnType<typeof discoverSignalingUrl>} target */
+  async #connect(target) {
     this.#room = String(this.#settings.get("room"));
     this.#name = String(this.#settings.get("name") || "guest");
+    this.#self = unverified(this.#name, labColor());
     this.#error = "";
-    this.#setStatus("connecting", "Asking for camera and microphone…");
-    await this.#media.start();
-    if (this.#closed || this.#status !== "connecting") return;
-    const target = discoverSignalingUrl(
-      String(this.#settings.get("signaling_url") || ""),
-      String(this.#settings.get("token") || ""),
-    );
+    this.#elsewhere = false;
     if ("error" in target) {
       this.#fail(target.error);
       return;
     }
+    this.#setStatus("connecting", "Asking for camera and microphone…");
+    await this.#media.start();
+    if (this.#closed || this.#status !== "connecting") return;
+    const about = { widget: this.#instanceId, color: this.#self.color };
     this.#signaling = new SignalingSession(target, {
-      joinMessage: (resume) => joinMessage(this.#room, this.#name, this.#media.state(), resume),
+      joinMessage: (resume) =>
+        joinMessage(this.#room, this.#name, this.#media.state(), resume, about),
       onWelcome: (welcome) => this.#onWelcome(welcome),
       onFrame: (frame) => this.#onFrame(frame),
       onStatus: (status, reason) => {
@@ -263,7 +395,7 @@ export class Conference extends EventTarget {
       {
         onStats: (stats) => {
           this.#stats = stats;
-          this.#report({ stats });
+          this.#report.stats(stats);
         },
         onGrades: (grades) => {
           this.#grades = grades;
@@ -288,6 +420,7 @@ export class Conference extends EventTarget {
       this.#id = welcome.id;
       this.#mesh.reset(welcome.id, welcome.ice_servers, others);
     }
+    if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#setStatus("joined", "");
   }
 
@@ -295,9 +428,13 @@ export class Conference extends EventTarget {
   #onFrame(frame) {
     switch (frame.type) {
       case SERVER.PEER_JOINED:
-        if (!this.#mesh.peers.has(frame.peer.id)) this.#mesh.add(frame.peer, true);
+        if (this.#mesh.peers.has(frame.peer.id)) this.#mesh.describe(frame.peer);
+        else this.#mesh.add(frame.peer, true);
         break;
       case SERVER.PEER_LEFT:
+        if (this.#mesh.people.get(frame.id)?.widget === this.#instanceId) {
+          this.#report.viewerLeft(frame.id);
+        }
         this.#mesh.drop(frame.id);
         break;
       case SERVER.PEER_STATE:
@@ -379,9 +516,10 @@ export class Conference extends EventTarget {
     this.#mesh.clear();
     this.#audio.close();
     this.#media.stop();
+    this.#lock?.free();
     this.#id = "";
     this.#stats = {};
-    this.#report({ stats: {} });
+    this.#requests = { camera: false, microphone: false };
   }
 
   /** Coalesce the changes of one task into one view update and one trait write. */
@@ -390,7 +528,9 @@ export class Conference extends EventTarget {
     this.#changeQueued = true;
     queueMicrotask(() => {
       this.#changeQueued = false;
-      this.#report(traitsOf(this.snapshot()));
+      const snapshot = this.snapshot();
+      const idle = snapshot.status === "idle";
+      this.#report.state(idle ? null : viewerRecordOf(snapshot));
       this.dispatchEvent(new Event("change"));
     });
   }

@@ -2,6 +2,7 @@
 // The full mesh: one PeerLink per remote peer, who offers to whom, and our media on
 // every link.
 import { PeerLink } from "./peer.js";
+import { personOf } from "./people.js";
 
 /**
  * Camera bitrate towards each peer: a full mesh sends one copy per peer.
@@ -33,10 +34,10 @@ export function noPathMessage(label, iceServers) {
  * @typedef {import("./protocol.js").PeerInfo} PeerInfo
  * @typedef {import("./protocol.js").PeerState} PeerState
  *
- * @typedef {object} PeerRecord  one remote peer: what its tiles show, and (its JSON fields,
- *   see peerTraits) what the kernel's `peers` trait holds
+ * @typedef {import("./people.js").Person} Person
+ *
+ * @typedef {object} PeerState_  what a peer's link is doing
  * @property {string} id
- * @property {string} name  "" when the peer gave none
  * @property {boolean} camera  as the peer announced it
  * @property {boolean} microphone
  * @property {boolean} screen
@@ -44,6 +45,9 @@ export function noPathMessage(label, iceServers) {
  * @property {string} problem  why the link does not work, for people; "" when it does
  * @property {MediaStream} stream  the peer's camera and voice (the live stream)
  * @property {MediaStream | null} screenStream  the peer's screen share while it is shown
+ *
+ * @typedef {Person & PeerState_} PeerRecord  one remote peer: what its tiles show, and
+ *   (its JSON fields, see peerTraits) what the kernel hears of it
  *
  * @typedef {object} MeshOptions
  * @property {(to: string, data: import("./protocol.js").SignalData) => void} send
@@ -59,6 +63,8 @@ export class Mesh {
     this.options = options;
     /** @type {Map<string, PeerLink>} */
     this.peers = new Map();
+    /** @type {Map<string, Person>} who each remote peer is */
+    this.people = new Map();
     this.selfId = "";
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
@@ -93,10 +99,12 @@ export class Mesh {
    */
   add(peer, weOffer) {
     const { media } = this.options;
-    const label = peer.name || "a peer";
+    const person = personOf(peer);
+    const label = person.name;
+    this.people.set(peer.id, person);
     const link = new PeerLink({
       id: peer.id,
-      name: peer.name,
+      name: person.name,
       state: { ...peer.state },
       // Perfect negotiation needs exactly one polite side: the larger id yields.
       polite: this.selfId > peer.id,
@@ -124,11 +132,27 @@ export class Mesh {
     return link;
   }
 
+  /**
+   * The server told us who a peer is after its first signal had made a link for it
+   * (room events and signals may travel different paths across servers).
+   * @param {PeerInfo} peer
+   */
+  describe(peer) {
+    const link = this.peers.get(peer.id);
+    if (!link) return;
+    const person = personOf(peer);
+    this.people.set(peer.id, person);
+    link.name = person.name;
+    link.state = { ...link.state, ...peer.state };
+    this.options.onChange();
+  }
+
   /** @param {string} id */
   drop(id) {
     const link = this.peers.get(id);
     if (!link) return;
     this.peers.delete(id);
+    this.people.delete(id);
     link.close();
     this.options.audio.remove(id);
     this.updateBitrates();
@@ -151,7 +175,7 @@ export class Mesh {
     let link = this.peers.get(from);
     if (!link && data?.description?.type === "offer") {
       // Room events and signals may travel different paths (several servers).
-      link = this.add({ id: from, name: "", state: {} }, false);
+      link = this.add(stranger(from), false);
     }
     if (link) link.handleSignal(data);
     else console.warn("nbconference: signal from an unknown peer", from);
@@ -201,8 +225,8 @@ export class Mesh {
    */
   roster() {
     return [...this.peers.values()].map((link) => ({
+      ...(this.people.get(link.id) ?? personOf(stranger(link.id))),
       id: link.id,
-      name: link.name,
       camera: link.state.camera ?? true,
       microphone: link.state.microphone ?? true,
       screen: link.state.screen ?? false,
@@ -228,9 +252,34 @@ export class Mesh {
 }
 
 /**
- * The JSON fields of a peer record, for the kernel's `peers` trait.
+ * A peer we know only by id (its first signal came before the room told us of it).
+ * @param {string} id
+ * @returns {PeerInfo}
+ */
+function stranger(id) {
+  return { id, name: "", state: {}, user: null, color: null, widget: null };
+}
+
+/**
+ * The JSON fields of a peer record, as the kernel hears of it.
  * @param {PeerRecord} record
  */
-export function peerTraits({ id, name, camera, microphone, screen, connection, problem }) {
-  return { id, name, camera, microphone, screen, connection, problem };
+export function peerTraits(record) {
+  const { id, name, username, initials, color, avatar_url, verified, widget } = record;
+  const { camera, microphone, screen, connection, problem } = record;
+  return {
+    id,
+    name,
+    username,
+    initials,
+    color,
+    avatar_url,
+    verified,
+    camera,
+    microphone,
+    screen,
+    connection,
+    problem,
+    widget,
+  };
 }

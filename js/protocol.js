@@ -83,11 +83,24 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
 
 /**
  * @typedef {{ camera: boolean, microphone: boolean, screen: boolean }} PeerState
- * @typedef {{ id: string, name: string, state: Partial<PeerState> }} PeerInfo
+ * @typedef {object} UserStamp  who the server authenticated a peer as (Jupyter's identity)
+ * @property {string} username
+ * @property {string} display_name
+ * @property {string | null} initials
+ * @property {string | null} avatar_url
+ * @property {string | null} color
+ *
+ * @typedef {object} PeerInfo  a peer's public record, as the server made it
+ * @property {string} id
+ * @property {string} name  the display name, or the client's own label where `user` is null
+ * @property {Partial<PeerState>} state
+ * @property {UserStamp | null} user  null where the server knows no identity (unverified)
+ * @property {string | null} color  the person's colour in a shared notebook, if known
+ * @property {string | null} widget  the widget model the peer is a view of, if it said
  * @typedef {{ description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit }} SignalData
  *
  * Client → server frames, made only by the builders below.
- * @typedef {{ type: typeof CLIENT.JOIN, room: string, name: string, state: PeerState, resume?: string }} JoinFrame
+ * @typedef {{ type: typeof CLIENT.JOIN, room: string, name: string, state: PeerState, resume?: string, widget?: string, color?: string }} JoinFrame
  * @typedef {{ type: typeof CLIENT.SIGNAL, to: string, data: SignalData }} SignalFrame
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
@@ -97,6 +110,7 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @typedef {object} WelcomeFrame
  * @property {typeof SERVER.WELCOME} type
  * @property {string} id  our peer id
+ * @property {PeerInfo | null} peer  our own record, as the others see it
  * @property {string | null} resume  the token that resumes this peer after a drop
  * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
  * @property {PeerInfo[]} peers  the others in the room
@@ -115,17 +129,25 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ErrorFrame} ServerFrame
  */
 
+/** Tags and colours a join may carry (the server refuses others). */
+export const WIDGET_TAG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const COLOR_PATTERN = /^(#[0-9A-Fa-f]{3,8}|var\(--jp-collaborator-color[1-9]\))$/;
+
 /**
  * @param {string} room
- * @param {string} name
+ * @param {string} name  a label, shown only where the server knows no identity
  * @param {PeerState} state
  * @param {string | null} resume  the token of the peer we were, to keep its id
+ * @param {{ widget?: string, color?: string | null }} [about]  the widget model we view,
+ *   and our colour in a shared notebook (each sent only when the server would take it)
  * @returns {JoinFrame}
  */
-export function joinMessage(room, name, state, resume) {
+export function joinMessage(room, name, state, resume, about = {}) {
   /** @type {JoinFrame} */
   const msg = { type: CLIENT.JOIN, room, name: name.slice(0, MAX_NAME_CHARS), state };
   if (resume) msg.resume = resume;
+  if (about.widget && WIDGET_TAG_PATTERN.test(about.widget)) msg.widget = about.widget;
+  if (about.color && COLOR_PATTERN.test(about.color)) msg.color = about.color;
   return msg;
 }
 
@@ -174,11 +196,34 @@ function readState(value) {
   return state;
 }
 
+/** @param {unknown} value @returns {string | null} */
+function optionalString(value) {
+  return typeof value === "string" && value ? value : null;
+}
+
+/** @param {unknown} value @returns {UserStamp | null} */
+function readUser(value) {
+  if (!isObject(value) || typeof value.username !== "string") return null;
+  return {
+    username: value.username,
+    display_name: optionalString(value.display_name) ?? value.username,
+    initials: optionalString(value.initials),
+    avatar_url: optionalString(value.avatar_url),
+    color: optionalString(value.color),
+  };
+}
+
 /** @param {unknown} value @returns {PeerInfo | null} */
 function readPeer(value) {
   if (!isObject(value) || typeof value.id !== "string") return null;
-  const name = typeof value.name === "string" ? value.name : "";
-  return { id: value.id, name, state: readState(value.state) };
+  return {
+    id: value.id,
+    name: typeof value.name === "string" ? value.name : "",
+    state: readState(value.state),
+    user: readUser(value.user),
+    color: optionalString(value.color),
+    widget: optionalString(value.widget),
+  };
 }
 
 /** @type {ReadonlySet<unknown>} */
@@ -246,6 +291,7 @@ export function readServerFrame(value) {
       return {
         type: SERVER.WELCOME,
         id: value.id,
+        peer: readPeer(value.peer),
         resume: typeof value.resume === "string" ? value.resume : null,
         resumed: value.resumed === true,
         peers: peers.filter((peer) => peer !== null),

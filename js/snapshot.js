@@ -1,26 +1,35 @@
 // @ts-check
 // What a call looks like from outside: the snapshot a Conference hands its views, and
-// the traits the kernel gets from it.
+// the record the kernel hears of this browser's part in it.
 import { peerTraits } from "./mesh.js";
 
 /**
- * @typedef {"connecting" | "joined" | "reconnecting" | "left" | "error"} Status
+ * @typedef {"idle" | "connecting" | "joined" | "reconnecting" | "left" | "error"} Status
+ *   idle: not in the call and not trying: no view has shown the widget yet, its views
+ *   are gone, or this browser is in the call elsewhere (another tab or widget)
  * @typedef {import("./quality.js").Grade} Grade
  * @typedef {import("./mesh.js").PeerRecord} PeerRecord
+ * @typedef {import("./people.js").Person} Person
  *
- * @typedef {object} LocalRecord  ourselves, as our own tile shows us
+ * @typedef {object} LocalState  ourselves, as our own tile shows us
  * @property {string} id  our peer id, "" until joined
- * @property {string} name
  * @property {boolean} camera  sending video: wanted, and a camera is there
  * @property {boolean} microphone  sending sound
  * @property {boolean} screen  sharing a screen
  * @property {MediaStream | null} preview  our camera alone (never our own voice), while on
  *
+ * @typedef {Person & LocalState} LocalRecord
+ *
  * @typedef {object} ConferenceSnapshot  what a view shows, frozen; the streams in it are
  *   the live MediaStreams (references for <video> elements, not copies)
  * @property {string} instanceId  the widget's id, the key of the page's registry
  * @property {string} room
+ * @property {string} label  the call as people know it ("the call of analysis.ipynb"),
+ *   "" to say "room <room>"
  * @property {Status} status
+ * @property {boolean} elsewhere  this browser is in the call in another tab or widget
+ * @property {Readonly<{ camera: boolean, microphone: boolean }>} requests  devices the
+ *   notebook's code asks to turn on, waiting for the person's yes
  * @property {string} detail  why we are connecting or reconnecting
  * @property {string} error  why the call stopped (status "error")
  * @property {string} notice  a passing problem, shown for a few seconds
@@ -33,21 +42,34 @@ import { peerTraits } from "./mesh.js";
  * @property {string} speaker  peer id of the tile to ring (ours too), "" for nobody
  * @property {ReadonlyMap<string, Grade>} grades  each link's quality, by peer id
  * @property {boolean} audioBlocked  the browser plays no sound until a click
+ *
+ * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
 
 /**
- * The browser-written traits the kernel sees (all JSON).
+ * What the kernel hears of this browser: its own record (the shape of a peer's) and the
+ * peers it is linked to. The kernel merges the records of every browser viewing the
+ * widget into its traits.
  * @param {ConferenceSnapshot} snapshot
  */
-export function traitsOf(snapshot) {
+export function viewerRecordOf(snapshot) {
+  const { local } = snapshot;
   return {
-    peer_id: snapshot.local.id,
+    id: local.id,
+    name: local.name,
+    username: local.username,
+    initials: local.initials,
+    color: local.color,
+    avatar_url: local.avatar_url,
+    verified: local.verified,
+    camera: local.camera,
+    microphone: local.microphone,
+    screen: local.screen,
+    wanted_camera: snapshot.wanted.camera,
+    wanted_microphone: snapshot.wanted.microphone,
     status: snapshot.status,
     error: snapshot.error || snapshot.notice,
     media_error: snapshot.mediaError,
-    sharing_screen: snapshot.local.screen,
-    camera: snapshot.wanted.camera,
-    microphone: snapshot.wanted.microphone,
     peers: snapshot.peers.map(peerTraits),
   };
 }

@@ -11,6 +11,10 @@ import { icon } from "./icons.js";
  * @typedef {object} TilePerson  who a camera tile shows
  * @property {string} id
  * @property {string} name  as shown
+ * @property {string} initials  shown in the person's colour while the camera is off
+ * @property {string | null} color
+ * @property {string | null} avatar_url
+ * @property {boolean} verified  the name is the server's; false: only the client's label
  * @property {boolean} camera
  * @property {boolean} microphone
  * @property {RTCPeerConnectionState | "local"} connection
@@ -77,9 +81,12 @@ export function describeCamera(tile, person, grade, speaking) {
   el.dataset.connection = person.connection;
   setFlag(el, "camera", person.camera);
   setFlag(el, "microphone", person.microphone);
-  const avatar = /** @type {HTMLElement} */ (el.querySelector(".nbc-avatar"));
-  avatar.textContent = (person.name.trim()[0] ?? "?").toUpperCase();
-  tile.label.replaceChildren(text("span", "nbc-name", person.name));
+  showAvatar(/** @type {HTMLElement} */ (el.querySelector(".nbc-avatar")), person);
+  const name = text("span", "nbc-name", person.name);
+  name.title = person.verified ? person.name : `${person.name} (name not verified by the server)`;
+  if (person.color) el.style.setProperty("--nbc-person-color", person.color);
+  else el.style.removeProperty("--nbc-person-color");
+  tile.label.replaceChildren(name);
   if (!person.microphone) {
     tile.label.append(indicator("nbc-mic-off", "Microphone off", "microphone"));
   }
@@ -91,6 +98,24 @@ export function describeCamera(tile, person, grade, speaking) {
   tile.badges.replaceChildren(...(trouble || person.problem ? [badge] : []));
   showQuality(el, tile.label, grade);
   el.classList.toggle("nbc-speaking", speaking);
+}
+
+/**
+ * The person's picture, else their initials, for while the camera is off.
+ * @param {HTMLElement} avatar @param {TilePerson} person
+ */
+function showAvatar(avatar, person) {
+  const url = person.avatar_url && /^(https?:|data:image\/)/.test(person.avatar_url) ? person.avatar_url : "";
+  const current = avatar.querySelector("img");
+  if (url) {
+    if (current?.getAttribute("src") === url) return;
+    const img = /** @type {HTMLImageElement} */ (h("img"));
+    img.alt = "";
+    img.src = url;
+    avatar.replaceChildren(img);
+    return;
+  }
+  if (avatar.textContent !== person.initials || current) avatar.textContent = person.initials;
 }
 
 /**

@@ -23,24 +23,45 @@ function plural(count) {
   return count === 1 ? "1 peer" : `${count} peers`;
 }
 
+/**
+ * The call, named for people: the notebook it belongs to, or its room.
+ * @param {ConferenceSnapshot} c
+ */
+function callName(c) {
+  return c.label || `room ${c.room}`;
+}
+
 /** @param {ConferenceSnapshot} c */
 export function statusText(c) {
   switch (c.status) {
+    case "idle":
+      return c.elsewhere
+        ? `You are in ${callName(c)} in another tab or cell of this browser.`
+        : `Not in ${callName(c)}.`;
     case "connecting":
-      return c.detail || `Connecting to room ${c.room}…`;
+      return c.detail || `Connecting to ${callName(c)}…`;
     case "joined": {
       const others = c.peers.length;
       const waiting = others ? plural(others) : "waiting for others";
-      return `Joined room ${c.room} as ${c.local.name} · ${waiting}`;
+      return `In ${callName(c)} as ${c.local.name} · ${waiting}`;
     }
     case "reconnecting":
-      return `Reconnecting to room ${c.room}; calls in progress continue. ${c.detail}`.trim();
+      return `Reconnecting to ${callName(c)}; calls in progress continue. ${c.detail}`.trim();
     case "left":
-      return `Left room ${c.room}.`;
+      return `Left ${callName(c)}.`;
     case "error":
       return c.error || "Something went wrong.";
   }
 }
+
+/**
+ * What the notebook's code asks of the person, and how the buttons say yes.
+ * @type {Record<"camera" | "microphone", [string, string]>}
+ */
+const REQUEST_TEXT = {
+  camera: ["The notebook asks you to turn on your camera.", "Turn camera on"],
+  microphone: ["The notebook asks you to unmute your microphone.", "Unmute"],
+};
 
 /**
  * @param {HTMLElement} el  the view's element
@@ -91,12 +112,36 @@ export function renderView(el, conference) {
   leave.classList.add("nbc-danger");
   leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
   leave.title = "Leave the call";
-  const join = button("join", "Join call", () => conference.rejoin());
+  const join = button("join", "Join call", () =>
+    conference.snapshot().elsewhere ? conference.joinHere() : conference.rejoin(),
+  );
   join.classList.add("nbc-primary");
   join.innerHTML = `${icon("join")}<span>Join</span>`;
   join.title = "Join the call again";
 
-  root.append(header, notice, mediaNotice, grid, controls);
+  const requests = h("div", "nbc-requests");
+  /** @type {Record<"camera" | "microphone", HTMLElement>} */
+  const asks = { camera: h("div", "nbc-request"), microphone: h("div", "nbc-request") };
+  for (const device of /** @type {const} */ (["camera", "microphone"])) {
+    const ask = asks[device];
+    ask.setAttribute("role", "alertdialog");
+    ask.dataset.device = device;
+    const [question, yes] = REQUEST_TEXT[device];
+    const accept = h("button", "nbc-button nbc-primary");
+    accept.textContent = yes;
+    accept.dataset.action = `accept-${device}`;
+    accept.addEventListener("click", () => conference.answerRequest(device, true));
+    const decline = h("button", "nbc-button");
+    decline.textContent = "Not now";
+    decline.dataset.action = `decline-${device}`;
+    decline.addEventListener("click", () => conference.answerRequest(device, false));
+    const text = h("span");
+    text.textContent = question;
+    ask.append(text, accept, decline);
+    requests.append(ask);
+  }
+
+  root.append(header, notice, mediaNotice, requests, grid, controls);
   el.append(root);
 
   /** @type {Map<string, Tile>} */
@@ -117,6 +162,7 @@ export function renderView(el, conference) {
     root.dataset.instanceId = c.instanceId;
     root.dataset.status = c.status;
     root.dataset.peerId = c.local.id;
+    root.dataset.elsewhere = String(c.elsewhere);
     status.textContent = statusText(c);
     notice.textContent = c.notice;
     notice.hidden = !c.notice;
@@ -131,7 +177,12 @@ export function renderView(el, conference) {
     screen.disabled = c.status !== "joined";
     join.hidden = inCall && c.status !== "error";
     const retry = c.status === "error";
-    join.querySelector("span")?.replaceChildren(retry ? "Try again" : "Join");
+    const joinText = c.elsewhere ? "Join here" : retry ? "Try again" : "Join";
+    join.querySelector("span")?.replaceChildren(joinText);
+    join.title = c.elsewhere ? "Move the call to this tab (the other one leaves it)" : "Join the call";
+    for (const device of /** @type {const} */ (["camera", "microphone"])) {
+      asks[device].hidden = !c.requests[device];
+    }
     audio.hidden = !c.audioBlocked || !inCall;
 
     /** @type {Tile[]} */
@@ -146,24 +197,22 @@ export function renderView(el, conference) {
       if (!peer.screenStream) continue;
       const tile = tileFor(`screen:${peer.id}`, "screen");
       attachStream(tile, peer.screenStream);
-      describeScreen(tile, peer.id, peer.name || "Someone");
+      describeScreen(tile, peer.id, peer.name);
       place(`screen:${peer.id}`, tile);
     }
     if (inCall) {
       const me = tileFor("local", "local");
       attachStream(me, c.local.preview);
-      const { id, camera, microphone } = c.local;
-      const you = { id, name: `${c.local.name} (you)`, camera, microphone };
-      const speaking = c.speaker !== "" && c.speaker === id;
+      const you = { ...c.local, name: `${c.local.name} (you)` };
+      const speaking = c.speaker !== "" && c.speaker === c.local.id;
       describeCamera(me, { ...you, connection: "local", problem: "" }, null, speaking);
       place("local", me);
     }
     for (const peer of c.peers) {
       const tile = tileFor(`peer:${peer.id}`, "remote");
       attachStream(tile, peer.stream);
-      const person = { ...peer, name: peer.name || "Someone" };
       const grade = c.grades.get(peer.id) ?? null;
-      describeCamera(tile, person, grade, c.speaker === peer.id);
+      describeCamera(tile, peer, grade, c.speaker === peer.id);
       place(`peer:${peer.id}`, tile);
     }
     for (const [key, tile] of tiles) {

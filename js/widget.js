@@ -1,10 +1,12 @@
 // @ts-check
-// The anywidget entry point. `initialize` runs once per widget model and owns the call;
-// `render` runs per view (the same widget may be shown in several cells) and only draws.
+// The anywidget entry point. `initialize` runs once per widget model in each browser and
+// owns this browser's part in the call, but starts nothing: ipywidgets restores every live
+// model into every front end that attaches to the kernel, shown or not. `render` runs per
+// view (the same widget may be shown in several cells); the first view starts the call.
 // anywidget hands initialize and render different model objects, so they meet through
 // the synced `instance_id` trait, in a registry that tests may read.
 import "./widget.css";
-import { bindModel, traitWriter } from "./bridge.js";
+import { bindModel, kernelReporter } from "./bridge.js";
 import { Conference } from "./conference.js";
 import { renderView } from "./view.js";
 
@@ -30,20 +32,15 @@ export default {
     const id = String(model.get("instance_id"));
     // A reload of this module (live reload while developing) replaces the old call.
     conferences.get(id)?.close();
-    let live = true;
-    const conference = new Conference(
-      model,
-      traitWriter(model, () => live),
-    );
+    const reporter = kernelReporter(model);
+    const conference = new Conference(model, reporter);
     const bridge = bindModel(model, conference);
     conferences.set(id, conference);
     bridges.set(id, bridge);
-    // Not awaited: the cell must render while we ask for media and join.
-    conference.join();
     return () => {
-      live = false;
       bridge.dispose();
       conference.close();
+      reporter.dispose();
       if (conferences.get(id) === conference) conferences.delete(id);
       if (bridges.get(id) === bridge) bridges.delete(id);
     };

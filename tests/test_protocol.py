@@ -118,6 +118,7 @@ def test_server_frame_builders_match_the_wire_format() -> None:
     welcome = json.loads(
         welcome_frame(
             peer_id="me",
+            peer={"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
             resume="tok",
             resumed=False,
             room="lab",
@@ -130,6 +131,7 @@ def test_server_frame_builders_match_the_wire_format() -> None:
         "type": "welcome",
         "protocol": 1,
         "id": "me",
+        "peer": {"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
         "resume": "tok",
         "resumed": False,
         "room": "lab",

@@ -168,7 +168,9 @@ async def test_a_server_stopped_with_sigterm_says_goodbye_at_once(
     bob = await open_client((await stopping.ready()).url, clients)
     await ada.join("lab")
     await bob.join("lab")
-    await ada.expect("peer-joined", peer={"id": bob.id, "name": "lab", "state": {}})
+    await ada.expect(
+        "peer-joined", peer={"id": bob.id, "name": "lab", "state": {}, "user": None, "color": None}
+    )
     stopping.process.send_signal(signal.SIGTERM)
     # Far sooner than the 30 s grace: the server announced the departure itself.
     await ada.expect("peer-left", timeout=5, id=bob.id)

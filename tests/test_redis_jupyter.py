@@ -3,6 +3,7 @@ server meet in one room through Redis."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -13,7 +14,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from nbconference.server.standalone import StandaloneServer
-from support.client import Client
+from support.client import Client, connect_url
 from support.polling import eventually
 from support.processes import free_port, spawn, stop
 from support.redis_fixtures import open_client, start_redis_standalone
@@ -63,12 +64,23 @@ async def test_jupyter_server_and_standalone_share_a_room(
     await eventually(lambda: jupyter_ready(jupyter_url), 60, "Jupyter to answer", interval=0.2)
     standalone = await start_redis_standalone(redis_server.url)
     servers.append(standalone)
-    ada = await open_client(f"ws://{jupyter_url}/nbconference/signal", clients, JUPYTER_TOKEN)
+    # Ada is a browser of the Jupyter server: its login cookie names her.
+    me = await AsyncHTTPClient().fetch(f"http://{jupyter_url}/api/me?token={JUPYTER_TOKEN}")
+    cookie = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
+    ada = Client(
+        await connect_url(f"ws://{jupyter_url}/nbconference/signal", headers={"Cookie": cookie})
+    )
+    clients.append(ada)
     bob = await open_client(standalone.url, clients)
     await ada.join("hub", "Ada")
     welcome = await bob.join("hub", "Bob")
     assert [p["id"] for p in welcome["peers"]] == [ada.id]
-    await ada.expect("peer-joined", peer={"id": bob.id, "name": "Bob", "state": {}})
+    # Her identity stamp crossed Redis with her record; Bob's server knows nobody.
+    user = json.loads(me.body)["identity"]
+    assert welcome["peers"][0]["user"]["username"] == user["username"]
+    assert welcome["peers"][0]["name"] == user["display_name"]
+    joined = await ada.expect("peer-joined")
+    assert joined["peer"] == {"id": bob.id, "name": "Bob", "state": {}, "user": None, "color": None}
     await bob.signal(ada, {"description": {"type": "offer", "sdp": "v=0"}})
     message = await ada.expect("signal", **{"from": bob.id})
     assert message["data"] == {"description": {"type": "offer", "sdp": "v=0"}}

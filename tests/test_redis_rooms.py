@@ -28,9 +28,11 @@ async def test_peers_on_two_servers_meet_signal_and_leave(
     bob = await open_client(two.url, clients)
     await ada.join("lab", "Ada", state={"camera": True})
     welcome = await bob.join("lab", "Bob")
-    assert welcome["peers"] == [{"id": ada.id, "name": "Ada", "state": {"camera": True}}]
+    assert welcome["peers"] == [
+        {"id": ada.id, "name": "Ada", "state": {"camera": True}, "user": None, "color": None}
+    ]
     joined = await ada.expect("peer-joined")
-    assert joined["peer"] == {"id": bob.id, "name": "Bob", "state": {}}
+    assert joined["peer"] == {"id": bob.id, "name": "Bob", "state": {}, "user": None, "color": None}
 
     # 200 numbered signals each way, sent back to back: all arrive, in order, stamped.
     for n in range(200):

@@ -80,7 +80,10 @@ async def test_standalone_requires_its_token(standalone_connect: Connect) -> Non
         token=None, headers={"Authorization": f"token {STANDALONE_TOKEN}"}
     )
     await by_header.join("lab")
-    await by_query.expect("peer-joined", peer={"id": by_header.id, "name": "lab", "state": {}})
+    await by_query.expect(
+        "peer-joined",
+        peer={"id": by_header.id, "name": "lab", "state": {}, "user": None, "color": None},
+    )
 
 
 async def test_standalone_allows_any_origin_with_the_token(standalone_connect: Connect) -> None:

@@ -20,6 +20,7 @@ def test_history_is_bounded_and_keeps_the_newest() -> None:
     assert rows[-1] == {
         "time": 1004.0,
         "peer_id": "peer-b",
+        "viewer": "",
         "bitrate_in_kbps": 200.0,
         "fps_in": 5.0,
         "rtt_ms": 5.0,

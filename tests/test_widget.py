@@ -49,7 +49,7 @@ def recording_comm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ConferenceWidget._live.clear()
 
 
-def peer(peer_id: str, name: str) -> dict[str, Any]:
+def peer(peer_id: str, name: str, **extra: Any) -> dict[str, Any]:
     return {
         "id": peer_id,
         "name": name,
@@ -57,7 +57,34 @@ def peer(peer_id: str, name: str) -> dict[str, Any]:
         "microphone": True,
         "screen": False,
         "connection": "connected",
+        "problem": "",
+        **extra,
     }
+
+
+def report(w: ConferenceWidget, viewer: str, peers: list[dict[str, Any]], **record: Any) -> None:
+    """What a browser viewing ``w`` tells the kernel (js/bridge.js), as ipywidgets hands
+    it to the widget."""
+    fields = {
+        "id": f"id-{viewer}",
+        "name": viewer,
+        "status": "joined",
+        "camera": True,
+        "microphone": True,
+        "screen": False,
+        "wanted_camera": True,
+        "wanted_microphone": True,
+        "error": "",
+        "media_error": "",
+        **record,
+    }
+    w._handle_custom_msg(
+        {"type": "viewer", "viewer": viewer, "record": {**fields, "peers": peers}}, []
+    )
+
+
+def stats(w: ConferenceWidget, viewer: str, sample: dict[str, Any]) -> None:
+    w._handle_custom_msg({"type": "stats", "viewer": viewer, "stats": sample}, [])
 
 
 def test_defaults_and_instance_id() -> None:
@@ -70,7 +97,7 @@ def test_defaults_and_instance_id() -> None:
         True,
         1.0,
     )
-    assert a.status == "connecting" and a.peers == [] and a.stats == {}
+    assert a.status == "idle" and a.peers == [] and a.viewers == [] and a.stats == {}
     assert len(a.instance_id) == 32 and a.instance_id != b.instance_id
     # The id is in the state the front end receives when the comm opens.
     assert a.get_state()["instance_id"] == a.instance_id
@@ -92,17 +119,17 @@ def test_other_settings_are_validated() -> None:
     assert w.name == "guest"
 
 
-def test_browser_traits_are_read_only_for_users_but_the_browser_writes_them() -> None:
+def test_room_traits_are_read_only_and_only_the_kernel_writes_them() -> None:
     w = ConferenceWidget(room="lab", name="Ada")
-    for trait, value in [("status", "joined"), ("peer_id", "x"), ("peers", []), ("stats", {})]:
+    for trait, value in [("status", "joined"), ("peer_id", "x"), ("peers", []), ("viewers", [])]:
         with pytest.raises(traitlets.TraitError):
             setattr(w, trait, value)
     with pytest.raises(traitlets.TraitError):
         w.instance_id = "mine"
-    w.set_state({"status": "joined", "peer_id": "p1", "sharing_screen": True, "camera": False})
-    assert (w.status, w.peer_id, w.sharing_screen, w.camera) == ("joined", "p1", True, False)
-    with pytest.raises(traitlets.TraitError):
-        w.set_state({"status": "dancing"})
+    report(w, "a", [], screen=True, wanted_camera=False)
+    assert (w.status, w.peer_id, w.sharing_screen, w.camera) == ("joined", "id-a", True, False)
+    # A browser writing the traits itself is not how the picture changes.
+    assert "stats" not in w.get_state()
 
 
 def test_peer_callbacks_follow_the_peers_trait() -> None:
@@ -112,19 +139,42 @@ def test_peer_callbacks_follow_the_peers_trait() -> None:
     w.on_peer_joined(lambda p: joined.append(p["name"]))
     w.on_peer_left(lambda p: left.append(p["name"]))
 
-    w.set_state({"peers": [peer("g", "Grace")]})
-    w.set_state({"peers": [peer("g", "Grace"), peer("l", "Linus")]})
-    changed = {**peer("g", "Grace"), "camera": False}
-    w.set_state({"peers": [changed, peer("l", "Linus")]})  # a state change is no join
-    w.set_state({"peers": [peer("l", "Linus")]})
+    report(w, "a", [peer("g", "Grace")])
+    report(w, "a", [peer("g", "Grace"), peer("l", "Linus")])
+    report(w, "a", [peer("g", "Grace", camera=False), peer("l", "Linus")])  # no join
+    report(w, "a", [peer("l", "Linus")])
     assert joined == ["Grace", "Linus"] and left == ["Grace"]
 
     callback = joined.append
     w.on_peer_joined(callback)
     w.on_peer_joined(callback)  # registered once
     w.on_peer_joined(callback, remove=True)
-    w.set_state({"peers": []})
+    report(w, "a", [])
     assert left == ["Grace", "Linus"]
+
+
+def test_several_viewers_one_coherent_picture_and_callbacks_once() -> None:
+    w = ConferenceWidget(room="pair")
+    joined: list[str] = []
+    w.on_peer_joined(lambda p: joined.append(p["id"]))
+    # A sees B (a view of this very widget) and C; B reports later and sees A and C.
+    report(w, "a", [peer("id-b", "B", widget=w.instance_id), peer("c", "Cy")])
+    report(w, "b", [peer("id-a", "A", widget=w.instance_id), peer("c", "Cy")], camera=False)
+    for _ in range(3):  # the same on repeated reads
+        assert [v["id"] for v in w.viewers] == ["id-a", "id-b"]
+        assert [p["id"] for p in w.peers] == ["c"]
+    assert joined == ["c"], "one join for Cy however many viewers link to her"
+    assert [v["camera"] for v in w.viewers] == [True, False]
+    assert w.peer_id == "" and w.status == "joined"
+    stats(w, "a", {"c": {"rtt_ms": 1.0}})
+    stats(w, "b", {"c": {"rtt_ms": 9.0}})
+    assert set(w.stats) == {"id-a/c", "id-b/c"}
+    assert w.stats["id-b/c"] == {"rtt_ms": 9.0, "viewer": "id-b", "peer": "c"}
+    # B's tab closes: A sees it leave the room.
+    w._handle_custom_msg({"type": "viewer-left", "viewer": "a", "id": "id-b"}, [])
+    assert [v["id"] for v in w.viewers] == ["id-a"] and w.peer_id == "id-a"
+    w._handle_custom_msg({"type": "viewer-gone", "viewer": "a"}, [])
+    assert w.viewers == [] and w.status == "left" and w.peers == []
 
 
 def test_on_stats_receives_each_update() -> None:
@@ -132,8 +182,9 @@ def test_on_stats_receives_each_update() -> None:
     seen: list[dict[str, Any]] = []
     w.on_stats(seen.append)
     record = {"rtt_ms": 1.5, "fps_in": 24.0, "route": "host", "connection": "connected"}
-    w.set_state({"stats": {"g": record}})
-    assert seen == [{"g": record}]
+    report(w, "a", [peer("g", "Grace")])
+    stats(w, "a", {"g": record})
+    assert seen == [{"g": {**record, "viewer": "id-a", "peer": "g"}}]
 
 
 def test_every_on_callback_returns_its_remover() -> None:
@@ -144,14 +195,16 @@ def test_every_on_callback_returns_its_remover() -> None:
         w.on_peer_left(lambda p: heard.append("left")),
         w.on_stats(lambda s: heard.append("stats")),
     ]
-    w.set_state({"peers": [peer("g", "Grace")], "stats": {"g": {"fps_in": 1.0}}})
-    w.set_state({"peers": []})
+    report(w, "a", [peer("g", "Grace")])
+    stats(w, "a", {"g": {"fps_in": 1.0}})
+    report(w, "a", [])
     assert sorted(heard) == ["joined", "left", "stats"]
     for remove in removers:
         remove()
         remove()  # removing twice is harmless
-    w.set_state({"peers": [peer("l", "Linus")], "stats": {"l": {"fps_in": 2.0}}})
-    w.set_state({"peers": []})
+    report(w, "a", [peer("l", "Linus")])
+    stats(w, "a", {"l": {"fps_in": 2.0}})
+    report(w, "a", [])
     assert sorted(heard) == ["joined", "left", "stats"], "nothing is heard after removal"
 
 
@@ -160,24 +213,25 @@ def test_remove_keyword_still_removes_and_the_remover_agrees() -> None:
     joined: list[str] = []
     remover = w.on_peer_joined(joined.append)
     w.on_peer_joined(joined.append, remove=True)
-    w.set_state({"peers": [peer("g", "Grace")]})
+    report(w, "a", [peer("g", "Grace")])
     assert joined == []
     w.on_peer_joined(joined.append)  # registered again: the old remover takes it out too
     remover()
-    w.set_state({"peers": [peer("g", "Grace"), peer("l", "Linus")]})
+    report(w, "a", [peer("g", "Grace"), peer("l", "Linus")])
     assert joined == []
 
 
 def test_stats_history_keeps_samples_of_peers_that_left() -> None:
     pytest.importorskip("pandas")
     w = ConferenceWidget(room="lab", stats_history=2)
-    w.set_state({"peers": [peer("g", "Grace")]})
+    report(w, "a", [peer("g", "Grace")])
     for fps in (10.0, 20.0, 30.0):
-        w.set_state({"stats": {"g": {"fps_in": fps, "bitrate_in_kbps": 100 * fps}}})
-    w.set_state({"peers": []})
+        stats(w, "a", {"g": {"fps_in": fps, "bitrate_in_kbps": 100 * fps}})
+    report(w, "a", [])
     table = w.stats_frame()
     assert table["fps_in"].tolist() == [20.0, 30.0]  # bounded to the newest two
     assert set(table["name"]) == {"Grace"} and set(table["peer_id"]) == {"g"}
+    assert set(table["viewer"]) == {"id-a"}
 
 
 def test_leave_and_join_are_commands_to_the_front_end() -> None:
@@ -218,10 +272,29 @@ def test_moving_a_widget_into_a_room_replaces_the_widget_there() -> None:
     assert b.comm is not None and c.comm is not None
 
 
-def test_camera_and_microphone_are_synced_both_ways() -> None:
+def test_camera_and_microphone_are_requests_to_the_browsers_and_follow_one_viewer() -> None:
     w = ConferenceWidget(room="lab")
     w.camera = False
-    updates = [m["state"] for m in w.comm.sent if m.get("method") == "update"]
-    assert {"camera": False} in updates
-    w.set_state({"microphone": False})  # the browser's button
+    assert w.comm.custom() == [{"command": "camera", "on": False}]
+    report(w, "a", [], wanted_microphone=False)  # the person's own button
     assert w.microphone is False
+    assert w.comm.custom() == [{"command": "camera", "on": False}], "no echo of a report"
+    w.microphone = True
+    assert w.comm.custom()[-1] == {"command": "microphone", "on": True}
+
+
+def test_the_room_defaults_to_the_notebooks_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/Untitled.ipynb")
+    w = ConferenceWidget()
+    assert w.room.startswith("Untitled-") and w.room_label == "the call of Untitled.ipynb"
+    assert ConferenceWidget().room == w.room, "everyone on this notebook meets there"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/other/Untitled.ipynb")
+    assert ConferenceWidget().room != w.room
+    monkeypatch.setenv("USER", "grace")
+    monkeypatch.setenv("JUPYTERHUB_USER", "grace")
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/Untitled.ipynb")
+    assert ConferenceWidget().room != w.room, "another user's server: another room"
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    own = ConferenceWidget()
+    assert own.room == f"call-{own.instance_id[:12]}" and own.room in own.room_label
+    assert ConferenceWidget(room="lab").room_label == "room lab"

@@ -8,7 +8,8 @@ and ``docs/protocol.md`` explains them.
 
 Client to server::
 
-    {"type": "join", "room": "lab", "name": "Ada", "state": {...}, "resume": "<token>"?}
+    {"type": "join", "room": "lab", "name": "Ada", "state": {...}, "resume": "<token>"?,
+     "widget": "<tag>"?, "color": "<css colour>"?}
     {"type": "signal", "to": "<peer id>", "data": {"description": {...}} | {"candidate": {...}}}
     {"type": "state", "state": {"camera": bool, "microphone": bool, "screen": bool}}
     {"type": "leave"}
@@ -16,6 +17,16 @@ Client to server::
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
 (stamped with ``from``) and ``error`` (with one of :data:`ERROR_CODES`, and ``peer`` when
 the error concerns one).
+
+A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
+
+    {"id": "<peer id>", "name": "Ada Lovelace", "state": {...},
+     "user": {"username", "display_name", "initials", "avatar_url", "color"} | null,
+     "color": "<css colour>" | null, "widget": "<tag>"?}
+
+``user`` is the authenticated Jupyter user (null where the server knows none, as with
+``nbconference serve``: ``name`` is then only the client's label). A client cannot set it.
+``widget`` tags the participants that view one and the same widget model.
 """
 
 from __future__ import annotations
@@ -33,6 +44,10 @@ SIGNAL_PATH: Final = "nbconference/signal"
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_NAME_CHARS: Final = 64
+# What a join may say of itself beyond its label: which widget it views (an opaque tag),
+# and the colour its person has in a shared notebook when the server's identity has none.
+WIDGET_TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{3,8}|var\(--jp-collaborator-color[1-9]\)")
 # SDP and ICE payloads nest two or three levels. The limit is explicit so that it does not
 # depend on the interpreter's recursion limit, which IPython, for one, raises to 3000.
 MAX_DEPTH: Final = 32
@@ -149,6 +164,8 @@ class Join:
     name: str
     state: dict[str, bool] = field(default_factory=dict)
     resume: str | None = None
+    widget: str | None = None
+    color: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +227,15 @@ _encode = _make_encode()
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is str and not value):
+        raise ProtocolError("bad-message", f"'{key}' must be {what}")
+    return value
+
+
+def _optional(obj: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
         raise ProtocolError("bad-message", f"'{key}' must be {what}")
     return value
 
@@ -287,7 +313,9 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         resume = obj.get("resume")
         if resume is not None and not isinstance(resume, str):
             raise ProtocolError("bad-message", "'resume' must be a token string")
-        return Join(room, name, _parse_state(obj.get("state", {})), resume)
+        widget = _optional(obj, "widget", WIDGET_TAG_PATTERN, "1-64 of A-Z a-z 0-9 _ -")
+        color = _optional(obj, "color", COLOR_PATTERN, "#rgb(a) hex or a collaborator colour")
+        return Join(room, name, _parse_state(obj.get("state", {})), resume, widget, color)
     if kind == ClientFrame.STATE:
         return State(_parse_state(obj.get("state")))
     if kind == ClientFrame.LEAVE:
@@ -306,18 +334,64 @@ def encode(message: Mapping[str, Any]) -> str:
 
 
 def join_message(
-    room: str, name: str, state: Mapping[str, bool], resume: str | None = None
+    room: str,
+    name: str,
+    state: Mapping[str, bool],
+    resume: str | None = None,
+    widget: str | None = None,
+    color: str | None = None,
 ) -> dict[str, Any]:
-    """The first frame on a socket; ``resume`` rejoins as the peer that token belongs to."""
+    """The first frame on a socket; ``resume`` rejoins as the peer that token belongs to.
+
+    ``name`` is a label, shown only where the server knows no identity; ``widget`` tags
+    the views of one widget model; ``color`` is the person's colour in a shared notebook.
+    """
     message: dict[str, Any] = {
         "type": ClientFrame.JOIN,
         "room": room,
         "name": name,
         "state": dict(state),
     }
-    if resume:
-        message["resume"] = resume
+    for key, value in (("resume", resume), ("widget", widget), ("color", color)):
+        if value:
+            message[key] = value
     return message
+
+
+def peer_record(peer_id: str, join: Join, user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The public record of a peer that joined with ``join``, stamped with ``user``.
+
+    ``user`` is the server's own knowledge of who is on the socket (see
+    :func:`identity_stamp`); when there is one, its display name replaces the client's
+    label and its colour the client's.
+    """
+    stamp = dict(user) if user else None
+    record: dict[str, Any] = {
+        "id": peer_id,
+        "name": stamp["display_name"] if stamp else join.name,
+        "state": dict(join.state),
+        "user": stamp,
+        "color": (stamp or {}).get("color") or join.color,
+    }
+    if join.widget:
+        record["widget"] = join.widget
+    return record
+
+
+def identity_stamp(user: Any) -> dict[str, Any]:
+    """The identity fields of a jupyter_server ``User`` that go into peer records."""
+    display = str(getattr(user, "display_name", "") or getattr(user, "name", "") or "")
+    username = str(getattr(user, "username", "") or "")
+    initials = getattr(user, "initials", None)
+    color = getattr(user, "color", None)
+    avatar = getattr(user, "avatar_url", None)
+    return {
+        "username": username[:200],
+        "display_name": (display or username)[:MAX_NAME_CHARS],
+        "initials": str(initials)[:8] if initials else None,
+        "avatar_url": str(avatar)[:2000] if avatar else None,
+        "color": str(color)[:200] if color else None,
+    }
 
 
 def signal_message(to: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -341,6 +415,7 @@ def leave_message() -> dict[str, Any]:
 def welcome_frame(
     *,
     peer_id: str,
+    peer: Mapping[str, Any],
     resume: str,
     resumed: bool,
     room: str,
@@ -348,12 +423,14 @@ def welcome_frame(
     ice_servers: list[dict[str, Any]],
     limits: Limits,
 ) -> str:
-    """The answer to ``join``: our id and resume token, and who is in the room."""
+    """The answer to ``join``: our id, our own record as the others see it (``peer``),
+    the resume token, and who is in the room."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
             "protocol": PROTOCOL_VERSION,
             "id": peer_id,
+            "peer": peer,
             "resume": resume,
             "resumed": resumed,
             "room": room,

@@ -37,12 +37,16 @@ class StatsHistory:
             self._samples.append((time.time() if at is None else at, snapshot))
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per peer and sample: ``time``, ``peer_id`` and the record's fields."""
-        return [
-            {"time": at, "peer_id": pid, **record}
-            for at, sample in self._samples
-            for pid, record in sample.items()
-        ]
+        """One dict per link and sample: ``time``, ``peer_id`` (the remote peer),
+        ``viewer`` (the browser that measured it) and the record's fields."""
+        rows = []
+        for at, sample in self._samples:
+            for key, record in sample.items():
+                fields = {k: v for k, v in record.items() if k not in ("peer", "viewer")}
+                peer = str(record.get("peer") or key)
+                viewer = str(record.get("viewer") or "")
+                rows.append({"time": at, "peer_id": peer, "viewer": viewer, **fields})
+        return rows
 
     def frame(self) -> Any:
         """The history as a pandas DataFrame indexed by time (a datetime), one row per
@@ -53,14 +57,16 @@ class StatsHistory:
             raise ImportError(f"stats_frame() needs pandas: {MISSING_EXTRA}") from None
         table = pd.DataFrame(self.rows())
         if table.empty:
-            return pd.DataFrame(columns=["peer_id"], index=pd.DatetimeIndex([], name="time"))
+            columns = ["peer_id", "viewer"]
+            return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="time"))
         table["time"] = pd.to_datetime(table["time"], unit="s")
         return table.set_index("time")
 
     def plot(
         self, metrics: Iterable[str] = DEFAULT_METRICS, names: Mapping[str, str] | None = None
     ) -> Any:
-        """A matplotlib figure with one panel per metric and one line per peer."""
+        """A matplotlib figure with one panel per metric and one line per link (per peer,
+        and per viewer too when several browsers measured)."""
         try:
             import matplotlib.pyplot as plt
         except ImportError:
@@ -71,10 +77,14 @@ class StatsHistory:
         axes = [axes] if len(metrics) == 1 else list(axes)
         for ax, metric in zip(axes, metrics, strict=True):
             ax.set_ylabel(metric)
-            if metric in table:
-                for pid, rows in table.groupby("peer_id"):
-                    label = (names or {}).get(str(pid), str(pid)[:8])
-                    ax.plot(rows.index, rows[metric], label=label)
+            if metric not in table:
+                continue
+            several = table["viewer"].nunique() > 1
+            for (viewer, pid), rows in table.groupby(["viewer", "peer_id"]):
+                label = (names or {}).get(str(pid), str(pid)[:8])
+                if several:
+                    label = f"{(names or {}).get(str(viewer), str(viewer)[:8])} → {label}"
+                ax.plot(rows.index, rows[metric], label=label)
         if table.empty:
             axes[0].set_title("no statistics yet: join a room with at least one other peer")
         elif axes:

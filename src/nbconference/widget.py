@@ -1,35 +1,66 @@
 """``ConferenceWidget``: the video call in a notebook cell.
 
-The browser does the call (signaling, WebRTC, media); the kernel sees it through synced
-traits and steers it by setting ``camera``/``microphone`` or calling :meth:`leave`.
+The browser does the call (signaling, WebRTC, media). Every browser that shows the widget
+is a participant of its own, a *viewer*: a collaborator in a shared notebook, a second
+tab. Each viewer reports what it sees by message, and the kernel merges the reports into
+the widget's traits, of which it is the only writer (see :mod:`nbconference.viewers`).
+The kernel steers the call by message too: ``camera``/``microphone`` and :meth:`leave`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
+import time
 import uuid
 import weakref
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 import anywidget
 import traitlets
 
+from .notebook_room import notebook_path, notebook_room, widget_room
 from .protocol import MAX_NAME_CHARS, valid_room
 from .stats_history import DEFAULT_METRICS, StatsHistory
+from .viewers import STATUS_RANK, Viewers
 
 STATIC = Path(__file__).parent / "static"
-STATUSES = ("connecting", "joined", "reconnecting", "left", "error")
+STATUSES = ("idle", *STATUS_RANK)
+# A viewer that has not reported for this long is gone (its tab closed without a word);
+# browsers repeat their report every 2 s (HEARTBEAT_MS in js/bridge.js).
+VIEWER_TIMEOUT = 6.0
 
 PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
 Remover = Callable[[], None]
 
 
+class ToKernel:
+    """The ``type`` of each message a browser sends its kernel (js/bridge.js TO_KERNEL)."""
+
+    VIEWER = "viewer"
+    STATS = "stats"
+    GONE = "viewer-gone"
+    VIEWER_LEFT = "viewer-left"
+
+
+class FromKernel:
+    """The ``command`` of each message the kernel sends the browsers (FROM_KERNEL)."""
+
+    LEAVE = "leave"
+    JOIN = "join"
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+
+
 def default_name() -> str:
-    """The user's name as the environment knows it (JupyterHub first), else ``"guest"``."""
+    """The user's name as the environment knows it (JupyterHub first), else ``"guest"``.
+
+    Only a label: where the Jupyter server knows who each person is, everyone sees that.
+    """
     for key in ("JUPYTERHUB_USER", "USER", "LOGNAME", "USERNAME"):
         value = os.environ.get(key, "").strip()
         if value:
@@ -45,9 +76,19 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     Display it (last expression of a cell) to join: the browser asks for the camera and
     microphone and connects to the signaling server of this Jupyter server (or to
-    ``signaling_url``). The same widget shown in two cells joins once. Creating another
-    widget for the same room in this kernel closes this one, so re-running a cell does
-    not leave a ghost behind.
+    ``signaling_url``). Nothing happens in a browser that does not show it. Without
+    ``room``, the call is the notebook's own: everyone with this notebook open meets there.
+
+    Every browser that shows the widget takes part as its own person: in a notebook
+    shared with jupyter-collaboration, each collaborator who sees the output is in the
+    call as themselves. ``viewers`` lists them and ``peers`` everyone else. With one
+    viewer, ``peer_id``, ``status`` and the two-way ``camera``/``microphone`` are that
+    viewer's; with several, ``peer_id`` is "" and ``camera``/``microphone`` are the
+    notebook's request to all of them. Code may turn a viewer's device off; it turns one
+    on only where code turned it off, and otherwise asks the person.
+
+    Creating another widget for the same room in this kernel closes this one, so
+    re-running a cell does not leave a ghost behind.
 
     >>> w = ConferenceWidget(room="lab", name="Ada")  # doctest: +SKIP
     >>> w.camera = False  # doctest: +SKIP
@@ -58,12 +99,14 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     _css = STATIC / "widget.css"
 
     # -- set from Python --------------------------------------------------------------
-    room = traitlets.Unicode("lab", help="Room name: 1-64 of A-Z a-z 0-9 . _ -").tag(sync=True)
-    name = traitlets.Unicode(help="The name others see.").tag(sync=True)
-    camera = traitlets.Bool(True, help="Camera on (two-way: the browser's button too).").tag(
+    room = traitlets.Unicode(help="Room name: 1-64 of A-Z a-z 0-9 . _ -").tag(sync=True)
+    name = traitlets.Unicode(
+        help="A label for this browser's person where the server knows no identity."
+    ).tag(sync=True)
+    camera = traitlets.Bool(True, help="Camera on (two-way with one viewer).").tag(sync=True)
+    microphone = traitlets.Bool(True, help="Microphone on (two-way with one viewer).").tag(
         sync=True
     )
-    microphone = traitlets.Bool(True, help="Microphone on (two-way).").tag(sync=True)
     signaling_url = traitlets.Unicode(
         "", help="WebSocket URL of `nbconference serve`; '' uses this page's Jupyter server."
     ).tag(sync=True)
@@ -72,36 +115,65 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     ).tag(sync=True)
     stats_interval = traitlets.Float(1.0, help="Seconds between `stats` updates.").tag(sync=True)
     instance_id = traitlets.Unicode(read_only=True).tag(sync=True)
+    room_label = traitlets.Unicode(
+        "", read_only=True, help="The call as the status line names it."
+    ).tag(sync=True)
 
-    # -- written by the browser -------------------------------------------------------
+    # -- written by the kernel from the viewers' reports --------------------------------
     peer_id = traitlets.Unicode("", read_only=True).tag(sync=True)
-    status = traitlets.Unicode("connecting", read_only=True).tag(sync=True)
+    status = traitlets.Unicode("idle", read_only=True).tag(sync=True)
     error = traitlets.Unicode("", read_only=True).tag(sync=True)
     media_error = traitlets.Unicode("", read_only=True).tag(sync=True)
+    viewers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
     peers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
     sharing_screen = traitlets.Bool(False, read_only=True).tag(sync=True)
-    # Written every stats_interval: no echo back to the browser, which sent it.
-    stats = traitlets.Dict(read_only=True).tag(sync=True, echo_update=False)
+    # Kernel-side only: the browsers measure it and have no use for it back.
+    stats = traitlets.Dict(read_only=True)
 
     _live: ClassVar[dict[tuple[str, str], weakref.ref[ConferenceWidget]]] = {}
 
-    def __init__(self, room: str = "lab", stats_history: int = 3600, **kwargs: Any) -> None:
+    def __init__(self, room: str | None = None, stats_history: int = 3600, **kwargs: Any) -> None:
         kwargs.setdefault("name", default_name())
         self._stats_history = StatsHistory(stats_history)
         self._names_seen: dict[str, str] = {}  # peer id -> name, kept after they leave
         self._peer_joined: list[PeerCallback] = []
         self._peer_left: list[PeerCallback] = []
         self._stats_callbacks: list[StatsCallback] = []
-        super().__init__(room=room, **kwargs)
+        self._merging = False
+        self._expiry: asyncio.TimerHandle | None = None
+        notebook = notebook_path() if room is None else ""
+        if room is None and notebook:
+            room = notebook_room(notebook)
+        super().__init__(**({"room": room} if room is not None else {}), **kwargs)
+        self._viewers = Viewers(self.instance_id, VIEWER_TIMEOUT)
+        self._label_room(notebook)
         self.observe(self._peers_changed, names="peers")
-        self.observe(self._stats_changed, names="stats")
         self.observe(self._claim_room, names=["room", "signaling_url"])
+        self.observe(self._relabel, names="room")
+        self.observe(self._device_requested, names=["camera", "microphone"])
+        self.on_msg(self._on_message)
         self._claim_room()
 
     @traitlets.default("instance_id")
     def _new_instance_id(self) -> str:
         # Generated before the comm opens, so the browser's first state already has it.
         return uuid.uuid4().hex
+
+    @traitlets.default("room")
+    def _own_room(self) -> str:
+        return widget_room(self.instance_id)
+
+    def _label_room(self, notebook: str) -> None:
+        if notebook:
+            label = f"the call of {PurePath(notebook).name}"
+        elif self.room == widget_room(self.instance_id):
+            label = f'room {self.room} (this widget\'s own: others join with room="{self.room}")'
+        else:
+            label = f"room {self.room}"
+        self.set_trait("room_label", label)
+
+    def _relabel(self, change: object = None) -> None:
+        self._label_room("")
 
     # -- validation -------------------------------------------------------------------
 
@@ -148,6 +220,85 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if previous is not None and previous is not self:
             previous.close()
 
+    # -- what the browsers report -------------------------------------------------------
+
+    def _on_message(self, widget: object, content: Any, buffers: object = None) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("viewer"), str):
+            return
+        key, kind, now = content["viewer"], content.get("type"), time.monotonic()
+        viewers = self._viewers
+        if kind == ToKernel.VIEWER and isinstance(content.get("record"), dict):
+            viewers.report(key, content["record"], now)
+        elif kind == ToKernel.STATS and isinstance(content.get("stats"), dict):
+            measured = viewers.report_stats(key, content["stats"], now)
+            if measured:
+                self._stats_history.add(measured)
+                self._publish()
+                for callback in list(self._stats_callbacks):
+                    callback(self.stats)
+                return
+        elif kind == ToKernel.GONE:
+            viewers.gone(key)
+        elif kind == ToKernel.VIEWER_LEFT and isinstance(content.get("id"), str):
+            viewers.left_room(content["id"])
+        viewers.expire(now)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Write the merged picture into the traits (the kernel is their only writer)."""
+        viewers = self._viewers
+        lead = viewers.lead() or {}
+        only = viewers.only()
+        for viewer in viewers.viewers():
+            if viewer["id"]:
+                self._names_seen[viewer["id"]] = viewer["name"]
+        self._merging = True
+        try:
+            with self.hold_sync():
+                self.set_trait("viewers", viewers.viewers())
+                self.set_trait("peers", viewers.peers())
+                self.set_trait("status", viewers.status())
+                self.set_trait("peer_id", viewers.peer_id())
+                self.set_trait("error", str(lead.get("error", "")))
+                self.set_trait("stats", viewers.stats())
+                self.set_trait("sharing_screen", any(v["screen"] for v in self.viewers))
+                self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
+                if only is not None:
+                    # One viewer: camera and microphone are that person's, both ways.
+                    for device in ("camera", "microphone"):
+                        wanted = only.get(f"wanted_{device}")
+                        if isinstance(wanted, bool):
+                            setattr(self, device, wanted)
+        finally:
+            self._merging = False
+        self._watch_viewers()
+
+    def _watch_viewers(self) -> None:
+        """While viewers report, check now and then for one that stopped (a closed tab
+        whose goodbye never came and whom no other viewer saw leave)."""
+        if self._expiry is not None or len(self._viewers) == 0:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not in a kernel's event loop: the next report does the check
+        self._expiry = loop.call_later(VIEWER_TIMEOUT / 2, self._check_viewers)
+
+    def _check_viewers(self) -> None:
+        self._expiry = None
+        if self.comm is None:
+            return
+        if self._viewers.expire(time.monotonic()):
+            self._publish()
+        else:
+            self._watch_viewers()
+
+    def _device_requested(self, change: dict[str, Any]) -> None:
+        if self._merging or self.comm is None:
+            return
+        command = FromKernel.CAMERA if change["name"] == "camera" else FromKernel.MICROPHONE
+        self.send({"command": command, "on": bool(change["new"])})
+
     # -- callbacks --------------------------------------------------------------------
 
     # Like every on_* of nbconference (KernelPeer's too), each returns a function that
@@ -155,8 +306,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def on_peer_joined(self, callback: PeerCallback, remove: bool = False) -> Remover:
         """Call ``callback(peer)`` when a peer appears in ``peers`` (also those already
-        in the room when we join). ``peer`` is a dict: id, name, camera, microphone,
-        screen, connection. Returns a function that removes the callback."""
+        in the room when we join): once per peer, however many browsers view the
+        widget. ``peer`` is a dict: id, name, username, initials, color, avatar_url,
+        verified, camera, microphone, screen, connection, problem. Returns a function
+        that removes the callback."""
         return _register(self._peer_joined, callback, remove)
 
     def on_peer_left(self, callback: PeerCallback, remove: bool = False) -> Remover:
@@ -165,7 +318,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return _register(self._peer_left, callback, remove)
 
     def on_stats(self, callback: StatsCallback, remove: bool = False) -> Remover:
-        """Call ``callback(stats)`` on every ``stats`` update (peer id -> record).
+        """Call ``callback(stats)`` on every ``stats`` update (see ``stats``).
         Returns a function that removes the callback."""
         return _register(self._stats_callbacks, callback, remove)
 
@@ -182,40 +335,41 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 for callback in list(self._peer_left):
                     callback(peer)
 
-    def _stats_changed(self, change: dict[str, Any]) -> None:
-        self._stats_history.add(change["new"])
-        for callback in list(self._stats_callbacks):
-            callback(change["new"])
-
     # -- statistics history -----------------------------------------------------------
 
     def stats_frame(self) -> Any:
         """Every ``stats`` sample kept so far (the last ``stats_history``, default 3600)
-        as a pandas DataFrame indexed by time, one row per remote peer and sample, with
-        a ``name`` column. Needs pandas (``pip install 'nbconference[stats]'``)."""
+        as a pandas DataFrame indexed by time, one row per link and sample: ``peer_id``
+        the remote peer, ``viewer`` the browser that measured it, and a ``name`` column.
+        Needs pandas (``pip install 'nbconference[stats]'``)."""
         table = self._stats_history.frame()
         table["name"] = table["peer_id"].map(self._names_seen)
         return table
 
     def plot_stats(self, metrics: tuple[str, ...] = DEFAULT_METRICS) -> Any:
-        """Plot ``metrics`` over time, one line per remote peer; returns the matplotlib
+        """Plot ``metrics`` over time, one line per link; returns the matplotlib
         figure. Needs matplotlib (``pip install 'nbconference[stats]'``)."""
         return self._stats_history.plot(metrics, names=self._names_seen)
 
     # -- commands ---------------------------------------------------------------------
 
     def leave(self) -> None:
-        """Hang up: the browser leaves the room, stops the camera and microphone."""
-        self.send({"command": "leave"})
+        """Hang up in every browser viewing the widget: each leaves the room and stops
+        its camera and microphone."""
+        self.send({"command": FromKernel.LEAVE})
 
     def join(self) -> None:
-        """Join again after :meth:`leave` (or after an error such as a full room)."""
-        self.send({"command": "join"})
+        """Join again after :meth:`leave` (or after an error such as a full room), in
+        every browser that shows the widget."""
+        self.send({"command": FromKernel.JOIN})
 
     def close(self) -> None:
         """Leave the call and close the widget for good."""
         if self.comm is not None:
             self.leave()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         live = type(self)._live
         for key, ref in list(live.items()):
             if ref() is self:
@@ -224,8 +378,8 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return (
-            f"<ConferenceWidget room={self.room!r} name={self.name!r} status={self.status!r} "
-            f"peers={len(self.peers)}>"
+            f"<ConferenceWidget room={self.room!r} status={self.status!r} "
+            f"viewers={len(self.viewers)} peers={len(self.peers)}>"
         )
 
 

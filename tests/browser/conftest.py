@@ -46,12 +46,14 @@ def jupyter_lab(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterLab]:
     """JupyterLab for this module: the shared one, or a server of its own when the module
-    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``)."""
+    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``) or
+    ``LAB_COLLABORATIVE = True`` (real-time collaboration on)."""
     extra_args = getattr(request.module, "LAB_ARGS", ())
-    if not extra_args:
+    collaborative = getattr(request.module, "LAB_COLLABORATIVE", False)
+    if not extra_args and not collaborative:
         yield request.getfixturevalue("default_lab")
         return
-    with running_lab(tmp_path_factory.mktemp("lab"), extra_args) as lab:
+    with running_lab(tmp_path_factory.mktemp("lab"), extra_args, collaborative) as lab:
         yield lab
 
 

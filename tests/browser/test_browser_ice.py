@@ -152,7 +152,10 @@ def test_a_peer_out_of_reach_is_explained(meeting: Meeting) -> None:
         peers = viewer.value("w.peers")
         return str(peers[0]["problem"]) if len(peers) == 1 else ""
 
-    for viewer, other in ((ada, "bob"), (bob, "ada")):
+    for viewer, other in (
+        (ada, bob.identity()["display_name"]),
+        (bob, ada.identity()["display_name"]),
+    ):
         text = wait_until(
             lambda viewer=viewer: problem(viewer),
             NO_PATH_TIMEOUT,

@@ -22,7 +22,7 @@ GONE_JS = f"""
 
 def wait_for_kernel_peers(person: Participant, others: list[Participant]) -> None:
     """The kernel's ``w.peers`` comes to list exactly ``others``, each connected."""
-    expected = {(o.peer_id, o.name, "connected") for o in others}
+    expected = {(o.peer_id, o.identity()["display_name"], "connected") for o in others}
 
     def listed() -> set[tuple[str, str, str]]:
         return {(p["id"], p["name"], p["connection"]) for p in person.value("w.peers")}

@@ -66,7 +66,7 @@ def meetings(
 def kernel_lists(person: Participant, other: Participant) -> bool:
     peers = person.value("w.peers")
     return [(p["id"], p["name"], p["connection"]) for p in peers] == [
-        (other.peer_id, other.name, "connected")
+        (other.peer_id, other.identity()["display_name"], "connected")
     ]
 
 

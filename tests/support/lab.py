@@ -31,6 +31,7 @@ class JupyterLab:
     root_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    app: str = "jupyterlab"
 
     @property
     def url(self) -> str:
@@ -77,12 +78,14 @@ class JupyterLab:
         return name
 
     def notebook_url(self, name: str, workspace: str) -> str:
-        """URL that opens ``name`` alone in a fresh workspace.
+        """URL that opens ``name`` alone in a fresh workspace (Notebook 7: its page).
 
         A workspace of its own per page keeps Lab from restoring another page's notebook
         (and so its kernel's widgets) into this one.
         """
         path = urllib.parse.quote(name)
+        if self.app == "notebook":
+            return f"{self.url}notebooks/{path}?token={self.token}"
         return f"{self.url}lab/workspaces/{workspace}/tree/{path}?reset&token={self.token}"
 
     def session_for(self, notebook: str) -> dict[str, Any] | None:
@@ -150,7 +153,7 @@ def running_lab(
     ]
     process = spawn(args, log_path, env)
     try:
-        lab = JupyterLab(port, token, root_dir, log_path, process)
+        lab = JupyterLab(port, token, root_dir, log_path, process, app)
         wait_for_http(f"{lab.url}api/status?token={token}", process, log_path)
         yield lab
     finally:

@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from playwright.sync_api import Browser, Error
+from playwright.sync_api import Browser, BrowserContext, Error
 
 from . import probes
 from .lab import JupyterLab
@@ -59,6 +59,34 @@ class Meeting:
         for participant in opened:
             finish_open(participant, run_all)
         return opened
+
+    def notebook(self, name: str, cells: Sequence[str]) -> str:
+        """Write a notebook of this test's own; returns its file name."""
+        return self.lab.write_notebook(f"{self.label}-{name}.ipynb", cells)
+
+    def visit(
+        self,
+        notebook: str,
+        name: str,
+        run_all: bool = False,
+        person: str | None = None,
+        context: BrowserContext | None = None,
+        init_script: str | None = None,
+    ) -> Participant:
+        """Open ``notebook`` (written already) as ``name``: a new browser, or another tab
+        of ``context``; ``person`` is who Jupyter says they are (NamedPeople)."""
+        participant = begin_open(
+            self.browser,
+            self.lab,
+            notebook,
+            name,
+            init_script=init_script,
+            person=person,
+            context=context,
+        )
+        self.participants.append(participant)
+        finish_open(participant, run_all)
+        return participant
 
     def join(self, room: str, names: Sequence[str], **options: object) -> list[Participant]:
         """Open one page per name, each showing a widget for ``room``; wait until joined."""

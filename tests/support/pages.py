@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright
 
 from . import kernel
+from .identity import PERSON_COOKIE
 from .lab import JupyterLab
 from .polling import trace, wait_until
 
@@ -34,6 +35,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The page's Jupyter identity, as Lab's own user service reads it.
+IDENTITY_JS = """
+async () => {
+  const config = JSON.parse(document.getElementById("jupyter-config-data").textContent);
+  const response = await fetch(config.baseUrl + "api/me", { credentials: "same-origin" });
+  return (await response.json()).identity;
+}
+"""
+
+
 def launch_chromium(playwright: Playwright, args: list[str] = CHROMIUM_ARGS) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 
@@ -50,6 +61,8 @@ class Participant:
     console_errors: list[str] = field(default_factory=list)
     kernel_id: str = ""
     peer_id: str = ""
+    # Another tab of an existing participant's browser: closing it closes the tab only.
+    shares_context: bool = False
 
     def run(self, code: str, timeout: float = 30.0) -> str:
         """Run ``code`` in this participant's kernel; returns its stdout."""
@@ -62,23 +75,42 @@ class Participant:
     def js(self, script: str, arg: Any = None) -> Any:
         return self.page.evaluate(script, arg)
 
+    def identity(self) -> dict[str, Any]:
+        """Who Jupyter says this page's user is (``/api/me``): the name others see."""
+        identity: dict[str, Any] = self.js(IDENTITY_JS)
+        return identity
+
     def close(self) -> None:
-        """Close the page as a user closing the tab would (no goodbye from the page)."""
+        """Close the page as a user closing the tab would (no goodbye from the page), and
+        its browser unless it is a second tab."""
         with contextlib.suppress(Error):
-            self.context.close()
+            if self.shares_context:
+                self.page.close()
+            else:
+                self.context.close()
 
 
 def new_page(
-    browser: Browser, name: str, init_script: str | None = None
+    browser: Browser,
+    name: str,
+    init_script: str | None = None,
+    person: tuple[str, str] | None = None,
+    context: BrowserContext | None = None,
 ) -> tuple[BrowserContext, Page, list[str]]:
-    """A fresh context (own cookies and storage) with a page collecting console errors.
+    """A page collecting console errors, in a fresh context (own cookies and storage)
+    unless ``context`` is given (another tab of the same browser).
 
-    ``init_script`` runs in the page before any of Lab's own scripts.
+    ``init_script`` runs in the page before any of Lab's own scripts. ``person`` is
+    ``(server URL, name)``: the cookie that ``support.identity.NamedPeople`` reads.
     """
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["camera", "microphone"])
-    if init_script:
-        context.add_init_script(init_script)
+    if context is None:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["camera", "microphone"])
+        if init_script:
+            context.add_init_script(init_script)
+        if person:
+            url, who = person
+            context.add_cookies([{"name": PERSON_COOKIE, "value": who, "url": url}])
     page = context.new_page()
     errors: list[str] = []
 
@@ -121,14 +153,21 @@ def begin_open(
     name: str | None = None,
     timeout: float = PAGE_TIMEOUT,
     init_script: str | None = None,
+    person: str | None = None,
+    context: BrowserContext | None = None,
 ) -> Participant:
     """Start loading ``notebook`` in a new page; :func:`finish_open` waits for it.
 
-    Starting several pages before waiting on any lets their loads overlap.
+    Starting several pages before waiting on any lets their loads overlap. ``person``
+    names the user (with ``support.identity.NamedPeople``); ``context`` opens the page
+    as another tab of an existing participant's browser.
     """
     name = name or notebook.removesuffix(".ipynb")
-    context, page, errors = new_page(browser, name, init_script)
+    who = (lab.url, person) if person else None
+    shared = context is not None
+    context, page, errors = new_page(browser, name, init_script, who, context)
     participant = Participant(name, lab, notebook, context, page, errors)
+    participant.shares_context = shared
     workspace = re.sub(r"[^A-Za-z0-9-]", "-", f"{name}-{time.monotonic_ns()}")
     try:
         page.goto(

@@ -57,6 +57,12 @@ TILES_JS = """
   microphone: tile.dataset.microphone ?? null,
   connection: tile.dataset.connection ?? null,
   instanceId: tile.closest(".nbc-root")?.dataset.instanceId ?? null,
+  name: tile.querySelector(".nbc-name")?.textContent ?? null,
+  avatar: tile.querySelector(".nbc-avatar")?.textContent ?? null,
+  avatarColor: (() => {
+    const avatar = tile.querySelector(".nbc-avatar");
+    return avatar ? getComputedStyle(avatar).backgroundColor : null;
+  })(),
 }))
 """
 

@@ -95,7 +95,7 @@ async def three_in_lab(connect: Connect) -> tuple[Client, Client, Client]:
     assert [p["id"] for p in welcome["peers"]] == [a.id]
     assert welcome["peers"][0]["state"] == {"camera": True, "microphone": False}
     joined = await a.expect("peer-joined")
-    assert joined["peer"] == {"id": b.id, "name": "Bob", "state": {}}
+    assert joined["peer"] == {"id": b.id, "name": "Bob", "state": {}, "user": None, "color": None}
     welcome = await c.join("lab", "Cy")
     assert sorted(p["id"] for p in welcome["peers"]) == sorted([a.id, b.id])
     for other in (a, b):

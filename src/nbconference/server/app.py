@@ -11,16 +11,21 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 
-from ..protocol import SIGNAL_PATH
+from ..protocol import SIGNAL_PATH, identity_stamp
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .rooms import RoomRegistry
 
 
 class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # type: ignore[misc]
-    """Authenticated by Jupyter (token or login cookie), same-origin by Jupyter's check."""
+    """Authenticated by Jupyter (token or login cookie), same-origin by Jupyter's check.
+
+    Every peer is stamped with the Jupyter user its socket authenticated as, the identity
+    a collaborator's cursor shows in a shared notebook.
+    """
 
     auth_resource = "nbconference"
+    _stamp: dict[str, Any] | None = None
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -29,7 +34,21 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
         )
         if not await ensure_async(allowed):
             raise web.HTTPError(403)
+        if self._identified():
+            self._stamp = identity_stamp(self.current_user)
         await super().get(*args, **kwargs)
+
+    def _identified(self) -> bool:
+        """False for a socket that shows only the server's token and no login cookie
+        (a script, a KernelPeer): Jupyter makes up a new anonymous user for each such
+        request, which names nobody."""
+        if not getattr(self, "_token_authenticated", False):
+            return True
+        cookie = self.identity_provider.get_cookie_name(self)
+        return self.get_cookie(cookie) is not None
+
+    def identity(self) -> dict[str, Any] | None:
+        return self._stamp
 
 
 class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]

@@ -167,9 +167,16 @@ class SignalingConnection(WebSocketHandler):
             self._refuse(exc)
         return None
 
+    def identity(self) -> dict[str, Any] | None:
+        """Who is on this socket, as the server knows it (an identity stamp), or None.
+
+        The standalone server knows nobody: its token says only that a client may join.
+        """
+        return None
+
     async def _join(self, msg: Join) -> None:
         try:
-            peer = await self.registry.join(self, msg)
+            peer = await self.registry.join(self, msg, self.identity())
         except ProtocolError as exc:
             self._refuse(exc)
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from ..protocol import (
     error_frame,
     peer_joined_frame,
     peer_left_frame,
+    peer_record,
     peer_state_frame,
     signal_frame,
     welcome_frame,
@@ -59,6 +60,7 @@ class Peer:
     room: str
     resume: str
     transport: Transport | None
+    user: Mapping[str, Any] | None = None
     pending: list[str] = field(default_factory=list)
     expiry: asyncio.TimerHandle | None = None
 
@@ -95,12 +97,18 @@ class RoomRegistry:
 
     # -- joining and leaving ---------------------------------------------------------
 
-    async def join(self, transport: Transport, msg: Join) -> Peer:
-        """Admit ``transport`` to a room (or resume its peer) and send it ``welcome``."""
+    async def join(
+        self, transport: Transport, msg: Join, user: Mapping[str, Any] | None = None
+    ) -> Peer:
+        """Admit ``transport`` to a room (or resume its peer) and send it ``welcome``.
+
+        ``user`` is who the server authenticated on that socket (an identity stamp), or
+        None where it knows nobody; the peer's record carries it, whatever the client says.
+        """
         resumed = self._resume_tokens.get(msg.resume or "")
-        if resumed is not None and resumed.room == msg.room:
+        if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
-        info: PeerInfo = {"id": secrets.token_urlsafe(12), "name": msg.name, "state": msg.state}
+        info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         try:
             others = await self.backend.add_peer(msg.room, info, self.limits.max_peers_per_room)
         except RoomFull:
@@ -110,7 +118,7 @@ class RoomRegistry:
             ) from None
         except BackendUnavailable as exc:
             raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
-        peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport)
+        peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, user)
         members = self.rooms.setdefault(msg.room, {})
         for other in others:
             members.setdefault(other["id"], other)
@@ -138,6 +146,7 @@ class RoomRegistry:
         others = [p for pid, p in self.rooms.get(peer.room, {}).items() if pid != peer.id]
         return welcome_frame(
             peer_id=peer.id,
+            peer=peer.info,
             resume=peer.resume,
             resumed=resumed,
             room=peer.room,

@@ -1,0 +1,235 @@
+"""The room as one widget's kernel sees it, merged from every browser that views the widget.
+
+Every browser that shows a :class:`~nbconference.widget.ConferenceWidget` is a participant
+of its own (a *viewer*: its own peer id, devices and links). It reports what it sees by
+message: its own record, the peers it is linked to, and its link statistics. Browsers
+never write the room-level traits themselves (ipywidgets would echo each browser's write
+to the others, and the kernel would read one perspective, then another); the kernel is
+their only writer, and this module merges the reports into them:
+
+- ``viewers``: one record per viewing browser, in the order they first reported;
+- ``peers``: everyone else in the room, once each, whichever viewer is linked to them;
+- ``status``: the best status among the viewers; ``peer_id`` the viewer's id when alone;
+- ``stats``: one record per link; no viewer's record replaces another's.
+
+A viewer that stops reporting (a tab closed without a goodbye) is dropped after
+``stale_after`` seconds, or at once when another viewer of the same widget sees it
+leave the room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Best first: the widget's status is the best of its viewers'.
+STATUS_RANK = {"joined": 5, "reconnecting": 4, "connecting": 3, "error": 2, "left": 1}
+# Best first: a peer's connection is the best any viewer has to it.
+CONNECTION_RANK = {
+    "connected": 6,
+    "connecting": 5,
+    "new": 4,
+    "disconnected": 3,
+    "failed": 2,
+    "closed": 1,
+}
+IDENTITY_FIELDS = ("username", "initials", "color", "avatar_url")
+DEVICE_FIELDS = ("camera", "microphone", "screen")
+MAX_TEXT = 2000
+
+
+@dataclass
+class _Viewer:
+    key: str
+    record: dict[str, Any] = field(default_factory=dict)
+    roster: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    heard: float = 0.0
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.record.get("id") or "")
+
+
+def _text(value: object, limit: int = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _identity(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity fields of a browser's record, as text (or None when unknown)."""
+    result: dict[str, Any] = {"name": _text(source.get("name"), 200)}
+    for key in IDENTITY_FIELDS:
+        value = source.get(key)
+        result[key] = value[:MAX_TEXT] if isinstance(value, str) and value else None
+    result["verified"] = source.get("verified") is True
+    return result
+
+
+def _devices(source: Mapping[str, Any]) -> dict[str, bool]:
+    return {key: source.get(key) is True for key in DEVICE_FIELDS}
+
+
+def peer_record(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``peers`` record from one entry of a viewer's roster."""
+    return {
+        "id": _text(entry.get("id"), 64),
+        **_identity(entry),
+        **_devices(entry),
+        "connection": _text(entry.get("connection"), 32) or "new",
+        "problem": _text(entry.get("problem")),
+    }
+
+
+def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``viewers`` record: the same shape as a peer's, with the viewer's own status."""
+    status = record.get("status")
+    return {
+        "id": _text(record.get("id"), 64),
+        **_identity(record),
+        **_devices(record),
+        "status": status if status in STATUS_RANK else "connecting",
+        "error": _text(record.get("error")),
+    }
+
+
+class Viewers:
+    """Reports from the browsers viewing one widget (``widget_id`` is its instance id)."""
+
+    def __init__(self, widget_id: str, stale_after: float = 6.0) -> None:
+        self.widget_id = widget_id
+        self.stale_after = stale_after
+        self._viewers: dict[str, _Viewer] = {}
+        self.ever_viewed = False
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+    # -- reports ------------------------------------------------------------------
+
+    def report(self, key: str, record: Mapping[str, Any], now: float) -> None:
+        """Viewer ``key`` says how it is: its own record and its ``peers`` roster."""
+        viewer = self._viewers.setdefault(key, _Viewer(key))
+        self.ever_viewed = True
+        viewer.record = dict(record)
+        roster = record.get("peers")
+        viewer.roster = (
+            [p for p in roster if isinstance(p, dict)] if isinstance(roster, list) else []
+        )
+        viewer.heard = now
+        # Stats of links the viewer no longer has would outlive them.
+        viewer.stats = {p: s for p, s in viewer.stats.items() if p in self._roster_ids(viewer)}
+
+    def report_stats(
+        self, key: str, stats: Mapping[str, Any], now: float
+    ) -> dict[str, dict[str, Any]]:
+        """Viewer ``key`` measured its links; returns them as ``stats`` records."""
+        viewer = self._viewers.get(key)
+        if viewer is None:
+            return {}
+        viewer.heard = now
+        viewer.stats = {
+            str(peer): dict(record) for peer, record in stats.items() if isinstance(record, dict)
+        }
+        return self._stats_of(viewer, several=len(self._viewers) > 1)
+
+    def gone(self, key: str) -> bool:
+        """Viewer ``key`` said goodbye (its last view closed, or its page is going)."""
+        return self._viewers.pop(key, None) is not None
+
+    def left_room(self, peer_id: str) -> bool:
+        """A viewer saw peer ``peer_id`` leave the room: if that was a fellow viewer of
+        this widget (a closed tab sends no goodbye), it is gone."""
+        for key, viewer in list(self._viewers.items()):
+            if peer_id and viewer.peer_id == peer_id:
+                del self._viewers[key]
+                return True
+        return False
+
+    def expire(self, now: float) -> bool:
+        """Drop viewers not heard from for ``stale_after`` seconds; True if any were."""
+        stale = [k for k, v in self._viewers.items() if now - v.heard > self.stale_after]
+        for key in stale:
+            del self._viewers[key]
+        return bool(stale)
+
+    # -- the merged picture -------------------------------------------------------
+
+    def viewers(self) -> list[dict[str, Any]]:
+        return [viewer_record(v.record) for v in self._viewers.values()]
+
+    def peers(self) -> list[dict[str, Any]]:
+        """Everyone in the room but this widget's viewers, once each."""
+        own = {v.peer_id for v in self._viewers.values()} - {""}
+        merged: dict[str, dict[str, Any]] = {}
+        for viewer in self._viewers.values():
+            for entry in viewer.roster:
+                record = peer_record(entry)
+                if not record["id"] or record["id"] in own:
+                    continue
+                if entry.get("widget") == self.widget_id:
+                    continue  # another browser's view of this very widget
+                known = merged.get(record["id"])
+                if known is None:
+                    merged[record["id"]] = record
+                elif _rank(record["connection"]) > _rank(known["connection"]):
+                    known["connection"] = record["connection"]
+                    known["problem"] = record["problem"]
+        return list(merged.values())
+
+    def lead(self) -> dict[str, Any] | None:
+        """The record of the viewer with the best status (the first such), if any."""
+        best: dict[str, Any] | None = None
+        for viewer in self._viewers.values():
+            record = viewer_record(viewer.record)
+            if best is None or STATUS_RANK[record["status"]] > STATUS_RANK[best["status"]]:
+                best = record
+        return best
+
+    def status(self) -> str:
+        lead = self.lead()
+        if lead is not None:
+            return str(lead["status"])
+        return "left" if self.ever_viewed else "idle"
+
+    def peer_id(self) -> str:
+        """Our peer id when exactly one browser views the widget, else ""."""
+        if len(self._viewers) != 1:
+            return ""
+        return next(iter(self._viewers.values())).peer_id
+
+    def only(self) -> dict[str, Any] | None:
+        """The raw record of the one viewer, when there is exactly one."""
+        if len(self._viewers) != 1:
+            return None
+        return next(iter(self._viewers.values())).record
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Every viewer's latest link records (see :meth:`_stats_of` for the keys)."""
+        several = len(self._viewers) > 1
+        merged: dict[str, dict[str, Any]] = {}
+        for viewer in self._viewers.values():
+            merged.update(self._stats_of(viewer, several))
+        return merged
+
+    @staticmethod
+    def _stats_of(viewer: _Viewer, several: bool) -> dict[str, dict[str, Any]]:
+        """Keyed by the remote peer's id; with several viewers by ``viewer/peer``, so that
+        no viewer's record replaces another's. Each record names both ends."""
+        measured_by = viewer.peer_id
+        return {
+            (f"{measured_by}/{peer}" if several else peer): {
+                **record,
+                "viewer": measured_by,
+                "peer": peer,
+            }
+            for peer, record in viewer.stats.items()
+        }
+
+    @staticmethod
+    def _roster_ids(viewer: _Viewer) -> set[str]:
+        return {str(p.get("id")) for p in viewer.roster}
+
+
+def _rank(connection: str) -> int:
+    return CONNECTION_RANK.get(connection, 0)

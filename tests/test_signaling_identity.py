@@ -1,0 +1,124 @@
+"""Each participant as the server knows them: the Jupyter extension stamps every peer
+record with the socket's Jupyter user (here chosen per client by a cookie, through
+``support.identity.NamedPeople``), a client cannot claim somebody else, and where no
+identity exists the client's name is only an unverified label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from support.client import Client
+from support.identity import PERSON_COOKIE
+from support.signaling_fixtures import Connect
+
+
+@pytest.fixture
+def jp_server_config(nbc_settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"nbconference": True},
+            "identity_provider_class": "support.identity.NamedPeople",
+        },
+        "NBConference": dict(nbc_settings),
+    }
+
+
+async def browser_cookie(jp_fetch: Any, person: str | None) -> str:
+    """The cookies a browser of ``person`` has once it opened a page with the token."""
+    response = await jp_fetch("api", "me")
+    cookies = [v.split(";", 1)[0] for v in response.headers.get_list("Set-Cookie")]
+    assert any(c.startswith("username-") for c in cookies), cookies
+    if person:
+        cookies.append(f"{PERSON_COOKIE}={person}")
+    return "; ".join(cookies)
+
+
+@pytest.fixture
+def as_browser(jupyter_connect: Connect, jp_fetch: Any, jp_http_port: int) -> Any:
+    """Opens a socket authenticated the way a Lab page's is: by its login cookie, no token."""
+
+    async def connect(person: str | None) -> Client:
+        cookie = await browser_cookie(jp_fetch, person)
+        # The cookie's name carries the host it was set for (jp_fetch talks to 127.0.0.1).
+        host = f"127.0.0.1:{jp_http_port}"
+        return await jupyter_connect(headers={"Authorization": "", "Cookie": cookie, "Host": host})
+
+    return connect
+
+
+async def test_every_record_carries_the_jupyter_user(as_browser: Any) -> None:
+    ada = await as_browser("ada")
+    grace = await as_browser("grace")
+    await ada.join("lab", "whatever ada's page says", widget="w1", color="#000000")
+    welcome = await grace.join("lab", "g")
+    (record,) = welcome["peers"]
+    assert record["id"] == ada.id
+    assert record["name"] == "Ada Lovelace"
+    assert record["user"] == {
+        "username": "ada",
+        "display_name": "Ada Lovelace",
+        "initials": "AL",
+        "avatar_url": None,
+        "color": "#c2185b",
+    }
+    assert record["color"] == "#c2185b"  # the server's colour wins over the page's
+    assert record["widget"] == "w1"
+    joined = (await ada.expect("peer-joined"))["peer"]
+    assert joined["user"]["username"] == "grace" and joined["name"] == "Grace Hopper"
+    assert "widget" not in joined
+
+
+async def test_a_client_cannot_claim_another_user(as_browser: Any) -> None:
+    grace = await as_browser("grace")
+    await grace.join("lab", "g")
+    mallory = await as_browser("alan")
+    claim = {
+        "username": "grace",
+        "display_name": "Grace Hopper",
+        "initials": "GH",
+        "color": "#1565c0",
+    }
+    await mallory.send(
+        {"type": "join", "room": "lab", "name": "Grace Hopper", "user": claim, **claim}
+    )
+    await mallory.expect("welcome")
+    joined = (await grace.expect("peer-joined"))["peer"]
+    assert joined["user"]["username"] == "alan" and joined["name"] == "Alan Turing"
+
+
+async def test_without_an_identity_the_name_is_an_unverified_label(
+    as_browser: Any, jupyter_connect: Connect, standalone_connect: Connect
+) -> None:
+    # Jupyter's own anonymous user (a browser whose login names nobody in particular)
+    # is still a user: stamped, with the colour the page gives, since it has none.
+    anonymous = await as_browser(None)
+    await anonymous.join("lab", "label", color="var(--jp-collaborator-color3)")
+    # A script with the server's token and no login cookie names nobody.
+    script = await jupyter_connect()
+    welcome = await script.join("lab", "kernel")
+    (record,) = welcome["peers"]
+    assert record["user"]["display_name"].startswith("Anonymous ")
+    assert record["name"] == record["user"]["display_name"]
+    assert record["color"] == "var(--jp-collaborator-color3)"
+    joined = (await anonymous.expect("peer-joined"))["peer"]
+    assert joined["user"] is None and joined["name"] == "kernel"
+    # nbconference serve authenticates by token only: everyone is a label.
+    ada, bob = await standalone_connect(), await standalone_connect()
+    await ada.join("lab", "Ada")
+    (record,) = (await bob.join("lab", "Bob"))["peers"]
+    assert record["user"] is None and record["name"] == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("widget", "has space"), ("widget", "x" * 65), ("color", "red; x: url(evil)"), ("color", 3)],
+)
+async def test_bad_widget_tags_and_colours_are_refused(
+    connect: Connect, field: str, value: object
+) -> None:
+    client = await connect()
+    await client.send({"type": "join", "room": "lab", field: value})
+    error = await client.expect_error("bad-message")
+    assert f"'{field}'" in error["message"]
