@@ -50,7 +50,7 @@ export function createTile(kind) {
   return { el, video, label, badges };
 }
 
-/** @param {Tile} tile @param {MediaStream | null} stream */
+/** @param {{ video: HTMLVideoElement }} tile @param {MediaStream | null} stream */
 export function attachStream(tile, stream) {
   if (tile.video.srcObject === stream) return;
   tile.video.srcObject = stream;

@@ -2,7 +2,9 @@
 // One view of a conference: status line, a grid of video tiles and the call controls.
 // It renders the conference's snapshot() and calls its actions; media, sockets and audio
 // belong to the conference, the tiles' DOM to tiles.js.
+import { keepInSight } from "./floating.js";
 import { icon } from "./icons.js";
+import { canPopOut, popOut } from "./popout.js";
 import {
   attachStream,
   createTile,
@@ -112,6 +114,35 @@ export function renderView(el, conference) {
   leave.classList.add("nbc-danger");
   leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
   leave.title = "Leave the call";
+  /** @type {(() => void) | null} closes the pop-out window while the call is in it */
+  let closePopOut = null;
+  const placeholder = h("div", "nbc-popped-out");
+  const popped = h("span");
+  popped.textContent = "The call is in its own window.";
+  const bringBack = h("button", "nbc-button");
+  bringBack.textContent = "Bring it back";
+  bringBack.dataset.action = "bring-back";
+  bringBack.addEventListener("click", () => closePopOut?.());
+  placeholder.append(popped, bringBack);
+  const popout = button("popout", "Pop out", async () => {
+    if (closePopOut) {
+      closePopOut();
+      return;
+    }
+    try {
+      closePopOut = await popOut(root, placeholder, () => {
+        closePopOut = null;
+        sight.setPopped(false);
+        update();
+      });
+      sight.setPopped(true);
+      update();
+    } catch (error) {
+      console.warn("nbconference: pop-out failed", error);
+    }
+  });
+  popout.title = "Keep the call in a window on top of the others";
+
   const join = button("join", "Join call", () =>
     conference.snapshot().elsewhere ? conference.joinHere() : conference.rejoin(),
   );
@@ -143,6 +174,7 @@ export function renderView(el, conference) {
 
   root.append(header, notice, mediaNotice, requests, grid, controls);
   el.append(root);
+  const sight = keepInSight(conference, root);
 
   /** @type {Map<string, Tile>} */
   const tiles = new Map();
@@ -174,6 +206,9 @@ export function renderView(el, conference) {
     toggle(cam, c.wanted.camera, "camera");
     toggle(screen, c.local.screen, "screen");
     for (const b of [mic, cam, screen, leave]) b.hidden = !inCall;
+    popout.hidden = !canPopOut() || (!inCall && !closePopOut);
+    const popText = closePopOut ? "Pop in" : "Pop out";
+    if (popout.textContent !== popText) popout.textContent = popText;
     screen.disabled = c.status !== "joined";
     join.hidden = inCall && c.status !== "error";
     const retry = c.status === "error";
@@ -236,8 +271,11 @@ export function renderView(el, conference) {
   update();
   return () => {
     conference.removeEventListener("change", update);
+    closePopOut?.();
+    sight.unwatch();
     for (const tile of tiles.values()) tile.video.srcObject = null;
     root.remove();
+    placeholder.remove();
   };
 }
 

@@ -122,6 +122,7 @@ def running_lab(
     home = base_dir / "home"
     root_dir.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
+    _quiet_settings(home)
     port, token = free_port(), secrets.token_hex(16)
     log_path = base_dir / "jupyter-lab.log"
     # A HOME of its own keeps Lab's settings, workspaces and runtime files out of the real one.
@@ -166,3 +167,13 @@ def _with_tests_on_path() -> str:
     tests = str(Path(__file__).resolve().parents[1])
     current = os.environ.get("PYTHONPATH", "")
     return os.pathsep.join(p for p in (current, tests) if p)
+
+
+def _quiet_settings(home: Path) -> None:
+    """Lab's user settings for tests: no news prompt (a toast that covers the corner of
+    the page, where clicks then land on it)."""
+    folder = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
