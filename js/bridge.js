@@ -27,6 +27,7 @@ export const HEARTBEAT_MS = 2000;
 
 /** What a browser tells the kernel: the `type` of its messages (widget.py reads them). */
 export const TO_KERNEL = Object.freeze({
+  HELLO: "hello",
   VIEWER: "viewer",
   STATS: "stats",
   GONE: "viewer-gone",
@@ -39,6 +40,7 @@ export const FROM_KERNEL = Object.freeze({
   JOIN: "join",
   CAMERA: "camera",
   MICROPHONE: "microphone",
+  SIGNALING: "signaling",
 });
 
 /** Settings that only take effect by joining again. */
@@ -54,7 +56,7 @@ function viewerKey() {
 /**
  * Reports this browser's part in the call to the kernel by message.
  * @param {AnyModel} model
- * @returns {Reporter & { viewer: string, dispose(): void }}
+ * @returns {Reporter & { viewer: string, hello(): void, dispose(): void }}
  */
 export function kernelReporter(model) {
   const viewer = viewerKey();
@@ -102,6 +104,9 @@ export function kernelReporter(model) {
     viewerLeft(id) {
       send({ type: TO_KERNEL.VIEWER_LEFT, id });
     },
+    hello() {
+      send({ type: TO_KERNEL.HELLO });
+    },
     dispose() {
       gone();
       closed = true;
@@ -111,13 +116,32 @@ export function kernelReporter(model) {
 
 /**
  * @param {unknown} content
- * @returns {{ command: string, on: boolean } | null}
+ * @returns {{ command: string, on: boolean, fields: Record<string, unknown> } | null}
  */
 function readCommand(content) {
   if (!content || typeof content !== "object" || !("command" in content)) return null;
-  const command = String(content.command);
-  const on = "on" in content && content.on === true;
-  return { command, on };
+  const fields = /** @type {Record<string, unknown>} */ (content);
+  const command = String(fields.command);
+  return { command, on: fields.on === true, fields };
+}
+
+/** @type {ReadonlySet<unknown>} */
+const MODES = new Set(["pending", "server", "local", "unknown", "given"]);
+
+/**
+ * The kernel's word on where to join.
+ * @param {Record<string, unknown>} fields
+ * @returns {import("./signaling.js").SignalingInfo | null}
+ */
+function readSignaling(fields) {
+  const { mode, url, token, advice } = fields;
+  if (!MODES.has(mode)) return null;
+  return {
+    mode: /** @type {import("./signaling.js").SignalingInfo["mode"]} */ (mode),
+    url: typeof url === "string" ? url : "",
+    token: typeof token === "string" ? token : "",
+    advice: typeof advice === "string" ? advice : "",
+  };
 }
 
 /**
@@ -151,6 +175,11 @@ export function bindModel(model, conference) {
       case FROM_KERNEL.MICROPHONE:
         void conference.requestFromCode(message.command, message.on);
         break;
+      case FROM_KERNEL.SIGNALING: {
+        const info = readSignaling(message.fields);
+        if (info) conference.setSignaling(info);
+        break;
+      }
     }
   };
   // pagehide, not beforeunload: JupyterLab may cancel an unload to ask about unsaved

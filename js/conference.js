@@ -9,7 +9,7 @@ import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import { SERVER, describeError, joinMessage, signalMessage, stateMessage } from "./protocol.js";
-import { SignalingSession, discoverSignalingUrl } from "./signaling.js";
+import { SignalingSession, signalingTarget } from "./signaling.js";
 import { viewerRecordOf } from "./snapshot.js";
 
 /**
@@ -20,6 +20,8 @@ import { viewerRecordOf } from "./snapshot.js";
  * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
  *
  * @typedef {import("./people.js").Person} Person
+ * @typedef {import("./signaling.js").SignalingInfo} SignalingInfo
+ * @typedef {import("./signaling.js").Target} Target
  * @typedef {"camera" | "microphone"} Device
  *
  * @typedef {Pick<Conference, "snapshot" | "addEventListener" | "removeEventListener" |
@@ -57,6 +59,12 @@ export class Conference extends EventTarget {
   #offByCode = { camera: false, microphone: false };
   /** devices the notebook's code asked to turn on, waiting for the person to agree */
   #requests = { camera: false, microphone: false };
+  /** @type {SignalingInfo | null} what the kernel said about where to join */
+  #info = null;
+  /** @type {(() => void)[]} waiting for the kernel's word (the token for signaling_url) */
+  #infoWaiters = [];
+  /** @type {Target | null} the signaling server we are using (or trying) */
+  #via = null;
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
@@ -125,6 +133,7 @@ export class Conference extends EventTarget {
       notice: this.#notice,
       mediaError: media.error,
       inCall: this.#inCall(),
+      localSignaling: this.#via?.local === true,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
@@ -200,24 +209,24 @@ export class Conference extends EventTarget {
     if (this.#closed || this.#inCall() || this.#joining) return;
     this.#joining = true;
     try {
-      const target = this.#target();
+      // One call per browser: the same room on the same signaling, from any tab.
+      const server = String(this.#settings.get("signaling_url") || "");
       const room = String(this.#settings.get("room"));
-      if ("url" in target) {
-        this.#lock ??= new CallLock(`${target.shown}|${room}`, {
-          onTakenAway: () => this.#takenAway(),
-        });
-        const held = takeOver ? await this.#lock.takeOver() : await this.#lock.acquire();
-        if (this.#closed) {
-          this.#lock.free();
-          return;
-        }
-        this.#elsewhere = !held;
-        if (!held) {
-          this.#setStatus("idle", "");
-          return;
-        }
+      const origin = globalThis.location?.origin ?? "";
+      this.#lock ??= new CallLock(`${origin}|${server}|${room}`, {
+        onTakenAway: () => this.#takenAway(),
+      });
+      const held = takeOver ? await this.#lock.takeOver() : await this.#lock.acquire();
+      if (this.#closed) {
+        this.#lock.free();
+        return;
       }
-      await this.#connect(target);
+      this.#elsewhere = !held;
+      if (!held) {
+        this.#setStatus("idle", "");
+        return;
+      }
+      await this.#connect();
     } finally {
       this.#joining = false;
     }
@@ -229,12 +238,32 @@ export class Conference extends EventTarget {
     this.#setStatus("idle", "");
   }
 
-  /** Where the signaling server is, from the widget's settings and the page. */
+  /**
+   * The kernel's word on where to join: its own plan (this page's Jupyter server, or a
+   * local stand-in when that has no endpoint), or the token for `signaling_url`. Before
+   * the call is up, a new word moves it to the new target.
+   * @param {SignalingInfo} info
+   */
+  setSignaling(info) {
+    this.#info = info;
+    for (const resolve of this.#infoWaiters.splice(0)) resolve();
+    const settled = this.#status === "joined" || this.#status === "reconnecting";
+    if (this.#signaling && !settled) {
+      const next = this.#target();
+      const moved =
+        "url" in next && (next.url !== this.#via?.url || next.advice !== this.#via?.advice);
+      if (moved) {
+        this.#signaling.close();
+        this.#signaling = null;
+        this.#openSignaling(next);
+      }
+    }
+    this.#changed();
+  }
+
+  /** Where the signaling server is, from the widget's settings and the kernel's word. */
   #target() {
-    return discoverSignalingUrl(
-      String(this.#settings.get("signaling_url") || ""),
-      String(this.#settings.get("token") || ""),
-    );
+    return signalingTarget(String(this.#settings.get("signaling_url") || ""), this.#info);
   }
 
   /** The person turns their camera on or off. @param {boolean} on */
@@ -358,33 +387,29 @@ export class Conference extends EventTarget {
 
   // -- the call ---------------------------------------------------------------------
 
-  /** @param {ReturnType<typeof discoverSignalingUrl>} target */
-  async #connect(target) {
+  async #connect() {
     this.#room = String(this.#settings.get("room"));
     this.#name = String(this.#settings.get("name") || "guest");
     this.#self = unverified(this.#name, labColor());
     this.#error = "";
     this.#elsewhere = false;
-    if ("error" in target) {
-      this.#fail(target.error);
+    let target = this.#target();
+    if ("wait" in target) {
+      // The token for signaling_url comes by message, not in the widget's saved state;
+      // a kernel busy running a cell answers when it is done.
+      this.#setStatus("connecting", "Waiting for the kernel to hand over the signaling token…");
+      await new Promise((resolve) => this.#infoWaiters.push(() => resolve(undefined)));
+      if (this.#closed || this.#status !== "connecting") return;
+      target = this.#target();
+    }
+    if ("error" in target || "wait" in target) {
+      this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
       return;
     }
     this.#setStatus("connecting", "Asking for camera and microphone…");
     await this.#media.start();
     if (this.#closed || this.#status !== "connecting") return;
-    const about = { widget: this.#instanceId, color: this.#self.color };
-    this.#signaling = new SignalingSession(target, {
-      joinMessage: (resume) =>
-        joinMessage(this.#room, this.#name, this.#media.state(), resume, about),
-      onWelcome: (welcome) => this.#onWelcome(welcome),
-      onFrame: (frame) => this.#onFrame(frame),
-      onStatus: (status, reason) => {
-        this.#setStatus(status, reason || "Joining…");
-        if (status === "error") this.#error = reason;
-      },
-      onFatal: (reason) => this.#fail(reason),
-    });
-    this.#signaling.connect();
+    this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
         links: () => this.#mesh.peers,
@@ -407,6 +432,33 @@ export class Conference extends EventTarget {
         },
       },
     );
+  }
+
+  /** @param {Target} target */
+  #openSignaling(target) {
+    this.#via = target;
+    const about = { widget: this.#instanceId, color: this.#self.color };
+    this.#signaling = new SignalingSession(target, {
+      joinMessage: (resume) =>
+        joinMessage(this.#room, this.#name, this.#media.state(), resume, about),
+      onWelcome: (welcome) => this.#onWelcome(welcome),
+      onFrame: (frame) => this.#onFrame(frame),
+      onStatus: (status, reason) => {
+        if (status === "error" && target.advice) {
+          // Unreachable before we ever joined, and the kernel knows what would help: say
+          // it and stop, rather than keep the camera on for retries that cannot succeed.
+          this.#fail(target.advice);
+          return;
+        }
+        // While the kernel has not said where to join, an unreachable page server may
+        // only mean that its word (a local stand-in) is on the way: still connecting.
+        const undecided = status === "error" && !this.#info?.mode.match(/server|local|given/);
+        this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
+        if (status === "error" && !undecided) this.#error = reason;
+      },
+      onFatal: (reason) => this.#fail(reason),
+    });
+    this.#signaling.connect();
   }
 
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
@@ -517,6 +569,7 @@ export class Conference extends EventTarget {
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();
+    this.#via = null;
     this.#id = "";
     this.#stats = {};
     this.#requests = { camera: false, microphone: false };

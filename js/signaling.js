@@ -20,19 +20,61 @@ import {
 const MAX_QUEUED = 500;
 
 /**
- * Where to connect: `signalingUrl` (with `token`) when given, else this page's Jupyter server.
- * @param {string} signalingUrl
- * @param {string} token
- * @returns {{ url: string, shown: string, hint: string } | { error: string }}
+ * What the kernel says about where to join (its "signaling" message).
+ * @typedef {object} SignalingInfo
+ * @property {"pending" | "server" | "local" | "unknown" | "given"} mode  pending: the
+ *   kernel is still finding out; server: this page's Jupyter server has the endpoint;
+ *   local: it has none, use `url` (this user's local server); unknown: the kernel cannot
+ *   tell; given: the widget's signaling_url, with `token`
+ * @property {string} url
+ * @property {string} token  never in the synced widget state: it comes by message
+ * @property {string} advice  what to do when `url` (or, without one, this page's server)
+ *   cannot be reached: the call then stops rather than retry in vain
+ *
+ * @typedef {object} Target  a signaling server to join
+ * @property {string} url  with the token, where one is needed
+ * @property {string} shown  without it, for messages
+ * @property {string} hint  what to check while it cannot be reached
+ * @property {boolean} local  this user's local stand-in for the Jupyter server's endpoint
+ * @property {string} advice  when set, an unreachable server is final: say this
  */
-export function discoverSignalingUrl(signalingUrl, token) {
+
+/**
+ * Where to connect, from the widget's `signaling_url` and what the kernel said. `wait`:
+ * the token for `signaling_url` has not come from the kernel yet.
+ * @param {string} signalingUrl
+ * @param {SignalingInfo | null} info
+ * @returns {Target | { error: string } | { wait: true }}
+ */
+export function signalingTarget(signalingUrl, info) {
   if (signalingUrl) {
-    return withToken(
-      signalingUrl,
-      token,
-      "is `nbconference serve` running there, and the token right?",
-    );
+    if (info?.mode !== "given") return { wait: true };
+    const hint = "is `nbconference serve` running there, and the token right?";
+    return target(withToken(signalingUrl, info.token), signalingUrl, hint, false, "");
   }
+  if (info?.mode === "local") {
+    const hint = "a local signaling server stands in for this Jupyter server's";
+    return target(withToken(info.url, info.token), info.url, hint, true, info.advice);
+  }
+  const page = pageEndpoint();
+  if ("error" in page) return page;
+  // Same origin: the login cookie authenticates the socket, as JupyterLab's own sockets;
+  // a token in the URL would end up in proxies' logs.
+  const hint = "is the nbconference server extension enabled on this Jupyter server?";
+  return target(page.url, page.url, hint, false, info?.advice ?? "");
+}
+
+/**
+ * @param {string} url @param {string} shown @param {string} hint @param {boolean} local
+ * @param {string} advice
+ * @returns {Target}
+ */
+function target(url, shown, hint, local, advice) {
+  return { url, shown, hint, local, advice };
+}
+
+/** @returns {{ url: string } | { error: string }} this page's Jupyter server's endpoint */
+function pageEndpoint() {
   const script = globalThis.document?.getElementById("jupyter-config-data");
   if (!script?.textContent) {
     return {
@@ -48,34 +90,19 @@ export function discoverSignalingUrl(signalingUrl, token) {
   } catch {
     return { error: "The page's Jupyter configuration is not valid JSON; set signaling_url." };
   }
-  /** @param {string} key */
-  const setting = (key) => {
-    const value =
-      config && typeof config === "object" && key in config
-        ? /** @type {Record<string, unknown>} */ (config)[key]
-        : undefined;
-    return typeof value === "string" ? value : "";
-  };
-  const base = (setting("baseUrl") || "/").replace(/\/?$/, "/");
+  const baseUrl =
+    config && typeof config === "object" && "baseUrl" in config ? config.baseUrl : undefined;
+  const base = (typeof baseUrl === "string" && baseUrl ? baseUrl : "/").replace(/\/?$/, "/");
   const origin = location.origin.replace(/^http/, "ws");
-  return withToken(
-    `${origin}${base}${SIGNAL_PATH}`,
-    token || setting("token"),
-    "is the nbconference server extension enabled on this Jupyter server?",
-  );
+  return { url: `${origin}${base}${SIGNAL_PATH}` };
 }
 
-/**
- * @param {string} url @param {string} token
- * @param {string} hint  what to check when the server cannot be reached
- */
-function withToken(url, token, hint) {
-  const shown = url;
-  if (!token) return { url, shown, hint };
+/** @param {string} url @param {string} token */
+function withToken(url, token) {
+  if (!token) return url;
   const sep = url.includes("?") ? "&" : "?";
-  return { url: `${url}${sep}token=${encodeURIComponent(token)}`, shown, hint };
+  return `${url}${sep}token=${encodeURIComponent(token)}`;
 }
-
 
 /**
  * @typedef {import("./protocol.js").ClientFrame} ClientFrame
@@ -145,7 +172,7 @@ export class SignalingSession {
   testHook;
 
   /**
-   * @param {{ url: string, shown: string, hint: string }} target  from discoverSignalingUrl
+   * @param {Target} target  from signalingTarget
    * @param {SignalingHandlers} handlers
    */
   constructor(target, handlers) {

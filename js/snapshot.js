@@ -35,6 +35,8 @@ import { peerTraits } from "./mesh.js";
  * @property {string} notice  a passing problem, shown for a few seconds
  * @property {string} mediaError  why we are (partly) receive-only, "" when we are not
  * @property {boolean} inCall  in a call or getting into one: media is (being) held
+ * @property {boolean} localSignaling  joined through this user's local signaling server,
+ *   which stands in for a Jupyter server that started before nbconference was installed
  * @property {Readonly<{ camera: boolean, microphone: boolean }>} wanted  what the user
  *   asked for (buttons, traits), even while the device is missing
  * @property {Readonly<LocalRecord>} local

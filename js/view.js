@@ -25,6 +25,9 @@ function plural(count) {
   return count === 1 ? "1 peer" : `${count} peers`;
 }
 
+export const LOCAL_SIGNALING =
+  "Using a local signaling server. Restart Jupyter to use the built-in one.";
+
 /**
  * The call, named for people: the notebook it belongs to, or its room.
  * @param {ConferenceSnapshot} c
@@ -45,7 +48,8 @@ export function statusText(c) {
     case "joined": {
       const others = c.peers.length;
       const waiting = others ? plural(others) : "waiting for others";
-      return `In ${callName(c)} as ${c.local.name} · ${waiting}`;
+      const local = c.localSignaling ? ` · ${LOCAL_SIGNALING}` : "";
+      return `In ${callName(c)} as ${c.local.name} · ${waiting}${local}`;
     }
     case "reconnecting":
       return `Reconnecting to ${callName(c)}; calls in progress continue. ${c.detail}`.trim();

@@ -37,6 +37,8 @@ export default {
     const bridge = bindModel(model, conference);
     conferences.set(id, conference);
     bridges.set(id, bridge);
+    // Ask the kernel where to join (and for a token, which is never in synced state).
+    reporter.hello();
     return () => {
       bridge.dispose();
       conference.close();

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from nbconference.client.discovery import endpoint_present
 from nbconference.server.standalone import StandaloneServer
 from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
@@ -96,3 +97,14 @@ async def test_standalone_status_page_needs_no_token_and_names_the_protocol(
 ) -> None:
     response = await AsyncHTTPClient().fetch(f"http://{standalone.host}:{standalone.port}/")
     assert json.loads(response.body) == {"nbconference": "signaling", "protocol": 1}
+
+
+async def test_the_extension_is_seen_to_serve_signaling(
+    jp_serverapp: Any, jp_fetch: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    await jp_fetch("api", "status")
+    server = {
+        "url": f"http://127.0.0.1:{jp_http_port}{jp_base_url}",
+        "token": jp_serverapp.identity_provider.token,
+    }
+    assert await endpoint_present(server) is True

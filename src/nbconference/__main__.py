@@ -17,6 +17,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
@@ -46,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve wss:// with this certificate (chain); pages on https:// need it",
     )
     serve.add_argument("--keyfile", metavar="PEM", help="its private key, if not in --certfile")
+    serve.add_argument(
+        "--runtime-file",
+        metavar="PATH",
+        type=Path,
+        help="once listening, write pid, port, URL and token here (owner-only); removed on exit",
+    )
+    serve.add_argument(
+        "--idle-exit",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="exit after this long with no open socket (default 0: never)",
+    )
     settings = serve.add_argument_group("signaling settings (c.NBConference.* in Jupyter)")
     defaults = SignalingSettings()
     for name, trait in sorted(SignalingSettings.class_traits(config=True).items()):
@@ -133,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                     token=args.token,
                     allow_origin=args.allow_origin,
                     tls=tls,
+                    runtime_file=args.runtime_file,
+                    idle_exit=args.idle_exit,
                 )
             )
         )

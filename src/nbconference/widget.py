@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
+from .client.plan import SignalingPlan, plan_signaling
 from .notebook_room import notebook_path, notebook_room, widget_room
 from .protocol import MAX_NAME_CHARS, valid_room
 from .stats_history import DEFAULT_METRICS, StatsHistory
@@ -41,6 +42,7 @@ Remover = Callable[[], None]
 class ToKernel:
     """The ``type`` of each message a browser sends its kernel (js/bridge.js TO_KERNEL)."""
 
+    HELLO = "hello"
     VIEWER = "viewer"
     STATS = "stats"
     GONE = "viewer-gone"
@@ -54,6 +56,7 @@ class FromKernel:
     JOIN = "join"
     CAMERA = "camera"
     MICROPHONE = "microphone"
+    SIGNALING = "signaling"
 
 
 def default_name() -> str:
@@ -110,9 +113,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     signaling_url = traitlets.Unicode(
         "", help="WebSocket URL of `nbconference serve`; '' uses this page's Jupyter server."
     ).tag(sync=True)
-    token = traitlets.Unicode(
-        "", help="Token for signaling_url; '' uses the page's Jupyter token."
-    ).tag(sync=True)
+    # Not synced: a token must not land in the notebook's saved widget state. The browsers
+    # get it by message, when they ask.
+    token = traitlets.Unicode("", help="Token for signaling_url.")
     stats_interval = traitlets.Float(1.0, help="Seconds between `stats` updates.").tag(sync=True)
     instance_id = traitlets.Unicode(read_only=True).tag(sync=True)
     room_label = traitlets.Unicode(
@@ -141,6 +144,8 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._stats_callbacks: list[StatsCallback] = []
         self._merging = False
         self._expiry: asyncio.TimerHandle | None = None
+        self._plan: SignalingPlan | None = None
+        self._planning: asyncio.Task[None] | None = None
         notebook = notebook_path() if room is None else ""
         if room is None and notebook:
             room = notebook_room(notebook)
@@ -151,8 +156,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.observe(self._claim_room, names=["room", "signaling_url"])
         self.observe(self._relabel, names="room")
         self.observe(self._device_requested, names=["camera", "microphone"])
+        self.observe(self._send_signaling, names=["signaling_url", "token"])
         self.on_msg(self._on_message)
         self._claim_room()
+        self._start_planning()
 
     @traitlets.default("instance_id")
     def _new_instance_id(self) -> str:
@@ -220,6 +227,40 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if previous is not None and previous is not self:
             previous.close()
 
+    # -- where the browsers join --------------------------------------------------------
+
+    def _start_planning(self) -> None:
+        """Find out, in the background, whether this kernel's Jupyter server serves
+        signaling, and if not, find or start the local stand-in. Displaying the widget
+        never waits for it: the browsers start with their page's server."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not in a kernel's event loop: the browsers use their page's server
+        if os.environ.get("NBCONFERENCE_SIGNALING_URL"):
+            return
+        self._planning = loop.create_task(self._plan_signaling())
+
+    async def _plan_signaling(self) -> None:
+        plan = await plan_signaling()
+        self._plan = plan
+        self._planning = None
+        if self.comm is not None:
+            self._send_signaling()
+
+    def signaling_message(self) -> dict[str, Any]:
+        """What the browsers are told about where to join (the token only by message)."""
+        if self.signaling_url:
+            return {"mode": "given", "url": self.signaling_url, "token": self.token, "advice": ""}
+        plan = self._plan
+        if plan is None:
+            return {"mode": "pending", "url": "", "token": "", "advice": ""}
+        return {"mode": plan.mode, "url": plan.url, "token": plan.token, "advice": plan.advice}
+
+    def _send_signaling(self, change: object = None) -> None:
+        if self.comm is not None:
+            self.send({"command": FromKernel.SIGNALING, **self.signaling_message()})
+
     # -- what the browsers report -------------------------------------------------------
 
     def _on_message(self, widget: object, content: Any, buffers: object = None) -> None:
@@ -227,6 +268,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
             return
         key, kind, now = content["viewer"], content.get("type"), time.monotonic()
         viewers = self._viewers
+        if kind == ToKernel.HELLO:
+            self._send_signaling()
+            return
         if kind == ToKernel.VIEWER and isinstance(content.get("record"), dict):
             viewers.report(key, content["record"], now)
         elif kind == ToKernel.STATS and isinstance(content.get("stats"), dict):
@@ -370,6 +414,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+        if self._planning is not None:
+            self._planning.cancel()
+            self._planning = None
         live = type(self)._live
         for key, ref in list(live.items()):
             if ref() is self:

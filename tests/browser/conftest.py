@@ -46,14 +46,17 @@ def jupyter_lab(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterLab]:
     """JupyterLab for this module: the shared one, or a server of its own when the module
-    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``) or
-    ``LAB_COLLABORATIVE = True`` (real-time collaboration on)."""
+    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``),
+    ``LAB_COLLABORATIVE = True`` (real-time collaboration on) or ``LAB_ENV`` (a dict of
+    environment variables for the server and its kernels)."""
     extra_args = getattr(request.module, "LAB_ARGS", ())
     collaborative = getattr(request.module, "LAB_COLLABORATIVE", False)
-    if not extra_args and not collaborative:
+    env = getattr(request.module, "LAB_ENV", None)
+    if not extra_args and not collaborative and not env:
         yield request.getfixturevalue("default_lab")
         return
-    with running_lab(tmp_path_factory.mktemp("lab"), extra_args, collaborative) as lab:
+    folder = tmp_path_factory.mktemp("lab")
+    with running_lab(folder, extra_args, collaborative, env=env) as lab:
         yield lab
 
 

@@ -38,6 +38,11 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}/"
 
     @property
+    def runtime_dir(self) -> Path:
+        """Jupyter's runtime dir of this server and its kernels (under its own HOME)."""
+        return self.root_dir.parent / "home" / ".local" / "share" / "jupyter" / "runtime"
+
+    @property
     def signaling_url(self) -> str:
         """The nbconference endpoint of this server's extension."""
         return f"ws://127.0.0.1:{self.port}/nbconference/signal"
@@ -110,13 +115,15 @@ def running_lab(
     extra_args: Sequence[str] = (),
     collaborative: bool = False,
     app: str = "jupyterlab",
+    env: dict[str, str] | None = None,
 ) -> Iterator[JupyterLab]:
     """Start ``jupyter lab`` with notebooks in ``base_dir/notebooks``; stop it on exit.
 
     ``extra_args`` are more command line options, e.g.
     ``["--NBConference.reconnect_grace_seconds=3"]``. Real-time collaboration (when
     jupyter-collaboration is installed) is off unless ``collaborative``. ``app`` may be
-    ``notebook`` for Jupyter Notebook 7 instead of JupyterLab.
+    ``notebook`` for Jupyter Notebook 7 instead of JupyterLab. ``env`` adds environment
+    variables for the server and its kernels.
     """
     root_dir = base_dir / "notebooks"
     home = base_dir / "home"
@@ -126,8 +133,8 @@ def running_lab(
     port, token = free_port(), secrets.token_hex(16)
     log_path = base_dir / "jupyter-lab.log"
     # A HOME of its own keeps Lab's settings, workspaces and runtime files out of the real one.
-    env = {**os.environ, "HOME": str(home), "PYTHONPATH": _with_tests_on_path()}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+    env = {**os.environ, **(env or {}), "HOME": str(home), "PYTHONPATH": _with_tests_on_path()}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "XDG_DATA_HOME"):
         env.pop(name, None)
     app_options = (
         [

@@ -4,6 +4,8 @@ In order: ``$NBCONFERENCE_SIGNALING_URL`` (+ ``$NBCONFERENCE_TOKEN``) when set; 
 running server (its ``jpserver-<pid>.json`` in the Jupyter runtime dir) whose process
 started this kernel (``$JPY_PARENT_PID``, set by jupyter_client's launcher); else the one
 whose ``/api/kernels`` lists this kernel's id (the ``kernel-<id>.json`` connection file).
+When that server has no nbconference endpoint (it started before the package was
+installed), this user's local signaling server stands in (see :mod:`.local`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from ..protocol import SIGNAL_PATH
+from .local import find_or_start
 from .socket import SignalingError
 
 PROBE_TIMEOUT = 2.0
@@ -59,6 +62,16 @@ async def find_signaling(timeout: float = 10.0) -> SignalingEndpoint:
     env_url = os.environ.get("NBCONFERENCE_SIGNALING_URL")
     if env_url:
         return SignalingEndpoint(env_url, os.environ.get("NBCONFERENCE_TOKEN", ""), "environment")
+    server, found_by = await find_server(timeout)
+    if await endpoint_present(server, timeout) is False:
+        local = await asyncio.to_thread(find_or_start)
+        return SignalingEndpoint(local.url, local.token, "local signaling server")
+    return _endpoint(server, found_by)
+
+
+async def find_server(timeout: float = 10.0) -> tuple[dict[str, Any], str]:
+    """The ``jpserver-*.json`` record of the Jupyter server running this kernel, and how
+    it was found; :class:`SignalingError` when there is none to find."""
     kid = kernel_id()
     if kid is None:
         raise SignalingError(
@@ -70,16 +83,34 @@ async def find_signaling(timeout: float = 10.0) -> SignalingEndpoint:
     parent = os.environ.get("JPY_PARENT_PID", "")
     for server in servers:
         if str(server.get("pid")) == parent:
-            return _endpoint(server, "parent process")
+            return server, "parent process"
     probes = [_hosts_kernel(server, kid, timeout) for server in servers]
     for server, hosts in zip(servers, await asyncio.gather(*probes), strict=True):
         if hosts:
-            return _endpoint(server, "kernel list")
+            return server, "kernel list"
     raise SignalingError(
         "no-server",
         f"none of the {len(servers)} running Jupyter servers lists kernel {kid}; "
         "pass url= and token= explicitly",
     )
+
+
+async def endpoint_present(server: dict[str, Any], timeout: float = PROBE_TIMEOUT) -> bool | None:
+    """Whether ``server`` serves nbconference signaling: False when it answers 404 (the
+    extension is not loaded), None when it cannot be asked."""
+    url = server["url"].rstrip("/") + "/" + SIGNAL_PATH
+    token = server.get("token", "")
+    headers = {"Authorization": f"token {token}"} if token else {}
+    wait = min(PROBE_TIMEOUT, timeout)
+    request = HTTPRequest(url, headers=headers, connect_timeout=wait, request_timeout=wait)
+    try:
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    except OSError:
+        return None
+    if response.code == 404:
+        return False
+    # A WebSocket endpoint answers a plain GET with 400 ("Upgrade" only to "WebSocket").
+    return True if response.code in (400, 403) else None
 
 
 def running_servers() -> list[dict[str, Any]]:
