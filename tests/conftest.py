@@ -42,7 +42,9 @@ def no_leaked_media_threads() -> Iterator[None]:
     """
     before = set(_decoder_threads())
     yield
-    deadline = time.monotonic() + 5.0
+    # A leaked thread never ends; a closing one may take a while to drain its queue of
+    # frames on a loaded machine (seen: over 5 s with four test runs on two cores).
+    deadline = time.monotonic() + 15.0
     while (leaked := [t for t in _decoder_threads() if t not in before]) and (
         time.monotonic() < deadline
     ):

@@ -6,6 +6,7 @@ front end, and ``set_state`` is exactly what ipywidgets calls when the browser w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -298,3 +299,23 @@ def test_the_room_defaults_to_the_notebooks_call(monkeypatch: pytest.MonkeyPatch
     own = ConferenceWidget()
     assert own.room == f"call-{own.instance_id[:12]}" and own.room in own.room_label
     assert ConferenceWidget(room="lab").room_label == "room lab"
+
+
+def test_the_token_reaches_the_browsers_by_message_never_in_saved_state() -> None:
+    secret = "s" * 24
+    w = ConferenceWidget(room="lab", signaling_url="ws://127.0.0.1:9/nbconference/signal")
+    w.token = secret
+    assert "token" not in w.get_state(), "synced state is saved in the notebook"
+    assert all(secret not in json.dumps(m) for m in w.comm.sent if m.get("method") != "custom")
+    w._handle_custom_msg({"type": "hello", "viewer": "a"}, [])
+    assert w.comm.custom()[-1] == {
+        "command": "signaling",
+        "mode": "given",
+        "url": "ws://127.0.0.1:9/nbconference/signal",
+        "token": secret,
+        "advice": "",
+    }
+    # Without signaling_url the kernel's own plan is still pending outside a kernel.
+    plain = ConferenceWidget(room="other")
+    plain._handle_custom_msg({"type": "hello", "viewer": "a"}, [])
+    assert plain.comm.custom()[-1]["mode"] == "pending"

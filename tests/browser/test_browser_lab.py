@@ -3,7 +3,7 @@ and a page reaches the signaling endpoint with the credentials Lab gave it."""
 
 from __future__ import annotations
 
-from support.meeting import Meeting
+from support.meeting import Meeting, wait_for_join, widget_cells
 
 # The page's own token, taken where the widget takes it, opens the signaling socket.
 SIGNAL_FROM_PAGE_JS = """
@@ -38,3 +38,28 @@ def test_notebook_runs_and_its_page_reaches_signaling(meeting: Meeting) -> None:
     assert welcome["room"] == room
     assert welcome["peers"] == []
     assert welcome["id"]
+
+
+# Every WebSocket URL the page opens.
+SOCKETS_JS = """
+(() => {
+  const Native = WebSocket;
+  window.__socketUrls = [];
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      window.__socketUrls.push(String(url));
+    }
+  };
+})();
+"""
+
+
+def test_the_widget_joins_with_the_login_cookie_not_a_token_in_its_url(meeting: Meeting) -> None:
+    room = meeting.room()
+    (ada,) = meeting.open([("ada", widget_cells(room, "ada"))], init_script=SOCKETS_JS)
+    wait_for_join(ada)
+    urls = [u for u in ada.js("() => window.__socketUrls") if "nbconference/signal" in u]
+    assert urls, "the widget opened its signaling socket"
+    # Same origin: the cookie authenticates; a token in the URL would reach proxies' logs.
+    assert all("token" not in url for url in urls), urls
