@@ -97,7 +97,7 @@ def test_a_page_that_shows_no_output_starts_nothing(meeting: Meeting) -> None:
 def test_join_here_moves_the_call_between_tabs_of_one_browser(meeting: Meeting) -> None:
     """Two tabs of one browser show the same widget: the second offers "Join here" and
     starts nothing; clicking it moves the call there, and the first tab lets its camera
-    and microphone go."""
+    and microphone go; the first tab can take the call back the same way."""
     room = meeting.room()
     notebook = meeting.notebook(
         "tabs",
@@ -164,3 +164,15 @@ def test_join_here_moves_the_call_between_tabs_of_one_browser(meeting: Meeting) 
         TIMEOUT,
         "the kernel's viewer to be the second tab",
     )
+
+    # And back: the tab that lost the call can take it again.
+    first.page.locator('.nbc-button[data-action="join"]').click()
+    old_id = first.peer_id
+    assert wait_for_join(first) != old_id
+    wait_until(
+        lambda: (r := probes.roots(second))[0]["status"] == "idle" and r[0]["elsewhere"],
+        TIMEOUT,
+        "the second tab to leave the call",
+    )
+    wait_for_full_mesh([first, bob])
+    assert probes.starts(first) == {"getUserMedia": 2, "sockets": 2}
