@@ -11,6 +11,7 @@ Jupyter in a subprocess and have nothing of it to clean up in-process.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -46,14 +47,16 @@ def jupyter_lab(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterLab]:
     """JupyterLab for this module: the shared one, or a server of its own when the module
-    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``) or
-    ``LAB_COLLABORATIVE = True`` (real-time collaboration on)."""
+    sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``),
+    ``LAB_COLLABORATIVE = True`` (real-time collaboration on) or ``LAB_APP = "notebook"``
+    (Jupyter Notebook 7 instead of JupyterLab)."""
     extra_args = getattr(request.module, "LAB_ARGS", ())
     collaborative = getattr(request.module, "LAB_COLLABORATIVE", False)
-    if not extra_args and not collaborative:
+    app = getattr(request.module, "LAB_APP", "jupyterlab")
+    if not extra_args and not collaborative and app == "jupyterlab":
         yield request.getfixturevalue("default_lab")
         return
-    with running_lab(tmp_path_factory.mktemp("lab"), extra_args, collaborative) as lab:
+    with running_lab(tmp_path_factory.mktemp("lab"), extra_args, collaborative, app) as lab:
         yield lab
 
 
@@ -78,12 +81,18 @@ def meeting(
 ) -> Iterator[Meeting]:
     """Opens participants for this test; closes their pages and kernels afterwards.
 
-    A test that passed must also have thrown nothing uncaught in any page.
+    A test that passed must also have thrown nothing uncaught in any page, bar errors of
+    Jupyter's own the module names in ``KNOWN_PAGE_ERRORS`` (regular expressions).
     """
+    known = [re.compile(pattern) for pattern in getattr(request.module, "KNOWN_PAGE_ERRORS", ())]
     current = Meeting(browser, jupyter_lab, request.node.name)
     try:
         yield current
-        uncaught = current.uncaught_errors()
+        uncaught = [
+            error
+            for error in current.uncaught_errors()
+            if not any(pattern.search(error) for pattern in known)
+        ]
     finally:
         current.close()
     if not request.node.stash.get(CALL_FAILED, False):

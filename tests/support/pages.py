@@ -119,8 +119,15 @@ def new_page(
             errors.append(f"[{name}] console: {message.text}")
 
     page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(f"[{name}] page error: {exc}"))
+    page.on("pageerror", lambda exc: errors.append(f"[{name}] page error: {exc}{_origin(exc)}"))
     return context, page, errors
+
+
+def _origin(error: Error) -> str:
+    """Which script threw ``error`` (the top frame of its stack), to tell Jupyter's own
+    errors from the widget's."""
+    found = re.search(r"(https?://[^\s()]+?\.js)", error.stack or "")
+    return f" (in {found.group(1)})" if found else ""
 
 
 def kernel_ready(lab: JupyterLab, notebook: str) -> str | None:
