@@ -203,9 +203,12 @@ export class Conference extends EventTarget {
       const target = this.#target();
       const room = String(this.#settings.get("room"));
       if ("url" in target) {
-        this.#lock ??= new CallLock(`${target.shown}|${room}`, {
-          onTakenAway: () => this.#takenAway(),
-        });
+        // The lock names the call: another room or server is another call.
+        const call = `${target.shown}|${room}`;
+        if (this.#lock?.call !== call) {
+          this.#lock?.free();
+          this.#lock = new CallLock(call, { onTakenAway: () => this.#takenAway() });
+        }
         const held = takeOver ? await this.#lock.takeOver() : await this.#lock.acquire();
         if (this.#closed) {
           this.#lock.free();

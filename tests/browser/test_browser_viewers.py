@@ -176,3 +176,48 @@ def test_join_here_moves_the_call_between_tabs_of_one_browser(meeting: Meeting) 
     )
     wait_for_full_mesh([first, bob])
     assert probes.starts(first) == {"getUserMedia": 2, "sockets": 2}
+
+
+def test_a_tab_stays_in_its_call_through_new_settings_and_holds_the_new_room(
+    meeting: Meeting,
+) -> None:
+    """New settings from the kernel (``w.name``, ``w.room``) make a tab leave and join
+    again at once: its own call, just left, must not pass for another tab's. After
+    ``w.room = ...`` the tab is in the new room and no longer in the old one: a second tab
+    offers "Join here" for the new room and joins the old one."""
+    first_room, second_room = meeting.room("first"), meeting.room("second")
+    mover = meeting.notebook("mover", widget_cells(first_room, "ada"))
+    first = meeting.visit(mover, "first", run_all=True)
+    before = wait_for_join(first)
+
+    def rejoined() -> dict[str, Any] | None:
+        root: dict[str, Any] = probes.roots(first)[0]
+        fresh = root["status"] == "joined" and root["peerId"] not in ("", before)
+        return root if fresh else None
+
+    first.run("w.name = 'ada again'")
+    wait_until(rejoined, TIMEOUT, "the first tab to join again as a new peer")
+    before = wait_for_join(first)
+    first.run(f"w.room = {second_room!r}")
+    root = wait_until(rejoined, TIMEOUT, "the first tab to join the second room")
+    assert second_room in root["text"], root
+
+    # A second tab of the same browser shows a widget of each room.
+    cells = [
+        "from nbconference import ConferenceWidget",
+        f"old = ConferenceWidget(room={first_room!r}, name='ada')\nold",
+        f"new = ConferenceWidget(room={second_room!r}, name='ada')\nnew",
+    ]
+    second = meeting.visit(meeting.notebook("other", cells), "second", context=first.context)
+    for index in range(len(cells)):
+        run_cell(second, index)
+    old, new = second.value("[old.instance_id, new.instance_id]")
+
+    def views() -> dict[str, tuple[str, bool]]:
+        return {r["instanceId"]: (r["status"], r["elsewhere"]) for r in probes.roots(second)}
+
+    wait_until(
+        lambda: views() == {old: ("joined", False), new: ("idle", True)},
+        TIMEOUT,
+        "the old room joined here and the new one offered (it is the first tab's)",
+    )
