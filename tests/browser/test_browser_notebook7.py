@@ -10,8 +10,9 @@ from support.mesh import wait_for_full_mesh
 from support.polling import wait_until
 
 LAB_APP = "notebook"
-# Notebook 7 itself throws this while loading any notebook (no widget needed), with
-# jupyter-collaboration installed and real-time collaboration off.
+# Notebook 7 itself (7.6, here with jupyter-collaboration installed and real-time
+# collaboration off) throws this while loading any notebook: seen with a notebook of one
+# print cell and no widget.
 KNOWN_PAGE_ERRORS = [
     r"page error: Cannot read properties of undefined \(reading 'schema'\)"
     r" \(in http://[^ ]+/static/notebook/notebook_core\.[0-9a-f]+\.js\)$"
