@@ -19,11 +19,15 @@ export class CallLock {
    * @param {CallLockOptions} options
    */
   constructor(call, options) {
+    this.call = call;
     this.name = `nbconference:${call}`;
     this.onTakenAway = options.onTakenAway;
     this.locks = "locks" in options ? options.locks : globalThis.navigator?.locks;
     /** @type {(() => void) | null} ends the callback that holds the lock */
     this.release = null;
+    /** @type {Promise<unknown>} settles once our last request is over: the lock it held
+     * is released (a request made before then would find our own lock taken) */
+    this.settled = Promise.resolve();
   }
 
   get held() {
@@ -56,10 +60,22 @@ export class CallLock {
     // Without Web Locks (an insecure page, an old browser) there is nothing to share.
     if (!locks) return Promise.resolve(true);
     if (this.held) return Promise.resolve(true);
+    // Leave then join again at once (a changed room or name): our own lock is freed
+    // but not yet released, and would look like another tab's.
+    return this.settled.then(() => this.#requestNow(locks, options));
+  }
+
+  /**
+   * @param {LockManager} locks
+   * @param {LockOptions} options
+   * @returns {Promise<boolean>}
+   */
+  #requestNow(locks, options) {
+    if (this.held) return Promise.resolve(true);
     return new Promise((resolve) => {
       /** @type {(() => void) | null} */
       let mine = null;
-      locks
+      this.settled = locks
         .request(this.name, options, (lock) => {
           if (!lock) {
             resolve(false);

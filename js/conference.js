@@ -213,9 +213,12 @@ export class Conference extends EventTarget {
       const server = String(this.#settings.get("signaling_url") || "");
       const room = String(this.#settings.get("room"));
       const origin = globalThis.location?.origin ?? "";
-      this.#lock ??= new CallLock(`${origin}|${server}|${room}`, {
-        onTakenAway: () => this.#takenAway(),
-      });
+      // The lock names the call: another room or server is another call.
+      const call = `${origin}|${server}|${room}`;
+      if (this.#lock?.call !== call) {
+        this.#lock?.free();
+        this.#lock = new CallLock(call, { onTakenAway: () => this.#takenAway() });
+      }
       const held = takeOver ? await this.#lock.takeOver() : await this.#lock.acquire();
       if (this.#closed) {
         this.#lock.free();

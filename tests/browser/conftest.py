@@ -11,6 +11,7 @@ Jupyter in a subprocess and have nothing of it to clean up in-process.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -47,16 +48,18 @@ def jupyter_lab(
 ) -> Iterator[JupyterLab]:
     """JupyterLab for this module: the shared one, or a server of its own when the module
     sets ``LAB_ARGS`` (e.g. ``["--NBConference.reconnect_grace_seconds=3"]``),
-    ``LAB_COLLABORATIVE = True`` (real-time collaboration on) or ``LAB_ENV`` (a dict of
-    environment variables for the server and its kernels)."""
+    ``LAB_COLLABORATIVE = True`` (real-time collaboration on), ``LAB_ENV`` (a dict of
+    environment variables for the server and its kernels) or ``LAB_APP = "notebook"``
+    (Jupyter Notebook 7 instead of JupyterLab)."""
     extra_args = getattr(request.module, "LAB_ARGS", ())
     collaborative = getattr(request.module, "LAB_COLLABORATIVE", False)
     env = getattr(request.module, "LAB_ENV", None)
-    if not extra_args and not collaborative and not env:
+    app = getattr(request.module, "LAB_APP", "jupyterlab")
+    if not extra_args and not collaborative and not env and app == "jupyterlab":
         yield request.getfixturevalue("default_lab")
         return
     folder = tmp_path_factory.mktemp("lab")
-    with running_lab(folder, extra_args, collaborative, env=env) as lab:
+    with running_lab(folder, extra_args, collaborative, app, env=env) as lab:
         yield lab
 
 
@@ -81,12 +84,18 @@ def meeting(
 ) -> Iterator[Meeting]:
     """Opens participants for this test; closes their pages and kernels afterwards.
 
-    A test that passed must also have thrown nothing uncaught in any page.
+    A test that passed must also have thrown nothing uncaught in any page, bar errors of
+    Jupyter's own the module names in ``KNOWN_PAGE_ERRORS`` (regular expressions).
     """
+    known = [re.compile(pattern) for pattern in getattr(request.module, "KNOWN_PAGE_ERRORS", ())]
     current = Meeting(browser, jupyter_lab, request.node.name)
     try:
         yield current
-        uncaught = current.uncaught_errors()
+        uncaught = [
+            error
+            for error in current.uncaught_errors()
+            if not any(pattern.search(error) for pattern in known)
+        ]
     finally:
         current.close()
     if not request.node.stash.get(CALL_FAILED, False):

@@ -119,8 +119,15 @@ def new_page(
             errors.append(f"[{name}] console: {message.text}")
 
     page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(f"[{name}] page error: {exc}"))
+    page.on("pageerror", lambda exc: errors.append(f"[{name}] page error: {exc}{_origin(exc)}"))
     return context, page, errors
+
+
+def _origin(error: Error) -> str:
+    """Which script threw ``error`` (the top frame of its stack), to tell Jupyter's own
+    errors from the widget's."""
+    found = re.search(r"(https?://[^\s()]+?\.js)", error.stack or "")
+    return f" (in {found.group(1)})" if found else ""
 
 
 def kernel_ready(lab: JupyterLab, notebook: str) -> str | None:
@@ -144,6 +151,26 @@ def _run_all_cells(page: Page) -> bool:
         return False
     item.click()
     return True
+
+
+def run_cell(participant: Participant, index: int, attempts: int = 3) -> None:
+    """Run one cell (0-based ``index``) as a person would: select it, press Shift+Enter.
+
+    Checked by its prompt, which shows ``[*]`` or a count once the cell runs; a key press
+    that reached nothing (the page still settling) is tried again.
+    """
+    cell = participant.page.locator(".jp-NotebookPanel .jp-Cell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    ran = prompt.filter(has_text=re.compile(r"\[[0-9*]+\]"))
+    for attempt in range(attempts):
+        prompt.click()
+        participant.page.keyboard.press("Shift+Enter")
+        try:
+            ran.wait_for(timeout=5000)
+            return
+        except Error:
+            if attempt == attempts - 1:
+                raise
 
 
 def begin_open(

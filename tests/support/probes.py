@@ -71,6 +71,7 @@ ROOTS_JS = """
   status: root.dataset.status ?? null,
   peerId: root.dataset.peerId ?? null,
   instanceId: root.dataset.instanceId ?? null,
+  elsewhere: root.dataset.elsewhere === "true",
   text: root.querySelector(".nbc-status")?.textContent ?? "",
 }))
 """
@@ -123,6 +124,45 @@ def roots(participant: Participant) -> list[dict[str, Any]]:
 def tiles(participant: Participant) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = participant.js(TILES_JS)
     return result
+
+
+def registry(participant: Participant) -> dict[str, str]:
+    """Every widget model this page knows, shown or not: instance id → its status."""
+    script = """() => Object.fromEntries([...(globalThis.__nbconference?.conferences ?? [])]
+        .map(([id, conference]) => [id, conference.status]))"""
+    result: dict[str, str] = participant.js(script)
+    return result
+
+
+# Installed before Lab loads (``init_script``): counts what the page starts on its own,
+# calls of getUserMedia and nbconference signaling sockets, in ``window.__nbcStarts``.
+COUNT_STARTS_JS = """
+(() => {
+  if (window.__nbcStarts) return;
+  const starts = { getUserMedia: 0, sockets: 0 };
+  window.__nbcStarts = starts;
+  const devices = navigator.mediaDevices;
+  if (devices) {
+    const getUserMedia = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = (constraints) => {
+      starts.getUserMedia += 1;
+      return getUserMedia(constraints);
+    };
+  }
+  window.WebSocket = new Proxy(window.WebSocket, {
+    construct(target, args, newTarget) {
+      if (String(args[0]).includes("/nbconference/")) starts.sockets += 1;
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+})();
+"""
+
+
+def starts(participant: Participant) -> dict[str, int]:
+    """What the page has started so far (needs :data:`COUNT_STARTS_JS` installed)."""
+    counted: dict[str, int] = participant.js("() => ({ ...window.__nbcStarts })")
+    return counted
 
 
 def joined_peer_id(participant: Participant) -> str | None:
