@@ -31,7 +31,7 @@ from nbconference.client.local import (
 from nbconference.client.plan import RESTART, restart_advice
 from support.client import Client, connect_url
 from support.polling import wait_until
-from support.processes import free_port
+from support.processes import free_port, process_alive
 
 STARTED: set[int] = set()
 
@@ -50,17 +50,6 @@ def remember(runtime: Path, server: LocalServer) -> LocalServer:
     """Note a server the test started (they are detached: nothing else stops them)."""
     STARTED.add(server.pid)
     return server
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by its parent) is not alive either.
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    return True
 
 
 def status(port: int, token: str | None = None) -> dict[str, Any]:
@@ -120,7 +109,7 @@ def test_a_stale_runtime_file_is_replaced_not_trusted(runtime: Path, stale: str)
     record = json.loads(path.read_text())
     if stale == "dead pid":
         os.kill(server.pid, signal.SIGKILL)
-        wait_until(lambda: not alive(server.pid), 10, "the server to die")
+        wait_until(lambda: not process_alive(server.pid), 10, "the server to die")
     elif stale == "port not ours":
         record["pid"], record["port"] = os.getpid(), free_port()  # a live pid, nobody there
     elif stale == "wrong token":
@@ -143,9 +132,9 @@ async def test_it_exits_by_itself_once_idle_and_takes_its_file_along(
     client = Client(await connect_url(f"{server.url}?token={server.token}"))
     await client.join("lab")
     time.sleep(2.5)
-    assert alive(server.pid), "a server with a socket open is not idle"
+    assert process_alive(server.pid), "a server with a socket open is not idle"
     client.close()
-    wait_until(lambda: not alive(server.pid), 15, "the idle server to exit")
+    wait_until(lambda: not process_alive(server.pid), 15, "the idle server to exit")
     assert not (runtime / RUNTIME_FILE).exists()
 
 

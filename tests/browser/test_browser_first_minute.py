@@ -12,7 +12,6 @@ import json
 import os
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
+from support.processes import process_alive
 from support.signal_probe import room_members
 
 WITHOUT_EXTENSION = ["--ServerApp.jpserver_extensions=nbconference=False"]
@@ -56,16 +56,6 @@ def runtime_record(lab: JupyterLab) -> dict[str, Any] | None:
     return record
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    return True
-
-
 @contextlib.contextmanager
 def stopping_the_stand_in(lab: JupyterLab) -> Iterator[None]:
     """Whatever local server the test made, it does not outlive the test."""
@@ -90,7 +80,7 @@ def test_three_notebooks_and_a_kernel_peer_meet_through_one_local_server(
         people = meeting.join(room, ["ada", "bob", "cy"])
         wait_for_full_mesh(people)
         record = runtime_record(jupyter_lab)
-        assert record is not None and alive(record["pid"]), record
+        assert record is not None and process_alive(record["pid"]), record
         assert oct((jupyter_lab.runtime_dir / RUNTIME_FILE).stat().st_mode & 0o777) == "0o600"
         for person in people:
             others = sorted(p.peer_id for p in people if p is not person)
@@ -135,7 +125,7 @@ def test_three_notebooks_and_a_kernel_peer_meet_through_one_local_server(
         kernel.run("await kp.leave()")
         for person in people:
             person.close()
-        wait_until(lambda: not alive(record["pid"]), 60, "the idle local server to exit")
+        wait_until(lambda: not process_alive(record["pid"]), 60, "the idle local server to exit")
         assert runtime_record(jupyter_lab) is None
 
 
@@ -209,10 +199,12 @@ def test_after_a_restart_the_extension_is_used_and_the_stand_in_goes(
                 assert LOCAL_SIGNALING not in status_text(ada)
                 members = room_members(after.signaling_url, after.token, room)
                 assert [m["id"] for m in members] == [ada.peer_id], "the call is on Jupyter's own"
-                wait_until(lambda: not alive(stand_in["pid"]), 60, "the old stand-in to exit")
+                wait_until(
+                    lambda: not process_alive(stand_in["pid"]), 60, "the old stand-in to exit"
+                )
                 assert runtime_record(after) is None, "nothing of the stand-in remains"
             finally:
                 meeting.close()
     finally:
-        if stand_in is not None and alive(stand_in["pid"]):
+        if stand_in is not None and process_alive(stand_in["pid"]):
             os.kill(stand_in["pid"], signal.SIGKILL)
