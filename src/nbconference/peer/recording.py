@@ -55,15 +55,16 @@ class MediaFile:
             self._write_audio(frame, at)
         self.frames += 1
 
-    def _open(self) -> None:
+    def _open(self) -> Any:
         self._container = av.open(str(self.path), "w", format="matroska", options=MUXER_OPTIONS)
+        return self._container
 
     def _write_video(self, frame: Any, at: float) -> None:
         if self._container is None:
-            self._open()
+            container = self._open()
             width, height = frame.width & ~1, frame.height & ~1
             self._size = (width, height)
-            stream = self._container.add_stream("libx264", rate=30)
+            stream = container.add_stream("libx264", rate=30)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.time_base = VIDEO_TIME_BASE
             stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "26"}
@@ -79,8 +80,7 @@ class MediaFile:
 
     def _write_audio(self, frame: Any, at: float) -> None:
         if self._container is None:
-            self._open()
-            stream = self._container.add_stream("libopus", rate=SAMPLE_RATE)
+            stream = self._open().add_stream("libopus", rate=SAMPLE_RATE)
             stream.layout = "stereo"
             self._stream = stream
             self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE)
@@ -123,7 +123,7 @@ class AudioMixer:
     def push(self, peer_id: str, frame: Any) -> None:
         """A participant's audio frame, as received."""
         for chunk in self._resampler.resample(frame):
-            samples = chunk.to_ndarray().reshape(-1, 2)
+            samples = np.asarray(chunk.to_ndarray(), np.int16).reshape(-1, 2)
             held = self._pending.get(peer_id)
             samples = samples if held is None else np.concatenate([held, samples])
             queue = self._queues.setdefault(peer_id, [])
