@@ -95,14 +95,13 @@ async def find_server(timeout: float = 10.0) -> tuple[dict[str, Any], str]:
     )
 
 
-async def endpoint_present(server: dict[str, Any], timeout: float = PROBE_TIMEOUT) -> bool | None:
+async def endpoint_present(server: dict[str, Any], timeout: float = 10.0) -> bool | None:
     """Whether ``server`` serves nbconference signaling: False when it answers 404 (the
-    extension is not loaded), None when it cannot be asked."""
+    extension is not loaded), None when it cannot be asked (it does not answer in time)."""
     url = server["url"].rstrip("/") + "/" + SIGNAL_PATH
     token = server.get("token", "")
     headers = {"Authorization": f"token {token}"} if token else {}
-    wait = min(PROBE_TIMEOUT, timeout)
-    request = HTTPRequest(url, headers=headers, connect_timeout=wait, request_timeout=wait)
+    request = HTTPRequest(url, headers=headers, connect_timeout=timeout, request_timeout=timeout)
     try:
         response = await AsyncHTTPClient().fetch(request, raise_error=False)
     except OSError:

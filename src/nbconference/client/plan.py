@@ -37,14 +37,26 @@ class SignalingPlan:
     advice: str = ""
 
 
-async def plan_signaling(timeout: float = 5.0) -> SignalingPlan:
+async def plan_signaling(timeout: float = 10.0, attempts: int = 3) -> SignalingPlan:
     """Find out whether this kernel's Jupyter server serves signaling, and if it does
-    not, find or start this user's local server. Never raises."""
+    not, find or start this user's local server. Never raises.
+
+    A server that does not answer in time (a loaded machine) is asked again: a wrong
+    "server" would leave the page retrying an endpoint that is not there.
+    """
     try:
         server, _ = await find_server(timeout)
     except SignalingError:
         return SignalingPlan("unknown")
-    if await endpoint_present(server, timeout) is not False:
+    present = None
+    for attempt in range(attempts):
+        present = await endpoint_present(server, timeout)
+        if present is not None:
+            break
+        await asyncio.sleep(0.5 * (attempt + 1))
+    if present is None:
+        return SignalingPlan("unknown")
+    if present:
         return SignalingPlan("server")
     advice = await asyncio.to_thread(restart_advice, server)
     try:
