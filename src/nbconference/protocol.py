@@ -253,8 +253,12 @@ def _parse_state(value: object) -> dict[str, bool]:
 
 
 # A whole JSON string (skipped; an unterminated one runs to the end) or one bracket.
-# Possessive repeats keep the scan linear whatever the input.
-_STRUCTURE = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+# The scan is linear without possessive repeats (which need Python 3.11): the two
+# alternatives inside a string, one ordinary character or a backslash and the character
+# it escapes, can never match the same text, and what follows them (a closing quote, or
+# the end with at most one stray backslash) always matches where the repeat stops, so
+# the engine never has a reason to backtrack.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def _too_deep(text: str) -> bool:
