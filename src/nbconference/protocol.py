@@ -128,6 +128,8 @@ class Limits:
     reconnect_grace_seconds: float = 15.0
     max_pending_messages: int = 256
     max_violations: int = 50
+    max_sockets_per_user: int = 32
+    max_sockets_per_address: int = 256
 
     def public(self) -> dict[str, Any]:
         """The limits a client paces itself by, as ``welcome`` carries them."""

@@ -58,6 +58,22 @@ class SignalingSettings(Configurable):
         only when the window passes.""",
     ).tag(config=True)
 
+    max_sockets_per_user = Int(
+        DEFAULT_LIMITS.max_sockets_per_user,
+        help="""Most signaling sockets one Jupyter user may hold open at once (every
+        browser tab that shows a widget holds one); past it the handshake gets HTTP 429.
+        Sockets that present only the server's token share one count. Used by the Jupyter
+        extension, where (behind JupyterHub's proxy) every socket comes from one address.
+        0 means no cap.""",
+    ).tag(config=True)
+
+    max_sockets_per_address = Int(
+        DEFAULT_LIMITS.max_sockets_per_address,
+        help="""Most signaling sockets one remote address may hold open at once on
+        'nbconference serve'; past it the handshake gets HTTP 429. Behind a reverse proxy
+        every socket comes from the proxy's address: raise it, or 0 for no cap.""",
+    ).tag(config=True)
+
     backend = CaselessStrEnum(
         ["memory", "redis"],
         default_value="memory",
@@ -76,6 +92,8 @@ class SignalingSettings(Configurable):
             messages_per_second=self.messages_per_second,
             message_burst=self.message_burst,
             reconnect_grace_seconds=self.reconnect_grace_seconds,
+            max_sockets_per_user=self.max_sockets_per_user,
+            max_sockets_per_address=self.max_sockets_per_address,
         )
 
     def make_backend(self) -> Backend:

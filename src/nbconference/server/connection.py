@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.web import HTTPError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from ..protocol import (
@@ -24,6 +25,7 @@ from ..protocol import (
     parse_client_message,
 )
 from .framing import BatchedProtocol13, text_frame
+from .limits import RateLimiter
 from .rooms import Peer, RoomRegistry
 
 log = logging.getLogger("nbconference")
@@ -31,27 +33,6 @@ log = logging.getLogger("nbconference")
 # Bytes written to a socket and not yet taken by the kernel; past this, its reader is gone.
 MAX_UNSENT_BYTES = 1024 * 1024
 VIOLATION_WINDOW_SECONDS = 10.0
-
-
-class RateLimiter:
-    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class SignalingConnection(WebSocketHandler):
@@ -75,6 +56,29 @@ class SignalingConnection(WebSocketHandler):
         self._join_pending = False
         self._closed = False
         self._outbox: list[str] = []
+
+    def socket_key(self) -> tuple[str, int, str]:
+        """What this socket counts against: a key, its cap (0: none) and the setting
+        that sets the cap. Here, the remote address; the Jupyter handler counts users."""
+        limits = self.registry.limits
+        key = f"address {self.request.remote_ip}"
+        return key, limits.max_sockets_per_address, "max_sockets_per_address"
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        key, cap, setting = self.socket_key()
+        sockets = self.registry.sockets
+        if not sockets.admit(key, cap):
+            log.warning("nbconference: refused a socket: %s has %d open", key, cap)
+            raise HTTPError(
+                429,
+                f"{key} has {cap} signaling sockets open ({setting})",
+                reason=f"Too many signaling sockets ({cap}) for this {key.split()[0]}",
+            )
+        try:
+            # Returns when the socket has closed (or its handshake was refused).
+            await super().get(*args, **kwargs)
+        finally:
+            sockets.release(key)
 
     @property
     def max_message_size(self) -> int:

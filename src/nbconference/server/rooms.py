@@ -39,6 +39,7 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
+from .limits import SocketCounts
 
 log = logging.getLogger("nbconference")
 
@@ -83,6 +84,7 @@ class RoomRegistry:
         self.local: dict[str, Peer] = {}
         self._resume_tokens: dict[str, Peer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.sockets = SocketCounts()
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)

@@ -3,7 +3,8 @@ Jupyter server of ours (VS Code, Colab). Widgets reach it through ``signaling_ur
 
 Authentication is a token (``?token=`` or ``Authorization: token ...``), never a cookie,
 so a page of any origin may connect once it holds the token; ``allow_origin`` narrows
-that further where the pages' origins are known.
+that further where the pages' origins are known. The token is at least
+:data:`MIN_TOKEN_CHARS` long, and the access log shows ``token=[secret]`` in its place.
 
 With a certificate and key it serves ``wss://`` itself: a page served over HTTPS may only
 open secure WebSockets.
@@ -12,12 +13,18 @@ open secure WebSockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
+import json
 import logging
+import os
 import re
 import secrets
 import ssl
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -29,8 +36,39 @@ from .rooms import RoomRegistry
 
 log = logging.getLogger("nbconference")
 
+MIN_TOKEN_CHARS = 16
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
-class StandaloneSignalingHandler(SignalingConnection):
+
+def scrub_token(uri: str) -> str:
+    """``uri`` with the value of any ``token`` query argument replaced by ``[secret]``."""
+    return _TOKEN_IN_QUERY.sub(r"\1[secret]", uri)
+
+
+def presented_token(handler: tornado.web.RequestHandler, query: bool = True) -> str:
+    """The token a request shows: ``Authorization: token ...``, else (if ``query``) the
+    ``token`` query argument."""
+    header = handler.request.headers.get("Authorization", "")
+    if header.lower().startswith("token "):
+        return header[6:].strip()
+    return handler.get_query_argument("token", "") if query else ""
+
+
+def token_matches(presented: str, token: str) -> bool:
+    return hmac.compare_digest(presented.encode(), token.encode())
+
+
+class ScrubbedLog:
+    """Access and error log lines that never show a token (as jupyter_server's do not)."""
+
+    request: Any
+
+    def _request_summary(self) -> str:
+        request = self.request
+        return f"{request.method} {scrub_token(request.uri)} ({request.remote_ip})"
+
+
+class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
     token: str
     allow_origin: re.Pattern[str] | None
 
@@ -45,21 +83,29 @@ class StandaloneSignalingHandler(SignalingConnection):
         # Token auth carries no ambient credential, so any origin holding it may connect.
         return self.allow_origin is None or self.allow_origin.fullmatch(origin) is not None
 
-    def _presented_token(self) -> str:
-        header = self.request.headers.get("Authorization", "")
-        if header.lower().startswith("token "):
-            return header[6:].strip()
-        return self.get_query_argument("token", "")
-
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        if not hmac.compare_digest(self._presented_token().encode(), self.token.encode()):
+        if not token_matches(presented_token(self), self.token):
             raise tornado.web.HTTPError(403, "missing or wrong token")
         await super().get(*args, **kwargs)
 
 
-class StatusHandler(tornado.web.RequestHandler):
+class StatusHandler(ScrubbedLog, tornado.web.RequestHandler):
+    """``GET /``: what this server is, for anyone; its pid too for the token's holder, so
+    that a client reading a runtime file can check that the server there is the one the
+    file describes, and that its token is right."""
+
+    def initialize(self, token: str) -> None:
+        self.token = token
+
     def get(self) -> None:
-        self.write({"nbconference": "signaling", "protocol": PROTOCOL_VERSION})
+        status: dict[str, Any] = {"nbconference": "signaling", "protocol": PROTOCOL_VERSION}
+        if token_matches(presented_token(self, query=False), self.token):
+            status["pid"] = os.getpid()
+        self.write(status)
+
+
+class NotFoundHandler(ScrubbedLog, tornado.web.ErrorHandler):
+    """Any other path: 404, logged without its token."""
 
 
 @dataclass
@@ -94,11 +140,17 @@ async def start_server(
 ) -> StandaloneServer:
     """Start the standalone signaling server on the running event loop (``wss://`` with
     ``tls``, see :func:`tls_context`)."""
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"the token must be at least {MIN_TOKEN_CHARS} characters long "
+            f"(it has {len(token)}); 'python -c \"import secrets; "
+            f"print(secrets.token_urlsafe(24))\"' makes a good one"
+        )
     settings = settings or SignalingSettings()
-    registry = settings.make_registry()
-    await registry.start()
     token = token or secrets.token_urlsafe(24)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
+    registry = settings.make_registry()
+    await registry.start()
     app = tornado.web.Application(
         [
             (
@@ -106,8 +158,10 @@ async def start_server(
                 StandaloneSignalingHandler,
                 {"registry": registry, "token": token, "allow_origin": origin_pattern},
             ),
-            (r"/", StatusHandler),
+            (r"/", StatusHandler, {"token": token}),
         ],
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"status_code": 404},
         websocket_ping_interval=10,
         websocket_ping_timeout=10,
     )
@@ -124,11 +178,64 @@ def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
     return context
 
 
-async def serve_forever(**kwargs: Any) -> None:
+async def serve_forever(
+    runtime_file: Path | None = None,
+    idle_exit: float = 0.0,
+    token_shown: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Run the server until cancelled, or until it has had no socket open for
+    ``idle_exit`` seconds (0: never). ``runtime_file`` is written once it listens and
+    removed when it stops, if it still describes this process."""
     running = await start_server(**kwargs)
     print(f"nbconference signaling on {running.url}", flush=True)
-    print(f"token: {running.token}", flush=True)
+    if token_shown:
+        print(f"token: {running.token}", flush=True)
     try:
-        await asyncio.Event().wait()
+        if runtime_file is not None:
+            write_runtime_file(runtime_file, running)
+        await _until_idle(running.registry, idle_exit)
     finally:
+        if runtime_file is not None:
+            remove_runtime_file(runtime_file)
         await running.stop()
+
+
+async def _until_idle(registry: RoomRegistry, idle_exit: float) -> None:
+    if idle_exit <= 0:
+        await asyncio.Event().wait()
+    sockets = registry.sockets
+    while True:
+        idle = time.monotonic() - sockets.idle_since if sockets.total == 0 else 0.0
+        if idle >= idle_exit:
+            log.info("nbconference: exiting after %.1f s idle (--idle-exit)", idle)
+            return
+        await asyncio.sleep(min(1.0, idle_exit - idle))
+
+
+def write_runtime_file(path: Path, running: StandaloneServer) -> None:
+    """Write ``{"pid", "port", "url", "token"}`` to ``path``, readable by its owner only.
+
+    Written to a temporary file beside it and renamed, so a reader never sees half of it.
+    """
+    info = {"pid": os.getpid(), "port": running.port, "url": running.url, "token": running.token}
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(info, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def remove_runtime_file(path: Path) -> None:
+    """Remove ``path`` unless another process has written its own description there."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
