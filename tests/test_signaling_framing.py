@@ -4,10 +4,12 @@ interleaved pings, frames split across reads, and protocol violations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -39,6 +41,12 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     elif size == 127:
         size = struct.unpack("!Q", await reader.readexactly(8))[0]
     return first & 0x0F, await reader.readexactly(size)
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    # A client that stops reading is closed after this long without progress.
+    return {"reconnect_grace_seconds": 3.0, "send_timeout_seconds": 1.0}
 
 
 @pytest.fixture
@@ -130,9 +138,16 @@ async def test_a_client_that_stops_reading_is_closed_not_buffered_forever(
     sender = await standalone_connect()
     await sender.join("lab")
     big = {"candidate": "c" * 60_000}
-    for _ in range(200):  # 12 MB: more than the kernel's buffers and the server's 1 MiB
+    for _ in range(200):  # 12 MB: more than the kernel's buffers and the mailbox's 1 MiB
         await sender.signal(raw_id, big)
     peer = standalone.registry.local[raw_id]
+    # What waits for it is bounded in bytes; the sender heard of what did not fit.
+    assert 0 < peer.mailbox.bytes <= standalone.registry.limits.max_queued_bytes
+    refused = []
+    with contextlib.suppress(asyncio.TimeoutError):
+        while True:
+            refused.append(await sender.recv(1.0))
+    assert refused and {(e["code"], e["peer"]) for e in refused} == {("peer-unavailable", raw_id)}
     for _ in range(100):
         handler = peer.transport
         if handler is None or handler.ws_connection is None or handler.ws_connection.is_closing():  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import time
 
 
 class RateLimiter:
-    """A token bucket: ``rate`` events per second with bursts up to ``burst``."""
+    """A token bucket: ``rate`` tokens per second with bursts up to ``burst``."""
 
     __slots__ = ("burst", "rate", "stamp", "tokens")
 
@@ -18,12 +18,13 @@ class RateLimiter:
         self.tokens = float(burst)
         self.stamp = time.monotonic()
 
-    def allow(self) -> bool:
+    def allow(self, cost: float = 1.0) -> bool:
+        """Take ``cost`` tokens (one event, or a number of bytes) if there are enough."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
