@@ -22,7 +22,7 @@ from support.polling import eventually
 from support.redis_fixtures import open_client, serve_redis, start_redis_standalone
 from support.redis_server import RedisServer
 from support.standalone import ServeProcess
-from test_signaling_backpressure import big_signal, drain, signals_by_sender
+from support.traffic import big_signal, drain, signals_by_sender
 
 
 @pytest.fixture

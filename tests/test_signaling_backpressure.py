@@ -6,49 +6,11 @@ when a resumed peer's whole mailbox goes out at once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-from collections import defaultdict
-from typing import Any
 
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.signaling_fixtures import Connect
-
-# A signal frame of 64 KiB on the wire, nearly all of it "é" (two bytes each in UTF-8).
-LIMIT = 64 * 1024
-E_ACUTE = "é" * ((LIMIT - 120) // 2)
-
-
-def big_signal(to: str, sender: int, seq: int) -> str:
-    frame = json.dumps(
-        {"type": "signal", "to": to, "data": {"candidate": {"s": sender, "n": seq, "e": E_ACUTE}}},
-        ensure_ascii=False,
-    )
-    assert LIMIT - 200 < len(frame.encode()) <= LIMIT
-    return frame
-
-
-async def drain(client: Client, quiet: float = 1.0, pause: float = 0.0) -> list[dict[str, Any]]:
-    """Everything ``client`` receives until ``quiet`` seconds pass without a frame,
-    reading one frame every ``pause`` seconds. Fails if the server closes it."""
-    frames = []
-    with contextlib.suppress(asyncio.TimeoutError):
-        while True:
-            frames.append(await client.recv(quiet))
-            if pause:
-                await asyncio.sleep(pause)
-    return frames
-
-
-def signals_by_sender(frames: list[dict[str, Any]]) -> dict[int, list[int]]:
-    got: dict[int, list[int]] = defaultdict(list)
-    for frame in frames:
-        assert frame["type"] == "signal", frame
-        candidate = frame["data"]["candidate"]
-        assert candidate["e"] == E_ACUTE
-        got[candidate["s"]].append(candidate["n"])
-    return dict(got)
+from support.traffic import big_signal, drain, signals_by_sender
 
 
 async def room_of(connect: Connect, size: int) -> list[Client]:
