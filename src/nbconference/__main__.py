@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--idle-exit must be 0 (never) or a number of seconds")
     runtime_file = Path(args.runtime_file).absolute() if args.runtime_file else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _raise_open_files_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             _until_stopped(
@@ -167,6 +168,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _raise_open_files_limit() -> None:
+    """Every socket is an open file: take all the hard limit allows (as servers do),
+    rather than the soft limit's usual 1,024."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def token_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:

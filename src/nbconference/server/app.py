@@ -36,6 +36,7 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
             raise web.HTTPError(403)
         if self._identified():
             self._stamp = identity_stamp(self.current_user)
+        self.admit()
         await super().get(*args, **kwargs)
 
     def _identified(self) -> bool:

@@ -46,6 +46,7 @@ class SignalingConnection(WebSocketHandler):
 
     registry: RoomRegistry
     peer: Peer | None = None
+    _socket_key: str | None = None
 
     def initialize(self, registry: RoomRegistry, **kwargs: Any) -> None:
         self.registry = registry
@@ -53,12 +54,10 @@ class SignalingConnection(WebSocketHandler):
         self._limiter = RateLimiter(limits.messages_per_second, limits.message_burst)
         self._violations = 0
         self._violation_window = time.monotonic()
-        self._join_limiter = RateLimiter(limits.joins_per_minute / 60, limits.join_burst)
+        self._join_limiter = RateLimiter(registry.joins_per_second, limits.join_burst)
         self._join_pending = False
         self._closed = False
-        self._out = Outgoing(
-            self._stream, self._stalled, limits.max_queued_bytes, limits.send_timeout_seconds
-        )
+        self._out = Outgoing(self, registry.watchdog, limits.max_queued_bytes)
 
     def socket_key(self) -> tuple[str, int, str]:
         """What this socket counts against: a key, its cap (0: none) and the setting
@@ -67,21 +66,28 @@ class SignalingConnection(WebSocketHandler):
         key = f"address {self.request.remote_ip}"
         return key, limits.max_sockets_per_address, "max_sockets_per_address"
 
-    async def get(self, *args: Any, **kwargs: Any) -> None:
+    def admit(self) -> None:
+        """Count this socket against its cap (see :meth:`socket_key`), or refuse it with
+        HTTP 429. Called by the handlers' ``get`` once the request is authenticated; the
+        count is released when the socket closes or its handshake is refused."""
         key, cap, setting = self.socket_key()
-        sockets = self.registry.sockets
-        if not sockets.admit(key, cap):
+        if not self.registry.sockets.admit(key, cap):
             log.warning("nbconference: refused a socket: %s has %d open", key, cap)
             raise HTTPError(
                 429,
                 f"{key} has {cap} signaling sockets open ({setting})",
                 reason=f"Too many signaling sockets ({cap}) for this {key.split()[0]}",
             )
-        try:
-            # Returns when the socket has closed (or its handshake was refused).
-            await super().get(*args, **kwargs)
-        finally:
-            sockets.release(key)
+        self._socket_key = key
+
+    def _release_socket(self) -> None:
+        key, self._socket_key = self._socket_key, None
+        if key is not None:
+            self.registry.sockets.release(key)
+
+    def on_finish(self) -> None:
+        if self.ws_connection is None:
+            self._release_socket()  # the handshake was refused: no socket after all
 
     @property
     def max_message_size(self) -> int:
@@ -106,17 +112,17 @@ class SignalingConnection(WebSocketHandler):
     def wake(self) -> None:
         self._out.wake()
 
-    def _stream(self) -> IOStream | None:
+    def open_stream(self) -> IOStream | None:
         connection = self.ws_connection
         if connection is None or connection.is_closing() or self._closed:
             return None
         stream: IOStream | None = connection.stream  # type: ignore[attr-defined]
         return stream
 
-    def _stalled(self, why: str) -> None:
+    def stalled(self, why: str) -> None:
         """The client stopped reading: rather than hold its messages without bound, close
         it (it may resume and be brought up to date from its mailbox)."""
-        if self._stream() is None:
+        if self.open_stream() is None:
             return
         log.warning("nbconference: closing %s: not reading its messages (%s)", self._who(), why)
         self.close(CLOSE_POLICY, "not reading messages")
@@ -219,6 +225,7 @@ class SignalingConnection(WebSocketHandler):
 
     def on_close(self) -> None:
         self._closed = True
+        self._release_socket()
         self._out.close()
         peer, self.peer = self.peer, None
         if peer is not None:

@@ -12,10 +12,13 @@ class RateLimiter:
 
     __slots__ = ("burst", "rate", "stamp", "tokens")
 
+    tokens: float
+
     def __init__(self, rate: float, burst: float) -> None:
+        # Stored as given: every socket's limiter then shares the same number objects.
         self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
+        self.burst = burst
+        self.tokens = burst
         self.stamp = time.monotonic()
 
     def allow(self, cost: float = 1.0) -> bool:

@@ -8,8 +8,9 @@ one. So what this process holds for a socket is its queues (bounded in bytes) pl
 write, however much arrives at once, and however slowly the client reads.
 
 A client that reads, however slowly, is never closed for it: its senders are told when
-its mailbox is full. A client whose socket takes no byte at all for
-``send_timeout_seconds`` has stopped reading; it is closed (``on_stalled``).
+its mailbox is full. A client whose socket takes not a byte for ``send_timeout_seconds``
+has stopped reading: the :class:`Watchdog` closes it. One watchdog serves every socket
+of a server, so an idle socket costs no timer.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from tornado.ioloop import PeriodicCallback
 from tornado.iostream import IOStream, StreamClosedError
 
 from .framing import text_frames
@@ -29,45 +30,83 @@ from .mailbox import Mailbox
 WRITE_CHUNK = 256 * 1024
 
 
+class Socket(Protocol):
+    """What :class:`Outgoing` needs of its socket."""
+
+    def open_stream(self) -> IOStream | None:
+        """The stream to write to; None once the socket is closing or closed."""
+
+    def stalled(self, why: str) -> None:
+        """The client stopped reading: close it."""
+
+
+class Watchdog:
+    """Checks, every ``send_timeout`` seconds, the sockets that have writes outstanding:
+    one whose kernel buffer took nothing since the last check has stopped reading."""
+
+    def __init__(self, send_timeout: float) -> None:
+        self.send_timeout = send_timeout
+        self._watched: dict[Outgoing, int] = {}
+        self._timer = PeriodicCallback(self._check, send_timeout * 1000)
+
+    def watch(self, outgoing: Outgoing) -> None:
+        if outgoing not in self._watched:
+            self._watched[outgoing] = -1  # checked for progress from the next sweep on
+            if not self._timer.is_running():
+                self._timer.start()
+
+    def forget(self, outgoing: Outgoing) -> None:
+        self._watched.pop(outgoing, None)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._watched.clear()
+
+    def _check(self) -> None:
+        for outgoing, before in list(self._watched.items()):
+            stream = outgoing.socket.open_stream()
+            if stream is None or not outgoing.waiting():
+                del self._watched[outgoing]
+                continue
+            now = _progress(stream)
+            if now == before:
+                del self._watched[outgoing]
+                outgoing.socket.stalled(f"took nothing for {self.send_timeout:g} s")
+            else:
+                self._watched[outgoing] = now
+        if not self._watched:
+            self._timer.stop()
+
+
 class Outgoing:
     __slots__ = (
         "_direct",
         "_direct_bytes",
-        "_on_stalled",
         "_scheduled",
-        "_stall_timer",
-        "_stream",
         "_writing",
         "mailbox",
         "max_direct_bytes",
-        "send_timeout",
+        "socket",
+        "watchdog",
     )
 
-    def __init__(
-        self,
-        stream: Callable[[], IOStream | None],
-        on_stalled: Callable[[str], None],
-        max_direct_bytes: int,
-        send_timeout: float,
-    ) -> None:
-        self._stream = stream
-        self._on_stalled = on_stalled
+    def __init__(self, socket: Socket, watchdog: Watchdog, max_direct_bytes: int) -> None:
+        self.socket = socket
+        self.watchdog = watchdog
         self.max_direct_bytes = max_direct_bytes
-        self.send_timeout = send_timeout
         self._direct: deque[bytes] | None = None
         self._direct_bytes = 0
         self.mailbox: Mailbox | None = None
         self._scheduled = False
         self._writing: asyncio.Future[None] | None = None
-        self._stall_timer: asyncio.TimerHandle | None = None
 
     def send(self, frame: bytes) -> bool:
         """Queue a frame for this socket alone; False if it cannot take it (closed, or
         so far behind on its own replies that it is closed now)."""
-        if self._stream() is None:
+        if self.socket.open_stream() is None:
             return False
         if self._direct_bytes + len(frame) > self.max_direct_bytes:
-            self._on_stalled(f"{self._direct_bytes} bytes of replies unread")
+            self.socket.stalled(f"{self._direct_bytes} bytes of replies unread")
             return False
         if self._direct is None:
             self._direct = deque()
@@ -91,7 +130,7 @@ class Outgoing:
 
     def flush_direct(self) -> None:
         """Write this socket's own frames now, however many (before a close frame)."""
-        stream = self._stream()
+        stream = self.socket.open_stream()
         if stream is None or not self._direct:
             return
         frames, self._direct, self._direct_bytes = list(self._direct), None, 0
@@ -103,16 +142,14 @@ class Outgoing:
         self.mailbox = None
         self._direct = None
         self._direct_bytes = 0
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-            self._stall_timer = None
+        self.watchdog.forget(self)
 
     def waiting(self) -> bool:
         return bool(self._direct) or bool(self.mailbox) or self._writing is not None
 
     def _flush(self) -> None:
         self._scheduled = False
-        stream = self._stream()
+        stream = self.socket.open_stream()
         if self._writing is not None or stream is None:
             return
         frames = self._take(WRITE_CHUNK)
@@ -123,8 +160,8 @@ class Outgoing:
         except StreamClosedError:
             return  # on_close follows
         self._writing.add_done_callback(self._written)
-        if self._stall_timer is None:
-            self._watch(_progress(stream))
+        if not self._writing.done():
+            self.watchdog.watch(self)  # the kernel did not take it all at once
 
     def _written(self, future: asyncio.Future[None]) -> None:
         self._writing = None
@@ -139,25 +176,12 @@ class Outgoing:
             frame = direct.popleft()
             frames.append(frame)
             size += len(frame)
+        if direct is not None and not direct:
+            self._direct = None  # an idle socket keeps no queue (a deque is 600 bytes)
         self._direct_bytes -= size
         if self.mailbox and size < limit:
             frames += self.mailbox.take(limit - size)
         return frames
-
-    def _watch(self, progress: int) -> None:
-        loop = asyncio.get_running_loop()
-        self._stall_timer = loop.call_later(self.send_timeout, self._check, progress)
-
-    def _check(self, before: int) -> None:
-        self._stall_timer = None
-        stream = self._stream()
-        if stream is None or not self.waiting():
-            return
-        now = _progress(stream)
-        if now == before:
-            self._on_stalled(f"took nothing for {self.send_timeout:g} s")
-        else:
-            self._watch(now)
 
 
 def _progress(stream: Any) -> int:

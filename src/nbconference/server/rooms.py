@@ -44,6 +44,7 @@ from .backends.base import (
 )
 from .limits import SocketCounts
 from .mailbox import Mailbox
+from .outgoing import Watchdog
 
 log = logging.getLogger("nbconference")
 
@@ -98,6 +99,8 @@ class RoomRegistry:
         self._resume_tokens: dict[str, Peer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.sockets = SocketCounts()
+        self.watchdog = Watchdog(self.limits.send_timeout_seconds)
+        self.joins_per_second = self.limits.joins_per_minute / 60
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)
@@ -108,6 +111,7 @@ class RoomRegistry:
                 peer.transport.close_socket(CLOSE_GOING_AWAY, "server shutting down")
             await self._remove(peer)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.watchdog.stop()
         await self.backend.stop()
 
     # -- joining and leaving ---------------------------------------------------------

@@ -28,15 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import tornado.web
+from tornado.websocket import WebSocketClosedError
 
 from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
+from .keepalive import KeepAlive
 from .rooms import RoomRegistry
 
 log = logging.getLogger("nbconference")
 
 MIN_TOKEN_CHARS = 16
+# A socket whose client vanished without a goodbye is closed 10-20 s later.
+PING_INTERVAL_SECONDS = 10.0
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
 
@@ -71,13 +75,42 @@ class ScrubbedLog:
 class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
     token: str
     allow_origin: re.Pattern[str] | None
+    pinger: KeepAlive
+    _answered = True
 
     def initialize(  # type: ignore[override]
-        self, registry: RoomRegistry, token: str, allow_origin: re.Pattern[str] | None
+        self,
+        registry: RoomRegistry,
+        token: str,
+        allow_origin: re.Pattern[str] | None,
+        pinger: KeepAlive,
     ) -> None:
         super().initialize(registry)
         self.token = token
         self.allow_origin = allow_origin
+        self.pinger = pinger
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        self.pinger.sockets.add(self)
+        # The handshake's headers are not needed again, and an idle socket would keep
+        # them for its whole life (a browser's are a kilobyte or two).
+        self.request.headers.clear()
+        return super().open(*args, **kwargs)
+
+    def on_pong(self, data: bytes) -> None:
+        self._answered = True
+
+    def keepalive(self) -> None:
+        if not self._answered:
+            self.close(reason="ping timed out")
+            return
+        self._answered = False
+        with contextlib.suppress(WebSocketClosedError):
+            self.ping()
+
+    def on_close(self) -> None:
+        self.pinger.sockets.discard(self)
+        super().on_close()
 
     def check_origin(self, origin: str) -> bool:
         # Token auth carries no ambient credential, so any origin holding it may connect.
@@ -86,6 +119,7 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if not token_matches(presented_token(self), self.token):
             raise tornado.web.HTTPError(403, "missing or wrong token")
+        self.admit()
         await super().get(*args, **kwargs)
 
 
@@ -118,6 +152,7 @@ class StandaloneServer:
     port: int
     token: str
     secure: bool = False
+    pinger: KeepAlive | None = None
 
     @property
     def url(self) -> str:
@@ -125,6 +160,8 @@ class StandaloneServer:
         return f"{scheme}://{self.host}:{self.port}/{SIGNAL_PATH}"
 
     async def stop(self) -> None:
+        if self.pinger is not None:
+            self.pinger.stop()
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
@@ -137,9 +174,11 @@ async def start_server(
     token: str | None = None,
     allow_origin: str | None = None,
     tls: ssl.SSLContext | None = None,
+    ping_interval: float = PING_INTERVAL_SECONDS,
 ) -> StandaloneServer:
     """Start the standalone signaling server on the running event loop (``wss://`` with
-    ``tls``, see :func:`tls_context`)."""
+    ``tls``, see :func:`tls_context`). Every ``ping_interval`` seconds each socket is
+    pinged, and closed if it did not answer the previous ping."""
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ValueError(
             f"the token must be at least {MIN_TOKEN_CHARS} characters long "
@@ -151,24 +190,26 @@ async def start_server(
     origin_pattern = re.compile(allow_origin) if allow_origin else None
     registry = settings.make_registry()
     await registry.start()
+    pinger = KeepAlive(ping_interval)
+    handler_args = {
+        "registry": registry,
+        "token": token,
+        "allow_origin": origin_pattern,
+        "pinger": pinger,
+    }
     app = tornado.web.Application(
         [
-            (
-                f"/{SIGNAL_PATH}",
-                StandaloneSignalingHandler,
-                {"registry": registry, "token": token, "allow_origin": origin_pattern},
-            ),
+            (f"/{SIGNAL_PATH}", StandaloneSignalingHandler, handler_args),
             (r"/", StatusHandler, {"token": token}),
         ],
         default_handler_class=NotFoundHandler,
         default_handler_args={"status_code": 404},
-        websocket_ping_interval=10,
-        websocket_ping_timeout=10,
     )
     server = app.listen(port, address=host, xheaders=False, ssl_options=tls)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
-    return StandaloneServer(registry, server, host, port, token, tls is not None)
+    pinger.start()
+    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger)
 
 
 def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
