@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="of traffic (default 20)")
     parser.add_argument("--rate", type=float, default=2000.0, help="signals/s (default 2000)")
     parser.add_argument("--idle-workers", type=int, default=2, help="processes for idle sockets")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds between the last join and the traffic (default 10): the collector's "
+        "first passes over the newly joined sockets' objects pause the server once",
+    )
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args(argv)
     idle = args.sockets - args.working
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             joined_seconds = time.perf_counter() - started
             time.sleep(2.0)  # let the join bursts' buffers go
             rss_joined = rss_bytes(servers.pids)
+            time.sleep(max(0.0, args.settle - 2.0))
+            rss_settled = rss_bytes(servers.pids)
             cpu_before = cpu_seconds(servers.pids)
             go.set()
             results = [_next_event(events, "result") for _ in plans]
@@ -104,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "join_ms_p99": round(percentile(join_latencies, 99), 1),
         "server_rss_mb_before": round(rss_before / 2**20, 1),
         "server_rss_mb_joined": round(rss_joined / 2**20, 1),
+        "server_rss_mb_settled": round(rss_settled / 2**20, 1),
+        "settle_seconds": args.settle,
         "server_rss_mb_after_traffic": round(rss_after / 2**20, 1),
         "rss_kb_per_socket": round(per_socket, 2),
         "traffic_seconds": args.seconds,
@@ -114,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": {k: v for r in results for k, v in r["errors"].items()},
         "latency_ms_p50": round(percentile(latencies, 50), 3),
         "latency_ms_p99": round(percentile(latencies, 99), 3),
+        "latency_ms_max": round(max(latencies, default=float("nan")), 3),
         "server_cpu_us_per_message": round(1e6 * server_cpu / max(work["received"], 1), 1),
         "targets": TARGETS,
         "verdict": {
