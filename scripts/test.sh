@@ -29,8 +29,8 @@ python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.tom
 # They mostly wait on sockets and timers, so the versions run side by side.
 fast_tests=(
   tests/test_protocol.py tests/test_protocol_hostile.py tests/test_protocol_contract.py
-  tests/test_signaling_*.py tests/test_widget.py tests/test_viewers.py
-  tests/test_stats_history.py
+  tests/test_signaling_*.py tests/test_serve_command.py tests/test_discovery.py
+  tests/test_widget.py tests/test_viewers.py tests/test_stats_history.py
 )
 this=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 oldest=$(sed -n 's/^requires-python = ">=3\.\([0-9]*\)"$/\1/p' pyproject.toml)
