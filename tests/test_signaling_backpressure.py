@@ -6,11 +6,20 @@ when a resumed peer's whole mailbox goes out at once."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.signaling_fixtures import Connect
 from support.traffic import big_signal, drain, signals_by_sender
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    # A dropped victim must outlive a burst of megabytes on a busy machine.
+    return {"reconnect_grace_seconds": 30.0}
 
 
 async def room_of(connect: Connect, size: int) -> list[Client]:
