@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing as mp
+import resource
 import time
 import traceback
 from collections import Counter
@@ -218,6 +219,8 @@ async def _work(plan: dict[str, Any], events: Any, go: Any) -> None:
             result["window_received"] = await worker.saturate(plan["warmup"], plan["duration"])
         elif mode == "paced":
             await worker.paced(plan["rate"], plan["duration"])
+        elif mode == "idle":  # joined, and holding the sockets while others work
+            await asyncio.sleep(plan.get("duration", 0.0))
         await worker.drain()
         result.update(worker.tally())
         if worker.latencies is not None:
@@ -229,7 +232,17 @@ async def _work(plan: dict[str, Any], events: Any, go: Any) -> None:
         await worker.close()
 
 
+def raise_open_files() -> int:
+    """Raise this process's soft limit on open files to its hard limit (each socket is
+    one); returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def _process_main(plan: dict[str, Any], events: Any, go: Any) -> None:
+    raise_open_files()
     asyncio.run(_work(plan, events, go))
 
 

@@ -50,7 +50,9 @@ def start_standalone(count: int = 1, backend: str = "memory", redis_url: str = "
     """``python -m nbconference serve`` processes."""
     home = tempfile.mkdtemp(prefix="nbc-bench-")
     servers = Servers("standalone", home=home)
-    args = ["--redis", redis_url] if backend == "redis" else []
+    # Every client socket comes from 127.0.0.1.
+    args = ["--max-sockets-per-address", "0"]
+    args += ["--redis", redis_url] if backend == "redis" else []
     try:
         for _ in range(count):
             server = ServeProcess(*args, log_dir=Path(home), token=TOKEN)
@@ -68,11 +70,10 @@ def start_jupyter(count: int = 1, backend: str = "memory", redis_url: str = "") 
     servers = Servers("jupyter", home=home)
     env = {**os.environ, "HOME": home, "JUPYTER_CONFIG_DIR": os.path.join(home, ".jupyter")}
     env.pop("JUPYTER_RUNTIME_DIR", None)
-    settings = (
-        ["--NBConference.backend=redis", f"--NBConference.redis_url={redis_url}"]
-        if backend == "redis"
-        else []
-    )
+    # Every client shows only the token: one count for all of them.
+    settings = ["--NBConference.max_sockets_per_user=0"]
+    if backend == "redis":
+        settings += ["--NBConference.backend=redis", f"--NBConference.redis_url={redis_url}"]
     try:
         for n in range(count):
             port = free_port()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine (apt, npm, pip), then runs
-# lint, type checks and the whole test suite. Extra arguments go to pytest.
+# lint, type checks, the fast tests on every other Python the package claims, and the
+# whole test suite. Extra arguments go to the whole suite's pytest.
+# NBC_OTHER_PYTHONS=0 skips the other Pythons (quicker while developing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +22,53 @@ python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 
 python3 -m ruff format --check src tests benchmarks
 python3 -m ruff check src tests benchmarks
-python3 -m mypy
+python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.toml)
+
+# The fast tests (no browser, no aiortc, no Redis) on each other Python that
+# requires-python admits, each in a venv of its own kept between runs (.venv-py3.N).
+# They mostly wait on sockets and timers, so the versions run side by side.
+fast_tests=(
+  tests/test_protocol.py tests/test_protocol_hostile.py tests/test_protocol_contract.py
+  tests/test_signaling_*.py tests/test_serve_command.py tests/test_discovery.py
+  tests/test_widget.py tests/test_viewers.py tests/test_stats_history.py
+)
+this=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+oldest=$(sed -n 's/^requires-python = ">=3\.\([0-9]*\)"$/\1/p' pyproject.toml)
+newest=13  # the newest Python tested here; raise it when a newer one is claimed to work
+runs=()
+if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
+  started=$SECONDS
+  for minor in $(seq "$oldest" "$newest"); do
+    version="3.$minor"
+    [ "$version" = "$this" ] && continue
+    python=$(command -v "python$version" || true)
+    for candidate in /root/.pyenv/versions/"$version".*/bin/python; do
+      [ -x "$candidate" ] && python=$candidate
+    done
+    if [ -z "$python" ]; then
+      echo "test.sh: no Python $version interpreter found: its fast tests are SKIPPED" >&2
+      continue
+    fi
+    venv=".venv-py$version"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]"
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${fast_tests[@]}" \
+      >"$venv/fast-tests.log" 2>&1 &
+    runs+=("$!:$version")
+  done
+  failed=0
+  for run in "${runs[@]}"; do
+    version=${run#*:}
+    if wait "${run%%:*}"; then
+      echo "test.sh: fast tests pass on Python $version ($(tail -n 1 ".venv-py$version/fast-tests.log"))"
+    else
+      failed=1
+      echo "test.sh: fast tests FAIL on Python $version:" >&2
+      tail -n 60 ".venv-py$version/fast-tests.log" >&2
+    fi
+  done
+  echo "test.sh: other Pythons took $((SECONDS - started)) s" >&2
+  [ "$failed" = 0 ]
+fi
+
 python3 -m pytest --durations=20 "$@"

@@ -231,7 +231,7 @@ async def test_a_refused_token_on_reconnect_stops(
 ) -> None:
     a = await join(standalone, peers, "a")
     await standalone.stop()
-    restarted.append(await restart(standalone, token="another-token"))
+    restarted.append(await restart(standalone, token="another-token-0123"))
     await eventually(lambda: a.status == "error", 10, "a.status == 'error'")
     assert "refused the token" in a.error
 

@@ -4,15 +4,18 @@ interleaved pings, frames split across reads, and protocol violations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from nbconference.server.standalone import StandaloneServer
+from nbconference.server.standalone import StandaloneServer, start_server
+from support.client import Client, connect_url
 from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -42,8 +45,14 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 @pytest.fixture
-async def raw(standalone: StandaloneServer) -> AsyncIterator[Stream]:
-    url = urlsplit(standalone.url)
+def nbc_settings() -> dict[str, Any]:
+    # A client that stops reading is closed after this long without progress.
+    return {"reconnect_grace_seconds": 3.0, "send_timeout_seconds": 1.0}
+
+
+async def upgraded(signal_url: str) -> Stream:
+    """A raw TCP connection to ``signal_url``, through the WebSocket handshake."""
+    url = urlsplit(signal_url)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
     writer.write(
         f"GET {url.path}?token={STANDALONE_TOKEN} HTTP/1.1\r\nHost: {url.netloc}\r\n"
@@ -52,6 +61,12 @@ async def raw(standalone: StandaloneServer) -> AsyncIterator[Stream]:
     )
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+@pytest.fixture
+async def raw(standalone: StandaloneServer) -> AsyncIterator[Stream]:
+    reader, writer = await upgraded(standalone.url)
     yield reader, writer
     writer.close()
 
@@ -130,9 +145,16 @@ async def test_a_client_that_stops_reading_is_closed_not_buffered_forever(
     sender = await standalone_connect()
     await sender.join("lab")
     big = {"candidate": "c" * 60_000}
-    for _ in range(200):  # 12 MB: more than the kernel's buffers and the server's 1 MiB
+    for _ in range(200):  # 12 MB: more than the kernel's buffers and the mailbox's 1 MiB
         await sender.signal(raw_id, big)
     peer = standalone.registry.local[raw_id]
+    # What waits for it is bounded in bytes; the sender heard of what did not fit.
+    assert 0 < peer.mailbox.bytes <= standalone.registry.limits.max_queued_bytes
+    refused = []
+    with contextlib.suppress(asyncio.TimeoutError):
+        while True:
+            refused.append(await sender.recv(1.0))
+    assert refused and {(e["code"], e["peer"]) for e in refused} == {("peer-unavailable", raw_id)}
     for _ in range(100):
         handler = peer.transport
         if handler is None or handler.ws_connection is None or handler.ws_connection.is_closing():  # type: ignore[attr-defined]
@@ -146,3 +168,27 @@ async def test_a_client_that_stops_reading_is_closed_not_buffered_forever(
         if opcode == 0x8:
             assert struct.unpack("!H", payload[:2])[0] == 1008
             break
+
+
+async def test_a_client_that_answers_no_ping_is_closed_and_one_that_does_stays() -> None:
+    """One timer pings every socket of the standalone server (no task per socket)."""
+    server = await start_server(port=0, token=STANDALONE_TOKEN, ping_interval=0.3)
+    try:
+        reader, writer = await upgraded(server.url)
+        writer.write(frame(0x1, JOIN))
+        answering = Client(await connect_url(f"{server.url}?token={STANDALONE_TOKEN}"))
+        await answering.join("lab")
+        pings = 0
+        while True:  # the silent socket: pings, then a close frame, within a second
+            opcode, _ = await asyncio.wait_for(read_frame(reader), 2)
+            pings += opcode == 0x9
+            if opcode == 0x8:
+                break
+        assert pings >= 1
+        await asyncio.sleep(1.0)
+        assert answering.ws.close_code is None, "a socket that answers pings was closed"
+        assert len(server.registry.local) == 2  # the silent one keeps its grace window
+        writer.close()
+        answering.close()
+    finally:
+        await server.stop()

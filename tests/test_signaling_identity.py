@@ -8,10 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from support.client import Client
 from support.identity import PERSON_COOKIE
+from support.polling import eventually
 from support.signaling_fixtures import Connect
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    return {"reconnect_grace_seconds": 3.0, "max_sockets_per_user": 3}
 
 
 @pytest.fixture
@@ -122,3 +129,33 @@ async def test_bad_widget_tags_and_colours_are_refused(
     await client.send({"type": "join", "room": "lab", field: value})
     error = await client.expect_error("bad-message")
     assert f"'{field}'" in error["message"]
+
+
+async def test_sockets_are_capped_per_user_whatever_the_address(
+    as_browser: Any, jupyter_connect: Connect, nbc_settings: dict[str, Any]
+) -> None:
+    """Behind JupyterHub's proxy every socket comes from one address, so the extension
+    counts sockets per user (``max_sockets_per_user``)."""
+    cap = nbc_settings["max_sockets_per_user"]
+    ada = [await as_browser("ada") for _ in range(cap)]
+    with pytest.raises(HTTPClientError) as refused:
+        await as_browser("ada")
+    assert refused.value.code == 429 and "signaling sockets" in str(refused.value)
+    grace = await as_browser("grace")  # another user, from the same address
+    await grace.join("lab")
+    # Sockets that show only the token name nobody: they share one count.
+    scripts = [await jupyter_connect() for _ in range(cap)]
+    with pytest.raises(HTTPClientError, match="429"):
+        await jupyter_connect()
+    ada[0].close()
+    scripts[0].close()
+
+    async def reopened() -> bool:
+        try:
+            await as_browser("ada")
+            await jupyter_connect()
+        except HTTPClientError:
+            return False
+        return True
+
+    await eventually(reopened, 5, "a socket once another of the same user closed")

@@ -23,6 +23,7 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
 from .server.config import SignalingSettings
+from .server.standalone import MIN_TOKEN_CHARS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run signaling without Jupyter")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765, 0 = any free)")
-    serve.add_argument(
+    tokens = serve.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the token clients must present from this file (its first line); "
+        "without it or --token, $NBCONFERENCE_TOKEN, else a random token that is printed. "
+        f"At least {MIN_TOKEN_CHARS} characters",
+    )
+    tokens.add_argument(
         "--token",
-        default=os.environ.get("NBCONFERENCE_TOKEN"),
-        help="token clients must present (default: $NBCONFERENCE_TOKEN, else a random one)",
+        help="the token itself; it shows in `ps` to every user of the machine, so prefer "
+        "--token-file or $NBCONFERENCE_TOKEN",
     )
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
     serve.add_argument(
@@ -48,17 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--keyfile", metavar="PEM", help="its private key, if not in --certfile")
     serve.add_argument(
-        "--runtime-file",
-        metavar="PATH",
-        type=Path,
-        help="once listening, write pid, port, URL and token here (owner-only); removed on exit",
-    )
-    serve.add_argument(
         "--idle-exit",
-        metavar="SECONDS",
         type=float,
         default=0.0,
-        help="exit after this long with no open socket (default 0: never)",
+        metavar="SECONDS",
+        help="exit after this long with no socket open (default 0: never)",
+    )
+    serve.add_argument(
+        "--runtime-file",
+        metavar="PATH",
+        help='once listening, write {"pid", "port", "url", "token"} there (mode 0600); '
+        "removed on exit if it still names this process",
     )
     settings = serve.add_argument_group("signaling settings (c.NBConference.* in Jupyter)")
     defaults = SignalingSettings()
@@ -136,23 +145,65 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ssl.SSLError) as error:
             parser.error(f"cannot use --certfile/--keyfile: {error}")
     settings = settings_from(args, parser)
+    token = token_from(args, parser)
+    if args.idle_exit < 0:
+        parser.error("--idle-exit must be 0 (never) or a number of seconds")
+    runtime_file = Path(args.runtime_file).absolute() if args.runtime_file else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _raise_open_files_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             _until_stopped(
                 serve_forever(
+                    runtime_file=runtime_file,
+                    idle_exit=args.idle_exit,
+                    token_shown=token is None,
                     settings=settings,
                     host=args.host,
                     port=args.port,
-                    token=args.token,
+                    token=token,
                     allow_origin=args.allow_origin,
                     tls=tls,
-                    runtime_file=args.runtime_file,
-                    idle_exit=args.idle_exit,
                 )
             )
         )
     return 0
+
+
+def _raise_open_files_limit() -> None:
+    """Every socket is an open file: take all the hard limit allows (as servers do),
+    rather than the soft limit's usual 1,024."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def token_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """The token from --token, --token-file or $NBCONFERENCE_TOKEN (None: make one up)."""
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as file:
+                token: str | None = file.readline().strip()
+        except (OSError, UnicodeDecodeError) as error:
+            parser.error(f"cannot read --token-file: {error}")
+        if not token:
+            parser.error(f"--token-file {args.token_file} is empty")
+        source = "--token-file"
+    elif args.token is not None:
+        token, source = args.token, "--token"
+    else:
+        token, source = os.environ.get("NBCONFERENCE_TOKEN") or None, "$NBCONFERENCE_TOKEN"
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        parser.error(
+            f"the token from {source} must be at least {MIN_TOKEN_CHARS} characters long "
+            f"(it has {len(token)})"
+        )
+    return token
 
 
 async def _until_stopped(serving: Coroutine[Any, Any, None]) -> None:

@@ -35,7 +35,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder,
+    encode_basestring,
+    encode_basestring_ascii,
+)
 from typing import Any, Final
 
 PROTOCOL_VERSION: Final = 1
@@ -128,6 +132,12 @@ class Limits:
     reconnect_grace_seconds: float = 15.0
     max_pending_messages: int = 256
     max_violations: int = 50
+    max_sockets_per_user: int = 32
+    max_sockets_per_address: int = 256
+    max_queued_bytes: int = 1024 * 1024
+    send_timeout_seconds: float = 10.0
+    joins_per_minute: float = 6.0
+    join_burst: int = 3
 
     def public(self) -> dict[str, Any]:
         """The limits a client paces itself by, as ``welcome`` carries them."""
@@ -208,20 +218,39 @@ def _not_json(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _make_encode() -> Callable[[Any], str]:
-    slow: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+def _make_encode(ascii_only: bool) -> Callable[[Any], str]:
+    slow: Callable[[Any], str] = json.JSONEncoder(
+        separators=(",", ":"), allow_nan=False, ensure_ascii=ascii_only
+    ).encode
     if c_make_encoder is None:
         return slow
     # JSONEncoder.encode builds a new C encoder on every call, which costs more than
     # encoding a signaling message; this one is built once. Parsed JSON cannot be
     # circular, so it skips the cycle check.
-    fast = c_make_encoder(
-        None, _not_json, encode_basestring_ascii, None, ":", ",", False, False, False
-    )
+    strings = encode_basestring_ascii if ascii_only else encode_basestring
+    fast = c_make_encoder(None, _not_json, strings, None, ":", ",", False, False, False)
     return lambda value: "".join(fast(value, 0))
 
 
-_encode = _make_encode()
+# Frames go out as UTF-8 text, not ASCII-escaped: escaping would make non-ASCII text up to
+# three times longer ("é" is 2 bytes, "\u00e9" 6) than the frame a client sent.
+_encode_text = _make_encode(ascii_only=False)
+_encode_ascii = _make_encode(ascii_only=True)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encode(value: Any) -> str:
+    text = _encode_text(value)
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    # A lone surrogate (which "\ud800" in a client's JSON decodes to) has no UTF-8 form:
+    # only the escaped encoding can carry it.
+    return _encode_ascii(value)
+
+
+def utf8_size(text: str) -> int:
+    """The size of ``text`` in UTF-8 bytes."""
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -253,8 +282,12 @@ def _parse_state(value: object) -> dict[str, bool]:
 
 
 # A whole JSON string (skipped; an unterminated one runs to the end) or one bracket.
-# Possessive repeats keep the scan linear whatever the input.
-_STRUCTURE = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+# The scan is linear without possessive repeats (which need Python 3.11): the two
+# alternatives inside a string, one ordinary character or a backslash and the character
+# it escapes, can never match the same text, and what follows them (a closing quote, or
+# the end with at most one stray backslash) always matches where the repeat stops, so
+# the engine never has a reason to backtrack.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def _too_deep(text: str) -> bool:
@@ -278,7 +311,10 @@ def _too_deep(text: str) -> bool:
 
 
 def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
-    """Parse one client frame, raising :class:`ProtocolError` with a readable reason."""
+    """Parse one client frame, raising :class:`ProtocolError` with a readable reason.
+
+    A ``signal`` is refused unless its data, as it will be relayed, also fits in
+    ``max_bytes``: relayed frames are bounded like the frames clients send."""
     size = len(text)
     if size <= max_bytes and isinstance(text, str) and not text.isascii():
         size = len(text.encode())  # the limit is in bytes; non-ASCII characters take 2-4
@@ -300,7 +336,13 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         data = _require(obj, "data", dict, "an object")
         if not ("description" in data or "candidate" in data):
             raise ProtocolError("bad-message", "'data' must hold a 'description' or 'candidate'")
-        return Signal(to, data, _encode(data))
+        data_json = _encode(data)
+        relayed = utf8_size(data_json)
+        if relayed > max_bytes:  # only escaped lone surrogates make the data grow
+            raise ProtocolError(
+                "too-large", f"data of {relayed} bytes as relayed exceeds {max_bytes}"
+            )
+        return Signal(to, data, data_json)
     if kind == ClientFrame.JOIN:
         room = obj.get("room")
         if not isinstance(room, str) or not valid_room(room):

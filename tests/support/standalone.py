@@ -25,8 +25,10 @@ class ServeProcess:
     """``python -m nbconference serve`` on a free loopback port with a fresh token.
 
     ``args`` are more command line flags (``--redis URL``, ``--max-peers-per-room 2``...);
-    ``tls`` (certificate and key files) makes it serve ``wss://``. Start it, then wait with
-    :meth:`wait_ready` (or ``await`` :meth:`ready`, or use it as a context manager).
+    ``tls`` (certificate and key files) makes it serve ``wss://``. The token reaches it the
+    way ``token_via`` says: ``"env"`` ($NBCONFERENCE_TOKEN), ``"file"`` (--token-file) or
+    ``"flag"`` (--token, which ``ps`` shows). Start it, then wait with :meth:`wait_ready`
+    (or ``await`` :meth:`ready`, or use it as a context manager).
     """
 
     def __init__(
@@ -35,17 +37,29 @@ class ServeProcess:
         tls: tuple[Path, Path] | None = None,
         log_dir: Path | None = None,
         token: str | None = None,
+        token_via: str = "env",
     ) -> None:
         self.port = free_port()
         self.token = token or secrets.token_urlsafe(16)
         self.certfile = tls[0] if tls else None
         folder = log_dir or Path(tempfile.mkdtemp(prefix="nbc-serve-"))
         self.log_path = folder / f"nbconference-serve-{self.port}.log"
-        command = [sys.executable, "-m", "nbconference", "serve"]
-        command += [f"--port={self.port}", f"--token={self.token}", *args]
+        command = [sys.executable, "-m", "nbconference", "serve", f"--port={self.port}", *args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("NBCONFERENCE_TOKEN", None)
+        if token_via == "env":
+            env["NBCONFERENCE_TOKEN"] = self.token
+        elif token_via == "file":
+            token_file = folder / f"nbconference-serve-{self.port}.token"
+            token_file.write_text(self.token + "\n")
+            token_file.chmod(0o600)
+            command.append(f"--token-file={token_file}")
+        else:
+            assert token_via == "flag", token_via
+            command.append(f"--token={self.token}")
         if tls is not None:
             command += [f"--certfile={tls[0]}", f"--keyfile={tls[1]}"]
-        self.process = spawn(command, self.log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = spawn(command, self.log_path, env)
 
     @property
     def url(self) -> str:

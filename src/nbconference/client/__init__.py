@@ -4,7 +4,13 @@ the Jupyter server that runs this kernel.
 Needs no aiortc, so the widget can use it without the ``kernel-peer`` extra.
 """
 
-from .discovery import SignalingEndpoint, find_signaling, running_servers, signaling_url
+from .discovery import (
+    SignalingEndpoint,
+    find_kernel_server,
+    find_signaling,
+    running_servers,
+    signaling_url,
+)
 from .session import SignalingSession
 from .socket import SignalingError, SignalingSocket
 
@@ -13,6 +19,7 @@ __all__ = [
     "SignalingError",
     "SignalingSession",
     "SignalingSocket",
+    "find_kernel_server",
     "find_signaling",
     "running_servers",
     "signaling_url",

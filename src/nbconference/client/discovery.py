@@ -14,12 +14,12 @@ import asyncio
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from ..protocol import SIGNAL_PATH
 from .local import find_or_start
@@ -30,10 +30,12 @@ PROBE_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class SignalingEndpoint:
-    """Where to join: a ``ws://`` URL, the token to present, and how it was found."""
+    """Where to join: a ``ws://`` URL, the token to present, and how it was found.
+
+    Its repr leaves the token out: endpoints end up in logs and tracebacks."""
 
     url: str
-    token: str
+    token: str = field(repr=False)
     found_by: str
 
 
@@ -79,6 +81,12 @@ async def find_server(timeout: float = 10.0) -> tuple[dict[str, Any], str]:
             "not running inside a Jupyter kernel, so there is no server to find: pass "
             "url= and token= (for example those printed by 'nbconference serve')",
         )
+    return await find_kernel_server(kid, timeout)
+
+
+async def find_kernel_server(kid: str, timeout: float = 10.0) -> tuple[dict[str, Any], str]:
+    """The ``jpserver-*.json`` record of the running Jupyter server that hosts kernel
+    ``kid``, and how it was found."""
     servers = running_servers()
     parent = os.environ.get("JPY_PARENT_PID", "")
     for server in servers:
@@ -104,7 +112,7 @@ async def endpoint_present(server: dict[str, Any], timeout: float = 10.0) -> boo
     request = HTTPRequest(url, headers=headers, connect_timeout=timeout, request_timeout=timeout)
     try:
         response = await AsyncHTTPClient().fetch(request, raise_error=False)
-    except OSError:
+    except (OSError, HTTPClientError):  # a timeout raises even with raise_error=False
         return None
     if response.code == 404:
         return False
@@ -153,5 +161,10 @@ async def _hosts_kernel(server: dict[str, Any], kid: str, timeout: float) -> boo
     headers = {"Authorization": f"token {token}"} if token else {}
     wait = min(PROBE_TIMEOUT, timeout)
     request = HTTPRequest(url, headers=headers, connect_timeout=wait, request_timeout=wait)
-    response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    try:
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    except (OSError, HTTPClientError):
+        # A stale file: its pid was reused by another process, its port is closed (or
+        # answers something that is not HTTP). raise_error=False covers HTTP errors only.
+        return False
     return response.code == 200

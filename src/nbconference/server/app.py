@@ -36,6 +36,7 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
             raise web.HTTPError(403)
         if self._identified():
             self._stamp = identity_stamp(self.current_user)
+        self.admit()
         await super().get(*args, **kwargs)
 
     def _identified(self) -> bool:
@@ -49,6 +50,13 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
 
     def identity(self) -> dict[str, Any] | None:
         return self._stamp
+
+    def socket_key(self) -> tuple[str, int, str]:
+        # Behind JupyterHub's proxy every socket comes from one address: count users.
+        # Sockets that show only the token (scripts, KernelPeers) name nobody, so they
+        # share one count.
+        user = f"user {self._stamp['username']}" if self._stamp else "user (token only)"
+        return user, self.registry.limits.max_sockets_per_user, "max_sockets_per_user"
 
 
 class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]

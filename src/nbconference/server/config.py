@@ -58,6 +58,49 @@ class SignalingSettings(Configurable):
         only when the window passes.""",
     ).tag(config=True)
 
+    max_sockets_per_user = Int(
+        DEFAULT_LIMITS.max_sockets_per_user,
+        help="""Most signaling sockets one Jupyter user may hold open at once (every
+        browser tab that shows a widget holds one); past it the handshake gets HTTP 429.
+        Sockets that present only the server's token share one count. Used by the Jupyter
+        extension, where (behind JupyterHub's proxy) every socket comes from one address.
+        0 means no cap.""",
+    ).tag(config=True)
+
+    max_sockets_per_address = Int(
+        DEFAULT_LIMITS.max_sockets_per_address,
+        help="""Most signaling sockets one remote address may hold open at once on
+        'nbconference serve'; past it the handshake gets HTTP 429. Behind a reverse proxy
+        every socket comes from the proxy's address: raise it, or 0 for no cap.""",
+    ).tag(config=True)
+
+    max_queued_bytes = Int(
+        DEFAULT_LIMITS.max_queued_bytes,
+        help="""Most bytes of messages kept for one peer that its socket has not taken yet:
+        while it reads more slowly than others send to it, and while it is away inside its
+        grace window. A signal that does not fit is refused to its sender with
+        'peer-unavailable'. Room events (joins, leaves, state) may use twice this; a peer
+        further behind than that leaves the room.""",
+    ).tag(config=True)
+
+    send_timeout_seconds = Float(
+        DEFAULT_LIMITS.send_timeout_seconds,
+        help="""A socket with messages waiting that takes not a single byte for this long
+        has stopped reading: it is closed with 1008 (its peer keeps its grace window). A
+        client that reads, however slowly, is never closed for it.""",
+    ).tag(config=True)
+
+    joins_per_minute = Float(
+        DEFAULT_LIMITS.joins_per_minute,
+        help="""Sustained joins per minute on one socket (after a burst of join_burst)
+        before 'rate-limited': every join makes each browser in the room set up a peer
+        connection.""",
+    ).tag(config=True)
+
+    join_burst = Int(DEFAULT_LIMITS.join_burst, help="Joins one socket may make in a burst.").tag(
+        config=True
+    )
+
     backend = CaselessStrEnum(
         ["memory", "redis"],
         default_value="memory",
@@ -69,6 +112,26 @@ class SignalingSettings(Configurable):
         "redis://127.0.0.1:6379/0", help="Redis server used when backend is 'redis'."
     ).tag(config=True)
 
+    redis_timeout_seconds = Float(
+        5.0,
+        help="""How long to wait for Redis (to connect, to answer a join) before a join is
+        refused with 'backend-unavailable'.""",
+    ).tag(config=True)
+
+    redis_max_queued_bytes = Int(
+        64 * 1024 * 1024,
+        help="""Most bytes of writes waiting for Redis (while it is slow or unreachable);
+        past it, joins, signals and room updates are refused with 'backend-unavailable'.""",
+    ).tag(config=True)
+
+    redis_bytes_per_peer_per_second = Int(
+        2 * 1024 * 1024,
+        help="""Bytes of signals per second this server sends through Redis to any one
+        peer on another server (with bursts of two seconds' worth); more is refused to
+        its sender with 'peer-unavailable'. It keeps the receiving server's pub/sub
+        buffer in Redis below client-output-buffer-limit (see docs/deployment.md).""",
+    ).tag(config=True)
+
     def limits(self) -> Limits:
         return Limits(
             max_peers_per_room=self.max_peers_per_room,
@@ -76,13 +139,26 @@ class SignalingSettings(Configurable):
             messages_per_second=self.messages_per_second,
             message_burst=self.message_burst,
             reconnect_grace_seconds=self.reconnect_grace_seconds,
+            max_sockets_per_user=self.max_sockets_per_user,
+            max_sockets_per_address=self.max_sockets_per_address,
+            max_queued_bytes=self.max_queued_bytes,
+            send_timeout_seconds=self.send_timeout_seconds,
+            joins_per_minute=self.joins_per_minute,
+            join_burst=self.join_burst,
         )
 
     def make_backend(self) -> Backend:
         if self.backend == "redis":
             from .backends.redis import RedisBackend
 
-            backend: Backend = RedisBackend(self.redis_url, self.reconnect_grace_seconds)
+            backend: Backend = RedisBackend(
+                self.redis_url,
+                self.reconnect_grace_seconds,
+                timeout=self.redis_timeout_seconds,
+                max_queued_bytes=self.redis_max_queued_bytes,
+                target_bytes_per_second=self.redis_bytes_per_peer_per_second,
+                max_message_bytes=self.max_message_bytes,
+            )
             return backend
         from .backends.memory import MemoryBackend
 

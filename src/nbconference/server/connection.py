@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable
 from typing import Any
 
-from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.iostream import IOStream
+from tornado.web import HTTPError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from ..protocol import (
@@ -23,48 +23,30 @@ from ..protocol import (
     error_frame,
     parse_client_message,
 )
-from .framing import BatchedProtocol13, text_frame
+from .framing import BatchedProtocol13
+from .limits import RateLimiter
+from .mailbox import Mailbox
+from .outgoing import Outgoing
 from .rooms import Peer, RoomRegistry
 
 log = logging.getLogger("nbconference")
 
-# Bytes written to a socket and not yet taken by the kernel; past this, its reader is gone.
-MAX_UNSENT_BYTES = 1024 * 1024
 VIOLATION_WINDOW_SECONDS = 10.0
-
-
-class RateLimiter:
-    """A token bucket: ``rate`` messages per second with bursts up to ``burst``."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class SignalingConnection(WebSocketHandler):
     """One peer's socket: parses frames, enforces limits and hands them to the registry.
 
     Errors are answered with an ``error`` frame and the socket stays open; only a client
-    that keeps sending bad frames (``max_violations`` within ten seconds) is closed with
-    ``CLOSE_POLICY``. Frames beyond ``max_message_bytes`` get ``too-large``; a frame over
-    four times that closes the socket (``CLOSE_TOO_BIG``).
+    that keeps sending bad frames (``max_violations`` within ten seconds), or that stops
+    reading (see :mod:`.outgoing`), is closed with ``CLOSE_POLICY``. Frames beyond
+    ``max_message_bytes`` get ``too-large``; a frame over four times that closes the
+    socket (``CLOSE_TOO_BIG``).
     """
 
     registry: RoomRegistry
     peer: Peer | None = None
+    _socket_key: str | None = None
 
     def initialize(self, registry: RoomRegistry, **kwargs: Any) -> None:
         self.registry = registry
@@ -72,9 +54,40 @@ class SignalingConnection(WebSocketHandler):
         self._limiter = RateLimiter(limits.messages_per_second, limits.message_burst)
         self._violations = 0
         self._violation_window = time.monotonic()
+        self._join_limiter = RateLimiter(registry.joins_per_second, limits.join_burst)
         self._join_pending = False
         self._closed = False
-        self._outbox: list[str] = []
+        self._out = Outgoing(self, registry.watchdog, limits.max_queued_bytes)
+
+    def socket_key(self) -> tuple[str, int, str]:
+        """What this socket counts against: a key, its cap (0: none) and the setting
+        that sets the cap. Here, the remote address; the Jupyter handler counts users."""
+        limits = self.registry.limits
+        key = f"address {self.request.remote_ip}"
+        return key, limits.max_sockets_per_address, "max_sockets_per_address"
+
+    def admit(self) -> None:
+        """Count this socket against its cap (see :meth:`socket_key`), or refuse it with
+        HTTP 429. Called by the handlers' ``get`` once the request is authenticated; the
+        count is released when the socket closes or its handshake is refused."""
+        key, cap, setting = self.socket_key()
+        if not self.registry.sockets.admit(key, cap):
+            log.warning("nbconference: refused a socket: %s has %d open", key, cap)
+            raise HTTPError(
+                429,
+                f"{key} has {cap} signaling sockets open ({setting})",
+                reason=f"Too many signaling sockets ({cap}) for this {key.split()[0]}",
+            )
+        self._socket_key = key
+
+    def _release_socket(self) -> None:
+        key, self._socket_key = self._socket_key, None
+        if key is not None:
+            self.registry.sockets.release(key)
+
+    def on_finish(self) -> None:
+        if self.ws_connection is None:
+            self._release_socket()  # the handshake was refused: no socket after all
 
     @property
     def max_message_size(self) -> int:
@@ -84,44 +97,38 @@ class SignalingConnection(WebSocketHandler):
         stream = self.ws_connection.stream if self.ws_connection else None  # type: ignore[attr-defined]
         if stream is not None:
             stream.set_nodelay(True)
-            stream.max_write_buffer_size = MAX_UNSENT_BYTES
         return super().open(*args, **kwargs)
 
     # -- Transport for the registry --------------------------------------------------
 
-    def send_frame(self, frame: str) -> bool:
-        # Frames wait in an outbox until the end of this loop turn, then go out in one
-        # write: a burst to one socket costs one syscall, and no message costs a task
-        # (tornado's write_message makes one per call).
-        if not self._outbox:
-            connection = self.ws_connection
-            if connection is None or connection.is_closing():
-                return False
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._outbox.append(frame)
-        return True
+    def send_frame(self, frame: bytes) -> bool:
+        # Not tornado's write_message, which makes a task per call: frames are written
+        # pre-framed, a burst to one socket in one write (see Outgoing).
+        return self._out.send(frame)
 
-    def _flush(self) -> None:
-        frames, self._outbox = self._outbox, []
+    def attach(self, mailbox: Mailbox | None) -> None:
+        self._out.attach(mailbox)
+
+    def wake(self) -> None:
+        self._out.wake()
+
+    def open_stream(self) -> IOStream | None:
         connection = self.ws_connection
-        if not frames or connection is None or connection.is_closing():
+        if connection is None or connection.is_closing() or self._closed:
+            return None
+        stream: IOStream | None = connection.stream  # type: ignore[attr-defined]
+        return stream
+
+    def stalled(self, why: str) -> None:
+        """The client stopped reading: rather than hold its messages without bound, close
+        it (it may resume and be brought up to date from its mailbox)."""
+        if self.open_stream() is None:
             return
-        stream = connection.stream
-        if stream is None:
-            return
-        try:
-            stream.write(b"".join([text_frame(f.encode()) for f in frames]))
-        except StreamBufferFullError:
-            # The client stopped reading: rather than hold its messages without bound,
-            # close it (it may resume and be brought up to date from its queue).
-            log.warning("nbconference: closing %s: not reading its messages", self._who())
-            stream.max_write_buffer_size = None  # room for the close frame
-            self.close(CLOSE_POLICY, "not reading messages")
-        except StreamClosedError:
-            pass  # on_close follows
+        log.warning("nbconference: closing %s: not reading its messages (%s)", self._who(), why)
+        self.close(CLOSE_POLICY, "not reading messages")
 
     def get_compression_options(self) -> None:
-        # Frames are written pre-framed by _flush and read by BatchedProtocol13, neither
+        # Frames are written pre-framed by Outgoing and read by BatchedProtocol13, neither
         # of which compresses.
         return None
 
@@ -132,7 +139,10 @@ class SignalingConnection(WebSocketHandler):
         return protocol
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        self._flush()  # what was sent before the close frame goes out before it
+        # This socket's own frames (the error that explains the close) go out before the
+        # close frame; its peer's mailbox stays with the peer.
+        self._out.attach(None)
+        self._out.flush_direct()
         super().close(code, reason)
 
     def close_socket(self, code: int, reason: str) -> None:
@@ -154,6 +164,11 @@ class SignalingConnection(WebSocketHandler):
             elif isinstance(msg, Join):
                 if self.peer is not None or self._join_pending:
                     raise ProtocolError("already-joined", "this socket has joined already")
+                if not self._join_limiter.allow():
+                    # Every join makes each browser in the room build a peer connection.
+                    raise ProtocolError(
+                        "rate-limited", "too many joins on this socket; wait before rejoining"
+                    )
                 self._join_pending = True
                 return self._join(msg)
             elif self.peer is None:
@@ -162,6 +177,7 @@ class SignalingConnection(WebSocketHandler):
                 self.registry.set_state(self.peer, msg.state)
             elif isinstance(msg, Leave):
                 peer, self.peer = self.peer, None
+                self._out.attach(None)
                 return self.registry.leave(peer)
         except ProtocolError as exc:
             self._refuse(exc)
@@ -184,12 +200,13 @@ class SignalingConnection(WebSocketHandler):
             self._join_pending = False
         if self._closed:
             # The socket closed while the backend admitted it: on_close found no peer.
+            self._out.attach(None)
             self._release(peer)
         else:
             self.peer = peer
 
     def _refuse(self, exc: ProtocolError) -> None:
-        self.send_frame(error_frame(exc.code, exc.message, exc.peer))
+        self.send_frame(error_frame(exc.code, exc.message, exc.peer).encode())
         if exc.code not in ABUSE_CODES:
             return
         now = time.monotonic()
@@ -208,7 +225,8 @@ class SignalingConnection(WebSocketHandler):
 
     def on_close(self) -> None:
         self._closed = True
-        self._outbox = []
+        self._release_socket()
+        self._out.close()
         peer, self.peer = self.peer, None
         if peer is not None:
             self._release(peer)

@@ -1,6 +1,6 @@
 """WebSocket framing for the signaling sockets, both ways, without tornado's per-frame cost.
 
-Outgoing: :func:`text_frame` frames a payload by hand, so a burst of frames to one socket
+Outgoing: :func:`text_frames` frames payloads by hand, so a burst of frames to one socket
 is joined into one write. Incoming: :class:`BatchedProtocol13` parses every frame a read
 brings in.
 
@@ -31,14 +31,22 @@ FRAGMENT = -1
 ABORTED = -2
 
 
-def text_frame(payload: bytes) -> bytes:
-    """A server-to-client text frame (FIN set, unmasked) around ``payload``."""
-    size = len(payload)
+def text_header(size: int) -> bytes:
+    """The header of a server-to-client text frame (FIN set, unmasked) of ``size`` bytes."""
     if size < 126:
-        return struct.pack("!BB", 0x81, size) + payload
+        return struct.pack("!BB", 0x81, size)
     if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
+        return struct.pack("!BBH", 0x81, 126, size)
+    return struct.pack("!BBQ", 0x81, 127, size)
+
+
+def text_frames(payloads: list[bytes]) -> bytes:
+    """``payloads`` framed as text frames, back to back, in one buffer."""
+    parts = []
+    for payload in payloads:
+        parts.append(text_header(len(payload)))
+        parts.append(payload)
+    return b"".join(parts)
 
 
 class BatchedProtocol13(WebSocketProtocol13):

@@ -11,13 +11,15 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..protocol import (
     CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
     CLOSE_REPLACED,
     DEFAULT_LIMITS,
+    ERROR_CODES,
     Join,
     Limits,
     ProtocolError,
@@ -35,10 +37,14 @@ from .backends.base import (
     Backend,
     BackendUnavailable,
     EventKind,
+    PeerBusy,
     PeerInfo,
     RoomEvent,
     RoomFull,
 )
+from .limits import SocketCounts
+from .mailbox import Mailbox
+from .outgoing import Watchdog
 
 log = logging.getLogger("nbconference")
 
@@ -46,22 +52,31 @@ log = logging.getLogger("nbconference")
 class Transport(Protocol):
     """One client socket as the registry sees it."""
 
-    def send_frame(self, frame: str) -> bool:
-        """Queue ``frame``; False when the socket is already closed."""
+    def send_frame(self, frame: bytes) -> bool:
+        """Queue a frame (UTF-8 JSON) for this socket alone: its ``welcome``, an
+        ``error``. False when the socket is already closed."""
+
+    def attach(self, mailbox: Mailbox | None) -> None:
+        """Drain this peer's mailbox from now on (None: stop)."""
+
+    def wake(self) -> None:
+        """The mailbox attached has new frames."""
 
     def close_socket(self, code: int, reason: str) -> None: ...
 
 
 @dataclass(eq=False)
 class Peer:
-    """A peer connected to this process, or dropped and inside its grace window."""
+    """A peer connected to this process, or dropped and inside its grace window.
+
+    ``mailbox`` holds what its socket has not taken yet, and outlives a dropped socket."""
 
     info: PeerInfo
     room: str
     resume: str
     transport: Transport | None
+    mailbox: Mailbox
     user: Mapping[str, Any] | None = None
-    pending: list[str] = field(default_factory=list)
     expiry: asyncio.TimerHandle | None = None
 
     @property
@@ -83,6 +98,9 @@ class RoomRegistry:
         self.local: dict[str, Peer] = {}
         self._resume_tokens: dict[str, Peer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.sockets = SocketCounts()
+        self.watchdog = Watchdog(self.limits.send_timeout_seconds)
+        self.joins_per_second = self.limits.joins_per_minute / 60
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)
@@ -93,6 +111,7 @@ class RoomRegistry:
                 peer.transport.close_socket(CLOSE_GOING_AWAY, "server shutting down")
             await self._remove(peer)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.watchdog.stop()
         await self.backend.stop()
 
     # -- joining and leaving ---------------------------------------------------------
@@ -118,7 +137,9 @@ class RoomRegistry:
             ) from None
         except BackendUnavailable as exc:
             raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
-        peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, user)
+        limits = self.limits
+        mailbox = Mailbox(limits.max_queued_bytes, limits.max_pending_messages)
+        peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, mailbox, user)
         members = self.rooms.setdefault(msg.room, {})
         for other in others:
             members.setdefault(other["id"], other)
@@ -126,6 +147,7 @@ class RoomRegistry:
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
         transport.send_frame(self._welcome(peer, resumed=False))
+        transport.attach(mailbox)
         self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
         return peer
 
@@ -136,15 +158,14 @@ class RoomRegistry:
         old, peer.transport = peer.transport, transport
         if old is not None and old is not transport:
             old.close_socket(CLOSE_REPLACED, "replaced by a resumed connection")
+        # The welcome first, then what waited in the mailbox, in bounded writes.
         transport.send_frame(self._welcome(peer, resumed=True))
-        pending, peer.pending = peer.pending, []
-        for frame in pending:
-            transport.send_frame(frame)
+        transport.attach(peer.mailbox)
         return peer
 
-    def _welcome(self, peer: Peer, resumed: bool) -> str:
+    def _welcome(self, peer: Peer, resumed: bool) -> bytes:
         others = [p for pid, p in self.rooms.get(peer.room, {}).items() if pid != peer.id]
-        return welcome_frame(
+        frame = welcome_frame(
             peer_id=peer.id,
             peer=peer.info,
             resume=peer.resume,
@@ -154,6 +175,7 @@ class RoomRegistry:
             ice_servers=self.ice_servers,
             limits=self.limits,
         )
+        return frame.encode()
 
     async def leave(self, peer: Peer) -> None:
         """The peer said goodbye: it leaves at once."""
@@ -188,7 +210,7 @@ class RoomRegistry:
             peer.expiry.cancel()
             peer.expiry = None
         self._resume_tokens.pop(peer.resume, None)
-        peer.pending.clear()
+        peer.mailbox.clear()
         self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
         members = self.rooms.get(peer.room)
         if members is not None and not any(pid in self.local for pid in members):
@@ -217,33 +239,63 @@ class RoomRegistry:
             raise ProtocolError(
                 "unknown-peer", f"no peer '{msg.to[:40]}' in room '{sender.room}'", peer=msg.to
             )
+        data_json = msg.data_json or encode(msg.data)
         target = self.local.get(msg.to)
         if target is None:
-            event = RoomEvent(EventKind.SIGNAL, sender.room, sender.id, to=msg.to, data=msg.data)
-            self.backend.publish(event, self._failure_reporter(sender, msg.to))
-            return
-        frame = signal_frame(sender.id, msg.data_json or encode(msg.data))
-        if not self._deliver(target, frame):
-            raise ProtocolError(
-                "peer-unavailable", f"peer '{msg.to}' is reconnecting; retry later", peer=msg.to
+            event = RoomEvent(
+                EventKind.SIGNAL,
+                sender.room,
+                sender.id,
+                to=msg.to,
+                data=msg.data,
+                data_json=data_json,
             )
+            try:
+                self.backend.publish(event, self._failure_reporter(sender, msg.to))
+            except PeerBusy as busy:
+                raise ProtocolError("peer-unavailable", str(busy), peer=msg.to) from None
+            return
+        if not self._deliver(target, signal_frame(sender.id, data_json).encode()):
+            raise ProtocolError("peer-unavailable", self._full(target), peer=msg.to)
 
     def set_state(self, peer: Peer, state: dict[str, bool]) -> None:
-        peer.info["state"] = {**peer.info["state"], **state}
-        self._announce(
-            RoomEvent(EventKind.STATE, peer.room, peer.id, state=peer.info["state"]), sender=peer
-        )
+        merged = {**peer.info["state"], **state}
+        if merged == peer.info["state"]:
+            return  # changes nothing: the room hears nothing
+        peer.info["state"] = merged
+        self._announce(RoomEvent(EventKind.STATE, peer.room, peer.id, state=merged), sender=peer)
 
     # -- delivery --------------------------------------------------------------------
 
-    def _deliver(self, peer: Peer, frame: str) -> bool:
-        """Send to a local peer, or keep for it while it reconnects. False when full."""
-        if peer.transport is not None and peer.transport.send_frame(frame):
-            return True
-        if len(peer.pending) >= self.limits.max_pending_messages:
+    def _deliver(self, peer: Peer, frame: bytes) -> bool:
+        """Queue a signal for a local peer, connected or away; False when its mailbox is
+        full (the sender is told)."""
+        if not peer.mailbox.put(frame):
             return False
-        peer.pending.append(frame)
+        if peer.transport is not None:
+            peer.transport.wake()
         return True
+
+    def _deliver_event(self, peer: Peer, frame: bytes, state_of: str | None = None) -> None:
+        """Queue a room event (or an error) for a local peer, connected or away."""
+        if peer.mailbox.put_event(frame, state_of):
+            if peer.transport is not None:
+                peer.transport.wake()
+            return
+        # Nobody can be told that the peer missed this. It cannot be brought up to date,
+        # by a resume or otherwise: it leaves now, before a resume could slip in, and
+        # comes back (if it does) as a new peer with a fresh welcome.
+        log.warning("nbconference: %s is too far behind its room; it leaves", peer.id)
+        transport = peer.transport
+        self.leave_now(peer)
+        if transport is not None:
+            transport.close_socket(CLOSE_POLICY, "too far behind the room's events")
+
+    @staticmethod
+    def _full(peer: Peer) -> str:
+        why = "is reconnecting" if peer.transport is None else "is not reading fast enough"
+        waiting = f"{peer.mailbox.count} messages, {peer.mailbox.bytes} bytes"
+        return f"peer '{peer.id}' {why} and cannot take more now ({waiting}); retry later"
 
     def _announce(self, event: RoomEvent, sender: Peer | None) -> None:
         """Apply a room event here and hand it to the other servers."""
@@ -253,19 +305,51 @@ class RoomRegistry:
 
     def _apply_remote(self, event: RoomEvent) -> None:
         if event.kind == EventKind.SIGNAL:
-            target = self.local.get(event.to)
-            if target is not None and target.room == event.room and event.data is not None:
-                frame = signal_frame(event.peer_id, encode(event.data))
-                if not self._deliver(target, frame):
-                    # The sender is on another server and cannot be answered with an
-                    # error; like a missed room event, the overflowing peer leaves, so
-                    # the sender learns of it from 'peer-left' rather than from silence.
-                    self.leave_now(target)
+            self._relay_remote(event)
+        elif event.kind == EventKind.REFUSED:
+            self._refused_remote(event)
+        elif event.kind == EventKind.LOST:
+            self._lost_remote(event)
+        else:
+            self._apply(event)
+
+    def _refused_remote(self, event: RoomEvent) -> None:
+        """Another server did not deliver a signal of one of our peers: tell it."""
+        sender = self.local.get(event.peer_id)
+        reason = event.data or {}
+        code = reason.get("code")
+        if sender is not None and code in ERROR_CODES:
+            frame = error_frame(str(code), str(reason.get("message", "")), event.to)
+            self._deliver_event(sender, frame.encode())
+
+    def _lost_remote(self, event: RoomEvent) -> None:
+        """The server of ``event.peer_id`` missed part of the event stream: what was sent
+        to that peer meanwhile may not have arrived. Its room's members here are told."""
+        message = (
+            f"signals to '{event.peer_id}' may have been lost: its server lost its "
+            "connection to Redis for a moment"
+        )
+        frame = error_frame("backend-unavailable", message, event.peer_id).encode()
+        for pid in list(self.rooms.get(event.room, {})):
+            target = self.local.get(pid)
+            if target is not None and pid != event.peer_id:
+                self._deliver_event(target, frame)
+
+    def _relay_remote(self, event: RoomEvent) -> None:
+        """A signal from a peer on another server: delivered, or refused back to it."""
+        target = self.local.get(event.to)
+        if target is None or target.room != event.room or event.data is None:
+            # It left after the sender's server last heard of it.
+            message = f"peer '{event.to[:40]}' left room '{event.room}' before this reached it"
+            self.backend.refuse(event, "unknown-peer", message)
             return
-        self._apply(event)
+        frame = signal_frame(event.peer_id, event.data_json or encode(event.data))
+        if not self._deliver(target, frame.encode()):
+            self.backend.refuse(event, "peer-unavailable", self._full(target))
 
     def _apply(self, event: RoomEvent) -> None:
         members = self.rooms.get(event.room)
+        state_of = None
         if event.kind == EventKind.JOINED:
             assert event.peer is not None
             if members is None:
@@ -282,22 +366,20 @@ class RoomRegistry:
         elif event.kind == EventKind.STATE and event.state is not None:
             members[event.peer_id]["state"] = event.state
             frame = peer_state_frame(event.peer_id, event.state)
+            state_of = event.peer_id
         else:
             return
+        encoded = frame.encode()  # once for the whole room
         for pid in list(members):
             target = self.local.get(pid)
-            if pid != event.peer_id and target is not None and not self._deliver(target, frame):
-                # A reconnecting peer that missed this much cannot be brought up to date by
-                # a resume: it leaves now (before a resume could slip in), and a later
-                # join gets a fresh welcome instead.
-                self.leave_now(target)
+            if pid != event.peer_id and target is not None:
+                self._deliver_event(target, encoded, state_of)
 
     def _failure_reporter(self, sender: Peer, to: str | None) -> Callable[[str], None]:
         def report(reason: str) -> None:
             what = f"signal to '{to}'" if to else "room update"
-            if sender.transport is not None:
-                sender.transport.send_frame(
-                    error_frame("backend-unavailable", f"{what} not delivered: {reason}", to)
-                )
+            if self.local.get(sender.id) is sender:
+                frame = error_frame("backend-unavailable", f"{what} not delivered: {reason}", to)
+                self._deliver_event(sender, frame.encode())
 
         return report

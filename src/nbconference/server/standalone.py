@@ -3,14 +3,11 @@ Jupyter server of ours (VS Code, Colab). Widgets reach it through ``signaling_ur
 
 Authentication is a token (``?token=`` or ``Authorization: token ...``), never a cookie,
 so a page of any origin may connect once it holds the token; ``allow_origin`` narrows
-that further where the pages' origins are known.
+that further where the pages' origins are known. The token is at least
+:data:`MIN_TOKEN_CHARS` long, and the access log shows ``token=[secret]`` in its place.
 
 With a certificate and key it serves ``wss://`` itself: a page served over HTTPS may only
 open secure WebSockets.
-
-As a user's local stand-in for a Jupyter server without the extension (see
-``nbconference.client.local``), it writes a runtime file saying where it listens and exits
-by itself once idle.
 """
 
 from __future__ import annotations
@@ -24,103 +21,125 @@ import os
 import re
 import secrets
 import ssl
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tornado.web
+from tornado.websocket import WebSocketClosedError
 
 from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
+from .keepalive import KeepAlive
 from .rooms import RoomRegistry
 
 log = logging.getLogger("nbconference")
 
-
-@dataclass
-class Activity:
-    """Open sockets, and since when there have been none (for exiting once idle)."""
-
-    sockets: int = 0
-    idle_since: float = field(default_factory=time.monotonic)
-
-    def opened(self) -> None:
-        self.sockets += 1
-
-    def closed(self) -> None:
-        self.sockets -= 1
-        if self.sockets == 0:
-            self.idle_since = time.monotonic()
-
-    def idle_for(self) -> float:
-        return 0.0 if self.sockets else time.monotonic() - self.idle_since
+MIN_TOKEN_CHARS = 16
+# A socket whose client vanished without a goodbye is closed 10-20 s later.
+PING_INTERVAL_SECONDS = 10.0
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 
 
-def presented_token(handler: tornado.web.RequestHandler) -> str:
-    """The token a request shows: ``Authorization: token ...`` or ``?token=``."""
+def scrub_token(uri: str) -> str:
+    """``uri`` with the value of any ``token`` query argument replaced by ``[secret]``."""
+    return _TOKEN_IN_QUERY.sub(r"\1[secret]", uri)
+
+
+def presented_token(handler: tornado.web.RequestHandler, query: bool = True) -> str:
+    """The token a request shows: ``Authorization: token ...``, else (if ``query``) the
+    ``token`` query argument."""
     header = handler.request.headers.get("Authorization", "")
     if header.lower().startswith("token "):
         return header[6:].strip()
-    return handler.get_query_argument("token", "")
+    return handler.get_query_argument("token", "") if query else ""
 
 
-def token_matches(handler: tornado.web.RequestHandler, token: str) -> bool:
-    return hmac.compare_digest(presented_token(handler).encode(), token.encode())
+def token_matches(presented: str, token: str) -> bool:
+    return hmac.compare_digest(presented.encode(), token.encode())
 
 
-class StandaloneSignalingHandler(SignalingConnection):
+class ScrubbedLog:
+    """Access and error log lines that never show a token (as jupyter_server's do not)."""
+
+    request: Any
+
+    def _request_summary(self) -> str:
+        request = self.request
+        return f"{request.method} {scrub_token(request.uri)} ({request.remote_ip})"
+
+
+class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
     token: str
     allow_origin: re.Pattern[str] | None
-    activity: Activity
+    pinger: KeepAlive
+    _answered = True
 
     def initialize(  # type: ignore[override]
         self,
         registry: RoomRegistry,
         token: str,
         allow_origin: re.Pattern[str] | None,
-        activity: Activity,
+        pinger: KeepAlive,
     ) -> None:
         super().initialize(registry)
         self.token = token
         self.allow_origin = allow_origin
-        self.activity = activity
-        self._counted = False
+        self.pinger = pinger
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        self.pinger.sockets.add(self)
+        # The handshake's headers are not needed again, and an idle socket would keep
+        # them for its whole life (a browser's are a kilobyte or two).
+        self.request.headers.clear()
+        return super().open(*args, **kwargs)
+
+    def on_pong(self, data: bytes) -> None:
+        self._answered = True
+
+    def keepalive(self) -> None:
+        if not self._answered:
+            self.close(reason="ping timed out")
+            return
+        self._answered = False
+        with contextlib.suppress(WebSocketClosedError):
+            self.ping()
+
+    def on_close(self) -> None:
+        self.pinger.sockets.discard(self)
+        super().on_close()
 
     def check_origin(self, origin: str) -> bool:
         # Token auth carries no ambient credential, so any origin holding it may connect.
         return self.allow_origin is None or self.allow_origin.fullmatch(origin) is not None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        if not token_matches(self, self.token):
+        if not token_matches(presented_token(self), self.token):
             raise tornado.web.HTTPError(403, "missing or wrong token")
+        self.admit()
         await super().get(*args, **kwargs)
 
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        self._counted = True
-        self.activity.opened()
-        return super().open(*args, **kwargs)
 
-    def on_close(self) -> None:
-        if self._counted:
-            self._counted = False
-            self.activity.closed()
-        super().on_close()
-
-
-class StatusHandler(tornado.web.RequestHandler):
-    """``GET /``: what this is. A request with the server's token also learns its pid,
-    which is how a client checks that a runtime file names this very server."""
+class StatusHandler(ScrubbedLog, tornado.web.RequestHandler):
+    """``GET /``: what this server is, for anyone; its pid too for the token's holder, so
+    that a client reading a runtime file can check that the server there is the one the
+    file describes, and that its token is right."""
 
     def initialize(self, token: str) -> None:
         self.token = token
 
     def get(self) -> None:
         status: dict[str, Any] = {"nbconference": "signaling", "protocol": PROTOCOL_VERSION}
-        if token_matches(self, self.token):
+        if token_matches(presented_token(self, query=False), self.token):
             status["pid"] = os.getpid()
         self.write(status)
+
+
+class NotFoundHandler(ScrubbedLog, tornado.web.ErrorHandler):
+    """Any other path: 404, logged without its token."""
 
 
 @dataclass
@@ -133,7 +152,7 @@ class StandaloneServer:
     port: int
     token: str
     secure: bool = False
-    activity: Activity = field(default_factory=Activity)
+    pinger: KeepAlive | None = None
 
     @property
     def url(self) -> str:
@@ -141,6 +160,8 @@ class StandaloneServer:
         return f"{scheme}://{self.host}:{self.port}/{SIGNAL_PATH}"
 
     async def stop(self) -> None:
+        if self.pinger is not None:
+            self.pinger.stop()
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
@@ -153,58 +174,42 @@ async def start_server(
     token: str | None = None,
     allow_origin: str | None = None,
     tls: ssl.SSLContext | None = None,
-    runtime_file: Path | None = None,
+    ping_interval: float = PING_INTERVAL_SECONDS,
 ) -> StandaloneServer:
     """Start the standalone signaling server on the running event loop (``wss://`` with
-    ``tls``, see :func:`tls_context`); once it listens, ``runtime_file`` says where."""
+    ``tls``, see :func:`tls_context`). Every ``ping_interval`` seconds each socket is
+    pinged, and closed if it did not answer the previous ping."""
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"the token must be at least {MIN_TOKEN_CHARS} characters long "
+            f"(it has {len(token)}); 'python -c \"import secrets; "
+            f"print(secrets.token_urlsafe(24))\"' makes a good one"
+        )
     settings = settings or SignalingSettings()
-    registry = settings.make_registry()
-    await registry.start()
     token = token or secrets.token_urlsafe(24)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
-    activity = Activity()
+    registry = settings.make_registry()
+    await registry.start()
+    pinger = KeepAlive(ping_interval)
+    handler_args = {
+        "registry": registry,
+        "token": token,
+        "allow_origin": origin_pattern,
+        "pinger": pinger,
+    }
     app = tornado.web.Application(
         [
-            (
-                f"/{SIGNAL_PATH}",
-                StandaloneSignalingHandler,
-                {
-                    "registry": registry,
-                    "token": token,
-                    "allow_origin": origin_pattern,
-                    "activity": activity,
-                },
-            ),
+            (f"/{SIGNAL_PATH}", StandaloneSignalingHandler, handler_args),
             (r"/", StatusHandler, {"token": token}),
         ],
-        websocket_ping_interval=10,
-        websocket_ping_timeout=10,
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"status_code": 404},
     )
     server = app.listen(port, address=host, xheaders=False, ssl_options=tls)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
-    running = StandaloneServer(registry, server, host, port, token, tls is not None, activity)
-    if runtime_file is not None:
-        write_runtime_file(runtime_file, running)
-    return running
-
-
-def write_runtime_file(path: Path, running: StandaloneServer) -> None:
-    """Say where ``running`` listens and its token, readable by this user only, in one
-    atomic step (a reader never sees half a file)."""
-    info = {"pid": os.getpid(), "port": running.port, "url": running.url, "token": running.token}
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        json.dump(info, file)
-    os.replace(partial, path)
-
-
-def remove_runtime_file(path: Path) -> None:
-    """Remove ``path`` if it still names this process (a newer server may have replaced it)."""
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-            path.unlink()
+    pinger.start()
+    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger)
 
 
 def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
@@ -214,21 +219,64 @@ def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
     return context
 
 
-async def serve_forever(idle_exit: float = 0.0, **kwargs: Any) -> None:
-    """Serve until cancelled, or, with ``idle_exit``, until no socket has been open for
-    that many seconds."""
+async def serve_forever(
+    runtime_file: Path | None = None,
+    idle_exit: float = 0.0,
+    token_shown: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Run the server until cancelled, or until it has had no socket open for
+    ``idle_exit`` seconds (0: never). ``runtime_file`` is written once it listens and
+    removed when it stops, if it still describes this process."""
     running = await start_server(**kwargs)
     print(f"nbconference signaling on {running.url}", flush=True)
-    if kwargs.get("runtime_file") is None:
+    if token_shown:
         print(f"token: {running.token}", flush=True)
     try:
-        if idle_exit > 0:
-            while running.activity.idle_for() < idle_exit:
-                await asyncio.sleep(min(1.0, idle_exit / 4))
-            log.info("nbconference: no sockets for %g s: exiting", idle_exit)
-        else:
-            await asyncio.Event().wait()
+        if runtime_file is not None:
+            write_runtime_file(runtime_file, running)
+        await _until_idle(running.registry, idle_exit)
     finally:
-        if kwargs.get("runtime_file") is not None:
-            remove_runtime_file(kwargs["runtime_file"])
+        if runtime_file is not None:
+            remove_runtime_file(runtime_file)
         await running.stop()
+
+
+async def _until_idle(registry: RoomRegistry, idle_exit: float) -> None:
+    if idle_exit <= 0:
+        await asyncio.Event().wait()
+    sockets = registry.sockets
+    while True:
+        idle = time.monotonic() - sockets.idle_since if sockets.total == 0 else 0.0
+        if idle >= idle_exit:
+            log.info("nbconference: exiting after %.1f s idle (--idle-exit)", idle)
+            return
+        await asyncio.sleep(min(1.0, idle_exit - idle))
+
+
+def write_runtime_file(path: Path, running: StandaloneServer) -> None:
+    """Write ``{"pid", "port", "url", "token"}`` to ``path``, readable by its owner only.
+
+    Written to a temporary file beside it and renamed, so a reader never sees half of it.
+    """
+    info = {"pid": os.getpid(), "port": running.port, "url": running.url, "token": running.token}
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(info, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def remove_runtime_file(path: Path) -> None:
+    """Remove ``path`` unless another process has written its own description there."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass

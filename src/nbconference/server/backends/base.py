@@ -22,6 +22,11 @@ class EventKind:
     LEFT: Final = "left"
     STATE: Final = "state"
     SIGNAL: Final = "signal"
+    # Back to the sender's server: its signal was not delivered (``data`` holds the
+    # error's ``code`` and ``message``).
+    REFUSED: Final = "refused"
+    # Signals to ``peer_id`` may have been lost: its server missed part of the stream.
+    LOST: Final = "lost"
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,10 @@ class RoomEvent:
     """Something that happened in a room, to be applied by every server with peers there.
 
     ``kind`` is one of :class:`EventKind`: ``joined`` (``peer`` set), ``left`` /
-    ``state`` (``peer_id``, and ``state``), or ``signal`` (``peer_id`` is the sender,
-    ``to`` and ``data`` set).
+    ``state`` (``peer_id``, and ``state``), ``signal`` (``peer_id`` is the sender, ``to``
+    and ``data`` set, ``data_json`` its encoding when known), ``refused`` (a signal of
+    ``peer_id`` to ``to`` that was not delivered) or ``lost``. ``origin`` is the server
+    that sent an event received from another one.
     """
 
     kind: str
@@ -40,6 +47,8 @@ class RoomEvent:
     state: dict[str, bool] | None = None
     to: str = ""
     data: dict[str, Any] | None = None
+    data_json: str = ""
+    origin: str = ""
 
 
 class RoomFull(Exception):
@@ -48,6 +57,10 @@ class RoomFull(Exception):
 
 class BackendUnavailable(Exception):
     """The shared store cannot be reached; the operation did not happen."""
+
+
+class PeerBusy(Exception):
+    """The target of a signal cannot take more just now; the signal was not sent."""
 
 
 EventSink = Callable[[RoomEvent], None]
@@ -82,5 +95,11 @@ class Backend(ABC):
         """Carry ``event`` to the other servers of its room, in order per sender.
 
         ``on_failure(reason)`` is called if the event could not be handed on, so that
-        its sender can be told: nothing is dropped silently.
+        its sender can be told: nothing is dropped silently. A signal its target cannot
+        take now raises :class:`PeerBusy` instead.
         """
+
+    @abstractmethod
+    def refuse(self, event: RoomEvent, code: str, message: str) -> None:
+        """Tell the server that sent ``event`` (a signal from another server) that it was
+        not delivered, so that its sender gets the error ``code``."""

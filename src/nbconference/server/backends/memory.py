@@ -36,3 +36,6 @@ class MemoryBackend(Backend):
 
     def publish(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
         pass
+
+    def refuse(self, event: RoomEvent, code: str, message: str) -> None:
+        pass  # events of other servers never come from this backend

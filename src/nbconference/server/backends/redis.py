@@ -28,12 +28,15 @@ import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ...protocol import encode, utf8_size
+from ..limits import RateLimiter
 from . import redis_scripts as lua
 from .base import (
     Backend,
     BackendUnavailable,
     EventKind,
     EventSink,
+    PeerBusy,
     PeerInfo,
     RoomEvent,
     RoomFull,
@@ -63,8 +66,17 @@ class RedisBackend(Backend):
         presence_ttl: float = 15.0,
         prefix: str = "nbconference",
         timeout: float = 5.0,
+        max_queued_bytes: int = 64 * 1024 * 1024,
+        target_bytes_per_second: float = 2 * 1024 * 1024,
+        max_message_bytes: int = 64 * 1024,
     ) -> None:
         self.url = url
+        self.max_queued_bytes = max_queued_bytes
+        # Signals to one peer may burst to two seconds' worth (and always one message).
+        self.target_rate = target_bytes_per_second
+        self.target_burst = max(2 * target_bytes_per_second, max_message_bytes + 1024)
+        self._budgets: dict[str, RateLimiter] = {}
+        self._stream_lost = False
         self.server_id = secrets.token_hex(8)
         self.prefix = prefix
         self.ttl_ms = max(1000, int(presence_ttl * 1000))
@@ -97,7 +109,9 @@ class RedisBackend(Backend):
         # The writer's replies are awaited without a per-read timer (they cost more than
         # the write); a stalled batch is caught by check_stalled from the refresh loop.
         self._writer_pool = aioredis.ConnectionPool.from_url(self.url, **options)
-        self._outbox = Outbox(self._writer_pool.make_connection)
+        self._outbox = Outbox(
+            self._writer_pool.make_connection, max_queued_bytes=self.max_queued_bytes
+        )
         self._outbox.start()
         self._subscriber = Subscriber(
             self._client, self._on_message, self._on_reconnected, self._on_lost
@@ -156,9 +170,16 @@ class RedisBackend(Backend):
             joined = lua.frame_head(self.server_id, EventKind.JOINED, room) + f',"rec":{rec}}}'
             left_head = lua.frame_head("", EventKind.LEFT, room)
             args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head]
-            result = await self._wait(
-                outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
-            )
+            stored = outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
+            try:
+                result = await self._wait(stored)
+            except BackendUnavailable:
+                # The script may have run, or may yet run (a reply that came too late, a
+                # connection dropped after the write): take the join back, in case. The
+                # leave is queued behind it on the same ordered writer, so it reaches
+                # Redis after it, and announces a departure only if the peer is there.
+                self._send_leave(room, peer_id, None)
+                raise
             if result is None:
                 raise RoomFull(room)
             try:
@@ -200,8 +221,19 @@ class RedisBackend(Backend):
             if target is None or self._outbox is None:
                 on_failure(f"peer '{event.to}' is not reachable from this server")
                 return
+            data = event.data_json or encode(event.data or {})
             frame = lua.frame_head(self.server_id, EventKind.SIGNAL, event.room)
-            frame += f',"p":"{event.peer_id}","t":"{event.to}","d":{lua.dumps(event.data)}}}'
+            frame += f',"p":"{event.peer_id}","t":"{event.to}","d":{data}}}'
+            budget = self._budgets.get(event.to)
+            if budget is None:
+                budget = self._budgets[event.to] = RateLimiter(self.target_rate, self.target_burst)
+            if not budget.allow(utf8_size(frame)):
+                # Past this, the target server's pub/sub buffer in Redis could overflow,
+                # and Redis would then drop that server's whole event stream.
+                raise PeerBusy(
+                    f"too much for peer '{event.to}' through Redis just now "
+                    f"(over {self.target_rate:.0f} bytes per second); retry later"
+                )
             self._outbox.publish(
                 lua.server_channel(self.prefix, target["server"]),
                 frame,
@@ -222,6 +254,26 @@ class RedisBackend(Backend):
             if future is not None:
                 self._leaving[event.peer_id] = future
         # 'joined' was announced by the join script itself, atomically with the add.
+
+    def refuse(self, event: RoomEvent, code: str, message: str) -> None:
+        if not event.origin or self._outbox is None:
+            return
+        frame = encode(
+            {
+                "o": self.server_id,
+                "k": EventKind.REFUSED,
+                "r": event.room,
+                "p": event.peer_id,
+                "t": event.to,
+                "c": code,
+                "m": message,
+            }
+        )
+        channel = lua.server_channel(self.prefix, event.origin)
+        self._outbox.publish(channel, frame, self._refusal_failed)
+
+    def _refusal_failed(self, reason: str) -> None:
+        log.warning("nbconference: could not report an undelivered signal: %s", reason)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -274,6 +326,9 @@ class RedisBackend(Backend):
         """Extend our peers' presence, sweep expired members, publish room snapshots."""
         if self._outbox is None or self._subscriber is None:
             return
+        if self._budgets:
+            known = set().union(*(view.remote for view in self._views.values()))
+            self._budgets = {pid: b for pid, b in self._budgets.items() if pid in known}
         heartbeat = lua.frame_head(self.server_id, "beat", "") + "}"
         self._outbox.publish(self._own_channel, heartbeat, self._refresh_failed)
         self._subscriber.check_alive(max(3 * self.refresh_seconds, 2 * self.timeout))
@@ -294,12 +349,31 @@ class RedisBackend(Backend):
 
     def _on_reconnected(self) -> None:
         # Redis may have restarted empty: put our peers back at once, not in a few seconds.
+        # The refresh's snapshots repair our view of every room.
         self._refresh_all()
+        if self._stream_lost:
+            self._stream_lost = False
+            self._announce_lost()
 
     def _on_lost(self, reason: str) -> None:
+        self._stream_lost = True
         for pending in self._pending.values():
             if not pending.echo.done():
                 pending.echo.set_exception(BackendUnavailable(reason))
+
+    def _announce_lost(self) -> None:
+        """Tell every room we have peers in that signals to them may have been lost.
+
+        Redis drops a subscriber whose output buffer overflows (client-output-buffer-limit
+        pubsub), and whatever it held for us is gone, though PUBLISH had counted us as a
+        receiver: the senders must hear of it from us."""
+        if self._outbox is None:
+            return
+        for room, view in self._views.items():
+            if view.local:
+                frame = lua.frame_head(self.server_id, EventKind.LOST, room)
+                frame += f',"m":{lua.dumps(sorted(view.local))}}}'
+                self._outbox.publish(view.channel, frame, self._refresh_failed)
 
     # -- the event stream --------------------------------------------------------------
 
@@ -315,7 +389,20 @@ class RedisBackend(Backend):
                     return None
             if kind == EventKind.SIGNAL:
                 self._sink(
-                    RoomEvent(EventKind.SIGNAL, room, event["p"], to=event["t"], data=event["d"])
+                    RoomEvent(
+                        EventKind.SIGNAL,
+                        room,
+                        event["p"],
+                        to=event["t"],
+                        data=event["d"],
+                        origin=event["o"],
+                    )
+                )
+                return None
+            if kind == EventKind.REFUSED:
+                reason = {"code": event["c"], "message": event["m"]}
+                self._sink(
+                    RoomEvent(EventKind.REFUSED, room, event["p"], to=event["t"], data=reason)
                 )
                 return None
             view = self._views.get(room)
@@ -332,6 +419,10 @@ class RedisBackend(Backend):
                 change = view.left(event["p"])
             elif kind == EventKind.STATE:
                 change = view.state(event["p"], event["s"])
+            elif kind == EventKind.LOST:
+                for peer_id in event["m"]:
+                    self._sink(RoomEvent(EventKind.LOST, room, peer_id))
+                return None
             else:
                 return None
             if change is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from ...protocol import utf8_size
 from .base import BackendUnavailable
 
 log = logging.getLogger("nbconference")
@@ -41,7 +42,7 @@ def describe(exc: BaseException) -> str:
 
 
 class _Write:
-    __slots__ = ("command", "future", "on_failure", "unheard")
+    __slots__ = ("command", "future", "on_failure", "size", "unheard")
 
     def __init__(
         self,
@@ -54,6 +55,12 @@ class _Write:
         self.on_failure = on_failure
         self.future = future
         self.unheard = unheard
+        # What it holds in memory until written, near enough (scripts are shared).
+        self.size = 64 + sum(
+            utf8_size(arg) if isinstance(arg, str) else len(arg)
+            for arg in command[2:]
+            if isinstance(arg, str | bytes)
+        )
 
     def fail(self, reason: str) -> None:
         if self.on_failure is not None:
@@ -81,11 +88,17 @@ class Outbox:
     """
 
     def __init__(
-        self, make_connection: Callable[[], Any], max_queued: int = 20_000, batch_size: int = 512
+        self,
+        make_connection: Callable[[], Any],
+        max_queued: int = 20_000,
+        batch_size: int = 512,
+        max_queued_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._make_connection = make_connection
         self._connection: Any = None
         self._queue: deque[_Write] = deque()
+        self._queued_bytes = 0
+        self._max_queued_bytes = max_queued_bytes
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -120,9 +133,16 @@ class Outbox:
     def _put(self, write: _Write) -> None:
         if self._task is None or self._task.done():
             write.fail("the Redis backend is not running")
-        elif len(self._queue) >= self._max_queued:
-            write.fail(f"Redis is not keeping up ({len(self._queue)} writes queued)")
+        elif (
+            len(self._queue) >= self._max_queued
+            or self._queued_bytes + write.size > self._max_queued_bytes
+        ):
+            write.fail(
+                f"Redis is not keeping up ({len(self._queue)} writes, "
+                f"{self._queued_bytes} bytes queued)"
+            )
         else:
+            self._queued_bytes += write.size
             self._queue.append(write)
             self._idle.clear()
             self._wake.set()
@@ -146,6 +166,7 @@ class Outbox:
                 await self._task
         while self._queue:
             self._queue.popleft().fail("the server is shutting down")
+        self._queued_bytes = 0
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.disconnect()
@@ -189,6 +210,7 @@ class Outbox:
                         await self._connection.disconnect(nowait=True)
             finally:
                 self._busy_since, self._stalled = 0.0, ""
+                self._queued_bytes -= sum(write.size for write in batch)
 
 
 def _settle(write: _Write, result: Any) -> None:

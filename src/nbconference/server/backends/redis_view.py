@@ -59,7 +59,7 @@ class RoomView:
 
     def state(self, peer_id: str, state: dict[str, bool]) -> RoomEvent | None:
         known = self.remote.get(peer_id)
-        if known is None:
+        if known is None or known["info"].get("state") == state:
             return None
         known["info"] = {**known["info"], "state": state}
         return RoomEvent(EventKind.STATE, self.room, peer_id, state=state)
