@@ -9,6 +9,11 @@
 // own (sendonly) the first time it shares and reuses it afterwards, so m-lines stay bounded
 // and the receiver can tell a screen from a camera by its transceiver alone, whatever
 // stream ids or track ids the browser picks.
+//
+// The first offer also opens the view channel (VIEW_CHANNEL), on which each side tells
+// the other how large it shows its camera and screen; each side encodes its tracks for
+// this peer alone as planned (sending.js), with setParameters.
+import { VIEW_CHANNEL, readViewRequest, viewRequest } from "./protocol.js";
 
 const DISCONNECTED_GRACE_MS = 3000;
 const RESTART_MIN_INTERVAL_MS = 2000;
@@ -33,6 +38,10 @@ export const NO_PATH_MS = 15000;
  * @property {() => void} onChange  media or connection state changed
  * @property {(error: unknown, what: string) => void} onFailure
  * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
+ * @property {() => void} onAsked  the peer told us a new size it shows us at
+ *
+ * @typedef {import("./protocol.js").Shown} Shown
+ * @typedef {import("./budget.js").SendPlan} SendPlan
  */
 
 export class PeerLink {
@@ -45,6 +54,7 @@ export class PeerLink {
     this.send = options.send;
     this.onChange = options.onChange;
     this.onFailure = options.onFailure;
+    this.onAsked = options.onAsked;
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers });
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -67,6 +77,18 @@ export class PeerLink {
     this.chain = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | undefined} */ this.disconnectTimer = undefined;
     this.lastRestart = 0;
+    /** @type {RTCDataChannel | null} where sizes are asked for, both ways */
+    this.channel = null;
+    /** @type {Shown | null} how large we show the peer (what we ask of it) */
+    this.wants = null;
+    /** @type {Shown | null} how large the peer shows us; null until it says */
+    this.asked = null;
+    /** @type {SendPlan | null} how our camera is encoded for this peer */
+    this.cameraPlan = null;
+    /** @type {SendPlan | null} how our screen share is encoded for this peer */
+    this.screenPlan = null;
+    /** @type {Promise<void>} setParameters calls, one at a time */
+    this.encoding = Promise.resolve();
     /** never connected within NO_PATH_MS: there is no route between us */
     this.noPath = false;
     this.noPathTimer = setTimeout(() => {
@@ -98,6 +120,13 @@ export class PeerLink {
     };
     pc.ontrack = ({ track, transceiver }) => this.addRemoteTrack(track, transceiver);
     pc.onconnectionstatechange = () => this.connectionChanged();
+    pc.ondatachannel = ({ channel }) => {
+      if (channel.label === VIEW_CHANNEL) this.openChannel(channel);
+    };
+    // Encodings exist once a negotiation settles: apply what was planned before that.
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === "stable") this.applyPlans();
+    };
   }
 
   /**
@@ -114,7 +143,45 @@ export class PeerLink {
       direction: local.canSendVideo ? "sendrecv" : "recvonly",
       streams: [local.stream],
     });
+    // In the same task as the transceivers: one offer carries all three.
+    this.openChannel(this.pc.createDataChannel(VIEW_CHANNEL));
     this.ready = true;
+  }
+
+  /** @param {RTCDataChannel} channel */
+  openChannel(channel) {
+    this.channel = channel;
+    channel.onopen = () => this.sendWants();
+    channel.onmessage = ({ data }) => {
+      const asked = readViewRequest(data);
+      if (!asked) return;
+      this.asked = asked;
+      this.onAsked();
+    };
+    channel.onclose = () => {
+      if (this.channel !== channel) return;
+      this.channel = null;
+      this.asked = null;
+      if (!this.closed) this.onAsked();
+    };
+  }
+
+  /**
+   * Tell the peer how large we show it (sent now if the channel is open, else when it
+   * opens).
+   * @param {Shown} shown
+   */
+  want(shown) {
+    const same = this.wants?.camera === shown.camera && this.wants?.screen === shown.screen;
+    if (same) return;
+    this.wants = shown;
+    this.sendWants();
+  }
+
+  sendWants() {
+    if (this.wants && this.channel?.readyState === "open") {
+      this.channel.send(viewRequest(this.wants));
+    }
   }
 
   /**
@@ -316,15 +383,29 @@ export class PeerLink {
     }, wait);
   }
 
-  /** @param {number} bitsPerSecond cap for our camera towards this peer */
-  async setVideoBitrate(bitsPerSecond) {
-    const sender = this.video?.sender;
-    if (!sender?.track) return;
-    const params = sender.getParameters();
-    const encoding = params.encodings?.[0];
-    if (!encoding || encoding.maxBitrate === bitsPerSecond) return;
-    encoding.maxBitrate = bitsPerSecond;
-    await sender.setParameters(params);
+  /** @param {SendPlan} plan  how to encode our camera for this peer */
+  setVideoEncoding(plan) {
+    this.cameraPlan = plan;
+    this.applyPlans();
+  }
+
+  /** @param {SendPlan} plan  how to encode our screen share for this peer */
+  setScreenEncoding(plan) {
+    this.screenPlan = plan;
+    this.applyPlans();
+  }
+
+  /** Put the plans into the senders' parameters, one call at a time, in order. */
+  applyPlans() {
+    this.encoding = this.encoding
+      .then(async () => {
+        await applyPlan(this.video?.sender, this.cameraPlan);
+        await applyPlan(this.screen?.sender, this.screenPlan);
+      })
+      .catch((error) => {
+        // A negotiation under way may refuse it; the next plan or negotiation retries.
+        if (!this.closed) console.warn("nbconference: setting the encoding failed", error);
+      });
   }
 
   close() {
@@ -336,6 +417,48 @@ export class PeerLink {
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.ondatachannel = null;
+    this.pc.onsignalingstatechange = null;
+    this.channel?.close();
+    this.channel = null;
     this.pc.close();
   }
+}
+
+/**
+ * Apply `plan` to `sender`'s only encoding when it differs (no renegotiation).
+ * @param {RTCRtpSender | undefined} sender
+ * @param {SendPlan | null} plan
+ */
+async function applyPlan(sender, plan) {
+  if (!sender?.track || !plan) return;
+  const params = sender.getParameters();
+  const encoding = params.encodings?.[0];
+  if (!encoding) return;
+  let changed = false;
+  if (encoding.active !== plan.active) {
+    encoding.active = plan.active;
+    changed = true;
+  }
+  if (Math.abs((encoding.scaleResolutionDownBy ?? 1) - plan.scaleResolutionDownBy) > 0.001) {
+    encoding.scaleResolutionDownBy = plan.scaleResolutionDownBy;
+    changed = true;
+  }
+  /** @type {["maxBitrate" | "maxFramerate", number | null][]} */
+  const limits = [
+    ["maxBitrate", plan.maxBitrate],
+    ["maxFramerate", plan.maxFramerate],
+  ];
+  for (const [key, value] of limits) {
+    if ((encoding[key] ?? null) === value) continue;
+    if (value === null) delete encoding[key];
+    else encoding[key] = value;
+    changed = true;
+  }
+  const preference = plan.degradationPreference;
+  if (preference && params.degradationPreference !== preference) {
+    params.degradationPreference = preference;
+    changed = true;
+  }
+  if (changed) await sender.setParameters(params);
 }
