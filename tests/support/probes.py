@@ -339,3 +339,64 @@ RELEASE_SIGNALS_JS = (
     "() => { const n = globalThis.__nbcHold.held.length; "
     "globalThis.__nbcHold.release(); return n; }"
 )
+
+
+# Makes the page look like a hidden tab, or a visible one again: headless Chromium keeps
+# every page "visible", so visibilityState is stubbed and visibilitychange fired.
+HIDE_JS = """(hidden) => {
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def set_hidden(participant: Participant, hidden: bool) -> float:
+    """Hide the page as a hidden tab would (or show it again); returns when, on the
+    page's clock (epoch milliseconds, as getStats() timestamps)."""
+    participant.js(HIDE_JS, hidden)
+    now: float = participant.js("() => Date.now()")
+    return now
+
+
+# Per remote peer, our camera towards it and its camera towards us, with getStats()
+# clocks: when the sample was taken and when the last packet of its camera arrived.
+CAMERA_CLOCK_JS = f"""
+async (peerId) => {{
+  const pc = {CONFERENCE_JS}.peers.get(peerId).pc;
+  const mid = pc.getTransceivers().find((t) => t.receiver.track.kind === "video")?.mid;
+  const clock = {{ sent: null, received: null }};
+  (await pc.getStats()).forEach((s) => {{
+    if (s.kind !== "video" || s.mid !== mid) return;
+    if (s.type === "outbound-rtp") {{
+      clock.sent = {{ frames: s.framesEncoded ?? 0, at: s.timestamp }};
+    }} else if (s.type === "inbound-rtp") {{
+      const lastPacketAt = s.lastPacketReceivedTimestamp ?? null;
+      clock.received = {{ frames: s.framesDecoded ?? 0, lastPacketAt }};
+    }}
+  }});
+  return clock;
+}}
+"""
+
+
+def camera_clock(participant: Participant, peer_id: str) -> dict[str, Any]:
+    """``sent``: frames our camera encoded for ``peer_id`` and when that was sampled;
+    ``received``: frames decoded from its camera and when its last packet arrived."""
+    clock: dict[str, Any] = participant.js(CAMERA_CLOCK_JS, peer_id)
+    return clock
+
+
+# The height, in device pixels, at which the grid tile of ``peerId``'s camera draws it
+# (16:9 pictures cropped to fill the tile).
+TILE_HEIGHT_JS = """(peerId) => {
+  const video = document.querySelector(`.nbc-tile.nbc-remote[data-peer-id="${peerId}"] video`);
+  const { width, height } = video.getBoundingClientRect();
+  return Math.round(Math.max(height, width * 9 / 16) * devicePixelRatio);
+}"""
+
+
+def tile_height(participant: Participant, peer_id: str) -> int:
+    """How high the participant's page shows ``peer_id``'s camera, in device pixels."""
+    height: int = participant.js(TILE_HEIGHT_JS, peer_id)
+    return height
