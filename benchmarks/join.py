@@ -16,7 +16,9 @@ and, once the mesh has run for a few seconds, over one window of ``WINDOW_S``:
   processes (network, audio) serve every page, so ``per_participant`` is all of
   Chromium's CPU divided by the participants, and ``renderer`` and ``shared`` show the
   two parts. JupyterLab's server and the kernels are counted apart (``jupyter``);
-- ``sent_kbps``: what each participant sends (every outbound RTP stream of every link).
+- ``sent_kbps``: what each participant sends (every outbound RTP stream of every link);
+  ``sent_height``: the camera's encoded height on each link, and ``limited_by`` how many
+  links' encoders said what held them back (qualityLimitationReason).
 
 With ``--together`` a second round starts all pages at once and times the mesh from the
 last render. Times are wall-clock stamps taken inside the pages (a MutationObserver for
@@ -38,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,7 +185,7 @@ def window(
     after = sample()
     cpu_after, elapsed = cpu_seconds(processes), time.monotonic() - started
 
-    fps, sent = {}, {}
+    fps, sent, heights, limited_by = {}, {}, [], Counter[str]()
     for person, (at_before, got_before), (at_after, got_after) in zip(
         people, before, after, strict=True
     ):
@@ -192,6 +195,10 @@ def window(
                 frames = got_after[sender.peer_id].camera_frames
                 frames -= got_before[sender.peer_id].camera_frames
                 fps[f"{sender.name}->{person.name}"] = round(frames / seconds, 1)
+        for media in got_after.values():
+            if media.camera_sent is not None:
+                heights.append(media.camera_sent.height)
+                limited_by[str(media.camera_sent.limitation)] += 1
         bytes_sent = sum(m.bytes_sent for m in got_after.values())
         bytes_sent -= sum(m.bytes_sent for m in got_before.values())
         sent[person.name] = round(bytes_sent * 8 / 1000 / seconds, 1)
@@ -219,6 +226,8 @@ def window(
         },
         "sent_kbps": spread(list(sent.values())),
         "sent_kbps_by_participant": sent,
+        "sent_height": spread([float(h) for h in heights], 0),
+        "limited_by": dict(limited_by),
     }
 
 
