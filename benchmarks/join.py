@@ -33,6 +33,7 @@ the render, the video receivers' getStats() polled every 50 ms for frames). Page
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -237,16 +238,21 @@ def run_sequential(browser: Browser, lab: JupyterLab, count: int, label: str) ->
         room = meeting.room()
         people: list[Participant] = []
         renderers: dict[str, set[int]] = {}
-        joins = []
+        joins: list[dict[str, Any]] = []
         for name in NAMES[:count]:
-            known = page_renderers()
-            (person,) = meeting.open(
-                [(name, widget_cells(room, name))], init_script=probes.TIMING_MONITOR_JS
-            )
-            wait_for_join(person)
-            renderers[name] = page_renderers() - known
-            people.append(person)
-            wait_for_full_mesh(people, timeout=60)
+            try:
+                known = page_renderers()
+                (person,) = meeting.open(
+                    [(name, widget_cells(room, name))], init_script=probes.TIMING_MONITOR_JS
+                )
+                wait_for_join(person)
+                renderers[name] = page_renderers() - known
+                people.append(person)
+                wait_for_full_mesh(people, timeout=60)
+            except Exception as exc:
+                # How far the room got is a figure too: who joined, and who could not.
+                exc.add_note(json.dumps({"joined": joins, "failed": name}))
+                raise
             if len(people) > 1:
                 joins.append({"participant": name, **newcomer_figures(person, people[:-1])})
         time.sleep(SETTLE_S)
@@ -296,6 +302,9 @@ def attempt(run: Runner, browser: Browser, lab: JupyterLab, count: int, label: s
         result = run(browser, lab, count, label)
     except Exception as exc:
         result = {"peers": count, "mode": run.__name__.removeprefix("run_"), "error": str(exc)}
+        for note in getattr(exc, "__notes__", []):
+            with contextlib.suppress(ValueError):
+                result.update(json.loads(note))
     print(json.dumps(result), file=sys.stderr)
     return result
 

@@ -13,7 +13,9 @@
 // The first offer also opens the view channel (VIEW_CHANNEL), on which each side tells
 // the other how large it shows its camera and screen; each side encodes its tracks for
 // this peer alone as planned (sending.js), with setParameters.
-import { VIEW_CHANNEL, readViewRequest, viewRequest } from "./protocol.js";
+import { VIEW_CHANNEL } from "./protocol.js";
+import { applyPlan } from "./sending.js";
+import { ViewChannel } from "./view-channel.js";
 
 const DISCONNECTED_GRACE_MS = 3000;
 const RESTART_MIN_INTERVAL_MS = 2000;
@@ -77,12 +79,10 @@ export class PeerLink {
     this.chain = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | undefined} */ this.disconnectTimer = undefined;
     this.lastRestart = 0;
-    /** @type {RTCDataChannel | null} where sizes are asked for, both ways */
-    this.channel = null;
-    /** @type {Shown | null} how large we show the peer (what we ask of it) */
-    this.wants = null;
-    /** @type {Shown | null} how large the peer shows us; null until it says */
-    this.asked = null;
+    /** where sizes are asked for, both ways */
+    this.views = new ViewChannel(() => {
+      if (!this.closed) this.onAsked();
+    });
     /** @type {SendPlan | null} how our camera is encoded for this peer */
     this.cameraPlan = null;
     /** @type {SendPlan | null} how our screen share is encoded for this peer */
@@ -121,7 +121,7 @@ export class PeerLink {
     pc.ontrack = ({ track, transceiver }) => this.addRemoteTrack(track, transceiver);
     pc.onconnectionstatechange = () => this.connectionChanged();
     pc.ondatachannel = ({ channel }) => {
-      if (channel.label === VIEW_CHANNEL) this.openChannel(channel);
+      if (channel.label === VIEW_CHANNEL) this.views.attach(channel);
     };
     // Encodings exist once a negotiation settles: apply what was planned before that.
     pc.onsignalingstatechange = () => {
@@ -144,44 +144,18 @@ export class PeerLink {
       streams: [local.stream],
     });
     // In the same task as the transceivers: one offer carries all three.
-    this.openChannel(this.pc.createDataChannel(VIEW_CHANNEL));
+    this.views.attach(this.pc.createDataChannel(VIEW_CHANNEL));
     this.ready = true;
   }
 
-  /** @param {RTCDataChannel} channel */
-  openChannel(channel) {
-    this.channel = channel;
-    channel.onopen = () => this.sendWants();
-    channel.onmessage = ({ data }) => {
-      const asked = readViewRequest(data);
-      if (!asked) return;
-      this.asked = asked;
-      this.onAsked();
-    };
-    channel.onclose = () => {
-      if (this.channel !== channel) return;
-      this.channel = null;
-      this.asked = null;
-      if (!this.closed) this.onAsked();
-    };
+  /** How large the peer shows our camera and screen; null until it says. */
+  get asked() {
+    return this.views.asked;
   }
 
-  /**
-   * Tell the peer how large we show it (sent now if the channel is open, else when it
-   * opens).
-   * @param {Shown} shown
-   */
+  /** Tell the peer how large we show it. @param {Shown} shown */
   want(shown) {
-    const same = this.wants?.camera === shown.camera && this.wants?.screen === shown.screen;
-    if (same) return;
-    this.wants = shown;
-    this.sendWants();
-  }
-
-  sendWants() {
-    if (this.wants && this.channel?.readyState === "open") {
-      this.channel.send(viewRequest(this.wants));
-    }
+    this.views.want(shown);
   }
 
   /**
@@ -419,46 +393,7 @@ export class PeerLink {
     this.pc.onconnectionstatechange = null;
     this.pc.ondatachannel = null;
     this.pc.onsignalingstatechange = null;
-    this.channel?.close();
-    this.channel = null;
+    this.views.close();
     this.pc.close();
   }
-}
-
-/**
- * Apply `plan` to `sender`'s only encoding when it differs (no renegotiation).
- * @param {RTCRtpSender | undefined} sender
- * @param {SendPlan | null} plan
- */
-async function applyPlan(sender, plan) {
-  if (!sender?.track || !plan) return;
-  const params = sender.getParameters();
-  const encoding = params.encodings?.[0];
-  if (!encoding) return;
-  let changed = false;
-  if (encoding.active !== plan.active) {
-    encoding.active = plan.active;
-    changed = true;
-  }
-  if (Math.abs((encoding.scaleResolutionDownBy ?? 1) - plan.scaleResolutionDownBy) > 0.001) {
-    encoding.scaleResolutionDownBy = plan.scaleResolutionDownBy;
-    changed = true;
-  }
-  /** @type {["maxBitrate" | "maxFramerate", number | null][]} */
-  const limits = [
-    ["maxBitrate", plan.maxBitrate],
-    ["maxFramerate", plan.maxFramerate],
-  ];
-  for (const [key, value] of limits) {
-    if ((encoding[key] ?? null) === value) continue;
-    if (value === null) delete encoding[key];
-    else encoding[key] = value;
-    changed = true;
-  }
-  const preference = plan.degradationPreference;
-  if (preference && params.degradationPreference !== preference) {
-    params.degradationPreference = preference;
-    changed = true;
-  }
-  if (changed) await sender.setParameters(params);
 }

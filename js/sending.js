@@ -1,7 +1,7 @@
 // @ts-check
 // Our camera and screen share on every link, each encoded as its plan says (budget.js)
-// through RTCRtpSender.setParameters, so nothing is renegotiated. It also watches the
-// encoders: while most say they lack CPU, the plans step down (CpuGovernor).
+// through RTCRtpSender.setParameters (applyPlan), so nothing is renegotiated. It also
+// watches the encoders: while most say they lack CPU, the plans step down (CpuGovernor).
 import {
   CAMERA_CPU_STEPS,
   CpuGovernor,
@@ -127,4 +127,42 @@ export class Sending {
 /** @param {boolean[]} votes */
 function mostly(votes) {
   return votes.filter(Boolean).length * 2 > votes.length;
+}
+
+/**
+ * Apply `plan` to `sender`'s only encoding when it differs (no renegotiation).
+ * @param {RTCRtpSender | undefined} sender
+ * @param {import("./budget.js").SendPlan | null} plan
+ */
+export async function applyPlan(sender, plan) {
+  if (!sender?.track || !plan) return;
+  const params = sender.getParameters();
+  const encoding = params.encodings?.[0];
+  if (!encoding) return;
+  let changed = false;
+  if (encoding.active !== plan.active) {
+    encoding.active = plan.active;
+    changed = true;
+  }
+  if (Math.abs((encoding.scaleResolutionDownBy ?? 1) - plan.scaleResolutionDownBy) > 0.001) {
+    encoding.scaleResolutionDownBy = plan.scaleResolutionDownBy;
+    changed = true;
+  }
+  /** @type {["maxBitrate" | "maxFramerate", number | null][]} */
+  const limits = [
+    ["maxBitrate", plan.maxBitrate],
+    ["maxFramerate", plan.maxFramerate],
+  ];
+  for (const [key, value] of limits) {
+    if ((encoding[key] ?? null) === value) continue;
+    if (value === null) delete encoding[key];
+    else encoding[key] = value;
+    changed = true;
+  }
+  const preference = plan.degradationPreference;
+  if (preference && params.degradationPreference !== preference) {
+    params.degradationPreference = preference;
+    changed = true;
+  }
+  if (changed) await sender.setParameters(params);
 }
