@@ -8,19 +8,32 @@ each into a settled room; for each newcomer:
 - ``joined_mesh_s``: its render to the moment every link with it decodes video both ways,
 
 and for the room: ``full_mesh_after_last_join_s`` (the last newcomer's ``joined_mesh_s``)
-and the camera fps of every link once the mesh has run for a few seconds. With
-``--together`` a second round starts all pages at once and times the mesh from the last
-render. Times are wall-clock stamps taken inside the pages (a MutationObserver for the
-render, the video receivers' getStats() polled every 50 ms for frames). Prints JSON to stdout.
+and, once the mesh has run for a few seconds, over one window of ``WINDOW_S``:
 
-    python benchmarks/join.py                    # 2, 3 and 4 participants
+- ``fps``: the camera frames each page decodes per second, on every link;
+- ``cpu``: CPU seconds per second. Each page has its own renderer process (found as the
+  renderers that appear when the page opens); Chromium's browser, GPU and utility
+  processes (network, audio) serve every page, so ``per_participant`` is all of
+  Chromium's CPU divided by the participants, and ``renderer`` and ``shared`` show the
+  two parts. JupyterLab's server and the kernels are counted apart (``jupyter``);
+- ``sent_kbps``: what each participant sends (every outbound RTP stream of every link);
+  ``sent_height``: the camera's encoded height on each link, and ``limited_by`` how many
+  links' encoders said what held them back (qualityLimitationReason).
+
+With ``--together`` a second round starts all pages at once and times the mesh from the
+last render. Times are wall-clock stamps taken inside the pages (a MutationObserver for
+the render, the video receivers' getStats() polled every 50 ms for frames). Pages are
+``VIEWPORT`` tall, so that every tile is in view. Prints JSON to stdout.
+
+    python benchmarks/join.py                    # 2, 4, 6 and 8 participants, once each
     python benchmarks/join.py --peers 2 --repeat 5
-    python benchmarks/join.py --six --together   # also 6 participants; all-at-once rounds
+    python benchmarks/join.py --peers 4 --together   # also all-at-once rounds
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -28,10 +41,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 from playwright.sync_api import Browser, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -45,9 +60,16 @@ from support.pages import Participant, launch_chromium
 TARGETS = {
     "first_frame_median_s_max_2_peers": 1.0,
     "full_mesh_after_last_join_s_max_4_peers": 3.0,
+    "full_mesh_after_last_join_s_max_6_peers": 4.0,
+    "fps_min_6_peers": 15.0,
+    "full_mesh_after_last_join_s_max_8_peers": 8.0,
+    "fps_min_8_peers": 10.0,
 }
-NAMES = ["ada", "bob", "cy", "dee", "eve", "fay"]
-FPS_WINDOW_S = 3.0
+NAMES = ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal"]
+# fps, CPU and bytes sent are measured over one window.
+WINDOW_S = 5.0
+# Tall enough that all eight tiles of a room of 8 are in view.
+VIEWPORT = (1280, 1600)
 Runner = Callable[[Browser, JupyterLab, int, str], dict[str, Any]]
 SETTLE_S = 2.0
 
@@ -89,68 +111,168 @@ def newcomer_figures(newcomer: Participant, others: list[Participant]) -> dict[s
     }
 
 
-def link_fps(people: list[Participant]) -> dict[str, float]:
-    """Camera frames decoded per second on every link, over FPS_WINDOW_S."""
+def chromium() -> list[psutil.Process]:
+    """This benchmark's Chromium processes (they descend from this process, through
+    Playwright's driver; other Chromiums on the machine are not ours)."""
+    return [p for p in psutil.Process().children(recursive=True) if _name(p) == "chromium"]
 
-    def sample() -> dict[tuple[str, str], tuple[float, int]]:
-        frames = {}
-        for receiver in people:
-            got = probes.media(receiver)
-            stamp = time.monotonic()
-            for sender in people:
-                if sender is not receiver:
-                    frames[sender.name, receiver.name] = (stamp, got[sender.peer_id].camera_frames)
-        return frames
 
-    before = sample()
-    time.sleep(FPS_WINDOW_S)
-    after = sample()
+def page_renderers() -> set[int]:
+    """Renderer processes of web pages (not Chromium's own UI)."""
+    found = set()
+    for process in chromium():
+        try:
+            args = process.cmdline()
+        except psutil.Error:
+            continue
+        if "--type=renderer" in args and "--top-chrome-webui" not in args:
+            found.add(process.pid)
+    return found
+
+
+def jupyter(lab: JupyterLab) -> list[psutil.Process]:
+    """JupyterLab's server and its kernels."""
+    try:
+        server = psutil.Process(lab.process.pid)
+        return [server, *server.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.Error:
+        return ""
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        seconds[process.pid] = times.user + times.system
+    return seconds
+
+
+def spent(before: dict[int, float], after: dict[int, float], pids: set[int]) -> float:
+    """CPU seconds the processes ``pids`` used between two samples (ones that started in
+    between count from zero)."""
+    return sum(after[p] - before.get(p, 0.0) for p in pids if p in after)
+
+
+def spread(values: list[float], digits: int = 1) -> dict[str, float]:
     return {
-        f"{sender}->{receiver}": round((a[1] - b[1]) / (a[0] - b[0]), 1)
-        for (sender, receiver), a in after.items()
-        for b in [before[sender, receiver]]
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
     }
 
 
-def fps_summary(fps: dict[str, float]) -> dict[str, float]:
-    values = list(fps.values())
-    return {"min": min(values), "median": round(statistics.median(values), 1), "max": max(values)}
+def window(
+    people: list[Participant], lab: JupyterLab, renderers: dict[str, set[int]]
+) -> dict[str, Any]:
+    """fps of every link, CPU and bytes sent, over one window of WINDOW_S."""
+
+    def sample() -> list[tuple[float, dict[str, probes.PeerMedia]]]:
+        return [(time.monotonic(), probes.media(person)) for person in people]
+
+    processes = chromium() + jupyter(lab)
+    cpu_before, started = cpu_seconds(processes), time.monotonic()
+    before = sample()
+    time.sleep(WINDOW_S)
+    after = sample()
+    cpu_after, elapsed = cpu_seconds(processes), time.monotonic() - started
+
+    fps, sent, heights, limited_by = {}, {}, [], Counter[str]()
+    for person, (at_before, got_before), (at_after, got_after) in zip(
+        people, before, after, strict=True
+    ):
+        seconds = at_after - at_before
+        for sender in people:
+            if sender is not person:
+                frames = got_after[sender.peer_id].camera_frames
+                frames -= got_before[sender.peer_id].camera_frames
+                fps[f"{sender.name}->{person.name}"] = round(frames / seconds, 1)
+        for media in got_after.values():
+            if media.camera_sent is not None:
+                heights.append(media.camera_sent.height)
+                limited_by[str(media.camera_sent.limitation)] += 1
+        bytes_sent = sum(m.bytes_sent for m in got_after.values())
+        bytes_sent -= sum(m.bytes_sent for m in got_before.values())
+        sent[person.name] = round(bytes_sent * 8 / 1000 / seconds, 1)
+
+    count = len(people)
+    chromium_pids = {p.pid for p in processes if _name(p) == "chromium"}
+    jupyter_pids = {p.pid for p in processes} - chromium_pids
+    per_page = {
+        name: round(spent(cpu_before, cpu_after, pids) / elapsed, 3)
+        for name, pids in renderers.items()
+    }
+    owned = set().union(*renderers.values())
+    total = spent(cpu_before, cpu_after, chromium_pids) / elapsed
+    return {
+        "fps": spread(list(fps.values())),
+        "link_fps": fps,
+        "cpu": {
+            "per_participant": round(total / count, 3),
+            "renderer": spread(list(per_page.values()), 3),
+            "renderer_by_page": per_page,
+            "shared": round(spent(cpu_before, cpu_after, chromium_pids - owned) / elapsed, 3),
+            "jupyter_per_participant": round(
+                spent(cpu_before, cpu_after, jupyter_pids) / elapsed / count, 3
+            ),
+        },
+        "sent_kbps": spread(list(sent.values())),
+        "sent_kbps_by_participant": sent,
+        "sent_height": spread([float(h) for h in heights], 0),
+        "limited_by": dict(limited_by),
+    }
 
 
 def run_sequential(browser: Browser, lab: JupyterLab, count: int, label: str) -> dict[str, Any]:
-    meeting = Meeting(browser, lab, label)
+    meeting = Meeting(browser, lab, label, viewport=VIEWPORT)
     try:
         room = meeting.room()
         people: list[Participant] = []
-        joins = []
+        renderers: dict[str, set[int]] = {}
+        joins: list[dict[str, Any]] = []
         for name in NAMES[:count]:
-            (person,) = meeting.open(
-                [(name, widget_cells(room, name))], init_script=probes.TIMING_MONITOR_JS
-            )
-            wait_for_join(person)
-            people.append(person)
-            wait_for_full_mesh(people, timeout=60)
+            try:
+                known = page_renderers()
+                (person,) = meeting.open(
+                    [(name, widget_cells(room, name))], init_script=probes.TIMING_MONITOR_JS
+                )
+                wait_for_join(person)
+                renderers[name] = page_renderers() - known
+                people.append(person)
+                wait_for_full_mesh(people, timeout=60)
+            except Exception as exc:
+                # How far the room got is a figure too: who joined, and who could not.
+                exc.add_note(json.dumps({"joined": joins, "failed": name}))
+                raise
             if len(people) > 1:
                 joins.append({"participant": name, **newcomer_figures(person, people[:-1])})
         time.sleep(SETTLE_S)
-        fps = link_fps(people)
         return {
             "peers": count,
             "mode": "sequential",
             "joins": joins,
             "full_mesh_after_last_join_s": joins[-1]["joined_mesh_s"],
-            "fps": fps_summary(fps),
-            "link_fps": fps,
+            **window(people, lab, renderers),
         }
     finally:
         meeting.close()
 
 
 def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> dict[str, Any]:
-    meeting = Meeting(browser, lab, label)
+    meeting = Meeting(browser, lab, label, viewport=VIEWPORT)
     try:
         room = meeting.room()
         notebooks = [(name, widget_cells(room, name)) for name in NAMES[:count]]
+        known = page_renderers()
         people = meeting.open(notebooks, init_script=probes.TIMING_MONITOR_JS)
         for person in people:
             wait_for_join(person)
@@ -159,7 +281,8 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
         last_render = max(float(s["rendered"]) for s in stamps.values())
         mesh_done = max(float(t) for s in stamps.values() for t in s["firstFrame"].values())
         time.sleep(SETTLE_S)
-        fps = link_fps(people)
+        # Pages opened together: their renderers are known only as a group.
+        measured = window(people, lab, {"all pages": page_renderers() - known})
         return {
             "peers": count,
             "mode": "together",
@@ -167,8 +290,7 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
                 (last_render - min(float(s["rendered"]) for s in stamps.values())) / 1000, 3
             ),
             "full_mesh_after_last_render_s": round((mesh_done - last_render) / 1000, 3),
-            "fps": fps_summary(fps),
-            "link_fps": fps,
+            **measured,
         }
     finally:
         meeting.close()
@@ -180,6 +302,9 @@ def attempt(run: Runner, browser: Browser, lab: JupyterLab, count: int, label: s
         result = run(browser, lab, count, label)
     except Exception as exc:
         result = {"peers": count, "mode": run.__name__.removeprefix("run_"), "error": str(exc)}
+        for note in getattr(exc, "__notes__", []):
+            with contextlib.suppress(ValueError):
+                result.update(json.loads(note))
     print(json.dumps(result), file=sys.stderr)
     return result
 
@@ -199,36 +324,49 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "full_mesh_after_last_join_s_median": statistics.median(meshes),
             "fps_min": min(r["fps"]["min"] for r in sequential),
             "fps_median": round(statistics.median(r["fps"]["median"] for r in sequential), 1),
+            "cpu_per_participant": statistics.median(
+                r["cpu"]["per_participant"] for r in sequential
+            ),
+            "renderer_cpu_median": statistics.median(
+                r["cpu"]["renderer"]["median"] for r in sequential
+            ),
+            "shared_cpu": statistics.median(r["cpu"]["shared"] for r in sequential),
+            "jupyter_cpu_per_participant": statistics.median(
+                r["cpu"]["jupyter_per_participant"] for r in sequential
+            ),
+            "sent_kbps_median": statistics.median(r["sent_kbps"]["median"] for r in sequential),
         }
     met = {}
     if "2" in summary:
         met["first_frame_median_2_peers"] = (
             summary["2"]["first_frame_s_median"] <= TARGETS["first_frame_median_s_max_2_peers"]
         )
-    if "4" in summary:
-        met["full_mesh_4_peers"] = (
-            summary["4"]["full_mesh_after_last_join_s_median"]
-            <= TARGETS["full_mesh_after_last_join_s_max_4_peers"]
-        )
+    for count in ("4", "6", "8"):
+        if count in summary:
+            met[f"full_mesh_{count}_peers"] = (
+                summary[count]["full_mesh_after_last_join_s_median"]
+                <= TARGETS[f"full_mesh_after_last_join_s_max_{count}_peers"]
+            )
+        if f"fps_min_{count}_peers" in TARGETS and count in summary:
+            met[f"fps_{count}_peers"] = (
+                summary[count]["fps_min"] >= TARGETS[f"fps_min_{count}_peers"]
+            )
     failed = len(runs) - len(good)
     return {"by_peers": summary, "targets": TARGETS, "targets_met": met, "failed_rounds": failed}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peers", type=int, nargs="+", default=[2, 3, 4])
-    parser.add_argument(
-        "--six", action="store_true", help="also 6 participants (saturates 2 cores)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="rounds per size (default 3)")
+    parser.add_argument("--peers", type=int, nargs="+", default=[2, 4, 6, 8])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per size (default 1)")
     parser.add_argument("--together", action="store_true", help="also all-at-once rounds")
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args()
-    sizes = sorted(set(args.peers) | ({6} if args.six else set()))
+    sizes = sorted(set(args.peers))
     if not all(2 <= n <= len(NAMES) for n in sizes):
         parser.error(f"participants must be between 2 and {len(NAMES)}")
 
-    started = time.monotonic()
+    started, load_at_start = time.monotonic(), os.getloadavg()
     runs: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -250,7 +388,8 @@ def main() -> int:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average": os.getloadavg(),
+            "load_average_start": load_at_start,
+            "load_average_end": os.getloadavg(),
         },
         "seconds": round(time.monotonic() - started, 1),
         **summarize(runs),

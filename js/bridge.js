@@ -41,6 +41,7 @@ export const FROM_KERNEL = Object.freeze({
   CAMERA: "camera",
   MICROPHONE: "microphone",
   SIGNALING: "signaling",
+  RECEIVE_VIDEO: "receive-video",
 });
 
 /** Settings that only take effect by joining again. */
@@ -174,6 +175,9 @@ export function bindModel(model, conference) {
       case FROM_KERNEL.CAMERA:
       case FROM_KERNEL.MICROPHONE:
         void conference.requestFromCode(message.command, message.on);
+        break;
+      case FROM_KERNEL.RECEIVE_VIDEO:
+        conference.setReceiveVideo(message.on);
         break;
       case FROM_KERNEL.SIGNALING: {
         const info = readSignaling(message.fields);

@@ -24,10 +24,12 @@ import { viewerRecordOf } from "./snapshot.js";
  * @typedef {import("./signaling.js").Target} Target
  * @typedef {"camera" | "microphone"} Device
  *
+ * @typedef {import("./protocol.js").Shown} Shown
+ *
  * @typedef {Pick<Conference, "snapshot" | "addEventListener" | "removeEventListener" |
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
- *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio">} ConferenceView  all a view
- *   may use
+ *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
+ *   "showing">} ConferenceView  all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
  * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
@@ -39,6 +41,8 @@ import { viewerRecordOf } from "./snapshot.js";
  */
 
 const NOTICE_MS = 8000;
+/** What we ask of a peer we show nothing of. */
+const NOTHING = Object.freeze({ camera: 0, screen: 0 });
 
 export class Conference extends EventTarget {
   /** @type {ModelReader} */ #settings;
@@ -81,6 +85,10 @@ export class Conference extends EventTarget {
   #grades = new Map();
   /** peer id of the tile to highlight as speaking (ours too), "" for nobody */
   #speaker = "";
+  /** the others' video is wanted here ("video off for me" when false): audio only */
+  #receiveVideo = true;
+  /** @type {ReadonlyMap<string, Shown>} how large this page's views show each peer */
+  #shown = new Map();
   #closed = false;
   /** between join() and the socket: media is being asked for */
   #joining = false;
@@ -104,6 +112,7 @@ export class Conference extends EventTarget {
     // Off from the start is the notebook's choice, not the person's: code may undo it.
     this.#offByCode = { camera: !camera, microphone: !microphone };
     this.#self = unverified(String(settings.get("name") || ""), labColor());
+    this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
     this.#mesh = new Mesh({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
@@ -111,6 +120,7 @@ export class Conference extends EventTarget {
       audio: this.#audio,
       onChange: () => this.#changed(),
       onProblem: (message) => this.#showNotice(message),
+      shown: (id) => (this.#receiveVideo ? (this.#shown.get(id) ?? NOTHING) : NOTHING),
     });
   }
 
@@ -143,6 +153,7 @@ export class Conference extends EventTarget {
       }),
       peers: Object.freeze(this.#mesh.roster().map((record) => Object.freeze(record))),
       speaker: this.#speaker,
+      receiveVideo: this.#receiveVideo,
       grades: this.#grades,
       audioBlocked: this.#audio.blocked,
     };
@@ -356,6 +367,28 @@ export class Conference extends EventTarget {
     this.#audio.resume();
   }
 
+  /**
+   * "Video off for me" (false): every peer stops sending us video, and we hear them
+   * only; true brings the video back. The person's button and the kernel's
+   * `receive_video` both call it; it is this browser's own choice.
+   * @param {boolean} on
+   */
+  setReceiveVideo(on) {
+    if (on === this.#receiveVideo) return;
+    this.#receiveVideo = on;
+    this.#mesh.updateWants();
+    this.#changed();
+  }
+
+  /**
+   * The views say how large they show each peer (sight.js); we ask each peer for that.
+   * @param {ReadonlyMap<string, Shown>} shown  by peer id; a peer not in it is not shown
+   */
+  showing(shown) {
+    this.#shown = shown;
+    this.#mesh.updateWants();
+  }
+
   /** Leave the room (the widget stays and can join again). */
   leave() {
     if (this.#status === "left" || this.#status === "idle") return;
@@ -431,6 +464,8 @@ export class Conference extends EventTarget {
         },
         onSpeaker: (speakerId) => {
           this.#speaker = speakerId;
+          // The active speaker's links may send a larger picture.
+          this.#mesh.setSpeaking(speakerId !== "" && speakerId === this.#id);
           this.#changed();
         },
       },
@@ -567,6 +602,7 @@ export class Conference extends EventTarget {
     this.#stopMeters?.();
     this.#stopMeters = null;
     this.#speaker = "";
+    this.#mesh.setSpeaking(false);
     this.#grades = new Map();
     this.#mesh.clear();
     this.#audio.close();

@@ -2,8 +2,10 @@
 // Keep the call in sight. In a shared or long notebook people scroll away from the cell
 // of the call; when no view of it is on screen, a compact floating view stays inside the
 // notebook's panel: the active speaker, with mute, camera, leave, and a way back. A view
-// moved into a pop-out window counts as on screen.
+// moved into a pop-out window counts as on screen. The floating view's picture is a tile
+// like the grid's: its size is what its peer is asked to send (sight.js).
 import { icon } from "./icons.js";
+import { sightOf } from "./sight.js";
 import { attachStream, h } from "./tiles.js";
 
 /**
@@ -50,7 +52,7 @@ class FloatingCall {
   /** @type {() => void} */ #onEmpty;
   /** @type {Map<HTMLElement, Sighting>} */ #roots = new Map();
   /** @type {IntersectionObserver | null} */ #observer = null;
-  /** @type {{ el: HTMLElement, video: HTMLVideoElement, name: HTMLElement, mic: HTMLButtonElement, cam: HTMLButtonElement } | null} */
+  /** @type {{ el: HTMLElement, video: HTMLVideoElement, name: HTMLElement, mic: HTMLButtonElement, cam: HTMLButtonElement, seen: { show(peerId: string): void, remove(): void } } | null} */
   #view = null;
 
   /** @param {ConferenceView} conference @param {() => void} onEmpty */
@@ -100,7 +102,10 @@ class FloatingCall {
     }
     const view = this.#view ?? this.#create();
     const shown = featured(c);
-    attachStream({ video: view.video }, shown.camera ? shown.stream : null);
+    const isPeer = c.peers.some((p) => p.id === shown.id);
+    const picture = shown.camera && (c.receiveVideo || !isPeer) ? shown.stream : null;
+    attachStream({ video: view.video }, picture);
+    view.seen.show(isPeer ? shown.id : "");
     view.el.dataset.peerId = shown.id;
     view.name.textContent = shown.name;
     toggle(view.mic, c.wanted.microphone, "microphone", ["Mute", "Unmute"]);
@@ -147,12 +152,14 @@ class FloatingCall {
     const [first] = this.#roots.keys();
     const host = first?.closest(".jp-NotebookPanel") ?? document.body;
     host.append(el);
-    this.#view = { el, video, name, mic, cam };
+    const seen = sightOf(conference).track(el, video, "camera", null);
+    this.#view = { el, video, name, mic, cam, seen };
     return this.#view;
   }
 
   #hide() {
     if (!this.#view) return;
+    this.#view.seen.remove();
     this.#view.video.srcObject = null;
     this.#view.el.remove();
     this.#view = null;

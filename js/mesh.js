@@ -1,16 +1,9 @@
 // @ts-check
-// The full mesh: one PeerLink per remote peer, who offers to whom, and our media on
-// every link.
+// The full mesh: one PeerLink per remote peer, who offers to whom, our media on every
+// link, each encoded for what its receiver shows (sending.js), and what we show of each.
 import { PeerLink } from "./peer.js";
 import { personOf } from "./people.js";
-
-/**
- * Camera bitrate towards each peer: a full mesh sends one copy per peer.
- * @param {number} peerCount
- */
-export function videoBitrateFor(peerCount) {
-  return Math.round(Math.max(250_000, Math.min(1_200_000, 2_400_000 / Math.max(1, peerCount))));
-}
+import { Sending } from "./sending.js";
 
 /**
  * What to tell the user when a link never connects: with no TURN server, the usual cause
@@ -55,6 +48,8 @@ export function noPathMessage(label, iceServers) {
  * @property {import("./audio.js").AudioSinks} audio
  * @property {() => void} onChange
  * @property {(message: string) => void} onProblem  readable, for the widget's notice line
+ * @property {(id: string) => import("./protocol.js").Shown} shown  how large we show a
+ *   peer's camera and screen (0: not at all), which we ask it to send
  */
 
 export class Mesh {
@@ -68,6 +63,7 @@ export class Mesh {
     this.selfId = "";
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
+    this.sending = new Sending(() => this.peers, options.media);
   }
 
   /**
@@ -117,8 +113,10 @@ export class Mesh {
         this.options.onProblem(`Connection to ${label}: ${what} failed (${reason}).`);
       },
       onNoPath: () => this.options.onProblem(this.problem(link)),
+      onAsked: () => this.sending.update(),
     });
     this.peers.set(peer.id, link);
+    link.want(this.options.shown(peer.id));
     if (weOffer) link.startAsOfferer(media.snapshot());
     else link.startAsAnswerer(media.snapshot());
     const screen = media.screen;
@@ -189,21 +187,36 @@ export class Mesh {
     this.options.onChange();
   }
 
+  /** The room, a request or our media changed: encode for each link as it now needs. */
   updateBitrates() {
-    const bitrate = videoBitrateFor(this.peers.size);
-    this.forEach((link) => link.setVideoBitrate(bitrate));
+    this.sending.update();
+  }
+
+  /** What we show of the peers changed: ask each for what we now show of it. */
+  updateWants() {
+    for (const link of this.peers.values()) link.want(this.options.shown(link.id));
+  }
+
+  /** @param {boolean} speaking  we are the active speaker */
+  setSpeaking(speaking) {
+    this.sending.setSpeaking(speaking);
   }
 
   /** Our microphone or camera changed: put the current tracks on every link. */
   applyLocalMedia() {
     const snapshot = this.options.media.snapshot();
     this.forEach((link) => link.applyLocalMedia(snapshot));
+    this.updateBitrates();
   }
 
   /** @param {MediaStream | null} screen  start (a stream) or stop (null) sharing */
   setScreen(screen) {
     const track = screen?.getVideoTracks()[0] ?? null;
-    this.forEach((link) => link.setScreen(track, screen));
+    this.forEach(async (link) => {
+      await link.setScreen(track, screen);
+      this.updateBitrates();
+    });
+    this.updateBitrates();
   }
 
   /**

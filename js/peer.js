@@ -9,6 +9,13 @@
 // own (sendonly) the first time it shares and reuses it afterwards, so m-lines stay bounded
 // and the receiver can tell a screen from a camera by its transceiver alone, whatever
 // stream ids or track ids the browser picks.
+//
+// The first offer also opens the view channel (VIEW_CHANNEL), on which each side tells
+// the other how large it shows its camera and screen; each side encodes its tracks for
+// this peer alone as planned (sending.js), with setParameters.
+import { VIEW_CHANNEL } from "./protocol.js";
+import { applyPlan } from "./sending.js";
+import { ViewChannel } from "./view-channel.js";
 
 const DISCONNECTED_GRACE_MS = 3000;
 const RESTART_MIN_INTERVAL_MS = 2000;
@@ -33,6 +40,10 @@ export const NO_PATH_MS = 15000;
  * @property {() => void} onChange  media or connection state changed
  * @property {(error: unknown, what: string) => void} onFailure
  * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
+ * @property {() => void} onAsked  the peer told us a new size it shows us at
+ *
+ * @typedef {import("./protocol.js").Shown} Shown
+ * @typedef {import("./budget.js").SendPlan} SendPlan
  */
 
 export class PeerLink {
@@ -45,6 +56,7 @@ export class PeerLink {
     this.send = options.send;
     this.onChange = options.onChange;
     this.onFailure = options.onFailure;
+    this.onAsked = options.onAsked;
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers });
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -67,6 +79,16 @@ export class PeerLink {
     this.chain = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | undefined} */ this.disconnectTimer = undefined;
     this.lastRestart = 0;
+    /** where sizes are asked for, both ways */
+    this.views = new ViewChannel(() => {
+      if (!this.closed) this.onAsked();
+    });
+    /** @type {SendPlan | null} how our camera is encoded for this peer */
+    this.cameraPlan = null;
+    /** @type {SendPlan | null} how our screen share is encoded for this peer */
+    this.screenPlan = null;
+    /** @type {Promise<void>} setParameters calls, one at a time */
+    this.encoding = Promise.resolve();
     /** never connected within NO_PATH_MS: there is no route between us */
     this.noPath = false;
     this.noPathTimer = setTimeout(() => {
@@ -98,6 +120,13 @@ export class PeerLink {
     };
     pc.ontrack = ({ track, transceiver }) => this.addRemoteTrack(track, transceiver);
     pc.onconnectionstatechange = () => this.connectionChanged();
+    pc.ondatachannel = ({ channel }) => {
+      if (channel.label === VIEW_CHANNEL) this.views.attach(channel);
+    };
+    // Encodings exist once a negotiation settles: apply what was planned before that.
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === "stable") this.applyPlans();
+    };
   }
 
   /**
@@ -114,7 +143,19 @@ export class PeerLink {
       direction: local.canSendVideo ? "sendrecv" : "recvonly",
       streams: [local.stream],
     });
+    // In the same task as the transceivers: one offer carries all three.
+    this.views.attach(this.pc.createDataChannel(VIEW_CHANNEL));
     this.ready = true;
+  }
+
+  /** How large the peer shows our camera and screen; null until it says. */
+  get asked() {
+    return this.views.asked;
+  }
+
+  /** Tell the peer how large we show it. @param {Shown} shown */
+  want(shown) {
+    this.views.want(shown);
   }
 
   /**
@@ -316,15 +357,29 @@ export class PeerLink {
     }, wait);
   }
 
-  /** @param {number} bitsPerSecond cap for our camera towards this peer */
-  async setVideoBitrate(bitsPerSecond) {
-    const sender = this.video?.sender;
-    if (!sender?.track) return;
-    const params = sender.getParameters();
-    const encoding = params.encodings?.[0];
-    if (!encoding || encoding.maxBitrate === bitsPerSecond) return;
-    encoding.maxBitrate = bitsPerSecond;
-    await sender.setParameters(params);
+  /** @param {SendPlan} plan  how to encode our camera for this peer */
+  setVideoEncoding(plan) {
+    this.cameraPlan = plan;
+    this.applyPlans();
+  }
+
+  /** @param {SendPlan} plan  how to encode our screen share for this peer */
+  setScreenEncoding(plan) {
+    this.screenPlan = plan;
+    this.applyPlans();
+  }
+
+  /** Put the plans into the senders' parameters, one call at a time, in order. */
+  applyPlans() {
+    this.encoding = this.encoding
+      .then(async () => {
+        await applyPlan(this.video?.sender, this.cameraPlan);
+        await applyPlan(this.screen?.sender, this.screenPlan);
+      })
+      .catch((error) => {
+        // A negotiation under way may refuse it; the next plan or negotiation retries.
+        if (!this.closed) console.warn("nbconference: setting the encoding failed", error);
+      });
   }
 
   close() {
@@ -336,6 +391,9 @@ export class PeerLink {
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.ondatachannel = null;
+    this.pc.onsignalingstatechange = null;
+    this.views.close();
     this.pc.close();
   }
 }

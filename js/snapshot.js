@@ -42,6 +42,7 @@ import { peerTraits } from "./mesh.js";
  * @property {Readonly<LocalRecord>} local
  * @property {readonly Readonly<PeerRecord>[]} peers  Mesh.roster(): one record per peer
  * @property {string} speaker  peer id of the tile to ring (ours too), "" for nobody
+ * @property {boolean} receiveVideo  false: "video off for me", the others send us none
  * @property {ReadonlyMap<string, Grade>} grades  each link's quality, by peer id
  * @property {boolean} audioBlocked  the browser plays no sound until a click
  *
@@ -69,6 +70,7 @@ export function viewerRecordOf(snapshot) {
     screen: local.screen,
     wanted_camera: snapshot.wanted.camera,
     wanted_microphone: snapshot.wanted.microphone,
+    receive_video: snapshot.receiveVideo,
     status: snapshot.status,
     error: snapshot.error || snapshot.notice,
     media_error: snapshot.mediaError,

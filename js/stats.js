@@ -1,5 +1,7 @@
 // @ts-check
-// getStats() of one peer connection reduced to one flat record per remote peer.
+// getStats() of one peer connection reduced to one flat record per remote peer, with
+// what we send that peer and why not more (budget.js).
+import { sendLimit } from "./budget.js";
 
 /**
  * @typedef {object} PeerStats
@@ -13,6 +15,18 @@
  * @property {number | null} fps_out  camera frames sent per second
  * @property {number | null} frame_width  of the remote camera as decoded
  * @property {number | null} frame_height
+ * @property {number | null} send_width  of our camera as encoded for this peer
+ * @property {number | null} send_height
+ * @property {string | null} quality_limitation  what the browser says holds our camera's
+ *   encoder for this peer back: none | cpu | bandwidth | other
+ * @property {boolean | null} [send_active]  we encode our camera for this peer at all
+ * @property {number | null} [send_max_height]  the height our budget allows this link
+ *   (0: nothing sent), null before there is a plan
+ * @property {import("./budget.js").LimitReason | null} [send_limit]  why this link gets
+ *   less than our camera captures: receiver | room | screen | cpu | bandwidth; null: it
+ *   does not
+ * @property {number | null} [requested_height]  how high the peer shows our camera (its
+ *   request; 0: not at all), null until it says
  * @property {number | null} audio_level  0..1, the remote microphone as received
  * @property {string | null} route  host | srflx | relay: how the selected pair reaches the peer
  * @property {string} connection  RTCPeerConnection.connectionState
@@ -113,6 +127,9 @@ export function reduceStats(report, previous, cameraMid, connection) {
     fps_out: round(outVideo?.framesPerSecond ?? null),
     frame_width: inVideo?.frameWidth ?? null,
     frame_height: inVideo?.frameHeight ?? null,
+    send_width: outVideo?.frameWidth ?? null,
+    send_height: outVideo?.frameHeight ?? null,
+    quality_limitation: outVideo?.qualityLimitationReason ?? null,
     audio_level: round(audioLevel, 3),
     route: routeOf(pair, byId),
     connection,
@@ -139,6 +156,21 @@ function routeOf(pair, byId) {
   if (local === "relay" || remote === "relay") return "relay";
   if (local === "host" && (remote === "host" || remote === undefined)) return "host";
   return "srflx";
+}
+
+/**
+ * What we send a peer, as planned (sending.js), and what it asked for.
+ * @param {import("./peer.js").PeerLink} link
+ * @param {string | null} measured  the encoder's qualityLimitationReason
+ */
+function sendingRecord(link, measured) {
+  const plan = link.cameraPlan;
+  return {
+    send_active: plan ? plan.active : null,
+    send_max_height: plan ? plan.height : null,
+    send_limit: plan ? sendLimit(plan.limit, measured) : null,
+    requested_height: link.asked ? link.asked.camera : null,
+  };
 }
 
 /**
@@ -170,7 +202,7 @@ export function startStatsLoop(links, intervalSeconds, publish) {
             link.pc.connectionState,
           );
           counters.set(link, now);
-          stats[id] = record;
+          stats[id] = { ...record, ...sendingRecord(link, record.quality_limitation) };
         } catch (error) {
           if (!link.closed) console.warn("nbconference: getStats failed", error);
         }

@@ -73,13 +73,15 @@ export function removeTile(tile) {
  * @param {TilePerson} person
  * @param {Grade | null} grade  the link's quality (remote peers only)
  * @param {boolean} speaking
+ * @param {boolean} [incoming]  false: "video off for me", the tile shows who, not the video
  */
-export function describeCamera(tile, person, grade, speaking) {
+export function describeCamera(tile, person, grade, speaking, incoming = true) {
   const { el } = tile;
   el.dataset.peerId = person.id;
   el.dataset.kind = "camera";
   el.dataset.connection = person.connection;
   setFlag(el, "camera", person.camera);
+  setFlag(el, "incoming", incoming);
   setFlag(el, "microphone", person.microphone);
   showAvatar(/** @type {HTMLElement} */ (el.querySelector(".nbc-avatar")), person);
   const name = text("span", "nbc-name", person.name);
@@ -121,14 +123,16 @@ function showAvatar(avatar, person) {
 /**
  * A remote peer's shared screen.
  * @param {Tile} tile @param {string} peerId @param {string} name  the peer's, as shown
+ * @param {boolean} [incoming]  false: "video off for me", the tile says whose it is only
  */
-export function describeScreen(tile, peerId, name) {
+export function describeScreen(tile, peerId, name, incoming = true) {
   tile.el.dataset.peerId = peerId;
   tile.el.dataset.kind = "screen";
+  setFlag(tile.el, "incoming", incoming);
   tile.label.replaceChildren(text("span", "nbc-name", `${name}'s screen`));
 }
 
-/** @param {HTMLElement} el @param {string} name @param {boolean} on */
+/** @param {HTMLElement} el @param {string} name @param {boolean} on  "off" when false */
 function setFlag(el, name, on) {
   if (on) el.removeAttribute(`data-${name}`);
   else el.setAttribute(`data-${name}`, "off");

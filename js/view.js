@@ -5,6 +5,7 @@
 import { keepInSight } from "./floating.js";
 import { icon } from "./icons.js";
 import { canPopOut, popOut } from "./popout.js";
+import { sightOf } from "./sight.js";
 import {
   attachStream,
   createTile,
@@ -111,6 +112,9 @@ export function renderView(el, conference) {
       ? conference.stopScreenShare()
       : conference.startScreenShare(),
   );
+  const incoming = button("receive-video", "Video from the others", () =>
+    conference.setReceiveVideo(!conference.snapshot().receiveVideo),
+  );
   const audio = button("enable-audio", "Enable audio", () => conference.enableAudio());
   audio.innerHTML = `${icon("speaker")}<span>Enable audio</span>`;
   audio.title = "The browser blocked sound until you click here";
@@ -137,9 +141,11 @@ export function renderView(el, conference) {
       closePopOut = await popOut(root, placeholder, () => {
         closePopOut = null;
         sight.setPopped(false);
+        seen.setPopped(false);
         update();
       });
       sight.setPopped(true);
+      seen.setPopped(true);
       update();
     } catch (error) {
       console.warn("nbconference: pop-out failed", error);
@@ -179,16 +185,29 @@ export function renderView(el, conference) {
   root.append(header, notice, mediaNotice, requests, grid, controls);
   el.append(root);
   const sight = keepInSight(conference, root);
+  // What this view shows of each peer, and at what size: what the peers send us.
+  const seen = sightOf(conference).watchRoot();
 
   /** @type {Map<string, Tile>} */
   const tiles = new Map();
+  /** @type {Map<string, { show(peerId: string): void, remove(): void }>} */
+  const watched = new Map();
 
-  /** @param {string} key @param {import("./tiles.js").TileKind} kind */
-  const tileFor = (key, kind) => {
+  /**
+   * @param {string} key @param {import("./tiles.js").TileKind} kind
+   * @param {string} [peerId]  a remote peer's tile: its size is what we ask that peer for
+   */
+  const tileFor = (key, kind, peerId) => {
     let tile = tiles.get(key);
     if (!tile) {
       tile = createTile(kind);
       tiles.set(key, tile);
+      if (peerId) {
+        const kindShown = kind === "screen" ? "screen" : "camera";
+        const handle = sightOf(conference).track(tile.el, tile.video, kindShown, seen.root);
+        handle.show(peerId);
+        watched.set(key, handle);
+      }
     }
     return tile;
   };
@@ -209,7 +228,8 @@ export function renderView(el, conference) {
     toggle(mic, c.wanted.microphone, "microphone");
     toggle(cam, c.wanted.camera, "camera");
     toggle(screen, c.local.screen, "screen");
-    for (const b of [mic, cam, screen, leave]) b.hidden = !inCall;
+    toggle(incoming, c.receiveVideo, "incoming");
+    for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
     popout.hidden = !canPopOut() || (!inCall && !closePopOut);
     const popText = closePopOut ? "Pop in" : "Pop out";
     if (popout.textContent !== popText) popout.textContent = popText;
@@ -226,17 +246,17 @@ export function renderView(el, conference) {
 
     /** @type {Tile[]} */
     const order = [];
-    const seen = new Set();
+    const placed = new Set();
     /** @param {string} key @param {Tile} tile */
     const place = (key, tile) => {
       order.push(tile);
-      seen.add(key);
+      placed.add(key);
     };
     for (const peer of c.peers) {
       if (!peer.screenStream) continue;
-      const tile = tileFor(`screen:${peer.id}`, "screen");
-      attachStream(tile, peer.screenStream);
-      describeScreen(tile, peer.id, peer.name);
+      const tile = tileFor(`screen:${peer.id}`, "screen", peer.id);
+      attachStream(tile, c.receiveVideo ? peer.screenStream : null);
+      describeScreen(tile, peer.id, peer.name, c.receiveVideo);
       place(`screen:${peer.id}`, tile);
     }
     if (inCall) {
@@ -248,16 +268,18 @@ export function renderView(el, conference) {
       place("local", me);
     }
     for (const peer of c.peers) {
-      const tile = tileFor(`peer:${peer.id}`, "remote");
-      attachStream(tile, peer.stream);
+      const tile = tileFor(`peer:${peer.id}`, "remote", peer.id);
+      attachStream(tile, c.receiveVideo ? peer.stream : null);
       const grade = c.grades.get(peer.id) ?? null;
-      describeCamera(tile, peer, grade, c.speaker === peer.id);
+      describeCamera(tile, peer, grade, c.speaker === peer.id, c.receiveVideo);
       place(`peer:${peer.id}`, tile);
     }
     for (const [key, tile] of tiles) {
-      if (seen.has(key)) continue;
+      if (placed.has(key)) continue;
       removeTile(tile);
       tiles.delete(key);
+      watched.get(key)?.remove();
+      watched.delete(key);
     }
     order.forEach((tile, index) => {
       if (grid.children[index] !== tile.el)
@@ -277,6 +299,7 @@ export function renderView(el, conference) {
     conference.removeEventListener("change", update);
     closePopOut?.();
     sight.unwatch();
+    for (const handle of watched.values()) handle.remove();
     for (const tile of tiles.values()) tile.video.srcObject = null;
     root.remove();
     placeholder.remove();
@@ -295,7 +318,7 @@ function columnsFor(cameras, screen) {
 
 /**
  * Title and visible text of each toggle, when on and when off.
- * @type {Record<"microphone" | "camera" | "screen", Record<"on" | "off", [string, string]>>}
+ * @type {Record<"microphone" | "camera" | "screen" | "incoming", Record<"on" | "off", [string, string]>>}
  */
 const TOGGLE_TEXT = {
   microphone: {
@@ -304,6 +327,10 @@ const TOGGLE_TEXT = {
   },
   camera: { on: ["Turn the camera off", "Stop video"], off: ["Turn the camera on", "Start video"] },
   screen: { on: ["Stop sharing your screen", "Stop sharing"], off: ["Share your screen", "Share"] },
+  incoming: {
+    on: ["Stop the others' video for you alone: you still hear them", "Video off for me"],
+    off: ["See the others' video again", "Video on for me"],
+  },
 };
 
 /**

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nbconference.peer import KernelPeer, PeerFrame, RemotePeer, SignalingError
+from nbconference.protocol import MAX_VIEW_HEIGHT
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import Client, connect_url
@@ -444,3 +445,51 @@ async def test_outside_a_kernel_without_url_says_what_to_pass(
 def test_bad_room_names_are_refused_before_connecting() -> None:
     with pytest.raises(ValueError, match="room"):
         KernelPeer("no spaces")
+
+
+async def test_kernel_peers_send_only_what_is_read_and_at_its_size(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    """A KernelPeer asks each peer for what its subscriptions read: the whole picture for a
+    peer it reads, nothing for one it does not; a sender honours both on that link."""
+    sender = await join(standalone, peers, "sender")
+    sender.publish_frames(lambda: np.zeros((480, 640, 3), np.uint8), fps=30)
+    reader = await join(standalone, peers, "reader")
+    idle = await join(standalone, peers, "idle")
+    await eventually(lambda: idle.id in sender.peers, 10, "the sender's link to idle")
+
+    async def stalled(to: str) -> bool:
+        before = sender.peers[to].frames_sent
+        await asyncio.sleep(0.5)
+        return sender.peers[to].frames_sent == before
+
+    # Nobody reads the sender yet: neither link gets frames once the requests arrive.
+    for to in (reader.id, idle.id):
+        await eventually(lambda t=to: sender.peers[t].shows_us == 0, 10, f"{to} to ask for 0")
+        await eventually(lambda t=to: stalled(t), 5, f"the sender to stop sending {to}")
+
+    # The reader reads: it asks for the whole picture and gets it; idle still gets nothing.
+    got = await asyncio.wait_for(frames_from(reader, sender.id, 5), 10)
+    assert {frame.image.shape for frame in got} == {(480, 640, 3)}
+    assert sender.peers[reader.id].shows_us == MAX_VIEW_HEIGHT
+    assert await stalled(idle.id)
+
+
+async def test_each_link_gets_the_picture_at_the_size_its_receiver_shows() -> None:
+    from nbconference.peer.publishing import VideoPublisher
+
+    publisher = VideoPublisher()
+    full, small, hidden = publisher.track(), publisher.track(), publisher.track()
+    small.show(200)  # 720 / 3 = 240 is the smallest step at least 200 high
+    hidden.show(0)
+    publisher.push(np.zeros((720, 1280, 3), np.uint8))
+    assert (await full.recv()).height == 720
+    frame = await small.recv()
+    assert (frame.width, frame.height) == (426, 240)
+    assert (await small.recv()).height == 240  # the repeat after a second, scaled too
+    waiting = asyncio.ensure_future(hidden.recv())
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "a link whose receiver shows nothing gets no frame"
+    hidden.show(1000)
+    assert (await asyncio.wait_for(waiting, 1)).height == 720, "back in sight at once"
+    assert hidden.frames_sent == 1 and small.frames_sent == 2

@@ -65,3 +65,39 @@ def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     table = set(re.findall(r"^\| `([a-z-]+)` \|", docs, re.MULTILINE))
     assert table == set(protocol.ERROR_CODES)
+
+
+def test_the_view_channel_is_the_same_in_both_languages(js: dict[str, Any]) -> None:
+    """What a receiver shows travels peer to peer (docs/protocol.md, "What a receiver
+    shows"): a browser and a KernelPeer must read each other's requests and round them
+    to the same scale steps."""
+    assert js["VIEW_CHANNEL"] == protocol.VIEW_CHANNEL
+    assert js["VIEW_REQUEST"] == protocol.VIEW_REQUEST
+    assert js["MAX_VIEW_HEIGHT"] == protocol.MAX_VIEW_HEIGHT
+    assert tuple(js["SCALE_STEPS"]) == protocol.SCALE_STEPS
+    grid = [(source, shown) for source in (180, 360, 720, 1080) for shown in (1, 45, 100, 186, 700)]
+    texts = [
+        protocol.view_request(360, 0),
+        '{"type":"view","camera":1e400,"screen":0}',
+        '{"type":"view","camera":-4,"screen":9999.6}',
+        '{"type":"view","camera":"360","screen":0}',
+        '{"type":"other","camera":1,"screen":0}',
+        "not json",
+        '{"type":"view","camera":1,"screen":' + " " * 300 + "0}",
+    ]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const grid = {json.dumps(grid)};
+        const texts = {json.dumps(texts)};
+        console.log(JSON.stringify({{
+          steps: grid.map(([source, shown]) => p.scaleFor(source, shown)),
+          read: texts.map((text) => p.readViewRequest(text)),
+          made: p.viewRequest({{ camera: 360.4, screen: -1 }}),
+        }}));
+        """
+    )
+    assert result["steps"] == [protocol.scale_for(source, shown) for source, shown in grid]
+    parsed = [protocol.parse_view_request(text) for text in texts]
+    assert result["read"] == [None if r is None else vars(r) for r in parsed]
+    assert protocol.parse_view_request(result["made"]) == protocol.ViewRequest(360, 0)

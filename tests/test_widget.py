@@ -284,6 +284,24 @@ def test_camera_and_microphone_are_requests_to_the_browsers_and_follow_one_viewe
     assert w.comm.custom()[-1] == {"command": "microphone", "on": True}
 
 
+def test_receive_video_is_a_command_to_every_browser_and_follows_one_viewer() -> None:
+    w = ConferenceWidget(room="lab")
+    assert w.receive_video is True
+    w.receive_video = False
+    assert w.comm.custom() == [{"command": "receive-video", "on": False}]
+    # One viewer: its own button ("video off for me") shows in the trait, with no echo.
+    report(w, "a", [], receive_video=True)
+    assert w.receive_video is True
+    assert w.comm.custom() == [{"command": "receive-video", "on": False}]
+    assert w.viewers[0]["receive_video"] is True
+    # Several viewers: each keeps its own choice; the trait is the notebook's request.
+    report(w, "b", [], receive_video=False)
+    assert [v["receive_video"] for v in w.viewers] == [True, False]
+    assert w.receive_video is True
+    w.receive_video = False
+    assert w.comm.custom()[-1] == {"command": "receive-video", "on": False}
+
+
 def test_the_room_defaults_to_the_notebooks_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/Untitled.ipynb")
     w = ConferenceWidget()

@@ -6,6 +6,17 @@ fps_out, frame_width, frame_height, audio_level, route, connection, and quality:
 good/fair/poor grade its tile shows, see js/quality.js). Each update of the widget's
 ``stats`` trait is one sample here; pandas and matplotlib are needed only to read it back
 as a table or a plot.
+
+What this browser sends the peer, and why not more (js/budget.js): ``send_width`` and
+``send_height`` (our camera as encoded for this link) with ``fps_out``; ``send_active``
+(False: the peer shows none of our camera, so nothing is encoded for it);
+``send_max_height`` (the height the budget allows this link, 0 when paused);
+``send_limit``, why the link gets less than the camera captures: ``receiver`` (the peer
+shows us smaller, or not at all), ``room`` (the per-link budget of the room's size),
+``screen`` (our screen share is on), ``cpu`` (the encoders lacked CPU and were stepped
+down) or ``bandwidth`` (the network holds the encoder back), None when nothing does;
+``requested_height`` (how high the peer shows our camera: its request, None until it
+said) and ``quality_limitation`` (the browser's own ``qualityLimitationReason``).
 """
 
 from __future__ import annotations

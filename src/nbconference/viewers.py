@@ -82,7 +82,8 @@ def peer_record(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``viewers`` record: the same shape as a peer's, with the viewer's own status."""
+    """A ``viewers`` record: the same shape as a peer's, with the viewer's own status and
+    whether it receives the others' video ("video off for me" when False)."""
     status = record.get("status")
     return {
         "id": _text(record.get("id"), 64),
@@ -90,6 +91,7 @@ def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
         **_devices(record),
         "status": status if status in STATUS_RANK else "connecting",
         "error": _text(record.get("error")),
+        "receive_video": record.get("receive_video") is not False,
     }
 
 

@@ -57,6 +57,7 @@ class FromKernel:
     CAMERA = "camera"
     MICROPHONE = "microphone"
     SIGNALING = "signaling"
+    RECEIVE_VIDEO = "receive-video"
 
 
 def default_name() -> str:
@@ -88,7 +89,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     viewer, ``peer_id``, ``status`` and the two-way ``camera``/``microphone`` are that
     viewer's; with several, ``peer_id`` is "" and ``camera``/``microphone`` are the
     notebook's request to all of them. Code may turn a viewer's device off; it turns one
-    on only where code turned it off, and otherwise asks the person.
+    on only where code turned it off, and otherwise asks the person. ``receive_video =
+    False`` is "video off for me" in every viewer: the others stop sending them video,
+    and they still hear everyone; each viewer's own button does the same for itself.
 
     Creating another widget for the same room in this kernel closes this one, so
     re-running a cell does not leave a ghost behind.
@@ -110,6 +113,11 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     microphone = traitlets.Bool(True, help="Microphone on (two-way with one viewer).").tag(
         sync=True
     )
+    receive_video = traitlets.Bool(
+        True,
+        help="The others' video (False: audio only, and they stop sending us video). "
+        "Setting it applies to every viewer; with one viewer it follows that viewer's button.",
+    ).tag(sync=True)
     signaling_url = traitlets.Unicode(
         "", help="WebSocket URL of `nbconference serve`; '' uses this page's Jupyter server."
     ).tag(sync=True)
@@ -156,6 +164,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.observe(self._claim_room, names=["room", "signaling_url"])
         self.observe(self._relabel, names="room")
         self.observe(self._device_requested, names=["camera", "microphone"])
+        self.observe(self._receive_video_requested, names="receive_video")
         self.observe(self._send_signaling, names=["signaling_url", "token"])
         self.on_msg(self._on_message)
         self._claim_room()
@@ -308,11 +317,14 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.set_trait("sharing_screen", any(v["screen"] for v in self.viewers))
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
                 if only is not None:
-                    # One viewer: camera and microphone are that person's, both ways.
+                    # One viewer: camera, microphone and incoming video are that person's,
+                    # both ways.
                     for device in ("camera", "microphone"):
                         wanted = only.get(f"wanted_{device}")
                         if isinstance(wanted, bool):
                             setattr(self, device, wanted)
+                    if isinstance(only.get("receive_video"), bool):
+                        self.receive_video = only["receive_video"]
         finally:
             self._merging = False
         self._watch_viewers()
@@ -342,6 +354,11 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
             return
         command = FromKernel.CAMERA if change["name"] == "camera" else FromKernel.MICROPHONE
         self.send({"command": command, "on": bool(change["new"])})
+
+    def _receive_video_requested(self, change: dict[str, Any]) -> None:
+        if self._merging or self.comm is None:
+            return
+        self.send({"command": FromKernel.RECEIVE_VIDEO, "on": bool(change["new"])})
 
     # -- callbacks --------------------------------------------------------------------
 

@@ -1,142 +1,126 @@
-"""The real ConferenceWidget in JupyterLab and a KernelPeer in one room.
+"""The real ConferenceWidget in JupyterLab and KernelPeers in one room.
 
 Uses the browser tests' harness (JupyterLab, Chromium with fake devices, widget
-notebooks). The KernelPeer runs in a subprocess with ``asyncio.run``, because the sync
-Playwright API the harness uses owns this thread's event loop. One widget is in the
-room before the kernel peer (the widget offers) and one joins after it (the kernel peer
-offers): both must show the kernel as a tile and decode its video, and the kernel peer
-must receive both cameras.
+notebooks). The KernelPeers run in a subprocess (support.kernel_peers), because the sync
+Playwright API the harness uses owns this thread's event loop.
 """
 
 from __future__ import annotations
 
-import json
-import queue
-import subprocess
-import sys
-import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
+from nbconference.protocol import scale_for
 from support import probes
-from support.lab import running_lab
+from support.kernel_peers import KernelPeers
 from support.meeting import Meeting
-from support.pages import launch_chromium
+from support.mesh import encodes, frames_advance, link_record, sent_height
+from support.pages import Participant
 from support.polling import wait_until
 
 pytest.importorskip("aiortc")
 
-# Joins, publishes a solid colour, reports as JSON lines, leaves when stdin closes.
-KERNEL_PEER = """
-import asyncio, json, sys
-import numpy as np
-from nbconference import KernelPeer
-
-def report(**fields):
-    print(json.dumps(fields), flush=True)
-
-async def main(url, token, room):
-    async with KernelPeer(room, name="kernel", url=url, token=token) as kp:
-        report(id=kp.id)
-        kp.publish_frames(lambda: np.full((240, 320, 3), (200, 40, 160), np.uint8), fps=15)
-        seen = set()
-        def frame(peer_id, image):
-            if peer_id not in seen:
-                seen.add(peer_id)
-                report(frame_from=peer_id, shape=image.shape)
-        kp.on_frame(frame)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    report(status=kp.status)
-
-asyncio.run(main(*sys.argv[1:]))
-"""
+TIMEOUT = 30.0
 
 
-class KernelProcess:
-    """The subprocess and the JSON lines it printed, read on a thread."""
+def test_widgets_show_the_kernel_peer_as_a_tile(meeting: Meeting) -> None:
+    """One widget is in the room before the kernel peer (the widget offers) and one joins
+    after it (the kernel peer offers): both show the kernel as a tile and decode its
+    video, and the kernel peer receives both cameras."""
+    room = meeting.room()
+    (ada,) = meeting.join(room, ["ada"])
+    kernel = KernelPeers(meeting.lab.signaling_url, meeting.lab.token, room)
+    try:
+        kernel_id = kernel.join("kernel")
+        kernel.on_frame("kernel")
+        (bob,) = meeting.join(room, ["bob"])
 
-    def __init__(self, url: str, token: str, room: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", KERNEL_PEER, url, token, room],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+        for person in (ada, bob):
+            wait_until(
+                lambda p=person: _decodes(p, kernel_id),
+                TIMEOUT,
+                f"{person.name} to decode the kernel peer",
+            )
+            tile = next(t for t in probes.tiles(person) if t["peerId"] == kernel_id)
+            assert tile["microphone"] == "off" and tile["camera"] is None, tile
+        for person in (ada, bob):
+            shapes = wait_until(
+                lambda p=person: kernel.frame_shapes("kernel", p.peer_id),
+                TIMEOUT,
+                f"the kernel peer to receive {person.name}'s camera",
+            )
+            assert all(len(shape) == 3 and shape[2] == 3 for shape in shapes), shapes
+    finally:
+        kernel.close()
+    assert kernel.reported()[-1] == {"left": "kernel", "status": "left"}
+    assert kernel.process.returncode == 0
+
+
+def test_a_kernel_peer_sends_what_a_tile_shows_and_asks_for_what_it_reads(
+    meeting: Meeting,
+) -> None:
+    """The kernel peer honours the browser's requests on its own sends (numpy frames
+    scaled per link, none while the tile is hidden); it asks the browser for nothing
+    while it reads nothing, and for the whole camera once it reads it."""
+    room = meeting.room()
+    (ada,) = meeting.join(room, ["ada"])
+    kernel = KernelPeers(meeting.lab.signaling_url, meeting.lab.token, room)
+    try:
+        kernel_id = kernel.join("kernel", size=(1280, 720), fps=10)
+        wait_until(lambda: _decodes(ada, kernel_id), TIMEOUT, "ada to decode the kernel peer")
+
+        # Ada's tile is smaller than 720: the kernel scales its frames for her link.
+        tile = probes.tile_height(ada, kernel_id)
+        expected = 720 / scale_for(720, tile)
+        assert 0 < tile < 720 and expected < 720, tile
+        size = wait_until(
+            lambda: (s := probes.media(ada)[kernel_id].camera_size)[1] == expected and s,
+            TIMEOUT,
+            f"ada to decode the kernel's frames {expected:g} high (tile {tile})",
         )
-        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        assert size == (round(1280 * expected / 720) & ~1, expected)
+        assert kernel.links("kernel")[ada.peer_id]["shows_us"] == tile
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(json.loads(line))
+        # Ada's tab is hidden: she asks for 0, and the kernel sends her no frames.
+        probes.set_hidden(ada, True)
+        wait_until(lambda: _shows(kernel, ada) == 0, TIMEOUT, "ada to ask the kernel for 0")
+        assert not frames_advance(ada, kernel_id, 1.0), "frames from the kernel while hidden"
+        sent = kernel.links("kernel")[ada.peer_id]["frames_sent"]
+        ada.page.wait_for_timeout(1000)
+        assert kernel.links("kernel")[ada.peer_id]["frames_sent"] == sent
+        probes.set_hidden(ada, False)
+        wait_until(lambda: frames_advance(ada, kernel_id, 0.5), TIMEOUT, "the kernel's frames")
 
-    def reported(self) -> list[dict[str, Any]]:
-        while not self.lines.empty():
-            self.seen.append(self.lines.get_nowait())
-        return self.seen
-
-    def leave(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-def test_widgets_show_the_kernel_peer_as_a_tile(tmp_path: Path) -> None:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            with running_lab(tmp_path) as lab:
-                meeting = Meeting(browser, lab, "kernel-peer")
-                kernel: KernelProcess | None = None
-                try:
-                    room = meeting.room()
-                    (ada,) = meeting.join(room, ["ada"])
-                    kernel = KernelProcess(lab.signaling_url, lab.token, room)
-                    kernel_id = wait_until(
-                        lambda: next((r["id"] for r in kernel.reported() if "id" in r), None),
-                        30,
-                        "the kernel peer to join",
-                    )
-                    (bob,) = meeting.join(room, ["bob"])
-
-                    for person in (ada, bob):
-                        wait_until(
-                            lambda p=person: _decodes(p, kernel_id),
-                            30,
-                            f"{person.name} to decode the kernel peer",
-                        )
-                        tile = next(t for t in probes.tiles(person) if t["peerId"] == kernel_id)
-                        assert tile["microphone"] == "off" and tile["camera"] is None, tile
-                    shapes = wait_until(
-                        lambda: _frames_from(kernel, {ada.peer_id, bob.peer_id}),
-                        30,
-                        "the kernel peer to receive both cameras",
-                    )
-                    assert all(len(shape) == 3 and shape[2] == 3 for shape in shapes), shapes
-                    kernel.leave()
-                    assert kernel.reported()[-1] == {"status": "left"}
-                    assert kernel.process.returncode == 0
-                finally:
-                    meeting.close()
-                    if kernel is not None:
-                        kernel.leave()
-        finally:
-            browser.close()
+        # The kernel reads nothing: it asks ada for 0, and ada encodes nothing for it.
+        wait_until(
+            lambda: not encodes(ada, kernel_id), TIMEOUT, "ada to stop encoding for the kernel"
+        )
+        # It reads ada: it asks for the whole camera, and gets 640x360 (not a tile's size).
+        kernel.read("kernel", ada.peer_id)
+        shapes = wait_until(
+            lambda: kernel.frame_shapes("kernel", ada.peer_id),
+            TIMEOUT,
+            "the kernel peer to receive ada's camera",
+        )
+        assert shapes[0] == (360, 640, 3), shapes
+        assert encodes(ada, kernel_id)
+        assert sent_height(ada, kernel_id) == 360
+        # The kernel's record of that link says what ada sends it, and that nothing limits it.
+        wanted = {"requested_height": 4320, "send_height": 360, "send_limit": None}
+        wait_until(
+            lambda: link_record(ada, kernel_id, list(wanted)) == wanted,
+            TIMEOUT,
+            "ada's stats record",
+        )
+    finally:
+        kernel.close()
 
 
-def _decodes(person: Any, kernel_id: str) -> bool:
+def _decodes(person: Participant, kernel_id: str) -> bool:
     media = probes.media(person).get(kernel_id)
     return media is not None and media.decoding_video
 
 
-def _frames_from(kernel: KernelProcess, peer_ids: set[str]) -> list[list[int]] | None:
-    frames = {r["frame_from"]: r["shape"] for r in kernel.reported() if "frame_from" in r}
-    return [frames[p] for p in peer_ids] if peer_ids <= set(frames) else None
+def _shows(kernel: KernelPeers, person: Participant) -> Any:
+    return kernel.links("kernel").get(person.peer_id, {}).get("shows_us")

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Error
 
 from . import probes
 from .lab import JupyterLab
-from .pages import Participant, begin_open, finish_open
+from .pages import VIEWPORT, Participant, begin_open, finish_open
 from .polling import wait_until
 
 JOIN_TIMEOUT = 60.0
@@ -28,11 +28,21 @@ def widget_cells(room: str, name: str, **options: object) -> list[str]:
 
 
 class Meeting:
-    """Opens participants for one test and closes every page and kernel afterwards."""
+    """Opens participants for one test and closes every page and kernel afterwards.
 
-    def __init__(self, browser: Browser, lab: JupyterLab, label: str) -> None:
+    ``viewport`` is the size of every page it opens (see :data:`support.pages.VIEWPORT`).
+    """
+
+    def __init__(
+        self,
+        browser: Browser,
+        lab: JupyterLab,
+        label: str,
+        viewport: tuple[int, int] = VIEWPORT,
+    ) -> None:
         self.browser = browser
         self.lab = lab
+        self.viewport = viewport
         self.label = re.sub(r"[^A-Za-z0-9-]", "-", label)[:40]
         self.participants: list[Participant] = []
 
@@ -52,7 +62,12 @@ class Meeting:
         for name, cells in notebooks:
             notebook = self.lab.write_notebook(f"{self.label}-{name}.ipynb", cells)
             participant = begin_open(
-                self.browser, self.lab, notebook, name, init_script=init_script
+                self.browser,
+                self.lab,
+                notebook,
+                name,
+                init_script=init_script,
+                viewport=self.viewport,
             )
             self.participants.append(participant)
             opened.append(participant)
@@ -83,6 +98,7 @@ class Meeting:
             init_script=init_script,
             person=person,
             context=context,
+            viewport=self.viewport,
         )
         self.participants.append(participant)
         finish_open(participant, run_all)

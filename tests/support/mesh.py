@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from . import probes
 from .pages import Participant
@@ -60,3 +61,29 @@ def wait_for_frames_to_advance(
         f"{receiver.name} to decode new frames from {sender_id}",
         interval=0,
     )
+
+
+def frames_encoded(sender: Participant, receiver_id: str) -> int:
+    """Camera frames ``sender`` has encoded for its link to ``receiver_id``."""
+    sent = probes.media(sender)[receiver_id].camera_sent
+    return sent.frames_encoded if sent else 0
+
+
+def encodes(sender: Participant, receiver_id: str, over: float = 0.5) -> bool:
+    """Whether ``sender`` encodes new camera frames for ``receiver_id`` within ``over`` s."""
+    before = frames_encoded(sender, receiver_id)
+    time.sleep(over)
+    return frames_encoded(sender, receiver_id) > before
+
+
+def sent_height(sender: Participant, receiver_id: str) -> int:
+    """The height ``sender`` encodes its camera at for ``receiver_id`` (0: none yet)."""
+    sent = probes.media(sender)[receiver_id].camera_sent
+    return sent.height if sent else 0
+
+
+def link_record(person: Participant, peer_id: str, fields: Sequence[str]) -> dict[str, Any]:
+    """Those ``fields`` of the kernel's stats record of ``person``'s link to ``peer_id``
+    (``w.stats``; None for each while there is no record)."""
+    record = person.value(f"w.stats.get({peer_id!r}) or {{}}")
+    return {key: record.get(key) for key in fields}

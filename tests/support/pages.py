@@ -33,6 +33,9 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+# Width and height of every page. The widget sends video only to tiles on screen, so a
+# test with more tiles than fit must ask for a taller page.
+VIEWPORT = (1280, 900)
 
 
 # The page's Jupyter identity, as Lab's own user service reads it.
@@ -96,6 +99,7 @@ def new_page(
     init_script: str | None = None,
     person: tuple[str, str] | None = None,
     context: BrowserContext | None = None,
+    viewport: tuple[int, int] = VIEWPORT,
 ) -> tuple[BrowserContext, Page, list[str]]:
     """A page collecting console errors, in a fresh context (own cookies and storage)
     unless ``context`` is given (another tab of the same browser).
@@ -104,7 +108,8 @@ def new_page(
     ``(server URL, name)``: the cookie that ``support.identity.NamedPeople`` reads.
     """
     if context is None:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        width, height = viewport
+        context = browser.new_context(viewport={"width": width, "height": height})
         context.grant_permissions(["camera", "microphone"])
         if init_script:
             context.add_init_script(init_script)
@@ -182,6 +187,7 @@ def begin_open(
     init_script: str | None = None,
     person: str | None = None,
     context: BrowserContext | None = None,
+    viewport: tuple[int, int] = VIEWPORT,
 ) -> Participant:
     """Start loading ``notebook`` in a new page; :func:`finish_open` waits for it.
 
@@ -192,7 +198,7 @@ def begin_open(
     name = name or notebook.removesuffix(".ipynb")
     who = (lab.url, person) if person else None
     shared = context is not None
-    context, page, errors = new_page(browser, name, init_script, who, context)
+    context, page, errors = new_page(browser, name, init_script, who, context, viewport)
     participant = Participant(name, lab, notebook, context, page, errors)
     participant.shares_context = shared
     workspace = re.sub(r"[^A-Za-z0-9-]", "-", f"{name}-{time.monotonic_ns()}")

@@ -6,13 +6,14 @@ Everything goes through the test hook the widget always installs,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .pages import Participant
 
-# One entry per conference on the page; per remote peer the inbound video streams and
-# the audio packets received, straight from RTCPeerConnection.getStats().
+# One entry per conference on the page; per remote peer the inbound video streams, the
+# audio packets received, the outbound video streams and the bytes sent, straight from
+# RTCPeerConnection.getStats().
 MEDIA_JS = """
 async () => {
   const hook = globalThis.__nbconference;
@@ -22,13 +23,28 @@ async () => {
     const peers = {};
     for (const [peerId, session] of conference.peers) {
       const pc = session.pc;
-      const entry = { connection: pc ? pc.connectionState : null, video: [], audioPackets: 0 };
+      const entry = {
+        connection: pc ? pc.connectionState : null, video: [], audioPackets: 0,
+        sent: [], bytesSent: 0,
+      };
       if (pc && pc.connectionState !== "closed") {
         // The first video m-line carries the camera; later ones carry screen shares.
         const firstVideo = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
         const cameraMid = firstVideo?.mid ?? null;
         const report = await pc.getStats();
         report.forEach((s) => {
+          if (s.type === "outbound-rtp") {
+            entry.bytesSent += s.bytesSent || 0;
+            if (s.kind === "video") {
+              entry.sent.push({
+                mid: s.mid ?? null, camera: s.mid === cameraMid,
+                framesEncoded: s.framesEncoded || 0, fps: s.framesPerSecond || 0,
+                width: s.frameWidth || 0, height: s.frameHeight || 0,
+                limitation: s.qualityLimitationReason ?? null,
+              });
+            }
+            return;
+          }
           if (s.type !== "inbound-rtp") return;
           if (s.kind === "video") {
             entry.video.push({
@@ -78,14 +94,30 @@ ROOTS_JS = """
 
 
 @dataclass(frozen=True)
+class Sent:
+    """What one page sends one remote peer on one video stream (outbound-rtp)."""
+
+    frames_encoded: int
+    fps: float
+    width: int  # as encoded, 0 before the first frame
+    height: int
+    limitation: str | None  # qualityLimitationReason: none, cpu, bandwidth, other
+
+
+@dataclass(frozen=True)
 class PeerMedia:
-    """What one page receives from one remote peer."""
+    """What one page receives from one remote peer, and sends it."""
 
     connection: str | None
     camera_frames: int  # framesDecoded of the camera stream
     camera_fps: float
     screen_frames: dict[str, int]  # framesDecoded of each screen share stream, by mid
     audio_packets: int
+    camera_size: tuple[int, int] = (0, 0)  # width, height of the camera as decoded
+    screen_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # by mid
+    camera_sent: Sent | None = None  # our camera towards this peer
+    screen_sent: Sent | None = None  # our screen share towards this peer
+    bytes_sent: int = 0  # every outbound stream to this peer, since the link started
 
     @property
     def decoding_video(self) -> bool:
@@ -106,14 +138,32 @@ def media(participant: Participant) -> dict[str, PeerMedia]:
     result = {}
     for peer_id, entry in joined[0]["peers"].items():
         camera = next((v for v in entry["video"] if v["camera"]), None)
+        screens = [v for v in entry["video"] if not v["camera"]]
         result[peer_id] = PeerMedia(
             connection=entry["connection"],
             camera_frames=camera["framesDecoded"] if camera else 0,
             camera_fps=camera["fps"] if camera else 0.0,
-            screen_frames={v["mid"]: v["framesDecoded"] for v in entry["video"] if not v["camera"]},
+            screen_frames={v["mid"]: v["framesDecoded"] for v in screens},
             audio_packets=entry["audioPackets"],
+            camera_size=(camera["width"], camera["height"]) if camera else (0, 0),
+            screen_sizes={v["mid"]: (v["width"], v["height"]) for v in screens},
+            camera_sent=_sent(next((v for v in entry["sent"] if v["camera"]), None)),
+            screen_sent=_sent(next((v for v in entry["sent"] if not v["camera"]), None)),
+            bytes_sent=entry["bytesSent"],
         )
     return result
+
+
+def _sent(stream: dict[str, Any] | None) -> Sent | None:
+    if stream is None:
+        return None
+    return Sent(
+        stream["framesEncoded"],
+        stream["fps"],
+        stream["width"],
+        stream["height"],
+        stream["limitation"],
+    )
 
 
 def roots(participant: Participant) -> list[dict[str, Any]]:
@@ -289,3 +339,64 @@ RELEASE_SIGNALS_JS = (
     "() => { const n = globalThis.__nbcHold.held.length; "
     "globalThis.__nbcHold.release(); return n; }"
 )
+
+
+# Makes the page look like a hidden tab, or a visible one again: headless Chromium keeps
+# every page "visible", so visibilityState is stubbed and visibilitychange fired.
+HIDE_JS = """(hidden) => {
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def set_hidden(participant: Participant, hidden: bool) -> float:
+    """Hide the page as a hidden tab would (or show it again); returns when, on the
+    page's clock (epoch milliseconds, as getStats() timestamps)."""
+    participant.js(HIDE_JS, hidden)
+    now: float = participant.js("() => Date.now()")
+    return now
+
+
+# Per remote peer, our camera towards it and its camera towards us, with getStats()
+# clocks: when the sample was taken and when the last packet of its camera arrived.
+CAMERA_CLOCK_JS = f"""
+async (peerId) => {{
+  const pc = {CONFERENCE_JS}.peers.get(peerId).pc;
+  const mid = pc.getTransceivers().find((t) => t.receiver.track.kind === "video")?.mid;
+  const clock = {{ sent: null, received: null }};
+  (await pc.getStats()).forEach((s) => {{
+    if (s.kind !== "video" || s.mid !== mid) return;
+    if (s.type === "outbound-rtp") {{
+      clock.sent = {{ frames: s.framesEncoded ?? 0, at: s.timestamp }};
+    }} else if (s.type === "inbound-rtp") {{
+      const lastPacketAt = s.lastPacketReceivedTimestamp ?? null;
+      clock.received = {{ frames: s.framesDecoded ?? 0, lastPacketAt }};
+    }}
+  }});
+  return clock;
+}}
+"""
+
+
+def camera_clock(participant: Participant, peer_id: str) -> dict[str, Any]:
+    """``sent``: frames our camera encoded for ``peer_id`` and when that was sampled;
+    ``received``: frames decoded from its camera and when its last packet arrived."""
+    clock: dict[str, Any] = participant.js(CAMERA_CLOCK_JS, peer_id)
+    return clock
+
+
+# The height, in device pixels, at which the grid tile of ``peerId``'s camera draws it
+# (16:9 pictures cropped to fill the tile).
+TILE_HEIGHT_JS = """(peerId) => {
+  const video = document.querySelector(`.nbc-tile.nbc-remote[data-peer-id="${peerId}"] video`);
+  const { width, height } = video.getBoundingClientRect();
+  return Math.round(Math.max(height, width * 9 / 16) * devicePixelRatio);
+}"""
+
+
+def tile_height(participant: Participant, peer_id: str) -> int:
+    """How high the participant's page shows ``peer_id``'s camera, in device pixels."""
+    height: int = participant.js(TILE_HEIGHT_JS, peer_id)
+    return height

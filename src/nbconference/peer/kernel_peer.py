@@ -25,7 +25,7 @@ import numpy as np
 
 from ..client.discovery import find_signaling, signaling_url
 from ..client.session import SignalingSession
-from ..protocol import MAX_NAME_CHARS, state_message, valid_room
+from ..protocol import MAX_NAME_CHARS, MAX_VIEW_HEIGHT, state_message, valid_room
 from .link import CLOSE_TIMEOUT, PeerLink
 from .mesh import Mesh, PeerCallback, RemotePeer
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
@@ -91,10 +91,13 @@ class KernelPeer:
         self._status = "new"
         self._state = {"camera": False, "microphone": False, "screen": False}
         self._session: SignalingSession | None = None
-        self._mesh = Mesh(self._send, self.video.track, self._on_media, self._peer_gone)
+        self._mesh = Mesh(
+            self._send, self.video.track, self._on_media, self._peer_gone, self._wants
+        )
+        update = self._mesh.update_wants
         self._fanouts: dict[str, Fanout[Any]] = {
-            "camera": Fanout(4),
-            "screen": Fanout(4),
+            "camera": Fanout(4, on_change=update),
+            "screen": Fanout(4, on_change=update),
             "audio": Fanout(50),
         }
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -252,6 +255,12 @@ class KernelPeer:
         if kind not in ("camera", "screen"):
             raise ValueError(f"kind must be 'camera' or 'screen'; got {kind!r}")
         return self._fanouts[kind]
+
+    def _wants(self, peer_id: str) -> tuple[int, int]:
+        """Ask a peer for its whole picture while our iterators or callbacks read it, and
+        for nothing while none does (its encoder then does no work for us)."""
+        camera, screen = (self._fanouts[kind].wanted(peer_id) for kind in ("camera", "screen"))
+        return (MAX_VIEW_HEIGHT if camera else 0, MAX_VIEW_HEIGHT if screen else 0)
 
     def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
         fanout = self._fanouts[kind]

@@ -8,6 +8,11 @@ happens before the first answer, when there is no media to lose.
 
 aiortc gathers all its candidates before ``setLocalDescription`` returns, so our SDP
 carries them and we never trickle; the browser's trickled candidates are added here.
+
+The view channel (an RTCDataChannel the first offer opens) carries each side's request:
+how large it shows the other's camera and screen. We ask for what the kernel peer's
+subscriptions consume (:meth:`PeerLink.want`), and our video track for this link honours
+what the remote peer asks (``video_track.show``).
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ from typing import Any
 
 from aiortc import (
     RTCConfiguration,
+    RTCDataChannel,
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
+
+from ..protocol import VIEW_CHANNEL, ViewRequest, parse_view_request, view_request
+from .publishing import PublishedVideoTrack
 
 log = logging.getLogger("nbconference")
 
@@ -74,6 +83,11 @@ class PeerLink:
         self._retiring: set[asyncio.Task[None]] = set()  # replaced connections, closing
         self._ignore_offer = False
         self._video_tracks = 0
+        self._channel: RTCDataChannel | None = None
+        self._wants = ViewRequest(0, 0)
+        self._wants_said = False  # whether we have said what we want (send on open)
+        self.asked: ViewRequest | None = None  # how large the remote peer shows us
+        self.video_track: MediaStreamTrack | None = None  # ours, on this link
         self.collisions = 0  # crossed offers seen: how often perfect negotiation was needed
         self.closed = False
         self.pc = self._new_connection()
@@ -83,6 +97,12 @@ class PeerLink:
     def connection_state(self) -> str:
         return str(self.pc.connectionState)
 
+    @property
+    def frames_sent(self) -> int:
+        """Frames of our video this link's track has handed to its encoder."""
+        track = self.video_track
+        return track.frames_sent if isinstance(track, PublishedVideoTrack) else 0
+
     def offer(self) -> None:
         """Start the first negotiation from our side (we were in the room first)."""
         self._inbox.put_nowait({"offer": True})
@@ -91,10 +111,50 @@ class PeerLink:
         """A ``signal`` payload from the remote peer; handled in arrival order."""
         self._inbox.put_nowait(data)
 
+    def want(self, camera: int, screen: int) -> None:
+        """Ask the remote peer for its camera and screen at these heights (0: none)."""
+        wants = ViewRequest(camera, screen)
+        if wants == self._wants and self._wants_said:
+            return
+        self._wants, self._wants_said = wants, True
+        self._send_wants()
+
     def _new_connection(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(ice_configuration(self._ice_servers))
         pc.on("track", self._on_track)
+        pc.on("datachannel", self._open_channel)
         return pc
+
+    def _outgoing(self) -> MediaStreamTrack:
+        """A new video track for this link, honouring what the remote peer asked so far."""
+        track = self._outgoing_video()
+        self.video_track = track
+        self._show_asked()
+        return track
+
+    def _open_channel(self, channel: RTCDataChannel) -> None:
+        if channel.label != VIEW_CHANNEL:
+            return
+        self._channel = channel
+        channel.on("open", self._send_wants)
+        channel.on("message", self._on_view)
+        if channel.readyState == "open":  # a channel the remote side opened
+            self._send_wants()
+
+    def _send_wants(self) -> None:
+        channel = self._channel
+        if self._wants_said and channel is not None and channel.readyState == "open":
+            channel.send(view_request(self._wants.camera, self._wants.screen))
+
+    def _on_view(self, message: object) -> None:
+        asked = parse_view_request(message)
+        if asked is not None:
+            self.asked = asked
+            self._show_asked()
+
+    def _show_asked(self) -> None:
+        if self.asked is not None and isinstance(self.video_track, PublishedVideoTrack):
+            self.video_track.show(self.asked.camera)
 
     async def _work(self) -> None:
         while (data := await self._inbox.get()) is not None:
@@ -110,8 +170,9 @@ class PeerLink:
                 log.warning("nbconference: signal from %s failed: %r", self.peer_id, exc)
 
     async def _make_offer(self) -> None:
-        self.pc.addTransceiver(self._outgoing_video(), direction="sendrecv")
+        self.pc.addTransceiver(self._outgoing(), direction="sendrecv")
         self.pc.addTransceiver("audio", direction="recvonly")
+        self._open_channel(self.pc.createDataChannel(VIEW_CHANNEL))
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self._send_description()
 
@@ -137,7 +198,7 @@ class PeerLink:
         for transceiver in self.pc.getTransceivers():
             if transceiver.kind == "video":
                 if transceiver.sender.track is None:
-                    transceiver.sender.replaceTrack(self._outgoing_video())
+                    transceiver.sender.replaceTrack(self._outgoing())
                     transceiver.direction = "sendrecv"
                 return
 
@@ -191,6 +252,8 @@ class PeerLink:
             return
         self.closed = True
         self._inbox.put_nowait(None)
+        if self._channel is not None:
+            self._channel.close()
         tasks = [self._worker, *self._readers]
         for task in tasks:
             task.cancel()

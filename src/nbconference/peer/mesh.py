@@ -25,19 +25,27 @@ PeerCallback = Callable[["RemotePeer"], object]
 
 @dataclass
 class RemotePeer:
-    """Another participant: its name, presence state and our connection to it."""
+    """Another participant: its name, presence state and our connection to it.
+
+    ``shows_us`` is how high it shows our video, in device pixels (0: not at all; None
+    until it says), and ``frames_sent`` how many frames of ours its link has encoded.
+    """
 
     id: str
     name: str
     state: dict[str, bool]
     connection: str = "new"
+    shows_us: int | None = None
+    frames_sent: int = 0
 
 
 class Mesh:
     """Peers and links; ``send(frame)`` goes to the signaling server.
 
     ``on_gone(peer_id)`` is told of every departure; the ``joined`` and ``left`` callback
-    lists hear of known peers only.
+    lists hear of known peers only. ``wants(peer_id)`` is how high we show that peer's
+    camera and screen (0: not at all), which each link asks its peer for; without it the
+    links ask for nothing, and peers send as they would.
     """
 
     def __init__(
@@ -46,12 +54,14 @@ class Mesh:
         outgoing_video: Callable[[], MediaStreamTrack],
         on_media: Callable[[PeerLink, str, Any], None],
         on_gone: Callable[[str], None],
+        wants: Callable[[str], tuple[int, int]] | None = None,
     ) -> None:
         self.id = ""
         self._send = send
         self._outgoing_video = outgoing_video
         self._on_media = on_media
         self._on_gone = on_gone
+        self._wants = wants
         self._ice_servers: list[dict[str, Any]] = []
         self._peers: dict[str, RemotePeer] = {}
         self._links: dict[str, PeerLink] = {}
@@ -60,10 +70,24 @@ class Mesh:
         self.left: list[PeerCallback] = []
 
     @property
+    def links(self) -> dict[str, PeerLink]:
+        """Our connection to each peer, by id (a snapshot)."""
+        return dict(self._links)
+
+    def update_wants(self) -> None:
+        """What we show of the peers changed: every link asks for it again."""
+        if self._wants is not None:
+            for peer_id, link in self._links.items():
+                link.want(*self._wants(peer_id))
+
+    @property
     def peers(self) -> dict[str, RemotePeer]:
         for peer_id, link in self._links.items():
-            if peer_id in self._peers:
-                self._peers[peer_id].connection = link.connection_state
+            peer = self._peers.get(peer_id)
+            if peer is not None:
+                peer.connection = link.connection_state
+                peer.shows_us = link.asked.camera if link.asked is not None else None
+                peer.frames_sent = link.frames_sent
         return dict(self._peers)
 
     def welcomed(self, welcome: dict[str, Any]) -> None:
@@ -120,6 +144,8 @@ class Mesh:
                 on_media=self._on_media,
             )
             self._links[peer_id] = link
+            if self._wants is not None:
+                link.want(*self._wants(peer_id))
         return link
 
     def _gone(self, peer_id: str) -> None:

@@ -5,6 +5,11 @@ One :class:`VideoPublisher` holds the latest frame; every peer connection gets i
 to one reader only. A frame is converted to YUV once, however many peers receive it;
 the encoders only read it (a key frame request marks it as one, which at worst gives the
 other peers an extra key frame).
+
+Each track honours what its receiver shows (aiortc has no ``setParameters``): a receiver
+that shows none of our video gets no frames at all, and one that shows it smaller gets it
+scaled down to the step the protocol names (:func:`~nbconference.protocol.scale_for`),
+each size made once per frame for every link that asks for it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..protocol import scale_for
 
 VIDEO_CLOCK = 90_000
 TIME_BASE = Fraction(1, VIDEO_CLOCK)
@@ -77,6 +84,9 @@ class VideoPublisher:
         self._image: np.ndarray[Any, np.dtype[np.uint8]] | None = None
         self._frame: av.VideoFrame | None = None
         self._seq = 0
+        # Scaled copies of the frame last handed out, by height (see scaled()).
+        self._scaled_from: av.VideoFrame | None = None
+        self._scaled: dict[int, av.VideoFrame] = {}
         self._changed: asyncio.Future[None] | None = None
         self._start = time.monotonic()
         self.frames_pushed = 0
@@ -115,6 +125,29 @@ class VideoPublisher:
         frame.time_base = TIME_BASE
         return frame
 
+    def current(self) -> tuple[int, av.VideoFrame] | None:
+        """The latest image as a fresh frame (stamped now), or None when not publishing."""
+        if self._image is None:
+            return None
+        return self._seq, self._make_frame(self._image)
+
+    def scaled(self, frame: av.VideoFrame, shown: int | None) -> av.VideoFrame:
+        """``frame`` for a receiver that shows it ``shown`` pixels high (None: as it is):
+        scaled down by the protocol's step, made once per frame and size."""
+        if not shown or shown >= frame.height:
+            return frame
+        step = scale_for(frame.height, shown)
+        height = max(2, round(frame.height / step) & ~1)
+        width = max(2, round(frame.width / step) & ~1)
+        if height >= frame.height:
+            return frame
+        if self._scaled_from is not frame:
+            self._scaled_from, self._scaled = frame, {}
+        copy = self._scaled.get(height)
+        if copy is None:
+            copy = self._scaled[height] = frame.reformat(width=width, height=height)
+        return copy
+
     def _wake(self) -> None:
         if self._changed is not None and not self._changed.done():
             self._changed.set_result(None)
@@ -137,7 +170,8 @@ class VideoPublisher:
 
 
 class PublishedVideoTrack(MediaStreamTrack):
-    """One peer connection's view of a :class:`VideoPublisher`."""
+    """One peer connection's view of a :class:`VideoPublisher`, at the size its receiver
+    shows (:meth:`show`)."""
 
     kind = "video"
 
@@ -145,13 +179,43 @@ class PublishedVideoTrack(MediaStreamTrack):
         super().__init__()
         self._publisher = publisher
         self._seen = 0
+        self._shown: int | None = None
+        self._unpaused = asyncio.Event()
+        self._unpaused.set()
+        self.frames_sent = 0  # on this link
+
+    @property
+    def shown(self) -> int | None:
+        """How high the receiver shows us (0: not at all); None before it said."""
+        return self._shown
+
+    def show(self, height: int | None) -> None:
+        """The receiver shows our video ``height`` pixels high: 0 stops the frames for it
+        (the encoder then sends nothing), anything else scales them to fit."""
+        self._shown = height
+        if height == 0:
+            self._unpaused.clear()
+        else:
+            self._unpaused.set()
 
     async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        self._seen, frame = await self._publisher.next_frame(self._seen)
-        self._publisher.frames_sent += 1
-        return frame
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            if not self._unpaused.is_set():
+                await self._unpaused.wait()
+                # Back in sight: the current picture at once, not the next push.
+                resumed = self._publisher.current()
+                if resumed is None:
+                    continue
+                self._seen, frame = resumed
+            else:
+                self._seen, frame = await self._publisher.next_frame(self._seen)
+                if not self._unpaused.is_set():
+                    continue  # hidden while we waited: this frame goes nowhere
+            self._publisher.frames_sent += 1
+            self.frames_sent += 1
+            return self._publisher.scaled(frame, self._shown)
 
 
 async def pump_frames(publisher: VideoPublisher, source: FrameSource, fps: float | None) -> None:

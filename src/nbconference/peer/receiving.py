@@ -57,13 +57,22 @@ class Subscription(Generic[T]):
 
 
 class Fanout(Generic[T]):
-    """Items of one kind (camera frames, screen frames, audio) from every peer."""
+    """Items of one kind (camera frames, screen frames, audio) from every peer.
 
-    def __init__(self, maxsize: int) -> None:
+    ``on_change`` is told whenever who is wanted may have changed (a subscription or a
+    callback came or went), so that peers are asked for just what is consumed.
+    """
+
+    def __init__(self, maxsize: int, on_change: Callable[[], object] | None = None) -> None:
         self._maxsize = maxsize
+        self._on_change = on_change
         self._subscriptions: list[Subscription[T]] = []
         self._callbacks: list[Callable[[T], object]] = []
         self._ended = False
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def wanted(self, peer: str) -> bool:
         """Whether anyone would receive an item from ``peer`` (skip converting if not)."""
@@ -77,19 +86,23 @@ class Fanout(Generic[T]):
             subscription.end()
         else:
             self._subscriptions.append(subscription)
+            self._changed()
         return subscription
 
     def unsubscribe(self, subscription: Subscription[T]) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
+            self._changed()
 
     def add_callback(self, callback: Callable[[T], object]) -> Callable[[], None]:
         """Call ``callback(item)`` for every item; returns a function that removes it."""
         self._callbacks.append(callback)
+        self._changed()
 
         def remove() -> None:
             if callback in self._callbacks:
                 self._callbacks.remove(callback)
+                self._changed()
 
         return remove
 
@@ -117,3 +130,4 @@ class Fanout(Generic[T]):
             subscription.end()
         self._subscriptions.clear()
         self._callbacks.clear()
+        self._changed()
