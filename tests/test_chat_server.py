@@ -145,9 +145,12 @@ async def test_hands_keep_their_order_and_anyone_may_lower_them(connect: Connect
     await c.send({"type": "state", "state": {"hand": True}})
     up_c = await a.expect("peer-state", id=c.id)
     await b.expect("peer-state", id=c.id)
+    # Cy hears its own stamp: its place in the queue.
+    assert (await c.expect("peer-state", id=c.id))["state"] == up_c["state"]
     await b.send({"type": "state", "state": {"hand": True}})
     up_b = await a.expect("peer-state", id=b.id)
     await c.expect("peer-state", id=b.id)
+    await b.expect("peer-state", id=b.id)
     hand_c, hand_b = up_c["state"]["hand"], up_b["state"]["hand"]
     assert isinstance(hand_c, int) and not isinstance(hand_c, bool)
     assert hand_b > hand_c, "the later hand is behind the earlier one"

@@ -288,6 +288,9 @@ class RoomRegistry:
         peer.info["state"] = merged
         event = RoomEvent(EventKind.STATE, peer.room, peer.id, state=merged, by=by)
         self._announce(event, sender=peer)
+        if hand_raised(merged) and not hand_raised(old):
+            # Its own client learns the time its hand went up, its place in the queue.
+            self._deliver_event(peer, peer_state_frame(peer.id, merged).encode())
 
     # -- chat and raised hands -------------------------------------------------------
 
