@@ -165,6 +165,10 @@ async def test_hands_keep_their_order_and_anyone_may_lower_them(connect: Connect
     for x in (a, b, c):
         lowered = await x.expect("peer-state", id=c.id, by=a.id)
         assert lowered["state"]["hand"] is False
+    # Lowering a hand that is down already tells nobody anything.
+    await b.send({"type": "lower-hand", "peer": c.id})
+    for x in (a, b, c):
+        await x.silent(0.1)
     # A late joiner sees the queue as it stands: Bob's hand only.
     d = await connect()
     welcome = await d.join("lab", "Dee")

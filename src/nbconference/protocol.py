@@ -667,16 +667,3 @@ def chat_frame(
     if from_code:
         frame["from_code"] = True
     return encode(frame)
-
-
-def hand_queue(peers: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The peers whose hand is up, in the order the hands went up."""
-    raised = [p for p in peers if _raised_at(p) is not None]
-    return sorted(raised, key=lambda p: (_raised_at(p), str(p.get("id"))))
-
-
-def _raised_at(peer: Mapping[str, Any]) -> int | None:
-    hand = (peer.get("state") or {}).get("hand")
-    if isinstance(hand, bool) or not isinstance(hand, int) or hand <= 0:
-        return None
-    return hand

@@ -311,8 +311,11 @@ class RoomRegistry:
             )
         target = self.local.get(msg.peer)
         if target is not None:
-            self.set_state(target, {"hand": False}, by=sender.id)
+            if hand_raised(target.info["state"]):
+                self.set_state(target, {"hand": False}, by=sender.id)
             return
+        if not hand_raised(members[msg.peer].get("state") or {}):
+            return  # down already: nothing to tell its server
         event = RoomEvent(EventKind.LOWER, sender.room, sender.id, to=msg.peer)
         self.backend.publish(event, self._failure_reporter(sender, msg.peer))
 
@@ -329,7 +332,7 @@ class RoomRegistry:
 
     def _lower_remote(self, event: RoomEvent) -> None:
         target = self.local.get(event.to)
-        if target is not None and target.room == event.room:
+        if target is not None and target.room == event.room and hand_raised(target.info["state"]):
             self.set_state(target, {"hand": False}, by=event.peer_id)
 
     # -- delivery --------------------------------------------------------------------
