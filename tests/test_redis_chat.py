@@ -4,6 +4,7 @@ the room, and hands lowered across servers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis
@@ -110,3 +111,28 @@ async def test_hands_are_ordered_and_lowered_across_servers(
     for client in (ada, bob, dee):
         while (await client.recv())["type"] != "peer-left":
             pass
+
+
+async def test_the_history_is_bounded_in_bytes_in_redis(
+    redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
+) -> None:
+    servers.append(
+        await start_redis_standalone(
+            redis_server.url, chat_history_messages=50, chat_history_bytes=1000
+        )
+    )
+    ada = await open_client(servers[0].url, clients)
+    await ada.join("bytes", "Ada")
+    sent = []
+    for n in range(5):
+        await ada.send({"type": "chat", "text": f"{n}" * 190})
+        sent.append(await ada.expect("chat"))
+    sizes = [len(json.dumps(f, separators=(",", ":")).encode()) for f in sent]
+    keep = 0
+    while keep < len(sizes) and sum(sizes[len(sizes) - keep - 1 :]) <= 1000:
+        keep += 1
+    assert 1 <= keep < 5
+    late = await open_client(servers[0].url, clients)
+    await late.join("bytes", "Late")
+    assert [await late.expect("chat") for _ in range(keep)] == sent[-keep:]
+    await late.silent(0.3)
