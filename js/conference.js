@@ -5,6 +5,7 @@
 import { AudioSinks } from "./audio.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
+import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
@@ -455,36 +456,24 @@ export class Conference extends EventTarget {
     this.#changed();
   }
 
-  /** @param {import("./protocol.js").PeerStateFrame} frame */
+  /**
+   * A `peer-state` about us: the server's stamp of our raised hand, or someone lowered it.
+   * @param {import("./protocol.js").PeerStateFrame} frame
+   */
   #onOwnState(frame) {
     const hand = frame.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
     if (hand === false) this.#hand = false;
-    if (frame.by && frame.by !== this.#id) {
-      this.#noteHand(`${this.#nameOf(frame.by)} lowered your hand`);
-    }
+    this.#noteHand(frame);
     this.#changed();
   }
 
-  /** @param {import("./protocol.js").PeerStateFrame} frame */
-  #noteLowered(frame) {
-    if (!frame.by || frame.state.hand !== false) return;
-    const whose = this.#nameOf(frame.id);
-    const note =
-      frame.by === frame.id
-        ? `${whose} lowered their hand`
-        : `${frame.by === this.#id ? "You" : this.#nameOf(frame.by)} lowered ${whose}'s hand`;
-    this.#noteHand(note);
-  }
-
-  /** @param {string} id */
-  #nameOf(id) {
-    if (id === this.#id) return this.#self.name;
-    return this.#mesh.people.get(id)?.name || "someone";
-  }
-
-  /** @param {string} note */
-  #noteHand(note) {
+  /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
+  #noteHand(frame) {
+    const nameOf = (/** @type {string} */ id) =>
+      id === this.#id ? this.#self.name : this.#mesh.people.get(id)?.name || "someone";
+    const note = loweredNote(frame, this.#id, nameOf);
+    if (!note) return;
     this.#handNote = note;
     clearTimeout(this.#handNoteTimer);
     this.#handNoteTimer = setTimeout(() => {
@@ -639,7 +628,7 @@ export class Conference extends EventTarget {
           this.#onOwnState(frame);
           break;
         }
-        this.#noteLowered(frame);
+        this.#noteHand(frame);
         this.#mesh.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:

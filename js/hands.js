@@ -23,6 +23,20 @@ export function handQueue(c) {
 }
 
 /**
+ * What to tell the person when `frame` says a hand was lowered ("" when it does not).
+ * @param {import("./protocol.js").PeerStateFrame} frame
+ * @param {string} selfId  our peer id
+ * @param {(id: string) => string} nameOf  a peer's name
+ */
+export function loweredNote(frame, selfId, nameOf) {
+  const { by, id } = frame;
+  if (!by || frame.state.hand !== false) return "";
+  if (id === selfId) return by === selfId ? "" : `${nameOf(by)} lowered your hand`;
+  if (by === id) return `${nameOf(id)} lowered their hand`;
+  return `${by === selfId ? "You" : nameOf(by)} lowered ${nameOf(id)}'s hand`;
+}
+
+/**
  * Show a tile's place in the queue (0: its hand is down).
  * @param {{ el: HTMLElement, label: HTMLElement }} tile @param {number} place
  */
