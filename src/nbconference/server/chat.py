@@ -81,7 +81,7 @@ class ChatHistory:
         return len(self._frames)
 
 
-def hand_stamp(state: Mapping[str, Any], room_states: Iterable[Mapping[str, Any]]) -> int:
+def hand_stamp(room_states: Iterable[Mapping[str, Any]]) -> int:
     """When a hand goes up: now in milliseconds, but always after every hand already up
     in the room, so the queue keeps the order this server saw even if clocks differ."""
     latest = 0

@@ -322,7 +322,7 @@ class RoomRegistry:
     def _stamp_hand(self, state: dict[str, Any], room: str) -> None:
         if state.get("hand") is True:
             others = [p.get("state") or {} for p in self.rooms.get(room, {}).values()]
-            state["hand"] = hand_stamp(state, others)
+            state["hand"] = hand_stamp(others)
 
     def _deliver_chat(self, room: str, frame: bytes) -> None:
         for pid in list(self.rooms.get(room, {})):
