@@ -9,6 +9,7 @@ import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import { SERVER, describeError, joinMessage, signalMessage, stateMessage } from "./protocol.js";
+import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
 import { viewerRecordOf } from "./snapshot.js";
 
@@ -130,6 +131,8 @@ export class Conference extends EventTarget {
   snapshot() {
     const media = this.#media;
     const local = media.state();
+    // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
+    const { people, recorders } = splitRecorders(this.#mesh.roster());
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
@@ -151,7 +154,8 @@ export class Conference extends EventTarget {
         ...local,
         preview: local.camera ? media.preview : null,
       }),
-      peers: Object.freeze(this.#mesh.roster().map((record) => Object.freeze(record))),
+      peers: Object.freeze(people.map((record) => Object.freeze(record))),
+      recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
       grades: this.#grades,
