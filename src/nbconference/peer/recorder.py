@@ -1,0 +1,385 @@
+"""Recorder: the kernel records the call, and everyone in it is told.
+
+The recorder joins the room as a participant of kind ``recorder`` (docs/protocol.md,
+"Recorders"): the server carries that kind in its record, so every page shows a red
+"Recording" banner naming who started it for as long as it is in the room. It sends no
+media, asks every sender for its whole picture, and writes what it receives as it
+arrives (``recording``): each participant's audio, camera and screen share in files of
+their own, one mixed audio track, and a manifest::
+
+    rec = await Recorder.start("lab", folder="recordings/")   # top-level await
+    ...
+    await rec.stop()
+    rec.manifest()        # a DataFrame: who joined and left, cameras and screens, files
+
+A recorder that dies (a crashed or killed kernel) leaves files readable up to their last
+second; a kernel shutting down closes them properly. Needs the ``kernel-peer`` extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ..client.discovery import find_signaling, signaling_url
+from ..client.session import SignalingSession
+from ..protocol import (
+    MAX_NAME_CHARS,
+    MAX_VIEW_HEIGHT,
+    RECORDER_KIND,
+    ServerFrame,
+    valid_room,
+)
+from .link import CLOSE_TIMEOUT, PeerLink
+from .mesh import Mesh, RemotePeer
+from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
+
+log = logging.getLogger("nbconference")
+
+MANIFEST = "manifest.json"
+MIXED_AUDIO = "mixed-audio.mkv"
+# The presence keys whose changes the manifest records, as "<key> on" / "<key> off".
+TRACKED = ("camera", "microphone", "screen")
+# How far the mix may fall behind the clock (a busy loop) before it skips ahead.
+MAX_MIX_LAG = 1.0
+
+
+class Recorder:
+    """Records a room from this process; see the module docstring.
+
+    ``folder`` receives one sub-folder per recording (``<room>-<UTC time>``), whose path
+    is :attr:`path`. ``name`` is who started the recording, as the banner says it where
+    the server knows nobody on this socket (a kernel's token has no Jupyter user): by
+    default the user this process runs as. ``url``, ``token`` and ``timeout`` are as for
+    :class:`~nbconference.KernelPeer`.
+    """
+
+    def __init__(
+        self,
+        room: str,
+        folder: str | Path = "recordings",
+        *,
+        name: str | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if not valid_room(room):
+            raise ValueError("room must be 1-64 characters of letters, digits, '.', '_' or '-'")
+        if name is None:
+            from ..widget import default_name
+
+            name = default_name()
+        if len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
+        self.room, self.name, self.timeout = room, name, timeout
+        self.folder = Path(folder)
+        self.path = self.folder  # the recording's own folder once started
+        self._url, self._token = url, token or ""
+        self._status, self._error = "new", ""
+        self._session: SignalingSession | None = None
+        self._mesh = Mesh(self._send, None, self._on_media, self._peer_gone, self._wants)
+        self._started = 0.0
+        self._manifest = Manifest()
+        self._states: dict[str, dict[str, bool]] = {}
+        self._files: dict[tuple[str, str], MediaFile] = {}
+        self._mixer: AudioMixer | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- starting and stopping --------------------------------------------------------
+
+    @classmethod
+    async def start(cls, room: str, folder: str | Path = "recordings", **options: Any) -> Recorder:
+        """Join ``room`` as its recorder and start writing into ``folder``.
+
+        Raises ``SignalingError`` with a readable reason (``room-full``: a recorder takes
+        a place in the room like a person).
+        """
+        return await cls(room, folder, **options)._connect()
+
+    async def _connect(self) -> Recorder:
+        if self._status != "new":
+            raise RuntimeError(f"this Recorder is already {self._status}")
+        self._status = "connecting"
+        try:
+            if self._url is None:
+                endpoint = await find_signaling(self.timeout)
+                self._url, self._token = endpoint.url, self._token or endpoint.token
+            elif self._url.startswith(("http://", "https://")):
+                self._url = signaling_url(self._url)
+            self._session = SignalingSession(
+                self._url,
+                self._token,
+                self.room,
+                self.name,
+                {"camera": False, "microphone": False, "screen": False},
+                self.timeout,
+                kind=RECORDER_KIND,
+            )
+            welcome = await self._session.open()
+        except BaseException as exc:
+            self._status, self._error = "error", str(exc)
+            raise
+        self._begin(welcome)
+        self._status = "recording"
+        self._spawn(self._read_signaling())
+        self._spawn(self._mix())
+        atexit.register(self.close_files)
+        return self
+
+    def _begin(self, welcome: dict[str, Any]) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        path = self.folder / f"{self.room}-{stamp}"
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = self.folder / f"{self.room}-{stamp}-{suffix}"
+        path.mkdir(parents=True)
+        self.path = path
+        self._started = time.monotonic()
+        self._manifest = Manifest()
+        self._manifest.mixed_audio = MIXED_AUDIO
+        self._mixer = AudioMixer(MediaFile(path / MIXED_AUDIO, "audio", self._started))
+        self._mesh.welcomed(welcome)
+        for info in welcome.get("peers", []):
+            self._arrived(info)
+        self._save()
+
+    async def stop(self) -> None:
+        """Leave the room (the banners go away) and close every file properly."""
+        if self._status in ("stopped", "new"):
+            return
+        self._status = "stopped"
+        if self._session is not None:
+            await self._session.close()
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), CLOSE_TIMEOUT)
+        await self._mesh.close()
+        self.close_files()
+
+    def close_files(self) -> None:
+        """Close every file and write the manifest; what :meth:`stop` and the process's
+        exit do. The recorder stays in the room until :meth:`stop`."""
+        atexit.unregister(self.close_files)
+        offset = self._offset()
+        for peer_id, record in self._manifest.participants.items():
+            if record["left"] is None:
+                record["left"] = offset
+                self._manifest.event(offset, peer_id, "recording stopped")
+        for file in self._files.values():
+            _close_quietly(file)
+        self._files.clear()
+        if self._mixer is not None:
+            _close_quietly(self._mixer.file)
+            self._mixer = None
+        if self.path != self.folder:
+            self._save()
+
+    async def __aenter__(self) -> Recorder:
+        return self if self._status != "new" else await self._connect()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- what it is doing -------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The recorder's peer id in the room ('' before it joined)."""
+        return self._mesh.id
+
+    @property
+    def status(self) -> str:
+        """``new``, ``connecting``, ``recording``, ``reconnecting``, ``stopped`` or ``error``."""
+        session = self._session
+        if self._status == "recording" and session is not None and session.reconnecting:
+            return "reconnecting"
+        return self._status
+
+    @property
+    def error(self) -> str:
+        return self._error
+
+    @property
+    def peers(self) -> dict[str, RemotePeer]:
+        """The participants being recorded, by id (a snapshot)."""
+        return self._mesh.peers
+
+    @property
+    def links(self) -> dict[str, PeerLink]:
+        return self._mesh.links
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def manifest(self) -> Any:
+        """The manifest as a pandas DataFrame, one row per event: ``offset`` (seconds
+        since the start), ``peer_id``, ``name``, ``event`` (joined, left, camera on/off,
+        microphone on/off, screen on/off, recording stopped) and ``file`` (the track an
+        "on" event starts, relative to :attr:`path`). The JSON is :attr:`manifest_path`."""
+        return self._manifest.frame()
+
+    def manifest_json(self) -> dict[str, Any]:
+        """The manifest as written to :attr:`manifest_path`."""
+        return self._manifest.to_json()
+
+    def __repr__(self) -> str:
+        return f"<Recorder {self.status} of {self.room!r} into {str(self.path)!r}>"
+
+    # -- the room ---------------------------------------------------------------------
+
+    async def _read_signaling(self) -> None:
+        assert self._session is not None
+        while (frame := await self._session.receive()) is not None:
+            try:
+                self._note(frame)
+            except Exception:
+                log.exception("nbconference: the recorder could not note %s", frame.get("type"))
+            self._mesh.dispatch(frame)
+        if self._status != "stopped":
+            self._status, self._error = "error", self._session.error
+            self.close_files()
+
+    def _note(self, frame: dict[str, Any]) -> None:
+        """What the manifest learns from a room event (before the mesh acts on it)."""
+        kind = frame.get("type")
+        if kind == ServerFrame.PEER_JOINED and isinstance(frame.get("peer"), dict):
+            self._arrived(frame["peer"])
+        elif kind == ServerFrame.PEER_STATE and frame.get("id") in self._states:
+            self._changed(str(frame["id"]), frame.get("state") or {})
+        elif kind == ServerFrame.PEER_LEFT:
+            self._left(str(frame.get("id")))
+        elif kind == ServerFrame.WELCOME and not frame.get("resumed"):
+            # Back as a new peer after a long drop: whoever we knew may be gone.
+            known = {p.get("id") for p in frame.get("peers", [])}
+            for peer_id in [p for p in self._states if p not in known]:
+                self._left(peer_id)
+            for info in frame.get("peers", []):
+                if info.get("id") not in self._states:
+                    self._arrived(info)
+        else:
+            return
+        self._save()
+
+    def _arrived(self, info: dict[str, Any]) -> None:
+        peer_id = str(info.get("id", ""))
+        offset = self._offset()
+        record = self._manifest.participant(peer_id, str(info.get("name", "")), offset)
+        record["kind"] = info.get("kind", "participant")
+        self._states[peer_id] = {}
+        self._changed(peer_id, info.get("state") or {})
+
+    def _changed(self, peer_id: str, state: dict[str, Any]) -> None:
+        before = self._states.get(peer_id, {})
+        offset = self._offset()
+        for key in TRACKED:
+            if key in state and bool(state[key]) != before.get(key, False):
+                self._manifest.event(offset, peer_id, f"{key} {'on' if state[key] else 'off'}")
+        self._states[peer_id] = {**before, **{k: bool(state[k]) for k in TRACKED if k in state}}
+
+    def _left(self, peer_id: str) -> None:
+        if self._states.pop(peer_id, None) is None:
+            return
+        offset = self._offset()
+        record = self._manifest.participants.get(peer_id)
+        if record is not None:
+            record["left"] = offset
+        self._manifest.event(offset, peer_id, "left")
+        for key in [k for k in self._files if k[0] == peer_id]:
+            _close_quietly(self._files.pop(key))
+        if self._mixer is not None:
+            self._mixer.remove(peer_id)
+
+    def _peer_gone(self, peer_id: str) -> None:
+        if peer_id in self._states:
+            self._left(peer_id)
+            self._save()
+
+    # -- media ------------------------------------------------------------------------
+
+    def _wants(self, peer_id: str) -> tuple[int, int]:
+        """Everyone's whole camera and screen: a recording is not a thumbnail."""
+        return (MAX_VIEW_HEIGHT, MAX_VIEW_HEIGHT)
+
+    def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
+        if self._mixer is None or link.peer_id not in self._states:
+            return  # stopped, or a peer that has left
+        at = time.monotonic()
+        file = self._files.get((link.peer_id, kind))
+        if file is None:
+            file = self._open(link.peer_id, kind)
+        try:
+            file.write(frame, at)
+            if kind == "audio":
+                self._mixer.push(link.peer_id, frame)
+        except Exception:
+            log.exception("nbconference: the recorder could not write %s", file.path.name)
+
+    def _open(self, peer_id: str, kind: str) -> MediaFile:
+        name = self._manifest.file_name(peer_id, kind)
+        record = self._manifest.participants[peer_id]
+        record["files"][kind] = name
+        file = MediaFile(self.path / name, "audio" if kind == "audio" else "video", self._started)
+        self._files[peer_id, kind] = file
+        self._save()
+        return file
+
+    async def _mix(self) -> None:
+        """One mixed period every MIX_PERIOD, on the clock (so the mixed track lines up
+        with the others), catching up after a busy moment and skipping a long stall."""
+        tick = 0
+        while self._mixer is not None:
+            due = self._started + (tick + 1) * MIX_PERIOD
+            now = time.monotonic()
+            if now < due:
+                await asyncio.sleep(due - now)
+            elif now - due > MAX_MIX_LAG:
+                tick = int((now - self._started) / MIX_PERIOD)  # a gap, not a burst
+                continue
+            if self._mixer is None:
+                return
+            try:
+                self._mixer.tick(self._started + tick * MIX_PERIOD)
+            except Exception:
+                log.exception("nbconference: the recorder could not mix")
+            tick += 1
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _offset(self) -> float:
+        return round(time.monotonic() - self._started, 3) if self._started else 0.0
+
+    def _save(self) -> None:
+        try:
+            self._manifest.save(self.manifest_path)
+        except OSError:
+            log.exception("nbconference: the recorder could not write its manifest")
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        if self._session is not None and self._status != "stopped":
+            self._session.send(frame)
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("nbconference: Recorder task failed", exc_info=task.exception())
+
+
+def _close_quietly(file: MediaFile) -> None:
+    try:
+        file.close()
+    except Exception:
+        log.exception("nbconference: could not close %s", file.path.name)
