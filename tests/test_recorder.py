@@ -204,3 +204,24 @@ async def test_a_killed_recorder_leaves_readable_files(
     assert size == (320, 240) and frames >= 30 and last >= 2.0, (frames, last)
     _, mixed_last, _ = decoded(folder / manifest["mixed_audio"])
     assert mixed_last >= 2.0
+
+
+def test_the_disk_writer_keeps_order_drops_only_video_when_behind_and_drains() -> None:
+    from threading import Event
+
+    from nbconference.peer.disk_writer import DiskWriter
+
+    writer = DiskWriter(max_pending=3)
+    done: list[str] = []
+    gate = Event()
+    assert writer.submit(gate.wait)  # the thread is busy until the gate opens
+    assert writer.submit(lambda: done.append("a"))  # queued while busy
+    for n in range(5):
+        writer.submit(lambda n=n: done.append(f"v{n}"), droppable=True)
+    assert writer.submit(lambda: done.append("audio"))  # never dropped
+    assert writer.dropped >= 3
+    gate.set()
+    assert writer.close(10)
+    assert done[0] == "a" and done[-1] == "audio"
+    assert done[1:-1] == [f"v{n}" for n in range(5 - writer.dropped)]
+    assert not writer.submit(lambda: done.append("late"))

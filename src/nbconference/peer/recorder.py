@@ -22,6 +22,7 @@ import asyncio
 import atexit
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..protocol import (
     ServerFrame,
     valid_room,
 )
+from .disk_writer import DiskWriter
 from .link import CLOSE_TIMEOUT, PeerLink
 from .mesh import Mesh, RemotePeer
 from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
@@ -46,6 +48,9 @@ MIXED_AUDIO = "mixed-audio.mkv"
 TRACKED = ("camera", "microphone", "screen")
 # How far the mix may fall behind the clock (a busy loop) before it skips ahead.
 MAX_MIX_LAG = 1.0
+# A frame whose sender's timestamp puts it further back than this from its arrival starts
+# its track's clock anew (the sender restarted its timestamps, or they wrapped).
+MAX_BACKLOG = 5.0
 
 
 class Recorder:
@@ -87,7 +92,11 @@ class Recorder:
         self._manifest = Manifest()
         self._states: dict[str, dict[str, bool]] = {}
         self._files: dict[tuple[str, str], MediaFile] = {}
+        # Per track: a sender timestamp (s) and the monotonic time it stands for.
+        self._clocks: dict[tuple[str, str], tuple[float, float]] = {}
         self._mixer: AudioMixer | None = None
+        # Files are written on a thread of their own; the loop only hands frames over.
+        self._writer: DiskWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- starting and stopping --------------------------------------------------------
@@ -144,6 +153,7 @@ class Recorder:
         self._manifest = Manifest()
         self._manifest.mixed_audio = MIXED_AUDIO
         self._mixer = AudioMixer(MediaFile(path / MIXED_AUDIO, "audio", self._started))
+        self._writer = DiskWriter()
         self._mesh.welcomed(welcome)
         for info in welcome.get("peers", []):
             self._arrived(info)
@@ -172,12 +182,17 @@ class Recorder:
             if record["left"] is None:
                 record["left"] = offset
                 self._manifest.event(offset, peer_id, "recording stopped")
-        for file in self._files.values():
-            _close_quietly(file)
+        files = [*self._files.values(), *([self._mixer.file] if self._mixer else [])]
         self._files.clear()
-        if self._mixer is not None:
-            _close_quietly(self._mixer.file)
-            self._mixer = None
+        self._mixer = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            for file in files:  # after the frames queued for them
+                writer.submit(file.close)
+            if not writer.close():
+                log.warning("nbconference: the recorder's files took too long to close")
+            if writer.dropped:
+                self._manifest.event(offset, "", f"{writer.dropped} video frames dropped")
         if self.path != self.folder:
             self._save()
 
@@ -293,9 +308,10 @@ class Recorder:
             record["left"] = offset
         self._manifest.event(offset, peer_id, "left")
         for key in [k for k in self._files if k[0] == peer_id]:
-            _close_quietly(self._files.pop(key))
+            self._submit(self._files.pop(key).close)
+            self._clocks.pop(key, None)
         if self._mixer is not None:
-            self._mixer.remove(peer_id)
+            self._submit(partial(self._mixer.remove, peer_id))
 
     def _peer_gone(self, peer_id: str) -> None:
         if peer_id in self._states:
@@ -311,16 +327,31 @@ class Recorder:
     def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
         if self._mixer is None or link.peer_id not in self._states:
             return  # stopped, or a peer that has left
-        at = time.monotonic()
+        at = self._media_time((link.peer_id, kind), frame, time.monotonic())
         file = self._files.get((link.peer_id, kind))
         if file is None:
             file = self._open(link.peer_id, kind)
-        try:
-            file.write(frame, at)
-            if kind == "audio":
-                self._mixer.push(link.peer_id, frame)
-        except Exception:
-            log.exception("nbconference: the recorder could not write %s", file.path.name)
+        if kind == "audio":
+            self._submit(partial(_write_audio, file, self._mixer, link.peer_id, frame, at))
+        else:
+            self._submit(partial(file.write, frame, at), droppable=True)
+
+    def _media_time(self, track: tuple[str, str], frame: Any, arrival: float) -> float:
+        """When ``frame`` was sent, on our clock: its sender's timestamp (RTP, which aiortc
+        puts in ``pts``) from the time of the quickest arrival so far. Arrival times
+        alone would not do: frames queued while the loop was busy arrive together, and
+        audio written from them would drift ahead of the call."""
+        if frame.pts is None or frame.time_base is None:
+            return arrival
+        sent = float(frame.pts * frame.time_base)
+        anchor = self._clocks.get(track)
+        if anchor is not None:
+            at = anchor[1] + (sent - anchor[0])
+            if arrival - MAX_BACKLOG <= at <= arrival:
+                return at
+        # The first frame, one that came quicker than any before it, or a new clock.
+        self._clocks[track] = (sent, arrival)
+        return arrival
 
     def _open(self, peer_id: str, kind: str) -> MediaFile:
         name = self._manifest.file_name(peer_id, kind)
@@ -345,10 +376,7 @@ class Recorder:
                 continue
             if self._mixer is None:
                 return
-            try:
-                self._mixer.tick(self._started + tick * MIX_PERIOD)
-            except Exception:
-                log.exception("nbconference: the recorder could not mix")
+            self._submit(partial(self._mixer.tick, self._started + tick * MIX_PERIOD))
             tick += 1
 
     # -- plumbing ---------------------------------------------------------------------
@@ -361,6 +389,10 @@ class Recorder:
             self._manifest.save(self.manifest_path)
         except OSError:
             log.exception("nbconference: the recorder could not write its manifest")
+
+    def _submit(self, job: Any, droppable: bool = False) -> None:
+        if self._writer is not None:
+            self._writer.submit(job, droppable)
 
     def _send(self, frame: dict[str, Any]) -> None:
         if self._session is not None and self._status != "stopped":
@@ -378,8 +410,7 @@ class Recorder:
             log.error("nbconference: Recorder task failed", exc_info=task.exception())
 
 
-def _close_quietly(file: MediaFile) -> None:
-    try:
-        file.close()
-    except Exception:
-        log.exception("nbconference: could not close %s", file.path.name)
+def _write_audio(file: MediaFile, mixer: AudioMixer, peer_id: str, frame: Any, at: float) -> None:
+    """A participant's voice, into its own file and the mix (on the writer's thread)."""
+    file.write(frame, at)
+    mixer.push(peer_id, frame)
