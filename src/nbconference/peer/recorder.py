@@ -97,6 +97,7 @@ class Recorder:
         self._mixer: AudioMixer | None = None
         # Files are written on a thread of their own; the loop only hands frames over.
         self._writer: DiskWriter | None = None
+        self._dropped = 0  # by the writer, once it is closed
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- starting and stopping --------------------------------------------------------
@@ -191,6 +192,7 @@ class Recorder:
                 writer.submit(file.close)
             if not writer.close():
                 log.warning("nbconference: the recorder's files took too long to close")
+            self._dropped = writer.dropped
             if writer.dropped:
                 self._manifest.event(offset, "", f"{writer.dropped} video frames dropped")
         if self.path != self.folder:
@@ -240,6 +242,19 @@ class Recorder:
         microphone on/off, screen on/off, recording stopped) and ``file`` (the track an
         "on" event starts, relative to :attr:`path`). The JSON is :attr:`manifest_path`."""
         return self._manifest.frame()
+
+    def tracks(self) -> list[dict[str, Any]]:
+        """The tracks being written: ``peer_id``, ``kind`` (audio, camera, screen), ``file``
+        and ``frames`` written so far (an audio frame is 20 ms)."""
+        return [
+            {"peer_id": peer_id, "kind": kind, "file": file.path.name, "frames": file.frames}
+            for (peer_id, kind), file in self._files.items()
+        ]
+
+    @property
+    def dropped_frames(self) -> int:
+        """Video frames dropped so far because writing fell behind (a busy machine)."""
+        return self._writer.dropped if self._writer is not None else self._dropped
 
     def manifest_json(self) -> dict[str, Any]:
         """The manifest as written to :attr:`manifest_path`."""
