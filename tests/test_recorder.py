@@ -97,7 +97,7 @@ async def test_a_recorder_writes_each_participant_and_a_manifest(
     assert manifest == rec.manifest_json()
     people = {p["name"]: p for p in manifest["participants"]}
     assert set(people) == {"Ada", "Bob"}
-    assert people["Ada"]["joined"] == 0 and people["Bob"]["joined"] > 0
+    assert people["Ada"]["joined"] < 0.1 and people["Bob"]["joined"] >= people["Ada"]["joined"]
     assert people["Bob"]["left"] is not None and people["Bob"]["left"] < people["Ada"]["left"]
     for name, shade in (("Ada", 60), ("Bob", 200)):
         record = people[name]
@@ -225,3 +225,54 @@ def test_the_disk_writer_keeps_order_drops_only_video_when_behind_and_drains() -
     assert done[0] == "a" and done[-1] == "audio"
     assert done[1:-1] == [f"v{n}" for n in range(5 - writer.dropped)]
     assert not writer.submit(lambda: done.append("late"))
+
+
+def test_a_kernel_shutting_down_closes_the_recording(tmp_path: Path) -> None:
+    """A real ipykernel records with top-level await and is shut down without a word to
+    the recorder: its exit closes every file and writes the manifest's last events."""
+    from jupyter_client.manager import start_new_kernel
+
+    from support.kernel_peers import KernelPeers
+    from support.polling import wait_until
+    from support.standalone import ServeProcess
+
+    with ServeProcess() as server:
+        senders = KernelPeers(server.url, server.token, "lab")
+        try:
+            ada = senders.join("Ada", fps=15)
+            manager, client = start_new_kernel(kernel_name="python3")
+            try:
+                code = (
+                    "from nbconference import Recorder\n"
+                    f"rec = await Recorder.start('lab', {str(tmp_path)!r}, name='Grace',"
+                    f" url={server.url!r}, token={server.token!r})\n"
+                    "import asyncio\n"
+                    "while not [t for t in rec.tracks() if t['frames'] > 30]:\n"
+                    "    await asyncio.sleep(0.1)\n"
+                    "print(rec.id)\n"
+                )
+                printed: list[str] = []
+                reply = client.execute_interactive(
+                    code,
+                    timeout=60,
+                    output_hook=lambda m: printed.append(m["content"].get("text", "")),
+                )
+                assert reply["content"]["status"] == "ok", reply["content"]
+                recorder_id = "".join(printed).strip()
+                assert recorder_id in senders.links("Ada")
+            finally:
+                client.stop_channels()
+                manager.shutdown_kernel(now=False)  # a shutdown request, as Lab sends
+            # It left the room as it went (not dropped: that would take the server's
+            # grace window of 15 s), so the banners go at once.
+            wait_until(lambda: recorder_id not in senders.links("Ada"), 5, "the recorder to leave")
+        finally:
+            senders.close()
+    (folder,) = tmp_path.iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (record,) = manifest["participants"]
+    assert record["id"] == ada and record["left"] is not None
+    assert manifest["events"][-1]["event"] == "recording stopped"
+    with av.open(str(folder / record["files"]["camera"])) as container:
+        assert container.duration is not None  # closed properly: Matroska knows its length
+        assert len(list(container.decode(video=0))) > 30

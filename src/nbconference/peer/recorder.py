@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
+import threading
 import time
+import weakref
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -99,6 +102,7 @@ class Recorder:
         self._writer: DiskWriter | None = None
         self._dropped = 0  # by the writer, once it is closed
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- starting and stopping --------------------------------------------------------
 
@@ -138,7 +142,9 @@ class Recorder:
         self._status = "recording"
         self._spawn(self._read_signaling())
         self._spawn(self._mix())
-        atexit.register(self.close_files)
+        self._loop = asyncio.get_running_loop()
+        _RECORDING.add(self)
+        _hook_exit()
         return self
 
     def _begin(self, welcome: dict[str, Any]) -> None:
@@ -177,7 +183,7 @@ class Recorder:
     def close_files(self) -> None:
         """Close every file and write the manifest; what :meth:`stop` and the process's
         exit do. The recorder stays in the room until :meth:`stop`."""
-        atexit.unregister(self.close_files)
+        _RECORDING.discard(self)
         offset = self._offset()
         for peer_id, record in self._manifest.participants.items():
             if record["left"] is None:
@@ -197,6 +203,18 @@ class Recorder:
                 self._manifest.event(offset, "", f"{writer.dropped} video frames dropped")
         if self.path != self.folder:
             self._save()
+
+    def _at_exit(self) -> None:
+        """The process is ending while we record (a kernel shut down, a script's end).
+        A kernel's loop has stopped but is not closed: run it once more to leave the room
+        properly (the banners go at once); in any case, close the files."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            try:
+                loop.run_until_complete(asyncio.wait_for(self.stop(), 2 * CLOSE_TIMEOUT))
+            except BaseException:
+                log.exception("nbconference: the recorder could not leave at exit")
+        self.close_files()
 
     async def __aenter__(self) -> Recorder:
         return self if self._status != "new" else await self._connect()
@@ -429,3 +447,28 @@ def _write_audio(file: MediaFile, mixer: AudioMixer, peer_id: str, frame: Any, a
     """A participant's voice, into its own file and the mix (on the writer's thread)."""
     file.write(frame, at)
     mixer.push(peer_id, frame)
+
+
+# Recorders still recording, closed when the process ends. Hooked into threading's exit
+# (it runs before the interpreter waits for other threads: aiortc's decoder threads of a
+# kernel whose loop stopped would wait forever, and plain atexit would never come), and
+# into atexit as well, for a process whose threads end anyway.
+_RECORDING: weakref.WeakSet[Recorder] = weakref.WeakSet()
+_HOOKED: list[bool] = []
+
+
+def _hook_exit() -> None:
+    if _HOOKED:
+        return
+    _HOOKED.append(True)
+    atexit.register(_stop_all)
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        # RuntimeError: the interpreter is shutting down already, and atexit will do.
+        with contextlib.suppress(RuntimeError):
+            register(_stop_all)
+
+
+def _stop_all() -> None:
+    for recorder in list(_RECORDING):
+        recorder._at_exit()
