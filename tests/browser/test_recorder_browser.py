@@ -91,6 +91,12 @@ def decoded(path: Path) -> tuple[int, float]:
     return len(frames), max(float(f.pts * f.time_base) for f in frames)
 
 
+def _record(recorder: RecorderProcess, person: Participant) -> dict[str, Any]:
+    """``person``'s record in the recorder's manifest, as written so far."""
+    people = recorder.manifest()["participants"]
+    return next((p for p in people if p["id"] == person.peer_id), {"files": {}})
+
+
 def kernels_say_recording(people: list[Participant], recording: bool) -> bool:
     return all(person.value("w.recording") is recording for person in people)
 
@@ -137,7 +143,15 @@ def test_everyone_sees_the_banner_and_the_files_hold_the_call(
                 f"{person.name} to send the recorder media",
             )
         started = recorder.manifest()["participants"]
-        elapsed = 0.0
+        # Ada shares her screen for a while: a file of its own, and "screen on" / "off".
+        share = ada.page.locator('.nbc-root .nbc-button[data-action="screen"]')
+        share.click()
+        wait_until(
+            lambda: "screen" in _record(recorder, ada)["files"], TIMEOUT, "ada's screen file"
+        )
+        ada.page.wait_for_timeout(3000)
+        share.click()
+        elapsed = 3.0
         while elapsed < RECORDING_SECONDS:
             ada.page.wait_for_timeout(1000)
             elapsed += 1.0
@@ -161,7 +175,8 @@ def test_everyone_sees_the_banner_and_the_files_hold_the_call(
         record = people[person.peer_id]
         # Named as the room knows them (their Jupyter identity), with both their tracks.
         assert record["name"] == person.identity()["display_name"], record
-        assert set(record["files"]) == {"camera", "audio"}, record
+        tracks = {"camera", "audio", "screen"} if person is ada else {"camera", "audio"}
+        assert set(record["files"]) == tracks, record
         frames, last = decoded(recorder.path / record["files"]["camera"])
         expected = sent[person.name]["framesSent"]
         # Every frame the browser sent is in the file, but those sent in the moment
@@ -173,6 +188,19 @@ def test_everyone_sees_the_banner_and_the_files_hold_the_call(
         assert last - record["joined"] >= RECORDING_SECONDS, (person.name, last, record)
         _, audio_last = decoded(recorder.path / record["files"]["audio"])
         assert record["left"] - 2.0 <= audio_last <= record["left"] + 0.2, (person.name, audio_last)
+    # Ada's screen share: 1280x720, from "screen on" to "screen off".
+    events = {(e["peer_id"], e["event"]): e["offset"] for e in manifest["events"]}
+    shared = events[ada.peer_id, "screen off"] - events[ada.peer_id, "screen on"]
+    assert 2.5 < shared < 10, events
+    screen = recorder.path / people[ada.peer_id]["files"]["screen"]
+    frames, last = decoded(screen)
+    with av.open(str(screen)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1280, 720)
+        first = next(container.decode(stream))
+    begun = float(first.pts * first.time_base)
+    assert frames > 0 and begun >= events[ada.peer_id, "screen on"] - 0.5, (begun, events)
+    assert last <= events[ada.peer_id, "screen off"] + 1.0, (last, events)
     _, mixed_last = decoded(recorder.path / manifest["mixed_audio"])
     assert abs(mixed_last - stopped_at) < 0.5, (mixed_last, stopped_at)
 
