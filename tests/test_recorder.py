@@ -213,17 +213,16 @@ def test_the_disk_writer_keeps_order_drops_only_video_when_behind_and_drains() -
 
     writer = DiskWriter(max_pending=3)
     done: list[str] = []
-    gate = Event()
-    assert writer.submit(gate.wait)  # the thread is busy until the gate opens
+    busy, gate = Event(), Event()
+    assert writer.submit(lambda: (busy.set(), gate.wait()))  # busy until the gate opens
+    assert busy.wait(10)
     assert writer.submit(lambda: done.append("a"))  # queued while busy
-    for n in range(5):
-        writer.submit(lambda n=n: done.append(f"v{n}"), droppable=True)
+    accepted = [writer.submit(lambda n=n: done.append(f"v{n}"), droppable=True) for n in range(5)]
+    assert accepted == [True, True, False, False, False] and writer.dropped == 3
     assert writer.submit(lambda: done.append("audio"))  # never dropped
-    assert writer.dropped >= 3
     gate.set()
     assert writer.close(10)
-    assert done[0] == "a" and done[-1] == "audio"
-    assert done[1:-1] == [f"v{n}" for n in range(5 - writer.dropped)]
+    assert done == ["a", "v0", "v1", "audio"]
     assert not writer.submit(lambda: done.append("late"))
 
 
