@@ -32,6 +32,7 @@ export const TO_KERNEL = Object.freeze({
   STATS: "stats",
   GONE: "viewer-gone",
   VIEWER_LEFT: "viewer-left",
+  CHAT: "chat",
 });
 
 /** What the kernel asks of every browser: the `command` of its messages. */
@@ -42,6 +43,9 @@ export const FROM_KERNEL = Object.freeze({
   MICROPHONE: "microphone",
   SIGNALING: "signaling",
   RECEIVE_VIDEO: "receive-video",
+  // Done by one browser only: the one whose viewer key the kernel names in `via`.
+  CHAT: "chat",
+  LOWER_HAND: "lower-hand",
 });
 
 /** Settings that only take effect by joining again. */
@@ -105,6 +109,9 @@ export function kernelReporter(model) {
     viewerLeft(id) {
       send({ type: TO_KERNEL.VIEWER_LEFT, id });
     },
+    chat(message) {
+      send({ type: TO_KERNEL.CHAT, message });
+    },
     hello() {
       send({ type: TO_KERNEL.HELLO });
     },
@@ -148,9 +155,10 @@ function readSignaling(fields) {
 /**
  * @param {AnyModel} model
  * @param {Conference} conference
+ * @param {string} viewer  this browser's viewer key (commands for one browser name it)
  * @returns {{ attachView(): () => void, dispose(): void }}
  */
-export function bindModel(model, conference) {
+export function bindModel(model, conference, viewer = "") {
   let views = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let noViewTimer;
@@ -178,6 +186,16 @@ export function bindModel(model, conference) {
         break;
       case FROM_KERNEL.RECEIVE_VIDEO:
         conference.setReceiveVideo(message.on);
+        break;
+      case FROM_KERNEL.CHAT:
+        if (message.fields.via === viewer && typeof message.fields.text === "string") {
+          conference.sendChat(message.fields.text, true);
+        }
+        break;
+      case FROM_KERNEL.LOWER_HAND:
+        if (message.fields.via === viewer && typeof message.fields.peer === "string") {
+          conference.lowerHand(message.fields.peer);
+        }
         break;
       case FROM_KERNEL.SIGNALING: {
         const info = readSignaling(message.fields);

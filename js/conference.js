@@ -4,11 +4,21 @@
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
 import { CallLock } from "./call-lock.js";
+import { ChatLog } from "./chat.js";
+import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
-import { SERVER, describeError, joinMessage, signalMessage, stateMessage } from "./protocol.js";
+import {
+  SERVER,
+  chatMessage,
+  describeError,
+  joinMessage,
+  lowerHandMessage,
+  signalMessage,
+  stateMessage,
+} from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
 import { viewerRecordOf } from "./snapshot.js";
@@ -30,7 +40,7 @@ import { viewerRecordOf } from "./snapshot.js";
  * @typedef {Pick<Conference, "snapshot" | "addEventListener" | "removeEventListener" |
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
- *   "showing">} ConferenceView  all a view may use
+ *   "showing" | "sendChat" | "raiseHand" | "lowerHand">} ConferenceView  all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
  * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
@@ -39,6 +49,8 @@ import { viewerRecordOf } from "./snapshot.js";
  * @property {(stats: Record<string, PeerStats>) => void} stats  every stats sample
  * @property {(peerId: string) => void} viewerLeft  another browser viewing this very
  *   widget left the room (its tab may be gone without a word to the kernel)
+ * @property {(message: import("./protocol.js").ChatFrame) => void} chat  a chat message,
+ *   the first time this browser sees its id (the kernel drops the other viewers' copies)
  */
 
 const NOTICE_MS = 8000;
@@ -97,6 +109,15 @@ export class Conference extends EventTarget {
   #screenPending = false;
   #changeQueued = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #noticeTimer;
+  // -- chat and raised hands --
+  #chat = new ChatLog();
+  /** our hand as we want it (sent in every state) */
+  #hand = false;
+  /** when the server says our hand went up (ms), 0 while it is down */
+  #handStamp = 0;
+  /** who lowered whose hand last, for a few seconds */
+  #handNote = "";
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -152,6 +173,7 @@ export class Conference extends EventTarget {
         ...this.#self,
         id: this.#id,
         ...local,
+        hand: this.#handStamp,
         preview: local.camera ? media.preview : null,
       }),
       peers: Object.freeze(people.map((record) => Object.freeze(record))),
@@ -160,6 +182,8 @@ export class Conference extends EventTarget {
       receiveVideo: this.#receiveVideo,
       grades: this.#grades,
       audioBlocked: this.#audio.blocked,
+      chat: this.#chat.snapshot(),
+      handNote: this.#handNote,
     };
     return Object.freeze(snapshot);
   }
@@ -393,6 +417,75 @@ export class Conference extends EventTarget {
     this.#mesh.updateWants();
   }
 
+  // -- chat and raised hands ----------------------------------------------------------
+
+  /**
+   * Post `text` to the room's chat; false when we are not in the room now (the server
+   * answers a refused message with an error, shown as a notice).
+   * @param {string} text @param {boolean} [fromCode]  the notebook's code posts it
+   */
+  sendChat(text, fromCode = false) {
+    if (!this.#signaling || this.#status !== "joined" || !text.trim()) return false;
+    this.#signaling.send(chatMessage(text, fromCode));
+    return true;
+  }
+
+  /** Raise or lower our own hand. @param {boolean} up */
+  raiseHand(up) {
+    if (up === this.#hand) return;
+    this.#hand = up;
+    if (!up) this.#handStamp = 0;
+    this.#signaling?.send(stateMessage(this.#presence()));
+    this.#changed();
+  }
+
+  /** Lower anyone's raised hand (ours too); the room hears we did. @param {string} peerId */
+  lowerHand(peerId) {
+    if (peerId === this.#id) {
+      this.raiseHand(false);
+      return;
+    }
+    this.#signaling?.send(lowerHandMessage(peerId));
+  }
+
+  /** What our `state` says: devices and hand. */
+  #presence() {
+    return { ...this.#media.state(), hand: this.#hand };
+  }
+
+  /** @param {import("./protocol.js").ChatFrame} frame */
+  #onChat(frame) {
+    if (!this.#chat.add(frame)) return;
+    this.#report.chat(frame);
+    this.#changed();
+  }
+
+  /**
+   * A `peer-state` about us: the server's stamp of our raised hand, or someone lowered it.
+   * @param {import("./protocol.js").PeerStateFrame} frame
+   */
+  #onOwnState(frame) {
+    const hand = frame.state.hand;
+    this.#handStamp = typeof hand === "number" ? hand : 0;
+    if (hand === false) this.#hand = false;
+    this.#noteHand(frame);
+    this.#changed();
+  }
+
+  /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
+  #noteHand(frame) {
+    const nameOf = (/** @type {string} */ id) =>
+      id === this.#id ? this.#self.name : this.#mesh.people.get(id)?.name || "someone";
+    const note = loweredNote(frame, this.#id, nameOf);
+    if (!note) return;
+    this.#handNote = note;
+    clearTimeout(this.#handNoteTimer);
+    this.#handNoteTimer = setTimeout(() => {
+      this.#handNote = "";
+      this.#changed();
+    }, NOTICE_MS);
+  }
+
   /** Leave the room (the widget stays and can join again). */
   leave() {
     if (this.#status === "left" || this.#status === "idle") return;
@@ -423,6 +516,7 @@ export class Conference extends EventTarget {
     this.#closed = true;
     this.#lock?.free();
     clearTimeout(this.#noticeTimer);
+    clearTimeout(this.#handNoteTimer);
   }
 
   // -- the call ---------------------------------------------------------------------
@@ -482,7 +576,7 @@ export class Conference extends EventTarget {
     const about = { widget: this.#instanceId, color: this.#self.color };
     this.#signaling = new SignalingSession(target, {
       joinMessage: (resume) =>
-        joinMessage(this.#room, this.#name, this.#media.state(), resume, about),
+        joinMessage(this.#room, this.#name, this.#presence(), resume, about),
       onWelcome: (welcome) => this.#onWelcome(welcome),
       onFrame: (frame) => this.#onFrame(frame),
       onStatus: (status, reason) => {
@@ -508,13 +602,15 @@ export class Conference extends EventTarget {
     const others = welcome.peers;
     if (welcome.resumed) {
       this.#mesh.reconcile(others);
-      this.#signaling?.send(stateMessage(this.#media.state()));
+      this.#signaling?.send(stateMessage(this.#presence()));
     } else {
       // First join, or back after the server's grace window: a new peer, every link anew.
       this.#id = welcome.id;
       this.#mesh.reset(welcome.id, welcome.ice_servers, others);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
+    const hand = welcome.peer?.state.hand;
+    this.#handStamp = typeof hand === "number" ? hand : 0;
     this.#setStatus("joined", "");
   }
 
@@ -532,7 +628,15 @@ export class Conference extends EventTarget {
         this.#mesh.drop(frame.id);
         break;
       case SERVER.PEER_STATE:
+        if (frame.id === this.#id) {
+          this.#onOwnState(frame);
+          break;
+        }
+        this.#noteHand(frame);
         this.#mesh.updateState(frame.id, frame.state);
+        break;
+      case SERVER.CHAT:
+        this.#onChat(frame);
         break;
       case SERVER.SIGNAL:
         this.#mesh.signal(frame.from, frame.data);
@@ -565,7 +669,7 @@ export class Conference extends EventTarget {
   #afterLocalChange(problem) {
     if (problem) this.#showNotice(problem);
     this.#mesh.applyLocalMedia();
-    this.#signaling?.send(stateMessage(this.#media.state()));
+    this.#signaling?.send(stateMessage(this.#presence()));
     this.#changed();
   }
 
@@ -614,6 +718,8 @@ export class Conference extends EventTarget {
     this.#lock?.free();
     this.#via = null;
     this.#id = "";
+    this.#handStamp = 0;
+    this.#hand = false;
     this.#stats = {};
     this.#requests = { camera: false, microphone: false };
   }

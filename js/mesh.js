@@ -34,6 +34,7 @@ export function noPathMessage(label, iceServers) {
  * @property {boolean} camera  as the peer announced it
  * @property {boolean} microphone
  * @property {boolean} screen
+ * @property {number} hand  when its hand went up (ms, the server's stamp), 0 when down
  * @property {RTCPeerConnectionState} connection
  * @property {string} problem  why the link does not work, for people; "" when it does
  * @property {MediaStream} stream  the peer's camera and voice (the live stream)
@@ -243,6 +244,7 @@ export class Mesh {
       camera: link.state.camera ?? true,
       microphone: link.state.microphone ?? true,
       screen: link.state.screen ?? false,
+      hand: typeof link.state.hand === "number" ? link.state.hand : 0,
       connection: link.pc.connectionState,
       problem: this.problem(link),
       stream: link.remoteStream,
@@ -279,7 +281,7 @@ function stranger(id) {
  */
 export function peerTraits(record) {
   const { id, name, username, initials, color, avatar_url, verified, widget } = record;
-  const { camera, microphone, screen, connection, problem } = record;
+  const { camera, microphone, screen, hand, connection, problem } = record;
   return {
     id,
     name,
@@ -291,6 +293,7 @@ export function peerTraits(record) {
     camera,
     microphone,
     screen,
+    hand,
     connection,
     problem,
     widget,

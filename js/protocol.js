@@ -11,8 +11,13 @@ export const SIGNAL_PATH = "nbconference/signal";
 export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const MAX_NAME_CHARS = 64;
 
-/** The presence flags a `state` carries, in this order. */
-export const STATE_KEYS = Object.freeze(/** @type {const} */ (["camera", "microphone", "screen"]));
+/**
+ * The presence flags a `state` carries, in this order. "hand": we send true or false; the
+ * server sends the time (ms) the hand went up, or false.
+ */
+export const STATE_KEYS = Object.freeze(
+  /** @type {const} */ (["camera", "microphone", "screen", "hand"]),
+);
 
 // -- kinds of participant (recording, issue 13; docs/protocol.md "Recorders") --------
 /** A person: what a join without `kind` is, and a record without `kind` says. */
@@ -27,6 +32,8 @@ export const CLIENT = Object.freeze({
   SIGNAL: "signal",
   STATE: "state",
   LEAVE: "leave",
+  CHAT: "chat",
+  LOWER_HAND: "lower-hand",
 });
 
 /** Server → client frame types. */
@@ -36,6 +43,7 @@ export const SERVER = Object.freeze({
   PEER_LEFT: "peer-left",
   PEER_STATE: "peer-state",
   SIGNAL: "signal",
+  CHAT: "chat",
   ERROR: "error",
 });
 
@@ -50,6 +58,9 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   "already-joined": "the server says we have joined already",
   "rate-limited": "too many messages; the server asked us to slow down",
   "backend-unavailable": "the server's room store is unavailable",
+  "chat-invalid": "a chat message was empty or not valid text",
+  "chat-too-long": "a chat message was too long",
+  "chat-rate-limited": "too many chat messages; wait a moment before sending more",
 });
 
 /** @typedef {keyof typeof ERROR_EXPLANATIONS} ErrorCode */
@@ -89,7 +100,9 @@ export const RECONNECT_FIRST_DELAY_MS = 500;
 export const RECONNECT_MAX_DELAY_MS = 8000;
 
 /**
- * @typedef {{ camera: boolean, microphone: boolean, screen: boolean }} PeerState
+ * @typedef {{ camera: boolean, microphone: boolean, screen: boolean, hand?: boolean | number }} PeerState
+ *   `hand` as we send it: true (up) or false; as the server sends it: the time it went
+ *   up (ms, which orders the queue) or false
  * @typedef {object} UserStamp  who the server authenticated a peer as (Jupyter's identity)
  * @property {string} username
  * @property {string} display_name
@@ -113,7 +126,9 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @typedef {{ type: typeof CLIENT.SIGNAL, to: string, data: SignalData }} SignalFrame
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
- * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame} ClientFrame
+ * @typedef {{ type: typeof CLIENT.CHAT, text: string, from_code?: true }} ChatMessageFrame
+ * @typedef {{ type: typeof CLIENT.LOWER_HAND, peer: string }} LowerHandFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame} ClientFrame
  *
  * Server → client frames, as readServerFrame() hands them over.
  * @typedef {object} WelcomeFrame
@@ -127,7 +142,18 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  *
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
- * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState> }} PeerStateFrame
+ * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState>, by?: string }} PeerStateFrame
+ *   `by`: who lowered the peer's hand (the peer itself, or another)
+ * @typedef {object} ChatFrame  a chat message, as the server stamped it
+ * @property {typeof SERVER.CHAT} type
+ * @property {string} id  the server's id for it: the same in every copy
+ * @property {number} time  when the server took it (ms since 1970)
+ * @property {string} from  the sender's peer id
+ * @property {string} name  the sender's name (its identity's, where the server knows one)
+ * @property {UserStamp | null} user
+ * @property {string | null} color
+ * @property {string} text  plain text: shown as text, never as HTML
+ * @property {boolean} from_code  posted by a notebook's code
  * @typedef {{ type: typeof SERVER.SIGNAL, from: string, data: SignalData }} RelayedSignalFrame
  * @typedef {object} ErrorFrame
  * @property {typeof SERVER.ERROR} type
@@ -135,7 +161,7 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ErrorFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame} ServerFrame
  */
 
 /** Tags and colours a join may carry (the server refuses others). */
@@ -176,6 +202,23 @@ export function leaveMessage() {
 }
 
 /**
+ * A chat message for the whole room.
+ * @param {string} text @param {boolean} [fromCode]  posted by the notebook's code
+ * @returns {ChatMessageFrame}
+ */
+export function chatMessage(text, fromCode = false) {
+  /** @type {ChatMessageFrame} */
+  const msg = { type: CLIENT.CHAT, text };
+  if (fromCode) msg.from_code = true;
+  return msg;
+}
+
+/** Lower the raised hand of `peer` (our own id: ours). @param {string} peer @returns {LowerHandFrame} */
+export function lowerHandMessage(peer) {
+  return { type: CLIENT.LOWER_HAND, peer };
+}
+
+/**
  * A readable sentence for an `error` frame.
  * @param {{ code?: string, message?: string }} frame
  */
@@ -201,6 +244,7 @@ function readState(value) {
   for (const key of STATE_KEYS) {
     const flag = value[key];
     if (typeof flag === "boolean") state[key] = flag;
+    else if (key === "hand" && typeof flag === "number" && flag > 0) state.hand = flag;
   }
   return state;
 }
@@ -316,11 +360,31 @@ export function readServerFrame(value) {
       return typeof value.id === "string" ? { type: SERVER.PEER_LEFT, id: value.id } : null;
     case SERVER.PEER_STATE:
       if (typeof value.id !== "string") return null;
-      return { type: SERVER.PEER_STATE, id: value.id, state: readState(value.state) };
+      /** @type {PeerStateFrame} */
+      const frame = { type: SERVER.PEER_STATE, id: value.id, state: readState(value.state) };
+      if (typeof value.by === "string") frame.by = value.by;
+      return frame;
     case SERVER.SIGNAL: {
       const data = readSignalData(value.data);
       if (typeof value.from !== "string" || !data) return null;
       return { type: SERVER.SIGNAL, from: value.from, data };
+    }
+    case SERVER.CHAT: {
+      const { id, time, from, text } = value;
+      if (typeof id !== "string" || typeof from !== "string" || typeof text !== "string") {
+        return null;
+      }
+      return {
+        type: SERVER.CHAT,
+        id,
+        time: typeof time === "number" && Number.isFinite(time) ? time : Date.now(),
+        from,
+        name: typeof value.name === "string" ? value.name : "",
+        user: readUser(value.user),
+        color: optionalString(value.color),
+        text,
+        from_code: value.from_code === true,
+      };
     }
     case SERVER.ERROR: {
       /** @type {ErrorFrame} */

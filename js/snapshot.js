@@ -16,6 +16,7 @@ import { peerTraits } from "./mesh.js";
  * @property {boolean} camera  sending video: wanted, and a camera is there
  * @property {boolean} microphone  sending sound
  * @property {boolean} screen  sharing a screen
+ * @property {number} hand  when our hand went up (ms, the server's stamp), 0 when down
  * @property {MediaStream | null} preview  our camera alone (never our own voice), while on
  *
  * @typedef {Person & LocalState} LocalRecord
@@ -48,6 +49,8 @@ import { peerTraits } from "./mesh.js";
  * @property {boolean} receiveVideo  false: "video off for me", the others send us none
  * @property {ReadonlyMap<string, Grade>} grades  each link's quality, by peer id
  * @property {boolean} audioBlocked  the browser plays no sound until a click
+ * @property {import("./chat.js").ChatSnapshot} chat  the room's chat, each message once
+ * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -71,6 +74,7 @@ export function viewerRecordOf(snapshot) {
     camera: local.camera,
     microphone: local.microphone,
     screen: local.screen,
+    hand: local.hand,
     wanted_camera: snapshot.wanted.camera,
     wanted_microphone: snapshot.wanted.microphone,
     receive_video: snapshot.receiveVideo,

@@ -2,7 +2,9 @@
 // One view of a conference: status line, a grid of video tiles and the call controls.
 // It renders the conference's snapshot() and calls its actions; media, sockets and audio
 // belong to the conference, the tiles' DOM to tiles.js.
+import { chatPanel } from "./chat.js";
 import { keepInSight } from "./floating.js";
+import { handQueue, handsPanel, markHand } from "./hands.js";
 import { icon } from "./icons.js";
 import { canPopOut, popOut } from "./popout.js";
 import { recordingBanner } from "./recording-banner.js";
@@ -119,6 +121,16 @@ export function renderView(el, conference) {
   const audio = button("enable-audio", "Enable audio", () => conference.enableAudio());
   audio.innerHTML = `${icon("speaker")}<span>Enable audio</span>`;
   audio.title = "The browser blocked sound until you click here";
+  // -- chat and raised hands --
+  const chat = chatPanel((text) => conference.sendChat(text));
+  const chatToggle = button("chat", "Chat", () => {
+    chat.setOpen(!chat.open);
+    update();
+  });
+  const hands = handsPanel((peerId) => conference.lowerHand(peerId));
+  const hand = button("hand", "Raise hand", () =>
+    conference.raiseHand(!(conference.snapshot().local.hand > 0)),
+  );
   const leave = button("leave", "Leave call", () => conference.leave());
   leave.classList.add("nbc-danger");
   leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
@@ -184,7 +196,17 @@ export function renderView(el, conference) {
   }
 
   const recording = recordingBanner();
-  root.append(header, recording.el, notice, mediaNotice, requests, grid, controls);
+  root.append(
+    header,
+    recording.el,
+    notice,
+    mediaNotice,
+    requests,
+    hands.el,
+    grid,
+    controls,
+    chat.panel,
+  );
   el.append(root);
   const sight = keepInSight(conference, root);
   // What this view shows of each peer, and at what size: what the peers send us.
@@ -233,6 +255,18 @@ export function renderView(el, conference) {
     toggle(screen, c.local.screen, "screen");
     toggle(incoming, c.receiveVideo, "incoming");
     for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
+    chat.update(c.chat);
+    hands.update(c);
+    const unread = chat.unread;
+    chatToggle.dataset.unread = String(unread);
+    chatToggle.textContent = unread ? `Chat (${unread})` : "Chat";
+    chatToggle.setAttribute("aria-pressed", String(chat.open));
+    chatToggle.title = unread ? `${unread} unread chat messages` : chat.open ? "Hide the chat" : "Show the chat";
+    const up = c.local.hand > 0;
+    hand.hidden = c.status !== "joined";
+    hand.setAttribute("aria-pressed", String(up));
+    hand.textContent = up ? "Lower hand" : "✋ Raise hand";
+    const places = new Map(handQueue(c).map((raised, index) => [raised.id, index + 1]));
     popout.hidden = !canPopOut() || (!inCall && !closePopOut);
     const popText = closePopOut ? "Pop in" : "Pop out";
     if (popout.textContent !== popText) popout.textContent = popText;
@@ -268,6 +302,7 @@ export function renderView(el, conference) {
       const you = { ...c.local, name: `${c.local.name} (you)` };
       const speaking = c.speaker !== "" && c.speaker === c.local.id;
       describeCamera(me, { ...you, connection: "local", problem: "" }, null, speaking);
+      markHand(me, places.get(c.local.id) ?? 0);
       place("local", me);
     }
     for (const peer of c.peers) {
@@ -275,6 +310,7 @@ export function renderView(el, conference) {
       attachStream(tile, c.receiveVideo ? peer.stream : null);
       const grade = c.grades.get(peer.id) ?? null;
       describeCamera(tile, peer, grade, c.speaker === peer.id, c.receiveVideo);
+      markHand(tile, places.get(peer.id) ?? 0);
       place(`peer:${peer.id}`, tile);
     }
     for (const [key, tile] of tiles) {

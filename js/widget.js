@@ -34,7 +34,7 @@ export default {
     conferences.get(id)?.close();
     const reporter = kernelReporter(model);
     const conference = new Conference(model, reporter);
-    const bridge = bindModel(model, conference);
+    const bridge = bindModel(model, conference, reporter.viewer);
     conferences.set(id, conference);
     bridges.set(id, bridge);
     // Ask the kernel where to join (and for a token, which is never in synced state).

@@ -13,9 +13,11 @@ Client to server::
     {"type": "signal", "to": "<peer id>", "data": {"description": {...}} | {"candidate": {...}}}
     {"type": "state", "state": {"camera": bool, "microphone": bool, "screen": bool}}
     {"type": "leave"}
+    {"type": "chat", "text": "...", "from_code": true?}
+    {"type": "lower-hand", "peer": "<peer id>"}
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
-(stamped with ``from``) and ``error`` (with one of :data:`ERROR_CODES`, and ``peer`` when
+(stamped with ``from``), ``chat`` and ``error`` (with one of :data:`ERROR_CODES`, and ``peer`` when
 the error concerns one).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
@@ -57,7 +59,9 @@ COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{3,8}|var\(--jp-collaborator-color[1-9]
 # SDP and ICE payloads nest two or three levels. The limit is explicit so that it does not
 # depend on the interpreter's recursion limit, which IPython, for one, raises to 3000.
 MAX_DEPTH: Final = 32
-STATE_KEYS: Final = ("camera", "microphone", "screen")
+# "hand": a client says true or false; the server turns true into the time (ms) the hand
+# went up, which orders the room's queue of raised hands (see "chat and raised hands").
+STATE_KEYS: Final = ("camera", "microphone", "screen", "hand")
 
 # -- kinds of participant (recording, issue 13) ----------------------------------------
 # A join may declare what kind of participant it is. The server carries a declared kind
@@ -78,6 +82,8 @@ class ClientFrame:
     SIGNAL: Final = "signal"
     STATE: Final = "state"
     LEAVE: Final = "leave"
+    CHAT: Final = "chat"
+    LOWER_HAND: Final = "lower-hand"
 
 
 class ServerFrame:
@@ -88,6 +94,7 @@ class ServerFrame:
     PEER_LEFT: Final = "peer-left"
     PEER_STATE: Final = "peer-state"
     SIGNAL: Final = "signal"
+    CHAT: Final = "chat"
     ERROR: Final = "error"
 
 
@@ -102,6 +109,10 @@ ERROR_CODES: Final = frozenset(
         "already-joined",
         "rate-limited",
         "backend-unavailable",
+        # chat (a message refused; the socket stays open)
+        "chat-invalid",
+        "chat-too-long",
+        "chat-rate-limited",
     }
 )
 # Errors that are the client's fault. The others (a peer that just left, a full room, a
@@ -211,7 +222,18 @@ class Leave:
     pass
 
 
-ClientMessage = Join | Signal | State | Leave
+@dataclass(frozen=True)
+class Chat:
+    text: str
+    from_code: bool = False
+
+
+@dataclass(frozen=True)
+class LowerHand:
+    peer: str
+
+
+ClientMessage = Join | Signal | State | Leave | Chat | LowerHand
 
 
 def valid_room(room: object) -> bool:
@@ -386,6 +408,10 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return State(_parse_state(obj.get("state")))
     if kind == ClientFrame.LEAVE:
         return Leave()
+    if kind == ClientFrame.CHAT:
+        return _parse_chat(obj)
+    if kind == ClientFrame.LOWER_HAND:
+        return LowerHand(_require(obj, "peer", str, "a peer id"))
     if isinstance(kind, str):
         raise ProtocolError("bad-message", f"unknown message type '{kind[:40]}'")
     raise ProtocolError("bad-message", "'type' must be a string")
@@ -522,8 +548,12 @@ def peer_left_frame(peer_id: str) -> str:
     return encode({"type": ServerFrame.PEER_LEFT, "id": peer_id})
 
 
-def peer_state_frame(peer_id: str, state: Mapping[str, bool]) -> str:
-    return encode({"type": ServerFrame.PEER_STATE, "id": peer_id, "state": state})
+def peer_state_frame(peer_id: str, state: Mapping[str, Any], by: str | None = None) -> str:
+    """``peer_id``'s state changed; ``by`` names who lowered its hand (itself or another)."""
+    frame: dict[str, Any] = {"type": ServerFrame.PEER_STATE, "id": peer_id, "state": state}
+    if by:
+        frame["by"] = by
+    return encode(frame)
 
 
 def signal_frame(sender: str, data_json: str) -> str:
@@ -602,3 +632,67 @@ def scale_for(source_height: int, shown: int) -> float:
         if source_height / step >= shown:
             chosen = step
     return chosen
+
+
+# -- chat and raised hands ------------------------------------------------------------
+# A chat message goes to the whole room through the server, which gives it an id and
+# stamps who sent it; the room keeps a bounded history for late joiners. A raised hand
+# is the "hand" of a peer's state: the server stamps when it went up, so every server of
+# the room orders the queue alike, and anyone in the room may lower anyone's hand.
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    """What the server enforces on chat, apart from the general message limits."""
+
+    max_chat_bytes: int = 4096
+    chat_messages_per_second: float = 1.0
+    chat_burst: int = 10
+    chat_history_messages: int = 100
+    chat_history_bytes: int = 128 * 1024
+
+
+DEFAULT_CHAT_LIMITS: Final = ChatLimits()
+
+
+def _parse_chat(obj: dict[str, Any]) -> Chat:
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("chat-invalid", "'text' must be text that is not blank")
+    if _SURROGATE.search(text) is not None:
+        # Only a JSON escape can make one: it has no UTF-8 form to show or relay.
+        raise ProtocolError("chat-invalid", "'text' is not valid UTF-8 (a lone surrogate)")
+    return Chat(text, obj.get("from_code") is True)
+
+
+def chat_message(text: str, from_code: bool = False) -> dict[str, Any]:
+    """A chat message for the whole room; ``from_code``: posted by a notebook's code."""
+    message: dict[str, Any] = {"type": ClientFrame.CHAT, "text": text}
+    if from_code:
+        message["from_code"] = True
+    return message
+
+
+def lower_hand_message(peer: str) -> dict[str, Any]:
+    """Lower the raised hand of ``peer`` (our own id lowers ours)."""
+    return {"type": ClientFrame.LOWER_HAND, "peer": peer}
+
+
+def chat_frame(
+    message_id: str, time_ms: int, sender: Mapping[str, Any], text: str, from_code: bool
+) -> str:
+    """The ``chat`` frame every member of the room receives, stamped with the sender's
+    public record (:func:`peer_record`): its id, name, identity and colour."""
+    frame: dict[str, Any] = {
+        "type": ServerFrame.CHAT,
+        "id": message_id,
+        "time": time_ms,
+        "from": sender["id"],
+        "name": sender.get("name", ""),
+        "user": sender.get("user"),
+        "color": sender.get("color"),
+        "text": text,
+    }
+    if from_code:
+        frame["from_code"] = True
+    return encode(frame)

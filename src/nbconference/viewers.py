@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat_log import hand_fields
+
 # Best first: the widget's status is the best of its viewers'.
 STATUS_RANK = {"joined": 5, "reconnecting": 4, "connecting": 3, "error": 2, "left": 1}
 # Best first: a peer's connection is the best any viewer has to it.
@@ -77,6 +79,7 @@ def peer_record(entry: Mapping[str, Any]) -> dict[str, Any]:
         "id": _text(entry.get("id"), 64),
         **_identity(entry),
         **_devices(entry),
+        **hand_fields(entry),
         "connection": _text(entry.get("connection"), 32) or "new",
         "problem": _text(entry.get("problem")),
     }
@@ -90,6 +93,7 @@ def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
         "id": _text(record.get("id"), 64),
         **_identity(record),
         **_devices(record),
+        **hand_fields(record),
         "status": status if status in STATUS_RANK else "connecting",
         "error": _text(record.get("error")),
         "receive_video": record.get("receive_video") is not False,
@@ -213,6 +217,14 @@ class Viewers:
         if len(self._viewers) != 1:
             return ""
         return next(iter(self._viewers.values())).peer_id
+
+    def in_room(self) -> str | None:
+        """The key of a viewer that is in the room now (the first such), or None: the one
+        that posts for the kernel (``send_chat``, ``lower_hand``)."""
+        for key, viewer in self._viewers.items():
+            if viewer.record.get("status") == "joined" and viewer.peer_id:
+                return key
+        return None
 
     def only(self) -> dict[str, Any] | None:
         """The raw record of the one viewer, when there is exactly one."""

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
+from .chat_log import ChatRecords, chat_record, hand_queue
 from .client.plan import SignalingPlan, plan_signaling
 from .notebook_room import notebook_path, notebook_room, widget_room
 from .protocol import MAX_NAME_CHARS, valid_room
@@ -36,6 +37,7 @@ VIEWER_TIMEOUT = 6.0
 
 PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
+ChatCallback = Callable[[dict[str, Any]], object]
 Remover = Callable[[], None]
 
 
@@ -47,6 +49,7 @@ class ToKernel:
     STATS = "stats"
     GONE = "viewer-gone"
     VIEWER_LEFT = "viewer-left"
+    CHAT = "chat"
 
 
 class FromKernel:
@@ -58,6 +61,9 @@ class FromKernel:
     MICROPHONE = "microphone"
     SIGNALING = "signaling"
     RECEIVE_VIDEO = "receive-video"
+    # For the one viewer named in ``via``.
+    CHAT = "chat"
+    LOWER_HAND = "lower-hand"
 
 
 def default_name() -> str:
@@ -146,6 +152,12 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     ).tag(sync=True)
     # Kernel-side only: the browsers measure it and have no use for it back.
     stats = traitlets.Dict(read_only=True)
+    chat = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="The room's chat messages, each once, oldest first: id, time (seconds since "
+        "1970), sender_id, name, text, from_code.",
+    )
 
     _live: ClassVar[dict[tuple[str, str], weakref.ref[ConferenceWidget]]] = {}
 
@@ -156,6 +168,8 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._peer_joined: list[PeerCallback] = []
         self._peer_left: list[PeerCallback] = []
         self._stats_callbacks: list[StatsCallback] = []
+        self._chat = ChatRecords()
+        self._chat_callbacks: list[ChatCallback] = []
         self._merging = False
         self._expiry: asyncio.TimerHandle | None = None
         self._plan: SignalingPlan | None = None
@@ -300,6 +314,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
             viewers.gone(key)
         elif kind == ToKernel.VIEWER_LEFT and isinstance(content.get("id"), str):
             viewers.left_room(content["id"])
+        elif kind == ToKernel.CHAT:
+            self._chat_reported(content.get("message"))
+            return
         viewers.expire(now)
         self._publish()
 
@@ -390,6 +407,11 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         Returns a function that removes the callback."""
         return _register(self._stats_callbacks, callback, remove)
 
+    def on_chat(self, callback: ChatCallback, remove: bool = False) -> Remover:
+        """Call ``callback(record)`` for every new chat message (a record of ``chat``),
+        once however many browsers view the widget. Returns a function that removes it."""
+        return _register(self._chat_callbacks, callback, remove)
+
     def _peers_changed(self, change: dict[str, Any]) -> None:
         old = {p.get("id"): p for p in change["old"] or []}
         new = {p.get("id"): p for p in change["new"] or []}
@@ -418,6 +440,51 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """Plot ``metrics`` over time, one line per link; returns the matplotlib
         figure. Needs matplotlib (``pip install 'nbconference[stats]'``)."""
         return self._stats_history.plot(metrics, names=self._names_seen)
+
+    # -- chat and raised hands ------------------------------------------------------------
+
+    def _chat_reported(self, message: object) -> None:
+        record = chat_record(message)
+        if record is None or not self._chat.add(record):
+            return  # another viewer's copy, or history we had
+        self.set_trait("chat", self._chat.records())
+        for callback in list(self._chat_callbacks):
+            callback(record)
+
+    def chat_frame(self) -> Any:
+        """``chat`` as a pandas DataFrame indexed by time (UTC). Needs pandas
+        (``pip install 'nbconference[stats]'``)."""
+        return self._chat.frame()
+
+    def send_chat(self, text: str) -> None:
+        """Post ``text`` to the room's chat, once, through one of the browsers that view
+        the widget; the room sees it marked as sent by the notebook's code, under that
+        browser's person. Raises RuntimeError when no viewer is in the room."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("chat text must be text that is not blank")
+        self.send({"command": FromKernel.CHAT, "text": text, "via": self._poster()})
+
+    @property
+    def hands(self) -> list[dict[str, Any]]:
+        """Everyone in the room whose hand is up (this widget's viewers too), first raised
+        first: id, name, raised_at (seconds since 1970, the server's clock)."""
+        return hand_queue(self.viewers, self.peers)
+
+    def lower_hand(self, peer_id: str) -> None:
+        """Lower anyone's raised hand, as a teacher does (through one viewing browser;
+        the room sees that its person lowered it)."""
+        if not isinstance(peer_id, str) or not peer_id:
+            raise ValueError("peer_id must be a peer id (see w.hands or w.peers)")
+        self.send({"command": FromKernel.LOWER_HAND, "peer": peer_id, "via": self._poster()})
+
+    def _poster(self) -> str:
+        key = self._viewers.in_room() if self.comm is not None else None
+        if key is None:
+            raise RuntimeError(
+                "no browser that shows this widget is in the call: display the widget "
+                "and join first"
+            )
+        return key
 
     # -- commands ---------------------------------------------------------------------
 

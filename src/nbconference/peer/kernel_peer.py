@@ -23,13 +23,23 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
+from ..chat_log import ChatRecords, chat_record
 from ..client.discovery import find_signaling, signaling_url
 from ..client.session import SignalingSession
-from ..protocol import MAX_NAME_CHARS, MAX_VIEW_HEIGHT, state_message, valid_room
+from ..protocol import (
+    MAX_NAME_CHARS,
+    MAX_VIEW_HEIGHT,
+    ServerFrame,
+    chat_message,
+    state_message,
+    valid_room,
+)
 from .link import CLOSE_TIMEOUT, PeerLink
 from .mesh import Mesh, PeerCallback, RemotePeer
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
+
+ChatCallback = Callable[[dict[str, Any]], object]
 
 log = logging.getLogger("nbconference")
 
@@ -101,6 +111,8 @@ class KernelPeer:
             "audio": Fanout(50),
         }
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._chat = ChatRecords()
+        self._chat_callbacks: list[ChatCallback] = []
         self._publishing: asyncio.Task[None] | None = None
 
     # -- joining and leaving ----------------------------------------------------------
@@ -313,11 +325,47 @@ class KernelPeer:
         if self._status == "joined":
             self._send(state_message(self._state))
 
+    # -- chat -------------------------------------------------------------------------
+
+    def send_chat(self, text: str) -> None:
+        """Post ``text`` to the room's chat, marked as sent by code (a script posting its
+        results into the call). The server may refuse it (too long, too fast): that is
+        logged, like other signaling errors."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("chat text must be text that is not blank")
+        if self._status != "joined":
+            raise RuntimeError(f"this KernelPeer is {self.status}, not in the room")
+        self._send(chat_message(text, from_code=True))
+
+    def on_chat(self, callback: ChatCallback) -> Callable[[], None]:
+        """Call ``callback(record)`` for every chat message of the room, each once (ours
+        too): a dict with id, time (seconds since 1970), sender_id, name, text and
+        from_code. Messages from before we joined come first. Returns a function to stop."""
+        return _register(self._chat_callbacks, callback)
+
+    @property
+    def chat(self) -> list[dict[str, Any]]:
+        """The chat messages seen since joining (with the room's history), oldest first."""
+        return self._chat.records()
+
+    def _chat_received(self, frame: dict[str, Any]) -> None:
+        record = chat_record(frame)
+        if record is None or not self._chat.add(record):
+            return
+        for callback in list(self._chat_callbacks):
+            try:
+                callback(record)
+            except Exception:
+                log.exception("nbconference: an on_chat callback failed")
+
     # -- signaling --------------------------------------------------------------------
 
     async def _read_signaling(self) -> None:
         assert self._session is not None
         while (frame := await self._session.receive()) is not None:
+            if frame.get("type") == ServerFrame.CHAT:
+                self._chat_received(frame)
+                continue
             self._mesh.dispatch(frame)
         if self._status != "left":
             self._status, self._error = "error", self._session.error

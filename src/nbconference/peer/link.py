@@ -18,7 +18,6 @@ what the remote peer asks (``video_track.show``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +37,10 @@ from .publishing import PublishedVideoTrack
 
 log = logging.getLogger("nbconference")
 
-CLOSE_TIMEOUT = 5.0
+# Closing a connection joins its receivers' decoder threads, which first drain their
+# queues: seconds on a loaded machine. A caller that stopped waiting earlier could end its
+# event loop with the close half done and leave a thread that keeps the process alive.
+CLOSE_TIMEOUT = 30.0
 
 
 def ice_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
@@ -274,5 +276,9 @@ async def _close_quietly(pc: RTCPeerConnection) -> None:
     caller is cancelled, goes on by itself: stopped half-way, it would leave receivers'
     decoder threads running."""
     closing = asyncio.ensure_future(pc.close())
-    with contextlib.suppress(Exception):
+    try:
         await asyncio.wait_for(asyncio.shield(closing), CLOSE_TIMEOUT)
+    except asyncio.TimeoutError:
+        log.warning("nbconference: a peer connection took over %.0f s to close", CLOSE_TIMEOUT)
+    except Exception as exc:
+        log.warning("nbconference: closing a peer connection failed: %r", exc)

@@ -51,6 +51,9 @@ MIXED_AUDIO = "mixed-audio.mkv"
 TRACKED = ("camera", "microphone", "screen")
 # How far the mix may fall behind the clock (a busy loop) before it skips ahead.
 MAX_MIX_LAG = 1.0
+# How long a process that ends while recording spends leaving the room (Jupyter kills a
+# kernel that takes more than 5 s to shut down).
+EXIT_TIMEOUT = 4.0
 # A frame whose sender's timestamp puts it further back than this from its arrival starts
 # its track's clock anew (the sender restarted its timestamps, or they wrapped).
 MAX_BACKLOG = 5.0
@@ -206,15 +209,16 @@ class Recorder:
 
     def _at_exit(self) -> None:
         """The process is ending while we record (a kernel shut down, a script's end).
-        A kernel's loop has stopped but is not closed: run it once more to leave the room
-        properly (the banners go at once); in any case, close the files."""
+        The files are closed first: they must not be lost. A kernel's loop has stopped but
+        is not closed: it runs once more, briefly, to leave the room (the banners go at
+        once rather than after the server's grace window) and close the connections."""
+        self.close_files()
         loop = self._loop
         if loop is not None and not loop.is_closed() and not loop.is_running():
             try:
-                loop.run_until_complete(asyncio.wait_for(self.stop(), 2 * CLOSE_TIMEOUT))
+                loop.run_until_complete(asyncio.wait_for(self.stop(), EXIT_TIMEOUT))
             except BaseException:
-                log.exception("nbconference: the recorder could not leave at exit")
-        self.close_files()
+                log.warning("nbconference: the recorder did not leave within %g s", EXIT_TIMEOUT)
 
     async def __aenter__(self) -> Recorder:
         return self if self._status != "new" else await self._connect()

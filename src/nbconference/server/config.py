@@ -10,7 +10,7 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from ..protocol import DEFAULT_LIMITS, Limits
+from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .backends.base import Backend
 from .rooms import RoomRegistry
 
@@ -132,6 +132,46 @@ class SignalingSettings(Configurable):
         buffer in Redis below client-output-buffer-limit (see docs/deployment.md).""",
     ).tag(config=True)
 
+    # -- chat ------------------------------------------------------------------------
+
+    max_chat_bytes = Int(
+        DEFAULT_CHAT_LIMITS.max_chat_bytes,
+        help="""Largest chat message, in UTF-8 bytes of its text; longer ones are refused
+        with 'chat-too-long' (the whole frame must also fit in max_message_bytes).""",
+    ).tag(config=True)
+
+    chat_messages_per_second = Float(
+        DEFAULT_CHAT_LIMITS.chat_messages_per_second,
+        help="""Sustained chat messages per second one peer may post (after a burst of
+        chat_burst); faster ones are refused with 'chat-rate-limited'. Apart from
+        messages_per_second, which signaling needs high.""",
+    ).tag(config=True)
+
+    chat_burst = Int(
+        DEFAULT_CHAT_LIMITS.chat_burst, help="Chat messages one peer may post in a burst."
+    ).tag(config=True)
+
+    chat_history_messages = Int(
+        DEFAULT_CHAT_LIMITS.chat_history_messages,
+        help="""Most chat messages a room keeps for late joiners (0: none). The history is
+        gone when the room empties.""",
+    ).tag(config=True)
+
+    chat_history_bytes = Int(
+        DEFAULT_CHAT_LIMITS.chat_history_bytes,
+        help="""Most bytes of chat frames a room keeps for late joiners; the oldest go
+        first.""",
+    ).tag(config=True)
+
+    def chat_limits(self) -> ChatLimits:
+        return ChatLimits(
+            max_chat_bytes=self.max_chat_bytes,
+            chat_messages_per_second=self.chat_messages_per_second,
+            chat_burst=self.chat_burst,
+            chat_history_messages=self.chat_history_messages,
+            chat_history_bytes=self.chat_history_bytes,
+        )
+
     def limits(self) -> Limits:
         return Limits(
             max_peers_per_room=self.max_peers_per_room,
@@ -158,15 +198,16 @@ class SignalingSettings(Configurable):
                 max_queued_bytes=self.redis_max_queued_bytes,
                 target_bytes_per_second=self.redis_bytes_per_peer_per_second,
                 max_message_bytes=self.max_message_bytes,
+                chat_limits=self.chat_limits(),
             )
             return backend
         from .backends.memory import MemoryBackend
 
-        return MemoryBackend()
+        return MemoryBackend(self.chat_limits())
 
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
-        return RoomRegistry(self.make_backend(), self.limits(), ice_servers)
+        return RoomRegistry(self.make_backend(), self.limits(), ice_servers, self.chat_limits())
 
 
 ICE_SERVER_KEYS = frozenset({"urls", "username", "credential"})

@@ -15,8 +15,10 @@ from ..protocol import (
     ABUSE_CODES,
     CLEAN_CLOSE_CODES,
     CLOSE_POLICY,
+    Chat,
     Join,
     Leave,
+    LowerHand,
     ProtocolError,
     Signal,
     State,
@@ -175,6 +177,10 @@ class SignalingConnection(WebSocketHandler):
                 raise ProtocolError("not-joined", "send 'join' first")
             elif isinstance(msg, State):
                 self.registry.set_state(self.peer, msg.state)
+            elif isinstance(msg, Chat):
+                self.registry.chat(self.peer, msg)
+            elif isinstance(msg, LowerHand):
+                self.registry.lower_hand(self.peer, msg)
             elif isinstance(msg, Leave):
                 peer, self.peer = self.peer, None
                 self._out.attach(None)

@@ -18,10 +18,14 @@ from ..protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY,
     CLOSE_REPLACED,
+    DEFAULT_CHAT_LIMITS,
     DEFAULT_LIMITS,
     ERROR_CODES,
+    Chat,
+    ChatLimits,
     Join,
     Limits,
+    LowerHand,
     ProtocolError,
     Signal,
     encode,
@@ -42,6 +46,7 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
+from .chat import ChatGate, hand_raised, hand_stamp
 from .limits import SocketCounts
 from .mailbox import Mailbox
 from .outgoing import Watchdog
@@ -90,8 +95,10 @@ class RoomRegistry:
         backend: Backend,
         limits: Limits | None = None,
         ice_servers: list[dict[str, Any]] | None = None,
+        chat_limits: ChatLimits | None = None,
     ) -> None:
         self.backend = backend
+        self.chat_gate = ChatGate(chat_limits or DEFAULT_CHAT_LIMITS)
         self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
         self.rooms: dict[str, dict[str, PeerInfo]] = {}
@@ -128,6 +135,7 @@ class RoomRegistry:
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
+        self._stamp_hand(info["state"], msg.room)
         try:
             others = await self.backend.add_peer(msg.room, info, self.limits.max_peers_per_room)
         except RoomFull:
@@ -147,6 +155,8 @@ class RoomRegistry:
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
         transport.send_frame(self._welcome(peer, resumed=False))
+        for frame in self.backend.chat_history(msg.room, peer.id):
+            transport.send_frame(frame.encode())
         transport.attach(mailbox)
         self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
         return peer
@@ -210,6 +220,7 @@ class RoomRegistry:
             peer.expiry.cancel()
             peer.expiry = None
         self._resume_tokens.pop(peer.resume, None)
+        self.chat_gate.forget(peer.id)
         peer.mailbox.clear()
         self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
         members = self.rooms.get(peer.room)
@@ -258,12 +269,71 @@ class RoomRegistry:
         if not self._deliver(target, signal_frame(sender.id, data_json).encode()):
             raise ProtocolError("peer-unavailable", self._full(target), peer=msg.to)
 
-    def set_state(self, peer: Peer, state: dict[str, bool]) -> None:
-        merged = {**peer.info["state"], **state}
-        if merged == peer.info["state"]:
+    def set_state(self, peer: Peer, state: Mapping[str, Any], by: str = "") -> None:
+        """Merge ``state`` into the peer's; ``by`` is who lowers its hand, if another."""
+        update = dict(state)
+        old = peer.info["state"]
+        if "hand" in update:
+            if update["hand"] is True and hand_raised(old):
+                update["hand"] = old["hand"]  # still up: it keeps its place
+            elif update["hand"] is True:
+                self._stamp_hand(update, peer.room)
+            else:
+                update["hand"] = False
+                if hand_raised(old):
+                    by = by or peer.id
+        merged = {**old, **update}
+        if merged == old:
             return  # changes nothing: the room hears nothing
         peer.info["state"] = merged
-        self._announce(RoomEvent(EventKind.STATE, peer.room, peer.id, state=merged), sender=peer)
+        event = RoomEvent(EventKind.STATE, peer.room, peer.id, state=merged, by=by)
+        self._announce(event, sender=peer)
+        if hand_raised(merged) and not hand_raised(old):
+            # Its own client learns the time its hand went up, its place in the queue.
+            self._deliver_event(peer, peer_state_frame(peer.id, merged).encode())
+
+    # -- chat and raised hands -------------------------------------------------------
+
+    def chat(self, sender: Peer, msg: Chat) -> None:
+        """Stamp ``msg`` (an id, the time, the sender's record) and relay it to the whole
+        room, the sender's own socket included: it learns its message's id that way."""
+        frame = self.chat_gate.stamp(sender.info, msg.text, msg.from_code)
+        self._deliver_chat(sender.room, frame.encode())
+        self.backend.add_chat(sender.room, frame, self._failure_reporter(sender, None))
+
+    def lower_hand(self, sender: Peer, msg: LowerHand) -> None:
+        """Lower the hand of ``msg.peer``, anyone in the sender's room; the room hears
+        who lowered it."""
+        members = self.rooms.get(sender.room, {})
+        if msg.peer not in members:
+            raise ProtocolError(
+                "unknown-peer", f"no peer '{msg.peer[:40]}' in room '{sender.room}'", peer=msg.peer
+            )
+        target = self.local.get(msg.peer)
+        if target is not None:
+            if hand_raised(target.info["state"]):
+                self.set_state(target, {"hand": False}, by=sender.id)
+            return
+        if not hand_raised(members[msg.peer].get("state") or {}):
+            return  # down already: nothing to tell its server
+        event = RoomEvent(EventKind.LOWER, sender.room, sender.id, to=msg.peer)
+        self.backend.publish(event, self._failure_reporter(sender, msg.peer))
+
+    def _stamp_hand(self, state: dict[str, Any], room: str) -> None:
+        if state.get("hand") is True:
+            others = [p.get("state") or {} for p in self.rooms.get(room, {}).values()]
+            state["hand"] = hand_stamp(others)
+
+    def _deliver_chat(self, room: str, frame: bytes) -> None:
+        for pid in list(self.rooms.get(room, {})):
+            target = self.local.get(pid)
+            if target is not None:
+                self._deliver_event(target, frame)
+
+    def _lower_remote(self, event: RoomEvent) -> None:
+        target = self.local.get(event.to)
+        if target is not None and target.room == event.room and hand_raised(target.info["state"]):
+            self.set_state(target, {"hand": False}, by=event.peer_id)
 
     # -- delivery --------------------------------------------------------------------
 
@@ -310,6 +380,10 @@ class RoomRegistry:
             self._refused_remote(event)
         elif event.kind == EventKind.LOST:
             self._lost_remote(event)
+        elif event.kind == EventKind.CHAT:
+            self._deliver_chat(event.room, event.data_json.encode())
+        elif event.kind == EventKind.LOWER:
+            self._lower_remote(event)
         else:
             self._apply(event)
 
@@ -365,14 +439,15 @@ class RoomRegistry:
             frame = peer_left_frame(event.peer_id)
         elif event.kind == EventKind.STATE and event.state is not None:
             members[event.peer_id]["state"] = event.state
-            frame = peer_state_frame(event.peer_id, event.state)
-            state_of = event.peer_id
+            frame = peer_state_frame(event.peer_id, event.state, event.by)
+            # A lowered hand is news to its peer too, and is not merged with other states.
+            state_of = None if event.by else event.peer_id
         else:
             return
         encoded = frame.encode()  # once for the whole room
         for pid in list(members):
             target = self.local.get(pid)
-            if pid != event.peer_id and target is not None:
+            if (pid != event.peer_id or event.by) and target is not None:
                 self._deliver_event(target, encoded, state_of)
 
     def _failure_reporter(self, sender: Peer, to: str | None) -> Callable[[str], None]:

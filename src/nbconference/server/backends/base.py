@@ -27,6 +27,10 @@ class EventKind:
     REFUSED: Final = "refused"
     # Signals to ``peer_id`` may have been lost: its server missed part of the stream.
     LOST: Final = "lost"
+    # A chat message for the whole room (``data_json`` is its encoded ``chat`` frame).
+    CHAT: Final = "chat"
+    # ``peer_id`` lowers the raised hand of ``to``, a peer of another server.
+    LOWER: Final = "lower"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class RoomEvent:
     data: dict[str, Any] | None = None
     data_json: str = ""
     origin: str = ""
+    # A ``state`` that lowered a hand: who lowered it.
+    by: str = ""
 
 
 class RoomFull(Exception):
@@ -103,3 +109,16 @@ class Backend(ABC):
     def refuse(self, event: RoomEvent, code: str, message: str) -> None:
         """Tell the server that sent ``event`` (a signal from another server) that it was
         not delivered, so that its sender gets the error ``code``."""
+
+    # -- chat history (not abstract: a backend without it keeps none) -------------------
+
+    def add_chat(self, room: str, frame: str, on_failure: Callable[[str], None]) -> None:
+        """Keep ``frame`` (an encoded ``chat``) in the room's bounded history and carry it
+        to the room's other servers (the registry delivers it to its own peers)."""
+        return None
+
+    def chat_history(self, room: str, peer_id: str) -> list[str]:
+        """The history as ``peer_id``, which has just been added, is to receive it: every
+        message before its join (later ones reach it live; a message in both is dropped
+        by its id)."""
+        return []

@@ -21,15 +21,16 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ...protocol import encode, utf8_size
+from ...protocol import DEFAULT_CHAT_LIMITS, ChatLimits, encode, utf8_size
 from ..limits import RateLimiter
+from . import redis_chat
 from . import redis_scripts as lua
 from .base import (
     Backend,
@@ -69,8 +70,11 @@ class RedisBackend(Backend):
         max_queued_bytes: int = 64 * 1024 * 1024,
         target_bytes_per_second: float = 2 * 1024 * 1024,
         max_message_bytes: int = 64 * 1024,
+        chat_limits: ChatLimits = DEFAULT_CHAT_LIMITS,
     ) -> None:
         self.url = url
+        self.chat_limits = chat_limits
+        self._histories: dict[str, list[str]] = {}  # read with a join, until taken
         self.max_queued_bytes = max_queued_bytes
         # Signals to one peer may burst to two seconds' worth (and always one message).
         self.target_rate = target_bytes_per_second
@@ -170,7 +174,15 @@ class RedisBackend(Backend):
             joined = lua.frame_head(self.server_id, EventKind.JOINED, room) + f',"rec":{rec}}}'
             left_head = lua.frame_head("", EventKind.LEFT, room)
             args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head]
+            self._forget_chat_if_empty(room)
             stored = outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
+            # Read on the same ordered writer right after the join: every message not in
+            # it is published after the join, and reaches the new peer live.
+            history = outbox.script(
+                redis_chat.HISTORY, [redis_chat.chat_key(self.prefix, room)], [], want_result=True
+            )
+            assert history is not None
+            history.add_done_callback(_retrieve)
             try:
                 result = await self._wait(stored)
             except BackendUnavailable:
@@ -189,6 +201,10 @@ class RedisBackend(Backend):
                 self._send_leave(room, peer_id, None)
                 raise BackendUnavailable("lost the Redis event stream while joining") from None
             records = [json.loads(item) for item in result]
+            frames = await self._wait(history)
+            self._histories[peer_id] = [
+                f.decode() if isinstance(f, bytes) else str(f) for f in frames or []
+            ]
             if not view.local:
                 view.reset(records)
             view.local.add(peer_id)
@@ -244,11 +260,14 @@ class RedisBackend(Backend):
             entry = self._local.get(event.peer_id)
             if entry is not None and self._outbox is not None:
                 frame = lua.frame_head(self.server_id, EventKind.STATE, event.room)
-                frame += f',"p":"{event.peer_id}","s":{lua.dumps(event.state)}}}'
+                frame += f',"p":"{event.peer_id}","s":{lua.dumps(event.state)}'
+                frame += f',"b":"{event.by}"}}' if event.by else "}"
                 rec = lua.record(entry[1], self.server_id)
                 keys = [lua.records_key(self.prefix, event.room)]
                 args = [event.peer_id, rec, lua.room_channel(self.prefix, event.room), frame]
                 self._outbox.script(lua.STATE, keys, args, on_failure)
+        elif event.kind == EventKind.LOWER:
+            self._publish_lower(event, on_failure)
         elif event.kind == EventKind.LEFT and event.peer_id in self._local:
             future = self._send_leave(event.room, event.peer_id, on_failure)
             if future is not None:
@@ -271,6 +290,45 @@ class RedisBackend(Backend):
         )
         channel = lua.server_channel(self.prefix, event.origin)
         self._outbox.publish(channel, frame, self._refusal_failed)
+
+    # -- chat and raised hands -----------------------------------------------------------
+
+    def add_chat(self, room: str, frame: str, on_failure: Callable[[str], None]) -> None:
+        if self._outbox is None:
+            on_failure("the Redis backend is not running")
+            return
+        event = lua.frame_head(self.server_id, EventKind.CHAT, room) + f',"f":{lua.dumps(frame)}}}'
+        limits = self.chat_limits
+        args = [
+            frame,
+            lua.room_channel(self.prefix, room),
+            event,
+            limits.chat_history_messages,
+            limits.chat_history_bytes,
+            redis_chat.HISTORY_TTL_MS,
+        ]
+        keys = [redis_chat.chat_key(self.prefix, room)]
+        self._outbox.script(redis_chat.ADD, keys, args, on_failure)
+
+    def chat_history(self, room: str, peer_id: str) -> list[str]:
+        return self._histories.pop(peer_id, [])
+
+    def _forget_chat_if_empty(self, room: str) -> None:
+        if self._outbox is not None:
+            keys = [lua.members_key(self.prefix, room), redis_chat.chat_key(self.prefix, room)]
+            self._outbox.script(redis_chat.FORGET_IF_EMPTY, keys, [])
+
+    def _publish_lower(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
+        """Lowering the hand of a peer of another server: its server does it."""
+        view = self._views.get(event.room)
+        target = view.remote.get(event.to) if view is not None else None
+        if target is None or self._outbox is None:
+            on_failure(f"peer '{event.to}' is not reachable from this server")
+            return
+        frame = lua.frame_head(self.server_id, EventKind.LOWER, event.room)
+        frame += f',"p":"{event.peer_id}","t":"{event.to}"}}'
+        channel = lua.server_channel(self.prefix, target["server"])
+        self._outbox.publish(channel, frame, on_failure)
 
     def _refusal_failed(self, reason: str) -> None:
         log.warning("nbconference: could not report an undelivered signal: %s", reason)
@@ -296,6 +354,7 @@ class RedisBackend(Backend):
         self, room: str, peer_id: str, on_failure: Callable[[str], None] | None
     ) -> asyncio.Future[Any] | None:
         self._local.pop(peer_id, None)
+        self._histories.pop(peer_id, None)
         if self._outbox is None:
             return None
         frame = lua.frame_head(self.server_id, EventKind.LEFT, room) + f',"p":"{peer_id}"}}'
@@ -303,6 +362,7 @@ class RedisBackend(Backend):
         done = self._outbox.script(
             lua.LEAVE, self._keys(room), [peer_id, channel, frame], on_failure, want_result=True
         )
+        self._forget_chat_if_empty(room)
         if done is not None:
             # Not always awaited (a join taken back); a failure is reported elsewhere.
             done.add_done_callback(_retrieve)
@@ -399,6 +459,9 @@ class RedisBackend(Backend):
                     )
                 )
                 return None
+            if kind == EventKind.LOWER:
+                self._sink(RoomEvent(EventKind.LOWER, room, event["p"], to=event["t"]))
+                return None
             if kind == EventKind.REFUSED:
                 reason = {"code": event["c"], "message": event["m"]}
                 self._sink(
@@ -419,6 +482,11 @@ class RedisBackend(Backend):
                 change = view.left(event["p"])
             elif kind == EventKind.STATE:
                 change = view.state(event["p"], event["s"])
+                if change is not None and event.get("b"):
+                    change = replace(change, by=str(event["b"]))
+            elif kind == EventKind.CHAT:
+                self._sink(RoomEvent(EventKind.CHAT, room, data_json=str(event["f"])))
+                return None
             elif kind == EventKind.LOST:
                 for peer_id in event["m"]:
                     self._sink(RoomEvent(EventKind.LOST, room, peer_id))

@@ -1,0 +1,204 @@
+"""Chat and raised hands in real JupyterLab pages (issue 13): text that tries to be HTML
+shows as text, links open safely, the unread count, chat from Python, floods and oversized
+messages refused with their errors, history for a late joiner, no duplicates after a
+rejoin, and the queue of raised hands with a hand lowered from another kernel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.pages import Participant
+from support.polling import wait_until
+
+TIMEOUT = 30.0
+XSS = (
+    '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    " see https://example.org/a?b=1. and `<b>code</b>` <a href=javascript:alert(1)>x</a>"
+)
+
+CHAT_JS = """
+() => Array.from(document.querySelectorAll(".nbc-root .nbc-chat-message")).map((m) => ({
+  id: m.dataset.id,
+  fromCode: m.dataset.fromCode !== undefined,
+  name: m.querySelector(".nbc-chat-name")?.textContent ?? "",
+  text: m.querySelector(".nbc-chat-text")?.textContent ?? "",
+  elements: Array.from(m.querySelectorAll(".nbc-chat-text *")).map((e) => e.tagName),
+  links: Array.from(m.querySelectorAll(".nbc-chat-text a")).map((a) => ({
+    href: a.getAttribute("href"), rel: a.rel, target: a.target, text: a.textContent,
+  })),
+  code: Array.from(m.querySelectorAll(".nbc-chat-text code")).map((c) => ({
+    text: c.textContent, font: getComputedStyle(c).fontFamily,
+  })),
+}))
+"""
+
+HANDS_JS = """
+() => ({
+  queue: Array.from(document.querySelectorAll(".nbc-root .nbc-hands-queue li")).map(
+    (li) => li.dataset.peerId),
+  note: document.querySelector(".nbc-root .nbc-hands-note")?.textContent ?? "",
+  badges: Object.fromEntries(Array.from(document.querySelectorAll(".nbc-root .nbc-tile"))
+    .filter((t) => t.dataset.hand).map((t) => [t.dataset.peerId, t.dataset.hand])),
+})
+"""
+
+
+def messages(person: Participant) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = person.js(CHAT_JS)
+    return result
+
+
+def unread(person: Participant) -> str:
+    return str(person.page.locator('.nbc-button[data-action="chat"]').get_attribute("data-unread"))
+
+
+def open_chat(person: Participant) -> None:
+    person.page.locator('.nbc-button[data-action="chat"]').click()
+    person.page.locator(".nbc-chat-input").wait_for(state="visible")
+
+
+def type_chat(person: Participant, text: str) -> None:
+    person.page.locator(".nbc-chat-input").fill(text)
+    person.page.locator('.nbc-button[data-action="chat-send"]').click()
+
+
+def notice(person: Participant) -> str:
+    return str(person.page.locator(".nbc-root .nbc-notice").first.text_content() or "")
+
+
+def kernel_chat(person: Participant) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = person.value("w.chat")
+    return result
+
+
+def test_chat_is_text_reaches_everyone_once_and_late_joiners_get_it(meeting: Meeting) -> None:
+    room = meeting.room()
+    ada, bob = meeting.join(room, ["ada", "bob"])
+    ada_name = ada.identity()["display_name"]
+
+    # Ada writes HTML and script; Bob's closed panel counts it as unread.
+    open_chat(ada)
+    type_chat(ada, XSS)
+    wait_until(lambda: unread(bob) == "1", TIMEOUT, "Bob's unread count")
+    open_chat(bob)
+    assert unread(bob) == "0"
+    [shown] = wait_until(lambda: messages(bob) or None, TIMEOUT, "the message on Bob's page")
+    # All of it shows as text; the backticks only mark the code.
+    assert shown["text"] == XSS.replace("`", "") and shown["name"] == ada_name
+    assert not shown["fromCode"]
+    assert sorted(set(shown["elements"])) == ["A", "CODE"], shown["elements"]
+    assert shown["links"] == [
+        {
+            "href": "https://example.org/a?b=1",
+            "rel": "noopener noreferrer",
+            "target": "_blank",
+            "text": "https://example.org/a?b=1",
+        }
+    ]
+    assert [c["text"] for c in shown["code"]] == ["<b>code</b>"]
+    assert "mono" in shown["code"][0]["font"].lower()
+    for person in (ada, bob):
+        assert person.js("() => window.__pwned ?? null") is None
+        assert person.page.locator(".nbc-chat-text img, .nbc-chat-text script").count() == 0
+
+    # From Python: once, through one viewer, marked as from code, into every kernel.
+    ada.run("w.send_chat('accuracy `0.93`')")
+    wait_until(lambda: len(messages(bob)) == 2, TIMEOUT, "the message from code")
+    assert messages(bob)[1]["fromCode"] and messages(bob)[1]["code"][0]["text"] == "0.93"
+    for person in (ada, bob):
+        wait_until(
+            lambda person=person: len(kernel_chat(person)) == 2, TIMEOUT, f"{person.name}'s w.chat"
+        )
+        records = kernel_chat(person)
+        assert [(r["sender_id"], r["name"], r["from_code"]) for r in records] == [
+            (ada.peer_id, ada_name, False),
+            (ada.peer_id, ada_name, True),
+        ]
+        assert records[0]["text"] == XSS and records[0]["id"] == shown["id"]
+
+    # Oversized and flooding messages get their errors; the room sees none of the refused.
+    bob.run("w.send_chat('x' * 5000)")
+    wait_until(lambda: "too long" in notice(bob), TIMEOUT, "the chat-too-long notice")
+    bob.run("for n in range(14): w.send_chat(f'flood {n}')")
+    wait_until(lambda: "too many chat" in notice(bob), TIMEOUT, "the chat-rate-limited notice")
+    ada.page.wait_for_timeout(1000)
+    floods = [m["text"] for m in messages(ada) if m["text"].startswith("flood")]
+    assert 10 <= len(floods) <= 11, floods  # a burst of 10 (and what 1/s refilled)
+    assert floods == [f"flood {n}" for n in range(len(floods))]
+    total = len(messages(ada))
+    assert [m["id"] for m in messages(bob)] == [m["id"] for m in messages(ada)]
+
+    # A late joiner gets the history; Bob rejoining (a new peer) gets it again, and
+    # neither page nor kernel shows anything twice.
+    cy = meeting.open([("cy", widget_cells(room, "cy"))])[0]
+    wait_for_join(cy)
+    open_chat(cy)
+    wait_until(lambda: len(messages(cy)) == total, TIMEOUT, "Cy's history")
+    assert [m["id"] for m in messages(cy)] == [m["id"] for m in messages(ada)]
+    bob.page.locator('.nbc-button[data-action="leave"]').click()
+    wait_until(lambda: bob.value("w.status") == "left", TIMEOUT, "Bob to leave")
+    bob.page.locator('.nbc-button[data-action="join"]').click()
+    wait_for_join(bob)
+    bob.page.wait_for_timeout(1500)
+    ids = [m["id"] for m in messages(bob)]
+    assert len(ids) == len(set(ids)) == total
+    assert len(kernel_chat(bob)) == total
+    assert len({json.dumps(r, sort_keys=True) for r in kernel_chat(bob)}) == total
+
+
+def test_raised_hands_queue_and_anyone_lowers_them(meeting: Meeting) -> None:
+    room = meeting.room()
+    ada, bob, cy = meeting.join(room, ["ada", "bob", "cy"])
+    names = {p.name: p.identity()["display_name"] for p in (ada, bob, cy)}
+
+    def hands(person: Participant) -> dict[str, Any]:
+        result: dict[str, Any] = person.js(HANDS_JS)
+        return result
+
+    bob.page.locator('.nbc-button[data-action="hand"]').click()
+    wait_until(lambda: hands(ada)["queue"] == [bob.peer_id], TIMEOUT, "Bob's hand at Ada's")
+    cy.page.locator('.nbc-button[data-action="hand"]').click()
+    order = [bob.peer_id, cy.peer_id]
+    for person in (ada, bob, cy):
+        wait_until(
+            lambda person=person: hands(person)["queue"] == order,
+            TIMEOUT,
+            f"the queue on {person.name}'s page",
+        )
+    assert hands(ada)["badges"] == {bob.peer_id: "1", cy.peer_id: "2"}
+    assert hands(cy)["badges"] == {bob.peer_id: "1", cy.peer_id: "2"}  # her own tile too
+    wait_until(lambda: [h["id"] for h in ada.value("w.hands")] == order, TIMEOUT, "Ada's w.hands")
+    peers = {p["id"]: p["hand"] for p in ada.value("w.peers")}
+    assert peers == {bob.peer_id: True, cy.peer_id: True}
+
+    # Ada's kernel lowers Bob's hand: everyone hears that Ada did.
+    ada.run(f"w.lower_hand({bob.peer_id!r})")
+    wait_until(
+        lambda: hands(bob)["note"] == f"{names['ada']} lowered your hand",
+        TIMEOUT,
+        "Bob to hear who lowered his hand",
+    )
+    wait_until(
+        lambda: hands(cy)["note"] == f"{names['ada']} lowered {names['bob']}'s hand",
+        TIMEOUT,
+        "Cy to hear who lowered Bob's hand",
+    )
+    for person in (ada, bob, cy):
+        wait_until(
+            lambda person=person: hands(person)["queue"] == [cy.peer_id],
+            TIMEOUT,
+            f"Cy first on {person.name}'s page",
+        )
+    assert bob.page.locator('.nbc-button[data-action="hand"]').get_attribute("aria-pressed") == (
+        "false"
+    )
+    wait_until(
+        lambda: [h["id"] for h in bob.value("w.hands")] == [cy.peer_id], TIMEOUT, "Bob's w.hands"
+    )
+
+    # Leaving lowers a hand.
+    cy.close()
+    wait_until(lambda: ada.value("w.hands") == [], TIMEOUT, "Cy's hand gone with her")
+    assert hands(ada)["queue"] == [] and hands(ada)["badges"] == {}
