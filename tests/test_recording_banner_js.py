@@ -55,11 +55,11 @@ def test_recorders_are_told_from_people_and_named_in_the_banner() -> None:
 def test_a_record_is_a_recorder_only_when_it_says_so_exactly() -> None:
     result = run_js(
         """
-        const read = (kind) => protocol.readServerFrame(({
+        const read = (kind) => protocol.readServerFrame({
           type: "peer-joined",
           peer: { id: "p", name: "", state: {}, user: null, color: null,
                   ...(kind === undefined ? {} : { kind }) },
-        }))?.peer?.kind;
+        })?.peer?.kind;
         const result = [undefined, "recorder", "participant", "RECORDER", 7].map(read);
         """
     )
