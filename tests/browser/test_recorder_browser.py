@@ -187,7 +187,9 @@ def test_everyone_sees_the_banner_and_the_files_hold_the_call(
         assert record["left"] - 2.0 <= last <= record["left"] + 0.2, (person.name, last, record)
         assert last - record["joined"] >= RECORDING_SECONDS, (person.name, last, record)
         _, audio_last = decoded(recorder.path / record["files"]["audio"])
-        assert record["left"] - 2.0 <= audio_last <= record["left"] + 0.2, (person.name, audio_last)
+        # Audio is written without gaps and follows the clock only past 200 ms of drift
+        # (recording.MediaFile), so it may end a little after the stop.
+        assert record["left"] - 2.0 <= audio_last <= record["left"] + 0.5, (person.name, audio_last)
     # Ada's screen share: 1280x720, from "screen on" to "screen off".
     events = {(e["peer_id"], e["event"]): e["offset"] for e in manifest["events"]}
     shared = events[ada.peer_id, "screen off"] - events[ada.peer_id, "screen on"]
