@@ -19,6 +19,7 @@ import {
   signalMessage,
   stateMessage,
 } from "./protocol.js";
+import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
 import { viewerRecordOf } from "./snapshot.js";
 
@@ -151,6 +152,8 @@ export class Conference extends EventTarget {
   snapshot() {
     const media = this.#media;
     const local = media.state();
+    // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
+    const { people, recorders } = splitRecorders(this.#mesh.roster());
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
@@ -173,7 +176,8 @@ export class Conference extends EventTarget {
         hand: this.#handStamp,
         preview: local.camera ? media.preview : null,
       }),
-      peers: Object.freeze(this.#mesh.roster().map((record) => Object.freeze(record))),
+      peers: Object.freeze(people.map((record) => Object.freeze(record))),
+      recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
       grades: this.#grades,

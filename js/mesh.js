@@ -272,7 +272,7 @@ export class Mesh {
  * @returns {PeerInfo}
  */
 function stranger(id) {
-  return { id, name: "", state: {}, user: null, color: null, widget: null };
+  return { id, name: "", state: {}, user: null, color: null, widget: null, kind: "participant" };
 }
 
 /**

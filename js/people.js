@@ -12,6 +12,8 @@
  * @property {string | null} avatar_url
  * @property {boolean} verified  the server vouches for the identity
  * @property {string | null} widget  the widget model the participant views, if it said
+ * @property {"participant" | "recorder"} kind  a recorder is shown in the recording
+ *   banner, not as a tile (recording-banner.js)
  */
 
 /** JupyterLab keeps the identity it shows (colour included) in local storage. */
@@ -42,6 +44,7 @@ export function personOf(info) {
     avatar_url: user?.avatar_url ?? null,
     verified: user !== null,
     widget: info.widget,
+    kind: info.kind,
   };
 }
 
@@ -61,6 +64,7 @@ export function unverified(label, color) {
     avatar_url: null,
     verified: false,
     widget: null,
+    kind: "participant",
   };
 }
 

@@ -19,6 +19,13 @@ export const STATE_KEYS = Object.freeze(
   /** @type {const} */ (["camera", "microphone", "screen", "hand"]),
 );
 
+// -- kinds of participant (recording, issue 13; docs/protocol.md "Recorders") --------
+/** A person: what a join without `kind` is, and a record without `kind` says. */
+export const PARTICIPANT_KIND = "participant";
+/** A recorder: no media of its own, writes the call to disk; every page shows a banner. */
+export const RECORDER_KIND = "recorder";
+export const PEER_KINDS = Object.freeze(/** @type {const} */ ([PARTICIPANT_KIND, RECORDER_KIND]));
+
 /** Client → server frame types. */
 export const CLIENT = Object.freeze({
   JOIN: "join",
@@ -110,6 +117,8 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @property {UserStamp | null} user  null where the server knows no identity (unverified)
  * @property {string | null} color  the person's colour in a shared notebook, if known
  * @property {string | null} widget  the widget model the peer is a view of, if it said
+ * @property {"participant" | "recorder"} kind  a person, or a recorder (set by its join,
+ *   carried by the server, never changed)
  * @typedef {{ description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit }} SignalData
  *
  * Client → server frames, made only by the builders below.
@@ -267,6 +276,7 @@ function readPeer(value) {
     user: readUser(value.user),
     color: optionalString(value.color),
     widget: optionalString(value.widget),
+    kind: value.kind === RECORDER_KIND ? RECORDER_KIND : PARTICIPANT_KIND,
   };
 }
 

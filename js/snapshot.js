@@ -42,6 +42,9 @@ import { peerTraits } from "./mesh.js";
  *   asked for (buttons, traits), even while the device is missing
  * @property {Readonly<LocalRecord>} local
  * @property {readonly Readonly<PeerRecord>[]} peers  Mesh.roster(): one record per peer
+ *   (recorders aside)
+ * @property {readonly Readonly<import("./recording-banner.js").Recorder>[]} recorders
+ *   the recorders in the room (kind "recorder"): the banner shows them, no tile does
  * @property {string} speaker  peer id of the tile to ring (ours too), "" for nobody
  * @property {boolean} receiveVideo  false: "video off for me", the others send us none
  * @property {ReadonlyMap<string, Grade>} grades  each link's quality, by peer id
@@ -79,5 +82,7 @@ export function viewerRecordOf(snapshot) {
     error: snapshot.error || snapshot.notice,
     media_error: snapshot.mediaError,
     peers: snapshot.peers.map(peerTraits),
+    // The recorders in the room: the kernel's `recording` trait.
+    recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
   };
 }

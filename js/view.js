@@ -7,6 +7,7 @@ import { keepInSight } from "./floating.js";
 import { handQueue, handsPanel, markHand } from "./hands.js";
 import { icon } from "./icons.js";
 import { canPopOut, popOut } from "./popout.js";
+import { recordingBanner } from "./recording-banner.js";
 import { sightOf } from "./sight.js";
 import {
   attachStream,
@@ -194,7 +195,18 @@ export function renderView(el, conference) {
     requests.append(ask);
   }
 
-  root.append(header, notice, mediaNotice, requests, hands.el, grid, controls, chat.panel);
+  const recording = recordingBanner();
+  root.append(
+    header,
+    recording.el,
+    notice,
+    mediaNotice,
+    requests,
+    hands.el,
+    grid,
+    controls,
+    chat.panel,
+  );
   el.append(root);
   const sight = keepInSight(conference, root);
   // What this view shows of each peer, and at what size: what the peers send us.
@@ -233,6 +245,7 @@ export function renderView(el, conference) {
     status.textContent = statusText(c);
     notice.textContent = c.notice;
     notice.hidden = !c.notice;
+    recording.update(c.status === "joined" || c.status === "reconnecting" ? c.recorders : []);
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
 

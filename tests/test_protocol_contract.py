@@ -53,6 +53,10 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert js["FATAL_JOIN_ERRORS"] == sorted(protocol.FATAL_JOIN_ERRORS)
     assert js["RECONNECT_FIRST_DELAY_MS"] == protocol.RECONNECT_FIRST_DELAY * 1000
     assert js["RECONNECT_MAX_DELAY_MS"] == protocol.RECONNECT_MAX_DELAY * 1000
+    # Kinds of participant (docs/protocol.md, "Recorders").
+    assert js["PARTICIPANT_KIND"] == protocol.PARTICIPANT_KIND
+    assert js["RECORDER_KIND"] == protocol.RECORDER_KIND
+    assert tuple(js["PEER_KINDS"]) == protocol.PEER_KINDS
     # The same room names pass both patterns.
     js_room = re.compile(js["ROOM_PATTERN"])
     for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", ""):

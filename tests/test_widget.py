@@ -337,3 +337,28 @@ def test_the_token_reaches_the_browsers_by_message_never_in_saved_state() -> Non
     plain = ConferenceWidget(room="other")
     plain._handle_custom_msg({"type": "hello", "viewer": "a"}, [])
     assert plain.comm.custom()[-1]["mode"] == "pending"
+
+
+def test_recording_is_true_while_any_viewer_sees_a_recorder() -> None:
+    """``w.recording`` (issue 13): browsers report the room's recorders apart from its
+    peers (a recorder has no tile); the kernel merges them over every viewer."""
+    w = ConferenceWidget(room="rec")
+    recorder = {"id": "r1", "name": "Ada Lovelace"}
+    report(w, "a", [peer("c", "Cy")], recorders=[])
+    assert w.recording is False
+    report(w, "a", [peer("c", "Cy")], recorders=[recorder])
+    assert w.recording is True and [p["id"] for p in w.peers] == ["c"]
+    assert w.get_state()["recording"] is True  # synced: the front end may read it too
+    with pytest.raises(traitlets.TraitError):
+        w.recording = False
+    # A second viewer that does not see it yet does not turn it off; broken entries count
+    # for nothing.
+    report(w, "b", [], recorders=[{"name": "no id"}, "r1", None])
+    assert w.recording is True
+    report(w, "a", [peer("c", "Cy")], recorders="r1")
+    assert w.recording is False
+    report(w, "b", [], recorders=[recorder])
+    assert w.recording is True
+    w._handle_custom_msg({"type": "viewer-gone", "viewer": "b"}, [])
+    assert w.recording is False
+    w.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ConferenceWidget", "KernelPeer", "__version__"]
+__all__ = ["ConferenceWidget", "KernelPeer", "Recorder", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from .peer import KernelPeer
 
         return KernelPeer
+    if name == "Recorder":
+        from .peer.recorder import Recorder
+
+        return Recorder
     raise AttributeError(name)
 
 

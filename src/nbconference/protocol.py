@@ -9,7 +9,7 @@ and ``docs/protocol.md`` explains them.
 Client to server::
 
     {"type": "join", "room": "lab", "name": "Ada", "state": {...}, "resume": "<token>"?,
-     "widget": "<tag>"?, "color": "<css colour>"?}
+     "widget": "<tag>"?, "color": "<css colour>"?, "kind": "recorder"?}
     {"type": "signal", "to": "<peer id>", "data": {"description": {...}} | {"candidate": {...}}}
     {"type": "state", "state": {"camera": bool, "microphone": bool, "screen": bool}}
     {"type": "leave"}
@@ -24,11 +24,12 @@ A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the se
 
     {"id": "<peer id>", "name": "Ada Lovelace", "state": {...},
      "user": {"username", "display_name", "initials", "avatar_url", "color"} | null,
-     "color": "<css colour>" | null, "widget": "<tag>"?}
+     "color": "<css colour>" | null, "widget": "<tag>"?, "kind": "recorder"?}
 
 ``user`` is the authenticated Jupyter user (null where the server knows none, as with
 ``nbconference serve``: ``name`` is then only the client's label). A client cannot set it.
-``widget`` tags the participants that view one and the same widget model.
+``widget`` tags the participants that view one and the same widget model. ``kind``
+is present for participants that are not people (a ``recorder``) and cannot be changed.
 """
 
 from __future__ import annotations
@@ -61,6 +62,17 @@ MAX_DEPTH: Final = 32
 # "hand": a client says true or false; the server turns true into the time (ms) the hand
 # went up, which orders the room's queue of raised hands (see "chat and raised hands").
 STATE_KEYS: Final = ("camera", "microphone", "screen", "hand")
+
+# -- kinds of participant (recording, issue 13) ----------------------------------------
+# A join may declare what kind of participant it is. The server carries a declared kind
+# in the peer record for as long as the peer is in the room: no later frame can change
+# or strip it (state frames carry STATE_KEYS only; a resume keeps the first record).
+# A participant that declares nothing is a person ("participant"), and its record
+# carries no ``kind``. A ``recorder`` sends no media and writes what it receives to
+# disk: every page shows a "Recording" banner while one is in the room.
+PARTICIPANT_KIND: Final = "participant"
+RECORDER_KIND: Final = "recorder"
+PEER_KINDS: Final = (PARTICIPANT_KIND, RECORDER_KIND)
 
 
 class ClientFrame:
@@ -188,6 +200,7 @@ class Join:
     resume: str | None = None
     widget: str | None = None
     color: str | None = None
+    kind: str = PARTICIPANT_KIND
 
 
 @dataclass(frozen=True)
@@ -304,6 +317,14 @@ def _parse_state(value: object) -> dict[str, bool]:
     return state
 
 
+def _parse_kind(value: object) -> str:
+    if not isinstance(value, str) or value not in PEER_KINDS:
+        shown = f"'{value[:40]}'" if isinstance(value, str) else "that"
+        known = " or ".join(f"'{k}'" for k in PEER_KINDS)
+        raise ProtocolError("bad-message", f"'kind' must be {known}, not {shown}")
+    return value
+
+
 # A whole JSON string (skipped; an unterminated one runs to the end) or one bracket.
 # The scan is linear without possessive repeats (which need Python 3.11): the two
 # alternatives inside a string, one ordinary character or a backslash and the character
@@ -380,7 +401,9 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
             raise ProtocolError("bad-message", "'resume' must be a token string")
         widget = _optional(obj, "widget", WIDGET_TAG_PATTERN, "1-64 of A-Z a-z 0-9 _ -")
         color = _optional(obj, "color", COLOR_PATTERN, "#rgb(a) hex or a collaborator colour")
-        return Join(room, name, _parse_state(obj.get("state", {})), resume, widget, color)
+        peer_kind = _parse_kind(obj.get("kind", PARTICIPANT_KIND))
+        state = _parse_state(obj.get("state", {}))
+        return Join(room, name, state, resume, widget, color, peer_kind)
     if kind == ClientFrame.STATE:
         return State(_parse_state(obj.get("state")))
     if kind == ClientFrame.LEAVE:
@@ -409,11 +432,13 @@ def join_message(
     resume: str | None = None,
     widget: str | None = None,
     color: str | None = None,
+    kind: str = PARTICIPANT_KIND,
 ) -> dict[str, Any]:
     """The first frame on a socket; ``resume`` rejoins as the peer that token belongs to.
 
     ``name`` is a label, shown only where the server knows no identity; ``widget`` tags
-    the views of one widget model; ``color`` is the person's colour in a shared notebook.
+    the views of one widget model; ``color`` is the person's colour in a shared notebook;
+    ``kind`` is one of :data:`PEER_KINDS` (sent only when not a plain participant).
     """
     message: dict[str, Any] = {
         "type": ClientFrame.JOIN,
@@ -424,6 +449,8 @@ def join_message(
     for key, value in (("resume", resume), ("widget", widget), ("color", color)):
         if value:
             message[key] = value
+    if kind != PARTICIPANT_KIND:
+        message["kind"] = kind
     return message
 
 
@@ -444,6 +471,8 @@ def peer_record(peer_id: str, join: Join, user: Mapping[str, Any] | None) -> dic
     }
     if join.widget:
         record["widget"] = join.widget
+    if join.kind != PARTICIPANT_KIND:
+        record["kind"] = join.kind
     return record
 
 

@@ -10,7 +10,8 @@ their only writer, and this module merges the reports into them:
 - ``viewers``: one record per viewing browser, in the order they first reported;
 - ``peers``: everyone else in the room, once each, whichever viewer is linked to them;
 - ``status``: the best status among the viewers; ``peer_id`` the viewer's id when alone;
-- ``stats``: one record per link; no viewer's record replaces another's.
+- ``stats``: one record per link; no viewer's record replaces another's;
+- ``recording``: whether any viewer sees a recorder in the room (:meth:`Viewers.recorders`).
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
 ``stale_after`` seconds, or at once when another viewer of the same widget sees it
@@ -181,6 +182,19 @@ class Viewers:
                 elif _rank(record["connection"]) > _rank(known["connection"]):
                     known["connection"] = record["connection"]
                     known["problem"] = record["problem"]
+        return list(merged.values())
+
+    def recorders(self) -> list[dict[str, str]]:
+        """The recorders in the room (participants of kind ``recorder``, which browsers
+        report apart from ``peers``), once each, as any viewer sees them: id and name."""
+        merged: dict[str, dict[str, str]] = {}
+        for viewer in self._viewers.values():
+            found = viewer.record.get("recorders")
+            for entry in found if isinstance(found, list) else []:
+                if isinstance(entry, dict) and (peer_id := _text(entry.get("id"), 64)):
+                    merged.setdefault(
+                        peer_id, {"id": peer_id, "name": _text(entry.get("name"), 200)}
+                    )
         return list(merged.values())
 
     def lead(self) -> dict[str, Any] | None:

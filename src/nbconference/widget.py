@@ -144,6 +144,12 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     viewers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
     peers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
     sharing_screen = traitlets.Bool(False, read_only=True).tag(sync=True)
+    recording = traitlets.Bool(
+        False,
+        read_only=True,
+        help="A recorder (nbconference.Recorder, kind 'recorder') is in the room: the call "
+        "is being recorded. Every viewer shows a red banner naming who started it.",
+    ).tag(sync=True)
     # Kernel-side only: the browsers measure it and have no use for it back.
     stats = traitlets.Dict(read_only=True)
     chat = traitlets.List(
@@ -332,6 +338,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.set_trait("error", str(lead.get("error", "")))
                 self.set_trait("stats", viewers.stats())
                 self.set_trait("sharing_screen", any(v["screen"] for v in self.viewers))
+                self.set_trait("recording", bool(viewers.recorders()))
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,

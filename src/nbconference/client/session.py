@@ -30,6 +30,7 @@ from ..protocol import (
     CLOSE_LEFT,
     FATAL_JOIN_ERRORS,
     FINAL_CLOSE_CODES,
+    PARTICIPANT_KIND,
     RECONNECT_FIRST_DELAY,
     RECONNECT_MAX_DELAY,
     leave_message,
@@ -57,8 +58,10 @@ class SignalingSession:
         name: str,
         state: dict[str, bool],
         timeout: float,
+        kind: str = PARTICIPANT_KIND,
     ) -> None:
         self.url, self.room, self.name = url, room, name
+        self.kind = kind  # declared in every join, rejoins included
         self._token, self._state, self._timeout = token, state, timeout
         self._socket: SignalingSocket | None = None
         self._held: deque[dict[str, Any]] = deque(maxlen=MAX_HELD_FRAMES)
@@ -156,7 +159,9 @@ class SignalingSession:
     async def _join(self, resume: str | None) -> SignalingSocket:
         socket = await SignalingSocket.connect(self.url, self._token, self._timeout)
         try:
-            welcome = await socket.join(self.room, self.name, self._state, resume, self._timeout)
+            welcome = await socket.join(
+                self.room, self.name, self._state, resume, self._timeout, self.kind
+            )
             if self.closed:
                 raise SignalingError("closed", "the session was closed while joining")
         except BaseException:

@@ -17,7 +17,7 @@ from typing import Any
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from ..protocol import CLOSE_LEFT, SIGNAL_PATH, ServerFrame, join_message
+from ..protocol import CLOSE_LEFT, PARTICIPANT_KIND, SIGNAL_PATH, ServerFrame, join_message
 
 # Codes of a handshake the server refused (HTTP 401/403/404): trying again cannot help.
 REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found"})
@@ -82,9 +82,13 @@ class SignalingSocket:
         state: dict[str, bool],
         resume: str | None = None,
         timeout: float = 10.0,
+        kind: str = PARTICIPANT_KIND,
     ) -> dict[str, Any]:
-        """Send ``join`` and return the ``welcome`` frame; a refusal raises."""
-        self.send(join_message(room, name, state, resume))
+        """Send ``join`` and return the ``welcome`` frame; a refusal raises.
+
+        ``kind`` declares what kind of participant joins (``recorder``); see
+        :data:`~nbconference.protocol.PEER_KINDS`."""
+        self.send(join_message(room, name, state, resume, kind=kind))
         try:
             reply = await asyncio.wait_for(self.receive(), timeout)
         except asyncio.TimeoutError:

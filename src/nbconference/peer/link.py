@@ -61,6 +61,8 @@ class PeerLink:
     """Media with one remote peer.
 
     ``send`` carries a signal payload (``{"description": ...}``) to the remote peer;
+    ``outgoing_video`` makes our video track for this link (None: we send no video at all,
+    as a recorder does, and only receive);
     ``on_media(link, kind, frame)`` receives every decoded frame, where ``kind`` is
     ``camera`` (the peer's first video track), ``screen`` (any later one) or ``audio``.
     """
@@ -70,7 +72,7 @@ class PeerLink:
         peer_id: str,
         polite: bool,
         ice_servers: list[dict[str, Any]],
-        outgoing_video: Callable[[], MediaStreamTrack],
+        outgoing_video: Callable[[], MediaStreamTrack] | None,
         send: Callable[[dict[str, Any]], None],
         on_media: Callable[[PeerLink, str, Any], None],
     ) -> None:
@@ -129,6 +131,7 @@ class PeerLink:
 
     def _outgoing(self) -> MediaStreamTrack:
         """A new video track for this link, honouring what the remote peer asked so far."""
+        assert self._outgoing_video is not None
         track = self._outgoing_video()
         self.video_track = track
         self._show_asked()
@@ -172,7 +175,10 @@ class PeerLink:
                 log.warning("nbconference: signal from %s failed: %r", self.peer_id, exc)
 
     async def _make_offer(self) -> None:
-        self.pc.addTransceiver(self._outgoing(), direction="sendrecv")
+        if self._outgoing_video is None:
+            self.pc.addTransceiver("video", direction="recvonly")
+        else:
+            self.pc.addTransceiver(self._outgoing(), direction="sendrecv")
         self.pc.addTransceiver("audio", direction="recvonly")
         self._open_channel(self.pc.createDataChannel(VIEW_CHANNEL))
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -197,6 +203,8 @@ class PeerLink:
 
     def _attach_video(self) -> None:
         """Send our video on the remote peer's first video transceiver (no extra offer)."""
+        if self._outgoing_video is None:
+            return  # receive only: aiortc answers the peer's transceivers as recvonly
         for transceiver in self.pc.getTransceivers():
             if transceiver.kind == "video":
                 if transceiver.sender.track is None:

@@ -51,7 +51,7 @@ class Mesh:
     def __init__(
         self,
         send: Callable[[dict[str, Any]], None],
-        outgoing_video: Callable[[], MediaStreamTrack],
+        outgoing_video: Callable[[], MediaStreamTrack] | None,
         on_media: Callable[[PeerLink, str, Any], None],
         on_gone: Callable[[str], None],
         wants: Callable[[str], tuple[int, int]] | None = None,

@@ -196,7 +196,9 @@ class Manifest:
         rows = []
         for event in self.events:
             who = self.participants.get(event["peer_id"], {})
-            kind = {"camera on": "camera", "screen on": "screen"}.get(event["event"], "")
+            kind = {"camera on": "camera", "screen on": "screen", "microphone on": "audio"}.get(
+                event["event"], ""
+            )
             rows.append(
                 {
                     **event,

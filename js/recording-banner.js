@@ -1,0 +1,67 @@
+// @ts-check
+// Recording, with consent visible to all (issue 13): a participant of kind "recorder"
+// (nbconference.Recorder in some kernel) writes the call to disk. It has no camera or
+// voice and is not a person in the call: the page shows it in a red banner naming who
+// started it, never as a tile. Everything else (links, what it is sent) treats it as a
+// peer like any other.
+import { RECORDER_KIND } from "./protocol.js";
+
+/**
+ * @typedef {object} Recorder  who is recording the call
+ * @property {string} id  the recorder's peer id
+ * @property {string} name  who started it: the identity stamp's name, else its label
+ */
+
+/**
+ * The roster's people (tiles, counts) apart from its recorders (the banner).
+ * @template {{ id: string, name: string, kind: string }} R
+ * @param {R[]} roster
+ * @returns {{ people: R[], recorders: Recorder[] }}
+ */
+export function splitRecorders(roster) {
+  /** @type {R[]} */
+  const people = [];
+  /** @type {Recorder[]} */
+  const recorders = [];
+  for (const record of roster) {
+    if (record.kind === RECORDER_KIND) recorders.push({ id: record.id, name: record.name });
+    else people.push(record);
+  }
+  return { people, recorders };
+}
+
+/**
+ * What the banner says: who started the recording(s).
+ * @param {readonly Recorder[]} recorders
+ */
+export function bannerText(recorders) {
+  const names = [...new Set(recorders.map((r) => r.name || "someone"))];
+  const who = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+  return `Recording · started by ${who}. Everything you say and show is being recorded.`;
+}
+
+/**
+ * The banner's element; `update(recorders)` shows it while there is a recorder.
+ * @returns {{ el: HTMLElement, update(recorders: readonly Recorder[]): void }}
+ */
+export function recordingBanner() {
+  const el = document.createElement("div");
+  el.className = "nbc-recording";
+  el.setAttribute("role", "status");
+  el.setAttribute("aria-live", "assertive");
+  el.hidden = true;
+  const dot = document.createElement("span");
+  dot.className = "nbc-recording-dot";
+  const text = document.createElement("span");
+  text.className = "nbc-recording-text";
+  el.append(dot, text);
+  return {
+    el,
+    update(recorders) {
+      el.hidden = recorders.length === 0;
+      el.dataset.recorders = recorders.map((r) => r.id).join(" ");
+      const said = recorders.length ? bannerText(recorders) : "";
+      if (text.textContent !== said) text.textContent = said;
+    },
+  };
+}
