@@ -271,7 +271,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._planning = loop.create_task(self._plan_signaling())
 
     async def _plan_signaling(self) -> None:
-        plan = await plan_signaling()
+        try:
+            plan = await plan_signaling()
+        except Exception as exc:  # it should not raise; if it does, the browsers still hear
+            plan = SignalingPlan("unknown", advice=f"Could not plan signaling: {exc!r}")
         self._plan = plan
         self._planning = None
         if self.comm is not None:

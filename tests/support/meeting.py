@@ -17,6 +17,13 @@ from .polling import wait_until
 JOIN_TIMEOUT = 60.0
 
 
+# What a participant's kernel tells its browsers about where to join, and how it found out.
+KERNEL_WORD = (
+    "{**{k: v for k, v in w.signaling_message().items() if k != 'token'}, "
+    "'planning': w._planning is not None}"
+)
+
+
 def widget_cells(room: str, name: str, **options: object) -> list[str]:
     """The notebook a participant runs: make the widget, show it."""
     arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
@@ -141,6 +148,10 @@ def wait_for_join(participant: Participant, timeout: float = JOIN_TIMEOUT) -> st
     except AssertionError as exc:
         with contextlib.suppress(Error):
             exc.add_note(f"widgets on the page: {probes.roots(participant)}")
+        with contextlib.suppress(Exception):
+            # Where the kernel told the browsers to join (the token left out).
+            word = participant.value(KERNEL_WORD, timeout=10)
+            exc.add_note(f"the kernel's word on signaling: {word}")
         exc.add_note("\n".join(participant.console_errors[-20:]))
         raise
     return participant.peer_id
