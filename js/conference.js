@@ -543,6 +543,12 @@ export class Conference extends EventTarget {
     this.#setStatus("connecting", "Asking for camera and microphone…");
     await this.#media.start();
     if (this.#closed || this.#status !== "connecting") return;
+    // The kernel's word (a local stand-in) may have come while the camera started.
+    target = this.#target();
+    if (!("url" in target)) {
+      this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
+      return;
+    }
     this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
