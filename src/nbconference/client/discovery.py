@@ -71,6 +71,17 @@ async def find_signaling(timeout: float = 10.0) -> SignalingEndpoint:
     return _endpoint(server, found_by)
 
 
+async def resolve_signaling(url: str | None, token: str, timeout: float) -> tuple[str, str]:
+    """Where a Python peer joins, and with which token: ``url`` as given (a Jupyter
+    ``http(s)://`` URL becomes its endpoint), or without one, :func:`find_signaling`."""
+    if url is None:
+        endpoint = await find_signaling(timeout)
+        return endpoint.url, token or endpoint.token
+    if url.startswith(("http://", "https://")):
+        return signaling_url(url), token
+    return url, token
+
+
 async def find_server(timeout: float = 10.0) -> tuple[dict[str, Any], str]:
     """The ``jpserver-*.json`` record of the Jupyter server running this kernel, and how
     it was found; :class:`SignalingError` when there is none to find."""

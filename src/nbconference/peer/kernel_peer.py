@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import numpy as np
 
 from ..chat_log import ChatRecords, chat_record
-from ..client.discovery import find_signaling, signaling_url
+from ..client.discovery import resolve_signaling
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
@@ -128,11 +128,7 @@ class KernelPeer:
             raise RuntimeError(f"this KernelPeer is already {self._status}")
         self._status = "connecting"
         try:
-            if self._url is None:
-                endpoint = await find_signaling(self.timeout)
-                self._url, self._token = endpoint.url, self._token or endpoint.token
-            elif self._url.startswith(("http://", "https://")):
-                self._url = signaling_url(self._url)
+            self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
             previous = _LIVE.get((self._url, self.room, self.name))
             if previous is not None:
                 await previous.leave()

@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..client.discovery import find_signaling, signaling_url
+from ..client.discovery import resolve_signaling
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
@@ -123,11 +123,7 @@ class Recorder:
             raise RuntimeError(f"this Recorder is already {self._status}")
         self._status = "connecting"
         try:
-            if self._url is None:
-                endpoint = await find_signaling(self.timeout)
-                self._url, self._token = endpoint.url, self._token or endpoint.token
-            elif self._url.startswith(("http://", "https://")):
-                self._url = signaling_url(self._url)
+            self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
             self._session = SignalingSession(
                 self._url,
                 self._token,
