@@ -1,8 +1,8 @@
-"""A participant's kind (issue 13, recording): a recorder says so in its join, the server
+"""A participant's kind: a recorder says so in its join, the server
 carries ``kind`` in its record, refuses kinds it does not know, and no later frame can
 change or strip it; a recorder counts against the room's cap like anyone else. Proven
-against the Jupyter extension and ``nbconference serve``, and across two servers with
-Redis."""
+against the Jupyter extension and ``nbconference serve`` (across two servers with Redis:
+test_redis_kind.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ from typing import Any
 import pytest
 
 from nbconference.protocol import PEER_KINDS, RECORDER_KIND
-from nbconference.server.standalone import StandaloneServer
-from support.client import Client
-from support.redis_fixtures import open_client, start_redis_standalone
-from support.redis_server import RedisServer
 from support.signaling_fixtures import Connect
 
 
@@ -103,24 +99,3 @@ async def test_a_recorder_counts_against_the_room_cap(connect: Connect) -> None:
     late = await connect()
     await late.send({"type": "join", "room": "lab", "name": "Late"})
     await late.expect_error("room-full")
-
-
-async def test_a_kind_crosses_servers_with_redis(
-    redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
-) -> None:
-    one = await start_redis_standalone(redis_server.url)
-    servers.append(one)
-    two = await start_redis_standalone(redis_server.url)
-    servers.append(two)
-    ada = await open_client(one.url, clients)
-    rec = await open_client(two.url, clients)
-    bob = await open_client(one.url, clients)
-    await ada.join("lab", "Ada")
-    await rec.join("lab", "Recorder", kind="recorder")
-    joined = (await ada.expect("peer-joined"))["peer"]
-    assert joined["id"] == rec.id and joined["kind"] == "recorder"
-    await rec.send({"type": "state", "state": {"screen": True, "kind": "participant"}})
-    await ada.expect("peer-state", id=rec.id, state={"screen": True})
-    welcome = await bob.join("lab", "Bob")  # from Redis: the record as stored there
-    (record,) = [p for p in welcome["peers"] if p["id"] == rec.id]
-    assert record["kind"] == "recorder"
