@@ -34,10 +34,11 @@ from ..protocol import (
     state_message,
     valid_room,
 )
-from .link import CLOSE_TIMEOUT, PeerLink
+from .link import PeerLink
 from .mesh import Mesh, PeerCallback, RemotePeer
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
+from .tasks import Tasks
 
 ChatCallback = Callable[[dict[str, Any]], object]
 
@@ -110,7 +111,7 @@ class KernelPeer:
             "screen": Fanout(4, on_change=update),
             "audio": Fanout(50),
         }
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks("KernelPeer")
         self._chat = ChatRecords()
         self._chat_callbacks: list[ChatCallback] = []
         self._publishing: asyncio.Task[None] | None = None
@@ -141,7 +142,7 @@ class KernelPeer:
             self._status, self._error = "error", str(exc)
             raise
         _LIVE[(self._url, self.room, self.name)] = self
-        self._spawn(self._read_signaling())
+        self._tasks.spawn(self._read_signaling())
         return self
 
     @property
@@ -179,10 +180,7 @@ class KernelPeer:
         await self._close_all()
 
     async def _close_all(self) -> None:
-        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), CLOSE_TIMEOUT)
+        await self._tasks.cancel_all()
         await self._mesh.close()
         for fanout in self._fanouts.values():
             fanout.end()
@@ -313,7 +311,7 @@ class KernelPeer:
     def _publish(self, pump: Any) -> asyncio.Task[None]:
         if self._publishing is not None:
             self._publishing.cancel()
-        self._publishing = self._spawn(pump)
+        self._publishing = self._tasks.spawn(pump)
         return self._publishing
 
     def _camera_changed(self, on: bool) -> None:
@@ -374,17 +372,6 @@ class KernelPeer:
     def _peer_gone(self, peer_id: str) -> None:
         for fanout in self._fanouts.values():
             fanout.end_peer(peer_id)
-
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("nbconference: KernelPeer task failed", exc_info=task.exception())
 
     def __repr__(self) -> str:
         return f"<KernelPeer {self.name!r} {self.status} in {self.room!r} id={self.id!r}>"

@@ -39,9 +39,10 @@ from ..protocol import (
     valid_room,
 )
 from .disk_writer import DiskWriter
-from .link import CLOSE_TIMEOUT, PeerLink
+from .link import PeerLink
 from .mesh import Mesh, RemotePeer
 from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
+from .tasks import Tasks
 
 log = logging.getLogger("nbconference")
 
@@ -104,7 +105,7 @@ class Recorder:
         # Files are written on a thread of their own; the loop only hands frames over.
         self._writer: DiskWriter | None = None
         self._dropped = 0  # by the writer, once it is closed
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks("Recorder")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- starting and stopping --------------------------------------------------------
@@ -139,8 +140,8 @@ class Recorder:
             raise
         self._begin(welcome)
         self._status = "recording"
-        self._spawn(self._read_signaling())
-        self._spawn(self._mix())
+        self._tasks.spawn(self._read_signaling())
+        self._tasks.spawn(self._mix())
         self._loop = asyncio.get_running_loop()
         _RECORDING.add(self)
         _hook_exit()
@@ -172,10 +173,7 @@ class Recorder:
         self._status = "stopped"
         if self._session is not None:
             await self._session.close()
-        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), CLOSE_TIMEOUT)
+        await self._tasks.cancel_all()
         await self._mesh.close()
         self.close_files()
 
@@ -430,17 +428,6 @@ class Recorder:
     def _send(self, frame: dict[str, Any]) -> None:
         if self._session is not None and self._status != "stopped":
             self._session.send(frame)
-
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("nbconference: Recorder task failed", exc_info=task.exception())
 
 
 def _write_audio(file: MediaFile, mixer: AudioMixer, peer_id: str, frame: Any, at: float) -> None:
