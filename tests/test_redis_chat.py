@@ -12,24 +12,16 @@ import redis
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.polling import eventually
-from support.redis_fixtures import open_client, start_redis_standalone
+from support.redis_fixtures import open_client, start_redis_standalone, two_servers
 from support.redis_server import RedisServer
 
 CHAT_SETTINGS: dict[str, Any] = {"chat_history_messages": 3, "chat_burst": 20}
 
 
-async def two_servers(
-    redis_server: RedisServer, started: list[StandaloneServer]
-) -> tuple[StandaloneServer, StandaloneServer]:
-    for _ in range(2):
-        started.append(await start_redis_standalone(redis_server.url, **CHAT_SETTINGS))
-    return started[0], started[1]
-
-
 async def test_chat_crosses_servers_and_late_joiners_get_the_history(
     redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
 ) -> None:
-    one, two = await two_servers(redis_server, servers)
+    one, two = await two_servers(redis_server, servers, **CHAT_SETTINGS)
     ada = await open_client(one.url, clients)
     bob = await open_client(two.url, clients)
     await ada.join("lab", "Ada")
@@ -74,7 +66,7 @@ async def test_chat_crosses_servers_and_late_joiners_get_the_history(
 async def test_hands_are_ordered_and_lowered_across_servers(
     redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
 ) -> None:
-    one, two = await two_servers(redis_server, servers)
+    one, two = await two_servers(redis_server, servers, **CHAT_SETTINGS)
     ada = await open_client(one.url, clients)
     bob = await open_client(two.url, clients)
     cyd = await open_client(one.url, clients)

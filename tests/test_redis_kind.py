@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
-from support.redis_fixtures import open_client, start_redis_standalone
+from support.redis_fixtures import open_client, two_servers
 from support.redis_server import RedisServer
 
 
 async def test_a_kind_crosses_servers_with_redis(
     redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
 ) -> None:
-    one = await start_redis_standalone(redis_server.url)
-    servers.append(one)
-    two = await start_redis_standalone(redis_server.url)
-    servers.append(two)
+    one, two = await two_servers(redis_server, servers)
     ada = await open_client(one.url, clients)
     rec = await open_client(two.url, clients)
     bob = await open_client(one.url, clients)

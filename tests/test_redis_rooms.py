@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.polling import eventually
-from support.redis_fixtures import open_client, start_redis_standalone
+from support.redis_fixtures import open_client, two_servers
 from support.redis_server import RedisServer
-
-
-async def two_servers(
-    redis: RedisServer, started: list[StandaloneServer], **settings: Any
-) -> tuple[StandaloneServer, StandaloneServer]:
-    for _ in range(2):
-        started.append(await start_redis_standalone(redis.url, **settings))
-    return started[0], started[1]
 
 
 async def test_peers_on_two_servers_meet_signal_and_leave(

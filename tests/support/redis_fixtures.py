@@ -37,6 +37,16 @@ async def start_redis_standalone(url: str, **settings: Any) -> StandaloneServer:
     return await start_server(SignalingSettings(**options), port=0, token=TOKEN)
 
 
+async def two_servers(
+    redis: RedisServer, started: list[StandaloneServer], **settings: Any
+) -> tuple[StandaloneServer, StandaloneServer]:
+    """Two standalone servers sharing ``redis``, added to ``started`` (the ``servers``
+    fixture) so that they are stopped after the test."""
+    for _ in range(2):
+        started.append(await start_redis_standalone(redis.url, **settings))
+    return started[-2], started[-1]
+
+
 @pytest.fixture
 async def servers() -> AsyncIterator[list[StandaloneServer]]:
     """Every standalone server a test starts, stopped afterwards."""
