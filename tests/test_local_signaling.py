@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from nbconference.client.local import (
 )
 from nbconference.client.plan import RESTART, restart_advice
 from support.client import Client, connect_url
-from support.polling import wait_until
+from support.polling import holds, wait_until
 from support.processes import free_port, process_alive
 
 STARTED: set[int] = set()
@@ -131,8 +130,7 @@ async def test_it_exits_by_itself_once_idle_and_takes_its_file_along(
     server = remember(runtime, find_or_start(runtime))
     client = Client(await connect_url(f"{server.url}?token={server.token}"))
     await client.join("lab")
-    time.sleep(2.5)
-    assert process_alive(server.pid), "a server with a socket open is not idle"
+    await holds(lambda: process_alive(server.pid), 2.5, "a server with a socket open is not idle")
     client.close()
     wait_until(lambda: not process_alive(server.pid), 15, "the idle server to exit")
     assert not (runtime / RUNTIME_FILE).exists()

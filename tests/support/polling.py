@@ -86,3 +86,20 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(_timed_out(what, timeout, value, error))
         await asyncio.sleep(interval)
+
+
+async def holds(
+    probe: Callable[[], object], duration: float, what: str, interval: float = 0.1
+) -> None:
+    """Check that ``probe`` stays truthy for ``duration`` seconds, failing the moment it is
+    not; the event loop runs meanwhile. For what must *not* happen within a time."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + duration
+    while True:
+        if not probe():
+            raise AssertionError(
+                f"{what}: no longer true after {duration - (end - loop.time()):.1f} s"
+            )
+        if loop.time() >= end:
+            return
+        await asyncio.sleep(min(interval, max(0.0, end - loop.time())))

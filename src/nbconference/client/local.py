@@ -8,14 +8,23 @@ listens and its token; it is created under a lock, since several kernels may sta
 and a stale one (a dead pid, a port that is not ours, a refused token) is replaced rather
 than trusted. The server exits by itself after an idle time with no sockets
 (``$NBCONFERENCE_LOCAL_IDLE_SECONDS``, 600 by default).
+
+A server killed outright leaves its file behind, and another user of the machine may then
+listen on its port. So the token goes to a server only once it has proved it holds it:
+the process the file names and the socket listening on the port must be this user's, and
+the server must answer a random nonce with its HMAC under the token (:func:`proof`),
+which the token itself never travels for.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import secrets
+import socket
 import stat
 import subprocess
 import sys
@@ -36,6 +45,12 @@ DEFAULT_IDLE_SECONDS = 600.0
 PORT_VARIABLE = "NBCONFERENCE_LOCAL_PORT"
 START_TIMEOUT = 20.0
 PROBE_TIMEOUT = 2.0
+# The states of /proc/net/tcp: 0A is a listening socket.
+TCP_LISTEN = "0A"
+# Where a connection to 127.0.0.1:PORT may land: a socket bound there or to any address.
+_LOOPBACK_LISTENERS = frozenset(
+    {"127.0.0.1", "0.0.0.0", "::", "::ffff:127.0.0.1", "::ffff:0.0.0.0"}
+)
 
 
 @dataclass(frozen=True)
@@ -92,23 +107,84 @@ def read_runtime_file(path: Path) -> LocalServer | None:
 
 
 def verify(server: LocalServer, timeout: float = PROBE_TIMEOUT) -> bool:
-    """True when ``server`` is alive, listens where it says, is nbconference, and takes
-    its token (its status page names its pid only to a request with the right token)."""
-    if not _alive(server.pid):
+    """True when ``server`` is this user's and proves that it holds its token.
+
+    Its process must be alive and this user's, every socket listening on its port this
+    user's (where ``/proc/net/tcp`` tells), and its status page must answer a fresh nonce
+    with that nonce's :func:`proof` and its pid. The token is never sent: a stale file's
+    port may be anybody's by now.
+    """
+    if not _ours(server.pid):
         return False
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/", headers={"Authorization": f"token {server.token}"}
-    )
+    owners = listening_uids(server.port)
+    if owners is not None and owners != {os.getuid()}:
+        return False
+    nonce = secrets.token_hex(16)
+    url = f"http://127.0.0.1:{server.port}/?nonce={nonce}"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = json.loads(response.read())
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            status = json.loads(response.read(4096))
     except (OSError, ValueError):
         return False
+    if not isinstance(status, dict) or status.get("nbconference") != "signaling":
+        return False
+    answer = status.get("proof")
     return (
-        isinstance(status, dict)
-        and status.get("nbconference") == "signaling"
-        and status.get("pid") == server.pid
+        status.get("pid") == server.pid
+        and isinstance(answer, str)
+        and hmac.compare_digest(answer.encode(), proof(server.token, nonce).encode())
     )
+
+
+def proof(token: str, nonce: str) -> str:
+    """What a server holding ``token`` answers to ``GET /?nonce=NONCE``: the hex HMAC-SHA256
+    of the nonce under the token (the server computes it with this function too)."""
+    message = b"nbconference local server\n" + nonce.encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def listening_uids(port: int) -> set[int] | None:
+    """The owners (uids) of the TCP sockets listening where a connection to 127.0.0.1:``port``
+    lands, from ``/proc/net/tcp`` and ``tcp6``; None where those cannot be read (not Linux).
+
+    A connection over TCP carries no credentials of its peer (SO_PEERCRED is for Unix
+    sockets), but the kernel's socket table names the owner of every listening socket.
+    """
+    owners: set[int] = set()
+    readable = False
+    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            listener = parse_listener(line, family)
+            if listener is not None and listener[1] == port and listener[0] in _LOOPBACK_LISTENERS:
+                owners.add(listener[2])
+    return owners if readable else None
+
+
+def parse_listener(line: str, family: socket.AddressFamily) -> tuple[str, int, int] | None:
+    """``(address, port, uid)`` of a listening socket's line of ``/proc/net/tcp`` (or
+    ``tcp6`` for AF_INET6), None for a line of any other state or not such a line.
+
+    The kernel prints each 32-bit word of the address in the machine's byte order, and
+    the port as a plain hex number.
+    """
+    fields = line.split()
+    try:
+        if len(fields) < 8 or fields[3] != TCP_LISTEN:
+            return None
+        address, port = fields[1].split(":")
+        words = bytes.fromhex(address)
+        packed = b"".join(
+            int.from_bytes(words[i : i + 4], "big").to_bytes(4, sys.byteorder)
+            for i in range(0, len(words), 4)
+        )
+        return socket.inet_ntop(family, packed), int(port, 16), int(fields[7])
+    except ValueError:
+        return None
 
 
 def _start(folder: Path, path: Path, timeout: float) -> LocalServer:
@@ -164,13 +240,20 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
+def _ours(pid: int) -> bool:
+    """Whether process ``pid`` runs as this user. Pids are reused, and a signal test
+    succeeds for root on anyone's process, so where ``/proc`` shows owners, it decides."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid == os.getuid()
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return False  # no such process
+    except OSError:
+        pass
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except OSError:  # gone, or someone else's (EPERM)
         return False
-    except PermissionError:
-        return True  # someone else's process: the status page will tell it is not ours
     return True
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import tornado.web
 from tornado.websocket import WebSocketClosedError
 
+from ..client.local import proof
 from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
@@ -42,6 +43,8 @@ MIN_TOKEN_CHARS = 16
 # A socket whose client vanished without a goodbye is closed 10-20 s later.
 PING_INTERVAL_SECONDS = 10.0
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
+# A status request's nonce: long enough to be fresh, short enough to cost nothing.
+_NONCE = re.compile(r"[0-9A-Za-z_-]{16,128}")
 
 
 def scrub_token(uri: str) -> str:
@@ -124,16 +127,22 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
 
 
 class StatusHandler(ScrubbedLog, tornado.web.RequestHandler):
-    """``GET /``: what this server is, for anyone; its pid too for the token's holder, so
-    that a client reading a runtime file can check that the server there is the one the
-    file describes, and that its token is right."""
+    """``GET /``: what this server is, for anyone. To ``GET /?nonce=NONCE`` it adds its pid
+    and the nonce's HMAC under its token (:func:`nbconference.client.local.proof`): so a
+    client reading a runtime file can check that the server there is the one the file
+    describes, without sending the token to whoever listens on that port now. A request
+    with the token in ``Authorization: token ...`` learns the pid too."""
 
     def initialize(self, token: str) -> None:
         self.token = token
 
     def get(self) -> None:
         status: dict[str, Any] = {"nbconference": "signaling", "protocol": PROTOCOL_VERSION}
-        if token_matches(presented_token(self, query=False), self.token):
+        nonce = self.get_query_argument("nonce", "")
+        if _NONCE.fullmatch(nonce):
+            status["pid"] = os.getpid()
+            status["proof"] = proof(self.token, nonce)
+        elif token_matches(presented_token(self, query=False), self.token):
             status["pid"] = os.getpid()
         self.write(status)
 
