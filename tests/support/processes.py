@@ -54,11 +54,30 @@ def _stop_with_parent(parent: int) -> Callable[[], None]:
     return arm
 
 
+def _limit_open_files(limit: int, then: Callable[[], None] | None) -> Callable[[], None]:
+    """In the child: at most ``limit`` open files, soft and hard (so it cannot raise it)."""
+
+    def arm() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        if then is not None:
+            then()
+
+    return arm
+
+
 def spawn(
-    args: list[str], log_path: Path, env: dict[str, str] | None = None
+    args: list[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    open_files: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` in its own process group, output to ``log_path``."""
+    """Start ``args`` in its own process group, output to ``log_path``; ``open_files``
+    caps its file descriptors."""
     arm = _stop_with_parent(os.getpid()) if sys.platform == "linux" else None
+    if open_files is not None:
+        arm = _limit_open_files(open_files, arm)
     with log_path.open("wb") as log:
         return subprocess.Popen(
             args,

@@ -27,7 +27,8 @@ class ServeProcess:
     ``args`` are more command line flags (``--redis URL``, ``--max-peers-per-room 2``...);
     ``tls`` (certificate and key files) makes it serve ``wss://``. The token reaches it the
     way ``token_via`` says: ``"env"`` ($NBCONFERENCE_TOKEN), ``"file"`` (--token-file) or
-    ``"flag"`` (--token, which ``ps`` shows). Start it, then wait with :meth:`wait_ready`
+    ``"flag"`` (--token, which ``ps`` shows). ``open_files`` caps its file descriptors
+    (soft and hard limit). Start it, then wait with :meth:`wait_ready`
     (or ``await`` :meth:`ready`, or use it as a context manager).
     """
 
@@ -38,6 +39,7 @@ class ServeProcess:
         log_dir: Path | None = None,
         token: str | None = None,
         token_via: str = "env",
+        open_files: int | None = None,
     ) -> None:
         self.port = free_port()
         self.token = token or secrets.token_urlsafe(16)
@@ -59,7 +61,7 @@ class ServeProcess:
             command.append(f"--token={self.token}")
         if tls is not None:
             command += [f"--certfile={tls[0]}", f"--keyfile={tls[1]}"]
-        self.process = spawn(command, self.log_path, env)
+        self.process = spawn(command, self.log_path, env, open_files)
 
     @property
     def url(self) -> str:

@@ -74,6 +74,29 @@ class SignalingSettings(Configurable):
         every socket comes from the proxy's address: raise it, or 0 for no cap.""",
     ).tag(config=True)
 
+    header_timeout_seconds = Float(
+        5.0,
+        help="""How long a connection to 'nbconference serve' has to send its whole request
+        head (the WebSocket handshake, after TLS) before it is closed; also how long an
+        idle HTTP connection is kept. A browser takes milliseconds; a client that trickles
+        its headers to hold a connection open is cut off. 'nbconference serve' only.""",
+    ).tag(config=True)
+
+    max_header_bytes = Int(
+        16 * 1024,
+        help="""Largest request head (request line and headers) 'nbconference serve' reads;
+        a connection that sends more is closed. A token and a browser's cookies fit well
+        within the default. 'nbconference serve' only.""",
+    ).tag(config=True)
+
+    max_pending_per_address = Int(
+        32,
+        help="""Most connections one remote address may hold open on 'nbconference serve'
+        before their handshake is done (they have not shown the token yet); past it that
+        address's oldest such connection is closed. Behind a reverse proxy every
+        connection comes from the proxy's address: raise it, or 0 for no cap.""",
+    ).tag(config=True)
+
     max_queued_bytes = Int(
         DEFAULT_LIMITS.max_queued_bytes,
         help="""Most bytes of messages kept for one peer that its socket has not taken yet:
