@@ -123,8 +123,8 @@ async def test_without_an_identity_the_name_is_an_unverified_label(
     [
         ("\u202eAda\u200b  \x07Love\u2066lace\t", "Ada Lovelace"),
         ("\uff21\uff44\uff41", "Ada"),  # fullwidth letters, as NFKC reads them
-        ("\u200b\u202e \x00\u3164", "Guest"),  # nothing visible: the default name
-        ("", "Guest"),
+        ("\u200b\u202e \x00\u3164", "guest"),  # nothing visible: the default name
+        ("", "guest"),
     ],
 )
 async def test_names_are_normalised_by_the_server(connect: Connect, label: str, shown: str) -> None:

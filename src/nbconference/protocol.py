@@ -53,8 +53,9 @@ SIGNAL_PATH: Final = "nbconference/signal"
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_NAME_CHARS: Final = 64
-# The name of a participant whose label is empty once normalised (see normalize_name).
-DEFAULT_NAME: Final = "Guest"
+# The name of a participant whose label is empty once normalised (see normalize_name),
+# as the widget and the page call a nameless person.
+DEFAULT_NAME: Final = "guest"
 # What a join may say of itself beyond its label: which widget it views (an opaque tag),
 # and the colour its person has in a shared notebook when the server's identity has none.
 WIDGET_TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
