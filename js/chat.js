@@ -2,6 +2,7 @@
 // The room's chat in this browser: the messages by server id (each shown once, however
 // many copies arrive), and the chat panel of a view. Text is always text: links and
 // `code` are made as DOM nodes with textContent, never through HTML.
+import { unverifiedTag } from "./people.js";
 
 /**
  * @typedef {import("./protocol.js").ChatFrame} ChatFrame
@@ -42,6 +43,40 @@ export class ChatLog {
 // A link runs to the next space; trailing punctuation is the sentence's, not the link's.
 const LINK = /https?:\/\/[^\s<>"'`]+/g;
 const TRAILING = /[.,;:!?)\]}]+$/;
+// Bidi controls (U+061C, U+200E-200F, U+202A-202E, U+2066-2069) can make text read
+// backwards ("gpj.exe" shown as "exe.jpg"). The server removes them; older servers did not.
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// Scheme, authority (user info, host, port) and the rest of an http(s) link.
+const LINK_PARTS = /^(https?:\/\/)([^/?#]*)(.*)$/is;
+
+/** @param {string} text */
+export function stripBidi(text) {
+  return text.replace(BIDI_CONTROLS, "");
+}
+
+/**
+ * How a link is shown: as written, but with its host in punycode (what the URL API
+ * gives) when the host is not plain ASCII, so that a look-alike domain ("аpple.com"
+ * with a Cyrillic "а") shows as the different domain it is ("xn--pple-43d.com").
+ * Null when the browser cannot parse it as a URL (it then stays text).
+ * @param {string} url
+ * @returns {{ href: string, text: string } | null}
+ */
+export function linkText(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  const parts = LINK_PARTS.exec(url);
+  if (!parts) return null;
+  const [, scheme = "", authority = "", rest = ""] = parts;
+  if (/^[\x21-\x7e]*$/.test(authority)) return { href: parsed.href, text: url };
+  const at = authority.lastIndexOf("@");
+  const userInfo = at >= 0 ? authority.slice(0, at + 1) : "";
+  return { href: parsed.href, text: `${scheme}${userInfo}${parsed.host}${rest}` };
+}
 
 /**
  * `text` as nodes: `backticked` runs in <code>, http(s) links as <a> opening a new tab
@@ -51,7 +86,7 @@ const TRAILING = /[.,;:!?)\]}]+$/;
  */
 export function renderChatText(text) {
   const fragment = document.createDocumentFragment();
-  const parts = text.split("`");
+  const parts = stripBidi(text).split("`");
   // An unmatched last backtick is just a character.
   const paired = parts.length % 2 === 1 ? parts.length : parts.length - 1;
   parts.forEach((part, index) => {
@@ -73,10 +108,12 @@ function appendWithLinks(fragment, text) {
   for (const match of text.matchAll(LINK)) {
     const start = match.index ?? 0;
     const url = match[0].replace(TRAILING, "");
+    const shown = linkText(url);
+    if (!shown) continue; // not a URL after all: it stays in the text
     if (start > last) fragment.append(text.slice(last, start));
     const link = document.createElement("a");
-    link.href = url;
-    link.textContent = url;
+    link.href = shown.href;
+    link.textContent = shown.text;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     fragment.append(link);
@@ -181,12 +218,18 @@ export function chatPanel(send) {
         body.append(renderChatText(message.text));
         const head = document.createElement("div");
         head.className = "nbc-chat-head";
-        head.append(who, when);
+        head.append(who);
+        // The server stamps who sent it; a sender it cannot vouch for is marked.
+        if (message.user === null) head.append(unverifiedTag());
+        head.append(when);
         if (message.from_code) {
-          const tag = document.createElement("span");
-          tag.className = "nbc-chat-code-tag";
-          tag.textContent = "from code";
-          head.append(tag);
+          // The sender's word, which the server cannot check (a page posts its kernel's
+          // messages): said as a claim, never shown as a badge of trust.
+          const claim = document.createElement("span");
+          claim.className = "nbc-chat-code-claim";
+          claim.textContent = "says it was sent from code";
+          claim.title = "The sender says code in a notebook posted this; nobody can check that";
+          head.append(claim);
         }
         item.append(head, body);
         list.insertBefore(item, list.children[index] ?? null);

@@ -85,3 +85,22 @@ export function labColor() {
   }
   return null;
 }
+
+/** What marks a participant the server cannot vouch for, on their tile and chat. */
+export const UNVERIFIED_LABEL = "unverified";
+const UNVERIFIED_TITLE =
+  "The server does not know who this is: the name and colour are what their own client says";
+
+/**
+ * The visible "unverified" tag shown next to the name of a participant whose record
+ * carries no identity from the server (a script, a kernel, everyone on `nbconference
+ * serve`), so that a label cannot pass for a verified person by name and colour alone.
+ * @returns {HTMLElement}
+ */
+export function unverifiedTag() {
+  const tag = document.createElement("span");
+  tag.className = "nbc-unverified";
+  tag.textContent = UNVERIFIED_LABEL;
+  tag.title = UNVERIFIED_TITLE;
+  return tag;
+}

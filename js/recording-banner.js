@@ -2,30 +2,45 @@
 // Recording, with consent visible to all (issue 13): a participant of kind "recorder"
 // (nbconference.Recorder in some kernel) writes the call to disk. It has no camera or
 // voice and is not a person in the call: the page shows it in a red banner naming who
-// started it, never as a tile. Everything else (links, what it is sent) treats it as a
-// peer like any other.
+// started it (as the server knows them, never as the recorder says), never as a tile.
+// Everything else (links, what it is sent) treats it as a peer like any other.
 import { RECORDER_KIND } from "./protocol.js";
 
 /**
  * @typedef {object} Recorder  who is recording the call
  * @property {string} id  the recorder's peer id
- * @property {string} name  who started it: the identity stamp's name, else its label
+ * @property {string} name  who started it: the name of the identity the server stamped
+ *   on the recorder, else "a kernel on <server>"; never the recorder's own words
  */
+
+/** Where this page's server is, for a recorder the server knows no one for. */
+function pageServer() {
+  return globalThis.location?.host || "this server";
+}
 
 /**
  * The roster's people (tiles, counts) apart from its recorders (the banner).
- * @template {{ id: string, name: string, kind: string }} R
+ *
+ * A recorder's label is free text ("nothing is saved"): the banner names who started it
+ * only from the identity the server stamped on it (`verified`). One without (a kernel
+ * that joined with the server's token) is "a kernel on <server>".
+ * @template {{ id: string, name: string, kind: string, verified?: boolean }} R
  * @param {R[]} roster
+ * @param {string} [server]  where the recorders joined (default: this page's host)
  * @returns {{ people: R[], recorders: Recorder[] }}
  */
-export function splitRecorders(roster) {
+export function splitRecorders(roster, server = pageServer()) {
   /** @type {R[]} */
   const people = [];
   /** @type {Recorder[]} */
   const recorders = [];
   for (const record of roster) {
-    if (record.kind === RECORDER_KIND) recorders.push({ id: record.id, name: record.name });
-    else people.push(record);
+    if (record.kind !== RECORDER_KIND) {
+      people.push(record);
+      continue;
+    }
+    const name = record.verified === true ? record.name : `a kernel on ${server}`;
+    recorders.push({ id: record.id, name });
   }
   return { people, recorders };
 }

@@ -2,6 +2,7 @@
 // The view's video tiles: one element per camera or shared screen, with its name, its
 // camera and microphone indicators, its connection badge and its link-quality badge.
 import { icon } from "./icons.js";
+import { unverifiedTag } from "./people.js";
 
 /**
  * @typedef {import("./quality.js").Grade} Grade
@@ -89,6 +90,7 @@ export function describeCamera(tile, person, grade, speaking, incoming = true) {
   if (person.color) el.style.setProperty("--nbc-person-color", person.color);
   else el.style.removeProperty("--nbc-person-color");
   tile.label.replaceChildren(name);
+  if (!person.verified) tile.label.append(unverifiedTag());
   if (!person.microphone) {
     tile.label.append(indicator("nbc-mic-off", "Microphone off", "microphone"));
   }

@@ -35,6 +35,32 @@ def test_the_chat_log_keeps_each_id_once_in_time_order() -> None:
     assert result == {"added": [True, True, False, True, False], "ids": ["a", "b", "c"], "total": 3}
 
 
+def test_links_show_a_look_alike_host_in_punycode_and_no_bidi_controls() -> None:
+    result = run_js(
+        """
+        const result = {
+          cyrillic: chat.linkText("https://\u0430pple.com/login?next=/"),
+          mixed: chat.linkText("http://user@b\u00fccher.example:8080/\u00e4"),
+          ascii: chat.linkText("https://example.org/a?b=1"),
+          broken: chat.linkText("https://exa mple"),
+          bidi: chat.stripBidi("see \u202ehttps://evil.example/\u2066gpj.exe\u2069\u200f"),
+        };
+        """
+    )
+    assert result["cyrillic"] == {
+        "href": "https://xn--pple-43d.com/login?next=/",
+        "text": "https://xn--pple-43d.com/login?next=/",
+    }
+    assert result["mixed"]["text"] == "http://user@xn--bcher-kva.example:8080/\u00e4"
+    assert result["mixed"]["href"] == "http://user@xn--bcher-kva.example:8080/%C3%A4"
+    assert result["ascii"] == {
+        "href": "https://example.org/a?b=1",
+        "text": "https://example.org/a?b=1",
+    }
+    assert result["broken"] is None
+    assert result["bidi"] == "see https://evil.example/gpj.exe"
+
+
 def test_the_hands_queue_and_who_lowered_whose_hand() -> None:
     result = run_js(
         """

@@ -74,7 +74,14 @@ async def test_text_is_checked(connect: Connect) -> None:
     await a.expect_error("chat-invalid")
     await a.send({"type": "chat", "text": 42})
     await a.expect_error("chat-invalid")
+    for invisible in ("\u200b\u200b\u2060\ufeff", "\u202e\u2066 \u2069", "\x00\x07\r", "\u3164"):
+        await chat(a, invisible)
+        await a.expect_error("chat-invalid")
     await b.silent(0.2)
+    # Control characters (but newline and tab) and bidi controls are taken out.
+    await chat(a, "a\x00b\u202ec\r\n\td\u2066e\u200f")
+    await b.expect("chat", text="abc\n\tde")
+    await a.expect("chat", text="abc\n\tde")
     # The socket is still fine.
     await chat(a, "é" * 100)
     await b.expect("chat", text="é" * 100)

@@ -26,10 +26,10 @@ def test_recorders_are_told_from_people_and_named_in_the_banner() -> None:
         const banner = recording_banner;
         const roster = [
           { id: "a", name: "Ada", kind: "participant" },
-          { id: "r1", name: "Grace Hopper", kind: "recorder" },
+          { id: "r1", name: "Grace Hopper", kind: "recorder", verified: true },
           { id: "b", name: "Bob", kind: "participant" },
-          { id: "r2", name: "Alan", kind: "recorder" },
-          { id: "r3", name: "Alan", kind: "recorder" },
+          { id: "r2", name: "Alan", kind: "recorder", verified: true },
+          { id: "r3", name: "Alan", kind: "recorder", verified: true },
         ];
         const { people, recorders } = banner.splitRecorders(roster);
         const result = {
@@ -50,6 +50,32 @@ def test_recorders_are_told_from_people_and_named_in_the_banner() -> None:
     assert result["one"].startswith("Recording · started by Grace Hopper.")
     assert result["several"].startswith("Recording · started by Grace Hopper and Alan.")
     assert result["nameless"].startswith("Recording · started by someone.")
+
+
+def test_a_recorder_without_an_identity_is_named_by_its_server_not_its_label() -> None:
+    """A recorder's label is its own free text: one the server knows no identity for (a
+    kernel that joined with the server's token) is "a kernel on <server>" in the banner."""
+    result = run_js(
+        """
+        const roster = [
+          { id: "r1", name: "nothing is saved", kind: "recorder", verified: false },
+          { id: "r2", name: "Grace Hopper", kind: "recorder" },
+        ];
+        const { recorders } = recording_banner.splitRecorders(roster, "hub.example.org");
+        const result = {
+          recorders,
+          text: recording_banner.bannerText(recorders),
+          default: recording_banner.splitRecorders(roster).recorders[0].name,
+        };
+        """
+    )
+    assert result["recorders"] == [
+        {"id": "r1", "name": "a kernel on hub.example.org"},
+        {"id": "r2", "name": "a kernel on hub.example.org"},
+    ]
+    assert result["text"].startswith("Recording · started by a kernel on hub.example.org.")
+    assert "nothing is saved" not in result["text"]
+    assert result["default"] == "a kernel on this server"  # Node has no page location
 
 
 def test_a_record_is_a_recorder_only_when_it_says_so_exactly() -> None:

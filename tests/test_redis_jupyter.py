@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
@@ -90,3 +91,40 @@ async def test_jupyter_server_and_standalone_share_a_room(
     await bob.expect("peer-state", id=ada.id, state={"screen": True})
     ada.close()
     await bob.expect("peer-left", id=ada.id)
+
+
+async def test_a_label_on_another_server_cannot_pass_for_a_verified_person(
+    jupyter_url: str,
+    redis_server: RedisServer,
+    servers: list[StandaloneServer],
+    clients: list[Client],
+) -> None:
+    """The standalone server follows nobody in the room when its first member joins: the
+    records of Jupyter's verified members reach it from Redis, and its unverified join is
+    kept apart from them all the same."""
+    await eventually(lambda: jupyter_ready(jupyter_url), 60, "Jupyter to answer", interval=0.2)
+    standalone = await start_redis_standalone(redis_server.url)
+    servers.append(standalone)
+    me = await AsyncHTTPClient().fetch(f"http://{jupyter_url}/api/me?token={JUPYTER_TOKEN}")
+    cookie = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
+    ada = Client(
+        await connect_url(f"ws://{jupyter_url}/nbconference/signal", headers={"Cookie": cookie})
+    )
+    clients.append(ada)
+    ada_record = (await ada.join("hub", "Ada", color="#123456"))["peer"]
+    forger = await open_client(standalone.url, clients)
+    await forger.send(
+        {"type": "join", "room": "hub", "name": ada_record["name"], "color": "#123456"}
+    )
+    record = (await forger.expect("welcome"))["peer"]
+    assert record["user"] is None and record["color"] is None
+    assert record["name"] == ada_record["name"] + " (unverified)"
+    # Ada's page may see the first record come and go; what stays is the one kept apart.
+    joined: list[dict[str, Any]] = []
+    while not joined or joined[-1]["id"] != record["id"]:
+        frame = await ada.recv()
+        if frame["type"] == "peer-joined":
+            joined.append(frame["peer"])
+    assert joined[-1]["name"] == record["name"] and joined[-1]["color"] is None
+    others = (await (await open_client(standalone.url, clients)).join("hub", "Bob"))["peers"]
+    assert sorted(p["name"] for p in others) == sorted([ada_record["name"], record["name"]])

@@ -119,6 +119,62 @@ async def test_without_an_identity_the_name_is_an_unverified_label(
 
 
 @pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("\u202eAda\u200b  \x07Love\u2066lace\t", "Ada Lovelace"),
+        ("\uff21\uff44\uff41", "Ada"),  # fullwidth letters, as NFKC reads them
+        ("\u200b\u202e \x00\u3164", "guest"),  # nothing visible: the default name
+        ("", "guest"),
+    ],
+)
+async def test_names_are_normalised_by_the_server(connect: Connect, label: str, shown: str) -> None:
+    """Control, zero-width and bidi characters never reach another page in a name, and
+    a name with nothing visible left is the default name (docs/protocol.md, "Names")."""
+    ada, bob = await connect(), await connect()
+    await ada.send({"type": "join", "room": "lab", "name": label})
+    welcome = await ada.expect("welcome")
+    assert welcome["peer"]["name"] == shown
+    (record,) = (await bob.join("lab", "Bob"))["peers"]
+    assert record["name"] == shown
+
+
+async def test_a_label_cannot_pass_for_a_verified_person(
+    as_browser: Any, jupyter_connect: Connect
+) -> None:
+    """A socket with only the token (no identity) that takes the name and colour of a
+    verified member of the room gets the name marked unverified and no colour."""
+    ada = await as_browser("ada")
+    await ada.join("lab", "Ada", color="#000000")
+    anonymous = await as_browser(None)
+    welcome = await anonymous.join("lab", "label", color="#ff0000")
+    thebe = welcome["peer"]["name"]
+    assert thebe.startswith("Anonymous ")
+    await ada.expect("peer-joined")
+    # The same name and colour, spelt otherwise: other case, "#f00", a zero-width space.
+    forger = await jupyter_connect()
+    await forger.send(
+        {"type": "join", "room": "lab", "name": thebe.upper() + "\u200b", "color": "#F00"}
+    )
+    record = (await forger.expect("welcome"))["peer"]
+    assert record["user"] is None
+    assert record["name"] == thebe.upper() + " (unverified)" and record["color"] is None
+    seen = (await ada.expect("peer-joined"))["peer"]
+    assert seen["name"] == record["name"] and seen["color"] is None
+    # A username counts as a name too; a different name and colour are left alone.
+    kernel = await jupyter_connect()
+    assert (await kernel.join("lab", "ADA"))["peer"]["name"] == "ADA (unverified)"
+    other = await jupyter_connect()
+    record = (await other.join("lab", "Ada's kernel", color="#00ff00"))["peer"]
+    assert record["name"] == "Ada's kernel" and record["color"] == "#00ff00"
+    # The chat names the sender as its record does.
+    await forger.send({"type": "chat", "text": "hi"})
+    await ada.expect("peer-joined")
+    await ada.expect("peer-joined")
+    chat = await ada.expect("chat", text="hi")
+    assert chat["name"] == thebe.upper() + " (unverified)" and chat["user"] is None
+
+
+@pytest.mark.parametrize(
     ("field", "value"),
     [("widget", "has space"), ("widget", "x" * 65), ("color", "red; x: url(evil)"), ("color", 3)],
 )

@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from json.encoder import (  # type: ignore[attr-defined]
@@ -52,6 +53,9 @@ SIGNAL_PATH: Final = "nbconference/signal"
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_NAME_CHARS: Final = 64
+# The name of a participant whose label is empty once normalised (see normalize_name),
+# as the widget and the page call a nameless person.
+DEFAULT_NAME: Final = "guest"
 # What a join may say of itself beyond its label: which widget it views (an opaque tag),
 # and the colour its person has in a shared notebook when the server's identity has none.
 WIDGET_TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -289,6 +293,55 @@ def utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode())
 
 
+# -- text people see ------------------------------------------------------------------
+# Names and chat are shown to everyone in the room, so the server keeps out what would
+# make them lie about themselves: bidi controls (U+202E turns "exe.txt" into "txt.exe"),
+# zero-width and other invisible characters, and control characters.
+
+# Characters that draw as blank space but are letters or symbols, not whitespace.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Control (Cc), format (Cf: zero-width, bidi, soft hyphen), surrogate and unassigned.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn"})
+
+
+def normalize_name(raw: str) -> str:
+    """A participant's name as everyone sees it: NFKC, without control, format (zero-width,
+    bidi), surrogate or unassigned characters, runs of whitespace made one space, trimmed,
+    at most :data:`MAX_NAME_CHARS` characters. "" when nothing visible is left."""
+    text = unicodedata.normalize("NFKC", raw)
+    kept = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or unicodedata.category(char) not in _HIDDEN_CATEGORIES
+    )
+    name = " ".join(kept.split())[:MAX_NAME_CHARS].rstrip()
+    return "" if all(char in _BLANK_LETTERS or char == " " for char in name) else name
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: case-insensitive, blank letters ignored."""
+    return "".join(c for c in normalize_name(name) if c not in _BLANK_LETTERS).casefold()
+
+
+# Chat keeps line breaks and tabs; every other control character and every bidi control
+# (U+061C, U+200E-200F, U+202A-202E, U+2066-2069) goes.
+_CHAT_STRIPPED = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean_chat_text(text: str) -> str:
+    """``text`` without NUL, control characters (but newline and tab) and bidi controls;
+    "" when nothing visible is left (only whitespace, zero-width or blank characters)."""
+    cleaned = _CHAT_STRIPPED.sub("", text)
+    visible = (
+        char
+        for char in cleaned
+        if not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) != "Cf"
+    )
+    return cleaned if next(visible, None) is not None else ""
+
+
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is str and not value):
@@ -396,6 +449,7 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         name = obj.get("name", "")
         if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
             raise ProtocolError("bad-message", f"'name' must be text of at most {MAX_NAME_CHARS}")
+        name = normalize_name(name) or DEFAULT_NAME
         resume = obj.get("resume")
         if resume is not None and not isinstance(resume, str):
             raise ProtocolError("bad-message", "'resume' must be a token string")
@@ -485,7 +539,7 @@ def identity_stamp(user: Any) -> dict[str, Any]:
     avatar = getattr(user, "avatar_url", None)
     return {
         "username": username[:200],
-        "display_name": (display or username)[:MAX_NAME_CHARS],
+        "display_name": normalize_name(display) or normalize_name(username) or DEFAULT_NAME,
         "initials": str(initials)[:8] if initials else None,
         "avatar_url": str(avatar)[:2000] if avatar else None,
         "color": str(color)[:200] if color else None,
@@ -662,7 +716,14 @@ def _parse_chat(obj: dict[str, Any]) -> Chat:
     if _SURROGATE.search(text) is not None:
         # Only a JSON escape can make one: it has no UTF-8 form to show or relay.
         raise ProtocolError("chat-invalid", "'text' is not valid UTF-8 (a lone surrogate)")
-    return Chat(text, obj.get("from_code") is True)
+    cleaned = clean_chat_text(text)
+    if not cleaned:
+        raise ProtocolError(
+            "chat-invalid",
+            "'text' has nothing visible once control, bidi and zero-width characters are removed",
+        )
+    # ``from_code`` is the sender's claim: the server cannot know what a page posts.
+    return Chat(cleaned, obj.get("from_code") is True)
 
 
 def chat_message(text: str, from_code: bool = False) -> dict[str, Any]:

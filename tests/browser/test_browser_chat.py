@@ -22,7 +22,9 @@ CHAT_JS = """
 () => Array.from(document.querySelectorAll(".nbc-root .nbc-chat-message")).map((m) => ({
   id: m.dataset.id,
   fromCode: m.dataset.fromCode !== undefined,
+  claim: m.querySelector(".nbc-chat-code-claim")?.textContent ?? "",
   name: m.querySelector(".nbc-chat-name")?.textContent ?? "",
+  unverified: m.querySelector(".nbc-chat-head .nbc-unverified")?.textContent ?? null,
   text: m.querySelector(".nbc-chat-text")?.textContent ?? "",
   elements: Array.from(m.querySelectorAll(".nbc-chat-text *")).map((e) => e.tagName),
   links: Array.from(m.querySelectorAll(".nbc-chat-text a")).map((a) => ({
@@ -87,7 +89,7 @@ def test_chat_is_text_reaches_everyone_once_and_late_joiners_get_it(meeting: Mee
     [shown] = wait_until(lambda: messages(bob) or None, TIMEOUT, "the message on Bob's page")
     # All of it shows as text; the backticks only mark the code.
     assert shown["text"] == XSS.replace("`", "") and shown["name"] == ada_name
-    assert not shown["fromCode"]
+    assert not shown["fromCode"] and shown["unverified"] is None
     assert sorted(set(shown["elements"])) == ["A", "CODE"], shown["elements"]
     assert shown["links"] == [
         {
@@ -107,6 +109,8 @@ def test_chat_is_text_reaches_everyone_once_and_late_joiners_get_it(meeting: Mee
     ada.run("w.send_chat('accuracy `0.93`')")
     wait_until(lambda: len(messages(bob)) == 2, TIMEOUT, "the message from code")
     assert messages(bob)[1]["fromCode"] and messages(bob)[1]["code"][0]["text"] == "0.93"
+    # The sender's claim, which nobody can check, is said as one.
+    assert messages(bob)[1]["claim"] == "says it was sent from code"
     for person in (ada, bob):
         wait_until(
             lambda person=person: len(kernel_chat(person)) == 2, TIMEOUT, f"{person.name}'s w.chat"
@@ -146,6 +150,57 @@ def test_chat_is_text_reaches_everyone_once_and_late_joiners_get_it(meeting: Mee
     assert len(ids) == len(set(ids)) == total
     assert len(kernel_chat(bob)) == total
     assert len({json.dumps(r, sort_keys=True) for r in kernel_chat(bob)}) == total
+
+
+# A script in Ada's kernel that joins her room with the server's token only (no login
+# cookie, so no identity), under her name, and posts a look-alike link.
+FORGER = """
+import json
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+_forger = await websocket_connect(
+    HTTPRequest({url!r}, headers={{"Authorization": "token {token}"}})
+)
+await _forger.write_message(json.dumps({{"type": "join", "room": {room!r}, "name": {name!r}}}))
+_welcome = json.loads(await _forger.read_message())
+await _forger.write_message(json.dumps({{"type": "chat", "text": {text!r}}}))
+print(json.dumps({{"id": _welcome["id"], "name": _welcome["peer"]["name"]}}))
+"""
+
+TILE_MARKS_JS = """
+() => Object.fromEntries(Array.from(document.querySelectorAll(".nbc-root .nbc-tile"))
+  .filter((t) => t.dataset.kind === "camera")
+  .map((t) => [t.dataset.peerId, t.querySelector(".nbc-label .nbc-unverified")?.textContent
+    ?? null]))
+"""
+
+
+def test_a_forged_name_is_marked_unverified_and_a_look_alike_host_shows_in_punycode(
+    meeting: Meeting,
+) -> None:
+    room = meeting.room()
+    ada, bob = meeting.join(room, ["ada", "bob"])
+    ada_name = ada.identity()["display_name"]
+    lab = meeting.lab
+    text = "log in at https://\u0430pple.com/login\u202e now"
+    code = FORGER.format(
+        url=lab.signaling_url, token=lab.token, room=room, name=ada_name, text=text
+    )
+    forger = json.loads(ada.run(code).strip().splitlines()[-1])
+    assert forger["name"] == f"{ada_name} (unverified)"
+    open_chat(bob)
+    [shown] = wait_until(lambda: messages(bob) or None, TIMEOUT, "the forged message")
+    assert shown["name"] == forger["name"] and shown["unverified"] == "unverified"
+    assert shown["text"] == "log in at https://xn--pple-43d.com/login now"
+    assert shown["links"][0]["text"] == "https://xn--pple-43d.com/login"
+    assert shown["links"][0]["href"] == "https://xn--pple-43d.com/login"
+    # On the tiles too: the forger's is marked, Ada's (and Bob's own) are not.
+    marks = wait_until(
+        lambda: (lambda m: m if forger["id"] in m else None)(bob.js(TILE_MARKS_JS)),
+        TIMEOUT,
+        "the forger's tile",
+    )
+    assert marks == {forger["id"]: "unverified", ada.peer_id: None, bob.peer_id: None}, marks
 
 
 def test_raised_hands_queue_and_anyone_lowers_them(meeting: Meeting) -> None:

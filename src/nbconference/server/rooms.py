@@ -49,6 +49,7 @@ from .backends.base import (
 from .chat import ChatGate, hand_raised, hand_stamp
 from .limits import SocketCounts
 from .mailbox import Mailbox
+from .names import kept_apart
 from .outgoing import Watchdog
 
 log = logging.getLogger("nbconference")
@@ -136,15 +137,19 @@ class RoomRegistry:
             return self._resume(resumed, transport)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
-        try:
-            others = await self.backend.add_peer(msg.room, info, self.limits.max_peers_per_room)
-        except RoomFull:
-            raise ProtocolError(
-                "room-full",
-                f"room '{msg.room}' is full ({self.limits.max_peers_per_room} peers)",
-            ) from None
-        except BackendUnavailable as exc:
-            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
+        if user is None:
+            # A label must not pass for a verified member (names.py). The room as this
+            # server knows it is every member with the memory backend, and with Redis
+            # whenever one of ours is in the room.
+            info = kept_apart(info, self.rooms.get(msg.room, {}).values())
+        others = await self._add_peer(msg.room, info)
+        if user is None and kept_apart(info, others) != info:
+            # With Redis, members on other servers this one did not follow: take the join
+            # back and join again, kept apart from them (their pages see the first
+            # record come and go).
+            await self._remove_from_backend_now(msg.room, str(info["id"]))
+            info = kept_apart({**info, "id": secrets.token_urlsafe(12)}, others)
+            others = await self._add_peer(msg.room, info)
         limits = self.limits
         mailbox = Mailbox(limits.max_queued_bytes, limits.max_pending_messages)
         peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, mailbox, user)
@@ -160,6 +165,22 @@ class RoomRegistry:
         transport.attach(mailbox)
         self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
         return peer
+
+    async def _add_peer(self, room: str, info: PeerInfo) -> list[PeerInfo]:
+        try:
+            return await self.backend.add_peer(room, info, self.limits.max_peers_per_room)
+        except RoomFull:
+            raise ProtocolError(
+                "room-full", f"room '{room}' is full ({self.limits.max_peers_per_room} peers)"
+            ) from None
+        except BackendUnavailable as exc:
+            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
+
+    async def _remove_from_backend_now(self, room: str, peer_id: str) -> None:
+        try:
+            await self.backend.remove_peer(room, peer_id)
+        except BackendUnavailable as exc:
+            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
 
     def _resume(self, peer: Peer, transport: Transport) -> Peer:
         if peer.expiry is not None:
