@@ -13,6 +13,7 @@ import json
 import random
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import get_args
 
@@ -210,3 +211,40 @@ def test_protocol_loads_on_every_claimed_python(version: str) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "bad-message"
 
+
+# The same module under ``python -O``, which drops asserts: the check that every error
+# the server sends carries a documented code must hold there too.
+UNKNOWN_CODE_UNDER_O = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("protocol", sys.argv[1])
+protocol = importlib.util.module_from_spec(spec)
+sys.modules["protocol"] = protocol
+spec.loader.exec_module(protocol)
+print("asserts", "on" if __debug__ else "off")
+for make in (protocol.ProtocolError, protocol.error_frame):
+    try:
+        made = make("no-such-code", "a message")
+    except ValueError as error:
+        print(make.__name__, "refused:", error)
+    else:
+        print(make.__name__, "made:", made)
+"""
+
+
+def test_an_unknown_error_code_is_refused_even_under_python_O() -> None:
+    result = subprocess.run(
+        [sys.executable, "-O", "-c", UNKNOWN_CODE_UNDER_O, str(ROOT / PROTOCOL_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "asserts off"
+    for line, name in zip(lines[1:], ("ProtocolError", "error_frame"), strict=True):
+        assert line.startswith(f"{name} refused: unknown error code 'no-such-code'"), line
+    # And in this process, with asserts on or off.
+    for make in (ProtocolError, protocol.error_frame):
+        with pytest.raises(ValueError, match="no-such-code"):
+            make("no-such-code", "a message")
+    assert ProtocolError("bad-message", "ok").code == "bad-message"
