@@ -7,12 +7,15 @@ catastrophically on them would not finish within the test's timeout at all.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import random
 import re
 import subprocess
+import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,16 +25,26 @@ from nbconference import protocol
 from nbconference.protocol import (
     ERROR_CODES,
     MAX_DEPTH,
+    Chat,
+    ClientFrame,
+    ClientMessage,
     Join,
-    Leave,
+    LowerHand,
     ProtocolError,
     Signal,
-    State,
     parse_client_message,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL_FILE = "src/nbconference/protocol.py"
 MEGABYTE = 1 << 20
+
+# Read from protocol.py, so that a new kind of client frame is generated as soon as it
+# exists: every ``type`` a client may send, what the parser makes of them, and their
+# fields (each message's dataclass fields are named as on the wire).
+MESSAGES: tuple[type, ...] = get_args(ClientMessage)
+CLIENT_TYPES = sorted(value for name, value in vars(ClientFrame).items() if name.isupper())
+FIELDS = sorted({"type"} | {f.name for m in MESSAGES for f in dataclasses.fields(m)})
 
 
 def reference_too_deep(text: str) -> bool:
@@ -64,7 +77,7 @@ def outcome(text: str | bytes, limit: int = 64 * 1024) -> object:
         assert error.code in ERROR_CODES, error.code
         assert error.message
         return error.code
-    assert isinstance(message, Join | Signal | State | Leave)
+    assert isinstance(message, MESSAGES), message
     return message
 
 
@@ -118,11 +131,10 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=30,
 )
-FIELDS = ("type", "room", "name", "state", "resume", "widget", "color", "to", "data")
 FRAMES = st.dictionaries(
     st.sampled_from(FIELDS) | st.text(max_size=8),
     JSON_VALUES
-    | st.sampled_from(["join", "signal", "state", "leave", "lab", "p1"])
+    | st.sampled_from([*CLIENT_TYPES, "lab", "p1"])
     | st.fixed_dictionaries({}, optional={"candidate": JSON_VALUES, "camera": st.booleans()}),
     max_size=6,
 )
@@ -136,6 +148,22 @@ def test_frames_near_the_protocol_parse_or_are_refused_with_a_known_code(frame: 
         assert protocol.valid_room(result.room) and len(result.name) <= protocol.MAX_NAME_CHARS
     elif isinstance(result, Signal):
         assert result.to and ("candidate" in result.data or "description" in result.data)
+    elif isinstance(result, Chat):
+        assert result.text.strip() and isinstance(result.from_code, bool)
+    elif isinstance(result, LowerHand):
+        assert isinstance(result.peer, str)
+
+
+def test_the_generated_frames_cover_every_client_frame_type() -> None:
+    """Every ``type`` a client may send is generated above and known to the parser: a
+    bare frame of it is parsed, or refused for what it lacks, never as an unknown type."""
+    assert {"join", "signal", "state", "leave", "chat", "lower-hand"} <= set(CLIENT_TYPES)
+    assert {"room", "to", "data", "state", "text", "from_code", "peer"} <= set(FIELDS)
+    for kind in CLIENT_TYPES:
+        try:
+            assert isinstance(parse_client_message(json.dumps({"type": kind}), 1024), MESSAGES)
+        except ProtocolError as error:
+            assert "unknown message type" not in error.message, kind
 
 
 def claimed_pythons() -> list[str]:
@@ -175,10 +203,48 @@ def test_protocol_loads_on_every_claimed_python(version: str) -> None:
     if python is None:
         pytest.skip(f"no Python {version} interpreter under /root/.pyenv")
     result = subprocess.run(
-        [python, "-c", LOAD_PROTOCOL, str(ROOT / "src/nbconference/protocol.py")],
+        [python, "-c", LOAD_PROTOCOL, str(ROOT / PROTOCOL_FILE)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "bad-message"
+
+
+# The same module under ``python -O``, which drops asserts: the check that every error
+# the server sends carries a documented code must hold there too.
+UNKNOWN_CODE_UNDER_O = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("protocol", sys.argv[1])
+protocol = importlib.util.module_from_spec(spec)
+sys.modules["protocol"] = protocol
+spec.loader.exec_module(protocol)
+print("asserts", "on" if __debug__ else "off")
+for make in (protocol.ProtocolError, protocol.error_frame):
+    try:
+        made = make("no-such-code", "a message")
+    except ValueError as error:
+        print(make.__name__, "refused:", error)
+    else:
+        print(make.__name__, "made:", made)
+"""
+
+
+def test_an_unknown_error_code_is_refused_even_under_python_O() -> None:
+    result = subprocess.run(
+        [sys.executable, "-O", "-c", UNKNOWN_CODE_UNDER_O, str(ROOT / PROTOCOL_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "asserts off"
+    for line, name in zip(lines[1:], ("ProtocolError", "error_frame"), strict=True):
+        assert line.startswith(f"{name} refused: unknown error code 'no-such-code'"), line
+    # And in this process, with asserts on or off.
+    for make in (ProtocolError, protocol.error_frame):
+        with pytest.raises(ValueError, match="no-such-code"):
+            make("no-such-code", "a message")
+    assert ProtocolError("bad-message", "ok").code == "bad-message"

@@ -35,13 +35,17 @@ import pytest
 from tornado.websocket import WebSocketClosedError
 
 from nbconference.protocol import (
+    DEFAULT_CHAT_LIMITS,
     DEFAULT_LIMITS,
+    Chat,
     Join,
     Leave,
+    LowerHand,
     ProtocolError,
     Signal,
     State,
     parse_client_message,
+    utf8_size,
 )
 from support.client import Client, connect_url
 from support.standalone import ServeProcess
@@ -51,7 +55,7 @@ SEED = int(os.environ.get("NBC_FUZZ_SEED", str(random.randrange(1 << 32))))
 LIMIT = DEFAULT_LIMITS.max_message_bytes
 FUZZERS = 4
 FRAMES_PER_SESSION = 40  # under the 50 violations that close a socket
-ROOM_TRAFFIC = frozenset({"peer-joined", "peer-left", "peer-state", "signal"})
+ROOM_TRAFFIC = frozenset({"peer-joined", "peer-left", "peer-state", "signal", "chat"})
 # What a well-behaved peer may cause a fuzzer: its mailbox was full for a moment.
 INCIDENTAL = "peer-unavailable"
 QUIET_ROOM = "quiet"
@@ -76,12 +80,12 @@ class Frames:
 
     def valid(self, me: str) -> dict[str, Any]:
         r = self.rng
-        kind = r.choice(["join", "signal", "signal", "state", "leave"])
+        kind = r.choice(["join", "signal", "signal", "state", "leave", "chat", "lower-hand"])
         if kind == "join":
             room = r.choice(["lab", "lab", f"fz-{r.randrange(5)}", "a" * 64])
             frame: dict[str, Any] = {"type": "join", "room": room, "name": self.text(20)}
             if r.random() < 0.3:
-                frame["state"] = {"camera": r.random() < 0.5}
+                frame["state"] = {"camera": r.random() < 0.5, "hand": r.random() < 0.5}
             if r.random() < 0.2:
                 frame["resume"] = self.text(30)
             return frame
@@ -96,8 +100,16 @@ class Frames:
             )
             return {"type": "signal", "to": to, "data": data}
         if kind == "state":
-            keys = r.sample(["camera", "microphone", "screen", "other"], r.randrange(4))
+            keys = r.sample(["camera", "microphone", "screen", "hand", "other"], r.randrange(5))
             return {"type": "state", "state": {k: r.random() < 0.5 for k in keys}}
+        if kind == "chat":
+            size = r.choice([1, 40, 40, DEFAULT_CHAT_LIMITS.max_chat_bytes + 1])
+            frame = {"type": "chat", "text": self.text(size) or "x"}
+            if r.random() < 0.3:
+                frame["from_code"] = r.random() < 0.5
+            return frame
+        if kind == "lower-hand":
+            return {"type": "lower-hand", "peer": r.choice([*self.peers, me, self.text(16)])}
         return {"type": "leave"}
 
     def text(self, size: int) -> str:
@@ -184,6 +196,7 @@ class Model:
     room: str = ""
     joins: int = 0
     me: str = ""
+    chats: int = 0  # accepted from this peer: within its burst, none is rate-limited
 
     def expect(self, frame: str | bytes) -> Expectation | None:
         """None for a frame the fuzzer must not send (a join to the other room)."""
@@ -212,6 +225,17 @@ class Model:
             return Expectation(frozenset({"unknown-peer"}))
         if isinstance(message, State):
             return Expectation(silent=True)
+        if isinstance(message, Chat):
+            if utf8_size(message.text) > DEFAULT_CHAT_LIMITS.max_chat_bytes:
+                return Expectation(frozenset({"chat-too-long"}))
+            if self.chats >= DEFAULT_CHAT_LIMITS.chat_burst - 1:
+                return None  # the bucket refills slowly: accepted or refused, by the clock
+            self.chats += 1
+            return Expectation(silent=True)
+        if isinstance(message, LowerHand):
+            if message.peer == self.me or (message.peer in self.peers and self.room == "lab"):
+                return Expectation(silent=True)
+            return Expectation(frozenset({"unknown-peer"}))
         assert isinstance(message, Leave)
         self.joined = False
         return Expectation(silent=True)
@@ -267,7 +291,7 @@ async def session(url: str, frames: Frames, model: Model, tally: Tally) -> None:
             if got not in expectation.replies:
                 fail(f"{frame!r:.300} was answered {reply!r:.300}, not {set(expectation.replies)}")
             if got == "welcome":
-                model.joined, model.me = True, reply["id"]
+                model.joined, model.me, model.chats = True, reply["id"], 0
             else:
                 tally.errors += 1
                 tally.codes[got] = tally.codes.get(got, 0) + 1

@@ -189,7 +189,8 @@ class ProtocolError(Exception):
     """
 
     def __init__(self, code: str, message: str, peer: str | None = None) -> None:
-        assert code in ERROR_CODES, code
+        if code not in ERROR_CODES:  # not an assert: ``python -O`` would drop the check
+            raise ValueError(f"unknown error code {code!r} (see ERROR_CODES)")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -620,7 +621,8 @@ def signal_frame(sender: str, data_json: str) -> str:
 
 def error_frame(code: str, message: str, peer: str | None = None) -> str:
     """An ``error``; ``peer`` names the peer it concerns, when there is one."""
-    assert code in ERROR_CODES, code
+    if code not in ERROR_CODES:  # clients branch on the code: no undocumented one goes out
+        raise ValueError(f"unknown error code {code!r} (see ERROR_CODES)")
     frame: dict[str, Any] = {"type": ServerFrame.ERROR, "code": code, "message": message}
     if peer is not None:
         frame["peer"] = peer

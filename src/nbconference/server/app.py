@@ -34,27 +34,30 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
         )
         if not await ensure_async(allowed):
             raise web.HTTPError(403)
-        if self._identified():
+        if await self._identified():
             self._stamp = identity_stamp(self.current_user)
         self.admit()
         await super().get(*args, **kwargs)
 
-    def _identified(self) -> bool:
-        """False for a socket that shows only the server's token and no login cookie
-        (a script, a KernelPeer): Jupyter makes up a new anonymous user for each such
-        request, which names nobody."""
-        if not getattr(self, "_token_authenticated", False):
-            return True
-        cookie = self.identity_provider.get_cookie_name(self)
-        return self.get_cookie(cookie) is not None
+    async def _identified(self) -> bool:
+        """False for a socket that shows the server's token without a valid login cookie
+        (a script, a KernelPeer, or anything sending a cookie of that name Jupyter cannot
+        read): Jupyter makes up a new anonymous user for each such request, which names
+        nobody. A login cookie names its user only once Jupyter has checked its signature
+        and read the user from it."""
+        provider = self.identity_provider
+        if not provider.is_token_authenticated(self):
+            return True  # the login cookie, or the deployment's own identity provider
+        cookie_user = await ensure_async(provider.get_user_cookie(self))
+        return cookie_user is not None
 
     def identity(self) -> dict[str, Any] | None:
         return self._stamp
 
     def socket_key(self) -> tuple[str, int, str]:
         # Behind JupyterHub's proxy every socket comes from one address: count users.
-        # Sockets that show only the token (scripts, KernelPeers) name nobody, so they
-        # share one count.
+        # Sockets that show the token without a valid login cookie (scripts, KernelPeers)
+        # name nobody: they are the server owner's, and share one count.
         user = f"user {self._stamp['username']}" if self._stamp else "user (token only)"
         return user, self.registry.limits.max_sockets_per_user, "max_sockets_per_user"
 

@@ -8,8 +8,8 @@ Two kinds of frames come in. A signal has a sender, who is told when the mailbox
 (``peer-unavailable``): it is refused at the bounds. A room event (``peer-joined``,
 ``peer-left``, ``peer-state``) has nobody to tell, so it may use up to twice the bounds,
 and a newer state of a peer replaces the older one still waiting, so no member can fill
-somebody else's mailbox by toggling a camera. Past twice the bounds the registry gives
-the peer up: it could not be brought up to date.
+somebody else's mailbox by toggling a camera or a hand. Past twice the bounds the
+registry gives the peer up: it could not be brought up to date.
 """
 
 from __future__ import annotations

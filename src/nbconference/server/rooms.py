@@ -310,8 +310,10 @@ class RoomRegistry:
         event = RoomEvent(EventKind.STATE, peer.room, peer.id, state=merged, by=by)
         self._announce(event, sender=peer)
         if hand_raised(merged) and not hand_raised(old):
-            # Its own client learns the time its hand went up, its place in the queue.
-            self._deliver_event(peer, peer_state_frame(peer.id, merged).encode())
+            # Its own client learns the time its hand went up, its place in the queue; a
+            # newer state of its own still waiting replaces it, as for everyone else.
+            frame = peer_state_frame(peer.id, merged).encode()
+            self._deliver_event(peer, frame, state_key(peer.id, ""))
 
     # -- chat and raised hands -------------------------------------------------------
 
@@ -461,8 +463,7 @@ class RoomRegistry:
         elif event.kind == EventKind.STATE and event.state is not None:
             members[event.peer_id]["state"] = event.state
             frame = peer_state_frame(event.peer_id, event.state, event.by)
-            # A lowered hand is news to its peer too, and is not merged with other states.
-            state_of = None if event.by else event.peer_id
+            state_of = state_key(event.peer_id, event.by)
         else:
             return
         encoded = frame.encode()  # once for the whole room
@@ -479,3 +480,11 @@ class RoomRegistry:
                 self._deliver_event(sender, frame.encode())
 
         return report
+
+
+def state_key(peer_id: str, by: str) -> str:
+    """What a waiting ``peer-state`` frame is merged by (see :class:`Mailbox`): a newer
+    state of the same peer replaces it, so toggling a camera or a hand cannot fill anyone's
+    mailbox. A hand lowered by another peer is kept apart (the last one of each peer):
+    the room is told who lowered it, and its own peer that it is down."""
+    return peer_id if by in ("", peer_id) else f"{peer_id} by"
