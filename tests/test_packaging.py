@@ -21,11 +21,18 @@ def test_wheel_ships_front_end_and_enables_extension(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         bundle = archive.read("nbconference/static/widget.js").decode()
+        source_map = json.loads(archive.read("nbconference/static/widget.js.map"))
         config_name = next(
             n for n in names if n.endswith("jupyter_server_config.d/nbconference.json")
         )
         config = json.loads(archive.read(config_name))
     assert "export" in bundle and len(bundle) > 1000, "the esbuild bundle is missing or empty"
+    # Minified (npm run build), with its source map beside it: one line per ~1000 characters
+    # at most, where the plain bundle has one per ~35.
+    assert bundle.count("\n") < len(bundle) / 1000, "the bundle is not minified"
+    assert any(source.endswith("js/widget.js") for source in source_map["sources"])
+    # anywidget loads the bundle from a blob, where a relative map URL cannot resolve.
+    assert "sourceMappingURL" not in bundle
     assert "/data/etc/jupyter/jupyter_server_config.d/" in config_name
     assert config == {"ServerApp": {"jpserver_extensions": {"nbconference": True}}}
     assert any(n.endswith("entry_points.txt") for n in names)
