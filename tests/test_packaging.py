@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,3 +73,11 @@ def test_widget_client_and_server_need_no_aiortc() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "KernelPeer needs aiortc"
+
+
+def test_dependencies_whose_internals_we_use_are_bounded_above() -> None:
+    """tornado's private internals (tests/test_private_internals.py) may move in a major
+    release: the next one must not install until it is tested."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    tornado = [d for d in project["dependencies"] if re.match(r"tornado\b", d)]
+    assert len(tornado) == 1 and re.fullmatch(r"tornado>=[0-9.]+,<[0-9]+", tornado[0]), tornado
