@@ -43,7 +43,7 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
         """False for a socket that shows only the server's token and no login cookie
         (a script, a KernelPeer): Jupyter makes up a new anonymous user for each such
         request, which names nobody."""
-        if not getattr(self, "_token_authenticated", False):
+        if not self.identity_provider.is_token_authenticated(self):
             return True
         cookie = self.identity_provider.get_cookie_name(self)
         return self.get_cookie(cookie) is not None
