@@ -21,6 +21,7 @@ import {
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
+import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 
 /**
@@ -188,42 +189,37 @@ export class Conference extends EventTarget {
     return Object.freeze(snapshot);
   }
 
-  get instanceId() {
-    return this.#instanceId;
-  }
-
-  get status() {
-    return this.#status;
-  }
-
-  /** Our peer id, "" until joined. */
-  get id() {
-    return this.#id;
-  }
-
-  /** The links to the remote peers, by peer id; tests read each one's RTCPeerConnection. */
-  get peers() {
-    return this.#mesh.peers;
-  }
-
-  /** Our microphone and camera, as sent. */
-  get localStream() {
-    return this.#media.stream;
-  }
-
-  /** The last stats sample, by peer id, as reported to the kernel. */
-  get stats() {
-    return this.#stats;
-  }
-
-  /** The remote voices' <audio> elements (tests check that they play). */
-  get audio() {
-    return this.#audio;
-  }
-
-  /** The signaling session while in a call; tests go through its testHook only. */
-  get signaling() {
-    return this.#signaling;
+  // Read-only views of the call for browser tests, defined only on a page that opted in
+  // (test-hooks.js); views and the kernel read snapshot() instead.
+  static {
+    if (TEST_HOOKS) {
+      /** @type {Record<string, (conference: Conference) => unknown>} */
+      const getters = {
+        instanceId: (c) => c.#instanceId,
+        status: (c) => c.#status,
+        /** our peer id, "" until joined */
+        id: (c) => c.#id,
+        /** the links to the remote peers, by peer id (each with its RTCPeerConnection) */
+        peers: (c) => c.#mesh.peers,
+        /** our microphone and camera, as sent */
+        localStream: (c) => c.#media.stream,
+        /** the last stats sample, by peer id, as reported to the kernel */
+        stats: (c) => c.#stats,
+        /** the remote voices' <audio> elements */
+        audio: (c) => c.#audio,
+        /** the signaling session while in a call (its testHook) */
+        signaling: (c) => c.#signaling,
+      };
+      for (const [name, read] of Object.entries(getters)) {
+        Object.defineProperty(this.prototype, name, {
+          /** @this {Conference} */
+          get() {
+            return read(this);
+          },
+          configurable: true,
+        });
+      }
+    }
   }
 
   // -- actions (buttons, Python) ----------------------------------------------------

@@ -15,6 +15,7 @@ import {
   leaveMessage,
   readServerFrame,
 } from "./protocol.js";
+import { TEST_HOOKS } from "./test-hooks.js";
 
 /** Frames held while the socket is down; the oldest go first. */
 const MAX_QUEUED = 500;
@@ -160,18 +161,6 @@ export class SignalingSession {
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #retryTimer;
 
   /**
-   * The only test hook of the front end, for browser tests (the widget never uses it):
-   * - `drop(code = CLOSE_DROPPED)` closes the current socket the way a network failure
-   *   would: CLOSE_DROPPED is not a goodbye, so the session resumes. (Browsers let a page
-   *   close with 1000 or 3000–4999 only.)
-   * - `sockets`: how many sockets the session has opened; a reconnect opens one more.
-   * - `readyState`: the WebSocket readyState of the latest socket (3, CLOSED, once the
-   *   session has closed it).
-   * @type {Readonly<SignalingTestHook>}
-   */
-  testHook;
-
-  /**
    * @param {Target} target  from signalingTarget
    * @param {SignalingHandlers} handlers
    */
@@ -180,7 +169,19 @@ export class SignalingSession {
     this.#shownUrl = target.shown;
     this.#hint = target.hint;
     this.#handlers = handlers;
+    if (!TEST_HOOKS) return;
     const session = this;
+    /**
+     * The test hook of the signaling session, only on a page that opted in (test-hooks.js);
+     * the widget never uses it:
+     * - `drop(code = CLOSE_DROPPED)` closes the current socket the way a network failure
+     *   would: CLOSE_DROPPED is not a goodbye, so the session resumes. (Browsers let a page
+     *   close with 1000 or 3000–4999 only.)
+     * - `sockets`: how many sockets the session has opened; a reconnect opens one more.
+     * - `readyState`: the WebSocket readyState of the latest socket (3, CLOSED, once the
+     *   session has closed it).
+     * @type {Readonly<SignalingTestHook> | undefined}
+     */
     this.testHook = Object.freeze({
       drop: (code = CLOSE_DROPPED) => session.#socket?.close(code, "dropped by a test"),
       get sockets() {

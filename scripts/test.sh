@@ -27,20 +27,39 @@ python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.tom
 # The fast tests (no browser, no aiortc, no Redis) on each other Python that
 # requires-python admits, each in a venv of its own kept between runs (.venv-py3.N).
 # They mostly wait on sockets and timers, so the versions run side by side.
+# The oldest Python runs them with the oldest tornado dependencies admits, in a venv named
+# for it (.venv-py3.N-tornadoX.Y) that a plain run never reuses: nbconference relies on
+# some of tornado's private internals (tests/test_private_internals.py), so both ends of
+# tornado's range are tested. It runs even when the oldest Python is this one.
 fast_tests=(
   tests/test_protocol.py tests/test_protocol_hostile.py tests/test_protocol_contract.py
   tests/test_signaling_*.py tests/test_serve_command.py tests/test_discovery.py
   tests/test_widget.py tests/test_viewers.py tests/test_stats_history.py
+  tests/test_private_internals.py
 )
 this=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 oldest=$(sed -n 's/^requires-python = ">=3\.\([0-9]*\)"$/\1/p' pyproject.toml)
+oldest_tornado=$(sed -n 's/^  "tornado>=\([0-9.]*\),<[0-9.]*",$/\1/p' pyproject.toml)
+if [ -z "$oldest_tornado" ]; then
+  echo 'test.sh: no "tornado>=X.Y,<Z" dependency found in pyproject.toml' >&2
+  exit 1
+fi
 newest=13  # the newest Python tested here; raise it when a newer one is claimed to work
 runs=()
 if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
   started=$SECONDS
   for minor in $(seq "$oldest" "$newest"); do
     version="3.$minor"
-    [ "$version" = "$this" ] && continue
+    venv=".venv-py$version"
+    pins=()
+    label="Python $version"
+    if [ "$minor" = "$oldest" ]; then
+      venv="$venv-tornado$oldest_tornado"
+      pins=("tornado==$oldest_tornado")
+      label="$label with tornado $oldest_tornado"
+    elif [ "$version" = "$this" ]; then
+      continue
+    fi
     python=$(command -v "python$version" || true)
     for candidate in /root/.pyenv/versions/"$version".*/bin/python; do
       [ -x "$candidate" ] && python=$candidate
@@ -49,22 +68,25 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
       echo "test.sh: no Python $version interpreter found: its fast tests are SKIPPED" >&2
       continue
     fi
-    venv=".venv-py$version"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]" \
+      ${pins[@]+"${pins[@]}"}
     "$venv/bin/python" -m pytest -q -p no:cacheprovider "${fast_tests[@]}" \
       >"$venv/fast-tests.log" 2>&1 &
-    runs+=("$!:$version")
+    runs+=("$!:$venv:$label")
   done
   failed=0
   for run in "${runs[@]}"; do
-    version=${run#*:}
-    if wait "${run%%:*}"; then
-      echo "test.sh: fast tests pass on Python $version ($(tail -n 1 ".venv-py$version/fast-tests.log"))"
+    pid=${run%%:*}
+    rest=${run#*:}
+    venv=${rest%%:*}
+    label=${rest#*:}
+    if wait "$pid"; then
+      echo "test.sh: fast tests pass on $label ($(tail -n 1 "$venv/fast-tests.log"))"
     else
       failed=1
-      echo "test.sh: fast tests FAIL on Python $version:" >&2
-      tail -n 60 ".venv-py$version/fast-tests.log" >&2
+      echo "test.sh: fast tests FAIL on $label:" >&2
+      tail -n 60 "$venv/fast-tests.log" >&2
     fi
   done
   echo "test.sh: other Pythons took $((SECONDS - started)) s" >&2

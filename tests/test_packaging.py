@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,11 +23,18 @@ def test_wheel_ships_front_end_and_enables_extension(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         bundle = archive.read("nbconference/static/widget.js").decode()
+        source_map = json.loads(archive.read("nbconference/static/widget.js.map"))
         config_name = next(
             n for n in names if n.endswith("jupyter_server_config.d/nbconference.json")
         )
         config = json.loads(archive.read(config_name))
     assert "export" in bundle and len(bundle) > 1000, "the esbuild bundle is missing or empty"
+    # Minified (npm run build), with its source map beside it: one line per ~1000 characters
+    # at most, where the plain bundle has one per ~35.
+    assert bundle.count("\n") < len(bundle) / 1000, "the bundle is not minified"
+    assert any(source.endswith("js/widget.js") for source in source_map["sources"])
+    # anywidget loads the bundle from a blob, where a relative map URL cannot resolve.
+    assert "sourceMappingURL" not in bundle
     assert "/data/etc/jupyter/jupyter_server_config.d/" in config_name
     assert config == {"ServerApp": {"jpserver_extensions": {"nbconference": True}}}
     assert any(n.endswith("entry_points.txt") for n in names)
@@ -64,3 +73,11 @@ def test_widget_client_and_server_need_no_aiortc() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "KernelPeer needs aiortc"
+
+
+def test_dependencies_whose_internals_we_use_are_bounded_above() -> None:
+    """tornado's private internals (tests/test_private_internals.py) may move in a major
+    release: the next one must not install until it is tested."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    tornado = [d for d in project["dependencies"] if re.match(r"tornado\b", d)]
+    assert len(tornado) == 1 and re.fullmatch(r"tornado>=[0-9.]+,<[0-9]+", tornado[0]), tornado

@@ -180,7 +180,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         super().__init__(**({"room": room} if room is not None else {}), **kwargs)
         self._viewers = Viewers(self.instance_id, VIEWER_TIMEOUT)
         self._label_room(notebook)
-        self.observe(self._peers_changed, names="peers")
+        self.observe(self._peers_update, names="peers")
         self.observe(self._claim_room, names=["room", "signaling_url"])
         self.observe(self._relabel, names="room")
         self.observe(self._device_requested, names=["camera", "microphone"])
@@ -415,7 +415,8 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         once however many browsers view the widget. Returns a function that removes it."""
         return _register(self._chat_callbacks, callback, remove)
 
-    def _peers_changed(self, change: dict[str, Any]) -> None:
+    # Not _peers_changed: traitlets takes _<trait>_changed for a deprecated magic observer.
+    def _peers_update(self, change: dict[str, Any]) -> None:
         old = {p.get("id"): p for p in change["old"] or []}
         new = {p.get("id"): p for p in change["new"] or []}
         for peer_id, peer in new.items():

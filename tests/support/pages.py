@@ -38,6 +38,10 @@ CHROMIUM_ARGS = [
 VIEWPORT = (1280, 900)
 
 
+# Run in every context before the widget's bundle loads: the opt-in to the test hooks
+# (js/test-hooks.js), which a user's page never has.
+TEST_HOOKS_JS = "globalThis.__nbconferenceTest = true;"
+
 # The page's Jupyter identity, as Lab's own user service reads it.
 IDENTITY_JS = """
 async () => {
@@ -100,17 +104,22 @@ def new_page(
     person: tuple[str, str] | None = None,
     context: BrowserContext | None = None,
     viewport: tuple[int, int] = VIEWPORT,
+    test_hooks: bool = True,
 ) -> tuple[BrowserContext, Page, list[str]]:
     """A page collecting console errors, in a fresh context (own cookies and storage)
     unless ``context`` is given (another tab of the same browser).
 
     ``init_script`` runs in the page before any of Lab's own scripts. ``person`` is
     ``(server URL, name)``: the cookie that ``support.identity.NamedPeople`` reads.
+    ``test_hooks=False`` leaves out the opt-in to the widget's test hooks, as a user's
+    browser would.
     """
     if context is None:
         width, height = viewport
         context = browser.new_context(viewport={"width": width, "height": height})
         context.grant_permissions(["camera", "microphone"])
+        if test_hooks:
+            context.add_init_script(TEST_HOOKS_JS)
         if init_script:
             context.add_init_script(init_script)
         if person:
@@ -188,17 +197,19 @@ def begin_open(
     person: str | None = None,
     context: BrowserContext | None = None,
     viewport: tuple[int, int] = VIEWPORT,
+    test_hooks: bool = True,
 ) -> Participant:
     """Start loading ``notebook`` in a new page; :func:`finish_open` waits for it.
 
     Starting several pages before waiting on any lets their loads overlap. ``person``
     names the user (with ``support.identity.NamedPeople``); ``context`` opens the page
-    as another tab of an existing participant's browser.
+    as another tab of an existing participant's browser. ``test_hooks=False``: a page as
+    a user's browser has it, without the widget's test hooks.
     """
     name = name or notebook.removesuffix(".ipynb")
     who = (lab.url, person) if person else None
     shared = context is not None
-    context, page, errors = new_page(browser, name, init_script, who, context, viewport)
+    context, page, errors = new_page(browser, name, init_script, who, context, viewport, test_hooks)
     participant = Participant(name, lab, notebook, context, page, errors)
     participant.shares_context = shared
     workspace = re.sub(r"[^A-Za-z0-9-]", "-", f"{name}-{time.monotonic_ns()}")
