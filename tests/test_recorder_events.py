@@ -3,7 +3,8 @@ camera, microphone and hand hundreds of times, and the recorder's loop keeps tim
 the manifest keeps only what changed, ending on everyone's final state.
 
 The server (``nbconference serve``) and the flooding clients run in processes of their
-own, so the loop measured here is the recorder's alone.
+own, so the loop measured here is the recorder's alone (see support.loop_lag for what is
+measured).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from support.state_flood import StateFlood, final_state
 
 FLIPPERS = 3
 FLIPS = 600  # per client, about 2.5 s at the clients' pace
-MAX_STALL = 0.1  # seconds
+MAX_STALL = 0.1  # seconds of the loop's own work between two 10 ms ticks
+MAX_PER_FRAME = 0.001  # seconds of the loop's work per state frame, on average
 
 
 @pytest.fixture
@@ -62,14 +64,18 @@ async def test_a_flood_of_state_changes_neither_stalls_the_recorder_nor_bloats_t
                 60,
                 "the recorder to see everyone's final state",
             )
-            worst = await lag.stop()
+            await lag.stop()
         finally:
             await rec.stop()
     finally:
         flood.close()
     assert sent == FLIPPERS * (FLIPS + 1)
     assert lag.ticks > 50, lag.ticks  # it measured the whole flood
-    assert worst < MAX_STALL, f"the recorder's loop stalled {worst * 1000:.0f} ms"
+    # The loop's own work (CPU time), between two ticks and in all: what a machine busy
+    # with other things does not add to (a tick's lateness, in the message, may also
+    # have waited for a core: seen 270 ms for an idle loop at a load average of 40).
+    assert lag.worst_held < MAX_STALL, str(lag)
+    assert lag.held < MAX_PER_FRAME * sent, f"{lag.held / sent * 1000:.2f} ms a frame; {lag}"
 
     manifest = json.loads(rec.manifest_path.read_text())
     events = manifest["events"]
