@@ -5,7 +5,9 @@ A standalone signaling server runs in this process. For each room size N, N Kern
 camera sends) and a Recorder (a process of its own) join a room. Once the recorder
 writes every participant's camera, its process's user+system CPU time (all threads:
 aiortc decoding, scaling and H.264 encoding on the writer thread, the mix) is measured
-over ``--seconds``. KernelPeers send no audio: the cost of voices (Opus decode, encode
+over ``--seconds``, with the longest its event loop was held up (``loop_stall_max_ms``: how
+late a 10 ms sleep ended at worst, what a slow callback costs everything else the loop
+does). KernelPeers send no audio: the cost of voices (Opus decode, encode
 and the mix, small beside video) is not in these figures. Prints JSON.
 
     python benchmarks/recorder.py                          # 1, 2 and 4 participants, 15 s
@@ -49,6 +51,14 @@ async def senders(args: argparse.Namespace) -> None:
     await asyncio.gather(*(p.leave() for p in peers))
 
 
+async def worst_stall(worst: list[float]) -> None:
+    """Keep in ``worst[0]`` how late a 10 ms sleep ended at worst (seconds)."""
+    while True:
+        asked = time.monotonic()
+        await asyncio.sleep(0.01)
+        worst[0] = max(worst[0], time.monotonic() - asked - 0.01)
+
+
 async def recorder(args: argparse.Namespace) -> dict[str, Any]:
     """Record the room; measure once every sender's camera is being written."""
     process = psutil.Process()
@@ -62,7 +72,10 @@ async def recorder(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(1.0)  # past the first keyframes and size changes
         start_cpu, start_wall = process.cpu_times(), time.monotonic()
         start_frames = {t["peer_id"]: t["frames"] for t in rec.tracks()}
+        stall = [0.0]
+        probe = asyncio.ensure_future(worst_stall(stall))
         await asyncio.sleep(args.seconds)
+        probe.cancel()
         end_cpu, wall = process.cpu_times(), time.monotonic() - start_wall
         end_frames = {t["peer_id"]: t["frames"] for t in rec.tracks()}
         dropped = rec.dropped_frames
@@ -76,6 +89,7 @@ async def recorder(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_seconds_per_second_per_participant": round(cpu / wall / args.count, 3),
         "written_fps_per_participant": [round(x, 1) for x in sorted(fps)],
         "dropped_frames": dropped,
+        "loop_stall_max_ms": round(stall[0] * 1000, 1),
         "rss_mb": round(process.memory_info().rss / 2**20, 1),
         "bytes_written_per_second": round(sum(sizes) / (wall + 2.0)),
     }

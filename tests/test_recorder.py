@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 pytest.importorskip("aiortc")
@@ -27,6 +26,7 @@ from nbconference.peer import KernelPeer, SignalingError  # noqa: E402
 from nbconference.protocol import MAX_VIEW_HEIGHT  # noqa: E402
 from nbconference.server.standalone import StandaloneServer  # noqa: E402
 from support.polling import eventually  # noqa: E402
+from support.recording_peers import decoded, sender  # noqa: E402
 
 
 @pytest.fixture
@@ -39,26 +39,6 @@ async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]
     joined: list[KernelPeer] = []
     yield joined
     await asyncio.gather(*(peer.leave() for peer in joined))
-
-
-async def sender(
-    standalone: StandaloneServer, peers: list[KernelPeer], name: str, shade: int
-) -> KernelPeer:
-    peer = await KernelPeer.join("lab", name=name, url=standalone.url, token=standalone.token)
-    image = np.full((240, 320, 3), shade, np.uint8)
-    peer.publish_frames(lambda: image, fps=15)
-    peers.append(peer)
-    return peer
-
-
-def decoded(path: Path) -> tuple[int, float, tuple[int, int]]:
-    """Frames in the file's one stream, the time of the last one, and the picture size."""
-    with av.open(str(path)) as container:
-        frames = list(container.decode(container.streams[0]))
-    last = max(float(f.pts * f.time_base) for f in frames)
-    first = frames[0]
-    size = (first.width, first.height) if hasattr(first, "width") else (0, 0)
-    return len(frames), last, size
 
 
 async def test_a_recorder_writes_each_participant_and_a_manifest(

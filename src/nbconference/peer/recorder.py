@@ -14,6 +14,17 @@ their own, one mixed audio track, and a manifest::
 
 A recorder that dies (a crashed or killed kernel) leaves files readable up to their last
 second; a kernel shutting down closes them properly. Needs the ``kernel-peer`` extra.
+
+What a participant sends cannot stall or swell a recording. Only changes of what the
+manifest records (camera, microphone and screen on and off, joining and leaving) make an
+event; a raised hand or a repeated state makes none, and a key that flips again within
+``COALESCE`` seconds of its last event is noted once that time is up, as it is then, so
+flips in between make no events and the last state is never lost. Events go to
+``events.jsonl`` as they happen and ``manifest.json`` is rewritten every few seconds,
+both on a thread of their own (``journal``): the event loop never writes them. Frames
+waiting to be written are bounded in bytes (``disk_writer``), and ``max_bytes``,
+``max_seconds`` and ``min_free_bytes`` stop a recording that grows too long or large or
+fills the disk; :attr:`Recorder.stopped_reason` and the manifest say why it stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +33,9 @@ import asyncio
 import atexit
 import contextlib
 import logging
+import math
+import os
+import shutil
 import threading
 import time
 import weakref
@@ -38,7 +52,8 @@ from ..protocol import (
     ServerFrame,
     valid_room,
 )
-from .disk_writer import DiskWriter
+from .disk_writer import DiskWriter, frame_bytes
+from .journal import Journal
 from .link import PeerLink
 from .mesh import Mesh, RemotePeer
 from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
@@ -58,6 +73,15 @@ EXIT_TIMEOUT = 4.0
 # A frame whose sender's timestamp puts it further back than this from its arrival starts
 # its track's clock anew (the sender restarted its timestamps, or they wrapped).
 MAX_BACKLOG = 5.0
+# A key of a participant's state that changes again within this many seconds of its last
+# event waits until then to be noted (see the module docstring).
+COALESCE = 1.0
+# How often manifest.json is rewritten while events come (joins, leaves and new files
+# rewrite it at once), and how often the limits are checked.
+SAVE_PERIOD = 2.0
+WATCH_PERIOD = 0.5
+# Free disk space under which a recording stops (and does not start), by default.
+MIN_FREE_BYTES = 256 * 2**20
 
 
 class Recorder:
@@ -68,6 +92,14 @@ class Recorder:
     the server knows nobody on this socket (a kernel's token has no Jupyter user): by
     default the user this process runs as. ``url``, ``token`` and ``timeout`` are as for
     :class:`~nbconference.KernelPeer`.
+
+    Limits, checked every ``WATCH_PERIOD`` seconds (and which may be changed while it
+    records): ``max_seconds`` of recording, ``max_bytes`` of files in :attr:`path`, and
+    ``min_free_bytes`` left on its disk (it does not start with less). Reaching one stops
+    the recording as :meth:`stop` does: files closed and readable, the manifest written,
+    the room left; :attr:`stopped_reason` says which (``max_seconds``, ``max_bytes``,
+    ``low_disk``, ``disk_error``; or ``stop``, ``disconnected``, ``exit``) and
+    :attr:`stopped_message` says it in a sentence, as the log and the manifest do.
     """
 
     def __init__(
@@ -79,7 +111,15 @@ class Recorder:
         url: str | None = None,
         token: str | None = None,
         timeout: float = 10.0,
+        max_bytes: int | None = None,
+        max_seconds: float | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
+        for what, limit in (("max_bytes", max_bytes), ("max_seconds", max_seconds)):
+            if limit is not None and not limit > 0:
+                raise ValueError(f"{what} must be positive (or None for no limit)")
+        if min_free_bytes < 0:
+            raise ValueError("min_free_bytes must be 0 or more")
         if not valid_room(room):
             raise ValueError("room must be 1-64 characters of letters, digits, '.', '_' or '-'")
         if name is None:
@@ -89,6 +129,8 @@ class Recorder:
         if len(name) > MAX_NAME_CHARS:
             raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
         self.room, self.name, self.timeout = room, name, timeout
+        self.max_bytes, self.max_seconds = max_bytes, max_seconds
+        self.min_free_bytes = min_free_bytes
         self.folder = Path(folder)
         self.path = self.folder  # the recording's own folder once started
         self._url, self._token = url, token or ""
@@ -97,7 +139,13 @@ class Recorder:
         self._mesh = Mesh(self._send, None, self._on_media, self._peer_gone, self._wants)
         self._started = 0.0
         self._manifest = Manifest()
+        self._journal: Journal | None = None
+        self._passed = 0  # events handed to the journal
+        self._dirty = False  # events since manifest.json was last rewritten
+        # Per participant: its state now, and per key what the last event said and when.
         self._states: dict[str, dict[str, bool]] = {}
+        self._said: dict[str, dict[str, tuple[bool, float]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._files: dict[tuple[str, str], MediaFile] = {}
         # Per track: a sender timestamp (s) and the monotonic time it stands for.
         self._clocks: dict[tuple[str, str], tuple[float, float]] = {}
@@ -106,16 +154,19 @@ class Recorder:
         self._writer: DiskWriter | None = None
         self._dropped = 0  # by the writer, once it is closed
         self._tasks = Tasks("Recorder")
+        self._closing: asyncio.Task[None] | None = None  # stop()'s work, once begun
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- starting and stopping --------------------------------------------------------
 
     @classmethod
     async def start(cls, room: str, folder: str | Path = "recordings", **options: Any) -> Recorder:
-        """Join ``room`` as its recorder and start writing into ``folder``.
+        """Join ``room`` as its recorder and start writing into ``folder``; ``options``
+        are the constructor's (``name``, ``max_bytes``, ``max_seconds``...).
 
         Raises ``SignalingError`` with a readable reason (``room-full``: a recorder takes
-        a place in the room like a person).
+        a place in the room like a person), and ``OSError`` when the disk of ``folder``
+        has less than ``min_free_bytes`` free.
         """
         return await cls(room, folder, **options)._connect()
 
@@ -124,6 +175,12 @@ class Recorder:
             raise RuntimeError(f"this Recorder is already {self._status}")
         self._status = "connecting"
         try:
+            free = await asyncio.to_thread(_free_bytes, self.folder)
+            if free < self.min_free_bytes:
+                raise OSError(
+                    f"only {free} bytes are free on the disk of {self.folder}, under"
+                    f" min_free_bytes={self.min_free_bytes}: not recording"
+                )
             self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
             self._session = SignalingSession(
                 self._url,
@@ -138,11 +195,12 @@ class Recorder:
         except BaseException as exc:
             self._status, self._error = "error", str(exc)
             raise
+        self._loop = asyncio.get_running_loop()
         self._begin(welcome)
         self._status = "recording"
         self._tasks.spawn(self._read_signaling())
         self._tasks.spawn(self._mix())
-        self._loop = asyncio.get_running_loop()
+        self._tasks.spawn(self._watch())
         _RECORDING.add(self)
         _hook_exit()
         return self
@@ -159,6 +217,7 @@ class Recorder:
         self._started = time.monotonic()
         self._manifest = Manifest()
         self._manifest.mixed_audio = MIXED_AUDIO
+        self._journal, self._passed = Journal(path, MANIFEST), 0
         self._mixer = AudioMixer(MediaFile(path / MIXED_AUDIO, "audio", self._started))
         self._writer = DiskWriter()
         self._mesh.welcomed(welcome)
@@ -167,10 +226,18 @@ class Recorder:
         self._save()
 
     async def stop(self) -> None:
-        """Leave the room (the banners go away) and close every file properly."""
-        if self._status in ("stopped", "new"):
+        """Leave the room (the banners go away) and close every file properly. Returns
+        once that is done, also when the recording was already stopping (a limit)."""
+        self._stopping("stop", "stop() was called")
+        if self._status == "new":
             return
-        self._status = "stopped"
+        if self._closing is None:
+            self._status = "stopped"
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        # Shielded: the task that started it (the limits' watch) is cancelled by it.
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         if self._session is not None:
             await self._session.close()
         await self._tasks.cancel_all()
@@ -181,11 +248,20 @@ class Recorder:
         """Close every file and write the manifest; what :meth:`stop` and the process's
         exit do. The recorder stays in the room until :meth:`stop`."""
         _RECORDING.discard(self)
+        journal = self._journal
+        if journal is None:
+            return  # closed already, or never started
+        self._stopping("stop", "the files were closed")
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for peer_id in self._states:
+            self._settle(peer_id, at_once=True)  # a last state still waiting to be noted
         offset = self._offset()
         for peer_id, record in self._manifest.participants.items():
             if record["left"] is None:
                 record["left"] = offset
-                self._manifest.event(offset, peer_id, "recording stopped")
+                self._event(peer_id, "recording stopped", offset)
         files = [*self._files.values(), *([self._mixer.file] if self._mixer else [])]
         self._files.clear()
         self._mixer = None
@@ -197,15 +273,27 @@ class Recorder:
                 log.warning("nbconference: the recorder's files took too long to close")
             self._dropped = writer.dropped
             if writer.dropped:
-                self._manifest.event(offset, "", f"{writer.dropped} video frames dropped")
-        if self.path != self.folder:
-            self._save()
+                self._event("", f"{writer.dropped} video frames dropped", offset)
+        self._journal = None
+        if not journal.close(self._manifest.head()):
+            log.warning("nbconference: the recorder's manifest took too long to write")
+        if journal.error:
+            log.warning("nbconference: the recorder's manifest: %s", journal.error)
+
+    def _stopping(self, reason: str, message: str) -> None:
+        """Say why the recording stops (the first reason given is the one)."""
+        if self._manifest.stopped_reason or self._status == "new":
+            return
+        self._manifest.stopped_reason, self._manifest.stopped_message = reason, message
+        level = logging.INFO if reason == "stop" else logging.WARNING
+        log.log(level, "nbconference: the recording of %r stopped: %s", self.room, message)
 
     def _at_exit(self) -> None:
         """The process is ending while we record (a kernel shut down, a script's end).
         The files are closed first: they must not be lost. A kernel's loop has stopped but
         is not closed: it runs once more, briefly, to leave the room (the banners go at
         once rather than after the server's grace window) and close the connections."""
+        self._stopping("exit", "the process ended while recording")
         self.close_files()
         loop = self._loop
         if loop is not None and not loop.is_closed() and not loop.is_running():
@@ -240,6 +328,19 @@ class Recorder:
         return self._error
 
     @property
+    def stopped_reason(self) -> str:
+        """Why the recording stopped ('' while it records): ``stop`` (:meth:`stop`),
+        ``max_seconds``, ``max_bytes``, ``low_disk`` (under ``min_free_bytes`` free),
+        ``disk_error`` (its folder could not be read), ``disconnected`` (the signaling
+        server was lost) or ``exit`` (the process ended)."""
+        return self._manifest.stopped_reason
+
+    @property
+    def stopped_message(self) -> str:
+        """:attr:`stopped_reason` in a sentence, with the figures."""
+        return self._manifest.stopped_message
+
+    @property
     def peers(self) -> dict[str, RemotePeer]:
         """The participants being recorded, by id (a snapshot)."""
         return self._mesh.peers
@@ -256,7 +357,9 @@ class Recorder:
         """The manifest as a pandas DataFrame, one row per event: ``offset`` (seconds
         since the start), ``peer_id``, ``name``, ``event`` (joined, left, camera on/off,
         microphone on/off, screen on/off, recording stopped) and ``file`` (the track an
-        "on" event starts, relative to :attr:`path`). The JSON is :attr:`manifest_path`."""
+        "on" event starts, relative to :attr:`path`). The JSON is :attr:`manifest_path`,
+        rewritten every ``SAVE_PERIOD`` seconds while events come and at the stop; the
+        events are also in ``events.jsonl`` beside it, one a line, as they happen."""
         return self._manifest.frame()
 
     def tracks(self) -> list[dict[str, Any]]:
@@ -291,15 +394,17 @@ class Recorder:
             self._mesh.dispatch(frame)
         if self._status != "stopped":
             self._status, self._error = "error", self._session.error
+            self._stopping("disconnected", f"the signaling server was lost: {self._error}")
             self.close_files()
 
     def _note(self, frame: dict[str, Any]) -> None:
         """What the manifest learns from a room event (before the mesh acts on it)."""
         kind = frame.get("type")
+        if kind == ServerFrame.PEER_STATE and frame.get("id") in self._states:
+            self._changed(str(frame["id"]), frame.get("state") or {})
+            return  # events only: manifest.json follows within SAVE_PERIOD
         if kind == ServerFrame.PEER_JOINED and isinstance(frame.get("peer"), dict):
             self._arrived(frame["peer"])
-        elif kind == ServerFrame.PEER_STATE and frame.get("id") in self._states:
-            self._changed(str(frame["id"]), frame.get("state") or {})
         elif kind == ServerFrame.PEER_LEFT:
             self._left(str(frame.get("id")))
         elif kind == ServerFrame.WELCOME and not frame.get("resumed"):
@@ -319,25 +424,58 @@ class Recorder:
         offset = self._offset()
         record = self._manifest.participant(peer_id, str(info.get("name", "")), offset)
         record["kind"] = info.get("kind", "participant")
+        self._pass_events()  # "joined", for one we had not seen
         self._states[peer_id] = {}
         self._changed(peer_id, info.get("state") or {})
 
     def _changed(self, peer_id: str, state: dict[str, Any]) -> None:
-        before = self._states.get(peer_id, {})
-        offset = self._offset()
+        current = self._states.get(peer_id)
+        if current is None:
+            return
+        current.update({key: bool(state[key]) for key in TRACKED if key in state})
+        self._settle(peer_id)
+
+    def _settle(self, peer_id: str, at_once: bool = False) -> None:
+        """Note each tracked key whose state differs from what its last event said: now,
+        unless that event is less than COALESCE old; then when it is (a timer), as the
+        state is then. ``at_once``: now whatever the age (the peer leaves, we stop)."""
+        current = self._states.get(peer_id)
+        if current is None:
+            return
+        said = self._said.setdefault(peer_id, {})
+        now = time.monotonic()
+        wait = math.inf
         for key in TRACKED:
-            if key in state and bool(state[key]) != before.get(key, False):
-                self._manifest.event(offset, peer_id, f"{key} {'on' if state[key] else 'off'}")
-        self._states[peer_id] = {**before, **{k: bool(state[k]) for k in TRACKED if k in state}}
+            value = current.get(key, False)
+            shown, when = said.get(key, (False, -math.inf))
+            if value == shown:
+                continue
+            if at_once or now - when >= COALESCE:
+                said[key] = (value, now)
+                self._event(peer_id, f"{key} {'on' if value else 'off'}")
+            else:
+                wait = min(wait, when + COALESCE - now)
+        if wait < math.inf and peer_id not in self._timers and self._loop is not None:
+            self._timers[peer_id] = self._loop.call_later(wait, self._settle_later, peer_id)
+
+    def _settle_later(self, peer_id: str) -> None:
+        self._timers.pop(peer_id, None)
+        self._settle(peer_id)
 
     def _left(self, peer_id: str) -> None:
-        if self._states.pop(peer_id, None) is None:
+        if peer_id not in self._states:
             return
+        self._settle(peer_id, at_once=True)  # its last state, before it goes
+        self._states.pop(peer_id)
+        self._said.pop(peer_id, None)
+        timer = self._timers.pop(peer_id, None)
+        if timer is not None:
+            timer.cancel()
         offset = self._offset()
         record = self._manifest.participants.get(peer_id)
         if record is not None:
             record["left"] = offset
-        self._manifest.event(offset, peer_id, "left")
+        self._event(peer_id, "left", offset)
         for key in [k for k in self._files if k[0] == peer_id]:
             self._submit(self._files.pop(key).close)
             self._clocks.pop(key, None)
@@ -365,7 +503,7 @@ class Recorder:
         if kind == "audio":
             self._submit(partial(_write_audio, file, self._mixer, link.peer_id, frame, at))
         else:
-            self._submit(partial(file.write, frame, at), droppable=True)
+            self._submit(partial(file.write, frame, at), droppable=True, size=frame_bytes(frame))
 
     def _media_time(self, track: tuple[str, str], frame: Any, arrival: float) -> float:
         """When ``frame`` was sent, on our clock: its sender's timestamp (RTP, which aiortc
@@ -415,19 +553,82 @@ class Recorder:
     def _offset(self) -> float:
         return round(time.monotonic() - self._started, 3) if self._started else 0.0
 
-    def _save(self) -> None:
-        try:
-            self._manifest.save(self.manifest_path)
-        except OSError:
-            log.exception("nbconference: the recorder could not write its manifest")
+    def _event(self, peer_id: str, what: str, offset: float | None = None) -> None:
+        """Note an event: in memory, and in events.jsonl by the journal's thread."""
+        self._manifest.event(self._offset() if offset is None else offset, peer_id, what)
+        self._pass_events()
 
-    def _submit(self, job: Any, droppable: bool = False) -> None:
+    def _pass_events(self) -> None:
+        """Hand the events noted since the last call to the journal."""
+        events = self._manifest.events
+        if self._journal is not None:
+            for event in events[self._passed :]:
+                self._journal.event(event)
+        self._dirty = self._dirty or len(events) > self._passed
+        self._passed = len(events)
+
+    def _save(self) -> None:
+        """Have manifest.json rewritten (on the journal's thread)."""
+        if self._journal is not None:
+            self._journal.save(self._manifest.head())
+            self._dirty = False
+
+    async def _watch(self) -> None:
+        """Rewrite manifest.json every SAVE_PERIOD while events come, and stop the
+        recording once a limit is reached."""
+        saved = time.monotonic()
+        while self._status == "recording":
+            wait = WATCH_PERIOD
+            if self.max_seconds is not None:
+                wait = min(wait, self._started + self.max_seconds - time.monotonic())
+            await asyncio.sleep(max(wait, 0.0))
+            if self._dirty and time.monotonic() - saved >= SAVE_PERIOD:
+                self._save()
+                saved = time.monotonic()
+            over = await self._over_limit()
+            if over is not None and self._status == "recording":
+                self._stopping(*over)
+                await self.stop()
+
+    async def _over_limit(self) -> tuple[str, str] | None:
+        """The limit reached, as (reason, message), or None."""
+        elapsed = time.monotonic() - self._started
+        if self.max_seconds is not None and elapsed >= self.max_seconds:
+            return "max_seconds", f"it reached max_seconds={self.max_seconds:g}"
+        try:
+            written, free = await asyncio.to_thread(_usage, self.path)
+        except OSError as exc:  # the folder is gone or unreadable: nothing more can be kept
+            return "disk_error", f"the recording's folder cannot be read: {exc}"
+        if self.max_bytes is not None and written >= self.max_bytes:
+            return "max_bytes", f"its files reached {written} bytes, max_bytes={self.max_bytes}"
+        if free < self.min_free_bytes:
+            return "low_disk", (
+                f"only {free} bytes are free on the disk of {self.path},"
+                f" under min_free_bytes={self.min_free_bytes}"
+            )
+        return None
+
+    def _submit(self, job: Any, droppable: bool = False, size: int = 0) -> None:
         if self._writer is not None:
-            self._writer.submit(job, droppable)
+            self._writer.submit(job, droppable, size)
 
     def _send(self, frame: dict[str, Any]) -> None:
         if self._session is not None and self._status != "stopped":
             self._session.send(frame)
+
+
+def _usage(folder: Path) -> tuple[int, int]:
+    """The bytes of the files in ``folder``, and the bytes free on its disk."""
+    with os.scandir(folder) as entries:
+        written = sum(entry.stat().st_size for entry in entries if entry.is_file())
+    return written, shutil.disk_usage(folder).free
+
+
+def _free_bytes(folder: Path) -> int:
+    """The bytes free on the disk ``folder`` is (or will be) on."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
 
 
 def _write_audio(file: MediaFile, mixer: AudioMixer, peer_id: str, frame: Any, at: float) -> None:

@@ -150,15 +150,29 @@ class AudioMixer:
         self.ticks += 1
 
 
+def write_manifest(path: Path, head: dict[str, Any], events: list[str]) -> None:
+    """Write ``head`` with ``events`` (each already JSON, one a line) as its ``events``
+    list to ``path``, atomically: a reader sees the old manifest or the new one."""
+    text = json.dumps(head, indent=1)
+    listed = "[\n  " + ",\n  ".join(events) + "\n ]" if events else "[]"
+    body = f'{text[:-2]},\n "events": {listed}\n}}' if head else f'{{"events": {listed}}}'
+    partial = path.with_suffix(".partial")
+    partial.write_text(body + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
 @dataclass
 class Manifest:
     """Who was recorded, when each joined and left, when cameras and screen shares went on
-    and off (seconds since the start), and the file of each track."""
+    and off (seconds since the start), the file of each track, and why the recording
+    stopped (``stopped_reason``, a word, and ``stopped_message``, a sentence)."""
 
     started_at: float = field(default_factory=time.time)
     participants: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     mixed_audio: str = ""
+    stopped_reason: str = ""
+    stopped_message: str = ""
 
     def participant(self, peer_id: str, name: str, offset: float) -> dict[str, Any]:
         record = self.participants.get(peer_id)
@@ -168,25 +182,33 @@ class Manifest:
             self.event(offset, peer_id, "joined")
         return record
 
-    def event(self, offset: float, peer_id: str, what: str) -> None:
-        self.events.append({"offset": round(offset, 3), "peer_id": peer_id, "event": what})
+    def event(self, offset: float, peer_id: str, what: str) -> dict[str, Any]:
+        """Note an event; the returned record is not changed afterwards."""
+        event = {"offset": round(offset, 3), "peer_id": peer_id, "event": what}
+        self.events.append(event)
+        return event
 
     def file_name(self, peer_id: str, kind: str) -> str:
         name = self.participants.get(peer_id, {}).get("name", "")
         return f"{_safe(name)}-{peer_id[:8]}-{kind}.mkv"
 
-    def to_json(self) -> dict[str, Any]:
+    def head(self) -> dict[str, Any]:
+        """Everything but the events, copied: a snapshot another thread may write."""
         return {
             "started_at": self.started_at,
             "mixed_audio": self.mixed_audio,
-            "participants": list(self.participants.values()),
-            "events": self.events,
+            "stopped_reason": self.stopped_reason,
+            "stopped_message": self.stopped_message,
+            "participants": [
+                {**record, "files": dict(record["files"])} for record in self.participants.values()
+            ],
         }
 
+    def to_json(self) -> dict[str, Any]:
+        return {**self.head(), "events": self.events}
+
     def save(self, path: Path) -> None:
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
-        partial.replace(path)
+        write_manifest(path, self.head(), [json.dumps(event) for event in self.events])
 
     def frame(self) -> Any:
         """The events as a pandas DataFrame: offset, who, what, and the file of the track
