@@ -29,6 +29,7 @@ from nbconference.protocol import (
     State,
     parse_client_message,
 )
+from nbconference.protocol.encoding import too_deep
 
 ROOT = Path(__file__).resolve().parents[1]
 MEGABYTE = 1 << 20
@@ -90,7 +91,7 @@ def hostile_inputs() -> dict[str, str]:
 @pytest.mark.parametrize("name", list(hostile_inputs()))
 def test_megabyte_hostile_inputs_are_scanned_like_the_reference(name: str) -> None:
     text = hostile_inputs()[name]
-    assert protocol._too_deep(text) == reference_too_deep(text), name
+    assert too_deep(text) == reference_too_deep(text), name
     assert outcome(text, 2 * MEGABYTE) in ERROR_CODES
 
 
@@ -104,7 +105,7 @@ relaxed = settings(max_examples=400, deadline=None, suppress_health_check=[Healt
 @given(STRUCTURE)
 @relaxed
 def test_depth_scan_agrees_with_the_reference(text: str) -> None:
-    assert protocol._too_deep(text) == reference_too_deep(text)
+    assert too_deep(text) == reference_too_deep(text)
 
 
 @given(st.one_of(st.text(), st.binary(), STRUCTURE))
@@ -152,12 +153,15 @@ def interpreter(version: str) -> str | None:
     return found[-1] if found else None
 
 
-# protocol.py needs only the standard library, so it is loaded on its own: the rest of
-# the package needs its dependencies installed for that interpreter (scripts/test.sh
-# runs the fast tests there too).
+# The protocol package needs only the standard library, so it is loaded on its own: the
+# rest of nbconference needs its dependencies installed for that interpreter
+# (scripts/test.sh runs the fast tests there too).
 LOAD_PROTOCOL = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("protocol", sys.argv[1])
+import importlib.util, os, sys
+init = os.path.join(sys.argv[1], "__init__.py")
+spec = importlib.util.spec_from_file_location(
+    "protocol", init, submodule_search_locations=[sys.argv[1]]
+)
 protocol = importlib.util.module_from_spec(spec)
 sys.modules["protocol"] = protocol
 spec.loader.exec_module(protocol)
@@ -175,7 +179,7 @@ def test_protocol_loads_on_every_claimed_python(version: str) -> None:
     if python is None:
         pytest.skip(f"no Python {version} interpreter under /root/.pyenv")
     result = subprocess.run(
-        [python, "-c", LOAD_PROTOCOL, str(ROOT / "src/nbconference/protocol.py")],
+        [python, "-c", LOAD_PROTOCOL, str(ROOT / "src/nbconference/protocol")],
         capture_output=True,
         text=True,
         timeout=60,
