@@ -242,3 +242,34 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
     assert only is not None
     assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)
     assert only["media_error"] == SNAPSHOT["mediaError"]
+
+
+def test_every_error_frame_the_server_makes_is_read_by_the_browser() -> None:
+    """Each code as Python encodes it is the code JS reads and explains; a code JS does
+    not know (a newer server's) is kept apart, and still shown."""
+    frames = [protocol.error_frame(code, "why", peer="p") for code in ErrorCode]
+    newer = '{"type":"error","code":"room-on-fire","message":"why"}'
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (text) => p.readServerFrame(JSON.parse(text));
+        const frames = {json.dumps(frames)}.map(read);
+        const newer = read({json.dumps(newer)});
+        console.log(JSON.stringify({{
+          frames,
+          said: frames.map((frame) => p.describeError(frame)),
+          newer,
+          newerSaid: p.describeError(newer),
+        }}));
+        """
+    )
+    assert [frame["code"] for frame in result["frames"]] == [code.value for code in ErrorCode]
+    assert all(frame["peer"] == "p" and "other" not in frame for frame in result["frames"])
+    assert all(said.startswith("Server: ") for said in result["said"])
+    assert result["newer"] == {
+        "type": "error",
+        "code": "",
+        "other": "room-on-fire",
+        "message": "why",
+    }
+    assert result["newerSaid"] == "Server error room-on-fire: why"
