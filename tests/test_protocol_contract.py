@@ -121,6 +121,7 @@ def test_the_widgets_comm_messages_and_signaling_modes_agree(js: dict[str, Any])
     assert js["SIGNALING_MODE"] == frame_types(SignalingMode)
     assert tuple(js["SIGNALING_MODES"]) == protocol.SIGNALING_MODES
     assert set(protocol.SIGNALING_MODES) == set(frame_types(SignalingMode).values())
+    assert tuple(js["PERSON_FIELDS"]) == protocol.PERSON_FIELDS
     assert tuple(js["VIEWER_REPORT_FIELDS"]) == protocol.VIEWER_REPORT_FIELDS
     assert tuple(js["ROSTER_ENTRY_FIELDS"]) == protocol.ROSTER_ENTRY_FIELDS
     assert tuple(js["RECORDER_ENTRY_FIELDS"]) == protocol.RECORDER_ENTRY_FIELDS

@@ -60,8 +60,8 @@ export const DECIDED_SIGNALING_MODES = new Set([
   SIGNALING_MODE.GIVEN,
 ]);
 
-/** What a browser says of itself in a `viewer` message (`record`), field for field. */
-export const VIEWER_REPORT_FIELDS = Object.freeze([
+/** A person as a browser reports one: itself, or a peer it is linked to. */
+export const PERSON_FIELDS = Object.freeze([
   "id",
   "name",
   "username",
@@ -73,6 +73,11 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "microphone",
   "screen",
   "hand",
+]);
+
+/** What a browser says of itself in a `viewer` message (`record`), field for field. */
+export const VIEWER_REPORT_FIELDS = Object.freeze([
+  ...PERSON_FIELDS,
   "wanted_camera",
   "wanted_microphone",
   "receive_video",
@@ -85,17 +90,7 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
 
 /** One entry of its `peers`: a peer it is linked to (mesh.js peerTraits). */
 export const ROSTER_ENTRY_FIELDS = Object.freeze([
-  "id",
-  "name",
-  "username",
-  "initials",
-  "color",
-  "avatar_url",
-  "verified",
-  "camera",
-  "microphone",
-  "screen",
-  "hand",
+  ...PERSON_FIELDS,
   "connection",
   "problem",
   "widget",

@@ -128,6 +128,7 @@ from .view_channel import (
     view_request,
 )
 from .widget_wire import (
+    PERSON_FIELDS,
     RECORDER_ENTRY_FIELDS,
     ROSTER_ENTRY_FIELDS,
     SIGNALING_MODES,
@@ -159,6 +160,7 @@ __all__ = [
     "MAX_VIEW_MESSAGE",
     "PARTICIPANT_KIND",
     "PEER_KINDS",
+    "PERSON_FIELDS",
     "PROTOCOL_VERSION",
     "RECONNECT_FIRST_DELAY",
     "RECONNECT_MAX_DELAY",

@@ -55,8 +55,8 @@ SIGNALING_MODES: Final = (
     SignalingMode.GIVEN,
 )
 
-# What a browser says of itself in a ``viewer`` message (``record``), field for field.
-VIEWER_REPORT_FIELDS: Final = (
+# A person as a browser reports one: itself, or a peer it is linked to.
+PERSON_FIELDS: Final = (
     "id",
     "name",
     "username",
@@ -68,6 +68,10 @@ VIEWER_REPORT_FIELDS: Final = (
     "microphone",
     "screen",
     "hand",
+)
+# What a browser says of itself in a ``viewer`` message (``record``), field for field.
+VIEWER_REPORT_FIELDS: Final = (
+    *PERSON_FIELDS,
     "wanted_camera",
     "wanted_microphone",
     "receive_video",
@@ -78,21 +82,6 @@ VIEWER_REPORT_FIELDS: Final = (
     "recorders",
 )
 # One entry of its ``peers``: a peer it is linked to (js/mesh.js ``peerTraits``).
-ROSTER_ENTRY_FIELDS: Final = (
-    "id",
-    "name",
-    "username",
-    "initials",
-    "color",
-    "avatar_url",
-    "verified",
-    "camera",
-    "microphone",
-    "screen",
-    "hand",
-    "connection",
-    "problem",
-    "widget",
-)
+ROSTER_ENTRY_FIELDS: Final = (*PERSON_FIELDS, "connection", "problem", "widget")
 # One entry of its ``recorders``.
 RECORDER_ENTRY_FIELDS: Final = ("id", "name")
