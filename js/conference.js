@@ -11,6 +11,8 @@ import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import {
+  DECIDED_SIGNALING_MODES,
+  ERROR,
   SERVER,
   chatMessage,
   describeError,
@@ -590,7 +592,7 @@ export class Conference extends EventTarget {
         }
         // While the kernel has not said where to join, an unreachable page server may
         // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !this.#info?.mode.match(/server|local|given/);
+        const undecided = status === "error" && !DECIDED_SIGNALING_MODES.has(this.#info?.mode);
         this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
         if (status === "error" && !undecided) this.#error = reason;
       },
@@ -659,7 +661,7 @@ export class Conference extends EventTarget {
     // Our last signals to someone who has just left crossed their peer-left: expected.
     // Only an error naming a peer we still have is news (older servers name nobody).
     const stillHere = frame.peer !== undefined && this.#mesh.peers.has(frame.peer);
-    if (frame.code === "unknown-peer" && !stillHere) {
+    if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;
     }

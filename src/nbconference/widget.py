@@ -25,7 +25,7 @@ import traitlets
 from .chat_log import ChatRecords, chat_record, hand_queue
 from .client.plan import SignalingPlan, plan_signaling
 from .notebook_room import notebook_path, notebook_room, widget_room
-from .protocol import MAX_NAME_CHARS, valid_room
+from .protocol import MAX_NAME_CHARS, FromKernel, SignalingMode, ToKernel, valid_room
 from .stats_history import DEFAULT_METRICS, StatsHistory
 from .viewers import STATUS_RANK, Viewers
 
@@ -39,31 +39,6 @@ PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
 ChatCallback = Callable[[dict[str, Any]], object]
 Remover = Callable[[], None]
-
-
-class ToKernel:
-    """The ``type`` of each message a browser sends its kernel (js/bridge.js TO_KERNEL)."""
-
-    HELLO = "hello"
-    VIEWER = "viewer"
-    STATS = "stats"
-    GONE = "viewer-gone"
-    VIEWER_LEFT = "viewer-left"
-    CHAT = "chat"
-
-
-class FromKernel:
-    """The ``command`` of each message the kernel sends the browsers (FROM_KERNEL)."""
-
-    LEAVE = "leave"
-    JOIN = "join"
-    CAMERA = "camera"
-    MICROPHONE = "microphone"
-    SIGNALING = "signaling"
-    RECEIVE_VIDEO = "receive-video"
-    # For the one viewer named in ``via``.
-    CHAT = "chat"
-    LOWER_HAND = "lower-hand"
 
 
 def default_name() -> str:
@@ -274,7 +249,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         try:
             plan = await plan_signaling()
         except Exception as exc:  # it should not raise; if it does, the browsers still hear
-            plan = SignalingPlan("unknown", advice=f"Could not plan signaling: {exc!r}")
+            plan = SignalingPlan(SignalingMode.UNKNOWN, advice=f"Could not plan signaling: {exc!r}")
         self._plan = plan
         self._planning = None
         if self.comm is not None:
@@ -283,10 +258,15 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def signaling_message(self) -> dict[str, Any]:
         """What the browsers are told about where to join (the token only by message)."""
         if self.signaling_url:
-            return {"mode": "given", "url": self.signaling_url, "token": self.token, "advice": ""}
+            return {
+                "mode": SignalingMode.GIVEN,
+                "url": self.signaling_url,
+                "token": self.token,
+                "advice": "",
+            }
         plan = self._plan
         if plan is None:
-            return {"mode": "pending", "url": "", "token": "", "advice": ""}
+            return {"mode": SignalingMode.PENDING, "url": "", "token": "", "advice": ""}
         return {"mode": plan.mode, "url": plan.url, "token": plan.token, "advice": plan.advice}
 
     def _send_signaling(self, change: object = None) -> None:
