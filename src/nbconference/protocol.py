@@ -574,9 +574,10 @@ def welcome_frame(
     peers: list[dict[str, Any]],
     ice_servers: list[dict[str, Any]],
     limits: Limits,
+    chat_limits: ChatLimits | None = None,
 ) -> str:
     """The answer to ``join``: our id, our own record as the others see it (``peer``),
-    the resume token, and who is in the room."""
+    the resume token, who is in the room, and the limits a client keeps to."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
@@ -588,7 +589,10 @@ def welcome_frame(
             "room": room,
             "peers": peers,
             "ice_servers": ice_servers,
-            "limits": limits.public(),
+            "limits": {
+                **limits.public(),
+                "max_chat_bytes": (chat_limits or DEFAULT_CHAT_LIMITS).max_chat_bytes,
+            },
         }
     )
 
