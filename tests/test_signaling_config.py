@@ -35,6 +35,7 @@ def nbc_settings() -> dict[str, Any]:
         "messages_per_second": 5.0,
         "message_burst": 5,
         "reconnect_grace_seconds": 0.3,
+        "max_chat_bytes": 300,
         "ice_servers": ICE,
     }
 
@@ -49,6 +50,7 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
         "messages_per_second": 5.0,
         "message_burst": 5,
         "reconnect_grace_seconds": 0.3,
+        "max_chat_bytes": 300,
     }
     await b.join("lab")
     await a.expect("peer-joined")
