@@ -139,6 +139,7 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
  * @property {PeerInfo[]} peers  the others in the room
  * @property {RTCIceServer[]} ice_servers
+ * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
  *
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
@@ -163,6 +164,9 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  *
  * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame} ServerFrame
  */
+
+/** The chat limit (UTF-8 bytes) of a server whose welcome does not say its own. */
+export const MAX_CHAT_BYTES = 4096;
 
 /** Tags and colours a join may carry (the server refuses others). */
 export const WIDGET_TAG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -342,6 +346,7 @@ export function readServerFrame(value) {
       if (typeof value.id !== "string") return null;
       const peers = Array.isArray(value.peers) ? value.peers.map(readPeer) : [];
       const servers = Array.isArray(value.ice_servers) ? value.ice_servers : [];
+      const chatBytes = isObject(value.limits) ? value.limits.max_chat_bytes : null;
       return {
         type: SERVER.WELCOME,
         id: value.id,
@@ -350,6 +355,10 @@ export function readServerFrame(value) {
         resumed: value.resumed === true,
         peers: peers.filter((peer) => peer !== null),
         ice_servers: servers.filter(isIceServer),
+        limits: {
+          max_chat_bytes:
+            Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
+        },
       };
     }
     case SERVER.PEER_JOINED: {
@@ -411,6 +420,8 @@ export const VIEW_CHANNEL = "nbc-view";
 export const VIEW_REQUEST = "view";
 /** Heights are read up to this; a receiver that wants the whole picture asks for it. */
 export const MAX_VIEW_HEIGHT = 4320;
+/** Longer messages are not requests (characters). */
+export const MAX_VIEW_MESSAGE = 256;
 /**
  * The scaleResolutionDownBy steps a sender picks from: it sends the smallest picture at
  * least as high as the receiver shows, so at most one step above the asked height.
@@ -435,7 +446,7 @@ export function viewRequest(shown) {
  * @returns {Shown | null}
  */
 export function readViewRequest(data) {
-  if (typeof data !== "string" || data.length > 256) return null;
+  if (typeof data !== "string" || data.length > MAX_VIEW_MESSAGE) return null;
   /** @type {unknown} */
   let value;
   try {
