@@ -222,6 +222,7 @@ export function chatPanel(send) {
     input.setAttribute("aria-invalid", String(state.over));
   };
   input.addEventListener("input", () => showRoomLeft());
+  showRoomLeft();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
