@@ -613,6 +613,7 @@ export class Conference extends EventTarget {
       this.#mesh.reset(welcome.id, welcome.ice_servers, others);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
+    this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
     const hand = welcome.peer?.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
     this.#setStatus("joined", "");

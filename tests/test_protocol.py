@@ -148,6 +148,7 @@ def test_server_frame_builders_match_the_wire_format() -> None:
             "messages_per_second": 500.0,
             "message_burst": 1000,
             "reconnect_grace_seconds": 15.0,
+            "max_chat_bytes": 4096,
         },
     }
     peer = {"id": "p", "name": "Bo", "state": {"camera": True}}

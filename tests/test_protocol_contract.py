@@ -96,6 +96,9 @@ def test_the_view_channel_is_the_same_in_both_languages(js: dict[str, Any]) -> N
         '{"type":"other","camera":1,"screen":0}',
         "not json",
         '{"type":"view","camera":1,"screen":' + " " * 300 + "0}",
+        # Right at the longest message both read, and one character past it.
+        '{"type":"view","camera":1,"screen":0' + " " * (protocol.MAX_VIEW_MESSAGE - 37) + "}",
+        '{"type":"view","camera":1,"screen":0' + " " * (protocol.MAX_VIEW_MESSAGE - 36) + "}",
     ]
     result = run_module(
         f"""
@@ -274,3 +277,36 @@ def test_every_error_frame_the_server_makes_is_read_by_the_browser() -> None:
         "message": "why",
     }
     assert result["newerSaid"] == "Server error room-on-fire: why"
+
+
+def test_the_page_reads_the_chat_limit_the_server_announces(js: dict[str, Any]) -> None:
+    """The page counts a message's bytes against the room's own limit (docs/protocol.md,
+    welcome's ``limits``), and against the server default when a welcome says none."""
+    assert js["MAX_CHAT_BYTES"] == protocol.DEFAULT_CHAT_LIMITS.max_chat_bytes
+
+    def welcome(chat_limits: protocol.ChatLimits | None) -> Any:
+        return json.loads(
+            protocol.welcome_frame(
+                peer_id="me",
+                peer={"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
+                resume="tok",
+                resumed=False,
+                room="lab",
+                peers=[],
+                ice_servers=[],
+                limits=protocol.DEFAULT_LIMITS,
+                chat_limits=chat_limits,
+            )
+        )
+
+    frames = [welcome(protocol.ChatLimits(max_chat_bytes=300)), welcome(None)]
+    older = {key: value for key, value in frames[1].items() if key != "limits"}
+    frames += [older, {**older, "limits": {"max_chat_bytes": "300"}}]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const frames = {json.dumps(frames)};
+        console.log(JSON.stringify(frames.map((f) => p.readServerFrame(f).limits.max_chat_bytes)));
+        """
+    )
+    assert result == [300, 4096, 4096, 4096]

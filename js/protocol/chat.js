@@ -4,6 +4,9 @@
 
 import { CLIENT, SERVER } from "./names.js";
 
+/** The chat limit (UTF-8 bytes) of a server whose welcome does not say its own. */
+export const MAX_CHAT_BYTES = 4096;
+
 /**
  * @typedef {{ type: typeof CLIENT.CHAT, text: string, from_code?: true }} ChatMessageFrame
  * @typedef {{ type: typeof CLIENT.LOWER_HAND, peer: string }} LowerHandFrame

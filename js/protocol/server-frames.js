@@ -2,6 +2,7 @@
 // Frames the server sends (src/nbconference/protocol/server_frames.py), read and checked:
 // readServerFrame() hands over only frames of the shapes below.
 
+import { MAX_CHAT_BYTES } from "./chat.js";
 import { isErrorCode } from "./errors.js";
 import { PARTICIPANT_KIND, RECORDER_KIND, SERVER, STATE_KEYS } from "./names.js";
 import { isObject } from "./read.js";
@@ -21,6 +22,7 @@ import { isObject } from "./read.js";
  * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
  * @property {PeerInfo[]} peers  the others in the room
  * @property {RTCIceServer[]} ice_servers
+ * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
  *
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
@@ -144,6 +146,7 @@ export function readServerFrame(value) {
       if (typeof value.id !== "string") return null;
       const peers = Array.isArray(value.peers) ? value.peers.map(readPeer) : [];
       const servers = Array.isArray(value.ice_servers) ? value.ice_servers : [];
+      const chatBytes = isObject(value.limits) ? value.limits.max_chat_bytes : null;
       return {
         type: SERVER.WELCOME,
         id: value.id,
@@ -152,6 +155,10 @@ export function readServerFrame(value) {
         resumed: value.resumed === true,
         peers: peers.filter((peer) => peer !== null),
         ice_servers: servers.filter(isIceServer),
+        limits: {
+          max_chat_bytes:
+            Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
+        },
       };
     }
     case SERVER.PEER_JOINED: {

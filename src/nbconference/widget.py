@@ -106,19 +106,45 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # get it by message, when they ask.
     token = traitlets.Unicode("", help="Token for signaling_url.")
     stats_interval = traitlets.Float(1.0, help="Seconds between `stats` updates.").tag(sync=True)
-    instance_id = traitlets.Unicode(read_only=True).tag(sync=True)
+    instance_id = traitlets.Unicode(read_only=True, help="This widget's own id (random).").tag(
+        sync=True
+    )
     room_label = traitlets.Unicode(
         "", read_only=True, help="The call as the status line names it."
     ).tag(sync=True)
 
     # -- written by the kernel from the viewers' reports --------------------------------
-    peer_id = traitlets.Unicode("", read_only=True).tag(sync=True)
-    status = traitlets.Unicode("idle", read_only=True).tag(sync=True)
-    error = traitlets.Unicode("", read_only=True).tag(sync=True)
-    media_error = traitlets.Unicode("", read_only=True).tag(sync=True)
-    viewers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
-    peers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
-    sharing_screen = traitlets.Bool(False, read_only=True).tag(sync=True)
+    peer_id = traitlets.Unicode(
+        "", read_only=True, help="The viewer's peer id when one browser views the widget, else ''."
+    ).tag(sync=True)
+    status = traitlets.Unicode(
+        "idle",
+        read_only=True,
+        help="The viewers' best status: idle, connecting, joined, reconnecting, left, error.",
+    ).tag(sync=True)
+    error = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Why the call stopped or what just went wrong, as the leading viewer says.",
+    ).tag(sync=True)
+    media_error = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Why the one viewer sends no camera or sound (receive-only), '' when it does.",
+    ).tag(sync=True)
+    viewers = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="The browsers showing this widget, one record each: a peer's fields, status, error.",
+    ).tag(sync=True)
+    peers = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="Everyone else in the room, once each: id, name, identity, devices, connection.",
+    ).tag(sync=True)
+    sharing_screen = traitlets.Bool(False, read_only=True, help="A viewer shares its screen.").tag(
+        sync=True
+    )
     recording = traitlets.Bool(
         False,
         read_only=True,
@@ -126,7 +152,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         "is being recorded. Every viewer shows a red banner naming who started it.",
     ).tag(sync=True)
     # Kernel-side only: the browsers measure it and have no use for it back.
-    stats = traitlets.Dict(read_only=True)
+    stats = traitlets.Dict(
+        read_only=True,
+        help="Each link's latest measurements, by peer id (viewer/peer with several viewers).",
+    )
     chat = traitlets.List(
         traitlets.Dict(),
         read_only=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .chat import DEFAULT_CHAT_LIMITS, ChatLimits
 from .client_frames import Join
 from .encoding import encode
 from .errors import ErrorCode, error_code
@@ -61,9 +62,10 @@ def welcome_frame(
     peers: list[dict[str, Any]],
     ice_servers: list[dict[str, Any]],
     limits: Limits,
+    chat_limits: ChatLimits | None = None,
 ) -> str:
     """The answer to ``join``: our id, our own record as the others see it (``peer``),
-    the resume token, and who is in the room."""
+    the resume token, who is in the room, and the limits a client keeps to."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
@@ -75,7 +77,10 @@ def welcome_frame(
             "room": room,
             "peers": peers,
             "ice_servers": ice_servers,
-            "limits": limits.public(),
+            "limits": {
+                **limits.public(),
+                "max_chat_bytes": (chat_limits or DEFAULT_CHAT_LIMITS).max_chat_bytes,
+            },
         }
     )
 

@@ -207,6 +207,7 @@ class RoomRegistry:
             peers=others,
             ice_servers=self.ice_servers,
             limits=self.limits,
+            chat_limits=self.chat_gate.limits,
         )
         return frame.encode()
 
