@@ -22,6 +22,7 @@ import {
 import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
 import { viewerRecordOf } from "./snapshot.js";
+import { Timeline } from "./timeline.js";
 
 /**
  * @typedef {import("./snapshot.js").Status} Status
@@ -118,6 +119,8 @@ export class Conference extends EventTarget {
   /** who lowered whose hand last, for a few seconds */
   #handNote = "";
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
+  /** when each step of joining happened (timeline.js) */
+  #timeline = new Timeline(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -136,6 +139,9 @@ export class Conference extends EventTarget {
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
+    // The kernel's clock when it ran the cell (epoch seconds): the timeline's first step.
+    const created = Number(settings.get("created_at"));
+    if (created > 0) this.#timeline.mark("cell", created * 1000);
     this.#mesh = new Mesh({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
       media: this.#media,
@@ -143,6 +149,10 @@ export class Conference extends EventTarget {
       onChange: () => this.#changed(),
       onProblem: (message) => this.#showNotice(message),
       shown: (id) => (this.#receiveVideo ? (this.#shown.get(id) ?? NOTHING) : NOTHING),
+      onPhase: (phase) => {
+        this.#timeline.mark(phase);
+        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#mesh.peers.values());
+      },
     });
   }
 
@@ -184,6 +194,7 @@ export class Conference extends EventTarget {
       audioBlocked: this.#audio.blocked,
       chat: this.#chat.snapshot(),
       handNote: this.#handNote,
+      timeline: this.#timeline.record(),
     };
     return Object.freeze(snapshot);
   }
@@ -227,6 +238,11 @@ export class Conference extends EventTarget {
   }
 
   // -- actions (buttons, Python) ----------------------------------------------------
+
+  /** The first view of the widget is on screen: a step of the timeline. */
+  rendered() {
+    this.#timeline.mark("rendered");
+  }
 
   /**
    * Acquire media, then join; progress shows in `status`. Never rejects. Only a view of
@@ -527,6 +543,7 @@ export class Conference extends EventTarget {
     this.#self = unverified(this.#name, labColor());
     this.#error = "";
     this.#elsewhere = false;
+    this.#timeline.restart();
     let target = this.#target();
     if ("wait" in target) {
       // The token for signaling_url comes by message, not in the widget's saved state;
@@ -540,9 +557,12 @@ export class Conference extends EventTarget {
       this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
       return;
     }
+    // Known as soon as the lock is ours (with no signaling_url: this page's own server).
+    this.#timeline.mark("target");
     this.#setStatus("connecting", "Asking for camera and microphone…");
     await this.#media.start();
     if (this.#closed || this.#status !== "connecting") return;
+    this.#timeline.mark("media");
     // The kernel's word (a local stand-in) may have come while the camera started.
     target = this.#target();
     if (!("url" in target)) {
@@ -617,6 +637,7 @@ export class Conference extends EventTarget {
     if (welcome.peer) this.#self = personOf(welcome.peer);
     const hand = welcome.peer?.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
+    this.#timeline.mark("welcome");
     this.#setStatus("joined", "");
   }
 
@@ -715,6 +736,7 @@ export class Conference extends EventTarget {
     this.#signaling = null;
     this.#stopMeters?.();
     this.#stopMeters = null;
+    this.#timeline.stop();
     this.#speaker = "";
     this.#mesh.setSpeaking(false);
     this.#grades = new Map();
