@@ -559,16 +559,11 @@ export class Conference extends EventTarget {
     }
     // Known as soon as the lock is ours (with no signaling_url: this page's own server).
     this.#timeline.mark("target");
-    this.#setStatus("connecting", "Asking for camera and microphone…");
-    await this.#media.start();
-    if (this.#closed || this.#status !== "connecting") return;
-    this.#timeline.mark("media");
-    // The kernel's word (a local stand-in) may have come while the camera started.
-    target = this.#target();
-    if (!("url" in target)) {
-      this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
-      return;
-    }
+    // Join at once, receive-only until the camera and microphone are up: the others are
+    // seen and heard while the browser still asks for the devices. A later word of the
+    // kernel (a local stand-in) moves the socket (setSignaling).
+    this.#setStatus("connecting", "Joining…");
+    void this.#startMedia();
     this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
@@ -594,6 +589,18 @@ export class Conference extends EventTarget {
         },
       },
     );
+  }
+
+  /**
+   * Camera and microphone, while the call goes on without them. The links' main
+   * transceivers are negotiated sendrecv from the start with no track (peer.js), so the
+   * tracks go onto them with replaceTrack, and no new offer is needed.
+   */
+  async #startMedia() {
+    if (!(await this.#media.start())) return; // hung up meanwhile: nothing was kept
+    if (this.#closed) return;
+    this.#timeline.mark("media");
+    this.#afterLocalChange("");
   }
 
   /** @param {Target} target */
