@@ -195,6 +195,7 @@ export function bindModel(model, conference, viewer = "") {
     attachView() {
       views += 1;
       clearTimeout(noViewTimer);
+      conference.rendered();
       const { status, elsewhere } = conference.snapshot();
       // The first view on screen starts the call; nothing before it.
       if (status === "idle" && !elsewhere) void conference.join();

@@ -112,6 +112,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     room_label = traitlets.Unicode(
         "", read_only=True, help="The call as the status line names it."
     ).tag(sync=True)
+    created_at = traitlets.Float(
+        read_only=True,
+        help="When the kernel made the widget (seconds since 1970): the first step of `timeline`.",
+    ).tag(sync=True)
 
     # -- written by the kernel from the viewers' reports --------------------------------
     peer_id = traitlets.Unicode(
@@ -167,6 +171,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(self, room: str | None = None, stats_history: int = 3600, **kwargs: Any) -> None:
         kwargs.setdefault("name", default_name())
+        self._created = time.time()  # the cell runs: the first step of every join
         self._stats_history = StatsHistory(stats_history)
         self._names_seen: dict[str, str] = {}  # peer id -> name, kept after they leave
         self._peer_joined: list[PeerCallback] = []
@@ -198,6 +203,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def _new_instance_id(self) -> str:
         # Generated before the comm opens, so the browser's first state already has it.
         return uuid.uuid4().hex
+
+    @traitlets.default("created_at")
+    def _creation_time(self) -> float:
+        return self._created
 
     @traitlets.default("room")
     def _own_room(self) -> str:
@@ -476,6 +485,21 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(text, str) or not text.strip():
             raise ValueError("chat text must be text that is not blank")
         self.send({"command": FromKernel.CHAT, "text": text, "via": self._poster()})
+
+    @property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Why joining was slow: one record per viewing browser, with when each step of
+        its latest join happened, in seconds after this kernel ran the cell. ``phases``:
+        ``cell`` (0), ``rendered`` (the view is on screen), ``target`` (the signaling
+        server is known), ``media`` (camera and microphone up; the call does not wait for
+        them), ``welcome`` (in the room), ``offer`` (the first offer sent or received),
+        ``ice`` (the first link connected), ``frame`` (the first remote video frame
+        decoded); None for a step not reached yet. ``slowest`` names the longest step
+        ("rendered → target"), ``started`` is when the cell ran (seconds since 1970), and
+        ``id``/``name`` say which viewer. The browsers' clocks and the kernel's are this
+        machine's when both run on it; on another machine the steps after ``cell`` still
+        compare among themselves."""
+        return self._viewers.timelines(self.created_at * 1000)
 
     @property
     def hands(self) -> list[dict[str, Any]]:
