@@ -4,21 +4,10 @@
 // time.time() in the kernel): both clocks are the same machine's wall clock, so the
 // kernel's "the cell ran" and the page's steps can be laid on one line.
 
-/**
- * The phases of a join, in the order they are expected. The camera is not on the path:
- * the page joins receive-only and sends its tracks once they are up, so `media` may come
- * anywhere after `rendered`.
- */
-export const PHASES = Object.freeze([
-  "cell", // the kernel ran the cell: the widget's creation time in the kernel
-  "rendered", // the first view of the widget is on screen
-  "target", // the signaling server is known (the call lock is ours)
-  "media", // the camera and microphone are up (or said why not)
-  "welcome", // the server let us in
-  "offer", // the first offer sent or received
-  "ice", // the first link's ICE connected
-  "frame", // the first remote video frame decoded
-]);
+import { JOIN_PHASES } from "./protocol.js";
+
+/** The phases of a join, in the order they are expected (protocol/widget-wire.js). */
+export const PHASES = JOIN_PHASES;
 
 /** @typedef {typeof PHASES[number]} Phase */
 /** @typedef {Partial<Record<Phase, number>>} TimelineRecord  epoch ms of each phase reached */

@@ -86,7 +86,27 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "media_error",
   "peers",
   "recorders",
+  "timeline",
 ]);
+
+/**
+ * The steps of a join, in their expected order: a viewer report's `timeline` gives the
+ * epoch ms of each step reached (timeline.js). The camera is not on the path: the page
+ * joins receive-only and sends its tracks once they are up, so `media` may come anywhere
+ * after `rendered`.
+ */
+export const JOIN_PHASES = Object.freeze(
+  /** @type {const} */ ([
+    "cell", // the kernel ran the cell: the widget's creation time in the kernel
+    "rendered", // the first view of the widget is on screen
+    "target", // the signaling server is known (the call lock is ours)
+    "media", // the camera and microphone are up (or said why not)
+    "welcome", // the server let us in
+    "offer", // the first offer sent or received
+    "ice", // the first link's ICE connected
+    "frame", // the first remote video frame decoded
+  ]),
+);
 
 /** One entry of its `peers`: a peer it is linked to (mesh.js peerTraits). */
 export const ROSTER_ENTRY_FIELDS = Object.freeze([

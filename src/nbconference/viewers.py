@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_log import hand_fields
+from .protocol import JOIN_PHASES
 
 # Best first: the widget's status is the best of its viewers'.
 STATUS_RANK = {"joined": 5, "reconnecting": 4, "connecting": 3, "error": 2, "left": 1}
@@ -40,9 +41,7 @@ CONNECTION_RANK = {
     "closed": 1,
 }
 IDENTITY_FIELDS = ("username", "initials", "color", "avatar_url")
-# The steps of a join, in their expected order (js/timeline.js PHASES). The camera is not
-# on the path: a page joins receive-only and sends once its devices are up.
-PHASES = ("cell", "rendered", "target", "media", "welcome", "offer", "ice", "frame")
+PHASES = JOIN_PHASES  # the steps of a join, in their expected order
 DEVICE_FIELDS = ("camera", "microphone", "screen")
 MAX_TEXT = 2000
 

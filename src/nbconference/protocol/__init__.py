@@ -128,6 +128,7 @@ from .view_channel import (
     view_request,
 )
 from .widget_wire import (
+    JOIN_PHASES,
     PERSON_FIELDS,
     RECORDER_ENTRY_FIELDS,
     ROSTER_ENTRY_FIELDS,
@@ -154,6 +155,7 @@ __all__ = [
     "ERROR_CODES",
     "FATAL_JOIN_ERRORS",
     "FINAL_CLOSE_CODES",
+    "JOIN_PHASES",
     "MAX_DEPTH",
     "MAX_NAME_CHARS",
     "MAX_VIEW_HEIGHT",

@@ -80,7 +80,13 @@ VIEWER_REPORT_FIELDS: Final = (
     "media_error",
     "peers",
     "recorders",
+    "timeline",
 )
+# The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
+# epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page
+# joins receive-only and sends once its devices are up, so "media" may come anywhere
+# after "rendered".
+JOIN_PHASES: Final = ("cell", "rendered", "target", "media", "welcome", "offer", "ice", "frame")
 # One entry of its ``peers``: a peer it is linked to (js/mesh.js ``peerTraits``).
 ROSTER_ENTRY_FIELDS: Final = (*PERSON_FIELDS, "connection", "problem", "widget")
 # One entry of its ``recorders``.
