@@ -30,7 +30,6 @@ from redis.retry import Retry
 
 from ...protocol import DEFAULT_CHAT_LIMITS, ChatLimits, encode, utf8_size
 from ..limits import RateLimiter
-from . import redis_chat
 from . import redis_scripts as lua
 from .base import (
     Backend,
@@ -41,6 +40,19 @@ from .base import (
     PeerInfo,
     RoomEvent,
     RoomFull,
+)
+from .redis_chat import RedisChat
+from .redis_events import (
+    TO_SERVER,
+    heartbeat,
+    joined_event,
+    left_event,
+    lost_event,
+    lower_event,
+    refused_event,
+    relayed,
+    signal_event,
+    state_event,
 )
 from .redis_link import Outbox, Subscriber
 from .redis_view import RoomView
@@ -73,8 +85,6 @@ class RedisBackend(Backend):
         chat_limits: ChatLimits = DEFAULT_CHAT_LIMITS,
     ) -> None:
         self.url = url
-        self.chat_limits = chat_limits
-        self._histories: dict[str, list[str]] = {}  # read with a join, until taken
         self.max_queued_bytes = max_queued_bytes
         # Signals to one peer may burst to two seconds' worth (and always one message).
         self.target_rate = target_bytes_per_second
@@ -83,6 +93,7 @@ class RedisBackend(Backend):
         self._stream_lost = False
         self.server_id = secrets.token_hex(8)
         self.prefix = prefix
+        self.chats = RedisChat(prefix, self.server_id, chat_limits)
         self.ttl_ms = max(1000, int(presence_ttl * 1000))
         self.refresh_seconds = min(5.0, self.ttl_ms / 3000)
         self.timeout = timeout
@@ -171,17 +182,14 @@ class RedisBackend(Backend):
             # Subscribed first, so no event published after our snapshot can be missed.
             await subscriber.subscribe(view.channel, self.timeout)
             rec = lua.record(peer, self.server_id)
-            joined = lua.frame_head(self.server_id, EventKind.JOINED, room) + f',"rec":{rec}}}'
+            joined = joined_event(self.server_id, room, rec)
             left_head = lua.frame_head("", EventKind.LEFT, room)
             args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head]
-            self._forget_chat_if_empty(room)
+            self.chats.forget_if_empty(outbox, room)
             stored = outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
             # Read on the same ordered writer right after the join: every message not in
             # it is published after the join, and reaches the new peer live.
-            history = outbox.script(
-                redis_chat.HISTORY, [redis_chat.chat_key(self.prefix, room)], [], want_result=True
-            )
-            assert history is not None
+            history = self.chats.read(outbox, room)
             history.add_done_callback(_retrieve)
             try:
                 result = await self._wait(stored)
@@ -201,10 +209,7 @@ class RedisBackend(Backend):
                 self._send_leave(room, peer_id, None)
                 raise BackendUnavailable("lost the Redis event stream while joining") from None
             records = [json.loads(item) for item in result]
-            frames = await self._wait(history)
-            self._histories[peer_id] = [
-                f.decode() if isinstance(f, bytes) else str(f) for f in frames or []
-            ]
+            self.chats.keep(peer_id, await self._wait(history))
             if not view.local:
                 view.reset(records)
             view.local.add(peer_id)
@@ -238,8 +243,7 @@ class RedisBackend(Backend):
                 on_failure(f"peer '{event.to}' is not reachable from this server")
                 return
             data = event.data_json or encode(event.data or {})
-            frame = lua.frame_head(self.server_id, EventKind.SIGNAL, event.room)
-            frame += f',"p":"{event.peer_id}","t":"{event.to}","d":{data}}}'
+            frame = signal_event(self.server_id, event.room, event.peer_id, event.to, data)
             budget = self._budgets.get(event.to)
             if budget is None:
                 budget = self._budgets[event.to] = RateLimiter(self.target_rate, self.target_burst)
@@ -259,9 +263,9 @@ class RedisBackend(Backend):
         elif event.kind == EventKind.STATE:
             entry = self._local.get(event.peer_id)
             if entry is not None and self._outbox is not None:
-                frame = lua.frame_head(self.server_id, EventKind.STATE, event.room)
-                frame += f',"p":"{event.peer_id}","s":{lua.dumps(event.state)}'
-                frame += f',"b":"{event.by}"}}' if event.by else "}"
+                frame = state_event(
+                    self.server_id, event.room, event.peer_id, event.state, event.by
+                )
                 rec = lua.record(entry[1], self.server_id)
                 keys = [lua.records_key(self.prefix, event.room)]
                 args = [event.peer_id, rec, lua.room_channel(self.prefix, event.room), frame]
@@ -277,17 +281,7 @@ class RedisBackend(Backend):
     def refuse(self, event: RoomEvent, code: str, message: str) -> None:
         if not event.origin or self._outbox is None:
             return
-        frame = encode(
-            {
-                "o": self.server_id,
-                "k": EventKind.REFUSED,
-                "r": event.room,
-                "p": event.peer_id,
-                "t": event.to,
-                "c": code,
-                "m": message,
-            }
-        )
+        frame = refused_event(self.server_id, event, code, message)
         channel = lua.server_channel(self.prefix, event.origin)
         self._outbox.publish(channel, frame, self._refusal_failed)
 
@@ -297,26 +291,10 @@ class RedisBackend(Backend):
         if self._outbox is None:
             on_failure("the Redis backend is not running")
             return
-        event = lua.frame_head(self.server_id, EventKind.CHAT, room) + f',"f":{lua.dumps(frame)}}}'
-        limits = self.chat_limits
-        args = [
-            frame,
-            lua.room_channel(self.prefix, room),
-            event,
-            limits.chat_history_messages,
-            limits.chat_history_bytes,
-            redis_chat.HISTORY_TTL_MS,
-        ]
-        keys = [redis_chat.chat_key(self.prefix, room)]
-        self._outbox.script(redis_chat.ADD, keys, args, on_failure)
+        self.chats.add(self._outbox, room, frame, on_failure)
 
     def chat_history(self, room: str, peer_id: str) -> list[str]:
-        return self._histories.pop(peer_id, [])
-
-    def _forget_chat_if_empty(self, room: str) -> None:
-        if self._outbox is not None:
-            keys = [lua.members_key(self.prefix, room), redis_chat.chat_key(self.prefix, room)]
-            self._outbox.script(redis_chat.FORGET_IF_EMPTY, keys, [])
+        return self.chats.take(peer_id)
 
     def _publish_lower(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
         """Lowering the hand of a peer of another server: its server does it."""
@@ -325,8 +303,7 @@ class RedisBackend(Backend):
         if target is None or self._outbox is None:
             on_failure(f"peer '{event.to}' is not reachable from this server")
             return
-        frame = lua.frame_head(self.server_id, EventKind.LOWER, event.room)
-        frame += f',"p":"{event.peer_id}","t":"{event.to}"}}'
+        frame = lower_event(self.server_id, event.room, event.peer_id, event.to)
         channel = lua.server_channel(self.prefix, target["server"])
         self._outbox.publish(channel, frame, on_failure)
 
@@ -354,15 +331,15 @@ class RedisBackend(Backend):
         self, room: str, peer_id: str, on_failure: Callable[[str], None] | None
     ) -> asyncio.Future[Any] | None:
         self._local.pop(peer_id, None)
-        self._histories.pop(peer_id, None)
+        self.chats.take(peer_id)
         if self._outbox is None:
             return None
-        frame = lua.frame_head(self.server_id, EventKind.LEFT, room) + f',"p":"{peer_id}"}}'
+        frame = left_event(self.server_id, room, peer_id)
         channel = lua.room_channel(self.prefix, room)
         done = self._outbox.script(
             lua.LEAVE, self._keys(room), [peer_id, channel, frame], on_failure, want_result=True
         )
-        self._forget_chat_if_empty(room)
+        self.chats.forget_if_empty(self._outbox, room)
         if done is not None:
             # Not always awaited (a join taken back); a failure is reported elsewhere.
             done.add_done_callback(_retrieve)
@@ -389,8 +366,7 @@ class RedisBackend(Backend):
         if self._budgets:
             known = set().union(*(view.remote for view in self._views.values()))
             self._budgets = {pid: b for pid, b in self._budgets.items() if pid in known}
-        heartbeat = lua.frame_head(self.server_id, "beat", "") + "}"
-        self._outbox.publish(self._own_channel, heartbeat, self._refresh_failed)
+        self._outbox.publish(self._own_channel, heartbeat(self.server_id), self._refresh_failed)
         self._subscriber.check_alive(max(3 * self.refresh_seconds, 2 * self.timeout))
         self._outbox.check_stalled(self.timeout)
         for room, view in self._views.items():
@@ -431,8 +407,7 @@ class RedisBackend(Backend):
             return
         for room, view in self._views.items():
             if view.local:
-                frame = lua.frame_head(self.server_id, EventKind.LOST, room)
-                frame += f',"m":{lua.dumps(sorted(view.local))}}}'
+                frame = lost_event(self.server_id, room, sorted(view.local))
                 self._outbox.publish(view.channel, frame, self._refresh_failed)
 
     # -- the event stream --------------------------------------------------------------
@@ -447,30 +422,15 @@ class RedisBackend(Backend):
                     return self._joined_echo(event["rec"]["info"]["id"])
                 if kind != "sync":
                     return None
-            if kind == EventKind.SIGNAL:
-                self._sink(
-                    RoomEvent(
-                        EventKind.SIGNAL,
-                        room,
-                        event["p"],
-                        to=event["t"],
-                        data=event["d"],
-                        origin=event["o"],
-                    )
-                )
-                return None
-            if kind == EventKind.LOWER:
-                self._sink(RoomEvent(EventKind.LOWER, room, event["p"], to=event["t"]))
-                return None
-            if kind == EventKind.REFUSED:
-                reason = {"code": event["c"], "message": event["m"]}
-                self._sink(
-                    RoomEvent(EventKind.REFUSED, room, event["p"], to=event["t"], data=reason)
-                )
-                return None
             view = self._views.get(room)
-            if view is None:
+            if view is None and kind not in TO_SERVER:
+                return None  # a room this server no longer follows
+            passed = relayed(event)
+            if passed is not None:
+                for each in passed:
+                    self._sink(each)
                 return None
+            assert view is not None
             if kind == "sync":
                 patience = self.ttl_ms / 1000
                 for repair in view.sync(event["m"], time.monotonic(), patience):
@@ -484,13 +444,6 @@ class RedisBackend(Backend):
                 change = view.state(event["p"], event["s"])
                 if change is not None and event.get("b"):
                     change = replace(change, by=str(event["b"]))
-            elif kind == EventKind.CHAT:
-                self._sink(RoomEvent(EventKind.CHAT, room, data_json=str(event["f"])))
-                return None
-            elif kind == EventKind.LOST:
-                for peer_id in event["m"]:
-                    self._sink(RoomEvent(EventKind.LOST, room, peer_id))
-                return None
             else:
                 return None
             if change is not None:
