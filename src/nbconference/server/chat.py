@@ -2,7 +2,7 @@
 and the time stamp that orders the queue of raised hands.
 
 The registry (hands.py) calls these; the backends keep the history (memory.py in a
-:class:`ChatHistory`, redis.py in a Redis list trimmed by the same two bounds).
+:class:`ChatHistory`, redis_chat.py in a Redis list trimmed by the same two bounds).
 """
 
 from __future__ import annotations

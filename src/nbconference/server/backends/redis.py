@@ -1,10 +1,9 @@
 """The ``redis`` backend: rooms that span Jupyter servers and standalone processes.
 
-Needs ``nbconference[redis]``. Each process has a random server id, one ordered writer
-(every event it publishes keeps its order) and one subscriber (its own signal channel,
-plus the channel of every room it has peers in). Presence is an expiry time per member
-that each server extends every few seconds; a server that dies stops extending it, and
-the next sweep by any live server of the room announces its peers' departure, once.
+Needs ``nbconference[redis]``. Joining (with a room cap that holds across servers),
+leaving, and publishing events; the connection to Redis and the presence of this
+server's peers are its base (redis_presence.py), chat histories redis_chat.py's, and
+the events' encoding redis_events.py's.
 
 The backend mirrors the members of other servers (``RoomView.remote``) from the same
 event stream the registry sees. Snapshots published by the periodic refresh sit at a
@@ -18,24 +17,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from ...protocol import DEFAULT_CHAT_LIMITS, ChatLimits, encode, utf8_size
 from ..limits import RateLimiter
 from . import redis_scripts as lua
 from .base import (
-    Backend,
     BackendUnavailable,
     EventKind,
-    EventSink,
     PeerBusy,
     PeerInfo,
     RoomEvent,
@@ -44,17 +36,15 @@ from .base import (
 from .redis_chat import RedisChat
 from .redis_events import (
     TO_SERVER,
-    heartbeat,
     joined_event,
     left_event,
-    lost_event,
     lower_event,
     refused_event,
     relayed,
     signal_event,
     state_event,
 )
-from .redis_link import Outbox, Subscriber
+from .redis_presence import RedisPresence
 from .redis_view import RoomView
 
 log = logging.getLogger("nbconference")
@@ -66,11 +56,12 @@ class _PendingJoin:
     admitted: asyncio.Future[None]
 
 
-class RedisBackend(Backend):
+class RedisBackend(RedisPresence):
     """Rooms in Redis: membership with a cap that holds across servers, events by pub/sub.
 
     ``presence_ttl`` (default: the reconnect grace) is how long a member outlives its
-    server's last refresh; refreshes run every third of it.
+    server's last refresh; refreshes run every third of it. Signals to one peer are held
+    to ``target_bytes_per_second`` (bursts of two seconds' worth).
     """
 
     def __init__(
@@ -84,80 +75,14 @@ class RedisBackend(Backend):
         max_message_bytes: int = 64 * 1024,
         chat_limits: ChatLimits = DEFAULT_CHAT_LIMITS,
     ) -> None:
-        self.url = url
-        self.max_queued_bytes = max_queued_bytes
+        super().__init__(url, presence_ttl, prefix, timeout, max_queued_bytes)
         # Signals to one peer may burst to two seconds' worth (and always one message).
         self.target_rate = target_bytes_per_second
         self.target_burst = max(2 * target_bytes_per_second, max_message_bytes + 1024)
         self._budgets: dict[str, RateLimiter] = {}
-        self._stream_lost = False
-        self.server_id = secrets.token_hex(8)
-        self.prefix = prefix
         self.chats = RedisChat(prefix, self.server_id, chat_limits)
-        self.ttl_ms = max(1000, int(presence_ttl * 1000))
-        self.refresh_seconds = min(5.0, self.ttl_ms / 3000)
-        self.timeout = timeout
-        self._own_channel = lua.server_channel(prefix, self.server_id)
-        self._views: dict[str, RoomView] = {}
-        self._local: dict[str, tuple[str, PeerInfo]] = {}
         self._pending: dict[str, _PendingJoin] = {}
         self._leaving: dict[str, asyncio.Future[Any]] = {}
-        self._sink: EventSink = lambda event: None
-        self._client: Any = None
-        self._writer_pool: Any = None
-        self._outbox: Outbox | None = None
-        self._subscriber: Subscriber | None = None
-        self._refresher: asyncio.Task[None] | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    async def start(self, sink: EventSink) -> None:
-        """Connect; a Redis that is down now is retried, and joins fail until it is up."""
-        self._sink = sink
-        # No retries inside redis-py: a failed write is reported, never replayed twice.
-        options: dict[str, Any] = {
-            "retry": Retry(NoBackoff(), 0),
-            "socket_connect_timeout": self.timeout,
-            "protocol": 2,
-        }
-        self._client = aioredis.from_url(self.url, socket_timeout=self.timeout, **options)
-        # The writer's replies are awaited without a per-read timer (they cost more than
-        # the write); a stalled batch is caught by check_stalled from the refresh loop.
-        self._writer_pool = aioredis.ConnectionPool.from_url(self.url, **options)
-        self._outbox = Outbox(
-            self._writer_pool.make_connection, max_queued_bytes=self.max_queued_bytes
-        )
-        self._outbox.start()
-        self._subscriber = Subscriber(
-            self._client, self._on_message, self._on_reconnected, self._on_lost
-        )
-        self._subscriber.start({self._own_channel})
-        self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
-        try:
-            # Short: a Jupyter server must not hang at start because Redis is down.
-            await asyncio.wait_for(self._subscriber.ready.wait(), min(self.timeout, 2.0))
-        except asyncio.TimeoutError:
-            log.warning(
-                "nbconference: %s; joins fail until it is reachable",
-                self._subscriber.last_error,
-            )
-
-    async def stop(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
-        if self._outbox is not None:
-            await self._outbox.flush(self.timeout)
-            await self._outbox.close()
-        if self._subscriber is not None:
-            await self._subscriber.close()
-        if self._client is not None:
-            await self._client.aclose()
-        if self._writer_pool is not None:
-            await self._writer_pool.disconnect()
-        self._views.clear()
-        self._local.clear()
 
     # -- membership --------------------------------------------------------------------
 
@@ -312,21 +237,6 @@ class RedisBackend(Backend):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _running(self) -> tuple[Outbox, Subscriber]:
-        if self._outbox is None or self._subscriber is None:
-            raise BackendUnavailable("the Redis backend is not started")
-        return self._outbox, self._subscriber
-
-    def _keys(self, room: str) -> list[str]:
-        return [lua.members_key(self.prefix, room), lua.records_key(self.prefix, room)]
-
-    async def _wait(self, future: Awaitable[Any] | None) -> Any:
-        assert future is not None
-        try:
-            return await asyncio.wait_for(future, self.timeout + 1)
-        except asyncio.TimeoutError:
-            raise BackendUnavailable("Redis did not answer in time") from None
-
     def _send_leave(
         self, room: str, peer_id: str, on_failure: Callable[[str], None] | None
     ) -> asyncio.Future[Any] | None:
@@ -352,63 +262,19 @@ class RedisBackend(Backend):
         if self._subscriber is not None:
             self._subscriber.unsubscribe(view.channel)
 
-    # -- presence ----------------------------------------------------------------------
-
-    async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.refresh_seconds)
-            self._refresh_all()
+    # -- presence (see RedisPresence) ----------------------------------------------------
 
     def _refresh_all(self) -> None:
-        """Extend our peers' presence, sweep expired members, publish room snapshots."""
-        if self._outbox is None or self._subscriber is None:
-            return
         if self._budgets:
             known = set().union(*(view.remote for view in self._views.values()))
             self._budgets = {pid: b for pid, b in self._budgets.items() if pid in known}
-        self._outbox.publish(self._own_channel, heartbeat(self.server_id), self._refresh_failed)
-        self._subscriber.check_alive(max(3 * self.refresh_seconds, 2 * self.timeout))
-        self._outbox.check_stalled(self.timeout)
-        for room, view in self._views.items():
-            peers = [self._local[pid][1] for pid in view.local if pid in self._local]
-            if not peers:
-                continue
-            args: list[Any] = [self.ttl_ms, view.channel, lua.frame_head("", EventKind.LEFT, room)]
-            args += [lua.frame_head(self.server_id, EventKind.JOINED, room)]
-            args += [lua.frame_head(self.server_id, "sync", room)]
-            for info in peers:
-                args += [info["id"], lua.record(info, self.server_id)]
-            self._outbox.script(lua.REFRESH, self._keys(room), args, self._refresh_failed)
-
-    def _refresh_failed(self, reason: str) -> None:
-        log.debug("nbconference: presence refresh failed: %s", reason)
-
-    def _on_reconnected(self) -> None:
-        # Redis may have restarted empty: put our peers back at once, not in a few seconds.
-        # The refresh's snapshots repair our view of every room.
-        self._refresh_all()
-        if self._stream_lost:
-            self._stream_lost = False
-            self._announce_lost()
+        super()._refresh_all()
 
     def _on_lost(self, reason: str) -> None:
-        self._stream_lost = True
+        super()._on_lost(reason)
         for pending in self._pending.values():
             if not pending.echo.done():
                 pending.echo.set_exception(BackendUnavailable(reason))
-
-    def _announce_lost(self) -> None:
-        """Tell every room we have peers in that signals to them may have been lost.
-
-        Redis drops a subscriber whose output buffer overflows (client-output-buffer-limit
-        pubsub), and whatever it held for us is gone, though PUBLISH had counted us as a
-        receiver: the senders must hear of it from us."""
-        if self._outbox is None:
-            return
-        for room, view in self._views.items():
-            if view.local:
-                frame = lost_event(self.server_id, room, sorted(view.local))
-                self._outbox.publish(view.channel, frame, self._refresh_failed)
 
     # -- the event stream --------------------------------------------------------------
 
