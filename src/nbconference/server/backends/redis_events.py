@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...protocol import encode
 from .base import EventKind, RoomEvent
 from .redis_scripts import dumps, frame_head
 
@@ -47,7 +48,7 @@ def lost_event(server: str, room: str, peer_ids: list[str]) -> str:
 
 def refused_event(server: str, event: RoomEvent, code: str, message: str) -> str:
     """Back to the server of ``event`` (a signal it sent): not delivered, and why."""
-    return dumps(
+    return encode(
         {
             "o": server,
             "k": EventKind.REFUSED,
