@@ -1,8 +1,8 @@
 """Chat and raised hands on the server: checking a message, a room's bounded history,
 and the time stamp that orders the queue of raised hands.
 
-The registry (rooms.py) calls these; the backends keep the history (memory.py in a
-:class:`ChatHistory`, redis.py in a Redis list trimmed by the same two bounds).
+The registry (hands.py) calls these; the backends keep the history (memory.py in a
+:class:`ChatHistory`, redis_chat.py in a Redis list trimmed by the same two bounds).
 """
 
 from __future__ import annotations

@@ -91,10 +91,12 @@ class SignalingSettings(Configurable):
     ).tag(config=True)
 
     max_pending_per_address = Int(
-        32,
+        256,
         help="""Most connections one remote address may hold open on 'nbconference serve'
         before their handshake is done (they have not shown the token yet); past it that
-        address's oldest such connection is closed. Behind a reverse proxy every
+        address's oldest such connection is closed. The default lets a burst of joins from
+        one machine through (a class joining at once, a load test); the header timeout
+        closes slow ones in any case. Behind a reverse proxy every
         connection comes from the proxy's address: raise it, or 0 for no cap.""",
     ).tag(config=True)
 

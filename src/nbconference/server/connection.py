@@ -30,7 +30,8 @@ from .framing import BatchedProtocol13
 from .limits import RateLimiter
 from .mailbox import Mailbox
 from .outgoing import Outgoing
-from .rooms import Peer, RoomRegistry
+from .peer import Peer
+from .rooms import RoomRegistry
 
 log = logging.getLogger("nbconference")
 

@@ -14,36 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hmac
-import json
 import logging
 import os
 import re
 import secrets
-import select
-import socket
 import ssl
-import tempfile
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tornado.httputil
 import tornado.web
-from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
-from tornado.iostream import IOStream
 from tornado.websocket import WebSocketClosedError
 
 from ..client.local import proof
 from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
+from .guarded_http import GuardedHTTPServer
 from .keepalive import KeepAlive
 from .rooms import RoomRegistry
+from .runtime_file import remove_runtime_file, write_runtime_file
 
 log = logging.getLogger("nbconference")
 
@@ -53,12 +45,6 @@ PING_INTERVAL_SECONDS = 10.0
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*", re.IGNORECASE)
 # No request of ours has a body: anything past this closes the connection.
 MAX_BODY_BYTES = 4096
-# Out of file descriptors with nothing to close: how long accepting pauses.
-ACCEPT_PAUSE_SECONDS = 0.5
-# How often, at most, the log says that connections were cut or accepts paused.
-REPORT_INTERVAL_SECONDS = 10.0
-# accept() errors that mean "no file descriptor or memory for one more socket now".
-_OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 # A status request's nonce: long enough to be fresh, short enough to cost nothing.
 _NONCE = re.compile(r"[0-9A-Za-z_-]{16,128}")
 
@@ -170,169 +156,6 @@ class NotFoundHandler(ScrubbedLog, tornado.web.ErrorHandler):
     """Any other path: 404, logged without its token."""
 
 
-class GuardedHTTPServer(HTTPServer):
-    """The HTTP server of ``nbconference serve``, which holds out against clients that
-    connect and never finish their request (slowloris).
-
-    Every connection costs a file descriptor and buffers from the moment it is accepted,
-    before it has shown the token. So: the request head must arrive within the
-    ``idle_connection_timeout`` given (tornado's header timeout) and fit in
-    ``max_header_size``; one address may hold at most :attr:`max_pending_per_address`
-    connections whose handshake is not done, past which its oldest is closed; and when
-    the process runs out of file descriptors, the oldest unfinished connection anywhere
-    is closed to make room, or, with none, accepting pauses briefly rather than failing
-    (and logging) on every attempt. Such events are logged once per interval.
-
-    Accepting replaces tornado's ``add_accept_handler``, through TCPServer's ``_sockets``,
-    ``_handlers`` and ``_handle_connection`` (tornado 6).
-    """
-
-    max_pending_per_address = 0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # tornado's Configurable calls initialize(); this runs after it.
-        super().__init__(*args, **kwargs)
-        # Connections whose handshake is not done, oldest first: all, and per address.
-        self._pending: dict[IOStream, str] = {}
-        self._pending_of: dict[str, dict[IOStream, None]] = {}
-        self._cut = 0
-        self._out_of_files = 0
-        self._next_report = 0.0
-        self._report_due: object = None
-
-    def handle_stream(self, stream: IOStream, address: Any) -> None:
-        host = address[0] if isinstance(address, tuple) else str(address)
-        waiting = self._pending_of.setdefault(host, {})
-        if self.max_pending_per_address > 0 and len(waiting) >= self.max_pending_per_address:
-            self._cut_oldest(next(iter(waiting)))
-        waiting[stream] = None
-        self._pending[stream] = host
-        super().handle_stream(stream, address)
-
-    def on_close(self, server_conn: object) -> None:
-        self._forget(getattr(server_conn, "stream", None))
-        super().on_close(server_conn)
-
-    def admit(self, request: tornado.httputil.HTTPServerRequest) -> None:
-        """``request`` showed the token: its connection is no longer a stranger's."""
-        self._forget(getattr(request.connection, "stream", None))
-
-    def _forget(self, stream: IOStream | None) -> None:
-        host = self._pending.pop(stream, None) if stream is not None else None
-        if host is None:
-            return
-        waiting = self._pending_of.get(host, {})
-        waiting.pop(stream, None)  # type: ignore[arg-type]
-        if not waiting:
-            self._pending_of.pop(host, None)
-
-    def _cut_oldest(self, stream: IOStream | None = None) -> bool:
-        """Close ``stream``, or the oldest unfinished connection; False if there is none."""
-        if stream is None:
-            if not self._pending:
-                return False
-            stream = next(iter(self._pending))
-        self._forget(stream)
-        stream.close()
-        self._cut += 1
-        self._report()
-        return True
-
-    def _report(self) -> None:
-        """Log what was cut or refused now, or at the end of the current interval if a
-        report went out less than one ago: one line per kind per interval at most."""
-        now = time.monotonic()
-        if now < self._next_report:
-            if self._report_due is None:
-                self._report_due = IOLoop.current().call_later(
-                    self._next_report - now, self._report
-                )
-            return
-        self._report_due = None
-        self._next_report = now + REPORT_INTERVAL_SECONDS
-        if self._out_of_files:
-            log.warning(
-                "nbconference: out of file descriptors (%s) at %d accepts: closed the "
-                "oldest unfinished connections, or paused accepting; raise the open files "
-                "limit (ulimit -n)",
-                os.strerror(errno.EMFILE),
-                self._out_of_files,
-            )
-        if self._cut:
-            log.warning(
-                "nbconference: closed %d connections that had not finished their handshake "
-                "(too many at once from one address, or out of file descriptors)",
-                self._cut,
-            )
-        self._out_of_files = self._cut = 0
-
-    def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
-        for sock in sockets:
-            self._sockets[sock.fileno()] = sock
-            self._handlers[sock.fileno()] = self._accept_on(sock)
-
-    def _accept_on(self, sock: socket.socket) -> Callable[[], None]:
-        """tornado's add_accept_handler, except that running out of file descriptors
-        neither escapes as an error nor leaves the socket readable for the loop to call
-        again at once. Returns what stops accepting."""
-        loop = IOLoop.current()
-        stopped = False
-        resume: object = None
-
-        def accept(fd: socket.socket, events: int) -> None:
-            nonlocal resume
-            # At most a backlog's worth at a time, so other work is not starved.
-            for _ in range(128):
-                if stopped:
-                    return
-                try:
-                    connection, address = sock.accept()
-                except BlockingIOError:
-                    return
-                except ConnectionAbortedError:
-                    continue
-                except OSError as error:
-                    if error.errno not in _OUT_OF_FILES:
-                        raise
-                    # Linux takes the descriptor before it looks for a connection:
-                    # this may only mean that the last accept took the last one.
-                    if not _readable(sock):
-                        return
-                    self._out_of_files += 1
-                    if self._cut_oldest():
-                        continue  # a descriptor is free again
-                    self._report()
-                    loop.remove_handler(sock)
-                    resume = loop.call_later(ACCEPT_PAUSE_SECONDS, listen)
-                    return
-                self._handle_connection(connection, address)
-
-        def listen() -> None:
-            nonlocal resume
-            resume = None
-            if not stopped:
-                loop.add_handler(sock, accept, IOLoop.READ)
-
-        def stop() -> None:
-            nonlocal stopped
-            stopped = True
-            if resume is not None:
-                loop.remove_timeout(resume)
-            loop.remove_handler(sock)
-
-        listen()
-        return stop
-
-
-def _readable(sock: socket.socket) -> bool:
-    """Whether a connection waits on listening ``sock`` (poll needs no new descriptor)."""
-    if not hasattr(select, "poll"):  # Windows
-        return bool(select.select([sock], [], [], 0)[0])
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 @dataclass
 class StandaloneServer:
     """A running standalone signaling server; ``url`` is what widgets put in ``signaling_url``."""
@@ -436,7 +259,7 @@ async def serve_forever(
         print(f"token: {running.token}", flush=True)
     try:
         if runtime_file is not None:
-            write_runtime_file(runtime_file, running)
+            write_runtime_file(runtime_file, running.port, running.url, running.token)
         await _until_idle(running.registry, idle_exit)
     finally:
         if runtime_file is not None:
@@ -454,31 +277,3 @@ async def _until_idle(registry: RoomRegistry, idle_exit: float) -> None:
             log.info("nbconference: exiting after %.1f s idle (--idle-exit)", idle)
             return
         await asyncio.sleep(min(1.0, idle_exit - idle))
-
-
-def write_runtime_file(path: Path, running: StandaloneServer) -> None:
-    """Write ``{"pid", "port", "url", "token"}`` to ``path``, readable by its owner only.
-
-    Written to a temporary file beside it and renamed, so a reader never sees half of it.
-    """
-    info = {"pid": os.getpid(), "port": running.port, "url": running.url, "token": running.token}
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(info, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def remove_runtime_file(path: Path) -> None:
-    """Remove ``path`` unless another process has written its own description there."""
-    try:
-        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -1,0 +1,90 @@
+"""The events between servers as they travel on Redis channels: how each kind is written
+(see redis_scripts.py for the fields), and how the kinds that need no view of the room
+are read back into :class:`RoomEvent` for the registry.
+
+Server ids, room names and peer ids are all of ``[A-Za-z0-9._-]`` (see
+:func:`~.redis_scripts.frame_head`), so they are written without JSON escaping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...protocol import encode
+from .base import EventKind, RoomEvent
+from .redis_scripts import dumps, frame_head
+
+
+def joined_event(server: str, room: str, rec: str) -> str:
+    return frame_head(server, EventKind.JOINED, room) + f',"rec":{rec}}}'
+
+
+def left_event(server: str, room: str, peer_id: str) -> str:
+    return frame_head(server, EventKind.LEFT, room) + f',"p":"{peer_id}"}}'
+
+
+def state_event(server: str, room: str, peer_id: str, state: Any, by: str) -> str:
+    frame = frame_head(server, EventKind.STATE, room) + f',"p":"{peer_id}","s":{dumps(state)}'
+    return frame + (f',"b":"{by}"}}' if by else "}")
+
+
+def signal_event(server: str, room: str, sender: str, to: str, data_json: str) -> str:
+    return (
+        frame_head(server, EventKind.SIGNAL, room) + f',"p":"{sender}","t":"{to}","d":{data_json}}}'
+    )
+
+
+def lower_event(server: str, room: str, peer_id: str, to: str) -> str:
+    return frame_head(server, EventKind.LOWER, room) + f',"p":"{peer_id}","t":"{to}"}}'
+
+
+def chat_event(server: str, room: str, frame: str) -> str:
+    return frame_head(server, EventKind.CHAT, room) + f',"f":{dumps(frame)}}}'
+
+
+def lost_event(server: str, room: str, peer_ids: list[str]) -> str:
+    return frame_head(server, EventKind.LOST, room) + f',"m":{dumps(peer_ids)}}}'
+
+
+def refused_event(server: str, event: RoomEvent, code: str, message: str) -> str:
+    """Back to the server of ``event`` (a signal it sent): not delivered, and why."""
+    return encode(
+        {
+            "o": server,
+            "k": EventKind.REFUSED,
+            "r": event.room,
+            "p": event.peer_id,
+            "t": event.to,
+            "c": code,
+            "m": message,
+        }
+    )
+
+
+def heartbeat(server: str) -> str:
+    return frame_head(server, "beat", "") + "}"
+
+
+# Kinds sent to one server's channel; the others travel on a room's channel.
+TO_SERVER = frozenset({EventKind.SIGNAL, EventKind.LOWER, EventKind.REFUSED})
+
+
+def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
+    """What the registry is handed for ``event`` from another server, if it is of a kind
+    that goes to it as it is, with no view of the room to update; None for the others."""
+    kind, room = event["k"], event["r"]
+    if kind == EventKind.SIGNAL:
+        signal = RoomEvent(
+            EventKind.SIGNAL, room, event["p"], to=event["t"], data=event["d"], origin=event["o"]
+        )
+        return [signal]
+    if kind == EventKind.LOWER:
+        return [RoomEvent(EventKind.LOWER, room, event["p"], to=event["t"])]
+    if kind == EventKind.REFUSED:
+        reason = {"code": event["c"], "message": event["m"]}
+        return [RoomEvent(EventKind.REFUSED, room, event["p"], to=event["t"], data=reason)]
+    if kind == EventKind.CHAT:
+        return [RoomEvent(EventKind.CHAT, room, data_json=str(event["f"]))]
+    if kind == EventKind.LOST:
+        return [RoomEvent(EventKind.LOST, room, peer_id) for peer_id in event["m"]]
+    return None
