@@ -33,8 +33,8 @@ from .base import (
     RoomEvent,
     RoomFull,
 )
-from .redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .redis_chat import RedisChat
+from .redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .redis_events import (
     TO_SERVER,
     joined_event,
