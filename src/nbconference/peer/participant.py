@@ -82,7 +82,7 @@ class Participant:
         self._chat_callbacks: list[ChatCallback] = []
         self._joined_callbacks: list[PeerCallback] = []
         self._left_callbacks: list[PeerCallback] = []
-        self._told: dict[str, PeerRecord] = {}  # the peers the callbacks know of
+        self._told: dict[str, RemotePeer] = {}  # the peers the callbacks know of
 
     # -- joining and leaving ----------------------------------------------------------
 
@@ -218,26 +218,29 @@ class Participant:
         Returns a function that removes the callback."""
         return _register(self._left_callbacks, callback)
 
-    def _records(self) -> dict[str, PeerRecord]:
+    def _present(self) -> dict[str, RemotePeer]:
+        """The people in the room: peers the server told us of, recorders apart."""
         if self._status != self.IN_ROOM:
             return {}
         return {
-            peer_id: PeerRecord(peer_record(roster_entry(peer.info, peer.connection)), peer)
+            peer_id: peer
             for peer_id, peer in self._mesh.peers.items()
             if peer.info and peer.info.get("kind") != RECORDER_KIND
         }
 
+    def _records(self) -> dict[str, PeerRecord]:
+        return {peer_id: _record(peer) for peer_id, peer in self._present().items()}
+
     def _room_changed(self) -> None:
         """Tell the callbacks who came and went since they last heard."""
-        now, before = self._records(), self._told
+        now, before = self._present(), self._told
         self._told = now
-        for peer_id, record in now.items():
+        for peer_id, peer in now.items():
             if peer_id not in before:
-                _notify(self._joined_callbacks, record)
-        for peer_id, record in before.items():
+                _notify(self._joined_callbacks, _record(peer))
+        for peer_id, peer in before.items():
             if peer_id not in now:
-                record["connection"] = "closed"
-                _notify(self._left_callbacks, record)
+                _notify(self._left_callbacks, _record(peer, connection="closed"))
 
     # -- chat -------------------------------------------------------------------------
 
@@ -306,6 +309,12 @@ class Participant:
     def _wants(self, peer_id: str) -> tuple[int, int]:
         """How high we show ``peer_id``'s camera and screen (0: not at all)."""
         return (0, 0)
+
+
+def _record(peer: RemotePeer, connection: str | None = None) -> PeerRecord:
+    """The ``peers`` record of ``peer`` (with our link's ``connection``, unless given)."""
+    entry = roster_entry(peer.info, connection or peer.connection)
+    return PeerRecord(peer_record(entry), peer)
 
 
 def _register(callbacks: list[Any], callback: Any) -> Callable[[], None]:
