@@ -20,14 +20,22 @@ and, once the mesh has run for a few seconds, over one window of ``WINDOW_S``:
   ``sent_height``: the camera's encoded height on each link, and ``limited_by`` how many
   links' encoders said what held them back (qualityLimitationReason).
 
-With ``--together`` a second round starts all pages at once and times the mesh from the
-last render. Times are wall-clock stamps taken inside the pages (a MutationObserver for
-the render, the video receivers' getStats() polled every 50 ms for frames). Pages are
-``VIEWPORT`` tall, so that every tile is in view. Prints JSON to stdout.
+With ``--together`` a second round starts all pages at once (Run All in each, one after
+another) and times the mesh from the last render and from the last kernel's run of the
+cell, and prints every page's timeline: when each step of its join happened, in seconds
+after its kernel ran the cell (js/timeline.js; ``w.timeline`` in the kernel): ``cell``,
+``rendered``, ``target`` (signaling known), ``media`` (camera and microphone up),
+``welcome``, ``offer`` (first sent or received), ``ice`` (first link connected),
+``frame`` (first remote frame decoded), and ``mesh``, when that page decoded video from
+every other. ``--together-only`` skips the one-after-another rounds. Times are
+wall-clock stamps taken inside the pages (a MutationObserver for the render, the video
+receivers' getStats() polled every 50 ms for frames). Pages are ``VIEWPORT`` tall, so
+that every tile is in view. Prints JSON to stdout.
 
     python benchmarks/join.py                    # 2, 4, 6 and 8 participants, once each
     python benchmarks/join.py --peers 2 --repeat 5
     python benchmarks/join.py --peers 4 --together   # also all-at-once rounds
+    python benchmarks/join.py --peers 3 --together-only --repeat 3
 """
 
 from __future__ import annotations
@@ -72,11 +80,37 @@ WINDOW_S = 5.0
 VIEWPORT = (1280, 1600)
 Runner = Callable[[Browser, JupyterLab, int, str], dict[str, Any]]
 SETTLE_S = 2.0
+PHASES = ("cell", "rendered", "target", "media", "welcome", "offer", "ice", "frame")
+# Each widget's timeline on the page (epoch ms by phase), from what its views show.
+TIMELINES_JS = """
+() => [...(globalThis.__nbconference?.conferences?.values() ?? [])]
+  .map((c) => c.snapshot().timeline ?? null)
+  .filter(Boolean)
+"""
 
 
 def times(person: Participant) -> dict[str, Any]:
     result: dict[str, Any] = person.js("() => window.__nbcTimes")
     return result
+
+
+def timeline(person: Participant) -> dict[str, float]:
+    """The page's join, step by step: epoch ms by phase ({} before js/timeline.js)."""
+    found: list[dict[str, float]] = person.js(TIMELINES_JS)
+    return found[0] if found else {}
+
+
+def steps(stamps: dict[str, float], mesh_ms: float) -> dict[str, float | None]:
+    """Seconds after the cell ran (after the render where the page has no timeline)
+    of each phase, and of ``mesh``: video decoded from every other page."""
+    base = stamps.get("cell", stamps.get("rendered"))
+    if base is None:
+        return {"mesh": None}
+    at = {**stamps, "mesh": mesh_ms}
+    return {
+        phase: round((at[phase] - base) / 1000, 3) if phase in at else None
+        for phase in (*PHASES, "mesh")
+    }
 
 
 def link_ready_ms(receiver: Participant, sender: Participant) -> float:
@@ -97,6 +131,7 @@ def newcomer_figures(newcomer: Participant, others: list[Participant]) -> dict[s
     return {
         "first_frame_s": after(min(incoming)),
         "joined_mesh_s": after(max(incoming + outgoing)),
+        "timeline": steps(timeline(newcomer), max(incoming)),
         "steps": {
             "welcome_s": after(float(stamps["joined"])),
             "all_peers_known_s": after(max(float(stamps["peerSeen"][o.peer_id]) for o in others)),
@@ -280,6 +315,17 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
         stamps = {p.name: times(p) for p in people}
         last_render = max(float(s["rendered"]) for s in stamps.values())
         mesh_done = max(float(t) for s in stamps.values() for t in s["firstFrame"].values())
+        timelines = {p.name: timeline(p) for p in people}
+        cells = [t["cell"] for t in timelines.values() if "cell" in t]
+        by_page = {
+            p.name: steps(timelines[p.name], max(map(float, stamps[p.name]["firstFrame"].values())))
+            for p in people
+        }
+        for name, page_steps in by_page.items():
+            shown = "  ".join(
+                f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in page_steps.items()
+            )
+            print(f"{count} together, {name}: {shown}", file=sys.stderr)
         time.sleep(SETTLE_S)
         # Pages opened together: their renderers are known only as a group.
         measured = window(people, lab, {"all pages": page_renderers() - known})
@@ -290,6 +336,11 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
                 (last_render - min(float(s["rendered"]) for s in stamps.values())) / 1000, 3
             ),
             "full_mesh_after_last_render_s": round((mesh_done - last_render) / 1000, 3),
+            "full_mesh_after_last_cell_s": (
+                round((mesh_done - max(cells)) / 1000, 3) if len(cells) == count else None
+            ),
+            "timelines": by_page,
+            "load_average": os.getloadavg(),
             **measured,
         }
     finally:
@@ -312,6 +363,19 @@ def attempt(run: Runner, browser: Browser, lab: JupyterLab, count: int, label: s
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     good = [r for r in runs if "error" not in r]
+    together: dict[str, Any] = {}
+    for count in sorted({r["peers"] for r in good if r["mode"] == "together"}):
+        rounds = [r for r in good if r["peers"] == count and r["mode"] == "together"]
+        pages = [t for r in rounds for t in r["timelines"].values()]
+        together[str(count)] = {
+            "full_mesh_after_last_render_s": [r["full_mesh_after_last_render_s"] for r in rounds],
+            "full_mesh_after_last_cell_s": [r["full_mesh_after_last_cell_s"] for r in rounds],
+            "phase_medians_s": {
+                phase: statistics.median(found)
+                for phase in (*PHASES, "mesh")
+                if (found := [t[phase] for t in pages if t.get(phase) is not None])
+            },
+        }
     for count in sorted({r["peers"] for r in good}):
         sequential = [r for r in good if r["peers"] == count and r["mode"] == "sequential"]
         if not sequential:
@@ -352,7 +416,13 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 summary[count]["fps_min"] >= TARGETS[f"fps_min_{count}_peers"]
             )
     failed = len(runs) - len(good)
-    return {"by_peers": summary, "targets": TARGETS, "targets_met": met, "failed_rounds": failed}
+    return {
+        "by_peers": summary,
+        "together": together,
+        "targets": TARGETS,
+        "targets_met": met,
+        "failed_rounds": failed,
+    }
 
 
 def main() -> int:
@@ -360,6 +430,7 @@ def main() -> int:
     parser.add_argument("--peers", type=int, nargs="+", default=[2, 4, 6, 8])
     parser.add_argument("--repeat", type=int, default=1, help="rounds per size (default 1)")
     parser.add_argument("--together", action="store_true", help="also all-at-once rounds")
+    parser.add_argument("--together-only", action="store_true", help="only all-at-once rounds")
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args()
     sizes = sorted(set(args.peers))
@@ -378,8 +449,9 @@ def main() -> int:
             for count in sizes:
                 for index in range(args.repeat):
                     label = f"bench-{count}-{index}"
-                    runs.append(attempt(run_sequential, browser, lab, count, label))
-                    if args.together:
+                    if not args.together_only:
+                        runs.append(attempt(run_sequential, browser, lab, count, label))
+                    if args.together or args.together_only:
                         runs.append(attempt(run_together, browser, lab, count, f"{label}-all"))
         finally:
             browser.close()

@@ -7,6 +7,8 @@
 // Nothing starts before a view of the widget is on screen, and the call ends a while
 // after the last view is gone.
 
+import { FROM_KERNEL, SIGNALING_MODES, TO_KERNEL } from "./protocol.js";
+
 /**
  * The part of anywidget's model we use. Trait values arrive as JSON from the kernel, so
  * they are `unknown` until read with String(), Boolean() or Number().
@@ -24,29 +26,6 @@
 export const NO_VIEW_GRACE_MS = 5000;
 /** A browser repeats its report this often, so the kernel notices one that is gone. */
 export const HEARTBEAT_MS = 2000;
-
-/** What a browser tells the kernel: the `type` of its messages (widget.py reads them). */
-export const TO_KERNEL = Object.freeze({
-  HELLO: "hello",
-  VIEWER: "viewer",
-  STATS: "stats",
-  GONE: "viewer-gone",
-  VIEWER_LEFT: "viewer-left",
-  CHAT: "chat",
-});
-
-/** What the kernel asks of every browser: the `command` of its messages. */
-export const FROM_KERNEL = Object.freeze({
-  LEAVE: "leave",
-  JOIN: "join",
-  CAMERA: "camera",
-  MICROPHONE: "microphone",
-  SIGNALING: "signaling",
-  RECEIVE_VIDEO: "receive-video",
-  // Done by one browser only: the one whose viewer key the kernel names in `via`.
-  CHAT: "chat",
-  LOWER_HAND: "lower-hand",
-});
 
 /** Settings that only take effect by joining again. */
 const REJOIN_ON = ["room", "name", "signaling_url", "token"];
@@ -134,7 +113,7 @@ function readCommand(content) {
 }
 
 /** @type {ReadonlySet<unknown>} */
-const MODES = new Set(["pending", "server", "local", "unknown", "given"]);
+const MODES = new Set(SIGNALING_MODES);
 
 /**
  * The kernel's word on where to join.
@@ -216,6 +195,7 @@ export function bindModel(model, conference, viewer = "") {
     attachView() {
       views += 1;
       clearTimeout(noViewTimer);
+      conference.rendered();
       const { status, elsewhere } = conference.snapshot();
       // The first view on screen starts the call; nothing before it.
       if (status === "idle" && !elsewhere) void conference.join();

@@ -3,11 +3,13 @@
 // many copies arrive), and the chat panel of a view. Text is always text: links and
 // `code` are made as DOM nodes with textContent, never through HTML.
 import { unverifiedTag } from "./people.js";
+import { MAX_CHAT_BYTES } from "./protocol.js";
 
 /**
  * @typedef {import("./protocol.js").ChatFrame} ChatFrame
- * @typedef {{ messages: readonly ChatFrame[], total: number }} ChatSnapshot  `total`
- *   counts every message ever added: a view's unread count is the ones past what it saw
+ * @typedef {{ messages: readonly ChatFrame[], total: number, maxBytes: number }} ChatSnapshot
+ *   `total` counts every message ever added: a view's unread count is the ones past what
+ *   it saw; `maxBytes` is the room's longest message in UTF-8 bytes (welcome's limits)
  */
 
 /** Messages kept in the page; the kernel keeps its own record. */
@@ -18,6 +20,15 @@ export class ChatLog {
   /** @type {Set<string>} every id seen, so a copy that comes back later is known */
   #ids = new Set();
   #total = 0;
+  #maxBytes = MAX_CHAT_BYTES;
+
+  /**
+   * The room's chat limit, as the server's welcome announced it.
+   * @param {number} maxBytes
+   */
+  setMaxBytes(maxBytes) {
+    this.#maxBytes = maxBytes;
+  }
 
   /**
    * Add a message; false when its id was seen already (another copy).
@@ -36,7 +47,11 @@ export class ChatLog {
 
   /** @returns {ChatSnapshot} */
   snapshot() {
-    return Object.freeze({ messages: Object.freeze([...this.#messages]), total: this.#total });
+    return Object.freeze({
+      messages: Object.freeze([...this.#messages]),
+      total: this.#total,
+      maxBytes: this.#maxBytes,
+    });
   }
 }
 
@@ -122,10 +137,45 @@ function appendWithLinks(fragment, text) {
   if (last < text.length) fragment.append(text.slice(last));
 }
 
+const utf8 = new TextEncoder();
+/** Past this share of the limit, the panel says how much a message may still hold. */
+const NEAR_LIMIT = 0.8;
+
+/**
+ * How `text` stands against the room's chat limit, counted as the server counts it (UTF-8
+ * bytes, so "é" is 2 and most emoji 4); `say` is what the panel shows ("" while far).
+ * @param {string} text @param {number} maxBytes
+ */
+export function chatRoomLeft(text, maxBytes) {
+  const bytes = utf8.encode(text).length;
+  const left = maxBytes - bytes;
+  const say =
+    left < 0
+      ? `${-left} bytes over the limit of ${maxBytes}`
+      : bytes >= maxBytes * NEAR_LIMIT
+        ? `${left} ${left === 1 ? "byte" : "bytes"} left`
+        : "";
+  return { bytes, left, over: left < 0, say };
+}
+
+/**
+ * Why a message over the limit was not sent, in a sentence.
+ * @param {number} bytes @param {number} maxBytes
+ */
+export function tooLongSentence(bytes, maxBytes) {
+  return (
+    `Not sent: this message is ${bytes} bytes and the room takes at most ${maxBytes} ` +
+    "(accented letters count 2, emoji 4). Shorten it and send again."
+  );
+}
+
 /** @param {number} ms */
 function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
+
+/** Panels made so far: each names its count element for aria-describedby. */
+let panels = 0;
 
 /**
  * The chat panel of one view: the messages, a box to write in, and the unread count on
@@ -147,20 +197,45 @@ export function chatPanel(send) {
   input.className = "nbc-chat-input";
   input.placeholder = "Message everyone";
   input.setAttribute("aria-label", "Chat message");
-  input.maxLength = 4096;
+  // No maxLength: it counts characters, the server counts bytes. The count below says
+  // how much is left, and a message over the limit is not sent.
+  const room = document.createElement("div");
+  room.className = "nbc-chat-limit";
+  room.id = `nbc-chat-limit-${++panels}`;
+  room.setAttribute("role", "status");
+  room.hidden = true;
+  input.setAttribute("aria-describedby", room.id);
   const submit = document.createElement("button");
   submit.type = "submit";
   submit.className = "nbc-button";
   submit.dataset.action = "chat-send";
   submit.textContent = "Send";
   form.append(input, submit);
-  panel.append(list, form);
+  panel.append(list, form, room);
+  let maxBytes = MAX_CHAT_BYTES;
+  /** Show what is left of the limit, or `sentence` instead. @param {string} [sentence] */
+  const showRoomLeft = (sentence) => {
+    const state = chatRoomLeft(input.value, maxBytes);
+    room.textContent = sentence ?? state.say;
+    room.hidden = !room.textContent;
+    room.dataset.over = String(state.over);
+    input.setAttribute("aria-invalid", String(state.over));
+  };
+  input.addEventListener("input", () => showRoomLeft());
+  showRoomLeft();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
+    const state = chatRoomLeft(text, maxBytes);
+    // The server refuses it anyway (chat-too-long); saying so here keeps the text.
+    if (state.over) {
+      showRoomLeft(tooLongSentence(state.bytes, maxBytes));
+      return;
+    }
     send(text);
     input.value = "";
+    showRoomLeft();
   });
 
   /** @type {Set<string>} ids already in the list */
@@ -187,6 +262,10 @@ export function chatPanel(send) {
     },
     /** @param {ChatSnapshot} chat */
     update(chat) {
+      if (chat.maxBytes !== maxBytes) {
+        maxBytes = chat.maxBytes;
+        showRoomLeft();
+      }
       latest = chat.total;
       if (!panel.hidden) seen = latest;
       const ids = new Set(chat.messages.map((m) => m.id));

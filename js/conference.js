@@ -11,6 +11,8 @@ import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import {
+  DECIDED_SIGNALING_MODES,
+  ERROR,
   SERVER,
   chatMessage,
   describeError,
@@ -23,6 +25,7 @@ import { splitRecorders } from "./recording-banner.js";
 import { SignalingSession, signalingTarget } from "./signaling.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
+import { Timeline } from "./timeline.js";
 
 /**
  * @typedef {import("./snapshot.js").Status} Status
@@ -119,6 +122,8 @@ export class Conference extends EventTarget {
   /** who lowered whose hand last, for a few seconds */
   #handNote = "";
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
+  /** when each step of joining happened (timeline.js) */
+  #timeline = new Timeline(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -137,6 +142,9 @@ export class Conference extends EventTarget {
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
+    // The kernel's clock when it ran the cell (epoch seconds): the timeline's first step.
+    const created = Number(settings.get("created_at"));
+    if (created > 0) this.#timeline.mark("cell", created * 1000);
     this.#mesh = new Mesh({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
       media: this.#media,
@@ -144,6 +152,10 @@ export class Conference extends EventTarget {
       onChange: () => this.#changed(),
       onProblem: (message) => this.#showNotice(message),
       shown: (id) => (this.#receiveVideo ? (this.#shown.get(id) ?? NOTHING) : NOTHING),
+      onPhase: (phase) => {
+        this.#timeline.mark(phase);
+        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#mesh.peers.values());
+      },
     });
   }
 
@@ -185,6 +197,7 @@ export class Conference extends EventTarget {
       audioBlocked: this.#audio.blocked,
       chat: this.#chat.snapshot(),
       handNote: this.#handNote,
+      timeline: this.#timeline.record(),
     };
     return Object.freeze(snapshot);
   }
@@ -223,6 +236,11 @@ export class Conference extends EventTarget {
   }
 
   // -- actions (buttons, Python) ----------------------------------------------------
+
+  /** The first view of the widget is on screen: a step of the timeline. */
+  rendered() {
+    this.#timeline.mark("rendered");
+  }
 
   /**
    * Acquire media, then join; progress shows in `status`. Never rejects. Only a view of
@@ -523,6 +541,7 @@ export class Conference extends EventTarget {
     this.#self = unverified(this.#name, labColor());
     this.#error = "";
     this.#elsewhere = false;
+    this.#timeline.restart();
     let target = this.#target();
     if ("wait" in target) {
       // The token for signaling_url comes by message, not in the widget's saved state;
@@ -536,15 +555,13 @@ export class Conference extends EventTarget {
       this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
       return;
     }
-    this.#setStatus("connecting", "Asking for camera and microphone…");
-    await this.#media.start();
-    if (this.#closed || this.#status !== "connecting") return;
-    // The kernel's word (a local stand-in) may have come while the camera started.
-    target = this.#target();
-    if (!("url" in target)) {
-      this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
-      return;
-    }
+    // Known as soon as the lock is ours (with no signaling_url: this page's own server).
+    this.#timeline.mark("target");
+    // Join at once, receive-only until the camera and microphone are up: the others are
+    // seen and heard while the browser still asks for the devices. A later word of the
+    // kernel (a local stand-in) moves the socket (setSignaling).
+    this.#setStatus("connecting", "Joining…");
+    void this.#startMedia();
     this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
@@ -572,6 +589,18 @@ export class Conference extends EventTarget {
     );
   }
 
+  /**
+   * Camera and microphone, while the call goes on without them. The links' main
+   * transceivers are negotiated sendrecv from the start with no track (peer.js), so the
+   * tracks go onto them with replaceTrack, and no new offer is needed.
+   */
+  async #startMedia() {
+    if (!(await this.#media.start())) return; // hung up meanwhile: nothing was kept
+    if (this.#closed) return;
+    this.#timeline.mark("media");
+    this.#afterLocalChange("");
+  }
+
   /** @param {Target} target */
   #openSignaling(target) {
     this.#via = target;
@@ -590,7 +619,7 @@ export class Conference extends EventTarget {
         }
         // While the kernel has not said where to join, an unreachable page server may
         // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !this.#info?.mode.match(/server|local|given/);
+        const undecided = status === "error" && !DECIDED_SIGNALING_MODES.has(this.#info?.mode);
         this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
         if (status === "error" && !undecided) this.#error = reason;
       },
@@ -611,8 +640,10 @@ export class Conference extends EventTarget {
       this.#mesh.reset(welcome.id, welcome.ice_servers, others);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
+    this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
     const hand = welcome.peer?.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
+    this.#timeline.mark("welcome");
     this.#setStatus("joined", "");
   }
 
@@ -659,7 +690,7 @@ export class Conference extends EventTarget {
     // Our last signals to someone who has just left crossed their peer-left: expected.
     // Only an error naming a peer we still have is news (older servers name nobody).
     const stillHere = frame.peer !== undefined && this.#mesh.peers.has(frame.peer);
-    if (frame.code === "unknown-peer" && !stillHere) {
+    if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;
     }
@@ -711,6 +742,7 @@ export class Conference extends EventTarget {
     this.#signaling = null;
     this.#stopMeters?.();
     this.#stopMeters = null;
+    this.#timeline.stop();
     this.#speaker = "";
     this.#mesh.setSpeaking(false);
     this.#grades = new Map();

@@ -1,6 +1,7 @@
 // @ts-check
 // Raised hands in a view: the queue in the order the hands went up (the server's stamps),
 // a hand on each tile with its place, and who lowered whose hand last.
+import { icon } from "./icons.js";
 
 /**
  * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
@@ -52,8 +53,8 @@ export function markHand(tile, place) {
     badge.className = "nbc-hand";
     tile.el.append(badge);
   }
+  if (tile.el.dataset.hand !== String(place)) badge.innerHTML = `${icon("hand")}<span>${place}</span>`;
   tile.el.dataset.hand = String(place);
-  badge.textContent = `✋ ${place}`;
   badge.title = place === 1 ? "Hand raised: first in line" : `Hand raised: number ${place} in line`;
 }
 

@@ -26,16 +26,24 @@ export class LocalMedia {
     this.started = false;
     this.stopped = false;
     this.cameraRequest = 0;
+    /** counts start() calls: a start overtaken by stop() and a new start() lets go */
+    this.starts = 0;
   }
 
-  /** Acquire what is wanted. The microphone is taken even when muted, so unmute is instant. */
+  /**
+   * Acquire what is wanted. The microphone is taken even when muted, so unmute is instant.
+   * The call does not wait for it: until it resolves, the links send nothing and
+   * receive (see Conference), and a start that a stop() overtook lets its tracks go.
+   * @returns {Promise<boolean>} false when overtaken: nothing was taken
+   */
   async start() {
     this.stopped = false;
+    const start = ++this.starts;
     const got = await acquireUserMedia({ audio: true, video: this.camera });
-    if (this.stopped) {
+    if (this.stopped || start !== this.starts) {
       got.audio?.stop();
       got.video?.stop();
-      return;
+      return false;
     }
     if (!this.camera && got.video) {
       // Turned off while the browser was still asking.
@@ -51,6 +59,7 @@ export class LocalMedia {
     if (got.videoError) this.camera = false;
     if (got.audioError) this.microphone = false;
     this.started = true;
+    return true;
   }
 
   /** Why we are (partly) receive-only, "" when nothing is missing: `media_error`. */

@@ -51,6 +51,8 @@ export function noPathMessage(label, iceServers) {
  * @property {(message: string) => void} onProblem  readable, for the widget's notice line
  * @property {(id: string) => import("./protocol.js").Shown} shown  how large we show a
  *   peer's camera and screen (0: not at all), which we ask it to send
+ * @property {(phase: "offer" | "ice") => void} [onPhase]  a link reached a step of
+ *   joining (timeline.js)
  */
 
 export class Mesh {
@@ -115,6 +117,7 @@ export class Mesh {
       },
       onNoPath: () => this.options.onProblem(this.problem(link)),
       onAsked: () => this.sending.update(),
+      onPhase: (phase) => this.options.onPhase?.(phase),
     });
     this.peers.set(peer.id, link);
     link.want(this.options.shown(peer.id));

@@ -41,6 +41,8 @@ export const NO_PATH_MS = 15000;
  * @property {(error: unknown, what: string) => void} onFailure
  * @property {() => void} onNoPath  not connected NO_PATH_MS after the start
  * @property {() => void} onAsked  the peer told us a new size it shows us at
+ * @property {(phase: "offer" | "ice") => void} [onPhase]  a step of joining: our first
+ *   offer went out or theirs came (`offer`), ICE connected (`ice`); see timeline.js
  *
  * @typedef {import("./protocol.js").Shown} Shown
  * @typedef {import("./budget.js").SendPlan} SendPlan
@@ -57,6 +59,7 @@ export class PeerLink {
     this.onChange = options.onChange;
     this.onFailure = options.onFailure;
     this.onAsked = options.onAsked;
+    this.onPhase = options.onPhase ?? (() => {});
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers });
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -107,7 +110,10 @@ export class PeerLink {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
-        if (pc.localDescription) this.send({ description: pc.localDescription.toJSON() });
+        if (pc.localDescription) {
+          this.send({ description: pc.localDescription.toJSON() });
+          this.onPhase("offer");
+        }
       } catch (error) {
         if (!this.closed) this.onFailure(error, "creating an offer");
       } finally {
@@ -120,6 +126,9 @@ export class PeerLink {
     };
     pc.ontrack = ({ track, transceiver }) => this.addRemoteTrack(track, transceiver);
     pc.onconnectionstatechange = () => this.connectionChanged();
+    pc.oniceconnectionstatechange = () => {
+      if (["connected", "completed"].includes(pc.iceConnectionState)) this.onPhase("ice");
+    };
     pc.ondatachannel = ({ channel }) => {
       if (channel.label === VIEW_CHANNEL) this.views.attach(channel);
     };
@@ -186,6 +195,7 @@ export class PeerLink {
       const offerCollision = description.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && offerCollision;
       if (this.ignoreOffer) return;
+      if (description.type === "offer") this.onPhase("offer");
       this.isSettingRemoteAnswerPending = description.type === "answer";
       try {
         await pc.setRemoteDescription(description);
@@ -391,6 +401,7 @@ export class PeerLink {
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.oniceconnectionstatechange = null;
     this.pc.ondatachannel = null;
     this.pc.onsignalingstatechange = null;
     this.views.close();

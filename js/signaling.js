@@ -5,11 +5,13 @@ import {
   CLOSE_LEFT,
   CLOSE_POLICY,
   CLOSE_REPLACED,
+  ERROR,
   FATAL_JOIN_ERRORS,
   FINAL_CLOSE_CODES,
   RECONNECT_FIRST_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
   SERVER,
+  SIGNALING_MODE,
   SIGNAL_PATH,
   describeError,
   leaveMessage,
@@ -23,7 +25,7 @@ const MAX_QUEUED = 500;
 /**
  * What the kernel says about where to join (its "signaling" message).
  * @typedef {object} SignalingInfo
- * @property {"pending" | "server" | "local" | "unknown" | "given"} mode  pending: the
+ * @property {import("./protocol.js").SignalingMode} mode  pending: the
  *   kernel is still finding out; server: this page's Jupyter server has the endpoint;
  *   local: it has none, use `url` (this user's local server); unknown: the kernel cannot
  *   tell; given: the widget's signaling_url, with `token`
@@ -49,11 +51,11 @@ const MAX_QUEUED = 500;
  */
 export function signalingTarget(signalingUrl, info) {
   if (signalingUrl) {
-    if (info?.mode !== "given") return { wait: true };
+    if (info?.mode !== SIGNALING_MODE.GIVEN) return { wait: true };
     const hint = "is `nbconference serve` running there, and the token right?";
     return target(withToken(signalingUrl, info.token), signalingUrl, hint, false, "");
   }
-  if (info?.mode === "local") {
+  if (info?.mode === SIGNALING_MODE.LOCAL) {
     const hint = "a local signaling server stands in for this Jupyter server's";
     return target(withToken(info.url, info.token), info.url, hint, true, info.advice);
   }
@@ -257,7 +259,7 @@ export class SignalingSession {
    */
   #refused(frame) {
     const reason =
-      frame.code === "room-full" ? `Cannot join: ${frame.message}.` : describeError(frame);
+      frame.code === ERROR.ROOM_FULL ? `Cannot join: ${frame.message}.` : describeError(frame);
     console.warn("nbconference: join refused.", reason);
     if (FATAL_JOIN_ERRORS.has(frame.code)) {
       this.#stop(reason);

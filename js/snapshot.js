@@ -51,6 +51,8 @@ import { peerTraits } from "./mesh.js";
  * @property {boolean} audioBlocked  the browser plays no sound until a click
  * @property {import("./chat.js").ChatSnapshot} chat  the room's chat, each message once
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
+ * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
+ *   the latest join happened (epoch ms), for "why was joining slow?"
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -84,5 +86,7 @@ export function viewerRecordOf(snapshot) {
     peers: snapshot.peers.map(peerTraits),
     // The recorders in the room: the kernel's `recording` trait.
     recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
+    // When each step of joining happened: the kernel's `timeline`.
+    timeline: snapshot.timeline,
   };
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nbconference import protocol
 from support.node import module_url, needs_node, run_module
 
 pytestmark = needs_node
@@ -33,6 +34,47 @@ def test_the_chat_log_keeps_each_id_once_in_time_order() -> None:
         """
     )
     assert result == {"added": [True, True, False, True, False], "ids": ["a", "b", "c"], "total": 3}
+
+
+def test_the_chat_limit_is_counted_in_utf8_bytes_as_the_server_counts_it() -> None:
+    """4000 characters of "é" are 8000 bytes: over the default limit, which a count in
+    characters (an input's maxLength) would have let through to be refused."""
+    result = run_js(
+        """
+        const log = new chat.ChatLog();
+        const before = log.snapshot().maxBytes;
+        log.setMaxBytes(300);
+        const result = {
+          before,
+          after: log.snapshot().maxBytes,
+          far: chat.chatRoomLeft("hello", 4096),
+          near: chat.chatRoomLeft("\u00e9".repeat(2000), 4096),
+          full: chat.chatRoomLeft("a".repeat(300), 300),
+          one: chat.chatRoomLeft("a".repeat(299), 300),
+          over: chat.chatRoomLeft("\u00e9".repeat(4000), 4096),
+          emoji: chat.chatRoomLeft("\\u{1F44B}".repeat(76), 300),
+          sentence: chat.tooLongSentence(8000, 4096),
+        };
+        """
+    )
+    assert result["before"] == protocol.DEFAULT_CHAT_LIMITS.max_chat_bytes
+    assert result["after"] == 300
+    assert result["far"] == {"bytes": 5, "left": 4091, "over": False, "say": ""}
+    assert result["near"] == {"bytes": 4000, "left": 96, "over": False, "say": "96 bytes left"}
+    assert result["full"]["say"] == "0 bytes left" and not result["full"]["over"]
+    assert result["one"]["say"] == "1 byte left"
+    assert result["over"] == {
+        "bytes": 8000,
+        "left": -3904,
+        "over": True,
+        "say": "3904 bytes over the limit of 4096",
+    }
+    assert result["emoji"]["bytes"] == 304 and result["emoji"]["over"]
+    assert result["sentence"].startswith(
+        "Not sent: this message is 8000 bytes and the room takes at most 4096"
+    )
+    # The server counts alike: the same text is over its limit by the same bytes.
+    assert protocol.utf8_size("\u00e9" * 4000) == result["over"]["bytes"]
 
 
 def test_links_show_a_look_alike_host_in_punycode_and_no_bidi_controls() -> None:

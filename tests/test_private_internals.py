@@ -10,7 +10,7 @@ the oldest tornado pyproject.toml admits as well as the newest.
 - WebSocketProtocol.stream: server/connection.py and client/socket.py reach the socket;
 - IOStream._total_write_done_index: server/outgoing.py measures a client's progress;
 - TCPServer._sockets: server/standalone.py learns the port it was given;
-- json.encoder.c_make_encoder: protocol.py builds its encoder once;
+- json.encoder.c_make_encoder: protocol/encoding.py builds its encoder once;
 - threading._register_atexit: peer/recorder.py stops recordings before threads are joined.
 """
 
@@ -185,7 +185,7 @@ def test_json_c_make_encoder_takes_its_nine_arguments() -> None:
     make = getattr(encoder, "c_make_encoder", None)
     assert make is not None, (
         f"json.encoder.c_make_encoder is gone in Python {platform.python_version()}: "
-        "protocol.py falls back to json.JSONEncoder.encode, several times slower"
+        "protocol/encoding.py falls back to json.JSONEncoder.encode, several times slower"
     )
     encode = make(None, repr, encoder.encode_basestring, None, ":", ",", False, False, False)
     assert "".join(encode({"a": [1, "é"]}, 0)) == json.dumps({"a": [1, "é"]}, **COMPACT)

@@ -1,4 +1,6 @@
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -6,12 +8,15 @@ import pytest
 
 from nbconference.protocol import (
     DEFAULT_LIMITS,
+    ERROR_CODES,
     MAX_DEPTH,
+    ErrorCode,
     Join,
     Leave,
     ProtocolError,
     Signal,
     State,
+    encode,
     error_frame,
     join_message,
     leave_message,
@@ -143,6 +148,7 @@ def test_server_frame_builders_match_the_wire_format() -> None:
             "messages_per_second": 500.0,
             "message_burst": 1000,
             "reconnect_grace_seconds": 15.0,
+            "max_chat_bytes": 4096,
         },
     }
     peer = {"id": "p", "name": "Bo", "state": {"camera": True}}
@@ -171,3 +177,48 @@ def test_error_frames_name_the_peer_only_when_one_is_concerned() -> None:
     error = ProtocolError("peer-unavailable", "reconnecting", peer="p")
     assert (error.code, error.message, error.peer) == ("peer-unavailable", "reconnecting", "p")
     assert ProtocolError("bad-message", "x").peer is None
+
+
+def test_error_codes_are_their_bare_strings_on_the_wire() -> None:
+    assert {code.value for code in ErrorCode} == ERROR_CODES
+    for code in ErrorCode:
+        # The enum and its string are one code: equal, hashed alike, printed and encoded
+        # as the string (the fast encoder and the standard one alike).
+        assert code == code.value and code.value in {code} and str(code) == code.value
+        assert f"{code}" == code.value
+        assert json.loads(encode({"code": code})) == {"code": code.value}
+        assert json.dumps({"code": code}) == json.dumps({"code": code.value})
+        frame = json.loads(error_frame(code, "why"))
+        assert frame["code"] == code.value and type(frame["code"]) is str
+        assert ProtocolError(code.value, "why").code is code
+
+
+# Checks written as ``assert`` vanish under ``python -O``; these must not.
+UNKNOWN_CODES = """
+import sys
+from nbconference.protocol import ProtocolError, error_frame
+for make in (lambda: ProtocolError("no-such-code", "x"), lambda: error_frame("room-ful", "x")):
+    try:
+        make()
+    except ValueError as error:
+        print("refused:", error)
+    else:
+        print("accepted")
+"""
+
+
+def test_an_unknown_error_code_is_refused_even_under_python_dash_o() -> None:
+    src = os.path.dirname(os.path.dirname(sys.modules["nbconference"].__file__ or ""))
+    result = subprocess.run(
+        [sys.executable, "-O", "-c", UNKNOWN_CODES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": src},
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "refused: 'no-such-code' is not an nbconference error code",
+        "refused: 'room-ful' is not an nbconference error code",
+    ]

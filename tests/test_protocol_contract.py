@@ -1,5 +1,8 @@
-"""The protocol is written once per language: src/nbconference/protocol.py, js/protocol.js
-and the table of error codes in docs/protocol.md must agree, name for name."""
+"""The protocol is written once per language: src/nbconference/protocol/, js/protocol/
+and the table of error codes in docs/protocol.md must agree, name for name. So must the
+widget's own wire (the comm messages between widget.py and js/bridge.js, the record a
+browser reports of itself, the signaling modes), checked against the records the JS code
+really makes and what viewers.py reads of them."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from typing import Any
 import pytest
 
 from nbconference import protocol
+from nbconference.protocol import ErrorCode, FromKernel, SignalingMode, ToKernel
+from nbconference.viewers import Viewers, peer_record, viewer_record
 from support.node import module_url, needs_node, run_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +69,8 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
 
 
 def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
+    # Name for name and code for code: ErrorCode.ROOM_FULL is ERROR.ROOM_FULL.
+    assert js["ERROR"] == {code.name: code.value for code in ErrorCode}
     assert sorted(js["ERROR_CODES"]) == sorted(protocol.ERROR_CODES)
     assert sorted(js["ERROR_EXPLANATIONS"]) == sorted(protocol.ERROR_CODES)
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
@@ -78,6 +85,7 @@ def test_the_view_channel_is_the_same_in_both_languages(js: dict[str, Any]) -> N
     assert js["VIEW_CHANNEL"] == protocol.VIEW_CHANNEL
     assert js["VIEW_REQUEST"] == protocol.VIEW_REQUEST
     assert js["MAX_VIEW_HEIGHT"] == protocol.MAX_VIEW_HEIGHT
+    assert js["MAX_VIEW_MESSAGE"] == protocol.MAX_VIEW_MESSAGE
     assert tuple(js["SCALE_STEPS"]) == protocol.SCALE_STEPS
     grid = [(source, shown) for source in (180, 360, 720, 1080) for shown in (1, 45, 100, 186, 700)]
     texts = [
@@ -88,6 +96,9 @@ def test_the_view_channel_is_the_same_in_both_languages(js: dict[str, Any]) -> N
         '{"type":"other","camera":1,"screen":0}',
         "not json",
         '{"type":"view","camera":1,"screen":' + " " * 300 + "0}",
+        # Right at the longest message both read, and one character past it.
+        '{"type":"view","camera":1,"screen":0' + " " * (protocol.MAX_VIEW_MESSAGE - 37) + "}",
+        '{"type":"view","camera":1,"screen":0' + " " * (protocol.MAX_VIEW_MESSAGE - 36) + "}",
     ]
     result = run_module(
         f"""
@@ -105,3 +116,198 @@ def test_the_view_channel_is_the_same_in_both_languages(js: dict[str, Any]) -> N
     parsed = [protocol.parse_view_request(text) for text in texts]
     assert result["read"] == [None if r is None else vars(r) for r in parsed]
     assert protocol.parse_view_request(result["made"]) == protocol.ViewRequest(360, 0)
+
+
+def test_the_widgets_comm_messages_and_signaling_modes_agree(js: dict[str, Any]) -> None:
+    assert js["TO_KERNEL"] == frame_types(ToKernel)
+    assert js["FROM_KERNEL"] == frame_types(FromKernel)
+    assert js["SIGNALING_MODE"] == frame_types(SignalingMode)
+    assert tuple(js["SIGNALING_MODES"]) == protocol.SIGNALING_MODES
+    assert set(protocol.SIGNALING_MODES) == set(frame_types(SignalingMode).values())
+    assert tuple(js["PERSON_FIELDS"]) == protocol.PERSON_FIELDS
+    assert tuple(js["VIEWER_REPORT_FIELDS"]) == protocol.VIEWER_REPORT_FIELDS
+    assert tuple(js["ROSTER_ENTRY_FIELDS"]) == protocol.ROSTER_ENTRY_FIELDS
+    assert tuple(js["RECORDER_ENTRY_FIELDS"]) == protocol.RECORDER_ENTRY_FIELDS
+    assert tuple(js["JOIN_PHASES"]) == protocol.JOIN_PHASES
+
+
+# A call as a view sees it, with a value in every field the report reads that no default
+# could produce.
+SNAPSHOT = {
+    "local": {
+        "id": "me-1",
+        "name": "Ada",
+        "username": "ada",
+        "initials": "AL",
+        "color": "#123456",
+        "avatar_url": "https://example.org/ada.png",
+        "verified": True,
+        "camera": True,
+        "microphone": False,
+        "screen": True,
+        "hand": 1_700_000_000_000,
+    },
+    "wanted": {"camera": False, "microphone": True},
+    "receiveVideo": False,
+    "status": "reconnecting",
+    "error": "",
+    "notice": "the network is slow",
+    "mediaError": "no camera",
+    "peers": [
+        {
+            "id": "peer-2",
+            "name": "Bob",
+            "username": "bob",
+            "initials": "B",
+            "color": "#abcdef",
+            "avatar_url": "https://example.org/bob.png",
+            "verified": True,
+            "camera": False,
+            "microphone": True,
+            "screen": True,
+            "hand": 1_700_000_001_000,
+            "connection": "connecting",
+            "problem": "no route",
+            "widget": "another-widget",
+            "kind": "participant",
+        }
+    ],
+    "recorders": [{"id": "rec-3", "name": "Recorder", "widget": None}],
+}
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    """What js/snapshot.js viewerRecordOf makes of SNAPSHOT, and the keys it has (a field
+    the JSON would drop, being undefined, still counts)."""
+    result: dict[str, Any] = run_module(
+        f"""
+        import {{ viewerRecordOf }} from {json.dumps(module_url("snapshot.js"))};
+        const record = viewerRecordOf({json.dumps(SNAPSHOT)});
+        console.log(JSON.stringify({{
+          record,
+          keys: Object.keys(record),
+          peerKeys: record.peers.map((peer) => Object.keys(peer)),
+          recorderKeys: record.recorders.map((recorder) => Object.keys(recorder)),
+        }}));
+        """
+    )
+    return result
+
+
+def test_the_viewer_report_the_browser_makes_has_the_agreed_fields(report: dict[str, Any]) -> None:
+    assert tuple(report["keys"]) == protocol.VIEWER_REPORT_FIELDS
+    assert [tuple(keys) for keys in report["peerKeys"]] == [protocol.ROSTER_ENTRY_FIELDS]
+    assert [tuple(keys) for keys in report["recorderKeys"]] == [protocol.RECORDER_ENTRY_FIELDS]
+
+
+class ReadKeys(dict[str, Any]):
+    """A report that notes which of its fields the code reading it asks for."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_viewers_py_reads_only_fields_the_browser_sends(report: dict[str, Any]) -> None:
+    record = ReadKeys(report["record"])
+    viewer_record(record)
+    entry = ReadKeys(report["record"]["peers"][0])
+    peer_record(entry)
+    assert record.read and record.read <= set(protocol.VIEWER_REPORT_FIELDS)
+    assert entry.read and entry.read <= set(protocol.ROSTER_ENTRY_FIELDS)
+
+
+def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, Any]) -> None:
+    viewers = Viewers("this-widget")
+    viewers.report("browser-1", report["record"], now=0.0)
+    local, peer = SNAPSHOT["local"], SNAPSHOT["peers"][0]  # type: ignore[index]
+    identity = ("name", "username", "initials", "color", "avatar_url", "verified")
+    (me,) = viewers.viewers()
+    assert {key: me[key] for key in ("id", *identity, "camera", "microphone", "screen")} == {
+        key: local[key] for key in ("id", *identity, "camera", "microphone", "screen")
+    }
+    assert (me["hand"], me["hand_raised_at"]) == (True, local["hand"] / 1000)
+    assert (me["status"], me["error"]) == (SNAPSHOT["status"], SNAPSHOT["notice"])
+    assert me["receive_video"] is SNAPSHOT["receiveVideo"]
+    (them,) = viewers.peers()
+    fields = ("id", *identity, "camera", "microphone", "screen", "connection", "problem")
+    assert {key: them[key] for key in fields} == {key: peer[key] for key in fields}
+    assert (them["hand"], them["hand_raised_at"]) == (True, peer["hand"] / 1000)
+    assert viewers.recorders() == [{"id": "rec-3", "name": "Recorder"}]
+    only = viewers.only()
+    assert only is not None
+    assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)
+    assert only["media_error"] == SNAPSHOT["mediaError"]
+
+
+def test_every_error_frame_the_server_makes_is_read_by_the_browser() -> None:
+    """Each code as Python encodes it is the code JS reads and explains; a code JS does
+    not know (a newer server's) is kept apart, and still shown."""
+    frames = [protocol.error_frame(code, "why", peer="p") for code in ErrorCode]
+    newer = '{"type":"error","code":"room-on-fire","message":"why"}'
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (text) => p.readServerFrame(JSON.parse(text));
+        const frames = {json.dumps(frames)}.map(read);
+        const newer = read({json.dumps(newer)});
+        console.log(JSON.stringify({{
+          frames,
+          said: frames.map((frame) => p.describeError(frame)),
+          newer,
+          newerSaid: p.describeError(newer),
+        }}));
+        """
+    )
+    assert [frame["code"] for frame in result["frames"]] == [code.value for code in ErrorCode]
+    assert all(frame["peer"] == "p" and "other" not in frame for frame in result["frames"])
+    assert all(said.startswith("Server: ") for said in result["said"])
+    assert result["newer"] == {
+        "type": "error",
+        "code": "",
+        "other": "room-on-fire",
+        "message": "why",
+    }
+    assert result["newerSaid"] == "Server error room-on-fire: why"
+
+
+def test_the_page_reads_the_chat_limit_the_server_announces(js: dict[str, Any]) -> None:
+    """The page counts a message's bytes against the room's own limit (docs/protocol.md,
+    welcome's ``limits``), and against the server default when a welcome says none."""
+    assert js["MAX_CHAT_BYTES"] == protocol.DEFAULT_CHAT_LIMITS.max_chat_bytes
+
+    def welcome(chat_limits: protocol.ChatLimits | None) -> Any:
+        return json.loads(
+            protocol.welcome_frame(
+                peer_id="me",
+                peer={"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
+                resume="tok",
+                resumed=False,
+                room="lab",
+                peers=[],
+                ice_servers=[],
+                limits=protocol.DEFAULT_LIMITS,
+                chat_limits=chat_limits,
+            )
+        )
+
+    frames = [welcome(protocol.ChatLimits(max_chat_bytes=300)), welcome(None)]
+    older = {key: value for key, value in frames[1].items() if key != "limits"}
+    frames += [older, {**older, "limits": {"max_chat_bytes": "300"}}]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const frames = {json.dumps(frames)};
+        console.log(JSON.stringify(frames.map((f) => p.readServerFrame(f).limits.max_chat_bytes)));
+        """
+    )
+    assert result == [300, 4096, 4096, 4096]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import json
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +21,10 @@ from traitlets import TraitError
 
 from nbconference.__main__ import build_parser
 from nbconference.protocol import DEFAULT_LIMITS
+from nbconference.server.backends.redis_defaults import (
+    REDIS_BYTES_PER_PEER_PER_SECOND,
+    REDIS_MAX_QUEUED_BYTES,
+)
 from nbconference.server.config import SignalingSettings
 from support.client import Client, connect_url
 from support.signaling_fixtures import Connect
@@ -35,6 +41,7 @@ def nbc_settings() -> dict[str, Any]:
         "messages_per_second": 5.0,
         "message_burst": 5,
         "reconnect_grace_seconds": 0.3,
+        "max_chat_bytes": 300,
         "ice_servers": ICE,
     }
 
@@ -49,6 +56,7 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
         "messages_per_second": 5.0,
         "message_burst": 5,
         "reconnect_grace_seconds": 0.3,
+        "max_chat_bytes": 300,
     }
     await b.join("lab")
     await a.expect("peer-joined")
@@ -84,6 +92,41 @@ async def test_settings_are_announced_and_enforced(connect: Connect) -> None:
 
 def test_setting_defaults_are_the_protocol_limits() -> None:
     assert SignalingSettings().limits() == DEFAULT_LIMITS
+
+
+def test_redis_defaults_are_named_once_and_documented() -> None:
+    """The settings and the Redis backend's own defaults are the same named values."""
+    pytest.importorskip("redis")
+    from nbconference.server.backends.redis import RedisBackend
+    from nbconference.server.backends.redis_link import Outbox
+
+    settings = SignalingSettings()
+    assert settings.redis_max_queued_bytes == REDIS_MAX_QUEUED_BYTES
+    assert settings.redis_bytes_per_peer_per_second == REDIS_BYTES_PER_PEER_PER_SECOND
+    backend = inspect.signature(RedisBackend).parameters
+    assert backend["max_queued_bytes"].default == REDIS_MAX_QUEUED_BYTES
+    assert backend["target_bytes_per_second"].default == REDIS_BYTES_PER_PEER_PER_SECOND
+    assert inspect.signature(Outbox).parameters["max_queued_bytes"].default == (
+        REDIS_MAX_QUEUED_BYTES
+    )
+
+
+def test_the_limits_table_in_the_docs_shows_each_settings_default() -> None:
+    """docs/protocol.md's table of limits: each setting it names, with its default."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text("utf-8")
+    traits = SignalingSettings.class_traits(config=True)
+    checked = []
+    for names, values in re.findall(
+        r"^\| (`[a-z_]+`(?: / `[a-z_]+`)?) \| ([0-9. /]+) \|", docs, re.M
+    ):
+        for name, value in zip(names.split(" / "), values.split(" / "), strict=True):
+            name = name.strip("`")
+            if name in traits:
+                assert float(value) == traits[name].default_value, name
+                checked.append(name)
+    assert {"redis_max_queued_bytes", "redis_bytes_per_peer_per_second", "max_chat_bytes"} <= set(
+        checked
+    )
 
 
 def serve_options() -> dict[str, argparse.Action]:

@@ -105,3 +105,34 @@ def test_hostile_or_broken_reports_stay_bounded() -> None:
     room.report("a", {"id": "A", "peers": [1, None, {"id": 5}, entry("C", "<b>Cy</b>")]}, now=0)
     assert [p["name"] for p in room.peers()] == ["<b>Cy</b>"]
     assert room.report_stats("nobody", {"C": {}}, now=0) == {}
+
+
+def test_each_viewers_join_is_a_timeline_after_the_kernel_ran_the_cell() -> None:
+    cell = 1_700_000_000_000.0
+    viewers = Viewers(WIDGET)
+    steps = {"rendered": 400, "target": 450, "welcome": 600, "media": 700, "offer": 2600}
+    timeline = {phase: cell + ms for phase, ms in steps.items()}
+    viewers.report("a", viewer("p1", "ada", timeline=timeline), 0.0)
+    # A browser's word is not trusted: junk and a forged cell are left out.
+    junk = {"rendered": "soon", "target": True, "cell": 0, "ice": cell + 900}
+    viewers.report("b", viewer("p2", "bob", timeline=junk), 0.0)
+    viewers.report("c", viewer("p3", "cy"), 0.0)
+    ada, bob, cy = viewers.timelines(cell)
+    assert ada["id"] == "p1" and ada["name"] == "ada"
+    assert ada["started"] == cell / 1000
+    assert ada["phases"] == {
+        "cell": 0.0,
+        "rendered": 0.4,
+        "target": 0.45,
+        "media": 0.7,
+        "welcome": 0.6,
+        "offer": 2.6,
+        "ice": None,
+        "frame": None,
+    }
+    # In time order, the longest step is the camera's being up to the first offer.
+    assert ada["slowest"] == "media → offer"
+    assert bob["phases"]["cell"] == 0.0 and bob["phases"]["ice"] == 0.9
+    assert bob["phases"]["rendered"] is None and bob["phases"]["target"] is None
+    assert bob["slowest"] == "cell → ice"
+    assert cy["phases"]["cell"] == 0.0 and cy["slowest"] == ""

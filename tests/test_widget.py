@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anywidget
 import comm
 import pytest
 import traitlets
@@ -103,6 +104,14 @@ def test_defaults_and_instance_id() -> None:
     # The id is in the state the front end receives when the comm opens.
     assert a.get_state()["instance_id"] == a.instance_id
     assert ConferenceWidget(room="x").name  # from the environment, never empty
+
+
+def test_every_trait_of_the_widget_says_what_it_is() -> None:
+    """help() and the docs read each trait's help: none of the widget's own is blank."""
+    inherited = set(anywidget.AnyWidget.class_trait_names())
+    own = {name: t for name, t in ConferenceWidget.class_traits().items() if name not in inherited}
+    assert {"room", "status", "peers", "stats", "chat"} <= set(own)
+    assert [name for name, t in own.items() if not t.help.strip()] == []
 
 
 @pytest.mark.parametrize("room", ["", "has space", "x" * 65, "ümlaut", "a/b"])

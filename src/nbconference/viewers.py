@@ -11,7 +11,8 @@ their only writer, and this module merges the reports into them:
 - ``peers``: everyone else in the room, once each, whichever viewer is linked to them;
 - ``status``: the best status among the viewers; ``peer_id`` the viewer's id when alone;
 - ``stats``: one record per link; no viewer's record replaces another's;
-- ``recording``: whether any viewer sees a recorder in the room (:meth:`Viewers.recorders`).
+- ``recording``: whether any viewer sees a recorder in the room (:meth:`Viewers.recorders`);
+- ``timeline``: when each step of each viewer's join happened (:meth:`Viewers.timelines`).
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
 ``stale_after`` seconds, or at once when another viewer of the same widget sees it
@@ -20,11 +21,13 @@ leave the room.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_log import hand_fields
+from .protocol import JOIN_PHASES
 from .records import _devices, _identity, _text, peer_record
 
 # Best first: the widget's status is the best of its viewers'.
@@ -38,6 +41,7 @@ CONNECTION_RANK = {
     "failed": 2,
     "closed": 1,
 }
+PHASES = JOIN_PHASES  # the steps of a join, in their expected order
 
 
 @dataclass
@@ -65,6 +69,35 @@ def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
         "status": status if status in STATUS_RANK else "connecting",
         "error": _text(record.get("error")),
         "receive_video": record.get("receive_video") is not False,
+    }
+
+
+def timeline_record(record: Mapping[str, Any], cell_ms: float) -> dict[str, Any]:
+    """One viewer's join, step by step: ``phases`` maps each of :data:`PHASES` to the
+    seconds after the kernel ran the cell (``cell_ms``, epoch ms, is step one), None for a
+    step not reached; ``slowest`` names the longest step, as "from → to" in time order."""
+    raw = record.get("timeline")
+    found = raw if isinstance(raw, Mapping) else {}
+    at = {
+        phase: float(found[phase])
+        for phase in PHASES[1:]
+        if isinstance(found.get(phase), int | float) and not isinstance(found[phase], bool)
+    }
+    at["cell"] = cell_ms
+    order = sorted(at, key=lambda phase: at[phase])
+    steps = [
+        (at[later] - at[earlier], f"{earlier} → {later}")
+        for earlier, later in itertools.pairwise(order)
+    ]
+    return {
+        "id": _text(record.get("id"), 64),
+        "name": _text(record.get("name"), 200),
+        "started": round(cell_ms / 1000, 3),
+        "phases": {
+            phase: round((at[phase] - cell_ms) / 1000, 3) if phase in at else None
+            for phase in PHASES
+        },
+        "slowest": max(steps)[1] if steps else "",
     }
 
 
@@ -164,6 +197,11 @@ class Viewers:
                         peer_id, {"id": peer_id, "name": _text(entry.get("name"), 200)}
                     )
         return list(merged.values())
+
+    def timelines(self, cell_ms: float) -> list[dict[str, Any]]:
+        """Each viewer's join, step by step (:func:`timeline_record`); ``cell_ms`` is when
+        the kernel made the widget (epoch ms)."""
+        return [timeline_record(v.record, cell_ms) for v in self._viewers.values()]
 
     def lead(self) -> dict[str, Any] | None:
         """The record of the viewer with the best status (the first such), if any."""

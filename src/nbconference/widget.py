@@ -25,7 +25,7 @@ from .chat_log import ChatRecords, chat_record, hand_queue
 from .client.plan import SignalingPlan, plan_signaling
 from .identity import default_name
 from .notebook_room import notebook_path, notebook_room, widget_room
-from .protocol import MAX_NAME_CHARS, valid_room
+from .protocol import MAX_NAME_CHARS, FromKernel, SignalingMode, ToKernel, valid_room
 from .stats_history import DEFAULT_METRICS, StatsHistory
 from .viewers import STATUS_RANK, Viewers
 
@@ -39,31 +39,6 @@ PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
 ChatCallback = Callable[[dict[str, Any]], object]
 Remover = Callable[[], None]
-
-
-class ToKernel:
-    """The ``type`` of each message a browser sends its kernel (js/bridge.js TO_KERNEL)."""
-
-    HELLO = "hello"
-    VIEWER = "viewer"
-    STATS = "stats"
-    GONE = "viewer-gone"
-    VIEWER_LEFT = "viewer-left"
-    CHAT = "chat"
-
-
-class FromKernel:
-    """The ``command`` of each message the kernel sends the browsers (FROM_KERNEL)."""
-
-    LEAVE = "leave"
-    JOIN = "join"
-    CAMERA = "camera"
-    MICROPHONE = "microphone"
-    SIGNALING = "signaling"
-    RECEIVE_VIDEO = "receive-video"
-    # For the one viewer named in ``via``.
-    CHAT = "chat"
-    LOWER_HAND = "lower-hand"
 
 
 class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
@@ -116,19 +91,49 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # get it by message, when they ask.
     token = traitlets.Unicode("", help="Token for signaling_url.")
     stats_interval = traitlets.Float(1.0, help="Seconds between `stats` updates.").tag(sync=True)
-    instance_id = traitlets.Unicode(read_only=True).tag(sync=True)
+    instance_id = traitlets.Unicode(read_only=True, help="This widget's own id (random).").tag(
+        sync=True
+    )
     room_label = traitlets.Unicode(
         "", read_only=True, help="The call as the status line names it."
     ).tag(sync=True)
+    created_at = traitlets.Float(
+        read_only=True,
+        help="When the kernel made the widget (seconds since 1970): the first step of `timeline`.",
+    ).tag(sync=True)
 
     # -- written by the kernel from the viewers' reports --------------------------------
-    peer_id = traitlets.Unicode("", read_only=True).tag(sync=True)
-    status = traitlets.Unicode("idle", read_only=True).tag(sync=True)
-    error = traitlets.Unicode("", read_only=True).tag(sync=True)
-    media_error = traitlets.Unicode("", read_only=True).tag(sync=True)
-    viewers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
-    peers = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
-    sharing_screen = traitlets.Bool(False, read_only=True).tag(sync=True)
+    peer_id = traitlets.Unicode(
+        "", read_only=True, help="The viewer's peer id when one browser views the widget, else ''."
+    ).tag(sync=True)
+    status = traitlets.Unicode(
+        "idle",
+        read_only=True,
+        help="The viewers' best status: idle, connecting, joined, reconnecting, left, error.",
+    ).tag(sync=True)
+    error = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Why the call stopped or what just went wrong, as the leading viewer says.",
+    ).tag(sync=True)
+    media_error = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="Why the one viewer sends no camera or sound (receive-only), '' when it does.",
+    ).tag(sync=True)
+    viewers = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="The browsers showing this widget, one record each: a peer's fields, status, error.",
+    ).tag(sync=True)
+    peers = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="Everyone else in the room, once each: id, name, identity, devices, connection.",
+    ).tag(sync=True)
+    sharing_screen = traitlets.Bool(False, read_only=True, help="A viewer shares its screen.").tag(
+        sync=True
+    )
     recording = traitlets.Bool(
         False,
         read_only=True,
@@ -136,7 +141,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         "is being recorded. Every viewer shows a red banner naming who started it.",
     ).tag(sync=True)
     # Kernel-side only: the browsers measure it and have no use for it back.
-    stats = traitlets.Dict(read_only=True)
+    stats = traitlets.Dict(
+        read_only=True,
+        help="Each link's latest measurements, by peer id (viewer/peer with several viewers).",
+    )
     chat = traitlets.List(
         traitlets.Dict(),
         read_only=True,
@@ -148,6 +156,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(self, room: str | None = None, stats_history: int = 3600, **kwargs: Any) -> None:
         kwargs.setdefault("name", default_name())
+        self._created = time.time()  # the cell runs: the first step of every join
         self._stats_history = StatsHistory(stats_history)
         self._names_seen: dict[str, str] = {}  # peer id -> name, kept after they leave
         self._peer_joined: list[PeerCallback] = []
@@ -179,6 +188,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def _new_instance_id(self) -> str:
         # Generated before the comm opens, so the browser's first state already has it.
         return uuid.uuid4().hex
+
+    @traitlets.default("created_at")
+    def _creation_time(self) -> float:
+        return self._created
 
     @traitlets.default("room")
     def _own_room(self) -> str:
@@ -259,7 +272,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         try:
             plan = await plan_signaling()
         except Exception as exc:  # it should not raise; if it does, the browsers still hear
-            plan = SignalingPlan("unknown", advice=f"Could not plan signaling: {exc!r}")
+            plan = SignalingPlan(SignalingMode.UNKNOWN, advice=f"Could not plan signaling: {exc!r}")
         self._plan = plan
         self._planning = None
         if self.comm is not None:
@@ -268,10 +281,15 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def signaling_message(self) -> dict[str, Any]:
         """What the browsers are told about where to join (the token only by message)."""
         if self.signaling_url:
-            return {"mode": "given", "url": self.signaling_url, "token": self.token, "advice": ""}
+            return {
+                "mode": SignalingMode.GIVEN,
+                "url": self.signaling_url,
+                "token": self.token,
+                "advice": "",
+            }
         plan = self._plan
         if plan is None:
-            return {"mode": "pending", "url": "", "token": "", "advice": ""}
+            return {"mode": SignalingMode.PENDING, "url": "", "token": "", "advice": ""}
         return {"mode": plan.mode, "url": plan.url, "token": plan.token, "advice": plan.advice}
 
     def _send_signaling(self, change: object = None) -> None:
@@ -452,6 +470,21 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(text, str) or not text.strip():
             raise ValueError("chat text must be text that is not blank")
         self.send({"command": FromKernel.CHAT, "text": text, "via": self._poster()})
+
+    @property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Why joining was slow: one record per viewing browser, with when each step of
+        its latest join happened, in seconds after this kernel ran the cell. ``phases``:
+        ``cell`` (0), ``rendered`` (the view is on screen), ``target`` (the signaling
+        server is known), ``media`` (camera and microphone up; the call does not wait for
+        them), ``welcome`` (in the room), ``offer`` (the first offer sent or received),
+        ``ice`` (the first link connected), ``frame`` (the first remote video frame
+        decoded); None for a step not reached yet. ``slowest`` names the longest step
+        ("rendered → target"), ``started`` is when the cell ran (seconds since 1970), and
+        ``id``/``name`` say which viewer. The browsers' clocks and the kernel's are this
+        machine's when both run on it; on another machine the steps after ``cell`` still
+        compare among themselves."""
+        return self._viewers.timelines(self.created_at * 1000)
 
     @property
     def hands(self) -> list[dict[str, Any]]:

@@ -46,6 +46,17 @@ HANDS_JS = """
 })
 """
 
+ICONS_JS = """
+() => ({
+  emoji: document.querySelector(".nbc-root").textContent.includes("\u270b"),
+  button: ((b) => [b.querySelector("svg.nbc-icon")?.tagName ?? null, b.textContent])(
+    document.querySelector('.nbc-root .nbc-button[data-action="hand"]')),
+  badges: Array.from(document.querySelectorAll(".nbc-root .nbc-tile .nbc-hand"))
+    .map((b) => [b.querySelector("svg.nbc-icon")?.tagName ?? null, b.textContent])
+    .sort((a, b) => a[1].localeCompare(b[1])),
+})
+"""
+
 
 def messages(person: Participant) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = person.js(CHAT_JS)
@@ -152,6 +163,51 @@ def test_chat_is_text_reaches_everyone_once_and_late_joiners_get_it(meeting: Mee
     assert len({json.dumps(r, sort_keys=True) for r in kernel_chat(bob)}) == total
 
 
+LIMIT_JS = """
+() => {
+  const limit = document.querySelector(".nbc-root .nbc-chat-limit");
+  return {
+    shown: limit && !limit.hidden ? limit.textContent : "",
+    over: limit?.dataset.over ?? null,
+    invalid: document.querySelector(".nbc-root .nbc-chat-input")?.getAttribute("aria-invalid"),
+  };
+}
+"""
+
+
+def test_the_chat_box_counts_bytes_against_the_rooms_limit(meeting: Meeting) -> None:
+    """The server counts UTF-8 bytes (4096 here): 2100 "é" are 2100 characters but 4200
+    bytes. The box says how much is left near the limit and does not send a message over
+    it, keeping the text; the server's own refusal is never needed."""
+    room = meeting.room()
+    [ada] = meeting.join(room, ["ada"])
+    # Closed until its button opens it.
+    assert ada.page.locator(".nbc-root .nbc-chat").is_hidden()
+    open_chat(ada)
+    box = ada.page.locator(".nbc-chat-input")
+    assert ada.js(LIMIT_JS) == {"shown": "", "over": "false", "invalid": "false"}
+    box.fill("\u00e9" * 2000)
+    assert ada.js(LIMIT_JS) == {"shown": "96 bytes left", "over": "false", "invalid": "false"}
+    box.fill("\u00e9" * 2100)
+    assert ada.js(LIMIT_JS) == {
+        "shown": "104 bytes over the limit of 4096",
+        "over": "true",
+        "invalid": "true",
+    }
+    ada.page.locator('.nbc-button[data-action="chat-send"]').click()
+    refused = ada.js(LIMIT_JS)["shown"]
+    assert refused.startswith(
+        "Not sent: this message is 4200 bytes and the room takes at most 4096"
+    )
+    assert box.input_value() == "\u00e9" * 2100
+    # Shortened to fit, it goes.
+    type_chat(ada, "\u00e9" * 2048)
+    [sent] = wait_until(lambda: messages(ada) or None, TIMEOUT, "the message that fits")
+    assert sent["text"] == "\u00e9" * 2048
+    assert ada.js(LIMIT_JS)["shown"] == "" and box.input_value() == ""
+    assert "too long" not in notice(ada)
+
+
 # A script in Ada's kernel that joins her room with the server's token only (no login
 # cookie, so no identity), under her name, and posts a look-alike link.
 FORGER = """
@@ -223,6 +279,12 @@ def test_raised_hands_queue_and_anyone_lowers_them(meeting: Meeting) -> None:
             f"the queue on {person.name}'s page",
         )
     assert hands(ada)["badges"] == {bob.peer_id: "1", cy.peer_id: "2"}
+    # The hand is drawn (an SVG), not the emoji, which needs an emoji font to show.
+    assert cy.js(ICONS_JS) == {
+        "emoji": False,
+        "button": ["svg", "Lower hand"],
+        "badges": [["svg", "1"], ["svg", "2"]],
+    }
     assert hands(cy)["badges"] == {bob.peer_id: "1", cy.peer_id: "2"}  # her own tile too
     wait_until(lambda: [h["id"] for h in ada.value("w.hands")] == order, TIMEOUT, "Ada's w.hands")
     peers = {p["id"]: p["hand"] for p in ada.value("w.peers")}

@@ -155,13 +155,25 @@ def test_where_no_stand_in_can_help_the_widget_says_what_to_do(
         assert "restart it" in error and "Hub Control Panel" in error, error
         assert "restart it" in status_text(ada)
         # It stopped: no retries, the camera and microphone are let go, "Try again" offered.
-        state = ada.js(
-            """() => ({
-              tracks: window.__tracks.map((t) => t.readyState),
-              signaling: [...globalThis.__nbconference.conferences.values()][0].signaling,
-            })"""
+        # The page joins without waiting for its devices, so the browser may hand them
+        # over after the widget gave up: they are stopped the moment they come.
+        state = wait_until(
+            lambda: (
+                (
+                    found := ada.js(
+                        """() => ({
+                          tracks: window.__tracks.map((t) => t.readyState),
+                          signaling:
+                            [...globalThis.__nbconference.conferences.values()][0].signaling,
+                        })"""
+                    )
+                )["tracks"]
+                and found
+            ),
+            TIMEOUT,
+            "the browser to hand over the camera and microphone",
         )
-        assert state["tracks"] and set(state["tracks"]) == {"ended"}, state
+        assert set(state["tracks"]) == {"ended"}, state
         assert state["signaling"] is None, state
         retry = ada.page.locator('.nbc-root .nbc-button[data-action="join"]')
         assert retry.is_visible() and retry.inner_text().strip() == "Try again"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..protocol import SignalingMode
 from .discovery import endpoint_present, find_server
 from .local import find_or_start
 from .socket import SignalingError
@@ -47,7 +48,7 @@ async def plan_signaling(timeout: float = 10.0, attempts: int = 3) -> SignalingP
     try:
         server, _ = await find_server(timeout)
     except SignalingError:
-        return SignalingPlan("unknown")
+        return SignalingPlan(SignalingMode.UNKNOWN)
     present = None
     for attempt in range(attempts):
         present = await endpoint_present(server, timeout)
@@ -55,15 +56,17 @@ async def plan_signaling(timeout: float = 10.0, attempts: int = 3) -> SignalingP
             break
         await asyncio.sleep(0.5 * (attempt + 1))
     if present is None:
-        return SignalingPlan("unknown")
+        return SignalingPlan(SignalingMode.UNKNOWN)
     if present:
-        return SignalingPlan("server")
+        return SignalingPlan(SignalingMode.SERVER)
     advice = await asyncio.to_thread(restart_advice, server)
     try:
         local = await asyncio.to_thread(find_or_start)
     except (SignalingError, OSError) as exc:
-        return SignalingPlan("unknown", advice=f"{advice} (No local signaling server: {exc}.)")
-    return SignalingPlan("local", local.url, local.token, advice)
+        return SignalingPlan(
+            SignalingMode.UNKNOWN, advice=f"{advice} (No local signaling server: {exc}.)"
+        )
+    return SignalingPlan(SignalingMode.LOCAL, local.url, local.token, advice)
 
 
 def restart_advice(server: dict[str, Any]) -> str:

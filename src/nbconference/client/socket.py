@@ -17,7 +17,14 @@ from typing import Any
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from ..protocol import CLOSE_LEFT, PARTICIPANT_KIND, SIGNAL_PATH, ServerFrame, join_message
+from ..protocol import (
+    CLOSE_LEFT,
+    PARTICIPANT_KIND,
+    SIGNAL_PATH,
+    ErrorCode,
+    ServerFrame,
+    join_message,
+)
 
 # Codes of a handshake the server refused (HTTP 401/403/404): trying again cannot help.
 REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found"})
@@ -100,7 +107,9 @@ class SignalingSocket:
         if reply.get("type") == ServerFrame.ERROR:
             raise SignalingError(str(reply.get("code")), str(reply.get("message")))
         if reply.get("type") != ServerFrame.WELCOME:
-            raise SignalingError("bad-message", f"expected 'welcome', got {reply.get('type')!r}")
+            raise SignalingError(
+                ErrorCode.BAD_MESSAGE, f"expected 'welcome', got {reply.get('type')!r}"
+            )
         return reply
 
     def send(self, message: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from ..protocol import ServerFrame, signal_message
+from ..protocol import ErrorCode, ServerFrame, signal_message
 from .link import CLOSE_TIMEOUT, PeerLink
 
 log = logging.getLogger("nbconference")
@@ -128,7 +128,7 @@ class Mesh:
                 f" about peer {peer_id}" if peer_id else "",
                 frame.get("message"),
             )
-            if frame.get("code") == "unknown-peer" and peer_id in self._peers:
+            if frame.get("code") == ErrorCode.UNKNOWN_PEER and peer_id in self._peers:
                 self._gone(str(peer_id))
 
     def _known(self, info: dict[str, Any]) -> RemotePeer:

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..protocol import ChatLimits, ProtocolError, chat_frame, utf8_size
+from ..protocol import ChatLimits, ErrorCode, ProtocolError, chat_frame, utf8_size
 from .limits import RateLimiter
 
 
@@ -36,7 +36,7 @@ class ChatGate:
         size = utf8_size(text)
         if size > limits.max_chat_bytes:
             raise ProtocolError(
-                "chat-too-long",
+                ErrorCode.CHAT_TOO_LONG,
                 f"chat message of {size} bytes exceeds {limits.max_chat_bytes}",
             )
         peer_id = str(sender["id"])
@@ -46,7 +46,7 @@ class ChatGate:
             rate = self._rates[peer_id] = RateLimiter(limits.chat_messages_per_second, burst)
         if not rate.allow():
             raise ProtocolError(
-                "chat-rate-limited",
+                ErrorCode.CHAT_RATE_LIMITED,
                 f"more than {limits.chat_messages_per_second:g} chat messages per second "
                 f"(bursts of {limits.chat_burst}); this one was not sent",
             )

@@ -12,6 +12,7 @@ from traitlets.config import Configurable
 
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .backends.base import Backend
+from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .rooms import RoomRegistry
 
 
@@ -142,13 +143,13 @@ class SignalingSettings(Configurable):
     ).tag(config=True)
 
     redis_max_queued_bytes = Int(
-        64 * 1024 * 1024,
+        REDIS_MAX_QUEUED_BYTES,
         help="""Most bytes of writes waiting for Redis (while it is slow or unreachable);
         past it, joins, signals and room updates are refused with 'backend-unavailable'.""",
     ).tag(config=True)
 
     redis_bytes_per_peer_per_second = Int(
-        2 * 1024 * 1024,
+        REDIS_BYTES_PER_PEER_PER_SECOND,
         help="""Bytes of signals per second this server sends through Redis to any one
         peer on another server (with bursts of two seconds' worth); more is refused to
         its sender with 'peer-unavailable'. It keeps the receiving server's pub/sub

@@ -16,6 +16,7 @@ from ..protocol import (
     CLEAN_CLOSE_CODES,
     CLOSE_POLICY,
     Chat,
+    ErrorCode,
     Join,
     Leave,
     LowerHand,
@@ -155,26 +156,27 @@ class SignalingConnection(WebSocketHandler):
 
     def on_message(self, message: str | bytes) -> Awaitable[None] | None:
         if not self._limiter.allow():
-            self._refuse(ProtocolError("rate-limited", "too many messages; slow down"))
+            self._refuse(ProtocolError(ErrorCode.RATE_LIMITED, "too many messages; slow down"))
             return None
         try:
             msg = parse_client_message(message, self.registry.limits.max_message_bytes)
             if isinstance(msg, Signal):
                 if self.peer is None:
-                    raise ProtocolError("not-joined", "send 'join' before signaling")
+                    raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' before signaling")
                 self.registry.signal(self.peer, msg)
             elif isinstance(msg, Join):
                 if self.peer is not None or self._join_pending:
-                    raise ProtocolError("already-joined", "this socket has joined already")
+                    raise ProtocolError(ErrorCode.ALREADY_JOINED, "this socket has joined already")
                 if not self._join_limiter.allow():
                     # Every join makes each browser in the room build a peer connection.
                     raise ProtocolError(
-                        "rate-limited", "too many joins on this socket; wait before rejoining"
+                        ErrorCode.RATE_LIMITED,
+                        "too many joins on this socket; wait before rejoining",
                     )
                 self._join_pending = True
                 return self._join(msg)
             elif self.peer is None:
-                raise ProtocolError("not-joined", "send 'join' first")
+                raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' first")
             elif isinstance(msg, State):
                 self.registry.set_state(self.peer, msg.state)
             elif isinstance(msg, Chat):

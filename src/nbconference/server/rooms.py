@@ -23,6 +23,7 @@ from ..protocol import (
     ERROR_CODES,
     Chat,
     ChatLimits,
+    ErrorCode,
     Join,
     Limits,
     LowerHand,
@@ -171,16 +172,17 @@ class RoomRegistry:
             return await self.backend.add_peer(room, info, self.limits.max_peers_per_room)
         except RoomFull:
             raise ProtocolError(
-                "room-full", f"room '{room}' is full ({self.limits.max_peers_per_room} peers)"
+                ErrorCode.ROOM_FULL,
+                f"room '{room}' is full ({self.limits.max_peers_per_room} peers)",
             ) from None
         except BackendUnavailable as exc:
-            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
+            raise ProtocolError(ErrorCode.BACKEND_UNAVAILABLE, f"cannot join now: {exc}") from None
 
     async def _remove_from_backend_now(self, room: str, peer_id: str) -> None:
         try:
             await self.backend.remove_peer(room, peer_id)
         except BackendUnavailable as exc:
-            raise ProtocolError("backend-unavailable", f"cannot join now: {exc}") from None
+            raise ProtocolError(ErrorCode.BACKEND_UNAVAILABLE, f"cannot join now: {exc}") from None
 
     def _resume(self, peer: Peer, transport: Transport) -> Peer:
         if peer.expiry is not None:
@@ -205,6 +207,7 @@ class RoomRegistry:
             peers=others,
             ice_servers=self.ice_servers,
             limits=self.limits,
+            chat_limits=self.chat_gate.limits,
         )
         return frame.encode()
 
@@ -269,7 +272,9 @@ class RoomRegistry:
         members = self.rooms.get(sender.room, {})
         if msg.to not in members or msg.to == sender.id:
             raise ProtocolError(
-                "unknown-peer", f"no peer '{msg.to[:40]}' in room '{sender.room}'", peer=msg.to
+                ErrorCode.UNKNOWN_PEER,
+                f"no peer '{msg.to[:40]}' in room '{sender.room}'",
+                peer=msg.to,
             )
         data_json = msg.data_json or encode(msg.data)
         target = self.local.get(msg.to)
@@ -285,10 +290,10 @@ class RoomRegistry:
             try:
                 self.backend.publish(event, self._failure_reporter(sender, msg.to))
             except PeerBusy as busy:
-                raise ProtocolError("peer-unavailable", str(busy), peer=msg.to) from None
+                raise ProtocolError(ErrorCode.PEER_UNAVAILABLE, str(busy), peer=msg.to) from None
             return
         if not self._deliver(target, signal_frame(sender.id, data_json).encode()):
-            raise ProtocolError("peer-unavailable", self._full(target), peer=msg.to)
+            raise ProtocolError(ErrorCode.PEER_UNAVAILABLE, self._full(target), peer=msg.to)
 
     def set_state(self, peer: Peer, state: Mapping[str, Any], by: str = "") -> None:
         """Merge ``state`` into the peer's; ``by`` is who lowers its hand, if another."""
@@ -330,7 +335,9 @@ class RoomRegistry:
         members = self.rooms.get(sender.room, {})
         if msg.peer not in members:
             raise ProtocolError(
-                "unknown-peer", f"no peer '{msg.peer[:40]}' in room '{sender.room}'", peer=msg.peer
+                ErrorCode.UNKNOWN_PEER,
+                f"no peer '{msg.peer[:40]}' in room '{sender.room}'",
+                peer=msg.peer,
             )
         target = self.local.get(msg.peer)
         if target is not None:
@@ -426,7 +433,7 @@ class RoomRegistry:
             f"signals to '{event.peer_id}' may have been lost: its server lost its "
             "connection to Redis for a moment"
         )
-        frame = error_frame("backend-unavailable", message, event.peer_id).encode()
+        frame = error_frame(ErrorCode.BACKEND_UNAVAILABLE, message, event.peer_id).encode()
         for pid in list(self.rooms.get(event.room, {})):
             target = self.local.get(pid)
             if target is not None and pid != event.peer_id:
@@ -438,11 +445,11 @@ class RoomRegistry:
         if target is None or target.room != event.room or event.data is None:
             # It left after the sender's server last heard of it.
             message = f"peer '{event.to[:40]}' left room '{event.room}' before this reached it"
-            self.backend.refuse(event, "unknown-peer", message)
+            self.backend.refuse(event, ErrorCode.UNKNOWN_PEER, message)
             return
         frame = signal_frame(event.peer_id, event.data_json or encode(event.data))
         if not self._deliver(target, frame.encode()):
-            self.backend.refuse(event, "peer-unavailable", self._full(target))
+            self.backend.refuse(event, ErrorCode.PEER_UNAVAILABLE, self._full(target))
 
     def _apply(self, event: RoomEvent) -> None:
         members = self.rooms.get(event.room)
@@ -476,7 +483,9 @@ class RoomRegistry:
         def report(reason: str) -> None:
             what = f"signal to '{to}'" if to else "room update"
             if self.local.get(sender.id) is sender:
-                frame = error_frame("backend-unavailable", f"{what} not delivered: {reason}", to)
+                frame = error_frame(
+                    ErrorCode.BACKEND_UNAVAILABLE, f"{what} not delivered: {reason}", to
+                )
                 self._deliver_event(sender, frame.encode())
 
         return report

@@ -42,6 +42,7 @@ from .base import (
     RoomEvent,
     RoomFull,
 )
+from .redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .redis_link import Outbox, Subscriber
 from .redis_view import RoomView
 
@@ -67,8 +68,8 @@ class RedisBackend(Backend):
         presence_ttl: float = 15.0,
         prefix: str = "nbconference",
         timeout: float = 5.0,
-        max_queued_bytes: int = 64 * 1024 * 1024,
-        target_bytes_per_second: float = 2 * 1024 * 1024,
+        max_queued_bytes: int = REDIS_MAX_QUEUED_BYTES,
+        target_bytes_per_second: float = REDIS_BYTES_PER_PEER_PER_SECOND,
         max_message_bytes: int = 64 * 1024,
         chat_limits: ChatLimits = DEFAULT_CHAT_LIMITS,
     ) -> None:

@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 
 from ...protocol import utf8_size
 from .base import BackendUnavailable
+from .redis_defaults import REDIS_MAX_QUEUED_BYTES
 
 log = logging.getLogger("nbconference")
 
@@ -92,7 +93,7 @@ class Outbox:
         make_connection: Callable[[], Any],
         max_queued: int = 20_000,
         batch_size: int = 512,
-        max_queued_bytes: int = 64 * 1024 * 1024,
+        max_queued_bytes: int = REDIS_MAX_QUEUED_BYTES,
     ) -> None:
         self._make_connection = make_connection
         self._connection: Any = None

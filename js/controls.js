@@ -1,0 +1,205 @@
+// @ts-check
+// The call's controls in one view: the toolbar's buttons, and the questions the
+// notebook's code asks of the person ("turn your camera on?"). They render the
+// conference's snapshot() and call its actions; what only the view knows (its chat panel,
+// its pop-out window) it passes in.
+import { icon } from "./icons.js";
+import { canPopOut } from "./popout.js";
+import { h } from "./tiles.js";
+
+/**
+ * @typedef {import("./conference.js").ConferenceView} ConferenceView
+ * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
+ *
+ * @typedef {object} ViewState  what the toolbar shows of the view itself
+ * @property {boolean} chatOpen  the view's chat panel is open
+ * @property {number} unread  messages its closed chat panel has not shown
+ * @property {boolean} popped  the call is in its own window
+ *
+ * @typedef {object} ViewActions  what the view does for the buttons about itself
+ * @property {() => void} toggleChat
+ * @property {() => void} togglePopOut
+ */
+
+/**
+ * The toolbar: devices, video from the others, sound, chat, hand, leave, pop-out, join.
+ * @param {ConferenceView} conference
+ * @param {ViewActions} view
+ */
+export function callControls(conference, view) {
+  const el = h("div", "nbc-controls");
+  el.setAttribute("role", "toolbar");
+  el.setAttribute("aria-label", "Call controls");
+
+  /** @param {string} action @param {string} label @param {() => void} onClick */
+  const button = (action, label, onClick) => {
+    const b = /** @type {HTMLButtonElement} */ (h("button", "nbc-button"));
+    b.type = "button";
+    b.dataset.action = action;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", onClick);
+    el.append(b);
+    return b;
+  };
+  const mic = button("microphone", "Microphone", () =>
+    conference.setMicrophone(!conference.snapshot().wanted.microphone),
+  );
+  const cam = button("camera", "Camera", () =>
+    conference.setCamera(!conference.snapshot().wanted.camera),
+  );
+  const screen = button("screen", "Share screen", () =>
+    conference.snapshot().local.screen
+      ? conference.stopScreenShare()
+      : conference.startScreenShare(),
+  );
+  const incoming = button("receive-video", "Video from the others", () =>
+    conference.setReceiveVideo(!conference.snapshot().receiveVideo),
+  );
+  const audio = button("enable-audio", "Enable audio", () => conference.enableAudio());
+  audio.innerHTML = `${icon("speaker")}<span>Enable audio</span>`;
+  audio.title = "The browser blocked sound until you click here";
+  const chatToggle = button("chat", "Chat", () => view.toggleChat());
+  const hand = button("hand", "Raise hand", () =>
+    conference.raiseHand(!(conference.snapshot().local.hand > 0)),
+  );
+  const leave = button("leave", "Leave call", () => conference.leave());
+  leave.classList.add("nbc-danger");
+  leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
+  leave.title = "Leave the call";
+  const popout = button("popout", "Pop out", () => view.togglePopOut());
+  popout.title = "Keep the call in a window on top of the others";
+  const join = button("join", "Join call", () =>
+    conference.snapshot().elsewhere ? conference.joinHere() : conference.rejoin(),
+  );
+  join.classList.add("nbc-primary");
+  join.innerHTML = `${icon("join")}<span>Join</span>`;
+  join.title = "Join the call again";
+
+  return {
+    el,
+    /** @param {ConferenceSnapshot} c @param {ViewState} state */
+    update(c, state) {
+      const inCall = c.inCall;
+      toggle(mic, c.wanted.microphone, "microphone");
+      toggle(cam, c.wanted.camera, "camera");
+      toggle(screen, c.local.screen, "screen");
+      toggle(incoming, c.receiveVideo, "incoming");
+      for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
+      const { unread } = state;
+      chatToggle.dataset.unread = String(unread);
+      chatToggle.textContent = unread ? `Chat (${unread})` : "Chat";
+      chatToggle.setAttribute("aria-pressed", String(state.chatOpen));
+      chatToggle.title = unread
+        ? `${unread} unread chat messages`
+        : state.chatOpen
+          ? "Hide the chat"
+          : "Show the chat";
+      const up = c.local.hand > 0;
+      hand.hidden = c.status !== "joined";
+      hand.setAttribute("aria-pressed", String(up));
+      labelWithIcon(hand, "hand", up ? "Lower hand" : "Raise hand");
+      popout.hidden = !canPopOut() || (!inCall && !state.popped);
+      const popText = state.popped ? "Pop in" : "Pop out";
+      if (popout.textContent !== popText) popout.textContent = popText;
+      screen.disabled = c.status !== "joined";
+      join.hidden = inCall && c.status !== "error";
+      const retry = c.status === "error";
+      const joinText = c.elsewhere ? "Join here" : retry ? "Try again" : "Join";
+      join.querySelector("span")?.replaceChildren(joinText);
+      join.title = c.elsewhere
+        ? "Move the call to this tab (the other one leaves it)"
+        : "Join the call";
+      audio.hidden = !c.audioBlocked || !inCall;
+    },
+  };
+}
+
+/**
+ * What the notebook's code asks of the person, and how the buttons say yes.
+ * @type {Record<"camera" | "microphone", [string, string]>}
+ */
+const REQUEST_TEXT = {
+  camera: ["The notebook asks you to turn on your camera.", "Turn camera on"],
+  microphone: ["The notebook asks you to unmute your microphone.", "Unmute"],
+};
+
+/**
+ * The notebook's requests to turn a device on, each with a yes and a "not now".
+ * @param {ConferenceView} conference
+ */
+export function deviceRequests(conference) {
+  const el = h("div", "nbc-requests");
+  /** @type {Record<"camera" | "microphone", HTMLElement>} */
+  const asks = { camera: h("div", "nbc-request"), microphone: h("div", "nbc-request") };
+  for (const device of /** @type {const} */ (["camera", "microphone"])) {
+    const ask = asks[device];
+    ask.setAttribute("role", "alertdialog");
+    ask.dataset.device = device;
+    const [question, yes] = REQUEST_TEXT[device];
+    const accept = h("button", "nbc-button nbc-primary");
+    accept.textContent = yes;
+    accept.dataset.action = `accept-${device}`;
+    accept.addEventListener("click", () => conference.answerRequest(device, true));
+    const decline = h("button", "nbc-button");
+    decline.textContent = "Not now";
+    decline.dataset.action = `decline-${device}`;
+    decline.addEventListener("click", () => conference.answerRequest(device, false));
+    const text = h("span");
+    text.textContent = question;
+    ask.append(text, accept, decline);
+    el.append(ask);
+  }
+  return {
+    el,
+    /** @param {ConferenceSnapshot} c */
+    update(c) {
+      for (const device of /** @type {const} */ (["camera", "microphone"])) {
+        asks[device].hidden = !c.requests[device];
+      }
+    },
+  };
+}
+
+/**
+ * Title and visible text of each toggle, when on and when off.
+ * @type {Record<"microphone" | "camera" | "screen" | "incoming", Record<"on" | "off", [string, string]>>}
+ */
+const TOGGLE_TEXT = {
+  microphone: {
+    on: ["Turn the microphone off", "Mute"],
+    off: ["Turn the microphone on", "Unmute"],
+  },
+  camera: { on: ["Turn the camera off", "Stop video"], off: ["Turn the camera on", "Start video"] },
+  screen: { on: ["Stop sharing your screen", "Stop sharing"], off: ["Share your screen", "Share"] },
+  incoming: {
+    on: ["Stop the others' video for you alone: you still hear them", "Video off for me"],
+    off: ["See the others' video again", "Video on for me"],
+  },
+};
+
+/**
+ * @param {HTMLButtonElement} b
+ * @param {boolean} on
+ * @param {keyof typeof TOGGLE_TEXT} name
+ */
+function toggle(b, on, name) {
+  const pressed = String(on);
+  if (b.getAttribute("aria-pressed") === pressed && b.firstChild) return;
+  const [title, label] = TOGGLE_TEXT[name][on ? "on" : "off"];
+  b.setAttribute("aria-pressed", pressed);
+  b.title = title;
+  b.innerHTML = `${icon(name, name !== "screen" && !on)}<span>${label}</span>`;
+}
+
+/**
+ * An icon and a label on `b`, redrawn only when the label changes (a button redrawn
+ * under the pointer can lose the click).
+ * @param {HTMLButtonElement} b @param {Parameters<typeof icon>[0]} name @param {string} label
+ */
+function labelWithIcon(b, name, label) {
+  if (b.querySelector(".nbc-icon") && b.querySelector("span")?.textContent === label) return;
+  b.innerHTML = icon(name);
+  const text = document.createElement("span");
+  text.textContent = label;
+  b.append(text);
+}

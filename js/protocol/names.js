@@ -1,0 +1,98 @@
+// @ts-check
+// The names of the wire (src/nbconference/protocol/names.py): version, endpoint, frame
+// types, kinds, state keys, patterns, close codes, the reconnect policy, and the shapes
+// the frames share.
+
+export const PROTOCOL_VERSION = 1;
+
+/** The signaling endpoint, under the Jupyter server's base URL (or `nbconference serve`). */
+export const SIGNAL_PATH = "nbconference/signal";
+
+export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const MAX_NAME_CHARS = 64;
+
+/** Tags and colours a join may carry (the server refuses others). */
+export const WIDGET_TAG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const COLOR_PATTERN = /^(#[0-9A-Fa-f]{3,8}|var\(--jp-collaborator-color[1-9]\))$/;
+
+/**
+ * The presence flags a `state` carries, in this order. "hand": we send true or false; the
+ * server sends the time (ms) the hand went up, or false.
+ */
+export const STATE_KEYS = Object.freeze(
+  /** @type {const} */ (["camera", "microphone", "screen", "hand"]),
+);
+
+// -- kinds of participant (recording, issue 13; docs/protocol.md "Recorders") --------
+/** A person: what a join without `kind` is, and a record without `kind` says. */
+export const PARTICIPANT_KIND = "participant";
+/** A recorder: no media of its own, writes the call to disk; every page shows a banner. */
+export const RECORDER_KIND = "recorder";
+export const PEER_KINDS = Object.freeze(/** @type {const} */ ([PARTICIPANT_KIND, RECORDER_KIND]));
+
+/** Client → server frame types. */
+export const CLIENT = Object.freeze({
+  JOIN: "join",
+  SIGNAL: "signal",
+  STATE: "state",
+  LEAVE: "leave",
+  CHAT: "chat",
+  LOWER_HAND: "lower-hand",
+});
+
+/** Server → client frame types. */
+export const SERVER = Object.freeze({
+  WELCOME: "welcome",
+  PEER_JOINED: "peer-joined",
+  PEER_LEFT: "peer-left",
+  PEER_STATE: "peer-state",
+  SIGNAL: "signal",
+  CHAT: "chat",
+  ERROR: "error",
+});
+
+/**
+ * Close codes. 1000 and 1001 say "left on purpose"; any other keeps our place for the
+ * server's grace window.
+ */
+export const CLOSE_LEFT = 1000;
+/** A closed tab or a server shutting down. */
+export const CLOSE_GOING_AWAY = 1001;
+/** Sent by the server to a client that kept sending bad frames or stopped reading. */
+export const CLOSE_POLICY = 1008;
+/** Sent by the server to a socket whose peer resumed on another socket. */
+export const CLOSE_REPLACED = 4000;
+/** A drop that is not a goodbye (the server keeps our place, we resume). */
+export const CLOSE_DROPPED = 4001;
+/**
+ * After these closes the client does not reconnect by itself.
+ * @type {ReadonlySet<number>}
+ */
+export const FINAL_CLOSE_CODES = new Set([CLOSE_POLICY, CLOSE_REPLACED]);
+
+/** Reconnect backoff: the first retry after this long, doubling up to the maximum. */
+export const RECONNECT_FIRST_DELAY_MS = 500;
+export const RECONNECT_MAX_DELAY_MS = 8000;
+
+/**
+ * @typedef {{ camera: boolean, microphone: boolean, screen: boolean, hand?: boolean | number }} PeerState
+ *   `hand` as we send it: true (up) or false; as the server sends it: the time it went
+ *   up (ms, which orders the queue) or false
+ * @typedef {object} UserStamp  who the server authenticated a peer as (Jupyter's identity)
+ * @property {string} username
+ * @property {string} display_name
+ * @property {string | null} initials
+ * @property {string | null} avatar_url
+ * @property {string | null} color
+ *
+ * @typedef {object} PeerInfo  a peer's public record, as the server made it
+ * @property {string} id
+ * @property {string} name  the display name, or the client's own label where `user` is null
+ * @property {Partial<PeerState>} state
+ * @property {UserStamp | null} user  null where the server knows no identity (unverified)
+ * @property {string | null} color  the person's colour in a shared notebook, if known
+ * @property {string | null} widget  the widget model the peer is a view of, if it said
+ * @property {"participant" | "recorder"} kind  a person, or a recorder (set by its join,
+ *   carried by the server, never changed)
+ * @typedef {{ description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit }} SignalData
+ */

@@ -1,0 +1,212 @@
+// @ts-check
+// Frames the server sends (src/nbconference/protocol/server_frames.py), read and checked:
+// readServerFrame() hands over only frames of the shapes below.
+
+import { MAX_CHAT_BYTES } from "./chat.js";
+import { isErrorCode } from "./errors.js";
+import { PARTICIPANT_KIND, RECORDER_KIND, SERVER, STATE_KEYS } from "./names.js";
+import { isObject } from "./read.js";
+
+/**
+ * @import { PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
+ * @import { ErrorCode } from "./errors.js"
+ * @import { ChatFrame } from "./chat.js"
+ */
+
+/**
+ * @typedef {object} WelcomeFrame
+ * @property {typeof SERVER.WELCOME} type
+ * @property {string} id  our peer id
+ * @property {PeerInfo | null} peer  our own record, as the others see it
+ * @property {string | null} resume  the token that resumes this peer after a drop
+ * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
+ * @property {PeerInfo[]} peers  the others in the room
+ * @property {RTCIceServer[]} ice_servers
+ * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
+ *
+ * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
+ * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
+ * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState>, by?: string }} PeerStateFrame
+ *   `by`: who lowered the peer's hand (the peer itself, or another)
+ * @typedef {{ type: typeof SERVER.SIGNAL, from: string, data: SignalData }} RelayedSignalFrame
+ * @typedef {object} ErrorFrame
+ * @property {typeof SERVER.ERROR} type
+ * @property {ErrorCode | ""} code  one of ERROR_CODES; "" when the server sent none, or
+ *   one this client does not know (a newer server's), which is then in `other`
+ * @property {string} [other]  a code this client does not know, as the server sent it
+ * @property {string} message  for people, not for parsing
+ * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
+ *
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame} ServerFrame
+ */
+
+/** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
+function readState(value) {
+  /** @type {Partial<PeerState>} */
+  const state = {};
+  if (!isObject(value)) return state;
+  for (const key of STATE_KEYS) {
+    const flag = value[key];
+    if (typeof flag === "boolean") state[key] = flag;
+    else if (key === "hand" && typeof flag === "number" && flag > 0) state.hand = flag;
+  }
+  return state;
+}
+
+/** @param {unknown} value @returns {string | null} */
+function optionalString(value) {
+  return typeof value === "string" && value ? value : null;
+}
+
+/** @param {unknown} value @returns {UserStamp | null} */
+function readUser(value) {
+  if (!isObject(value) || typeof value.username !== "string") return null;
+  return {
+    username: value.username,
+    display_name: optionalString(value.display_name) ?? value.username,
+    initials: optionalString(value.initials),
+    avatar_url: optionalString(value.avatar_url),
+    color: optionalString(value.color),
+  };
+}
+
+/** @param {unknown} value @returns {PeerInfo | null} */
+function readPeer(value) {
+  if (!isObject(value) || typeof value.id !== "string") return null;
+  return {
+    id: value.id,
+    name: typeof value.name === "string" ? value.name : "",
+    state: readState(value.state),
+    user: readUser(value.user),
+    color: optionalString(value.color),
+    widget: optionalString(value.widget),
+    kind: value.kind === RECORDER_KIND ? RECORDER_KIND : PARTICIPANT_KIND,
+  };
+}
+
+/** @type {ReadonlySet<unknown>} */
+const SDP_TYPES = new Set(["offer", "answer", "pranswer", "rollback"]);
+
+/** @param {unknown} value @returns {value is RTCSdpType} */
+function isSdpType(value) {
+  return SDP_TYPES.has(value);
+}
+
+/** @param {unknown} value @returns {value is string | null} */
+function isOptionalString(value) {
+  return typeof value === "string" || value === null;
+}
+
+/**
+ * The relayed payload: a session description or an ICE candidate, with the fields of
+ * the right types only (the browser's WebRTC API judges the values).
+ * @param {unknown} value
+ * @returns {SignalData | null}
+ */
+function readSignalData(value) {
+  if (!isObject(value)) return null;
+  const { description, candidate } = value;
+  if (isObject(description) && isSdpType(description.type)) {
+    /** @type {RTCSessionDescriptionInit} */
+    const init = { type: description.type };
+    if (typeof description.sdp === "string") init.sdp = description.sdp;
+    return { description: init };
+  }
+  if (isObject(candidate)) {
+    /** @type {RTCIceCandidateInit} */
+    const init = {};
+    if (typeof candidate.candidate === "string") init.candidate = candidate.candidate;
+    if (isOptionalString(candidate.sdpMid)) init.sdpMid = candidate.sdpMid;
+    const index = candidate.sdpMLineIndex;
+    if (typeof index === "number" || index === null) init.sdpMLineIndex = index;
+    const fragment = candidate.usernameFragment;
+    if (isOptionalString(fragment)) init.usernameFragment = fragment;
+    return { candidate: init };
+  }
+  return null;
+}
+
+/** @param {unknown} value @returns {value is RTCIceServer} */
+function isIceServer(value) {
+  if (!isObject(value)) return false;
+  const { urls } = value;
+  if (typeof urls === "string") return true;
+  return Array.isArray(urls) && urls.every((url) => typeof url === "string");
+}
+
+/**
+ * A frame from the server, checked and typed; null when it is not one we can use.
+ * @param {unknown} value  the parsed JSON of one text frame
+ * @returns {ServerFrame | null}
+ */
+export function readServerFrame(value) {
+  if (!isObject(value)) return null;
+  switch (value.type) {
+    case SERVER.WELCOME: {
+      if (typeof value.id !== "string") return null;
+      const peers = Array.isArray(value.peers) ? value.peers.map(readPeer) : [];
+      const servers = Array.isArray(value.ice_servers) ? value.ice_servers : [];
+      const chatBytes = isObject(value.limits) ? value.limits.max_chat_bytes : null;
+      return {
+        type: SERVER.WELCOME,
+        id: value.id,
+        peer: readPeer(value.peer),
+        resume: typeof value.resume === "string" ? value.resume : null,
+        resumed: value.resumed === true,
+        peers: peers.filter((peer) => peer !== null),
+        ice_servers: servers.filter(isIceServer),
+        limits: {
+          max_chat_bytes:
+            Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
+        },
+      };
+    }
+    case SERVER.PEER_JOINED: {
+      const peer = readPeer(value.peer);
+      return peer && { type: SERVER.PEER_JOINED, peer };
+    }
+    case SERVER.PEER_LEFT:
+      return typeof value.id === "string" ? { type: SERVER.PEER_LEFT, id: value.id } : null;
+    case SERVER.PEER_STATE:
+      if (typeof value.id !== "string") return null;
+      /** @type {PeerStateFrame} */
+      const frame = { type: SERVER.PEER_STATE, id: value.id, state: readState(value.state) };
+      if (typeof value.by === "string") frame.by = value.by;
+      return frame;
+    case SERVER.SIGNAL: {
+      const data = readSignalData(value.data);
+      if (typeof value.from !== "string" || !data) return null;
+      return { type: SERVER.SIGNAL, from: value.from, data };
+    }
+    case SERVER.CHAT: {
+      const { id, time, from, text } = value;
+      if (typeof id !== "string" || typeof from !== "string" || typeof text !== "string") {
+        return null;
+      }
+      return {
+        type: SERVER.CHAT,
+        id,
+        time: typeof time === "number" && Number.isFinite(time) ? time : Date.now(),
+        from,
+        name: typeof value.name === "string" ? value.name : "",
+        user: readUser(value.user),
+        color: optionalString(value.color),
+        text,
+        from_code: value.from_code === true,
+      };
+    }
+    case SERVER.ERROR: {
+      /** @type {ErrorFrame} */
+      const frame = {
+        type: SERVER.ERROR,
+        code: isErrorCode(value.code) ? value.code : "",
+        message: typeof value.message === "string" ? value.message : "",
+      };
+      if (typeof value.code === "string" && !isErrorCode(value.code)) frame.other = value.code;
+      if (typeof value.peer === "string") frame.peer = value.peer;
+      return frame;
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,224 @@
+"""Signaling protocol v1: the one contract between browsers, Python peers and the server.
+
+Every name of the wire format lives in this package, one job to a module:
+
+- :mod:`.names`: version, endpoint path, frame types, kinds, state keys, patterns, close
+  codes, the reconnect policy and the :class:`Limits`;
+- :mod:`.errors`: the :class:`ErrorCode` enum and :class:`ProtocolError`;
+- :mod:`.encoding`: the compact JSON encoder, the strict decoder and the depth check;
+- :mod:`.text`: names and chat text as everyone sees them;
+- :mod:`.client_frames`: what a client sends, the parser and the builders;
+- :mod:`.server_frames`: what the server sends, and a peer's public record;
+- :mod:`.chat`: chat and raised hands;
+- :mod:`.view_channel`: what a receiver shows, between peers;
+- :mod:`.widget_wire`: the widget's comm messages, viewer reports and signaling modes.
+
+Frames are JSON text; the parser validates client frames but never looks inside SDP.
+``js/protocol/`` has the same modules for the front end (``js/protocol.js`` re-exports
+them; a test compares the two languages), and ``docs/protocol.md`` explains them. The
+package needs only the standard library.
+
+Client to server::
+
+    {"type": "join", "room": "lab", "name": "Ada", "state": {...}, "resume": "<token>"?,
+     "widget": "<tag>"?, "color": "<css colour>"?, "kind": "recorder"?}
+    {"type": "signal", "to": "<peer id>", "data": {"description": {...}} | {"candidate": {...}}}
+    {"type": "state", "state": {"camera": bool, "microphone": bool, "screen": bool}}
+    {"type": "leave"}
+    {"type": "chat", "text": "...", "from_code": true?}
+    {"type": "lower-hand", "peer": "<peer id>"}
+
+Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
+(stamped with ``from``), ``chat`` and ``error`` (with one of :class:`ErrorCode`, and
+``peer`` when the error concerns one).
+
+A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
+
+    {"id": "<peer id>", "name": "Ada Lovelace", "state": {...},
+     "user": {"username", "display_name", "initials", "avatar_url", "color"} | null,
+     "color": "<css colour>" | null, "widget": "<tag>"?, "kind": "recorder"?}
+
+``user`` is the authenticated Jupyter user (null where the server knows none, as with
+``nbconference serve``: ``name`` is then only the client's label). A client cannot set it.
+``widget`` tags the participants that view one and the same widget model. ``kind``
+is present for participants that are not people (a ``recorder``) and cannot be changed.
+"""
+
+from __future__ import annotations
+
+from .chat import (
+    DEFAULT_CHAT_LIMITS,
+    Chat,
+    ChatLimits,
+    LowerHand,
+    chat_frame,
+    chat_message,
+    lower_hand_message,
+)
+from .client_frames import (
+    ClientMessage,
+    Join,
+    Leave,
+    Signal,
+    State,
+    join_message,
+    leave_message,
+    parse_client_message,
+    signal_message,
+    state_message,
+)
+from .encoding import encode, utf8_size
+from .errors import (
+    ABUSE_CODES,
+    ERROR_CODES,
+    FATAL_JOIN_ERRORS,
+    ErrorCode,
+    ProtocolError,
+    error_code,
+)
+from .names import (
+    CLEAN_CLOSE_CODES,
+    CLOSE_DROPPED,
+    CLOSE_GOING_AWAY,
+    CLOSE_LEFT,
+    CLOSE_POLICY,
+    CLOSE_REPLACED,
+    CLOSE_TOO_BIG,
+    COLOR_PATTERN,
+    DEFAULT_LIMITS,
+    DEFAULT_NAME,
+    FINAL_CLOSE_CODES,
+    MAX_DEPTH,
+    MAX_NAME_CHARS,
+    PARTICIPANT_KIND,
+    PEER_KINDS,
+    PROTOCOL_VERSION,
+    RECONNECT_FIRST_DELAY,
+    RECONNECT_MAX_DELAY,
+    RECORDER_KIND,
+    ROOM_PATTERN,
+    SIGNAL_PATH,
+    STATE_KEYS,
+    WIDGET_TAG_PATTERN,
+    ClientFrame,
+    Limits,
+    ServerFrame,
+    valid_room,
+)
+from .server_frames import (
+    error_frame,
+    identity_stamp,
+    peer_joined_frame,
+    peer_left_frame,
+    peer_record,
+    peer_state_frame,
+    signal_frame,
+    welcome_frame,
+)
+from .text import clean_chat_text, name_key, normalize_name
+from .view_channel import (
+    MAX_VIEW_HEIGHT,
+    MAX_VIEW_MESSAGE,
+    SCALE_STEPS,
+    VIEW_CHANNEL,
+    VIEW_REQUEST,
+    ViewRequest,
+    parse_view_request,
+    scale_for,
+    view_request,
+)
+from .widget_wire import (
+    JOIN_PHASES,
+    PERSON_FIELDS,
+    RECORDER_ENTRY_FIELDS,
+    ROSTER_ENTRY_FIELDS,
+    SIGNALING_MODES,
+    VIEWER_REPORT_FIELDS,
+    FromKernel,
+    SignalingMode,
+    ToKernel,
+)
+
+__all__ = [
+    "ABUSE_CODES",
+    "CLEAN_CLOSE_CODES",
+    "CLOSE_DROPPED",
+    "CLOSE_GOING_AWAY",
+    "CLOSE_LEFT",
+    "CLOSE_POLICY",
+    "CLOSE_REPLACED",
+    "CLOSE_TOO_BIG",
+    "COLOR_PATTERN",
+    "DEFAULT_CHAT_LIMITS",
+    "DEFAULT_LIMITS",
+    "DEFAULT_NAME",
+    "ERROR_CODES",
+    "FATAL_JOIN_ERRORS",
+    "FINAL_CLOSE_CODES",
+    "JOIN_PHASES",
+    "MAX_DEPTH",
+    "MAX_NAME_CHARS",
+    "MAX_VIEW_HEIGHT",
+    "MAX_VIEW_MESSAGE",
+    "PARTICIPANT_KIND",
+    "PEER_KINDS",
+    "PERSON_FIELDS",
+    "PROTOCOL_VERSION",
+    "RECONNECT_FIRST_DELAY",
+    "RECONNECT_MAX_DELAY",
+    "RECORDER_ENTRY_FIELDS",
+    "RECORDER_KIND",
+    "ROOM_PATTERN",
+    "ROSTER_ENTRY_FIELDS",
+    "SCALE_STEPS",
+    "SIGNALING_MODES",
+    "SIGNAL_PATH",
+    "STATE_KEYS",
+    "VIEWER_REPORT_FIELDS",
+    "VIEW_CHANNEL",
+    "VIEW_REQUEST",
+    "WIDGET_TAG_PATTERN",
+    "Chat",
+    "ChatLimits",
+    "ClientFrame",
+    "ClientMessage",
+    "ErrorCode",
+    "FromKernel",
+    "Join",
+    "Leave",
+    "Limits",
+    "LowerHand",
+    "ProtocolError",
+    "ServerFrame",
+    "Signal",
+    "SignalingMode",
+    "State",
+    "ToKernel",
+    "ViewRequest",
+    "chat_frame",
+    "chat_message",
+    "clean_chat_text",
+    "encode",
+    "error_code",
+    "error_frame",
+    "identity_stamp",
+    "join_message",
+    "leave_message",
+    "lower_hand_message",
+    "name_key",
+    "normalize_name",
+    "parse_client_message",
+    "parse_view_request",
+    "peer_joined_frame",
+    "peer_left_frame",
+    "peer_record",
+    "peer_state_frame",
+    "scale_for",
+    "signal_frame",
+    "signal_message",
+    "state_message",
+    "utf8_size",
+    "valid_room",
+    "view_request",
+    "welcome_frame",
+]

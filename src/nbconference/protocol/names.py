@@ -1,0 +1,124 @@
+"""The names of the wire: version, endpoint, frame types, kinds of participant, state
+keys, patterns, close codes, the reconnect policy and the limits a server enforces.
+
+``js/protocol/names.js`` holds the same names for the front end; the contract test
+compares the two.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+PROTOCOL_VERSION: Final = 1
+# Relative to a Jupyter server's base URL, and the path of `nbconference serve`.
+SIGNAL_PATH: Final = "nbconference/signal"
+
+ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_NAME_CHARS: Final = 64
+# The name of a participant whose label is empty once normalised (see normalize_name),
+# as the widget and the page call a nameless person.
+DEFAULT_NAME: Final = "guest"
+# What a join may say of itself beyond its label: which widget it views (an opaque tag),
+# and the colour its person has in a shared notebook when the server's identity has none.
+WIDGET_TAG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{3,8}|var\(--jp-collaborator-color[1-9]\)")
+# SDP and ICE payloads nest two or three levels. The limit is explicit so that it does not
+# depend on the interpreter's recursion limit, which IPython, for one, raises to 3000.
+MAX_DEPTH: Final = 32
+# "hand": a client says true or false; the server turns true into the time (ms) the hand
+# went up, which orders the room's queue of raised hands (see "chat and raised hands").
+STATE_KEYS: Final = ("camera", "microphone", "screen", "hand")
+
+# -- kinds of participant (recording, issue 13) ----------------------------------------
+# A join may declare what kind of participant it is. The server carries a declared kind
+# in the peer record for as long as the peer is in the room: no later frame can change
+# or strip it (state frames carry STATE_KEYS only; a resume keeps the first record).
+# A participant that declares nothing is a person ("participant"), and its record
+# carries no ``kind``. A ``recorder`` sends no media and writes what it receives to
+# disk: every page shows a "Recording" banner while one is in the room.
+PARTICIPANT_KIND: Final = "participant"
+RECORDER_KIND: Final = "recorder"
+PEER_KINDS: Final = (PARTICIPANT_KIND, RECORDER_KIND)
+
+
+class ClientFrame:
+    """The ``type`` of each frame a client sends."""
+
+    JOIN: Final = "join"
+    SIGNAL: Final = "signal"
+    STATE: Final = "state"
+    LEAVE: Final = "leave"
+    CHAT: Final = "chat"
+    LOWER_HAND: Final = "lower-hand"
+
+
+class ServerFrame:
+    """The ``type`` of each frame the server sends."""
+
+    WELCOME: Final = "welcome"
+    PEER_JOINED: Final = "peer-joined"
+    PEER_LEFT: Final = "peer-left"
+    PEER_STATE: Final = "peer-state"
+    SIGNAL: Final = "signal"
+    CHAT: Final = "chat"
+    ERROR: Final = "error"
+
+
+# WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed
+# tab); 4000-4999 are for applications.
+CLOSE_LEFT: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY: Final = 1008  # repeated abuse, or a client that stopped reading
+# Sent by the server only: a frame over four times max_message_bytes (RFC 6455 "message
+# too big"); clients treat it like any other drop.
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_REPLACED: Final = 4000  # the peer resumed on a newer socket
+CLOSE_DROPPED: Final = 4001  # a client's deliberate "network failure": the server keeps its peer
+# The client left on purpose: its peer leaves at once, with no grace window.
+CLEAN_CLOSE_CODES: Final = frozenset({CLOSE_LEFT, CLOSE_GOING_AWAY})
+# After these a client does not reconnect: it would be refused or replace itself again.
+FINAL_CLOSE_CODES: Final = frozenset({CLOSE_POLICY, CLOSE_REPLACED})
+
+# The one reconnect policy (docs/protocol.md): wait RECONNECT_FIRST_DELAY after a drop,
+# double after each failed attempt up to RECONNECT_MAX_DELAY, start over after a welcome.
+RECONNECT_FIRST_DELAY: Final = 0.5  # seconds
+RECONNECT_MAX_DELAY: Final = 8.0  # seconds
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the server enforces; the first five are announced in ``welcome``."""
+
+    max_peers_per_room: int = 8
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 500.0
+    message_burst: int = 1000
+    reconnect_grace_seconds: float = 15.0
+    max_pending_messages: int = 256
+    max_violations: int = 50
+    max_sockets_per_user: int = 32
+    max_sockets_per_address: int = 256
+    max_queued_bytes: int = 1024 * 1024
+    send_timeout_seconds: float = 10.0
+    joins_per_minute: float = 6.0
+    join_burst: int = 3
+
+    def public(self) -> dict[str, Any]:
+        """The limits a client paces itself by, as ``welcome`` carries them."""
+        return {
+            "max_peers_per_room": self.max_peers_per_room,
+            "max_message_bytes": self.max_message_bytes,
+            "messages_per_second": self.messages_per_second,
+            "message_burst": self.message_burst,
+            "reconnect_grace_seconds": self.reconnect_grace_seconds,
+        }
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+
+def valid_room(room: object) -> bool:
+    """True for room names of 1-64 characters from ``[A-Za-z0-9._-]``."""
+    return isinstance(room, str) and ROOM_PATTERN.fullmatch(room) is not None

@@ -1,0 +1,93 @@
+"""The widget's own wire: the comm messages between a ``ConferenceWidget`` (widget.py) and
+each browser that shows it (js/bridge.js), the record a browser reports of itself
+(js/snapshot.js ``viewerRecordOf``, read by viewers.py), and where the kernel tells the
+browsers to join (client/plan.py, widget.py).
+
+``js/protocol/widget-wire.js`` holds the same names; the contract test compares the
+two, and checks the records the JS code really makes against the field lists here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class ToKernel:
+    """The ``type`` of each message a browser sends its kernel (TO_KERNEL in js)."""
+
+    HELLO: Final = "hello"
+    VIEWER: Final = "viewer"
+    STATS: Final = "stats"
+    GONE: Final = "viewer-gone"
+    VIEWER_LEFT: Final = "viewer-left"
+    CHAT: Final = "chat"
+
+
+class FromKernel:
+    """The ``command`` of each message the kernel sends the browsers (FROM_KERNEL in js)."""
+
+    LEAVE: Final = "leave"
+    JOIN: Final = "join"
+    CAMERA: Final = "camera"
+    MICROPHONE: Final = "microphone"
+    SIGNALING: Final = "signaling"
+    RECEIVE_VIDEO: Final = "receive-video"
+    # For the one viewer named in ``via``.
+    CHAT: Final = "chat"
+    LOWER_HAND: Final = "lower-hand"
+
+
+class SignalingMode:
+    """The ``mode`` of a ``signaling`` command: where the browsers join."""
+
+    PENDING: Final = "pending"  # the kernel is still finding out: the page's server for now
+    SERVER: Final = "server"  # the page's Jupyter server has the endpoint
+    LOCAL: Final = "local"  # this user's local server (``url`` with ``token``)
+    UNKNOWN: Final = "unknown"  # the kernel cannot tell: the page tries its own server
+    GIVEN: Final = "given"  # the widget's ``signaling_url``
+
+
+SIGNALING_MODES: Final = (
+    SignalingMode.PENDING,
+    SignalingMode.SERVER,
+    SignalingMode.LOCAL,
+    SignalingMode.UNKNOWN,
+    SignalingMode.GIVEN,
+)
+
+# A person as a browser reports one: itself, or a peer it is linked to.
+PERSON_FIELDS: Final = (
+    "id",
+    "name",
+    "username",
+    "initials",
+    "color",
+    "avatar_url",
+    "verified",
+    "camera",
+    "microphone",
+    "screen",
+    "hand",
+)
+# What a browser says of itself in a ``viewer`` message (``record``), field for field.
+VIEWER_REPORT_FIELDS: Final = (
+    *PERSON_FIELDS,
+    "wanted_camera",
+    "wanted_microphone",
+    "receive_video",
+    "status",
+    "error",
+    "media_error",
+    "peers",
+    "recorders",
+    "timeline",
+)
+# The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
+# epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page
+# joins receive-only and sends once its devices are up, so "media" may come anywhere
+# after "rendered".
+JOIN_PHASES: Final = ("cell", "rendered", "target", "media", "welcome", "offer", "ice", "frame")
+# One entry of its ``peers``: a peer it is linked to (js/mesh.js ``peerTraits``).
+ROSTER_ENTRY_FIELDS: Final = (*PERSON_FIELDS, "connection", "problem", "widget")
+# One entry of its ``recorders``.
+RECORDER_ENTRY_FIELDS: Final = ("id", "name")
