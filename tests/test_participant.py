@@ -192,3 +192,31 @@ def test_a_recorders_default_name_loads_no_ui_code() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_recorder_reads_the_chat_and_may_post_to_it(
+    standalone: StandaloneServer, joined: list[KernelPeer | Recorder], tmp_path: Path
+) -> None:
+    ada = await kernel_peer(standalone, joined, "ada")
+    ada.send_chat("before the recording")
+    await eventually(lambda: len(ada.chat) == 1, 10, "Ada's message in the room")
+    rec = await Recorder.join(
+        "lab", folder=tmp_path, name="Grace", url=standalone.url, token=standalone.token
+    )
+    joined.append(rec)
+    heard: list[str] = []
+    rec.on_chat(lambda message: heard.append(message["text"]))
+    await eventually(
+        lambda: [m["text"] for m in rec.chat] == ["before the recording"], 10, "history"
+    )
+    ada.send_chat("during it")
+    rec.send_chat("recording into the lab's folder")
+    await eventually(
+        lambda: (
+            [m["text"] for m in ada.chat][1:] == ["during it", "recording into the lab's folder"]
+        ),
+        10,
+        "both messages in Ada's chat",
+    )
+    await eventually(lambda: "during it" in heard, 10, "the recorder to hear Ada")
+    assert ada.chat[-1]["sender_id"] == rec.id and ada.chat[-1]["from_code"] is True
