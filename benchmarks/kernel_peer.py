@@ -67,7 +67,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
         index = iter(range(10**9))
         peer.publish_frames(lambda: frames[next(index) % len(frames)], fps=args.fps)
     if args.role == "publish":
-        while not peer.peers:
+        while not peer.links:
             await asyncio.sleep(0.05)
         first_frame.set_result(None)
     await asyncio.wait_for(first_frame, 30)

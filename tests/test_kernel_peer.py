@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbconference.peer import KernelPeer, PeerFrame, RemotePeer, SignalingError
+from nbconference.peer import KernelPeer, PeerFrame, SignalingError
 from nbconference.protocol import MAX_VIEW_HEIGHT
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
@@ -57,6 +57,11 @@ async def join(
     return peer
 
 
+def ids(records: list[dict[str, Any]]) -> set[str]:
+    """The ids of ``peers`` records."""
+    return {record["id"] for record in records}
+
+
 async def frames_from(peer: KernelPeer, sender: str | None, count: int = 3) -> list[PeerFrame]:
     got: list[PeerFrame] = []
     async for frame in peer.frames(sender):
@@ -83,9 +88,9 @@ async def test_three_kernel_peers_receive_each_other(
             assert image.shape == (HEIGHT, WIDTH, 3) and image.dtype == np.uint8
             mean = image.reshape(-1, 3).mean(axis=0)
             assert np.abs(mean - colour).max() < COLOUR_TOLERANCE, (mean, colour)
-        assert set(receiver.peers) == {p.id for p in mesh if p is not receiver}
-        assert all(p.state.get("camera") for p in receiver.peers.values())
-        assert all(p.connection == "connected" for p in receiver.peers.values())
+        assert ids(receiver.peers) == {p.id for p in mesh if p is not receiver}
+        assert all(p["camera"] for p in receiver.peers)
+        assert all(p["connection"] == "connected" for p in receiver.peers)
 
 
 async def test_a_peer_leaving_mid_stream_does_not_stop_the_others(
@@ -126,7 +131,7 @@ async def test_a_peer_leaving_mid_stream_does_not_stop_the_others(
     assert counts[(a.id, b.id)] - before[(a.id, b.id)] >= 5, "a keeps receiving b"
     assert counts[(b.id, a.id)] - before[(b.id, a.id)] >= 5, "b keeps receiving a"
     assert counts[(a.id, c.id)] == before.get((a.id, c.id)), "nothing more from the leaver"
-    assert set(a.peers) == {b.id} and set(b.peers) == {a.id}
+    assert ids(a.peers) == {b.id} and ids(b.peers) == {a.id}
     assert not a_from_all.done(), "the all-peers iterator goes on for the others"
     late = [frame async for frame in a.frames(c.id)]
     assert late == [], "an iterator over a peer who has gone ends at once"
@@ -151,7 +156,7 @@ async def test_figure_is_published_as_video(
     assert drawn and drawn == list(range(len(drawn))), "update(i) runs before each frame"
     await sender.stop_publishing()
     await asyncio.sleep(0.2)
-    assert receiver.peers[sender.id].state["camera"] is False
+    assert receiver.links[sender.id].state["camera"] is False
 
 
 async def test_signaling_drop_resumes_with_the_same_id(
@@ -170,7 +175,7 @@ async def test_signaling_drop_resumes_with_the_same_id(
     c = await join(standalone, peers, "c")
     frame = await c.next_frame(a.id, timeout=10)
     assert frame.image.shape == (HEIGHT, WIDTH, 3), "signaling works after the resume"
-    assert set(b.peers) == {a.id, c.id}
+    assert ids(b.peers) == {a.id, c.id}
 
 
 async def restart(
@@ -203,7 +208,7 @@ async def test_a_server_gone_past_the_grace_is_rejoined_as_a_new_peer(
     await b.next_frame(a.id, timeout=10)
     old_a, old_b = a.id, b.id
     left: list[str] = []
-    b.on_peer_left(lambda peer: left.append(peer.id))
+    b.on_peer_left(lambda peer: left.append(peer["id"]))
     from_old_a = asyncio.create_task(frames_from(b, old_a, count=10_000))
 
     await standalone.stop()
@@ -220,7 +225,7 @@ async def test_a_server_gone_past_the_grace_is_rejoined_as_a_new_peer(
     )
     assert a.id != old_a and b.id != old_b, "the new server made both new peers"
     assert a.error == ""
-    await eventually(lambda: set(b.peers) == {a.id}, 5, "set(b.peers) == {a.id}")
+    await eventually(lambda: ids(b.peers) == {a.id}, 5, "ids(b.peers) == {a.id}")
     assert left == [old_a], "the old peer left when the new welcome came"
     await asyncio.wait_for(from_old_a, 5)  # an iterator over the old id ended
     frame = await b.next_frame(a.id, timeout=10)
@@ -286,15 +291,13 @@ async def test_unknown_peer_error_names_the_peer_that_has_gone() -> None:
     from nbconference.peer.publishing import VideoPublisher
 
     gone: list[str] = []
-    left: list[RemotePeer] = []
     mesh = Mesh(lambda frame: None, VideoPublisher().track, lambda *_: None, gone.append)
-    mesh.left.append(left.append)
     mesh.welcomed({"id": "me", "peers": [{"id": "p1", "name": "P", "state": {}}]})
     mesh.dispatch({"type": "error", "code": "unknown-peer", "message": "no peer 'x'"})
     mesh.dispatch({"type": "error", "code": "rate-limited", "message": "slow", "peer": "p1"})
     assert set(mesh.peers) == {"p1"}, "only an unknown-peer naming a known peer removes one"
     mesh.dispatch({"type": "error", "code": "unknown-peer", "message": "...", "peer": "p1"})
-    assert gone == ["p1"] and [p.id for p in left] == ["p1"] and mesh.peers == {}
+    assert gone == ["p1"] and mesh.peers == {}
 
 
 async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
@@ -305,7 +308,7 @@ async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
     second = await join(standalone, peers, "notebook")  # the cell was run again
     assert first.status == "left" and second.status == "joined"
     await asyncio.sleep(0.2)
-    assert [p.id for p in watcher.peers.values()] == [second.id]
+    assert [p["id"] for p in watcher.peers] == [second.id]
 
 
 async def test_every_on_callback_returns_its_remover(
@@ -314,8 +317,8 @@ async def test_every_on_callback_returns_its_remover(
     watcher = await join(standalone, peers, "watcher")
     heard: list[str] = []
     removers = [
-        watcher.on_peer_joined(lambda peer: heard.append(f"joined {peer.name}")),
-        watcher.on_peer_left(lambda peer: heard.append(f"left {peer.name}")),
+        watcher.on_peer_joined(lambda peer: heard.append(f"joined {peer['name']}")),
+        watcher.on_peer_left(lambda peer: heard.append(f"left {peer['name']}")),
         watcher.on_frame(lambda peer_id, image: heard.append("frame")),
         watcher.on_audio(lambda peer_id, samples, rate: heard.append("audio")),
     ]
@@ -359,7 +362,7 @@ async def test_a_plain_script_joins_with_asyncio_run(
     watcher = await join(standalone, peers, "watcher")
     watcher.publish_frames(lambda: solid(COLOURS[0]), fps=15)
     left: list[str] = []
-    watcher.on_peer_left(lambda peer: left.append(peer.name))
+    watcher.on_peer_left(lambda peer: left.append(peer["name"]))
     script = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -456,22 +459,22 @@ async def test_kernel_peers_send_only_what_is_read_and_at_its_size(
     sender.publish_frames(lambda: np.zeros((480, 640, 3), np.uint8), fps=30)
     reader = await join(standalone, peers, "reader")
     idle = await join(standalone, peers, "idle")
-    await eventually(lambda: idle.id in sender.peers, 10, "the sender's link to idle")
+    await eventually(lambda: idle.id in sender.links, 10, "the sender's link to idle")
 
     async def stalled(to: str) -> bool:
-        before = sender.peers[to].frames_sent
+        before = sender.links[to].frames_sent
         await asyncio.sleep(0.5)
-        return sender.peers[to].frames_sent == before
+        return sender.links[to].frames_sent == before
 
     # Nobody reads the sender yet: neither link gets frames once the requests arrive.
     for to in (reader.id, idle.id):
-        await eventually(lambda t=to: sender.peers[t].shows_us == 0, 10, f"{to} to ask for 0")
+        await eventually(lambda t=to: sender.links[t].shows_us == 0, 10, f"{to} to ask for 0")
         await eventually(lambda t=to: stalled(t), 5, f"the sender to stop sending {to}")
 
     # The reader reads: it asks for the whole picture and gets it; idle still gets nothing.
     got = await asyncio.wait_for(frames_from(reader, sender.id, 5), 10)
     assert {frame.image.shape for frame in got} == {(480, 640, 3)}
-    assert sender.peers[reader.id].shows_us == MAX_VIEW_HEIGHT
+    assert sender.links[reader.id].shows_us == MAX_VIEW_HEIGHT
     assert await stalled(idle.id)
 
 

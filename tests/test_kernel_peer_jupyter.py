@@ -25,7 +25,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from nbconference.peer import KernelPeer, RemotePeer
+from nbconference.peer import KernelPeer, PeerRecord
 from support.kernel import execute_request
 from support.processes import free_port, spawn, stop
 
@@ -168,8 +168,8 @@ async def test_notebook_runs_in_a_kernel_of_its_own_server(jupyter: Jupyter) -> 
     try:
         image = np.full((240, 320, 3), 128, np.uint8)
         other.publish_frames(lambda: image, fps=10)
-        joined: list[RemotePeer] = []
-        left: list[RemotePeer] = []
+        joined: list[PeerRecord] = []
+        left: list[PeerRecord] = []
         other.on_peer_joined(joined.append)
         other.on_peer_left(left.append)
         received: list[tuple[str, tuple[int, ...]]] = []
@@ -189,9 +189,9 @@ async def test_notebook_runs_in_a_kernel_of_its_own_server(jupyter: Jupyter) -> 
             assert status == "ok", (source, outputs)
             results.append(outputs)
 
-        assert [p.name for p in joined] == ["notebook kernel"]
-        assert [p.name for p in left] == ["notebook kernel"], "the notebook left at its end"
-        notebook_id = joined[0].id
+        assert [p["name"] for p in joined] == ["notebook kernel"]
+        assert [p["name"] for p in left] == ["notebook kernel"], "the notebook left at its end"
+        notebook_id = joined[0]["id"]
         assert (notebook_id, (240, 320, 3)) in received, "the figure arrived as 320x240 video"
         shown = results[2]
         text = "".join(o.get("text", "") for o in shown)

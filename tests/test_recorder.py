@@ -55,19 +55,22 @@ async def test_a_recorder_writes_each_participant_and_a_manifest(
         for peer in (ada, bob):
             await eventually(
                 lambda p=peer: (
-                    p.peers.get(rec.id) is not None
-                    and p.peers[rec.id].shows_us == MAX_VIEW_HEIGHT
-                    and p.peers[rec.id].frames_sent > 15
+                    p.links.get(rec.id) is not None
+                    and p.links[rec.id].shows_us == MAX_VIEW_HEIGHT
+                    and p.links[rec.id].frames_sent > 15
                 ),
                 15,
                 f"{peer.name} to send the recorder its whole picture",
             )
-        # Ada's record in the senders' eyes: the recorder has no video for them.
-        assert rec.id in ada.peers and ada.peers[rec.id].state["camera"] is False
+        # In the senders' eyes the recorder has no video for them, and is not a person of
+        # the room (peers) but its recording, as in the widget.
+        assert ada.links[rec.id].state["camera"] is False
+        assert ada.recording and rec.id not in {p["id"] for p in ada.peers}
+        assert {p["id"] for p in rec.peers} == {ada.id, bob.id}
         await asyncio.sleep(2.0)
-        sent = {p.name: p.peers[rec.id].frames_sent for p in (ada, bob)}
+        sent = {p.name: p.links[rec.id].frames_sent for p in (ada, bob)}
         await bob.leave()  # Bob leaves while recording: his file is closed there
-        await eventually(lambda: bob.id not in rec.peers, 10, "the recorder to see Bob go")
+        await eventually(lambda: bob.id not in rec.links, 10, "the recorder to see Bob go")
         await asyncio.sleep(0.5)
     finally:
         await rec.stop()
@@ -162,7 +165,7 @@ async def test_a_killed_recorder_leaves_readable_files(
         folder = Path(line.strip())
 
         def recorder_link() -> Any:
-            return next((p for p in ada.peers.values() if p.shows_us), None)
+            return next((p for p in ada.links.values() if p.shows_us), None)
 
         await eventually(recorder_link, 20, "the recorder to ask Ada for frames")
         await eventually(

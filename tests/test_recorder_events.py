@@ -58,7 +58,7 @@ async def test_a_flood_of_state_changes_neither_stalls_the_recorder_nor_bloats_t
             sent = await asyncio.to_thread(flood.done)
             await eventually(
                 lambda: all(
-                    {k: rec.peers[p].state.get(k) for k in final_state(n)} == final_state(n)
+                    {k: rec.links[p].state.get(k) for k in final_state(n)} == final_state(n)
                     for n, p in enumerate(flood.ids)
                 ),
                 60,

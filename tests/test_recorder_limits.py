@@ -114,7 +114,7 @@ async def test_max_seconds_stops_the_recording(
     assert "max_seconds=3" in rec.stopped_message
     (record,) = manifest["participants"]
     assert 3.0 <= record["left"] < 3.5, record
-    await eventually(lambda: rec.id not in ada.peers, 10, "the recorder to leave the room")
+    await eventually(lambda: rec.id not in ada.links, 10, "the recorder to leave the room")
 
 
 async def test_max_bytes_stops_the_recording(
@@ -139,7 +139,7 @@ async def test_max_bytes_stops_the_recording(
     # Past the limit, and stopped within about a second of it (checked twice a second).
     rate = written / record["left"]
     assert limit <= written <= limit + 1.5 * rate, (written, rate, record)
-    await eventually(lambda: rec.id not in ada.peers, 10, "the recorder to leave the room")
+    await eventually(lambda: rec.id not in ada.links, 10, "the recorder to leave the room")
 
 
 async def test_too_little_free_disk_refuses_a_recording_or_stops_it(
@@ -152,7 +152,7 @@ async def test_too_little_free_disk_refuses_a_recording_or_stops_it(
             "lab", tmp_path, url=standalone.url, token=standalone.token,
             min_free_bytes=more_than_free,
         )  # fmt: skip
-    assert list(tmp_path.iterdir()) == [] and ada.peers == {}, "it neither wrote nor joined"
+    assert list(tmp_path.iterdir()) == [] and ada.links == {}, "it neither wrote nor joined"
 
     rec = await Recorder.start("lab", tmp_path, url=standalone.url, token=standalone.token)
     try:
@@ -166,7 +166,7 @@ async def test_too_little_free_disk_refuses_a_recording_or_stops_it(
         await rec.stop()
     check_closed_cleanly(rec, ada, "low_disk")
     assert "min_free_bytes" in rec.stopped_message
-    await eventually(lambda: rec.id not in ada.peers, 10, "the recorder to leave the room")
+    await eventually(lambda: rec.id not in ada.links, 10, "the recorder to leave the room")
 
 
 def test_limits_must_make_sense(tmp_path: Path) -> None:

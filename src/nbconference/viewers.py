@@ -28,6 +28,7 @@ from typing import Any
 
 from .chat_log import hand_fields
 from .protocol import JOIN_PHASES
+from .records import _devices, _identity, _text, peer_record
 
 # Best first: the widget's status is the best of its viewers'.
 STATUS_RANK = {"joined": 5, "reconnecting": 4, "connecting": 3, "error": 2, "left": 1}
@@ -40,10 +41,7 @@ CONNECTION_RANK = {
     "failed": 2,
     "closed": 1,
 }
-IDENTITY_FIELDS = ("username", "initials", "color", "avatar_url")
 PHASES = JOIN_PHASES  # the steps of a join, in their expected order
-DEVICE_FIELDS = ("camera", "microphone", "screen")
-MAX_TEXT = 2000
 
 
 @dataclass
@@ -57,36 +55,6 @@ class _Viewer:
     @property
     def peer_id(self) -> str:
         return str(self.record.get("id") or "")
-
-
-def _text(value: object, limit: int = MAX_TEXT) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _identity(source: Mapping[str, Any]) -> dict[str, Any]:
-    """The identity fields of a browser's record, as text (or None when unknown)."""
-    result: dict[str, Any] = {"name": _text(source.get("name"), 200)}
-    for key in IDENTITY_FIELDS:
-        value = source.get(key)
-        result[key] = value[:MAX_TEXT] if isinstance(value, str) and value else None
-    result["verified"] = source.get("verified") is True
-    return result
-
-
-def _devices(source: Mapping[str, Any]) -> dict[str, bool]:
-    return {key: source.get(key) is True for key in DEVICE_FIELDS}
-
-
-def peer_record(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``peers`` record from one entry of a viewer's roster."""
-    return {
-        "id": _text(entry.get("id"), 64),
-        **_identity(entry),
-        **_devices(entry),
-        **hand_fields(entry),
-        "connection": _text(entry.get("connection"), 32) or "new",
-        "problem": _text(entry.get("problem")),
-    }
 
 
 def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:

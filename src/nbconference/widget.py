@@ -10,7 +10,6 @@ The kernel steers the call by message too: ``camera``/``microphone`` and :meth:`
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 import time
 import uuid
@@ -24,6 +23,7 @@ import traitlets
 
 from .chat_log import ChatRecords, chat_record, hand_queue
 from .client.plan import SignalingPlan, plan_signaling
+from .identity import default_name
 from .notebook_room import notebook_path, notebook_room, widget_room
 from .protocol import MAX_NAME_CHARS, FromKernel, SignalingMode, ToKernel, valid_room
 from .stats_history import DEFAULT_METRICS, StatsHistory
@@ -39,21 +39,6 @@ PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
 ChatCallback = Callable[[dict[str, Any]], object]
 Remover = Callable[[], None]
-
-
-def default_name() -> str:
-    """The user's name as the environment knows it (JupyterHub first), else ``"guest"``.
-
-    Only a label: where the Jupyter server knows who each person is, everyone sees that.
-    """
-    for key in ("JUPYTERHUB_USER", "USER", "LOGNAME", "USERNAME"):
-        value = os.environ.get(key, "").strip()
-        if value:
-            return value[:MAX_NAME_CHARS]
-    try:
-        return getpass.getuser()[:MAX_NAME_CHARS] or "guest"
-    except Exception:
-        return "guest"
 
 
 class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]

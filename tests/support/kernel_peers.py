@@ -79,7 +79,7 @@ async def main(url, token, room):
             name = command["peers"]
             links = {
                 peer_id: {"shows_us": peer.shows_us, "frames_sent": peer.frames_sent}
-                for peer_id, peer in peers[name].peers.items()
+                for peer_id, peer in peers[name].links.items()
             }
             report(peers=name, links=links)
         elif "leave" in command:

@@ -16,33 +16,17 @@ Needs the ``kernel-peer`` extra (aiortc, numpy).
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
-from ..chat_log import ChatRecords, chat_record
-from ..client.discovery import resolve_signaling
-from ..client.session import SignalingSession
-from ..protocol import (
-    MAX_NAME_CHARS,
-    MAX_VIEW_HEIGHT,
-    ServerFrame,
-    chat_message,
-    state_message,
-    valid_room,
-)
+from ..protocol import MAX_VIEW_HEIGHT, state_message
 from .link import PeerLink
-from .mesh import Mesh, PeerCallback, RemotePeer
+from .participant import Participant
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
-from .tasks import Tasks
-
-ChatCallback = Callable[[dict[str, Any]], object]
-
-log = logging.getLogger("nbconference")
 
 T = TypeVar("T")
 VideoKind = Literal["camera", "screen"]
@@ -65,16 +49,13 @@ class PeerAudio(NamedTuple):
     sample_rate: int
 
 
-class KernelPeer:
+class KernelPeer(Participant):
     """A conference participant living in this Python process; see the module docstring.
 
-    Without ``url``, the Jupyter server running this kernel is found by itself (or
-    ``$NBCONFERENCE_SIGNALING_URL`` and ``$NBCONFERENCE_TOKEN`` are used when set). For
-    ``nbconference serve`` pass the ``ws://`` URL and the token it prints; a
-    server's ``http(s)://host:port/base/`` URL works too.
-    ``timeout`` bounds joining. Use ``await KernelPeer.join(...)`` or ``async with``.
-    A dropped signaling socket is reconnected by itself (``status`` is ``reconnecting``
-    meanwhile); back after the server's grace window, the peer has a new id.
+    Joining, ``url``, ``token``, ``timeout``, the room (:attr:`peers`, :attr:`links`, the
+    ``on_peer_*`` callbacks) and chat are those of every
+    :class:`~nbconference.peer.participant.Participant`. Use
+    ``await KernelPeer.join(...)`` or ``async with``.
 
     Joining again from this process with the same server, room and name makes the
     earlier KernelPeer leave first: re-running a notebook cell leaves no ghost behind.
@@ -91,19 +72,9 @@ class KernelPeer:
         token: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        if not valid_room(room):
-            raise ValueError("room must be 1-64 characters of letters, digits, '.', '_' or '-'")
-        if len(name) > MAX_NAME_CHARS:
-            raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
-        self.room, self.name, self.timeout = room, name, timeout
-        self._url, self._token = url, token or ""
-        self._error = ""
         self.video = VideoPublisher(on_active=self._camera_changed)
-        self._status = "new"
-        self._state = {"camera": False, "microphone": False, "screen": False}
-        self._session: SignalingSession | None = None
-        self._mesh = Mesh(
-            self._send, self.video.track, self._on_media, self._peer_gone, self._wants
+        super().__init__(
+            room, name=name, url=url, token=token, timeout=timeout, outgoing_video=self.video.track
         )
         update = self._mesh.update_wants
         self._fanouts: dict[str, Fanout[Any]] = {
@@ -111,94 +82,22 @@ class KernelPeer:
             "screen": Fanout(4, on_change=update),
             "audio": Fanout(50),
         }
-        self._tasks = Tasks("KernelPeer")
-        self._chat = ChatRecords()
-        self._chat_callbacks: list[ChatCallback] = []
         self._publishing: asyncio.Task[None] | None = None
 
     # -- joining and leaving ----------------------------------------------------------
 
-    @classmethod
-    async def join(cls, room: str, **options: Any) -> KernelPeer:
-        """Join ``room`` and return the peer; options as for the constructor."""
-        return await cls(room, **options).connect()
+    async def _before_joining(self) -> None:
+        previous = _LIVE.get((self._url or "", self.room, self.name))
+        if previous is not None:
+            await previous.leave()
 
-    async def connect(self) -> KernelPeer:
-        """Join the room; raises ``SignalingError`` with a readable reason."""
-        if self._status != "new":
-            raise RuntimeError(f"this KernelPeer is already {self._status}")
-        self._status = "connecting"
-        try:
-            self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
-            previous = _LIVE.get((self._url, self.room, self.name))
-            if previous is not None:
-                await previous.leave()
-            self._session = SignalingSession(
-                self._url, self._token, self.room, self.name, self._state, self.timeout
-            )
-            self._mesh.welcomed(await self._session.open())
-            self._status = "joined"
-        except BaseException as exc:
-            self._status, self._error = "error", str(exc)
-            raise
-        _LIVE[(self._url, self.room, self.name)] = self
-        self._tasks.spawn(self._read_signaling())
-        return self
+    def _in_room(self) -> None:
+        _LIVE[(self._url or "", self.room, self.name)] = self
 
-    @property
-    def id(self) -> str:
-        """Our peer id in the room, given by the server ('' before joining)."""
-        return self._mesh.id
-
-    @property
-    def error(self) -> str:
-        """Why joining failed or the peer stopped; while reconnecting, why the last try did."""
-        if self.status == "reconnecting" and self._session is not None:
-            return self._session.error
-        return self._error
-
-    @property
-    def status(self) -> str:
-        """``new``, ``connecting``, ``joined``, ``reconnecting``, ``left`` or ``error``."""
-        if self._status == "joined" and self._session is not None and self._session.reconnecting:
-            return "reconnecting"
-        return self._status
-
-    async def __aenter__(self) -> KernelPeer:
-        return self if self._status == "joined" else await self.connect()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.leave()
-
-    async def leave(self) -> None:
-        """Leave the room and close every connection, track, socket and task."""
-        if self._status == "left":
-            return
-        self._status = "left"
-        if self._session is not None:
-            await self._session.close()
-        await self._close_all()
-
-    async def _close_all(self) -> None:
-        await self._tasks.cancel_all()
-        await self._mesh.close()
+    async def _close(self) -> None:
+        await super()._close()
         for fanout in self._fanouts.values():
             fanout.end()
-
-    # -- who is here ------------------------------------------------------------------
-
-    @property
-    def peers(self) -> dict[str, RemotePeer]:
-        """The other participants by id (a snapshot)."""
-        return self._mesh.peers
-
-    def on_peer_joined(self, callback: PeerCallback) -> Callable[[], None]:
-        """Call ``callback(peer)`` when someone joins; returns a function to stop."""
-        return _register(self._mesh.joined, callback)
-
-    def on_peer_left(self, callback: PeerCallback) -> Callable[[], None]:
-        """Call ``callback(peer)`` when someone leaves; returns a function to stop."""
-        return _register(self._mesh.left, callback)
 
     # -- receiving --------------------------------------------------------------------
 
@@ -319,64 +218,9 @@ class KernelPeer:
         if self._status == "joined":
             self._send(state_message(self._state))
 
-    # -- chat -------------------------------------------------------------------------
-
-    def send_chat(self, text: str) -> None:
-        """Post ``text`` to the room's chat, marked as sent by code (a script posting its
-        results into the call). The server may refuse it (too long, too fast): that is
-        logged, like other signaling errors."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("chat text must be text that is not blank")
-        if self._status != "joined":
-            raise RuntimeError(f"this KernelPeer is {self.status}, not in the room")
-        self._send(chat_message(text, from_code=True))
-
-    def on_chat(self, callback: ChatCallback) -> Callable[[], None]:
-        """Call ``callback(record)`` for every chat message of the room, each once (ours
-        too): a dict with id, time (seconds since 1970), sender_id, name, text and
-        from_code. Messages from before we joined come first. Returns a function to stop."""
-        return _register(self._chat_callbacks, callback)
-
-    @property
-    def chat(self) -> list[dict[str, Any]]:
-        """The chat messages seen since joining (with the room's history), oldest first."""
-        return self._chat.records()
-
-    def _chat_received(self, frame: dict[str, Any]) -> None:
-        record = chat_record(frame)
-        if record is None or not self._chat.add(record):
-            return
-        for callback in list(self._chat_callbacks):
-            try:
-                callback(record)
-            except Exception:
-                log.exception("nbconference: an on_chat callback failed")
-
-    # -- signaling --------------------------------------------------------------------
-
-    async def _read_signaling(self) -> None:
-        assert self._session is not None
-        while (frame := await self._session.receive()) is not None:
-            if frame.get("type") == ServerFrame.CHAT:
-                self._chat_received(frame)
-                continue
-            self._mesh.dispatch(frame)
-        if self._status != "left":
-            self._status, self._error = "error", self._session.error
-            await self._close_all()
-
-    def _send(self, frame: dict[str, Any]) -> None:
-        if self._session is not None and self._status != "left":
-            self._session.send(frame)
-
     def _peer_gone(self, peer_id: str) -> None:
         for fanout in self._fanouts.values():
             fanout.end_peer(peer_id)
 
     def __repr__(self) -> str:
         return f"<KernelPeer {self.name!r} {self.status} in {self.room!r} id={self.id!r}>"
-
-
-def _register(callbacks: list[Any], callback: Any) -> Callable[[], None]:
-    callbacks.append(callback)
-    return lambda: callbacks.remove(callback) if callback in callbacks else None

@@ -1,4 +1,4 @@
-"""The room as a kernel peer sees it: who is here, and one PeerLink per other peer.
+"""The room as a kernel peer or recorder sees it: who is here, and one PeerLink per other.
 
 Fed with the signaling frames in arrival order. The mesh rule: a ``peer-joined``
 newcomer gets an offer from us; a peer already in the room (from ``welcome``) offers to
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
@@ -20,15 +20,15 @@ from .link import CLOSE_TIMEOUT, PeerLink
 
 log = logging.getLogger("nbconference")
 
-PeerCallback = Callable[["RemotePeer"], object]
-
 
 @dataclass
 class RemotePeer:
-    """Another participant: its name, presence state and our connection to it.
+    """Another participant as our media sees it: its presence state and our link to it.
 
     ``shows_us`` is how high it shows our video, in device pixels (0: not at all; None
     until it says), and ``frames_sent`` how many frames of ours its link has encoded.
+    ``info`` is the server's public record of it (empty while we know it only by a
+    signal), and ``link`` our connection to it (None until there is one).
     """
 
     id: str
@@ -37,15 +37,16 @@ class RemotePeer:
     connection: str = "new"
     shows_us: int | None = None
     frames_sent: int = 0
+    info: dict[str, Any] = field(default_factory=dict, repr=False)
+    link: PeerLink | None = field(default=None, repr=False)
 
 
 class Mesh:
     """Peers and links; ``send(frame)`` goes to the signaling server.
 
-    ``on_gone(peer_id)`` is told of every departure; the ``joined`` and ``left`` callback
-    lists hear of known peers only. ``wants(peer_id)`` is how high we show that peer's
-    camera and screen (0: not at all), which each link asks its peer for; without it the
-    links ask for nothing, and peers send as they would.
+    ``on_gone(peer_id)`` is told of every departure. ``wants(peer_id)`` is how high we
+    show that peer's camera and screen (0: not at all), which each link asks its peer
+    for; without it the links ask for nothing, and peers send as they would.
     """
 
     def __init__(
@@ -66,8 +67,6 @@ class Mesh:
         self._peers: dict[str, RemotePeer] = {}
         self._links: dict[str, PeerLink] = {}
         self._closing: set[asyncio.Task[None]] = set()
-        self.joined: list[PeerCallback] = []
-        self.left: list[PeerCallback] = []
 
     @property
     def links(self) -> dict[str, PeerLink]:
@@ -82,9 +81,11 @@ class Mesh:
 
     @property
     def peers(self) -> dict[str, RemotePeer]:
+        """Everyone we know in the room, by id (a snapshot of live records)."""
         for peer_id, link in self._links.items():
             peer = self._peers.get(peer_id)
             if peer is not None:
+                peer.link = link
                 peer.connection = link.connection_state
                 peer.shows_us = link.asked.camera if link.asked is not None else None
                 peer.frames_sent = link.frames_sent
@@ -98,7 +99,7 @@ class Mesh:
         self.id = str(welcome["id"])
         self._ice_servers = list(welcome.get("ice_servers", []))
         for info in welcome.get("peers", []):
-            self._peers[info["id"]] = RemotePeer(info["id"], info.get("name", ""), info["state"])
+            self._known(info)
 
     def dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -107,15 +108,14 @@ class Mesh:
             if isinstance(data, dict):
                 self._link(sender).handle_signal(data)
         elif kind == ServerFrame.PEER_JOINED:
-            info = frame["peer"]
-            peer = RemotePeer(info["id"], info.get("name", ""), info.get("state", {}))
-            self._peers[peer.id] = peer
+            peer = self._known(frame["peer"])
             self._link(peer.id).offer()
-            _notify(self.joined, peer)
         elif kind == ServerFrame.PEER_LEFT:
             self._gone(str(frame.get("id")))
         elif kind == ServerFrame.PEER_STATE and frame.get("id") in self._peers:
-            self._peers[frame["id"]].state = frame.get("state", {})
+            peer = self._peers[frame["id"]]
+            peer.state = frame.get("state", {})
+            peer.info = {**peer.info, "state": peer.state}
         elif kind == ServerFrame.WELCOME:
             self.welcomed(frame)
         elif kind == ServerFrame.ERROR:
@@ -130,6 +130,15 @@ class Mesh:
             )
             if frame.get("code") == ErrorCode.UNKNOWN_PEER and peer_id in self._peers:
                 self._gone(str(peer_id))
+
+    def _known(self, info: dict[str, Any]) -> RemotePeer:
+        """The peer of the server's record ``info``: the one we know by its id (a peer
+        re-announced, or met first by a signal) brought up to date, or a new one."""
+        peer = self._peers.get(info["id"])
+        if peer is None:
+            peer = self._peers[info["id"]] = RemotePeer(info["id"], "", {})
+        peer.name, peer.state, peer.info = info.get("name", ""), info.get("state", {}), info
+        return peer
 
     def _link(self, peer_id: str) -> PeerLink:
         link = self._links.get(peer_id)
@@ -158,7 +167,6 @@ class Mesh:
         self._on_gone(peer_id)
         if peer is not None:
             peer.connection = "closed"
-            _notify(self.left, peer)
 
     async def close(self) -> None:
         """Close every link (waiting for those already closing), within a bound."""
@@ -167,11 +175,3 @@ class Mesh:
         await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), CLOSE_TIMEOUT)
         for peer in self._peers.values():
             peer.connection = "closed"
-
-
-def _notify(callbacks: list[PeerCallback], peer: RemotePeer) -> None:
-    for callback in list(callbacks):
-        try:
-            callback(peer)
-        except Exception:
-            log.exception("nbconference: peer callback %r failed", callback)

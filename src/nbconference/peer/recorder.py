@@ -43,21 +43,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..client.discovery import resolve_signaling
-from ..client.session import SignalingSession
-from ..protocol import (
-    MAX_NAME_CHARS,
-    MAX_VIEW_HEIGHT,
-    RECORDER_KIND,
-    ServerFrame,
-    valid_room,
-)
+from ..identity import default_name
+from ..protocol import MAX_VIEW_HEIGHT, RECORDER_KIND, ServerFrame
 from .disk_writer import DiskWriter, frame_bytes
 from .journal import Journal
 from .link import PeerLink
-from .mesh import Mesh, RemotePeer
+from .participant import Participant
 from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
-from .tasks import Tasks
 
 log = logging.getLogger("nbconference")
 
@@ -84,14 +76,17 @@ WATCH_PERIOD = 0.5
 MIN_FREE_BYTES = 256 * 2**20
 
 
-class Recorder:
+class Recorder(Participant):
     """Records a room from this process; see the module docstring.
 
     ``folder`` receives one sub-folder per recording (``<room>-<UTC time>``), whose path
     is :attr:`path`. ``name`` is who started the recording, as the banner says it where
     the server knows nobody on this socket (a kernel's token has no Jupyter user): by
-    default the user this process runs as. ``url``, ``token`` and ``timeout`` are as for
-    :class:`~nbconference.KernelPeer`.
+    default the user this process runs as. ``url``, ``token`` and ``timeout``, the room
+    (:attr:`peers`, :attr:`links`, the ``on_peer_*`` callbacks) and chat are those of
+    every :class:`~nbconference.peer.participant.Participant`, as for
+    :class:`~nbconference.KernelPeer`; its status in the room is ``recording``, and
+    ``stopped`` once it has stopped.
 
     Limits, checked every ``WATCH_PERIOD`` seconds (and which may be changed while it
     records): ``max_seconds`` of recording, ``max_bytes`` of files in :attr:`path`, and
@@ -101,6 +96,10 @@ class Recorder:
     ``low_disk``, ``disk_error``; or ``stop``, ``disconnected``, ``exit``) and
     :attr:`stopped_message` says it in a sentence, as the log and the manifest do.
     """
+
+    kind = RECORDER_KIND
+    IN_ROOM = "recording"
+    LEFT = "stopped"
 
     def __init__(
         self,
@@ -120,23 +119,12 @@ class Recorder:
                 raise ValueError(f"{what} must be positive (or None for no limit)")
         if min_free_bytes < 0:
             raise ValueError("min_free_bytes must be 0 or more")
-        if not valid_room(room):
-            raise ValueError("room must be 1-64 characters of letters, digits, '.', '_' or '-'")
-        if name is None:
-            from ..widget import default_name
-
-            name = default_name()
-        if len(name) > MAX_NAME_CHARS:
-            raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
-        self.room, self.name, self.timeout = room, name, timeout
+        name = default_name() if name is None else name
+        super().__init__(room, name=name, url=url, token=token, timeout=timeout)
         self.max_bytes, self.max_seconds = max_bytes, max_seconds
         self.min_free_bytes = min_free_bytes
         self.folder = Path(folder)
         self.path = self.folder  # the recording's own folder once started
-        self._url, self._token = url, token or ""
-        self._status, self._error = "new", ""
-        self._session: SignalingSession | None = None
-        self._mesh = Mesh(self._send, None, self._on_media, self._peer_gone, self._wants)
         self._started = 0.0
         self._manifest = Manifest()
         self._journal: Journal | None = None
@@ -153,7 +141,6 @@ class Recorder:
         # Files are written on a thread of their own; the loop only hands frames over.
         self._writer: DiskWriter | None = None
         self._dropped = 0  # by the writer, once it is closed
-        self._tasks = Tasks("Recorder")
         self._closing: asyncio.Task[None] | None = None  # stop()'s work, once begun
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -168,42 +155,25 @@ class Recorder:
         a place in the room like a person), and ``OSError`` when the disk of ``folder``
         has less than ``min_free_bytes`` free.
         """
-        return await cls(room, folder, **options)._connect()
+        return await cls(room, folder, **options).connect()
 
-    async def _connect(self) -> Recorder:
-        if self._status != "new":
-            raise RuntimeError(f"this Recorder is already {self._status}")
-        self._status = "connecting"
-        try:
-            free = await asyncio.to_thread(_free_bytes, self.folder)
-            if free < self.min_free_bytes:
-                raise OSError(
-                    f"only {free} bytes are free on the disk of {self.folder}, under"
-                    f" min_free_bytes={self.min_free_bytes}: not recording"
-                )
-            self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
-            self._session = SignalingSession(
-                self._url,
-                self._token,
-                self.room,
-                self.name,
-                {"camera": False, "microphone": False, "screen": False},
-                self.timeout,
-                kind=RECORDER_KIND,
+    async def _prepare(self) -> None:
+        free = await asyncio.to_thread(_free_bytes, self.folder)
+        if free < self.min_free_bytes:
+            raise OSError(
+                f"only {free} bytes are free on the disk of {self.folder}, under"
+                f" min_free_bytes={self.min_free_bytes}: not recording"
             )
-            welcome = await self._session.open()
-        except BaseException as exc:
-            self._status, self._error = "error", str(exc)
-            raise
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
         self._loop = asyncio.get_running_loop()
         self._begin(welcome)
-        self._status = "recording"
-        self._tasks.spawn(self._read_signaling())
+
+    def _in_room(self) -> None:
         self._tasks.spawn(self._mix())
         self._tasks.spawn(self._watch())
         _RECORDING.add(self)
         _hook_exit()
-        return self
 
     def _begin(self, welcome: dict[str, Any]) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -232,16 +202,27 @@ class Recorder:
         if self._status == "new":
             return
         if self._closing is None:
-            self._status = "stopped"
-            self._closing = asyncio.get_running_loop().create_task(self._close())
+            self._status = self.LEFT
+            self._closing = asyncio.get_running_loop().create_task(self._closing_work())
         # Shielded: the task that started it (the limits' watch) is cancelled by it.
         await asyncio.shield(self._closing)
+        self._room_changed()
 
-    async def _close(self) -> None:
+    async def leave(self) -> None:
+        """Stop recording: :meth:`stop`."""
+        await self.stop()
+
+    async def _closing_work(self) -> None:
         if self._session is not None:
             await self._session.close()
-        await self._tasks.cancel_all()
-        await self._mesh.close()
+        await self._close()
+
+    async def _close(self) -> None:
+        await super()._close()
+        self.close_files()
+
+    async def _lost(self) -> None:
+        self._stopping("disconnected", f"the signaling server was lost: {self._error}")
         self.close_files()
 
     def close_files(self) -> None:
@@ -302,30 +283,7 @@ class Recorder:
             except BaseException:
                 log.warning("nbconference: the recorder did not leave within %g s", EXIT_TIMEOUT)
 
-    async def __aenter__(self) -> Recorder:
-        return self if self._status != "new" else await self._connect()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
     # -- what it is doing -------------------------------------------------------------
-
-    @property
-    def id(self) -> str:
-        """The recorder's peer id in the room ('' before it joined)."""
-        return self._mesh.id
-
-    @property
-    def status(self) -> str:
-        """``new``, ``connecting``, ``recording``, ``reconnecting``, ``stopped`` or ``error``."""
-        session = self._session
-        if self._status == "recording" and session is not None and session.reconnecting:
-            return "reconnecting"
-        return self._status
-
-    @property
-    def error(self) -> str:
-        return self._error
 
     @property
     def stopped_reason(self) -> str:
@@ -339,15 +297,6 @@ class Recorder:
     def stopped_message(self) -> str:
         """:attr:`stopped_reason` in a sentence, with the figures."""
         return self._manifest.stopped_message
-
-    @property
-    def peers(self) -> dict[str, RemotePeer]:
-        """The participants being recorded, by id (a snapshot)."""
-        return self._mesh.peers
-
-    @property
-    def links(self) -> dict[str, PeerLink]:
-        return self._mesh.links
 
     @property
     def manifest_path(self) -> Path:
@@ -384,18 +333,11 @@ class Recorder:
 
     # -- the room ---------------------------------------------------------------------
 
-    async def _read_signaling(self) -> None:
-        assert self._session is not None
-        while (frame := await self._session.receive()) is not None:
-            try:
-                self._note(frame)
-            except Exception:
-                log.exception("nbconference: the recorder could not note %s", frame.get("type"))
-            self._mesh.dispatch(frame)
-        if self._status != "stopped":
-            self._status, self._error = "error", self._session.error
-            self._stopping("disconnected", f"the signaling server was lost: {self._error}")
-            self.close_files()
+    def _room_frame(self, frame: dict[str, Any]) -> None:
+        try:
+            self._note(frame)
+        except Exception:
+            log.exception("nbconference: the recorder could not note %s", frame.get("type"))
 
     def _note(self, frame: dict[str, Any]) -> None:
         """What the manifest learns from a room event (before the mesh acts on it)."""
@@ -577,7 +519,7 @@ class Recorder:
         """Rewrite manifest.json every SAVE_PERIOD while events come, and stop the
         recording once a limit is reached."""
         saved = time.monotonic()
-        while self._status == "recording":
+        while self._status == self.IN_ROOM:
             wait = WATCH_PERIOD
             if self.max_seconds is not None:
                 wait = min(wait, self._started + self.max_seconds - time.monotonic())
@@ -586,7 +528,7 @@ class Recorder:
                 self._save()
                 saved = time.monotonic()
             over = await self._over_limit()
-            if over is not None and self._status == "recording":
+            if over is not None and self._status == self.IN_ROOM:
                 self._stopping(*over)
                 await self.stop()
 
@@ -611,10 +553,6 @@ class Recorder:
     def _submit(self, job: Any, droppable: bool = False, size: int = 0) -> None:
         if self._writer is not None:
             self._writer.submit(job, droppable, size)
-
-    def _send(self, frame: dict[str, Any]) -> None:
-        if self._session is not None and self._status != "stopped":
-            self._session.send(frame)
 
 
 def _usage(folder: Path) -> tuple[int, int]:

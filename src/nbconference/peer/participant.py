@@ -1,0 +1,330 @@
+"""What a kernel peer and a recorder share: joining a room, the room as they see it, chat.
+
+:class:`Participant` checks the room and name, finds the signaling server, joins, reads
+the server's frames until it leaves, and keeps the room: :attr:`~Participant.peers` (the
+records the widget's ``w.peers`` has, from :mod:`nbconference.records`) and
+:attr:`~Participant.links` (the media side). :class:`~nbconference.KernelPeer` and
+:class:`~nbconference.Recorder` add what they do with the media.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from aiortc.mediastreams import MediaStreamTrack
+
+from ..chat_log import ChatRecords, chat_record
+from ..client.discovery import resolve_signaling
+from ..client.session import SignalingSession
+from ..protocol import (
+    MAX_NAME_CHARS,
+    PARTICIPANT_KIND,
+    RECORDER_KIND,
+    ServerFrame,
+    chat_message,
+    valid_room,
+)
+from ..records import peer_record, roster_entry
+from .link import PeerLink
+from .mesh import Mesh, RemotePeer
+from .roster import PeerRecord, Roster
+from .tasks import Tasks
+
+log = logging.getLogger("nbconference")
+
+P = TypeVar("P", bound="Participant")
+PeerCallback = Callable[[PeerRecord], object]
+ChatCallback = Callable[[dict[str, Any]], object]
+
+
+class Participant:
+    """A participant living in this Python process (the base of KernelPeer and Recorder).
+
+    Without ``url``, the Jupyter server running this kernel is found by itself (or
+    ``$NBCONFERENCE_SIGNALING_URL`` and ``$NBCONFERENCE_TOKEN`` are used when set). For
+    ``nbconference serve`` pass the ``ws://`` URL and the token it prints; a server's
+    ``http(s)://host:port/base/`` URL works too. ``timeout`` bounds joining. Join with
+    ``await cls.join(room, ...)``, ``await cls(room, ...).connect()`` or ``async with``.
+    A dropped signaling socket is reconnected by itself (``status`` is ``reconnecting``
+    meanwhile); back after the server's grace window, the participant has a new id.
+    """
+
+    kind: ClassVar[str] = PARTICIPANT_KIND
+    # The status while in the room, and once it has been left.
+    IN_ROOM: ClassVar[str] = "joined"
+    LEFT: ClassVar[str] = "left"
+
+    def __init__(
+        self,
+        room: str,
+        *,
+        name: str,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 10.0,
+        outgoing_video: Callable[[], MediaStreamTrack] | None = None,
+    ) -> None:
+        if not valid_room(room):
+            raise ValueError("room must be 1-64 characters of letters, digits, '.', '_' or '-'")
+        if len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
+        self.room, self.name, self.timeout = room, name, timeout
+        self._url, self._token = url, token or ""
+        self._status, self._error = "new", ""
+        self._state = {"camera": False, "microphone": False, "screen": False}
+        self._session: SignalingSession | None = None
+        self._mesh = Mesh(self._send, outgoing_video, self._on_media, self._peer_gone, self._wants)
+        self._tasks = Tasks(type(self).__name__)
+        self._chat = ChatRecords()
+        self._chat_callbacks: list[ChatCallback] = []
+        self._joined_callbacks: list[PeerCallback] = []
+        self._left_callbacks: list[PeerCallback] = []
+        self._told: dict[str, RemotePeer] = {}  # the peers the callbacks know of
+
+    # -- joining and leaving ----------------------------------------------------------
+
+    @classmethod
+    async def join(cls: type[P], room: str, **options: Any) -> P:
+        """Join ``room`` and return the participant; options as for the constructor."""
+        return await cls(room, **options).connect()
+
+    async def connect(self: P) -> P:
+        """Join the room; raises ``SignalingError`` with a readable reason."""
+        if self._status != "new":
+            raise RuntimeError(f"this {type(self).__name__} is already {self._status}")
+        self._status = "connecting"
+        try:
+            await self._prepare()
+            self._url, self._token = await resolve_signaling(self._url, self._token, self.timeout)
+            await self._before_joining()
+            self._session = SignalingSession(
+                self._url,
+                self._token,
+                self.room,
+                self.name,
+                self._state,
+                self.timeout,
+                kind=self.kind,
+            )
+            self._welcomed(await self._session.open())
+        except BaseException as exc:
+            self._status, self._error = "error", str(exc)
+            if self._session is not None:
+                with contextlib.suppress(Exception):
+                    await self._session.close()
+            raise
+        self._status = self.IN_ROOM
+        self._tasks.spawn(self._read_signaling())
+        self._in_room()
+        self._room_changed()
+        return self
+
+    async def __aenter__(self: P) -> P:
+        return await self.connect() if self._status == "new" else self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.leave()
+
+    async def leave(self) -> None:
+        """Leave the room and close every connection, socket and task."""
+        if self._status == self.LEFT:
+            return
+        self._status = self.LEFT
+        if self._session is not None:
+            await self._session.close()
+        await self._close()
+        self._room_changed()
+
+    # What a subclass adds to joining and leaving.
+
+    async def _prepare(self) -> None:
+        """Checks before anything is opened (raise to refuse joining)."""
+
+    async def _before_joining(self) -> None:
+        """The signaling server is known; the room is not joined yet."""
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
+        """The first ``welcome``: we are in the room."""
+        self._mesh.welcomed(welcome)
+
+    def _in_room(self) -> None:
+        """The status is :attr:`IN_ROOM` and the signaling is being read."""
+
+    async def _close(self) -> None:
+        """Close what we opened (after the session, when leaving)."""
+        await self._tasks.cancel_all()
+        await self._mesh.close()
+
+    async def _lost(self) -> None:
+        """The signaling server was lost for good (``error`` says why)."""
+        await self._close()
+
+    # -- what it is -------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """Our peer id in the room, given by the server ('' before joining)."""
+        return self._mesh.id
+
+    @property
+    def status(self) -> str:
+        """``new``, ``connecting``, the status in the room (:attr:`IN_ROOM`),
+        ``reconnecting``, :attr:`LEFT` or ``error``."""
+        session = self._session
+        if self._status == self.IN_ROOM and session is not None and session.reconnecting:
+            return "reconnecting"
+        return self._status
+
+    @property
+    def error(self) -> str:
+        """Why joining failed or we stopped; while reconnecting, why the last try did."""
+        if self.status == "reconnecting" and self._session is not None:
+            return self._session.error
+        return self._error
+
+    # -- who is here ------------------------------------------------------------------
+
+    @property
+    def peers(self) -> Roster:
+        """Everyone else in the room as the widget's ``w.peers`` lists them: one dict
+        each with id, name, username, initials, color, avatar_url, verified, camera,
+        microphone, screen, hand, hand_raised_at, connection (our link's) and problem.
+        Recorders are not in it (see :attr:`recording`); empty once we have left."""
+        return Roster(self._records().values(), self._mesh.peers)
+
+    @property
+    def links(self) -> dict[str, RemotePeer]:
+        """The media side of everyone we know in the room (recorders too), by id: the
+        presence ``state``, ``connection``, ``shows_us``, ``frames_sent`` and the
+        ``link`` (a snapshot; empty once we have left)."""
+        return self._mesh.peers if self._status == self.IN_ROOM else {}
+
+    @property
+    def recording(self) -> bool:
+        """A recorder is in the room (``w.recording`` in the widget)."""
+        return any(p.info.get("kind") == RECORDER_KIND for p in self.links.values())
+
+    def on_peer_joined(self, callback: PeerCallback) -> Callable[[], None]:
+        """Call ``callback(peer)`` when a peer appears in :attr:`peers` (also those in
+        the room when we join): once per peer, whether the server announces it again or
+        we come back from a dropped connection. Returns a function that removes it."""
+        return _register(self._joined_callbacks, callback)
+
+    def on_peer_left(self, callback: PeerCallback) -> Callable[[], None]:
+        """Call ``callback(peer)`` when a peer leaves :attr:`peers` (also when we leave).
+        Returns a function that removes the callback."""
+        return _register(self._left_callbacks, callback)
+
+    def _present(self) -> dict[str, RemotePeer]:
+        """The people in the room: peers the server told us of, recorders apart."""
+        if self._status != self.IN_ROOM:
+            return {}
+        return {
+            peer_id: peer
+            for peer_id, peer in self._mesh.peers.items()
+            if peer.info and peer.info.get("kind") != RECORDER_KIND
+        }
+
+    def _records(self) -> dict[str, PeerRecord]:
+        return {peer_id: _record(peer) for peer_id, peer in self._present().items()}
+
+    def _room_changed(self) -> None:
+        """Tell the callbacks who came and went since they last heard."""
+        now, before = self._present(), self._told
+        self._told = now
+        for peer_id, peer in now.items():
+            if peer_id not in before:
+                _notify(self._joined_callbacks, _record(peer))
+        for peer_id, peer in before.items():
+            if peer_id not in now:
+                _notify(self._left_callbacks, _record(peer, connection="closed"))
+
+    # -- chat -------------------------------------------------------------------------
+
+    def send_chat(self, text: str) -> None:
+        """Post ``text`` to the room's chat, marked as sent by code (a script posting its
+        results into the call). The server may refuse it (too long, too fast): that is
+        logged, like other signaling errors."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("chat text must be text that is not blank")
+        if self._status != self.IN_ROOM:
+            raise RuntimeError(f"this {type(self).__name__} is {self.status}, not in the room")
+        self._send(chat_message(text, from_code=True))
+
+    def on_chat(self, callback: ChatCallback) -> Callable[[], None]:
+        """Call ``callback(record)`` for every chat message of the room, each once (ours
+        too): a dict with id, time (seconds since 1970), sender_id, name, text and
+        from_code. Messages from before we joined come first. Returns a function to stop."""
+        return _register(self._chat_callbacks, callback)
+
+    @property
+    def chat(self) -> list[dict[str, Any]]:
+        """The chat messages seen since joining (with the room's history), oldest first."""
+        return self._chat.records()
+
+    def _chat_received(self, frame: dict[str, Any]) -> None:
+        record = chat_record(frame)
+        if record is None or not self._chat.add(record):
+            return
+        for callback in list(self._chat_callbacks):
+            try:
+                callback(record)
+            except Exception:
+                log.exception("nbconference: an on_chat callback failed")
+
+    # -- signaling --------------------------------------------------------------------
+
+    async def _read_signaling(self) -> None:
+        assert self._session is not None
+        while (frame := await self._session.receive()) is not None:
+            if frame.get("type") == ServerFrame.CHAT:
+                self._chat_received(frame)
+                continue
+            self._room_frame(frame)
+            self._mesh.dispatch(frame)
+            self._room_changed()
+        if self._status != self.LEFT:
+            self._status, self._error = "error", self._session.error
+            await self._lost()
+            self._room_changed()
+
+    def _room_frame(self, frame: dict[str, Any]) -> None:
+        """A frame about the room, before the mesh acts on it."""
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        if self._session is not None and self._status != self.LEFT:
+            self._session.send(frame)
+
+    # -- media (what a subclass does with it) -----------------------------------------
+
+    def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
+        """A decoded frame (``kind``: audio, camera or screen) from ``link``'s peer."""
+
+    def _peer_gone(self, peer_id: str) -> None:
+        """``peer_id`` left the room (or we lost it): its media ends."""
+
+    def _wants(self, peer_id: str) -> tuple[int, int]:
+        """How high we show ``peer_id``'s camera and screen (0: not at all)."""
+        return (0, 0)
+
+
+def _record(peer: RemotePeer, connection: str | None = None) -> PeerRecord:
+    """The ``peers`` record of ``peer`` (with our link's ``connection``, unless given)."""
+    entry = roster_entry(peer.info, connection or peer.connection)
+    return PeerRecord(peer_record(entry), peer)
+
+
+def _register(callbacks: list[Any], callback: Any) -> Callable[[], None]:
+    callbacks.append(callback)
+    return lambda: callbacks.remove(callback) if callback in callbacks else None
+
+
+def _notify(callbacks: list[PeerCallback], peer: PeerRecord) -> None:
+    for callback in list(callbacks):
+        try:
+            callback(peer)
+        except Exception:
+            log.exception("nbconference: peer callback %r failed", callback)
