@@ -39,14 +39,6 @@ def nbc_settings() -> dict[str, Any]:
     return {"reconnect_grace_seconds": 2.0, "max_peers_per_room": 3}
 
 
-@pytest.fixture
-async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]:
-    """Kernel peers a test joins; every one leaves afterwards, even on failure."""
-    joined: list[KernelPeer] = []
-    yield joined
-    await asyncio.gather(*(peer.leave() for peer in joined))
-
-
 async def join(
     standalone: StandaloneServer, peers: list[KernelPeer], name: str, **kwargs: Any
 ) -> KernelPeer:

@@ -4,7 +4,6 @@ the call, every peer gets each message once, and a late KernelPeer gets the hist
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,13 +20,6 @@ pytest.importorskip("aiortc")
 @pytest.fixture
 def nbc_settings() -> dict[str, Any]:
     return {"reconnect_grace_seconds": 2.0, "chat_burst": 3, "chat_messages_per_second": 0.2}
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[KernelPeer]]:
-    joined: list[KernelPeer] = []
-    yield joined
-    await asyncio.gather(*(peer.leave() for peer in joined))
 
 
 async def join(standalone: StandaloneServer, peers: list[KernelPeer], name: str) -> KernelPeer:
