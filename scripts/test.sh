@@ -3,8 +3,38 @@
 # lint, type checks, the fast tests on every other Python the package claims, and the
 # whole test suite. Extra arguments go to the whole suite's pytest.
 # NBC_OTHER_PYTHONS=0 skips the other Pythons (quicker while developing).
+# It prints how long each phase took and the total at the end, also when a phase fails:
+# the whole run has a budget of 30 minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+phase_names=()
+phase_times=()
+phase=""
+phase_started=$SECONDS
+# Ends the phase running (if any) and starts the one named, for the timings at exit.
+start_phase() {
+  if [ -n "$phase" ]; then
+    phase_names+=("$phase")
+    phase_times+=($((SECONDS - phase_started)))
+  fi
+  phase=$1
+  phase_started=$SECONDS
+}
+report_times() {
+  local status=$?
+  start_phase ""
+  local i
+  for i in "${!phase_names[@]}"; do
+    printf 'test.sh: %-14s %4d s\n' "${phase_names[$i]}" "${phase_times[$i]}" >&2
+  done
+  local verdict=passed
+  [ "$status" = 0 ] || verdict="FAILED (exit code $status)"
+  printf 'test.sh: total %d min %02d s, %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$verdict" >&2
+}
+trap report_times EXIT
+
+start_phase setup
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
@@ -20,23 +50,19 @@ npm run build --silent
 npm run typecheck --silent
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 
+start_phase lint/types
 python3 -m ruff format --check src tests benchmarks
 python3 -m ruff check src tests benchmarks
 python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.toml)
 
-# The fast tests (no browser, no aiortc, no Redis) on each other Python that
+# The fast tests (no browser, no aiortc, no Redis: the modules marked `fast`, listed in
+# tests/conftest.py; `-m fast` does not even import the others) on each other Python that
 # requires-python admits, each in a venv of its own kept between runs (.venv-py3.N).
 # They mostly wait on sockets and timers, so the versions run side by side.
 # The oldest Python runs them with the oldest tornado dependencies admits, in a venv named
 # for it (.venv-py3.N-tornadoX.Y) that a plain run never reuses: nbconference relies on
 # some of tornado's private internals (tests/test_private_internals.py), so both ends of
 # tornado's range are tested. It runs even when the oldest Python is this one.
-fast_tests=(
-  tests/test_protocol.py tests/test_protocol_hostile.py tests/test_protocol_contract.py
-  tests/test_signaling_*.py tests/test_serve_command.py tests/test_discovery.py
-  tests/test_widget.py tests/test_viewers.py tests/test_stats_history.py
-  tests/test_private_internals.py
-)
 this=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 oldest=$(sed -n 's/^requires-python = ">=3\.\([0-9]*\)"$/\1/p' pyproject.toml)
 oldest_tornado=$(sed -n 's/^  "tornado>=\([0-9.]*\),<[0-9.]*",$/\1/p' pyproject.toml)
@@ -47,7 +73,7 @@ fi
 newest=13  # the newest Python tested here; raise it when a newer one is claimed to work
 runs=()
 if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
-  started=$SECONDS
+  start_phase "other Pythons"
   for minor in $(seq "$oldest" "$newest"); do
     version="3.$minor"
     venv=".venv-py$version"
@@ -71,7 +97,7 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]" \
       ${pins[@]+"${pins[@]}"}
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${fast_tests[@]}" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m fast \
       >"$venv/fast-tests.log" 2>&1 &
     runs+=("$!:$venv:$label")
   done
@@ -89,8 +115,8 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
       tail -n 60 "$venv/fast-tests.log" >&2
     fi
   done
-  echo "test.sh: other Pythons took $((SECONDS - started)) s" >&2
   [ "$failed" = 0 ]
 fi
 
+start_phase "whole suite"
 python3 -m pytest --durations=20 "$@"

@@ -18,7 +18,7 @@ from nbconference.protocol import MAX_VIEW_HEIGHT
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import Client, connect_url
-from support.polling import eventually
+from support.polling import eventually, holds
 
 pytest.importorskip("aiortc")
 
@@ -37,14 +37,6 @@ def solid(colour: tuple[int, int, int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
 @pytest.fixture
 def nbc_settings() -> dict[str, Any]:
     return {"reconnect_grace_seconds": 2.0, "max_peers_per_room": 3}
-
-
-@pytest.fixture
-async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]:
-    """Kernel peers a test joins; every one leaves afterwards, even on failure."""
-    joined: list[KernelPeer] = []
-    yield joined
-    await asyncio.gather(*(peer.leave() for peer in joined))
 
 
 async def join(
@@ -155,8 +147,11 @@ async def test_figure_is_published_as_video(
     assert np.abs(mean - (25, 51, 229)).max() < COLOUR_TOLERANCE, mean
     assert drawn and drawn == list(range(len(drawn))), "update(i) runs before each frame"
     await sender.stop_publishing()
-    await asyncio.sleep(0.2)
-    assert receiver.links[sender.id].state["camera"] is False
+    await eventually(
+        lambda: receiver.links[sender.id].state["camera"] is False,
+        5,
+        "the receiver to hear the camera is off",
+    )
 
 
 async def test_signaling_drop_resumes_with_the_same_id(
@@ -256,8 +251,7 @@ async def test_a_full_room_on_rejoin_stops_only_the_peer_refused(
     )
     refused = a if a.status == "error" else b
     assert "full" in refused.error
-    await asyncio.sleep(1.5)
-    assert refused.status == "error", "a fatal join error is not retried"
+    await holds(lambda: refused.status == "error", 1.5, "a fatal join error is not retried")
 
 
 async def test_a_peer_replaced_by_its_own_resume_token_stops(
@@ -307,8 +301,11 @@ async def test_joining_again_with_the_same_name_replaces_the_earlier_peer(
     first = await join(standalone, peers, "notebook")
     second = await join(standalone, peers, "notebook")  # the cell was run again
     assert first.status == "left" and second.status == "joined"
-    await asyncio.sleep(0.2)
-    assert [p["id"] for p in watcher.peers] == [second.id]
+    await eventually(
+        lambda: [p["id"] for p in watcher.peers] == [second.id],
+        5,
+        "the watcher to see only the second run's peer",
+    )
 
 
 async def test_every_on_callback_returns_its_remover(
@@ -336,8 +333,7 @@ async def test_every_on_callback_returns_its_remover(
     second.publish_frames(lambda: solid(COLOURS[1]), fps=15)
     await watcher.next_frame(second.id, timeout=10)
     await second.leave()
-    await asyncio.sleep(0.3)
-    assert heard == [], "nothing is heard after removal"
+    await holds(lambda: heard == [], 0.3, "nothing is heard after removal")
 
 
 SCRIPT = """
@@ -379,8 +375,7 @@ async def test_a_plain_script_joins_with_asyncio_run(
             await script.wait()
     assert output.decode().splitlines() == ["joined (240, 320, 3)", "left"]
     assert script.returncode == 0
-    await asyncio.sleep(0.2)
-    assert left == ["script"], "async with left the room on the way out"
+    await eventually(lambda: left == ["script"], 5, "async with to leave the room on the way out")
 
 
 async def test_wrong_token_is_refused_clearly(standalone: StandaloneServer) -> None:
@@ -491,8 +486,9 @@ async def test_each_link_gets_the_picture_at_the_size_its_receiver_shows() -> No
     assert (frame.width, frame.height) == (426, 240)
     assert (await small.recv()).height == 240  # the repeat after a second, scaled too
     waiting = asyncio.ensure_future(hidden.recv())
-    await asyncio.sleep(0.3)
-    assert not waiting.done(), "a link whose receiver shows nothing gets no frame"
+    await holds(
+        lambda: not waiting.done(), 0.3, "a link whose receiver shows nothing gets no frame"
+    )
     hidden.show(1000)
     assert (await asyncio.wait_for(waiting, 1)).height == 720, "back in sight at once"
     assert hidden.frames_sent == 1 and small.frames_sent == 2

@@ -16,6 +16,7 @@ import pytest
 
 from nbconference.peer.link import PeerLink
 from nbconference.peer.publishing import VideoPublisher
+from support.polling import eventually
 
 pytest.importorskip("aiortc")
 
@@ -63,8 +64,7 @@ async def test_crossed_offers_end_in_media_both_ways(sides: tuple[Side, Side]) -
     polite, impolite = sides
     polite.link.offer()
     impolite.link.offer()
-    while not (polite.outbox and impolite.outbox):
-        await asyncio.sleep(0.01)
+    await eventually(lambda: polite.outbox and impolite.outbox, 10, "both offers")
     assert "description" in polite.outbox[0] and "description" in impolite.outbox[0]
 
     relaying = asyncio.create_task(relay(polite, impolite))

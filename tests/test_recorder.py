@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,6 @@ from support.recording_peers import decoded, sender  # noqa: E402
 @pytest.fixture
 def nbc_settings() -> dict[str, Any]:
     return {"reconnect_grace_seconds": 2.0, "max_peers_per_room": 3}
-
-
-@pytest.fixture
-async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]:
-    joined: list[KernelPeer] = []
-    yield joined
-    await asyncio.gather(*(peer.leave() for peer in joined))
 
 
 async def test_a_recorder_writes_each_participant_and_a_manifest(

@@ -5,11 +5,9 @@ left) and say why. Real KernelPeer senders over the real standalone server."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import threading
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,13 +28,6 @@ from support.polling import eventually  # noqa: E402
 from support.recording_peers import decoded, sender  # noqa: E402
 
 MiB = 2**20
-
-
-@pytest.fixture
-async def peers(standalone: StandaloneServer) -> AsyncIterator[list[KernelPeer]]:
-    joined: list[KernelPeer] = []
-    yield joined
-    await asyncio.gather(*(peer.leave() for peer in joined))
 
 
 def full_hd() -> Any:

@@ -72,6 +72,7 @@ def lines_with(text: str, needle: str) -> int:
     return sum(needle in line for line in text.splitlines())
 
 
+@pytest.mark.slow
 async def test_half_sent_requests_past_the_open_files_limit(tmp_path: Path) -> None:
     async with serving(tmp_path, open_files=100) as server:
         lines_before = len(server.output().splitlines())
@@ -121,6 +122,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.slow
 async def test_out_of_files_with_only_token_holders_the_listener_waits(tmp_path: Path) -> None:
     async with serving(tmp_path, open_files=100) as server:
 

@@ -16,6 +16,7 @@ import pytest
 
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import Client, connect_url
+from support.polling import eventually
 from support.signaling_fixtures import STANDALONE_TOKEN, Connect
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -160,13 +161,13 @@ async def test_a_client_that_stops_reading_is_closed_not_buffered_forever(
         while True:
             refused.append(await sender.recv(1.0))
     assert refused and {(e["code"], e["peer"]) for e in refused} == {("peer-unavailable", raw_id)}
-    for _ in range(100):
+
+    def closing() -> bool:
         handler = peer.transport
-        if handler is None or handler.ws_connection is None or handler.ws_connection.is_closing():  # type: ignore[attr-defined]
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the server kept buffering for a client that does not read")
+        connection = None if handler is None else handler.ws_connection  # type: ignore[attr-defined]
+        return connection is None or bool(connection.is_closing())
+
+    await eventually(closing, 5, "the server to stop buffering for a client that does not read")
     # What was written before the close still arrives, then the close frame says why.
     while True:
         opcode, payload = await asyncio.wait_for(read_frame(reader), 10)

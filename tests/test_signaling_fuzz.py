@@ -61,7 +61,7 @@ INCIDENTAL = "peer-unavailable"
 QUIET_ROOM = "quiet"
 MEMORY_GROWTH_LIMIT = 96 * 1024 * 1024
 
-pytestmark = pytest.mark.timeout(SECONDS + 120)
+pytestmark = [pytest.mark.timeout(SECONDS + 120), pytest.mark.slow]
 
 
 def fail(message: str) -> None:

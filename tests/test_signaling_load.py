@@ -9,6 +9,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+import pytest
+
 from support.client import Client, connect_url
 from support.standalone import ServeProcess
 
@@ -16,6 +18,8 @@ SOCKETS = 1000
 ROOM_SIZE = 4
 SIGNALS_PER_PAIR = 5
 DEADLINE_SECONDS = 120.0
+
+pytestmark = pytest.mark.slow
 
 
 def enough_open_files(needed: int) -> None:

@@ -1,18 +1,26 @@
 """Fixtures for the browser tests: a real JupyterLab, Chromium with fake devices, and
 participants (one browser context + one Lab page + one kernel each).
 
+One Playwright and one Chromium serve every module of this package (starting them took
+5 to 13 s per module on a loaded 2-core machine); each test still gets fresh browser
+contexts, pages and kernels (``meeting``), so no test sees another's state.
+
 Playwright's sync API marks its event loop as running in this thread for as long as it
-lives, so nothing here may use asyncio, and the browser is module-scoped: it must be
-gone before the asyncio tests of other modules run. For the same reason the asyncio
-fixtures pytest-jupyter makes autouse are replaced here by plain ones: these tests run
-Jupyter in a subprocess and have nothing of it to clean up in-process.
+lives, so nothing here may use asyncio, and the browser is package-scoped: it must be
+gone before the asyncio tests of other modules run. The modules here with asyncio tests
+(their own async Playwright) therefore run before the others of the package. For the
+same reason the asyncio fixtures pytest-jupyter makes autouse are replaced here by plain
+ones: these tests run Jupyter in a subprocess and have nothing of it to clean up
+in-process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
@@ -22,6 +30,24 @@ from support.meeting import Meeting
 from support.pages import launch_chromium
 
 CALL_FAILED = pytest.StashKey[bool]()
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run this package's modules that have asyncio tests first, while the shared sync
+    Playwright is not started yet; the order is otherwise kept."""
+    asyncio_modules = {
+        item.path
+        for item in items
+        if HERE in item.path.parents and inspect.iscoroutinefunction(getattr(item, "obj", None))
+    }
+    if not asyncio_modules:
+        return
+    ours = [i for i, item in enumerate(items) if HERE in item.path.parents]
+    block = [items[i] for i in ours]
+    block.sort(key=lambda item: item.path not in asyncio_modules)  # stable
+    for i, item in zip(ours, block, strict=True):
+        items[i] = item
 
 
 @pytest.fixture
@@ -63,13 +89,13 @@ def jupyter_lab(
         yield lab
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = launch_chromium(playwright)
     try:

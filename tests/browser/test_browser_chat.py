@@ -11,8 +11,8 @@ from typing import Any
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
-TIMEOUT = 30.0
 XSS = (
     '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
     " see https://example.org/a?b=1. and `<b>code</b>` <a href=javascript:alert(1)>x</a>"

@@ -9,13 +9,13 @@ from typing import Any
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
 LAB_COLLABORATIVE = True
 LAB_ARGS = [
     "--ServerApp.identity_provider_class=support.identity.NamedPeople",
     "--NBConference.reconnect_grace_seconds=3",
 ]
-TIMEOUT = 30.0
 
 TEXTS_JS = """
 () => Array.from(document.querySelectorAll(".nbc-root .nbc-chat-message")).map((m) => ({

@@ -12,13 +12,13 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
 LAB_COLLABORATIVE = True
 LAB_ARGS = [
     "--ServerApp.identity_provider_class=support.identity.NamedPeople",
     "--NBConference.reconnect_grace_seconds=3",
 ]
-TIMEOUT = 30.0
 
 # Ada Lovelace, Grace Hopper and Alan Turing, as support/identity.py names them.
 NAMES = {"ada": "Ada Lovelace", "grace": "Grace Hopper", "alan": "Alan Turing"}

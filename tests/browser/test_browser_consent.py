@@ -12,8 +12,7 @@ from support.meeting import Meeting
 from support.mesh import frames_advance, wait_for_frames_to_advance, wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
-
-TIMEOUT = 30.0
+from support.timeouts import TIMEOUT
 
 # The microphone is muted by disabling its track (unmuting needs no new prompt).
 MICROPHONE_JS = f"""() => {probes.CONFERENCE_JS}.localStream.getAudioTracks()

@@ -11,8 +11,8 @@ from support.meeting import Meeting, wait_for_join
 from support.mesh import wait_for_full_mesh
 from support.pages import run_cell
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
-TIMEOUT = 30.0
 CELLS = ["from nbconference import ConferenceWidget\nw = ConferenceWidget()", "w"]
 
 

@@ -11,9 +11,9 @@ from support.mesh import wait_for_frames_to_advance, wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
 from support.probes import CONFERENCE_JS
+from support.timeouts import TIMEOUT
 
 LAB_ARGS = ["--NBConference.max_peers_per_room=2"]
-TIMEOUT = 30.0
 
 
 def kernel_peer_ids(person: Participant) -> list[str]:

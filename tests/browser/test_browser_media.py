@@ -11,8 +11,7 @@ from support.meeting import Meeting
 from support.mesh import frames_advance, wait_for_frames_to_advance, wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
-
-TIMEOUT = 30.0
+from support.timeouts import TIMEOUT
 
 
 def tile_of(viewer: Participant, peer_id: str, screen: bool = False) -> dict[str, Any] | None:

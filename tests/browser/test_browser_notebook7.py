@@ -8,6 +8,7 @@ from support import probes
 from support.meeting import Meeting
 from support.mesh import wait_for_full_mesh
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
 LAB_APP = "notebook"
 # Notebook 7 itself (7.6, here with jupyter-collaboration installed and real-time
@@ -17,7 +18,6 @@ KNOWN_PAGE_ERRORS = [
     r"page error: Cannot read properties of undefined \(reading 'schema'\)"
     r" \(in http://[^ ]+/static/notebook/notebook_core\.[0-9a-f]+\.js\)$"
 ]
-TIMEOUT = 30.0
 APP_NAME_JS = """() => JSON.parse(
   document.getElementById("jupyter-config-data").textContent).appName"""
 

@@ -19,8 +19,7 @@ from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
 from support.redis_server import RedisServer
-
-TIMEOUT = 30.0
+from support.timeouts import TIMEOUT
 
 
 @pytest.fixture(scope="module")

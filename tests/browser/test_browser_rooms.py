@@ -11,8 +11,7 @@ from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
 from support.signal_probe import room_members
-
-TIMEOUT = 30.0
+from support.timeouts import TIMEOUT
 
 # Per view (.nbc-root) of the page: whether its tile of a peer plays video.
 VIEWS_PLAYING_JS = """

@@ -12,8 +12,8 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
-TIMEOUT = 30.0
 # Enough cells below the widget that scrolling to the last one hides it.
 FILLER = [f"x_{n} = {n}" for n in range(60)]
 

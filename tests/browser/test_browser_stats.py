@@ -13,8 +13,8 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
-TIMEOUT = 30.0
 GRADES = {"good", "fair", "poor"}
 # speaker.js: a speaker keeps the ring at least this long (ms); timers only add to it.
 SPEAKER_HOLD_MS = 1000

@@ -13,8 +13,8 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant, run_cell
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
-TIMEOUT = 30.0
 # Longer than a page needs to ask for media and open its socket once a widget joins
 # (well under a second here): what has not started by then was not going to.
 SETTLE = 3.0

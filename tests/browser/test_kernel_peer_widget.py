@@ -18,10 +18,9 @@ from support.meeting import Meeting
 from support.mesh import encodes, frames_advance, link_record, sent_height
 from support.pages import Participant
 from support.polling import wait_until
+from support.timeouts import TIMEOUT
 
 pytest.importorskip("aiortc")
-
-TIMEOUT = 30.0
 
 
 def test_widgets_show_the_kernel_peer_as_a_tile(meeting: Meeting) -> None:

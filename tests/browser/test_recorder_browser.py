@@ -22,13 +22,13 @@ from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
 from support.recorder_process import RecorderProcess
+from support.timeouts import TIMEOUT
 
 pytest.importorskip("aiortc")
 av = pytest.importorskip("av")
 
 # A short grace window, so that a killed recorder leaves the room soon.
 LAB_ARGS = ["--NBConference.reconnect_grace_seconds=3"]
-TIMEOUT = 30.0
 RECORDING_SECONDS = 10.0
 
 BANNER_JS = """
