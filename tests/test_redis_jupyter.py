@@ -56,6 +56,17 @@ async def jupyter_ready(address: str) -> bool:
     return response.code == 200
 
 
+async def logged_in(jupyter_url: str, clients: list[Client]) -> tuple[Client, dict[str, Any]]:
+    """A browser of the Jupyter server (Ada), and the identity its login cookie names."""
+    me = await AsyncHTTPClient().fetch(f"http://{jupyter_url}/api/me?token={JUPYTER_TOKEN}")
+    cookie = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
+    ada = Client(
+        await connect_url(f"ws://{jupyter_url}/nbconference/signal", headers={"Cookie": cookie})
+    )
+    clients.append(ada)
+    return ada, json.loads(me.body)["identity"]
+
+
 async def test_jupyter_server_and_standalone_share_a_room(
     jupyter_url: str,
     redis_server: RedisServer,
@@ -65,19 +76,12 @@ async def test_jupyter_server_and_standalone_share_a_room(
     await eventually(lambda: jupyter_ready(jupyter_url), 60, "Jupyter to answer", interval=0.2)
     standalone = await start_redis_standalone(redis_server.url)
     servers.append(standalone)
-    # Ada is a browser of the Jupyter server: its login cookie names her.
-    me = await AsyncHTTPClient().fetch(f"http://{jupyter_url}/api/me?token={JUPYTER_TOKEN}")
-    cookie = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
-    ada = Client(
-        await connect_url(f"ws://{jupyter_url}/nbconference/signal", headers={"Cookie": cookie})
-    )
-    clients.append(ada)
+    ada, user = await logged_in(jupyter_url, clients)
     bob = await open_client(standalone.url, clients)
     await ada.join("hub", "Ada")
     welcome = await bob.join("hub", "Bob")
     assert [p["id"] for p in welcome["peers"]] == [ada.id]
     # Her identity stamp crossed Redis with her record; Bob's server knows nobody.
-    user = json.loads(me.body)["identity"]
     assert welcome["peers"][0]["user"]["username"] == user["username"]
     assert welcome["peers"][0]["name"] == user["display_name"]
     joined = await ada.expect("peer-joined")
@@ -105,12 +109,7 @@ async def test_a_label_on_another_server_cannot_pass_for_a_verified_person(
     await eventually(lambda: jupyter_ready(jupyter_url), 60, "Jupyter to answer", interval=0.2)
     standalone = await start_redis_standalone(redis_server.url)
     servers.append(standalone)
-    me = await AsyncHTTPClient().fetch(f"http://{jupyter_url}/api/me?token={JUPYTER_TOKEN}")
-    cookie = "; ".join(c.split(";", 1)[0] for c in me.headers.get_list("Set-Cookie"))
-    ada = Client(
-        await connect_url(f"ws://{jupyter_url}/nbconference/signal", headers={"Cookie": cookie})
-    )
-    clients.append(ada)
+    ada, _ = await logged_in(jupyter_url, clients)
     ada_record = (await ada.join("hub", "Ada", color="#123456"))["peer"]
     forger = await open_client(standalone.url, clients)
     await forger.send(
