@@ -56,7 +56,7 @@ class JanusClient:
     def __init__(self, connection: WebSocketClientConnection, api_secret: str) -> None:
         self._connection = connection
         self._api_secret = api_secret
-        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._pending: dict[str, asyncio.Queue[Message | BaseException]] = {}
         self._handles: dict[int, JanusHandle] = {}
         self._sessions: dict[int, JanusSession] = {}
         self._closed: BaseException | None = None
@@ -101,17 +101,17 @@ class JanusClient:
             raise ConnectionError(f"the Janus connection is closed: {self._closed}")
         transaction = secrets.token_hex(8)
         message = {**body, "transaction": transaction, "apisecret": self._api_secret}
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Message] = loop.create_future()
-        self._pending[transaction] = answer
+        # A queue, not a future: an ack and the event after it may arrive back to back.
+        replies: asyncio.Queue[Message | BaseException] = asyncio.Queue()
+        self._pending[transaction] = replies
         what = str(body.get("janus"))
         try:
             await self._connection.write_message(json.dumps(message))
             while True:
-                reply = await asyncio.wait_for(asyncio.shield(answer), REQUEST_TIMEOUT)
+                reply = await asyncio.wait_for(replies.get(), REQUEST_TIMEOUT)
+                if isinstance(reply, BaseException):
+                    raise reply
                 if reply.get("janus") == "ack" and until_event:
-                    answer = loop.create_future()
-                    self._pending[transaction] = answer
                     continue
                 return _raise_for(reply, what)
         finally:
@@ -131,16 +131,15 @@ class JanusClient:
 
     def _fail_pending(self, error: BaseException) -> None:
         self._closed = error
-        for answer in self._pending.values():
-            if not answer.done():
-                answer.set_exception(error)
+        for replies in self._pending.values():
+            replies.put_nowait(error)
         for handle in self._handles.values():
             handle.events.put_nowait({"janus": "closed", "reason": str(error)})
 
     def _dispatch(self, message: Message) -> None:
-        answer = self._pending.get(str(message.get("transaction", "")))
-        if answer is not None and not answer.done():
-            answer.set_result(message)
+        replies = self._pending.get(str(message.get("transaction", "")))
+        if replies is not None:
+            replies.put_nowait(message)
             return
         handle = self._handles.get(int(message.get("sender", 0) or 0))
         if handle is not None:
