@@ -157,7 +157,7 @@ class SignalingSettings(Configurable):
         default_value=[],
         help="""Janus instances to use when sfu is 'janus'. Empty (the default): start and
         supervise a janus process of our own, with a generated config, a random API
-        secret and its API on 127.0.0.1 only.""",
+        secret and its API on 127.0.0.1 only. Existing instances are not supported yet.""",
     ).tag(config=True)
 
     janus_rtp_port_range = Unicode(
