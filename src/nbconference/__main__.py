@@ -23,6 +23,7 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
 from .server.config import SignalingSettings
+from .server.janus.supervisor import JanusMissing
 from .server.standalone import MIN_TOKEN_CHARS
 
 
@@ -152,21 +153,26 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _raise_open_files_limit()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            _until_stopped(
-                serve_forever(
-                    runtime_file=runtime_file,
-                    idle_exit=args.idle_exit,
-                    token_shown=token is None,
-                    settings=settings,
-                    host=args.host,
-                    port=args.port,
-                    token=token,
-                    allow_origin=args.allow_origin,
-                    tls=tls,
+        try:
+            asyncio.run(
+                _until_stopped(
+                    serve_forever(
+                        runtime_file=runtime_file,
+                        idle_exit=args.idle_exit,
+                        token_shown=token is None,
+                        settings=settings,
+                        host=args.host,
+                        port=args.port,
+                        token=token,
+                        allow_origin=args.allow_origin,
+                        tls=tls,
+                    )
                 )
             )
-        )
+        except JanusMissing as missing:
+            # The one startup error for a missing SFU: no traceback.
+            print(missing, file=sys.stderr, flush=True)
+            return 1
     return 0
 
 

@@ -14,6 +14,8 @@ from tornado import web
 from ..protocol import SIGNAL_PATH, identity_stamp
 from .config import SignalingSettings
 from .connection import SignalingConnection
+from .janus.own import start_own_janus
+from .janus.supervisor import JanusProcess
 from .rooms import RoomRegistry
 
 
@@ -68,6 +70,7 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     name = "nbconference"
     load_other_extensions = True
     registry: RoomRegistry | None = None
+    janus: JanusProcess | None = None
 
     def initialize_handlers(self) -> None:
         self.registry = self.make_registry()
@@ -76,7 +79,10 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         assert self.registry is not None
         await self.registry.start()
+        self.janus = await start_own_janus(self)
 
     async def stop_extension(self) -> None:
         if self.registry is not None:
             await self.registry.stop()
+        if self.janus is not None:
+            await self.janus.stop()

@@ -13,6 +13,7 @@ from traitlets.config import Configurable
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
+from .janus.config import parse_port_range
 from .rooms import RoomRegistry
 
 
@@ -137,6 +138,41 @@ class SignalingSettings(Configurable):
     redis_url = Unicode(
         "redis://127.0.0.1:6379/0", help="Redis server used when backend is 'redis'."
     ).tag(config=True)
+
+    sfu = CaselessStrEnum(
+        ["", "janus"],
+        default_value="",
+        help="""The SFU that rooms past mesh_max_peers will use: '' (the default: every
+        room is a mesh) or 'janus'. Groundwork: rooms do not use it yet.""",
+    ).tag(config=True)
+
+    mesh_max_peers = Int(
+        4,
+        help="""Most peers a room keeps as a full mesh before it moves to the SFU (when
+        sfu is set).""",
+    ).tag(config=True)
+
+    janus_urls = List(
+        Unicode(),
+        default_value=[],
+        help="""Janus instances to use when sfu is 'janus'. Empty (the default): start and
+        supervise a janus process of our own, with a generated config, a random API
+        secret and its API on 127.0.0.1 only. Existing instances are not supported yet.""",
+    ).tag(config=True)
+
+    janus_rtp_port_range = Unicode(
+        "20000-20999",
+        help="""UDP ports ('FIRST-LAST') the Janus we start uses for media; open them in
+        the firewall. Each peer on the SFU takes a few.""",
+    ).tag(config=True)
+
+    @validate("janus_rtp_port_range")
+    def _check_rtp_port_range(self, proposal: Any) -> str:
+        try:
+            parse_port_range(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"janus_rtp_port_range: {error}") from None
+        return str(proposal["value"])
 
     redis_timeout_seconds = Float(
         5.0,

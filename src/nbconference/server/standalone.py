@@ -33,6 +33,8 @@ from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
+from .janus.own import start_own_janus
+from .janus.supervisor import JanusProcess
 from .keepalive import KeepAlive
 from .rooms import RoomRegistry
 from .runtime_file import remove_runtime_file, write_runtime_file
@@ -167,6 +169,7 @@ class StandaloneServer:
     token: str
     secure: bool = False
     pinger: KeepAlive | None = None
+    janus: JanusProcess | None = None
 
     @property
     def url(self) -> str:
@@ -179,6 +182,8 @@ class StandaloneServer:
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
+        if self.janus is not None:
+            await self.janus.stop()
 
 
 async def start_server(
@@ -233,8 +238,14 @@ async def start_server(
     server.listen(port, address=host)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
+    try:
+        janus = await start_own_janus(settings)
+    except BaseException:
+        server.stop()
+        await registry.stop()
+        raise
     pinger.start()
-    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger)
+    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger, janus)
 
 
 def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:

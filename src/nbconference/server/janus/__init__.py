@@ -1,0 +1,17 @@
+"""Janus, the SFU that rooms past the mesh will use: a generated config, a supervised
+process and the server's own client of its JSON API. Rooms do not use it yet."""
+
+from .client import JanusClient, JanusError, JanusHandle, JanusSession
+from .config import JanusConfig, write_config
+from .supervisor import JanusMissing, JanusProcess
+
+__all__ = [
+    "JanusClient",
+    "JanusConfig",
+    "JanusError",
+    "JanusHandle",
+    "JanusMissing",
+    "JanusProcess",
+    "JanusSession",
+    "write_config",
+]

@@ -1,0 +1,27 @@
+"""The Janus that the extension or ``nbconference serve`` starts for itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .config import JanusConfig
+from .supervisor import JanusProcess
+
+if TYPE_CHECKING:
+    from ..config import SignalingSettings
+
+
+def wants_own_janus(settings: SignalingSettings) -> bool:
+    """``sfu = "janus"`` with no ``janus_urls``: we start and supervise Janus ourselves."""
+    return settings.sfu == "janus" and not settings.janus_urls
+
+
+async def start_own_janus(settings: SignalingSettings) -> JanusProcess | None:
+    """Start the supervised Janus the settings ask for (None when they ask for none).
+
+    Raises :class:`JanusMissing` (naming the apt package) when ``janus`` is not installed."""
+    if not wants_own_janus(settings):
+        return None
+    process = JanusProcess(JanusConfig(rtp_port_range=settings.janus_rtp_port_range))
+    await process.start()
+    return process

@@ -1,0 +1,61 @@
+"""``sfu = "janus"``: the standalone server starts its own supervised Janus and stops it,
+and ``nbconference serve`` says in one line which package to install when it is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from nbconference.server.config import SignalingSettings
+from nbconference.server.janus import JanusClient
+from nbconference.server.standalone import start_server
+from support.janus import loopback_config, needs_janus
+from support.polling import eventually
+from support.processes import free_port, process_alive
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@needs_janus
+async def test_serve_with_sfu_janus_starts_and_stops_its_own_janus() -> None:
+    settings = SignalingSettings(sfu="janus", janus_rtp_port_range=loopback_config().rtp_port_range)
+    running = await start_server(settings=settings, port=0)
+    try:
+        assert running.janus is not None and running.janus.pid is not None
+        pid = running.janus.pid
+        client = await JanusClient.connect(running.janus.url, running.janus.config.api_secret)
+        try:
+            assert (await client.info())["janus"] == "server_info"
+        finally:
+            await client.close()
+    finally:
+        await running.stop()
+    await eventually(lambda: not process_alive(pid), 10, f"janus (pid {pid}) stopped")
+
+
+async def test_serve_without_sfu_starts_no_janus() -> None:
+    running = await start_server(settings=SignalingSettings(), port=0)
+    try:
+        assert running.janus is None
+    finally:
+        await running.stop()
+
+
+def test_serve_names_the_package_when_janus_is_missing(tmp_path: Path) -> None:
+    # A PATH with no janus on it: the real lookup, nothing mocked.
+    env = {**os.environ, "PATH": str(tmp_path), "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "nbconference", "serve", "--sfu", "janus"),
+            *("--port", str(free_port()), "--token", "t" * 32),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "apt-get install janus" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
