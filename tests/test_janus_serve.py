@@ -3,10 +3,13 @@ and ``nbconference serve`` says in one line which package to install when it is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
 
 from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
@@ -14,6 +17,7 @@ from nbconference.server.standalone import start_server
 from support.janus import loopback_config, needs_janus
 from support.polling import eventually
 from support.processes import free_port, process_alive
+from support.standalone import ServeProcess
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -41,6 +45,26 @@ async def test_serve_without_sfu_starts_no_janus() -> None:
         assert running.janus is None
     finally:
         await running.stop()
+
+
+@needs_janus
+async def test_a_killed_serve_takes_its_janus_with_it() -> None:
+    range_ = loopback_config().rtp_port_range
+    server = ServeProcess("--sfu", "janus", f"--janus-rtp-port-range={range_}")
+    janus: list[psutil.Process] = []
+    try:
+        await server.ready()
+        janus = psutil.Process(server.pid).children(recursive=True)
+        assert [p.name() for p in janus] == ["janus"], janus
+        server.process.kill()  # SIGKILL: no shutdown code runs
+        await eventually(
+            lambda: not process_alive(janus[0].pid), 10, "Janus to end with its server"
+        )
+    finally:
+        server.stop()
+        for left in janus:  # only when the test failed: nothing outlives it
+            with contextlib.suppress(psutil.NoSuchProcess):
+                left.kill()
 
 
 def test_serve_names_the_package_when_janus_is_missing(tmp_path: Path) -> None:

@@ -84,6 +84,7 @@ class JanusProcess:
         log_path = self.directory / "janus.log"
         with open(log_path, "ab") as out:
             self._process = await asyncio.create_subprocess_exec(
+                *_ending_with_us(),
                 binary,
                 "-C",
                 str(jcfg),
@@ -188,3 +189,12 @@ class JanusProcess:
         await self._kill()
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _ending_with_us() -> list[str]:
+    """A prefix that has the kernel stop Janus when this process dies, even by SIGKILL
+    (``setpriv --pdeathsig``, util-linux): a Janus left behind would hold its ports and
+    the API secret with nobody supervising it. Where setpriv is missing, Janus is stopped
+    on a clean shutdown only."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
