@@ -1,5 +1,5 @@
 // @ts-check
-// Recording, with consent visible to all (issue 13): a participant of kind "recorder"
+// Recording, with consent visible to all: a participant of kind "recorder"
 // (nbconference.Recorder in some kernel) writes the call to disk. It has no camera or
 // voice and is not a person in the call: the page shows it in a red banner naming who
 // started it (as the server knows them, never as the recorder says), never as a tile.

@@ -23,7 +23,7 @@ export const STATE_KEYS = Object.freeze(
   /** @type {const} */ (["camera", "microphone", "screen", "hand"]),
 );
 
-// -- kinds of participant (recording, issue 13; docs/protocol.md "Recorders") --------
+// -- kinds of participant (recording; docs/protocol.md "Recorders") ------------------
 /** A person: what a join without `kind` is, and a record without `kind` says. */
 export const PARTICIPANT_KIND = "participant";
 /** A recorder: no media of its own, writes the call to disk; every page shows a banner. */

@@ -31,7 +31,7 @@ MAX_DEPTH: Final = 32
 # went up, which orders the room's queue of raised hands (see "chat and raised hands").
 STATE_KEYS: Final = ("camera", "microphone", "screen", "hand")
 
-# -- kinds of participant (recording, issue 13) ----------------------------------------
+# -- kinds of participant (recording) -------------------------------------------------
 # A join may declare what kind of participant it is. The server carries a declared kind
 # in the peer record for as long as the peer is in the room: no later frame can change
 # or strip it (state frames carry STATE_KEYS only; a resume keeps the first record).
