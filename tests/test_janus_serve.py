@@ -53,9 +53,13 @@ async def test_a_killed_serve_takes_its_janus_with_it() -> None:
     server = ServeProcess("--sfu", "janus", f"--janus-rtp-port-range={range_}")
     janus: list[psutil.Process] = []
     try:
-        await server.ready()
-        janus = psutil.Process(server.pid).children(recursive=True)
-        assert [p.name() for p in janus] == ["janus"], janus
+        await server.ready()  # Janus starts once the port is bound: it may still be coming
+
+        def started() -> bool:
+            janus[:] = psutil.Process(server.pid).children(recursive=True)
+            return [p.name() for p in janus] == ["janus"]
+
+        await eventually(started, 30, "the server's Janus to start")
         server.process.kill()  # SIGKILL: no shutdown code runs
         await eventually(
             lambda: not process_alive(janus[0].pid), 10, "Janus to end with its server"

@@ -195,6 +195,7 @@ def _ending_with_us() -> list[str]:
     """A prefix that has the kernel stop Janus when this process dies, even by SIGKILL
     (``setpriv --pdeathsig``, util-linux): a Janus left behind would hold its ports and
     the API secret with nobody supervising it. Where setpriv is missing, Janus is stopped
-    on a clean shutdown only."""
+    on a clean shutdown only. KILL, not TERM: Janus' own shutdown can take seconds or
+    hang, and it holds nothing to save (rooms never record)."""
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
