@@ -1,0 +1,154 @@
+"""The SFU plane through our own socket: aiortc clients publish and subscribe with the
+``sfu-*`` frames on a standalone server that runs its own Janus, and never see Janus."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
+
+from nbconference.protocol.sfu import (
+    sfu_answer_message,
+    sfu_publish_message,
+    sfu_subscribe_message,
+)
+from nbconference.server.config import SignalingSettings
+from nbconference.server.janus import JanusClient
+from nbconference.server.janus.plane import janus_room
+from nbconference.server.standalone import StandaloneServer, start_server
+from support.client import Client, connect_url
+from support.janus import loopback_config, needs_janus, rtc
+from support.polling import eventually
+
+TOKEN = "sfu-plane-test-token-0123456789abcdef"
+
+
+class Recording(Client):
+    """A client that keeps every frame it receives, to scan them for secrets."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.received: list[dict[str, Any]] = []
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        message = await super().recv(timeout)
+        self.received.append(message)
+        return message
+
+    async def next_of(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The next frame of type ``kind``, skipping room events in between."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = await self.recv(max(deadline - time.monotonic(), 0.01))
+            if message["type"] == kind:
+                return message
+            assert message["type"] != "error", message
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[StandaloneServer]:
+    settings = SignalingSettings(sfu="janus", janus_rtp_port_range=loopback_config().rtp_port_range)
+    running = await start_server(settings, port=0, token=TOKEN)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def janus(server: StandaloneServer) -> AsyncIterator[JanusClient]:
+    """Our own look at the server's Janus (its secrets are the test's to read)."""
+    assert server.janus is not None
+    client = await JanusClient.connect(server.janus.url, server.janus.config.api_secret)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def janus_rooms(server: StandaloneServer, janus: JanusClient) -> set[str]:
+    assert server.janus is not None
+    session = await janus.create()
+    try:
+        handle = await session.attach()
+        body = {"request": "list", "admin_key": server.janus.config.admin_key}
+        data, _ = await handle.message(body)
+        return {str(room["room"]) for room in data["list"]}
+    finally:
+        await session.destroy()
+
+
+async def joined(server: StandaloneServer, room: str) -> Recording:
+    client = Recording(await connect_url(f"{server.url}?token={TOKEN}"))
+    await client.join(room)
+    return client
+
+
+def assert_no_secret(server: StandaloneServer, *clients: Recording) -> int:
+    assert server.janus is not None
+    secrets = (server.janus.config.api_secret, server.janus.config.admin_key)
+    frames = [repr(frame) for client in clients for frame in client.received]
+    for secret in secrets:
+        assert not any(secret in frame for frame in frames)
+    return len(frames)
+
+
+async def publish_camera(client: Recording) -> tuple[Any, str]:
+    pc = rtc()
+    pc.addTrack(VideoStreamTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    mid = pc.getTransceivers()[0].mid
+    assert mid is not None
+    await client.send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
+    answer = await client.next_of("sfu-answer")
+    await pc.setRemoteDescription(RTCSessionDescription(answer["jsep"]["sdp"], "answer"))
+    return pc, mid
+
+
+@needs_janus
+async def test_a_camera_reaches_a_subscriber_through_our_socket(
+    server: StandaloneServer, janus: JanusClient
+) -> None:
+    alice, bob = await joined(server, "lab"), await joined(server, "lab")
+    publisher, mid = await publish_camera(alice)
+    feeds = await bob.next_of("sfu-feeds")
+    assert feeds["feeds"] == [{"peer": alice.id, "streams": [{"mid": mid, "kind": "camera"}]}]
+    assert janus_room("lab") in await janus_rooms(server, janus)
+
+    subscriber = rtc()
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    subscriber.on("track", tracks.put_nowait)
+    asked = time.monotonic()
+    await bob.send(sfu_subscribe_message([(alice.id, mid)]))
+    offer = await bob.next_of("sfu-offer")
+    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
+    track = await asyncio.wait_for(tracks.get(), 10)
+    first = await asyncio.wait_for(track.recv(), 15)
+    to_first = time.monotonic() - asked
+    frames, started = 1, time.monotonic()
+    while time.monotonic() - started < 2.0:
+        await asyncio.wait_for(track.recv(), 5)
+        frames += 1
+    print(f"first frame {to_first:.2f} s after sfu-subscribe; {frames} frames in 2 s")
+    assert first.width > 0 and frames >= 20
+
+    await alice.send({"type": "leave"})
+    assert (await bob.next_of("sfu-feeds"))["feeds"] == []
+    await bob.send({"type": "leave"})
+    await eventually(
+        lambda: _gone(server, janus, "lab"), 10, "the Janus room destroyed with its last peer"
+    )
+    assert assert_no_secret(server, alice, bob) > 3
+    await publisher.close()
+    await subscriber.close()
+
+
+async def _gone(server: StandaloneServer, janus: JanusClient, room: str) -> bool:
+    return janus_room(room) not in await janus_rooms(server, janus)
