@@ -152,3 +152,89 @@ async def test_a_camera_reaches_a_subscriber_through_our_socket(
 
 async def _gone(server: StandaloneServer, janus: JanusClient, room: str) -> bool:
     return janus_room(room) not in await janus_rooms(server, janus)
+
+
+@needs_janus
+async def test_a_client_cannot_reach_another_rooms_feed(
+    server: StandaloneServer, janus: JanusClient
+) -> None:
+    alice, mallory = await joined(server, "lab"), await joined(server, "other")
+    publisher, mid = await publish_camera(alice)
+    await eventually(lambda: _live(server, "lab", alice.id), 10, "alice's feed live")
+    await mallory.send(sfu_subscribe_message([(alice.id, mid)]))
+    refused = await mallory.expect_error("sfu-refused")
+    assert refused["peer"] == alice.id and "room 'other'" in refused["message"]
+    await mallory.send({"type": "sfu-update", "subscribe": [{"feed": alice.id}]})
+    await mallory.expect_error("sfu-refused")
+    await mallory.silent()
+    assert not any(frame["type"].startswith("sfu-") for frame in mallory.received)
+    assert janus_room("other") not in await janus_rooms(server, janus)
+    assert_no_secret(server, alice, mallory)
+    await publisher.close()
+
+
+@needs_janus
+async def test_janus_fields_are_refused_and_never_reach_janus(
+    server: StandaloneServer, janus: JanusClient
+) -> None:
+    mallory = await joined(server, "quiet")
+    publish = sfu_publish_message("v=0\r\n", [("0", "camera")])
+    hostile: list[dict[str, Any]] = [{"janus": "create"}, {"type": "sfu-unpublish", "janus": "x"}]
+    for key in ("janus", "admin_key", "room", "secret"):
+        hostile.append({**publish, key: "lab"})
+        hostile.append({**publish, "jsep": {**publish["jsep"], key: "lab"}})
+        hostile.append({**publish, "streams": [{"mid": "0", "kind": "camera", key: "lab"}]})
+        hostile.append({"type": "sfu-subscribe", "streams": [{"feed": "x", key: "lab"}]})
+    for frame in hostile:
+        await mallory.send(frame)
+        error = await mallory.expect_error("bad-message")
+        assert "field" in error["message"] or "type" in error["message"], error
+    assert server.registry.sfu is not None and "quiet" not in server.registry.sfu.rooms
+    assert janus_room("quiet") not in await janus_rooms(server, janus)
+    # The same frames without the foreign field do reach Janus.
+    publisher, _ = await publish_camera(mallory)
+    assert janus_room("quiet") in await janus_rooms(server, janus)
+    assert_no_secret(server, mallory)
+    await publisher.close()
+
+
+async def test_sfu_frames_without_an_sfu_are_answered_sfu_unavailable() -> None:
+    running = await start_server(SignalingSettings(), port=0, token=TOKEN)
+    try:
+        client = await joined(running, "lab")
+        await client.send(sfu_subscribe_message([("someone", None)]))
+        error = await client.expect_error("sfu-unavailable")
+        assert "sfu" in error["message"]
+    finally:
+        await running.stop()
+
+
+def _live(server: StandaloneServer, room: str, peer_id: str) -> bool:
+    plane = server.registry.sfu
+    state = plane.rooms.get(room, {}).get(peer_id) if plane is not None else None
+    return state is not None and state.live
+
+
+@needs_janus
+async def test_a_dropped_publisher_is_cleaned_up_after_the_grace() -> None:
+    grace = 1.0
+    settings = SignalingSettings(
+        sfu="janus",
+        janus_rtp_port_range=loopback_config().rtp_port_range,
+        reconnect_grace_seconds=grace,
+    )
+    running = await start_server(settings, port=0, token=TOKEN)
+    try:
+        assert running.janus is not None
+        client = await JanusClient.connect(running.janus.url, running.janus.config.api_secret)
+        alice = await joined(running, "lab")
+        publisher, _ = await publish_camera(alice)
+        assert janus_room("lab") in await janus_rooms(running, client)
+        dropped = time.monotonic()
+        alice.drop()
+        await eventually(lambda: _gone(running, client, "lab"), 10, "the room gone after grace")
+        assert time.monotonic() - dropped >= grace  # kept for a resume until then
+        await client.close()
+        await publisher.close()
+    finally:
+        await running.stop()
