@@ -56,7 +56,7 @@ class SfuPeer:
     feed: str | None = None  # its Janus feed id, once joined as a publisher
     streams: tuple[Published, ...] = ()
     live: bool = False  # Janus said webrtcup: others may subscribe
-    pump: asyncio.Task[None] | None = field(default=None, repr=False)
+    pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
 
 class SfuRooms:
@@ -116,8 +116,8 @@ class SfuRooms:
         state = members.pop(peer.id, None)
         if state is None:
             return
-        if state.pump is not None:
-            state.pump.cancel()
+        for pump in state.pumps:
+            pump.cancel()
         try:
             if not members:
                 self.rooms.pop(peer.room, None)
@@ -137,10 +137,16 @@ class SfuRooms:
         members = self.rooms.setdefault(peer.room, {})
         state = members.get(peer.id)
         if state is None:
+            if peer not in self._room_peers(peer.room):
+                raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
             session = await self.client.create()
-            state = SfuPeer(session, await session.attach())
+            handle = await session.attach()
+            if peer not in self._room_peers(peer.room):  # it left while Janus answered
+                await session.destroy()
+                raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
+            state = SfuPeer(session, handle)
             members[peer.id] = state
-            state.pump = asyncio.ensure_future(self._pump(peer, state))
+            state.pumps.append(asyncio.ensure_future(self._pump(peer, state)))
         return state
 
     async def _ensure_room(self, room: str, handle: JanusHandle) -> None:
@@ -207,6 +213,7 @@ class SfuRooms:
             await self._renegotiate(peer, state.subscriber, {"subscribe": streams})
             return
         state.subscriber = await state.session.attach()
+        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state.subscriber)))
         join = {
             "request": "join",
             "ptype": "subscriber",
@@ -278,6 +285,21 @@ class SfuRooms:
                 candidate = event.get("candidate") or {}
                 clean = _candidate(candidate)
                 self._send(peer, sfu_trickle_frame("publisher", clean).encode())
+            elif kind == "closed":
+                return
+
+    async def _pump_subscriber(self, peer: Peer, handle: JanusHandle) -> None:
+        """The subscriber handle's events: Janus renegotiates by itself when a feed it
+        sends goes away (a new offer), and may trickle."""
+        while True:
+            event = await handle.events.get()
+            kind = event.get("janus")
+            jsep = event.get("jsep")
+            if isinstance(jsep, dict) and jsep.get("type") == "offer" and "sdp" in jsep:
+                self._send(peer, sfu_jsep_frame("offer", str(jsep["sdp"])).encode())
+            elif kind == "trickle":
+                clean = _candidate(event.get("candidate") or {})
+                self._send(peer, sfu_trickle_frame("subscriber", clean).encode())
             elif kind == "closed":
                 return
 
