@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,10 +13,17 @@ import pytest
 from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
 
+from nbconference.protocol import ProtocolError, parse_client_message
 from nbconference.protocol.sfu import (
+    MAX_SFU_STREAMS,
+    Published,
+    SfuTrickle,
     sfu_answer_message,
+    sfu_feeds_frame,
+    sfu_jsep_frame,
     sfu_publish_message,
     sfu_subscribe_message,
+    sfu_trickle_frame,
 )
 from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
@@ -23,6 +31,7 @@ from nbconference.server.janus.plane import janus_room
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import Client, connect_url
 from support.janus import loopback_config, needs_janus, rtc
+from support.node import module_url, needs_node, run_module
 from support.polling import eventually
 
 TOKEN = "sfu-plane-test-token-0123456789abcdef"
@@ -242,3 +251,101 @@ async def test_a_dropped_publisher_is_cleaned_up_after_the_grace() -> None:
         await publisher.close()
     finally:
         await running.stop()
+
+
+@needs_janus
+async def test_sfu_update_drops_and_adds_a_stream(server: StandaloneServer) -> None:
+    alice, bob = await joined(server, "lab"), await joined(server, "lab")
+    publisher, mid = await publish_camera(alice)
+    await bob.next_of("sfu-feeds")
+    subscriber = rtc()
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    subscriber.on("track", tracks.put_nowait)
+    await bob.send(sfu_subscribe_message([(alice.id, mid)]))
+    offer = await bob.next_of("sfu-offer")
+    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
+    await asyncio.wait_for((await asyncio.wait_for(tracks.get(), 10)).recv(), 15)
+    drop = {"type": "sfu-update", "unsubscribe": [{"feed": alice.id, "mid": mid}]}
+    await bob.send(drop)
+    dropped = (await bob.next_of("sfu-offer"))["jsep"]["sdp"]
+    assert "a=inactive" in dropped or "m=video 0 " in dropped, dropped
+    await subscriber.setRemoteDescription(RTCSessionDescription(dropped, "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))  # Janus waits for it
+    await bob.send({"type": "sfu-update", "subscribe": [{"feed": alice.id, "mid": mid}]})
+    added = (await bob.next_of("sfu-offer"))["jsep"]["sdp"]
+    assert added.count("m=video") >= 1 and "a=sendonly" in added, added
+    assert_no_secret(server, alice, bob)
+    await publisher.close()
+    await subscriber.close()
+
+
+def refused(frame: dict[str, Any], max_bytes: int = 16384) -> str:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_message(json.dumps(frame), max_bytes)
+    return str(caught.value.code)
+
+
+def test_the_sfu_frames_are_parsed_strictly_and_bounded() -> None:
+    publish = sfu_publish_message("v=0\r\n", [("0", "camera")])
+    assert refused(publish, max_bytes=40) == "too-large"
+    many = [("m" + str(i), "camera") for i in range(MAX_SFU_STREAMS + 1)]
+    assert refused(sfu_publish_message("v=0", many)) == "bad-message"
+    assert refused(sfu_publish_message("v=0", [("0", "hologram")])) == "bad-message"
+    assert refused(sfu_publish_message("v=0", [("0 1", "camera")])) == "bad-message"
+    assert refused({**publish, "jsep": {"type": "answer", "sdp": "v=0"}}) == "bad-message"
+    assert refused({"type": "sfu-subscribe", "streams": [{"feed": "a/b"}]}) == "bad-message"
+    assert refused({"type": "sfu-trickle", "pc": "janus", "candidate": None}) == "bad-message"
+    text = "candidate:1 1 udp 1 127.0.0.1 9 typ host"
+    browser = {"candidate": text, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "u"}
+    kept = parse_client_message(
+        json.dumps({"type": "sfu-trickle", "pc": "publisher", "candidate": browser}), 999
+    )
+    assert kept == SfuTrickle("publisher", {"candidate": text, "sdpMid": "0", "sdpMLineIndex": 0})
+    extra = {"candidate": text, "janus": "trickle"}
+    assert refused({"type": "sfu-trickle", "pc": "publisher", "candidate": extra}) == (
+        "bad-message"
+    )
+    done = parse_client_message('{"type":"sfu-trickle","pc":"subscriber","candidate":null}', 99)
+    assert done == SfuTrickle("subscriber", None)
+
+
+@needs_node
+def test_the_pages_sfu_frames_are_read_by_the_server_and_back() -> None:
+    server_frames = [
+        sfu_jsep_frame("answer", "v=0a"),
+        sfu_jsep_frame("offer", "v=0o"),
+        sfu_feeds_frame({"p1": [Published("0", "camera"), Published("1", "audio")]}),
+        sfu_trickle_frame("subscriber", None),
+    ]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const frames = {json.dumps(server_frames)};
+        console.log(JSON.stringify({{
+          made: [
+            p.sfuPublishMessage("v=0", [{{ mid: "0", kind: "camera" }}]),
+            p.sfuSubscribeMessage([{{ feed: "p1", mid: "0" }}, {{ feed: "p2" }}]),
+            p.sfuUpdateMessage([{{ feed: "p1" }}], [{{ feed: "p2", mid: "1" }}]),
+            p.sfuAnswerMessage("v=0"),
+            p.sfuTrickleMessage("publisher", {{ candidate: "c", sdpMid: "0", sdpMLineIndex: 0 }}),
+            p.sfuUnpublishMessage(),
+          ],
+          read: frames.map((text) => p.readSfuFrame(JSON.parse(text))),
+        }}));
+        """
+    )
+    for frame in result["made"]:
+        parse_client_message(json.dumps(frame), 16384)  # raises if the server refuses it
+    assert [r["type"] for r in result["read"]] == [
+        "sfu-answer",
+        "sfu-offer",
+        "sfu-feeds",
+        "sfu-trickle",
+    ]
+    assert result["read"][2]["feeds"] == [
+        {"peer": "p1", "streams": [{"mid": "0", "kind": "camera"}, {"mid": "1", "kind": "audio"}]}
+    ]
+    assert result["read"][1]["sdp"] == "v=0o" and result["read"][3]["candidate"] is None

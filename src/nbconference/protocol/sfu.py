@@ -158,7 +158,8 @@ def _candidate(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise ProtocolError(BAD, "'candidate' must be an object or null")
-    _only(value, {"candidate", "sdpMid", "sdpMLineIndex"}, "'candidate'")
+    # usernameFragment is what a browser's RTCIceCandidate.toJSON() adds: taken, not sent on.
+    _only(value, {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}, "'candidate'")
     text, mid, index = value.get("candidate"), value.get("sdpMid"), value.get("sdpMLineIndex")
     if not isinstance(text, str) or len(text) > 1024:
         raise ProtocolError(BAD, "'candidate.candidate' must be text")

@@ -237,7 +237,10 @@ class SfuRooms:
 
     async def _renegotiate(self, peer: Peer, handle: JanusHandle, change: Message) -> None:
         _, offer = await handle.message({"request": "update", **change}, wait_event=True)
-        self._send_offer(peer, offer)
+        if offer is not None:
+            self._send_offer(peer, offer)
+        # else: the connection is not up yet; Janus makes the offer once it is, and
+        # _pump_subscriber forwards it.
 
     def _send_offer(self, peer: Peer, offer: Message | None) -> None:
         if offer is None or not isinstance(offer.get("sdp"), str):
