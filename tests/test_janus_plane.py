@@ -37,6 +37,9 @@ from support.polling import eventually
 TOKEN = "sfu-plane-test-token-0123456789abcdef"
 
 
+JANUS_LISTED: dict[str, dict[str, Any]] = {}  # the last listing of each Janus room
+
+
 class Recording(Client):
     """A client that keeps every frame it receives, to scan them for secrets."""
 
@@ -87,6 +90,7 @@ async def janus_rooms(server: StandaloneServer, janus: JanusClient) -> set[str]:
         handle = await session.attach()
         body = {"request": "list", "admin_key": server.janus.config.admin_key}
         data, _ = await handle.message(body)
+        JANUS_LISTED.update({str(room["room"]): room for room in data["list"]})
         return {str(room["room"]) for room in data["list"]}
     finally:
         await session.destroy()
@@ -128,6 +132,9 @@ async def test_a_camera_reaches_a_subscriber_through_our_socket(
     feeds = await bob.next_of("sfu-feeds")
     assert feeds["feeds"] == [{"peer": alice.id, "streams": [{"mid": mid, "kind": "camera"}]}]
     assert janus_room("lab") in await janus_rooms(server, janus)
+    listed = JANUS_LISTED[janus_room("lab")]
+    assert listed["max_publishers"] == server.registry.limits.max_peers_per_room, listed
+    assert listed["record"] is False and listed["lock_record"] is True, listed
 
     subscriber = rtc()
     tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
