@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -356,3 +358,24 @@ def test_the_pages_sfu_frames_are_read_by_the_server_and_back() -> None:
         {"peer": "p1", "streams": [{"mid": "0", "kind": "camera"}, {"mid": "1", "kind": "audio"}]}
     ]
     assert result["read"][1]["sdp"] == "v=0o" and result["read"][3]["candidate"] is None
+
+
+@needs_janus
+async def test_after_janus_restarts_the_room_is_told_and_a_peer_publishes_again(
+    server: StandaloneServer,
+) -> None:
+    assert server.janus is not None
+    alice, bob = await joined(server, "lab"), await joined(server, "lab")
+    first, _ = await publish_camera(alice)
+    await bob.next_of("sfu-feeds")
+    killed = time.monotonic()
+    os.kill(server.janus.pid or 0, signal.SIGKILL)
+    assert (await bob.next_of("sfu-feeds"))["feeds"] == []  # the feed died with Janus
+    await eventually(lambda: server.janus is not None and server.janus.restarts, 10, "restart")
+    again, mid = await publish_camera(alice)
+    feeds = await bob.next_of("sfu-feeds")
+    print(f"published again {time.monotonic() - killed:.2f} s after Janus was killed")
+    assert feeds["feeds"] == [{"peer": alice.id, "streams": [{"mid": mid, "kind": "camera"}]}]
+    assert_no_secret(server, alice, bob)
+    await first.close()
+    await again.close()

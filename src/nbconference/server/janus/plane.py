@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ log = logging.getLogger("nbconference.janus")
 
 Send = Callable[[Peer, bytes], None]
 RoomPeers = Callable[[str], list[Peer]]
+Connect = Callable[[], Awaitable[JanusClient]]
 ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
 
 
@@ -63,9 +64,16 @@ class SfuRooms:
     """Per room, one Janus VideoRoom; per peer, a session. See the module docstring."""
 
     def __init__(
-        self, client: JanusClient, admin_key: str, publishers: int, send: Send, peers: RoomPeers
+        self,
+        client: JanusClient,
+        admin_key: str,
+        publishers: int,
+        send: Send,
+        peers: RoomPeers,
+        connect: Connect | None = None,
     ) -> None:
         self.client = client
+        self._connect = connect
         self._admin_key = admin_key
         self._publishers = publishers
         self._send = send
@@ -139,6 +147,8 @@ class SfuRooms:
         if state is None:
             if peer not in self._room_peers(peer.room):
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
+            if self.client.closed and self._connect is not None:
+                self.client = await self._connect()  # Janus restarted: a new connection
             session = await self.client.create()
             handle = await session.attach()
             if peer not in self._room_peers(peer.room):  # it left while Janus answered
@@ -289,7 +299,20 @@ class SfuRooms:
                 clean = _candidate(candidate)
                 self._send(peer, sfu_trickle_frame("publisher", clean).encode())
             elif kind == "closed":
+                self._lost()
                 return
+
+    def _lost(self) -> None:
+        """The connection to Janus is gone, and every session and room with it (a Janus
+        that restarts starts empty): forget them, and tell each room it has no feeds, so
+        that its peers publish again (the next request reconnects)."""
+        lost, self.rooms = self.rooms, {}
+        self._created.clear()
+        for room, members in lost.items():
+            for state in members.values():
+                for pump in state.pumps:
+                    pump.cancel()
+            self._announce(room)
 
     async def _pump_subscriber(self, peer: Peer, handle: JanusHandle) -> None:
         """The subscriber handle's events: Janus renegotiates by itself when a feed it
@@ -331,5 +354,8 @@ async def start_sfu(
     url: str, api_secret: str, admin_key: str, publishers: int, send: Send, peers: RoomPeers
 ) -> SfuRooms:
     """Connect to the Janus at ``url`` and return the plane over it."""
-    client = await JanusClient.connect(url, api_secret)
-    return SfuRooms(client, admin_key, publishers, send, peers)
+
+    async def connect() -> JanusClient:
+        return await JanusClient.connect(url, api_secret)
+
+    return SfuRooms(await connect(), admin_key, publishers, send, peers, connect)
