@@ -129,6 +129,7 @@ class SfuRooms:
         try:
             if not members:
                 self.rooms.pop(peer.room, None)
+                self._locks.pop(peer.room, None)
                 if peer.room in self._created:
                     self._created.discard(peer.room)
                     body = {"request": "destroy", "room": janus_room(peer.room)}
@@ -142,8 +143,7 @@ class SfuRooms:
     # -- the requests ------------------------------------------------------------------
 
     async def _state(self, peer: Peer) -> SfuPeer:
-        members = self.rooms.setdefault(peer.room, {})
-        state = members.get(peer.id)
+        state = self.rooms.get(peer.room, {}).get(peer.id)
         if state is None:
             if peer not in self._room_peers(peer.room):
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
@@ -155,7 +155,8 @@ class SfuRooms:
                 await session.destroy()
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
             state = SfuPeer(session, handle)
-            members[peer.id] = state
+            # Looked up again: a lost Janus (_lost) may have replaced the rooms meanwhile.
+            self.rooms.setdefault(peer.room, {})[peer.id] = state
             state.pumps.append(asyncio.ensure_future(self._pump(peer, state)))
         return state
 
