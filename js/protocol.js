@@ -12,6 +12,7 @@
 // - chat.js: chat and raised hands;
 // - view-channel.js: what a receiver shows, between peers;
 // - widget-wire.js: the widget's comm messages, viewer reports and signaling modes;
+// - sfu.js: media through the server's SFU (Janus), signaled on our socket;
 // - read.js: checks for values parsed from JSON.
 
 export * from "./protocol/names.js";
@@ -21,3 +22,4 @@ export * from "./protocol/server-frames.js";
 export * from "./protocol/chat.js";
 export * from "./protocol/view-channel.js";
 export * from "./protocol/widget-wire.js";
+export * from "./protocol/sfu.js";

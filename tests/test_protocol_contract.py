@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nbconference import protocol
-from nbconference.protocol import ErrorCode, FromKernel, SignalingMode, ToKernel
+from nbconference.protocol import ErrorCode, FromKernel, SignalingMode, ToKernel, sfu
 from nbconference.viewers import Viewers, peer_record, viewer_record
 from support.node import module_url, needs_node, run_module
 
@@ -66,6 +66,18 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     js_room = re.compile(js["ROOM_PATTERN"])
     for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", ""):
         assert bool(js_room.fullmatch(room)) == protocol.valid_room(room), room
+
+
+def test_the_sfu_frames_agree(js: dict[str, Any]) -> None:
+    assert js["SFU_CLIENT"] == frame_types(sfu.SfuClient)
+    assert js["SFU_SERVER"] == frame_types(sfu.SfuServer)
+    assert tuple(js["SFU_KINDS"]) == sfu.SFU_KINDS
+    assert tuple(js["SFU_PCS"]) == sfu.SFU_PCS
+    assert js["MAX_SFU_STREAMS"] == sfu.MAX_SFU_STREAMS
+    assert js["MID_PATTERN"] == f"^{sfu.MID_PATTERN.pattern}$"
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for kind in [*js["SFU_CLIENT"].values(), *js["SFU_SERVER"].values()]:
+        assert f"`{kind}`" in docs, kind
 
 
 def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:

@@ -18,6 +18,9 @@ export const ERROR = Object.freeze({
   CHAT_INVALID: "chat-invalid",
   CHAT_TOO_LONG: "chat-too-long",
   CHAT_RATE_LIMITED: "chat-rate-limited",
+  // the SFU (media through the server's Janus)
+  SFU_UNAVAILABLE: "sfu-unavailable",
+  SFU_REFUSED: "sfu-refused",
 });
 
 /** @typedef {typeof ERROR[keyof typeof ERROR]} ErrorCode */
@@ -39,6 +42,8 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   [ERROR.CHAT_INVALID]: "a chat message was empty or not valid text",
   [ERROR.CHAT_TOO_LONG]: "a chat message was too long",
   [ERROR.CHAT_RATE_LIMITED]: "too many chat messages; wait a moment before sending more",
+  [ERROR.SFU_UNAVAILABLE]: "this server has no media server (SFU) for the call",
+  [ERROR.SFU_REFUSED]: "the media server (SFU) refused a request",
 });
 
 /** Every error code the server may send. */

@@ -27,6 +27,7 @@ from .names import (
     ClientFrame,
     valid_room,
 )
+from .sfu import SFU_CLIENT_TYPES, SfuMessage, parse_sfu
 from .text import normalize_name
 
 BAD = ErrorCode.BAD_MESSAGE
@@ -62,7 +63,7 @@ class Leave:
     pass
 
 
-ClientMessage = Join | Signal | State | Leave | Chat | LowerHand
+ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | SfuMessage
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -168,6 +169,8 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return parse_chat(obj)
     if kind == ClientFrame.LOWER_HAND:
         return LowerHand(_require(obj, "peer", str, "a peer id"))
+    if kind in SFU_CLIENT_TYPES:
+        return parse_sfu(obj)
     if isinstance(kind, str):
         raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")
     raise ProtocolError(BAD, "'type' must be a string")

@@ -28,6 +28,9 @@ class ErrorCode(str, enum.Enum):
     CHAT_INVALID = "chat-invalid"
     CHAT_TOO_LONG = "chat-too-long"
     CHAT_RATE_LIMITED = "chat-rate-limited"
+    # the SFU (media through the server's Janus)
+    SFU_UNAVAILABLE = "sfu-unavailable"
+    SFU_REFUSED = "sfu-refused"
 
     def __str__(self) -> str:
         # The bare code, as on the wire (Python 3.10 has no StrEnum).

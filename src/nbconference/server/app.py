@@ -14,7 +14,7 @@ from tornado import web
 from ..protocol import SIGNAL_PATH, identity_stamp
 from .config import SignalingSettings
 from .connection import SignalingConnection
-from .janus.own import start_own_janus
+from .janus.own import start_own_janus, start_plane
 from .janus.supervisor import JanusProcess
 from .rooms import RoomRegistry
 
@@ -80,9 +80,13 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
         assert self.registry is not None
         await self.registry.start()
         self.janus = await start_own_janus(self)
+        if self.janus is not None:
+            await start_plane(self.registry, self.janus)
 
     async def stop_extension(self) -> None:
         if self.registry is not None:
             await self.registry.stop()
+            if self.registry.sfu is not None:
+                await self.registry.sfu.close()
         if self.janus is not None:
             await self.janus.stop()

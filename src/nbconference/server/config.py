@@ -143,7 +143,8 @@ class SignalingSettings(Configurable):
         ["", "janus"],
         default_value="",
         help="""The SFU that rooms past mesh_max_peers will use: '' (the default: every
-        room is a mesh) or 'janus'. Groundwork: rooms do not use it yet.""",
+        room is a mesh) or 'janus': the socket then carries the SFU frames; rooms do not
+        move to it by themselves yet.""",
     ).tag(config=True)
 
     mesh_max_peers = Int(

@@ -26,6 +26,15 @@ from ..protocol import (
     error_frame,
     parse_client_message,
 )
+from ..protocol.sfu import (
+    SfuAnswer,
+    SfuMessage,
+    SfuPublish,
+    SfuSubscribe,
+    SfuTrickle,
+    SfuUnpublish,
+    SfuUpdate,
+)
 from .framing import BatchedProtocol13
 from .limits import RateLimiter
 from .mailbox import Mailbox
@@ -36,6 +45,7 @@ from .rooms import RoomRegistry
 log = logging.getLogger("nbconference")
 
 VIOLATION_WINDOW_SECONDS = 10.0
+SFU_FRAMES = (SfuPublish, SfuSubscribe, SfuUpdate, SfuAnswer, SfuTrickle, SfuUnpublish)
 
 
 class SignalingConnection(WebSocketHandler):
@@ -184,6 +194,8 @@ class SignalingConnection(WebSocketHandler):
                 self.registry.chat(self.peer, msg)
             elif isinstance(msg, LowerHand):
                 self.registry.lower_hand(self.peer, msg)
+            elif isinstance(msg, SFU_FRAMES):
+                return self._sfu(self.peer, msg)
             elif isinstance(msg, Leave):
                 peer, self.peer = self.peer, None
                 self._out.attach(None)
@@ -191,6 +203,17 @@ class SignalingConnection(WebSocketHandler):
         except ProtocolError as exc:
             self._refuse(exc)
         return None
+
+    async def _sfu(self, peer: Peer, msg: SfuMessage) -> None:
+        # Tornado waits for this before it reads the next frame: one SFU step at a time.
+        try:
+            if self.registry.sfu is None:
+                raise ProtocolError(
+                    ErrorCode.SFU_UNAVAILABLE, "this server has no SFU (its sfu setting is '')"
+                )
+            await self.registry.sfu.handle(peer, msg)
+        except ProtocolError as exc:
+            self._refuse(exc)
 
     def identity(self) -> dict[str, Any] | None:
         """Who is on this socket, as the server knows it (an identity stamp), or None.
@@ -213,6 +236,8 @@ class SignalingConnection(WebSocketHandler):
             self._release(peer)
         else:
             self.peer = peer
+            if self.registry.sfu is not None:
+                self.registry.sfu.joined(peer)
 
     def _refuse(self, exc: ProtocolError) -> None:
         self.send_frame(error_frame(exc.code, exc.message, exc.peer).encode())

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import (
     CLOSE_GOING_AWAY,
@@ -48,6 +48,9 @@ from .names import kept_apart
 from .outgoing import Watchdog
 from .peer import Peer, Transport
 
+if TYPE_CHECKING:
+    from .janus.plane import SfuRooms
+
 log = logging.getLogger("nbconference")
 
 
@@ -70,6 +73,8 @@ class RoomRegistry(ChatAndHands):
         self.sockets = SocketCounts()
         self.watchdog = Watchdog(self.limits.send_timeout_seconds)
         self.joins_per_second = self.limits.joins_per_minute / 60
+        # The SFU plane, when sfu = "janus" and a Janus runs (see janus/plane.py).
+        self.sfu: SfuRooms | None = None
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)
@@ -207,6 +212,8 @@ class RoomRegistry(ChatAndHands):
         self.chat_gate.forget(peer.id)
         peer.mailbox.clear()
         self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
+        if self.sfu is not None:
+            self._spawn(self.sfu.leave(peer))
         members = self.rooms.get(peer.room)
         if members is not None and not any(pid in self.local for pid in members):
             # Other servers' members are followed only while one of ours is in the room.

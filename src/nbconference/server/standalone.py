@@ -33,7 +33,7 @@ from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
-from .janus.own import start_own_janus
+from .janus.own import start_own_janus, start_plane
 from .janus.supervisor import JanusProcess
 from .keepalive import KeepAlive
 from .rooms import RoomRegistry
@@ -182,6 +182,8 @@ class StandaloneServer:
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
+        if self.registry.sfu is not None:
+            await self.registry.sfu.close()
         if self.janus is not None:
             await self.janus.stop()
 
@@ -238,11 +240,16 @@ async def start_server(
     server.listen(port, address=host)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
+    janus: JanusProcess | None = None
     try:
         janus = await start_own_janus(settings)
+        if janus is not None:
+            await start_plane(registry, janus)
     except BaseException:
         server.stop()
         await registry.stop()
+        if janus is not None:
+            await janus.stop()
         raise
     pinger.start()
     return StandaloneServer(registry, server, host, port, token, tls is not None, pinger, janus)

@@ -71,6 +71,11 @@ class JanusClient:
         connection = await websocket_connect(request, subprotocols=[SUBPROTOCOL])
         return cls(connection, api_secret)
 
+    @property
+    def closed(self) -> bool:
+        """The connection failed or was closed: make a new client."""
+        return self._closed is not None
+
     async def close(self) -> None:
         """Stop keepalives and close the connection (Janus then drops its sessions)."""
         for session in list(self._sessions.values()):

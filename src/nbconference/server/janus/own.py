@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import JanusConfig
+from .plane import SfuRooms, start_sfu
 from .supervisor import JanusProcess
 
 if TYPE_CHECKING:
     from ..config import SignalingSettings
+    from ..rooms import RoomRegistry
 
 
 def wants_own_janus(settings: SignalingSettings) -> bool:
@@ -25,3 +27,19 @@ async def start_own_janus(settings: SignalingSettings) -> JanusProcess | None:
     process = JanusProcess(JanusConfig(rtp_port_range=settings.janus_rtp_port_range))
     await process.start()
     return process
+
+
+async def start_plane(registry: RoomRegistry, process: JanusProcess) -> SfuRooms:
+    """Put the SFU plane over ``process`` into ``registry``: its rooms then carry the SFU
+    frames (without it they are answered ``sfu-unavailable``)."""
+    config = process.config
+    plane = await start_sfu(
+        process.url,
+        config.api_secret,
+        config.admin_key,
+        registry.limits.max_peers_per_room,
+        registry._deliver_event,
+        lambda room: [p for p in registry.local.values() if p.room == room],
+    )
+    registry.sfu = plane
+    return plane

@@ -1,0 +1,362 @@
+"""The SFU plane: our peers' media through one Janus VideoRoom per room.
+
+Clients send the SFU frames of :mod:`nbconference.protocol.sfu` on our socket; this
+module turns each into Janus requests it builds itself from validated fields, with the
+room and ``display`` taken from the authenticated peer. Janus feed ids stay here: clients
+see our peer ids only. A Janus room is created on demand (``record=false``,
+``lock_record=true``, the room's peer cap as its publisher limit) and destroyed when the
+last of our peers using it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...protocol.errors import ErrorCode, ProtocolError
+from ...protocol.sfu import (
+    Published,
+    SfuAnswer,
+    SfuMessage,
+    SfuPublish,
+    SfuSubscribe,
+    SfuTrickle,
+    SfuUnpublish,
+    SfuUpdate,
+    Wanted,
+    sfu_feeds_frame,
+    sfu_jsep_frame,
+    sfu_trickle_frame,
+)
+from ..peer import Peer
+from .client import JanusClient, JanusError, JanusHandle, JanusSession, Message
+
+log = logging.getLogger("nbconference.janus")
+
+Send = Callable[[Peer, bytes], None]
+RoomPeers = Callable[[str], list[Peer]]
+Connect = Callable[[], Awaitable[JanusClient]]
+ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
+
+
+def janus_room(room: str) -> str:
+    """The Janus VideoRoom (a string id) that carries our room ``room``."""
+    return f"nbconference-{room}"
+
+
+@dataclass
+class SfuPeer:
+    """One peer's Janus session: a publisher handle and, once it subscribes, a subscriber."""
+
+    session: JanusSession
+    publisher: JanusHandle
+    subscriber: JanusHandle | None = None
+    feed: str | None = None  # its Janus feed id, once joined as a publisher
+    streams: tuple[Published, ...] = ()
+    live: bool = False  # Janus said webrtcup: others may subscribe
+    pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+
+
+class SfuRooms:
+    """Per room, one Janus VideoRoom; per peer, a session. See the module docstring."""
+
+    def __init__(
+        self,
+        client: JanusClient,
+        admin_key: str,
+        publishers: int,
+        send: Send,
+        peers: RoomPeers,
+        connect: Connect | None = None,
+    ) -> None:
+        self.client = client
+        self._connect = connect
+        self._admin_key = admin_key
+        self._publishers = publishers
+        self._send = send
+        self._room_peers = peers
+        self.rooms: dict[str, dict[str, SfuPeer]] = {}
+        self._created: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # -- frames from a peer --------------------------------------------------------------
+
+    async def handle(self, peer: Peer, msg: SfuMessage) -> None:
+        """Carry out ``msg`` for ``peer``; ProtocolError (a named code) when it cannot be."""
+        try:
+            if isinstance(msg, SfuPublish):
+                await self._publish(peer, msg)
+            elif isinstance(msg, SfuSubscribe):
+                await self._subscribe(peer, msg.streams)
+            elif isinstance(msg, SfuUpdate):
+                await self._update(peer, msg)
+            elif isinstance(msg, SfuAnswer):
+                await self._start(peer, msg.sdp)
+            elif isinstance(msg, SfuTrickle):
+                await self._trickle(peer, msg)
+            elif isinstance(msg, SfuUnpublish):
+                await self._unpublish(peer)
+        except JanusError as error:
+            raise ProtocolError(
+                ErrorCode.SFU_REFUSED, f"the SFU refused: {error.code} {error.reason}"
+            ) from None
+        except (ConnectionError, asyncio.TimeoutError) as error:
+            raise ProtocolError(
+                ErrorCode.SFU_UNAVAILABLE, f"the SFU did not answer: {error}"
+            ) from None
+
+    def joined(self, peer: Peer) -> None:
+        """Tell a peer that just joined which feeds its room has (when any)."""
+        feeds = self._feeds(peer.room)
+        if feeds:
+            self._send(peer, sfu_feeds_frame(feeds).encode())
+
+    async def leave(self, peer: Peer) -> None:
+        """The peer left the room (or its grace ran out): end its session; destroy the
+        Janus room when it was the last of ours in it."""
+        members = self.rooms.get(peer.room, {})
+        state = members.pop(peer.id, None)
+        if state is None:
+            return
+        for pump in state.pumps:
+            pump.cancel()
+        try:
+            if not members:
+                self.rooms.pop(peer.room, None)
+                self._locks.pop(peer.room, None)
+                if peer.room in self._created:
+                    self._created.discard(peer.room)
+                    body = {"request": "destroy", "room": janus_room(peer.room)}
+                    await state.publisher.message({**body, "admin_key": self._admin_key})
+            await state.session.destroy()
+        except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
+            log.warning("nbconference: SFU cleanup of %s failed: %s", peer.id, error)
+        if state.live:
+            self._announce(peer.room)
+
+    # -- the requests ------------------------------------------------------------------
+
+    async def _state(self, peer: Peer) -> SfuPeer:
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None:
+            if peer not in self._room_peers(peer.room):
+                raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
+            if self.client.closed and self._connect is not None:
+                self.client = await self._connect()  # Janus restarted: a new connection
+            session = await self.client.create()
+            handle = await session.attach()
+            if peer not in self._room_peers(peer.room):  # it left while Janus answered
+                await session.destroy()
+                raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
+            state = SfuPeer(session, handle)
+            # Looked up again: a lost Janus (_lost) may have replaced the rooms meanwhile.
+            self.rooms.setdefault(peer.room, {})[peer.id] = state
+            state.pumps.append(asyncio.ensure_future(self._pump(peer, state)))
+        return state
+
+    async def _ensure_room(self, room: str, handle: JanusHandle) -> None:
+        async with self._locks.setdefault(room, asyncio.Lock()):
+            if room in self._created:
+                return
+            create = {
+                "request": "create",
+                "room": janus_room(room),
+                "admin_key": self._admin_key,
+                "publishers": self._publishers,
+                "record": False,
+                "lock_record": True,
+                "permanent": False,
+            }
+            try:
+                await handle.message(create)
+            except JanusError as error:
+                if error.code != ROOM_EXISTS:
+                    raise
+            self._created.add(room)
+
+    async def _publish(self, peer: Peer, msg: SfuPublish) -> None:
+        state = await self._state(peer)
+        await self._ensure_room(peer.room, state.publisher)
+        if state.feed is None:
+            join = {
+                "request": "join",
+                "ptype": "publisher",
+                "room": janus_room(peer.room),
+                "display": peer.id,
+            }
+            data, _ = await state.publisher.message(join, wait_event=True)
+            state.feed = str(data["id"])
+        descriptions = [{"mid": s.mid, "description": s.kind} for s in msg.streams]
+        body = {"request": "publish", "descriptions": descriptions}
+        _, answer = await state.publisher.message(body, jsep={"type": "offer", "sdp": msg.sdp})
+        if answer is None or not isinstance(answer.get("sdp"), str):
+            raise ProtocolError(ErrorCode.SFU_REFUSED, "the SFU gave no answer to the offer")
+        state.streams = msg.streams
+        self._send(peer, sfu_jsep_frame("answer", answer["sdp"]).encode())
+
+    def _janus_streams(self, peer: Peer, wanted: tuple[Wanted, ...]) -> list[Message]:
+        members = self.rooms.get(peer.room, {})
+        streams: list[Message] = []
+        for want in wanted:
+            other = members.get(want.feed)
+            if want.feed == peer.id or other is None or not other.live or other.feed is None:
+                raise ProtocolError(
+                    ErrorCode.SFU_REFUSED,
+                    f"no feed of '{want.feed[:40]}' in room '{peer.room}'",
+                    peer=want.feed,
+                )
+            stream: Message = {"feed": other.feed}
+            if want.mid is not None:
+                stream["mid"] = want.mid
+            streams.append(stream)
+        return streams
+
+    async def _subscribe(self, peer: Peer, wanted: tuple[Wanted, ...]) -> None:
+        streams = self._janus_streams(peer, wanted)
+        state = await self._state(peer)
+        if state.subscriber is not None:
+            await self._renegotiate(peer, state.subscriber, {"subscribe": streams})
+            return
+        state.subscriber = await state.session.attach()
+        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state.subscriber)))
+        join = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": janus_room(peer.room),
+            "streams": streams,
+        }
+        _, offer = await state.subscriber.message(join, wait_event=True)
+        self._send_offer(peer, offer)
+
+    async def _update(self, peer: Peer, msg: SfuUpdate) -> None:
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or state.subscriber is None:
+            raise ProtocolError(ErrorCode.SFU_REFUSED, "send 'sfu-subscribe' before updating")
+        change: Message = {}
+        if msg.subscribe:
+            change["subscribe"] = self._janus_streams(peer, msg.subscribe)
+        if msg.unsubscribe:
+            change["unsubscribe"] = self._janus_streams(peer, msg.unsubscribe)
+        if change:
+            await self._renegotiate(peer, state.subscriber, change)
+
+    async def _renegotiate(self, peer: Peer, handle: JanusHandle, change: Message) -> None:
+        _, offer = await handle.message({"request": "update", **change}, wait_event=True)
+        if offer is not None:
+            self._send_offer(peer, offer)
+        # else: the connection is not up yet; Janus makes the offer once it is, and
+        # _pump_subscriber forwards it.
+
+    def _send_offer(self, peer: Peer, offer: Message | None) -> None:
+        if offer is None or not isinstance(offer.get("sdp"), str):
+            raise ProtocolError(ErrorCode.SFU_REFUSED, "the SFU made no offer to subscribe")
+        self._send(peer, sfu_jsep_frame("offer", offer["sdp"]).encode())
+
+    async def _start(self, peer: Peer, sdp: str) -> None:
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or state.subscriber is None:
+            raise ProtocolError(ErrorCode.SFU_REFUSED, "no 'sfu-offer' to answer")
+        await state.subscriber.message({"request": "start"}, jsep={"type": "answer", "sdp": sdp})
+
+    async def _trickle(self, peer: Peer, msg: SfuTrickle) -> None:
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        handle = None
+        if state is not None:
+            handle = state.publisher if msg.pc == "publisher" else state.subscriber
+        if handle is None:
+            raise ProtocolError(ErrorCode.SFU_REFUSED, f"no {msg.pc} connection to trickle to")
+        await handle.trickle(msg.candidate)
+
+    async def _unpublish(self, peer: Peer) -> None:
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or state.feed is None:
+            raise ProtocolError(ErrorCode.SFU_REFUSED, "nothing is published")
+        await state.publisher.message({"request": "unpublish"}, wait_event=True)
+        was_live, state.live, state.streams = state.live, False, ()
+        if was_live:
+            self._announce(peer.room)
+
+    # -- events from Janus -------------------------------------------------------------
+
+    async def _pump(self, peer: Peer, state: SfuPeer) -> None:
+        """The publisher handle's events: webrtcup makes the feed public, a hangup ends it."""
+        while True:
+            event = await state.publisher.events.get()
+            kind = event.get("janus")
+            if kind == "webrtcup" and state.streams and not state.live:
+                state.live = True
+                self._announce(peer.room)
+            elif kind == "hangup" and state.live:
+                state.live = False
+                self._announce(peer.room)
+            elif kind == "trickle":
+                candidate = event.get("candidate") or {}
+                clean = _candidate(candidate)
+                self._send(peer, sfu_trickle_frame("publisher", clean).encode())
+            elif kind == "closed":
+                self._lost()
+                return
+
+    def _lost(self) -> None:
+        """The connection to Janus is gone, and every session and room with it (a Janus
+        that restarts starts empty): forget them, and tell each room it has no feeds, so
+        that its peers publish again (the next request reconnects)."""
+        lost, self.rooms = self.rooms, {}
+        self._created.clear()
+        for room, members in lost.items():
+            for state in members.values():
+                for pump in state.pumps:
+                    pump.cancel()
+            self._announce(room)
+
+    async def _pump_subscriber(self, peer: Peer, handle: JanusHandle) -> None:
+        """The subscriber handle's events: Janus renegotiates by itself when a feed it
+        sends goes away (a new offer), and may trickle."""
+        while True:
+            event = await handle.events.get()
+            kind = event.get("janus")
+            jsep = event.get("jsep")
+            if isinstance(jsep, dict) and jsep.get("type") == "offer" and "sdp" in jsep:
+                self._send(peer, sfu_jsep_frame("offer", str(jsep["sdp"])).encode())
+            elif kind == "trickle":
+                clean = _candidate(event.get("candidate") or {})
+                self._send(peer, sfu_trickle_frame("subscriber", clean).encode())
+            elif kind == "closed":
+                return
+
+    def _feeds(self, room: str) -> dict[str, list[Published]]:
+        members = self.rooms.get(room, {})
+        return {pid: list(s.streams) for pid, s in members.items() if s.live}
+
+    def _announce(self, room: str) -> None:
+        frame = sfu_feeds_frame(self._feeds(room)).encode()
+        for member in self._room_peers(room):
+            self._send(member, frame)
+
+
+def _candidate(candidate: dict[str, Any]) -> dict[str, Any] | None:
+    """Janus' candidate, with only the fields a browser reads (None: it has no more)."""
+    if candidate.get("completed") or not isinstance(candidate.get("candidate"), str):
+        return None
+    clean = {"candidate": candidate["candidate"]}
+    for key in ("sdpMid", "sdpMLineIndex"):
+        if key in candidate:
+            clean[key] = candidate[key]
+    return clean
+
+
+async def start_sfu(
+    url: str, api_secret: str, admin_key: str, publishers: int, send: Send, peers: RoomPeers
+) -> SfuRooms:
+    """Connect to the Janus at ``url`` and return the plane over it."""
+
+    async def connect() -> JanusClient:
+        return await JanusClient.connect(url, api_secret)
+
+    return SfuRooms(await connect(), admin_key, publishers, send, peers, connect)
