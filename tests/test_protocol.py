@@ -56,6 +56,8 @@ def test_signal_needs_description_or_candidate() -> None:
         ("not json", "bad-message"),
         ("[1, 2]", "bad-message"),
         ('{"type": "dance"}', "bad-message"),
+        ('{"type": []}', "bad-message"),
+        ('{"type": {"a": 1}}', "bad-message"),
         ('{"type": "join", "room": "no spaces"}', "bad-message"),
         ('{"type": "join", "room": "' + "r" * 65 + '"}', "bad-message"),
         ('{"type": "signal", "to": 3, "data": {}}', "bad-message"),

@@ -169,11 +169,11 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return parse_chat(obj)
     if kind == ClientFrame.LOWER_HAND:
         return LowerHand(_require(obj, "peer", str, "a peer id"))
+    if not isinstance(kind, str):  # before the set lookup: a list or dict is unhashable
+        raise ProtocolError(BAD, "'type' must be a string")
     if kind in SFU_CLIENT_TYPES:
         return parse_sfu(obj)
-    if isinstance(kind, str):
-        raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")
-    raise ProtocolError(BAD, "'type' must be a string")
+    raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")
 
 
 # -- builders (chat_message and lower_hand_message are in .chat) ------------------------
