@@ -167,6 +167,14 @@ def _run_all_cells(page: Page) -> bool:
     return True
 
 
+def in_the_way(page: Page) -> str:
+    """What a JupyterLab dialog over the page says, so that a click it blocks fails with
+    the dialog's words rather than only a timeout."""
+    dialogs = page.locator(".jp-Dialog")
+    texts = [text.strip() for text in dialogs.all_inner_texts() if text.strip()]
+    return "; ".join(f"a dialog says {text!r}" for text in texts) or "no dialog is open"
+
+
 def run_cell(participant: Participant, index: int, attempts: int = 3) -> None:
     """Run one cell (0-based ``index``) as a person would: select it, press Shift+Enter.
 
@@ -177,7 +185,12 @@ def run_cell(participant: Participant, index: int, attempts: int = 3) -> None:
     prompt = cell.locator(".jp-InputPrompt")
     ran = prompt.filter(has_text=re.compile(r"\[[0-9*]+\]"))
     for attempt in range(attempts):
-        prompt.click()
+        try:
+            prompt.click()
+        except Error as error:
+            raise AssertionError(
+                f"cannot click cell {index}: {in_the_way(participant.page)}"
+            ) from error
         participant.page.keyboard.press("Shift+Enter")
         try:
             ran.wait_for(timeout=5000)
