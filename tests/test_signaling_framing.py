@@ -167,7 +167,8 @@ async def test_a_client_that_stops_reading_is_closed_not_buffered_forever(
         connection = None if handler is None else handler.ws_connection  # type: ignore[attr-defined]
         return connection is None or bool(connection.is_closing())
 
-    await eventually(closing, 5, "the server to stop buffering for a client that does not read")
+    # send_timeout_seconds is 1 s here; the margin is for a machine busy with other tests.
+    await eventually(closing, 15, "the server to stop buffering for a client that does not read")
     # What was written before the close still arrives, then the close frame says why.
     while True:
         opcode, payload = await asyncio.wait_for(read_frame(reader), 10)
