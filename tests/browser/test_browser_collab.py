@@ -85,6 +85,12 @@ def test_three_people_in_one_call_each_as_themselves(meeting: Meeting) -> None:
         lambda: kernel_picture(alan)["peers"] == viewers, TIMEOUT, "Alan's kernel to see both"
     )
 
+    # Cameras come on a moment after the join (a page joins before its camera is up).
+    wait_until(
+        lambda: all(kernel_picture(ada)["cameras"].get(ids[n]) is True for n in ids),
+        TIMEOUT,
+        "every camera on in Ada's kernel",
+    )
     # Grace's camera button turns off Grace's camera, nobody else's.
     grace.page.locator('.nbc-button[data-action="camera"]').click()
     for person in (ada, alan):
