@@ -20,8 +20,11 @@ and, once the mesh has run for a few seconds, over one window of ``WINDOW_S``:
   ``sent_height``: the camera's encoded height on each link, and ``limited_by`` how many
   links' encoders said what held them back (qualityLimitationReason).
 
-With ``--together`` a second round starts all pages at once (Run All in each, one after
-another) and times the mesh from the last render and from the last kernel's run of the
+With ``--together`` a second round starts all pages at once: every page is opened and its
+kernel idle first, then each page runs all its cells at one agreed wall-clock instant
+(JupyterLab's own ``notebook:run-all-cells`` command, scheduled inside every page, so no
+page waits for the harness to click the others). It times the mesh from that instant
+(``full_mesh_after_start_s``), from the last render and from the last kernel's run of the
 cell, and prints every page's timeline: when each step of its join happened, in seconds
 after its kernel ran the cell (js/timeline.js; ``w.timeline`` in the kernel): ``cell``,
 ``rendered``, ``target`` (signaling known), ``media`` (camera and microphone up),
@@ -64,6 +67,7 @@ from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant, launch_chromium
+from support.polling import wait_until
 
 TARGETS = {
     "first_frame_median_s_max_2_peers": 1.0,
@@ -80,11 +84,27 @@ WINDOW_S = 5.0
 VIEWPORT = (1280, 1600)
 Runner = Callable[[Browser, JupyterLab, int, str], dict[str, Any]]
 SETTLE_S = 2.0
+# Every page runs its cells this long after the harness schedules it: time enough for the
+# harness to reach every page first.
+START_LEAD_MS = 1500
+RUN_ALL = "notebook:run-all-cells"
+# Schedule Run All at epoch ms ``at`` in this page; JupyterLab's app is on the window
+# because the Lab is started with expose_app_in_browser.
+SCHEDULE_RUN_ALL_JS = f"""
+(at) => {{
+  const app = window.jupyterapp;
+  setTimeout(() => app.commands.execute("{RUN_ALL}"), Math.max(0, at - Date.now()));
+}}
+"""
+RUN_ALL_READY_JS = (
+    "() => !!window.jupyterapp && !!window.jupyterapp.shell.currentWidget"
+    f' && window.jupyterapp.commands.isEnabled("{RUN_ALL}")'
+)
 PHASES = ("cell", "rendered", "target", "media", "welcome", "offer", "ice", "frame")
 # Each widget's timeline on the page (epoch ms by phase), from what its views show.
 TIMELINES_JS = """
 () => [...(globalThis.__nbconference?.conferences?.values() ?? [])]
-  .map((c) => c.snapshot().timeline ?? null)
+  .map((c) => (typeof c.snapshot === "function" ? c.snapshot().timeline : null) ?? null)
   .filter(Boolean)
 """
 
@@ -308,7 +328,12 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
         room = meeting.room()
         notebooks = [(name, widget_cells(room, name)) for name in NAMES[:count]]
         known = page_renderers()
-        people = meeting.open(notebooks, init_script=probes.TIMING_MONITOR_JS)
+        people = meeting.open(notebooks, run_all=False, init_script=probes.TIMING_MONITOR_JS)
+        for person in people:
+            wait_until(lambda p=person: p.js(RUN_ALL_READY_JS), 60, f"Run All in {person.name}")
+        start_ms = time.time() * 1000 + START_LEAD_MS
+        for person in people:
+            person.js(SCHEDULE_RUN_ALL_JS, start_ms)
         for person in people:
             wait_for_join(person)
         wait_for_full_mesh(people, timeout=90)
@@ -335,6 +360,7 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
             "render_spread_s": round(
                 (last_render - min(float(s["rendered"]) for s in stamps.values())) / 1000, 3
             ),
+            "full_mesh_after_start_s": round((mesh_done - start_ms) / 1000, 3),
             "full_mesh_after_last_render_s": round((mesh_done - last_render) / 1000, 3),
             "full_mesh_after_last_cell_s": (
                 round((mesh_done - max(cells)) / 1000, 3) if len(cells) == count else None
@@ -368,6 +394,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rounds = [r for r in good if r["peers"] == count and r["mode"] == "together"]
         pages = [t for r in rounds for t in r["timelines"].values()]
         together[str(count)] = {
+            "full_mesh_after_start_s": [r["full_mesh_after_start_s"] for r in rounds],
             "full_mesh_after_last_render_s": [r["full_mesh_after_last_render_s"] for r in rounds],
             "full_mesh_after_last_cell_s": [r["full_mesh_after_last_cell_s"] for r in rounds],
             "phase_medians_s": {
@@ -441,7 +468,7 @@ def main() -> int:
     runs: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_lab(Path(tmp)) as lab,
+        running_lab(Path(tmp), ["--LabApp.expose_app_in_browser=True"]) as lab,
         sync_playwright() as pw,
     ):
         browser = launch_chromium(pw)
