@@ -610,6 +610,7 @@ export class Conference extends EventTarget {
         joinMessage(this.#room, this.#name, this.#presence(), resume, about),
       onWelcome: (welcome) => this.#onWelcome(welcome),
       onFrame: (frame) => this.#onFrame(frame),
+      onIce: (ice) => this.#mesh.configureIce(ice),
       onStatus: (status, reason) => {
         if (status === "error" && target.advice) {
           // Unreachable before we ever joined, and the kernel knows what would help: say
@@ -637,7 +638,7 @@ export class Conference extends EventTarget {
     } else {
       // First join, or back after the server's grace window: a new peer, every link anew.
       this.#id = welcome.id;
-      this.#mesh.reset(welcome.id, welcome.ice_servers, others);
+      this.#mesh.reset(welcome.id, others);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);

@@ -64,21 +64,37 @@ export class Mesh {
     /** @type {Map<string, Person>} who each remote peer is */
     this.people = new Map();
     this.selfId = "";
-    /** @type {RTCIceServer[]} */
-    this.iceServers = [];
+    /** @type {RTCConfiguration} the server's word, for every link (see configureIce) */
+    this.ice = { iceServers: [], iceTransportPolicy: "all" };
     this.sending = new Sending(() => this.peers, options.media);
   }
 
   /**
    * We joined as someone new: whatever we had belongs to the old identity. The peers
    * already in the room send us offers.
-   * @param {string} selfId @param {RTCIceServer[]} iceServers @param {PeerInfo[]} others
+   * @param {string} selfId @param {PeerInfo[]} others
    */
-  reset(selfId, iceServers, others) {
+  reset(selfId, others) {
     this.clear();
     this.selfId = selfId;
-    this.iceServers = iceServers;
     for (const peer of others) this.add(peer, false);
+  }
+
+  /**
+   * The server gave ICE servers (fresh TURN credentials expire and are renewed) or
+   * which candidates to use: new links take them, and so does every link's next
+   * gathering (an ICE restart), which a TURN server checks the credentials for.
+   * @param {Partial<RTCConfiguration>} ice
+   */
+  configureIce(ice) {
+    this.ice = { ...this.ice, ...ice };
+    for (const link of this.peers.values()) {
+      try {
+        link.pc.setConfiguration({ ...link.pc.getConfiguration(), ...this.ice });
+      } catch (error) {
+        link.onFailure(error, "applying new ICE servers");
+      }
+    }
   }
 
   /**
@@ -107,7 +123,7 @@ export class Mesh {
       state: { ...peer.state },
       // Perfect negotiation needs exactly one polite side: the larger id yields.
       polite: this.selfId > peer.id,
-      iceServers: this.iceServers,
+      ice: this.ice,
       send: (data) => this.options.send(peer.id, data),
       onChange: () => this.linkChanged(link),
       onFailure: (error, what) => {
@@ -261,7 +277,7 @@ export class Mesh {
    * @param {PeerLink} link
    */
   problem(link) {
-    return link.noPath ? noPathMessage(link.name || "this peer", this.iceServers) : "";
+    return link.noPath ? noPathMessage(link.name || "this peer", this.ice.iceServers ?? []) : "";
   }
 
   clear() {

@@ -4,7 +4,7 @@
 // through callbacks; they keep no call state but their own.
 import { assessLink } from "./quality.js";
 import { startSpeakerLoop } from "./speaker.js";
-import { startStatsLoop } from "./stats.js";
+import { describeRoute, startStatsLoop } from "./stats.js";
 
 /**
  * A new video stream ramps up (bandwidth estimate, encoder) for a few seconds: its
@@ -66,7 +66,7 @@ export function startMeters(sources, reports) {
       const judgeVideo = since !== undefined && now - since >= VIDEO_WARMUP_MS;
       const result = assessLink(record, judgeVideo);
       record.quality = result?.quality ?? null;
-      if (result) grades.set(id, result);
+      if (result) grades.set(id, { ...result, route: describeRoute(record) });
     }
     return grades;
   };

@@ -35,7 +35,7 @@ export const NO_PATH_MS = 15000;
  * @property {string} name
  * @property {Partial<import("./protocol.js").PeerState>} state  as the peer announced it
  * @property {boolean} polite  the polite side yields when offers collide
- * @property {RTCIceServer[]} iceServers
+ * @property {RTCConfiguration} ice  ICE servers and which candidates to use
  * @property {(data: import("./protocol.js").SignalData) => void} send
  * @property {() => void} onChange  media or connection state changed
  * @property {(error: unknown, what: string) => void} onFailure
@@ -60,7 +60,7 @@ export class PeerLink {
     this.onFailure = options.onFailure;
     this.onAsked = options.onAsked;
     this.onPhase = options.onPhase ?? (() => {});
-    this.pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    this.pc = new RTCPeerConnection(options.ice);
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.isSettingRemoteAnswerPending = false;

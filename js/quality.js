@@ -4,7 +4,8 @@
 
 /**
  * @typedef {"good" | "fair" | "poor"} Quality
- * @typedef {{ quality: Quality, reasons: string[] }} Grade  reasons for a lower grade
+ * @typedef {{ quality: Quality, reasons: string[], route?: string }} Grade  reasons for a
+ *   lower grade; `route`: how the link reaches the peer, in words (stats.js describeRoute)
  * @typedef {object} QualityInputs  the fields of a stats record (stats.js) a grade uses
  * @property {number | null} rtt_ms
  * @property {number | null} loss_pct

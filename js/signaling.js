@@ -113,7 +113,9 @@ function withToken(url, token) {
  * @typedef {import("./protocol.js").ServerFrame} ServerFrame
  * @typedef {import("./protocol.js").WelcomeFrame} WelcomeFrame
  * @typedef {import("./protocol.js").ErrorFrame} ErrorFrame
- * @typedef {Exclude<ServerFrame, WelcomeFrame>} RoomFrame  every server frame but welcome
+ * @typedef {import("./protocol.js").IceServersFrame} IceServersFrame
+ * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame>} RoomFrame  every server
+ *   frame but welcome and ice-servers
  *
  * @typedef {object} SignalingHandlers
  * @property {(resume: string | null) => JoinFrame} joinMessage  our join frame, with the
@@ -121,6 +123,9 @@ function withToken(url, token) {
  * @property {(welcome: WelcomeFrame) => void} onWelcome  after every welcome: the first,
  *   a resume (`resumed`), or a new peer once the server's grace window had passed
  * @property {(frame: RoomFrame) => void} onFrame  every other server frame
+ * @property {(ice: Partial<RTCConfiguration>) => void} [onIce]  the ICE servers (and, from
+ *   a welcome, which candidates to use) for our peer connections: from every welcome,
+ *   just before onWelcome, and from every renewal of the TURN credentials
  * @property {(status: "connecting" | "reconnecting" | "error", reason: string) => void} onStatus
  *   "error": never joined yet and the server cannot be reached; retrying goes on
  * @property {(reason: string) => void} onFatal  the session stopped and will not come back
@@ -216,6 +221,9 @@ export class SignalingSession {
       const frame = parseFrame(event.data);
       if (!frame) return;
       if (frame.type === SERVER.WELCOME) this.#welcome(frame);
+      else if (frame.type === SERVER.ICE_SERVERS) {
+        this.#handlers.onIce?.({ iceServers: frame.ice_servers });
+      }
       // Nothing but our join is sent before the welcome: an error now refuses it.
       else if (frame.type === SERVER.ERROR && !this.#joined) refused = this.#refused(frame);
       else this.#handlers.onFrame(frame);
@@ -247,6 +255,10 @@ export class SignalingSession {
     // Signals queued for a peer id that no longer exists would only earn errors.
     const queued = welcome.resumed ? this.#queue : [];
     this.#queue = [];
+    this.#handlers.onIce?.({
+      iceServers: welcome.ice_servers,
+      iceTransportPolicy: welcome.ice_transport_policy,
+    });
     this.#handlers.onWelcome(welcome);
     for (const frame of queued) this.#socket?.send(frame);
   }

@@ -28,7 +28,14 @@ import { sendLimit } from "./budget.js";
  * @property {number | null} [requested_height]  how high the peer shows our camera (its
  *   request; 0: not at all), null until it says
  * @property {number | null} audio_level  0..1, the remote microphone as received
- * @property {string | null} route  host | srflx | relay: how the selected pair reaches the peer
+ * @property {CandidateType | null} route  how the selected candidate pair reaches the
+ *   peer, the less direct of its two ends: host (directly), srflx or prflx (through a
+ *   NAT), relay (through a TURN server); null before a pair is selected
+ * @property {CandidateType | null} route_local  our end of the pair: its candidate type
+ * @property {CandidateType | null} route_remote  the peer's end of the pair
+ * @property {string | null} route_protocol  udp | tcp: what our end of the pair speaks
+ * @property {string | null} relay_protocol  udp | tcp | tls: how we reach the TURN server
+ *   when our end is relayed (the TURN URL's transport), else null
  * @property {string} connection  RTCPeerConnection.connectionState
  * @property {import("./quality.js").Quality | null} [quality]  good | fair | poor, see meters.js
  *
@@ -47,7 +54,8 @@ import { sendLimit } from "./budget.js";
  * @typedef {RTCOutboundRtpStreamStats & { type: "outbound-rtp" }} OutboundEntry
  * @typedef {RTCTransportStats & { type: "transport" }} TransportEntry
  * @typedef {RTCIceCandidatePairStats & { type: "candidate-pair" }} PairEntry
- * @typedef {RTCStats & { type: "local-candidate" | "remote-candidate", candidateType?: RTCIceCandidateType }} CandidateEntry
+ * @typedef {RTCStats & { type: "local-candidate" | "remote-candidate", candidateType?: RTCIceCandidateType, protocol?: string, relayProtocol?: string }} CandidateEntry
+ * @typedef {RTCIceCandidateType} CandidateType  host | srflx | prflx | relay
  * @typedef {RTCStats & { type: Exclude<RTCStatsType, StatsEntry["type"]> }} OtherEntry
  * @typedef {InboundEntry | OutboundEntry | TransportEntry | PairEntry | CandidateEntry} StatsEntry
  */
@@ -131,31 +139,61 @@ export function reduceStats(report, previous, cameraMid, connection) {
     send_height: outVideo?.frameHeight ?? null,
     quality_limitation: outVideo?.qualityLimitationReason ?? null,
     audio_level: round(audioLevel, 3),
-    route: routeOf(pair, byId),
+    ...routeOf(pair, byId),
     connection,
   };
   return { record, counters };
 }
 
+/** How indirect each kind of candidate is: a route is as indirect as its less direct end. */
+const INDIRECTNESS = { host: 0, prflx: 1, srflx: 2, relay: 3 };
+
 /**
+ * The route of the selected candidate pair (see PeerStats); every field null without one.
  * @param {PairEntry | null} pair
  * @param {Map<string, StatsEntry | OtherEntry>} byId
  */
 function routeOf(pair, byId) {
-  if (!pair) return null;
-  /** @param {string} id */
-  const typeOf = (id) => {
-    const candidate = byId.get(id);
-    return candidate?.type === "local-candidate" || candidate?.type === "remote-candidate"
-      ? candidate.candidateType
-      : undefined;
+  /** @param {string | undefined} id @returns {CandidateEntry | null} */
+  const candidate = (id) => {
+    const entry = id === undefined ? undefined : byId.get(id);
+    return entry?.type === "local-candidate" || entry?.type === "remote-candidate" ? entry : null;
   };
-  const local = typeOf(pair.localCandidateId);
-  const remote = typeOf(pair.remoteCandidateId);
-  if (!local) return null;
-  if (local === "relay" || remote === "relay") return "relay";
-  if (local === "host" && (remote === "host" || remote === undefined)) return "host";
-  return "srflx";
+  const local = candidate(pair?.localCandidateId);
+  const remote = candidate(pair?.remoteCandidateId);
+  const localType = local?.candidateType ?? null;
+  const remoteType = remote?.candidateType ?? null;
+  /** @type {CandidateType | null} */
+  let route = localType;
+  if (route && remoteType && INDIRECTNESS[remoteType] > INDIRECTNESS[route]) route = remoteType;
+  return {
+    route,
+    route_local: localType,
+    route_remote: remoteType,
+    route_protocol: local?.protocol ?? null,
+    relay_protocol: localType === "relay" ? (local?.relayProtocol ?? null) : null,
+  };
+}
+
+/**
+ * The route of a link in words, for the quality badge's title ("" before there is one).
+ * @param {Pick<PeerStats, "route" | "route_protocol" | "relay_protocol">} record
+ */
+export function describeRoute(record) {
+  const over = record.route_protocol ? ` over ${record.route_protocol.toUpperCase()}` : "";
+  switch (record.route) {
+    case "relay": {
+      const to = record.relay_protocol ? ` (reached over ${record.relay_protocol.toUpperCase()})` : "";
+      return `relayed through the TURN server${to}`;
+    }
+    case "host":
+      return `direct${over}`;
+    case "srflx":
+    case "prflx":
+      return `direct through a NAT${over}`;
+    default:
+      return "";
+  }
 }
 
 /**

@@ -178,7 +178,8 @@ function showQuality(tile, label, grade) {
   badge.className = "nbc-quality";
   badge.dataset.quality = grade.quality;
   const why = grade.reasons.length ? ` (${grade.reasons.join(", ")})` : "";
-  const title = `Connection ${grade.quality}${why}`;
+  const route = grade.route ? `; ${grade.route}` : "";
+  const title = `Connection ${grade.quality}${why}${route}`;
   badge.title = title;
   badge.setAttribute("role", "img");
   badge.setAttribute("aria-label", title);

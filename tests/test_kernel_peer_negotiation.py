@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbconference.peer.link import PeerLink
+from nbconference.peer.link import IceSettings, PeerLink
 from nbconference.peer.publishing import VideoPublisher
 from support.polling import eventually
 
@@ -32,7 +32,7 @@ class Side:
         self.link = PeerLink(
             other_id,
             polite=peer_id > other_id,
-            ice_servers=[],
+            ice=IceSettings(),
             outgoing_video=self.video.track,
             send=self.outbox.append,
             on_media=lambda _, kind, frame: kind == "camera" and self.frames.append(frame),

@@ -18,6 +18,7 @@ from nbconference.protocol import (
     State,
     encode,
     error_frame,
+    ice_servers_frame,
     join_message,
     leave_message,
     parse_client_message,
@@ -144,6 +145,7 @@ def test_server_frame_builders_match_the_wire_format() -> None:
         "room": "lab",
         "peers": [{"id": "p", "name": "Bo", "state": {}}],
         "ice_servers": [],
+        "ice_transport_policy": "all",
         "limits": {
             "max_peers_per_room": 8,
             "max_message_bytes": 65536,
@@ -156,6 +158,8 @@ def test_server_frame_builders_match_the_wire_format() -> None:
     peer = {"id": "p", "name": "Bo", "state": {"camera": True}}
     assert json.loads(peer_joined_frame(peer)) == {"type": "peer-joined", "peer": peer}
     assert json.loads(peer_left_frame("p")) == {"type": "peer-left", "id": "p"}
+    turn = {"urls": ["turn:t:3478"], "username": "1:p", "credential": "c"}
+    assert json.loads(ice_servers_frame([turn])) == {"type": "ice-servers", "ice_servers": [turn]}
     assert json.loads(peer_state_frame("p", {"camera": False})) == {
         "type": "peer-state",
         "id": "p",

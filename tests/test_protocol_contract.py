@@ -323,3 +323,37 @@ def test_the_page_reads_the_chat_limit_the_server_announces(js: dict[str, Any]) 
         """
     )
     assert result == [300, 4096, 4096, 4096]
+
+
+def test_the_page_reads_the_ice_servers_and_policy_the_server_gives(js: dict[str, Any]) -> None:
+    """A welcome says which candidates to use; an ``ice-servers`` frame renews the TURN
+    credentials (docs/protocol.md, "TURN credentials")."""
+    assert tuple(js["ICE_TRANSPORT_POLICIES"]) == protocol.ICE_TRANSPORT_POLICIES
+    turn = {"urls": ["turn:127.0.0.1:3478"], "username": "1:me", "credential": "c"}
+    welcome = json.loads(
+        protocol.welcome_frame(
+            peer_id="me",
+            peer={"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
+            resume="tok",
+            resumed=False,
+            room="lab",
+            peers=[],
+            ice_servers=[turn],
+            limits=protocol.DEFAULT_LIMITS,
+            ice_transport_policy=protocol.ICE_TRANSPORT_RELAY,
+        )
+    )
+    older = {key: value for key, value in welcome.items() if key != "ice_transport_policy"}
+    renewal = json.loads(protocol.ice_servers_frame([turn, {"url": "not an ICE server"}]))
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (frame) => p.readServerFrame(frame);
+        console.log(JSON.stringify([
+          read({json.dumps(welcome)}), read({json.dumps(older)}), read({json.dumps(renewal)}),
+        ]));
+        """
+    )
+    assert result[0]["ice_transport_policy"] == "relay" and result[0]["ice_servers"] == [turn]
+    assert result[1]["ice_transport_policy"] == "all"
+    assert result[2] == {"type": "ice-servers", "ice_servers": [turn]}

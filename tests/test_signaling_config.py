@@ -229,3 +229,38 @@ def test_serve_refuses_bad_setting_values(args: list[str], reason: str) -> None:
 def test_bad_ice_servers_setting_is_refused() -> None:
     with pytest.raises(TraitError, match="ice_servers: entry 0 needs 'urls'"):
         SignalingSettings(ice_servers=[{"username": "u"}])
+
+
+@pytest.mark.parametrize(
+    ("urls", "reason"),
+    [
+        (["stun:turn.example.org"], "is not a TURN URL"),
+        (["turn:turn.example.org:99999"], "port 99999 is out of range"),
+        (["turns:turn.example.org:443?transport=udp"], "its transport is tcp"),
+        (["turn:turn.example.org?transport=sctp"], "is not a TURN URL"),
+    ],
+)
+def test_bad_turn_urls_are_refused(urls: list[str], reason: str) -> None:
+    with pytest.raises(TraitError, match=f"turn_urls: .*{re.escape(reason)}"):
+        SignalingSettings(turn_urls=urls)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--turn-urls", '["turn:127.0.0.1:3478"]'], "turn_urls needs turn_secret"),
+        (["--turn-secret", "s3cret"], "turn_secret is set but turn_urls is empty"),
+        (["--ice-transport-policy", "relay"], "'relay' needs a TURN server"),
+        (["--turn-ttl-seconds", "1"], "--turn-ttl-seconds: "),
+        (["--turn-secret", "@/nonexistent/secret"], "No such file"),
+    ],
+)
+def test_serve_refuses_incomplete_turn_settings(args: list[str], reason: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconference", "serve", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and reason in done.stderr, done.stderr
+    assert "s3cret" not in done.stderr

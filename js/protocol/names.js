@@ -30,6 +30,15 @@ export const PARTICIPANT_KIND = "participant";
 export const RECORDER_KIND = "recorder";
 export const PEER_KINDS = Object.freeze(/** @type {const} */ ([PARTICIPANT_KIND, RECORDER_KIND]));
 
+// -- which ICE candidates to use (the server says in `welcome`) -----------------------
+/** Every candidate: the browser's own addresses, STUN's and the TURN server's. */
+export const ICE_TRANSPORT_ALL = "all";
+/** The TURN server's alone: no participant learns another's addresses. */
+export const ICE_TRANSPORT_RELAY = "relay";
+export const ICE_TRANSPORT_POLICIES = Object.freeze(
+  /** @type {const} */ ([ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY]),
+);
+
 /** Client → server frame types. */
 export const CLIENT = Object.freeze({
   JOIN: "join",
@@ -49,6 +58,7 @@ export const SERVER = Object.freeze({
   SIGNAL: "signal",
   CHAT: "chat",
   ERROR: "error",
+  ICE_SERVERS: "ice-servers",
 });
 
 /**

@@ -4,7 +4,14 @@
 
 import { MAX_CHAT_BYTES } from "./chat.js";
 import { isErrorCode } from "./errors.js";
-import { PARTICIPANT_KIND, RECORDER_KIND, SERVER, STATE_KEYS } from "./names.js";
+import {
+  ICE_TRANSPORT_ALL,
+  ICE_TRANSPORT_RELAY,
+  PARTICIPANT_KIND,
+  RECORDER_KIND,
+  SERVER,
+  STATE_KEYS,
+} from "./names.js";
 import { isObject } from "./read.js";
 
 /**
@@ -22,7 +29,11 @@ import { isObject } from "./read.js";
  * @property {boolean} resumed  true: the same peer as before the drop; false: a new one
  * @property {PeerInfo[]} peers  the others in the room
  * @property {RTCIceServer[]} ice_servers
+ * @property {RTCIceTransportPolicy} ice_transport_policy  "relay": the TURN server only
  * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
+ *
+ * @typedef {{ type: typeof SERVER.ICE_SERVERS, ice_servers: RTCIceServer[] }} IceServersFrame
+ *   fresh TURN credentials, before the last ones expire
  *
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
@@ -37,7 +48,7 @@ import { isObject } from "./read.js";
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | ErrorFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -134,6 +145,11 @@ function isIceServer(value) {
   return Array.isArray(urls) && urls.every((url) => typeof url === "string");
 }
 
+/** @param {unknown} value @returns {RTCIceServer[]} */
+function readIceServers(value) {
+  return Array.isArray(value) ? value.filter(isIceServer) : [];
+}
+
 /**
  * A frame from the server, checked and typed; null when it is not one we can use.
  * @param {unknown} value  the parsed JSON of one text frame
@@ -145,7 +161,6 @@ export function readServerFrame(value) {
     case SERVER.WELCOME: {
       if (typeof value.id !== "string") return null;
       const peers = Array.isArray(value.peers) ? value.peers.map(readPeer) : [];
-      const servers = Array.isArray(value.ice_servers) ? value.ice_servers : [];
       const chatBytes = isObject(value.limits) ? value.limits.max_chat_bytes : null;
       return {
         type: SERVER.WELCOME,
@@ -154,13 +169,18 @@ export function readServerFrame(value) {
         resume: typeof value.resume === "string" ? value.resume : null,
         resumed: value.resumed === true,
         peers: peers.filter((peer) => peer !== null),
-        ice_servers: servers.filter(isIceServer),
+        ice_servers: readIceServers(value.ice_servers),
+        // A server older than the setting says nothing: every candidate.
+        ice_transport_policy:
+          value.ice_transport_policy === ICE_TRANSPORT_RELAY ? ICE_TRANSPORT_RELAY : ICE_TRANSPORT_ALL,
         limits: {
           max_chat_bytes:
             Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
         },
       };
     }
+    case SERVER.ICE_SERVERS:
+      return { type: SERVER.ICE_SERVERS, ice_servers: readIceServers(value.ice_servers) };
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

@@ -113,11 +113,33 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         if value is None:
             continue
         try:
-            setattr(settings, name, _load_json(value) if isinstance(trait, List) else value)
+            if isinstance(trait, List):
+                value = _load_json(value)
+            elif name in SECRET_SETTINGS and value.startswith("@"):
+                value = _read_secret(value[1:])
+            setattr(settings, name, value)
         except (OSError, ValueError, TraitError) as error:
             # The trait's own message starts with its name; the flag names it here.
             parser.error(f"{flag(name)}: {str(error).removeprefix(f'{name}: ')}")
+    try:
+        settings.turn()
+    except ValueError as error:
+        parser.error(str(error))
     return settings
+
+
+# Settings whose flag also takes @FILE, so that the value stays out of `ps` and shell
+# history.
+SECRET_SETTINGS = frozenset({"turn_secret"})
+
+
+def _read_secret(path: str) -> str:
+    """The first line of file ``path``; ValueError if there is none."""
+    with open(path, encoding="utf-8") as file:
+        secret = file.readline().strip()
+    if not secret:
+        raise ValueError(f"{path} is empty")
+    return secret
 
 
 def _load_json(value: str) -> Any:

@@ -2,7 +2,7 @@
 
 The browser samples ``getStats()`` and reduces it to one flat record per remote peer
 (rtt_ms, jitter_ms, packets_lost, loss_pct, bitrate_in_kbps, bitrate_out_kbps, fps_in,
-fps_out, frame_width, frame_height, audio_level, route, connection, and quality: the
+fps_out, frame_width, frame_height, audio_level, connection, and quality: the
 good/fair/poor grade its tile shows, see js/quality.js). Each update of the widget's
 ``stats`` trait is one sample here; pandas and matplotlib are needed only to read it back
 as a table or a plot.
@@ -17,6 +17,13 @@ shows us smaller, or not at all), ``room`` (the per-link budget of the room's si
 down) or ``bandwidth`` (the network holds the encoder back), None when nothing does;
 ``requested_height`` (how high the peer shows our camera: its request, None until it
 said) and ``quality_limitation`` (the browser's own ``qualityLimitationReason``).
+
+How the link reaches the peer (the selected ICE candidate pair): ``route``, the less
+direct of its two ends (``host``: directly; ``srflx`` or ``prflx``: through a NAT;
+``relay``: through a TURN server); ``route_local`` and ``route_remote``, the candidate
+types of our end and the peer's; ``route_protocol`` (``udp`` or ``tcp``); and
+``relay_protocol``, how this browser reaches the TURN server when its end is relayed
+(``udp``, ``tcp`` or ``tls``), else None. No addresses are reported.
 """
 
 from __future__ import annotations

@@ -113,6 +113,9 @@ def test_kernel_gets_stats_and_tiles_show_quality_and_speaker(meeting: Meeting) 
         assert record["connection"] == "connected"
         assert record["frame_width"] > 0 and record["frame_height"] > 0
         assert record["rtt_ms"] is not None and record["loss_pct"] is not None
+        # Pages on one machine, with no TURN server: a direct route on both ends.
+        assert record["route"] == record["route_local"] == record["route_remote"] == "host"
+        assert record["route_protocol"] == "udp" and record["relay_protocol"] is None
     summary = ada.value(
         "w.stats_frame().groupby('peer_id')"
         "[['bitrate_in_kbps', 'bitrate_out_kbps', 'fps_in']].max().to_dict('index')"
@@ -133,6 +136,7 @@ def test_kernel_gets_stats_and_tiles_show_quality_and_speaker(meeting: Meeting) 
     for tile in tiles:
         assert tile["quality"] == tile["recorded"], tile
         assert tile["badge"].startswith(f"Connection {tile['quality']}"), tile
+        assert tile["badge"].endswith("; direct over UDP"), tile
 
     # The speaker ring: the beeping microphones get it, muted cy never does; one ring at
     # a time, and each kept long enough not to flicker.

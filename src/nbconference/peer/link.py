@@ -20,19 +20,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from ..protocol import VIEW_CHANNEL, ViewRequest, parse_view_request, view_request
+from ..protocol import (
+    ICE_TRANSPORT_ALL,
+    ICE_TRANSPORT_RELAY,
+    VIEW_CHANNEL,
+    ViewRequest,
+    parse_view_request,
+    view_request,
+)
 from .publishing import PublishedVideoTrack
 
 log = logging.getLogger("nbconference")
@@ -43,8 +52,11 @@ log = logging.getLogger("nbconference")
 CLOSE_TIMEOUT = 30.0
 
 
-def ice_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
-    """RTCIceServer dicts from ``welcome`` as aiortc configuration."""
+def ice_configuration(
+    ice_servers: list[dict[str, Any]], policy: str = ICE_TRANSPORT_ALL
+) -> RTCConfiguration:
+    """RTCIceServer dicts and the ICE transport policy from ``welcome`` as aiortc
+    configuration. aiortc uses the first TURN URL only (turn_urls' order decides)."""
     servers = [
         RTCIceServer(
             urls=server["urls"],
@@ -54,7 +66,24 @@ def ice_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
         for server in ice_servers
         if isinstance(server, dict) and server.get("urls")
     ]
-    return RTCConfiguration(iceServers=servers)
+    relay = policy == ICE_TRANSPORT_RELAY
+    return RTCConfiguration(
+        iceServers=servers,
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL,
+    )
+
+
+@dataclass
+class IceSettings:
+    """The ICE servers and policy the server gave, shared by the links of one room: the
+    server renews TURN credentials (``ice-servers``), and every connection made after
+    that uses the new ones."""
+
+    servers: list[dict[str, Any]] = field(default_factory=list)
+    policy: str = ICE_TRANSPORT_ALL
+
+    def configuration(self) -> RTCConfiguration:
+        return ice_configuration(self.servers, self.policy)
 
 
 class PeerLink:
@@ -71,14 +100,14 @@ class PeerLink:
         self,
         peer_id: str,
         polite: bool,
-        ice_servers: list[dict[str, Any]],
+        ice: IceSettings,
         outgoing_video: Callable[[], MediaStreamTrack] | None,
         send: Callable[[dict[str, Any]], None],
         on_media: Callable[[PeerLink, str, Any], None],
     ) -> None:
         self.peer_id = peer_id
         self.polite = polite
-        self._ice_servers = ice_servers
+        self._ice = ice
         self._outgoing_video = outgoing_video
         self._send = send
         self._on_media = on_media
@@ -124,7 +153,7 @@ class PeerLink:
         self._send_wants()
 
     def _new_connection(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(ice_configuration(self._ice_servers))
+        pc = RTCPeerConnection(self._ice.configuration())
         pc.on("track", self._on_track)
         pc.on("datachannel", self._open_channel)
         return pc

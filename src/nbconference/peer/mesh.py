@@ -15,8 +15,8 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from ..protocol import ErrorCode, ServerFrame, signal_message
-from .link import CLOSE_TIMEOUT, PeerLink
+from ..protocol import ICE_TRANSPORT_ALL, ErrorCode, ServerFrame, signal_message
+from .link import CLOSE_TIMEOUT, IceSettings, PeerLink
 
 log = logging.getLogger("nbconference")
 
@@ -63,7 +63,7 @@ class Mesh:
         self._on_media = on_media
         self._on_gone = on_gone
         self._wants = wants
-        self._ice_servers: list[dict[str, Any]] = []
+        self.ice = IceSettings()
         self._peers: dict[str, RemotePeer] = {}
         self._links: dict[str, PeerLink] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -97,7 +97,8 @@ class Mesh:
             for peer_id in list(self._peers):
                 self._gone(peer_id)
         self.id = str(welcome["id"])
-        self._ice_servers = list(welcome.get("ice_servers", []))
+        self.ice.servers = list(welcome.get("ice_servers", []))
+        self.ice.policy = str(welcome.get("ice_transport_policy", ICE_TRANSPORT_ALL))
         for info in welcome.get("peers", []):
             self._known(info)
 
@@ -118,6 +119,10 @@ class Mesh:
             peer.info = {**peer.info, "state": peer.state}
         elif kind == ServerFrame.WELCOME:
             self.welcomed(frame)
+        elif kind == ServerFrame.ICE_SERVERS and isinstance(frame.get("ice_servers"), list):
+            # Fresh TURN credentials: for the links made from now on (aiortc cannot
+            # restart ICE on a live one; the TURN server does not ask it to).
+            self.ice.servers = list(frame["ice_servers"])
         elif kind == ServerFrame.ERROR:
             # Mostly races (a signal to a peer that just left): worth a log line. A peer the
             # server does not know in our room has gone, whether or not we heard it leave.
@@ -147,7 +152,7 @@ class Mesh:
             link = PeerLink(
                 peer_id,
                 polite=self.id > peer_id,
-                ice_servers=self._ice_servers,
+                ice=self.ice,
                 outgoing_video=self._outgoing_video,
                 send=lambda data: self._send(signal_message(peer_id, data)),
                 on_media=self._on_media,

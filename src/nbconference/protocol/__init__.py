@@ -29,8 +29,8 @@ Client to server::
     {"type": "lower-hand", "peer": "<peer id>"}
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
-(stamped with ``from``), ``chat`` and ``error`` (with one of :class:`ErrorCode`, and
-``peer`` when the error concerns one).
+(stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials) and
+``error`` (with one of :class:`ErrorCode`, and ``peer`` when the error concerns one).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
 
@@ -88,6 +88,9 @@ from .names import (
     DEFAULT_LIMITS,
     DEFAULT_NAME,
     FINAL_CLOSE_CODES,
+    ICE_TRANSPORT_ALL,
+    ICE_TRANSPORT_POLICIES,
+    ICE_TRANSPORT_RELAY,
     MAX_DEPTH,
     MAX_NAME_CHARS,
     PARTICIPANT_KIND,
@@ -107,6 +110,7 @@ from .names import (
 )
 from .server_frames import (
     error_frame,
+    ice_servers_frame,
     identity_stamp,
     peer_joined_frame,
     peer_left_frame,
@@ -155,6 +159,9 @@ __all__ = [
     "ERROR_CODES",
     "FATAL_JOIN_ERRORS",
     "FINAL_CLOSE_CODES",
+    "ICE_TRANSPORT_ALL",
+    "ICE_TRANSPORT_POLICIES",
+    "ICE_TRANSPORT_RELAY",
     "JOIN_PHASES",
     "MAX_DEPTH",
     "MAX_NAME_CHARS",
@@ -201,6 +208,7 @@ __all__ = [
     "encode",
     "error_code",
     "error_frame",
+    "ice_servers_frame",
     "identity_stamp",
     "join_message",
     "leave_message",

@@ -42,6 +42,13 @@ PARTICIPANT_KIND: Final = "participant"
 RECORDER_KIND: Final = "recorder"
 PEER_KINDS: Final = (PARTICIPANT_KIND, RECORDER_KIND)
 
+# Which ICE candidates a client may use (RTCConfiguration.iceTransportPolicy), as the
+# server says in ``welcome``: "relay" uses the TURN server alone, so that no participant
+# learns another's addresses.
+ICE_TRANSPORT_ALL: Final = "all"
+ICE_TRANSPORT_RELAY: Final = "relay"
+ICE_TRANSPORT_POLICIES: Final = (ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY)
+
 
 class ClientFrame:
     """The ``type`` of each frame a client sends."""
@@ -64,6 +71,7 @@ class ServerFrame:
     SIGNAL: Final = "signal"
     CHAT: Final = "chat"
     ERROR: Final = "error"
+    ICE_SERVERS: Final = "ice-servers"
 
 
 # WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed

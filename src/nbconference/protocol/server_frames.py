@@ -10,7 +10,14 @@ from .chat import DEFAULT_CHAT_LIMITS, ChatLimits
 from .client_frames import Join
 from .encoding import encode
 from .errors import ErrorCode, error_code
-from .names import DEFAULT_NAME, PARTICIPANT_KIND, PROTOCOL_VERSION, Limits, ServerFrame
+from .names import (
+    DEFAULT_NAME,
+    ICE_TRANSPORT_ALL,
+    PARTICIPANT_KIND,
+    PROTOCOL_VERSION,
+    Limits,
+    ServerFrame,
+)
 from .text import normalize_name
 
 
@@ -63,9 +70,11 @@ def welcome_frame(
     ice_servers: list[dict[str, Any]],
     limits: Limits,
     chat_limits: ChatLimits | None = None,
+    ice_transport_policy: str = ICE_TRANSPORT_ALL,
 ) -> str:
     """The answer to ``join``: our id, our own record as the others see it (``peer``),
-    the resume token, who is in the room, and the limits a client keeps to."""
+    the resume token, who is in the room, the ICE servers and which candidates to use
+    (``ice_transport_policy``, as RTCConfiguration's), and the limits a client keeps to."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
@@ -77,12 +86,19 @@ def welcome_frame(
             "room": room,
             "peers": peers,
             "ice_servers": ice_servers,
+            "ice_transport_policy": ice_transport_policy,
             "limits": {
                 **limits.public(),
                 "max_chat_bytes": (chat_limits or DEFAULT_CHAT_LIMITS).max_chat_bytes,
             },
         }
     )
+
+
+def ice_servers_frame(ice_servers: list[dict[str, Any]]) -> str:
+    """New ICE servers for this socket (fresh TURN credentials before the last expire):
+    for new connections, and for existing ones' next ICE restart."""
+    return encode({"type": ServerFrame.ICE_SERVERS, "ice_servers": ice_servers})
 
 
 def peer_joined_frame(peer: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .janus.config import parse_port_range
 from .rooms import RoomRegistry
+from .turn import TurnSettings, check_turn_url, has_turn, turn_settings
 
 
 class SignalingSettings(Configurable):
@@ -32,6 +33,46 @@ class SignalingSettings(Configurable):
             return check_ice_servers(proposal["value"])
         except ValueError as error:
             raise TraitError(f"ice_servers: {error}") from None
+
+    turn_urls = List(
+        Unicode(),
+        default_value=[],
+        help="""TURN servers that share turn_secret with this server (coturn's
+        use-auth-secret), e.g. ["turn:turn.example.org:3478?transport=udp",
+        "turns:turn.example.org:443?transport=tcp"]. Every peer gets its own credentials
+        for them, valid turn_ttl_seconds and renewed before they expire. A KernelPeer
+        (aiortc) uses only the first URL. Empty (the default): no TURN but ice_servers'.""",
+    ).tag(config=True)
+
+    @validate("turn_urls")
+    def _check_turn_urls(self, proposal: Any) -> list[str]:
+        try:
+            return [check_turn_url(url) for url in proposal["value"]]
+        except ValueError as error:
+            raise TraitError(f"turn_urls: {error}") from None
+
+    turn_secret = Unicode(
+        "",
+        help="""The TURN server's static-auth-secret, from which each peer's credentials
+        are made. It never leaves this server: keep it out of shell history with
+        '--turn-secret @FILE' on 'nbconference serve'.""",
+    ).tag(config=True)
+
+    turn_ttl_seconds = Int(
+        3600,
+        min=5,
+        help="""How long a peer's TURN credentials are valid; new ones reach it before
+        they expire (at four fifths of this) and whenever it resumes. The TURN server checks them
+        when a connection allocates a relay, so a call already relayed outlasts them.""",
+    ).tag(config=True)
+
+    ice_transport_policy = CaselessStrEnum(
+        ["all", "relay"],
+        default_value="all",
+        help="""Which ICE candidates peers use: 'all' (direct where possible) or 'relay'
+        (the TURN server only: no participant learns another's IP addresses, at the cost
+        of relaying every call). 'relay' needs turn_urls or a TURN server in ice_servers.""",
+    ).tag(config=True)
 
     max_peers_per_room = Int(
         DEFAULT_LIMITS.max_peers_per_room,
@@ -268,9 +309,22 @@ class SignalingSettings(Configurable):
 
         return MemoryBackend(self.chat_limits())
 
+    def turn(self) -> TurnSettings | None:
+        """The TURN settings, checked together (ValueError says what is missing)."""
+        turn = turn_settings(list(self.turn_urls), self.turn_secret, self.turn_ttl_seconds)
+        if self.ice_transport_policy == "relay" and not has_turn(self.ice_servers, turn):
+            raise ValueError(
+                "ice_transport_policy 'relay' needs a TURN server: set turn_urls and "
+                "turn_secret (or a TURN server in ice_servers)"
+            )
+        return turn
+
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
-        return RoomRegistry(self.make_backend(), self.limits(), ice_servers, self.chat_limits())
+        turn = self.turn()
+        registry = RoomRegistry(self.make_backend(), self.limits(), ice_servers, self.chat_limits())
+        registry.use_turn(turn, self.ice_transport_policy)
+        return registry
 
 
 ICE_SERVER_KEYS = frozenset({"urls", "username", "credential"})

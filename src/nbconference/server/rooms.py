@@ -47,6 +47,7 @@ from .mailbox import Mailbox
 from .names import kept_apart
 from .outgoing import Watchdog
 from .peer import Peer, Transport
+from .turn import IceServers, TurnSettings
 
 if TYPE_CHECKING:
     from .janus.plane import SfuRooms
@@ -68,6 +69,8 @@ class RoomRegistry(ChatAndHands):
         super().__init__(backend, chat_limits or DEFAULT_CHAT_LIMITS)
         self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
+        self.ice = IceServers(self.ice_servers, None, _send_to)
+        self.ice_transport_policy = "all"
         self._resume_tokens: dict[str, Peer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.sockets = SocketCounts()
@@ -75,6 +78,12 @@ class RoomRegistry(ChatAndHands):
         self.joins_per_second = self.limits.joins_per_minute / 60
         # The SFU plane, when sfu = "janus" and a Janus runs (see janus/plane.py).
         self.sfu: SfuRooms | None = None
+
+    def use_turn(self, turn: TurnSettings | None, ice_transport_policy: str = "all") -> None:
+        """Give every peer TURN credentials of its own (None: only ``ice_servers``), and
+        tell clients which candidates to use."""
+        self.ice = IceServers(self.ice_servers, turn, _send_to)
+        self.ice_transport_policy = ice_transport_policy
 
     async def start(self) -> None:
         await self.backend.start(self._apply_remote)
@@ -86,6 +95,7 @@ class RoomRegistry(ChatAndHands):
             await self._remove(peer)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.watchdog.stop()
+        self.ice.stop()
         await self.backend.stop()
 
     # -- joining and leaving ---------------------------------------------------------
@@ -126,6 +136,7 @@ class RoomRegistry(ChatAndHands):
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
         transport.send_frame(self._welcome(peer, resumed=False))
+        self.ice.keep_fresh(peer)
         for frame in self.backend.chat_history(msg.room, peer.id):
             transport.send_frame(frame.encode())
         transport.attach(mailbox)
@@ -158,6 +169,7 @@ class RoomRegistry(ChatAndHands):
             old.close_socket(CLOSE_REPLACED, "replaced by a resumed connection")
         # The welcome first, then what waited in the mailbox, in bounded writes.
         transport.send_frame(self._welcome(peer, resumed=True))
+        self.ice.keep_fresh(peer)
         transport.attach(peer.mailbox)
         return peer
 
@@ -170,9 +182,10 @@ class RoomRegistry(ChatAndHands):
             resumed=resumed,
             room=peer.room,
             peers=others,
-            ice_servers=self.ice_servers,
+            ice_servers=self.ice.for_peer(peer.id),
             limits=self.limits,
             chat_limits=self.chat_gate.limits,
+            ice_transport_policy=self.ice_transport_policy,
         )
         return frame.encode()
 
@@ -209,6 +222,7 @@ class RoomRegistry(ChatAndHands):
             peer.expiry.cancel()
             peer.expiry = None
         self._resume_tokens.pop(peer.resume, None)
+        self.ice.forget(peer.id)
         self.chat_gate.forget(peer.id)
         peer.mailbox.clear()
         self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
@@ -261,3 +275,8 @@ class RoomRegistry(ChatAndHands):
             return
         if not self._deliver(target, signal_frame(sender.id, data_json).encode()):
             raise ProtocolError(ErrorCode.PEER_UNAVAILABLE, self._full(target), peer=msg.to)
+
+
+def _send_to(peer: Peer, frame: bytes) -> None:
+    if peer.transport is not None:
+        peer.transport.send_frame(frame)
