@@ -77,6 +77,7 @@ def test_the_sfu_frames_agree(js: dict[str, Any]) -> None:
     assert tuple(js["SFU_KINDS"]) == sfu.SFU_KINDS
     assert tuple(js["SFU_PCS"]) == sfu.SFU_PCS
     assert js["MAX_SFU_STREAMS"] == sfu.MAX_SFU_STREAMS
+    assert js["MAX_SUBSTREAM"] == sfu.MAX_SUBSTREAM
     assert js["MID_PATTERN"] == f"^{sfu.MID_PATTERN.pattern}$"
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     for kind in [*js["SFU_CLIENT"].values(), *js["SFU_SERVER"].values()]:
