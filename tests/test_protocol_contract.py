@@ -189,6 +189,7 @@ SNAPSHOT = {
         }
     ],
     "recorders": [{"id": "rec-3", "name": "Recorder", "widget": None}],
+    "media": "sfu",
 }
 
 
