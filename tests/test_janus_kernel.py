@@ -1,0 +1,106 @@
+"""KernelPeers and a Recorder follow their room onto the SFU: real aiortc peers, a real
+Janus supervised by the standalone server, and the move decided by the server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nbconference.peer import KernelPeer, Recorder
+from nbconference.server.standalone import StandaloneServer
+from support.janus import loopback_config, needs_janus
+from support.polling import eventually
+
+pytest.importorskip("aiortc")
+pytestmark = needs_janus
+
+RED = (220, 40, 40)
+
+
+@pytest.fixture
+def nbc_settings() -> dict[str, Any]:
+    rtp = loopback_config().rtp_port_range
+    return {"sfu": "janus", "mesh_max_peers": 2, "janus_rtp_port_range": rtp}
+
+
+async def join(standalone: StandaloneServer, peers: list[KernelPeer], name: str) -> KernelPeer:
+    peer = await KernelPeer.join("lab", name=name, url=standalone.url, token=standalone.token)
+    peers.append(peer)
+    return peer
+
+
+def red() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    image = np.empty((120, 160, 3), np.uint8)
+    image[...] = RED
+    return image
+
+
+async def test_a_kernel_peer_follows_its_room_onto_the_sfu(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    watcher = await join(standalone, peers, "watcher")
+    sender = await join(standalone, peers, "sender")
+    sender.publish_frames(red, fps=15)
+    assert (watcher.media, sender.media) == ("mesh", "mesh")
+    await asyncio.wait_for(watcher.next_frame(sender.id), 15)
+    assert watcher.stats[sender.id]["via"] == "direct"
+
+    third = await join(standalone, peers, "third")  # past mesh_max_peers: the room moves
+    assert third.media == "sfu"
+    await eventually(lambda: watcher.media == sender.media == "sfu", 10, "the move heard")
+    await eventually(
+        lambda: (
+            watcher.stats.get(sender.id, {}).get("frames_received", 0) > 10
+            and watcher.stats[sender.id]["via"] == "sfu"
+        ),
+        20,
+        "the sender's frames through the SFU",
+    )
+    frame = await asyncio.wait_for(watcher.next_frame(sender.id), 10)
+    assert np.abs(frame.image[60, 80].astype(int) - RED).max() < 30, frame.image[60, 80]
+    assert watcher.stats[sender.id]["connection"] == "connected"
+    # Its mesh links are gone (make before break), and no new one is made.
+    await eventually(
+        lambda: all(p.link is None for p in watcher.links.values()), 10, "mesh links closed"
+    )
+    assert all(p.link is None for p in third.links.values())
+    plane = standalone.registry.sfu
+    assert plane is not None and plane.rooms["lab"][sender.id].live
+    print("stats through the SFU:", watcher.stats[sender.id])
+
+
+async def test_a_recorder_records_a_room_on_the_sfu(
+    standalone: StandaloneServer, peers: list[KernelPeer], tmp_path: Path
+) -> None:
+    first = await join(standalone, peers, "first")
+    recorder = await Recorder.start(
+        "lab", tmp_path, url=standalone.url, token=standalone.token, name="rec"
+    )
+    try:
+        second = await join(standalone, peers, "second")
+        assert second.media == "mesh"  # a recorder does not count
+        third = await join(standalone, peers, "third")
+        assert third.media == "sfu"
+        for peer in (first, second):
+            peer.publish_frames(red, fps=15)
+        await eventually(lambda: recorder.media == "sfu", 10, "the recorder heard the move")
+
+        def recorded() -> set[str]:
+            return {t["peer_id"] for t in recorder.tracks() if t["frames"] > 15}
+
+        await eventually(lambda: recorded() >= {first.id, second.id}, 30, "both cameras recorded")
+        # One subscriber connection carries both, and nobody keeps a mesh link to the
+        # recorder: senders upload no extra copy for it.
+        assert set(recorder.stats) >= {first.id, second.id}
+        assert {recorder.stats[p]["via"] for p in (first.id, second.id)} == {"sfu"}
+        await eventually(
+            lambda: all(p.links[recorder.id].link is None for p in (first, second)),
+            10,
+            "the senders' links to the recorder closed",
+        )
+    finally:
+        await recorder.stop()
