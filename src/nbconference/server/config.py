@@ -13,7 +13,7 @@ from traitlets.config import Configurable
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
-from .janus.config import parse_port_range
+from .janus.config import parse_addresses, parse_port_range
 from .rooms import RoomRegistry
 
 # The default room cap when rooms can move to an SFU: a class.
@@ -177,6 +177,29 @@ class SignalingSettings(Configurable):
         help="""UDP ports ('FIRST-LAST') the Janus we start uses for media; open them in
         the firewall. Each peer on the SFU takes a few.""",
     ).tag(config=True)
+
+    janus_ice_enforce_list = Unicode(
+        "127.0.0.1",
+        help="""Interfaces or addresses (comma-separated) the Janus we start gathers ICE
+        candidates on. The default, loopback only, serves browsers on this machine; a
+        deployment names the interface or address browsers reach (e.g. 'eth0' or
+        '10.0.0.5'), or '' for every one. See docs/deployment.md ("Janus").""",
+    ).tag(config=True)
+
+    janus_nat_1_1_mapping = Unicode(
+        "",
+        help="""The public IP address(es) of the Janus we start, comma-separated, when its
+        machine sits behind 1:1 NAT (a cloud VM): Janus advertises them in its
+        candidates instead of the private ones.""",
+    ).tag(config=True)
+
+    @validate("janus_nat_1_1_mapping")
+    def _check_nat_mapping(self, proposal: Any) -> str:
+        try:
+            parse_addresses(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"janus_nat_1_1_mapping: {error}") from None
+        return str(proposal["value"])
 
     @validate("janus_rtp_port_range")
     def _check_rtp_port_range(self, proposal: Any) -> str:
