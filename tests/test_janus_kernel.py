@@ -39,15 +39,23 @@ def red() -> np.ndarray[Any, np.dtype[np.uint8]]:
     return image
 
 
+def tall_red() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """720 lines (narrow, to encode fast): through the SFU it goes as 360."""
+    image = np.empty((720, 96, 3), np.uint8)
+    image[...] = RED
+    return image
+
+
 async def test_a_kernel_peer_follows_its_room_onto_the_sfu(
     standalone: StandaloneServer, peers: list[KernelPeer]
 ) -> None:
     watcher = await join(standalone, peers, "watcher")
     sender = await join(standalone, peers, "sender")
-    sender.publish_frames(red, fps=15)
+    sender.publish_frames(tall_red, fps=15)
     assert (watcher.media, sender.media) == ("mesh", "mesh")
-    await asyncio.wait_for(watcher.next_frame(sender.id), 15)
+    direct = await asyncio.wait_for(watcher.next_frame(sender.id), 15)
     assert watcher.stats[sender.id]["via"] == "direct"
+    assert direct.image.shape[0] == 720  # the watcher asks for the whole picture
 
     third = await join(standalone, peers, "third")  # past mesh_max_peers: the room moves
     assert third.media == "sfu"
@@ -61,7 +69,8 @@ async def test_a_kernel_peer_follows_its_room_onto_the_sfu(
         "the sender's frames through the SFU",
     )
     frame = await asyncio.wait_for(watcher.next_frame(sender.id), 10)
-    assert np.abs(frame.image[60, 80].astype(int) - RED).max() < 30, frame.image[60, 80]
+    assert frame.image.shape[:2] == (360, 48), "one layer, at most SFU_VIDEO_HEIGHT lines"
+    assert np.abs(frame.image[180, 24].astype(int) - RED).max() < 30, frame.image[180, 24]
     assert watcher.stats[sender.id]["connection"] == "connected"
     # Its mesh links are gone (make before break), and no new one is made.
     await eventually(

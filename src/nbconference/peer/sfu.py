@@ -2,9 +2,10 @@
 
 Two aiortc connections, both negotiated with the ``sfu-*`` frames on our signaling
 socket (docs/protocol.md, "SFU"): a publisher (our video, when we send any: aiortc
-cannot simulcast, so one layer) and a subscriber that receives every feed the room's
-``sfu-feeds`` lists. The server's ``sfu-offer`` names which of the subscriber's mids
-carries which peer's stream, which is how a received track is told apart.
+cannot simulcast, so one layer, at most SFU_VIDEO_HEIGHT lines) and a subscriber that
+receives every feed the room's ``sfu-feeds`` lists. The server's ``sfu-offer`` names
+which of the subscriber's mids carries which peer's stream, which is how a received
+track is told apart.
 
 aiortc gathers all its candidates before ``setLocalDescription`` returns, so our SDP
 carries them and we never trickle; Janus' trickled candidates are added.
@@ -30,10 +31,14 @@ from ..protocol.sfu import (
     sfu_subscribe_message,
 )
 from .link import CLOSE_TIMEOUT, ice_configuration
+from .publishing import PublishedVideoTrack
 
 log = logging.getLogger("nbconference")
 
 SFU_FRAME_TYPES = frozenset({SfuServer.ANSWER, SfuServer.OFFER, SfuServer.FEEDS, SfuServer.TRICKLE})
+# Our one layer through the SFU: every receiver decodes it, in a room past the mesh,
+# where a tile is small; the mesh budget's largest step (js/budget.js ROOM_BUDGETS).
+SFU_VIDEO_HEIGHT = 360
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,10 @@ class SfuPlane:
     async def _publish(self) -> None:
         assert self._outgoing_video is not None
         pc = self.publisher = RTCPeerConnection(ice_configuration(self._ice_servers))
-        transceiver = pc.addTransceiver(self._outgoing_video(), direction="sendonly")
+        track = self._outgoing_video()
+        if isinstance(track, PublishedVideoTrack):
+            track.show(SFU_VIDEO_HEIGHT)  # scaled down to fit, never up
+        transceiver = pc.addTransceiver(track, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         mid = transceiver.mid or "0"
         self._send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
