@@ -298,8 +298,8 @@ class SfuRooms:
         """Which mid of the subscriber connection carries which feed's stream, from the
         ``streams`` of Janus' ``attached`` / ``updated`` event (when it has them)."""
         streams = data.get("streams")
-        if not isinstance(streams, list):
-            return
+        if data.get("videoroom") not in ("attached", "updated") or not isinstance(streams, list):
+            return  # only these two list every stream of the subscription
         state.carried = {
             str(s["mid"]): (str(s["feed_id"]), str(s.get("feed_mid", "")))
             for s in streams
