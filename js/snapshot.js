@@ -53,6 +53,8 @@ import { peerTraits } from "./mesh.js";
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
+ * @property {import("./protocol.js").MediaPlane | ""} [media]  the plane of the call
+ *   (welcome.media, then the server's media frames), "" before joining
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -88,5 +90,7 @@ export function viewerRecordOf(snapshot) {
     recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
     // When each step of joining happened: the kernel's `timeline`.
     timeline: snapshot.timeline,
+    // The plane of the call: the kernel's `media`.
+    media: snapshot.media ?? "",
   };
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nbconference.server.app import NBConference
+from nbconference.server.app import NBConference, SharedSfuRefused, refuse_shared_sfu
 from nbconference.server.janus import JanusClient
 from support.janus import loopback_config, needs_janus
 from support.polling import eventually
@@ -41,3 +41,24 @@ async def test_the_extension_starts_its_own_janus_and_stops_it(jp_serverapp: Any
         await client.close()
     await extension.stop_extension()
     await eventually(lambda: not process_alive(pid), 10, f"janus (pid {pid}) stopped")
+
+
+@pytest.mark.parametrize(
+    "nbc_settings",
+    [{"backend": "redis", "sfu": "janus", "redis_url": "redis://127.0.0.1:1/0"}],
+)
+async def test_a_single_user_server_refuses_redis_with_an_sfu(jp_serverapp: Any) -> None:
+    """With Redis its rooms are shared with other users' servers, which must not hold the
+    Janus secrets: the extension does not start, and says where the SFU belongs."""
+    (extension,) = [
+        app
+        for apps in jp_serverapp.extension_manager.extension_apps.values()
+        for app in apps
+        if isinstance(app, NBConference)
+    ]
+    await jp_serverapp.extension_manager.start_all_extensions()
+    assert extension.registry is None and extension.janus is None
+    assert "`nbconference serve --redis URL --sfu janus`" in extension.refused
+    assert "docs/deployment.md" in extension.refused
+    with pytest.raises(SharedSfuRefused, match="JupyterHub service"):
+        refuse_shared_sfu(extension)

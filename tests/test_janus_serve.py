@@ -14,9 +14,12 @@ import psutil
 from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
 from nbconference.server.standalone import start_server
+from support.client import Client, connect_url
 from support.janus import loopback_config, needs_janus
 from support.polling import eventually
 from support.processes import free_port, process_alive
+from support.redis_fixtures import TOKEN, start_redis_standalone
+from support.redis_server import RedisServer
 from support.standalone import ServeProcess
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -87,3 +90,19 @@ def test_serve_names_the_package_when_janus_is_missing(tmp_path: Path) -> None:
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "apt-get install janus" in done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+@needs_janus
+async def test_serve_may_hold_an_sfu_with_redis(redis_server: RedisServer) -> None:
+    """``nbconference serve`` is the trusted signaling: Redis between its replicas and an
+    SFU together are allowed there (only a per-user Jupyter server refuses them)."""
+    rtp = loopback_config().rtp_port_range
+    running = await start_redis_standalone(redis_server.url, sfu="janus", janus_rtp_port_range=rtp)
+    try:
+        assert running.janus is not None and running.registry.sfu is not None
+        client = Client(await connect_url(f"{running.url}?token={TOKEN}"))
+        welcome = await client.join("lab")
+        assert welcome["media"] == "mesh" and welcome["limits"]["max_peers_per_room"] == 50
+        client.close()
+    finally:
+        await running.stop()

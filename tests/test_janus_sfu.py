@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from aiortc.mediastreams import MediaStreamError
 from tornado.websocket import websocket_connect
+from traitlets import TraitError
 
+from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import (
     JanusClient,
     JanusError,
@@ -69,6 +71,25 @@ def test_config_has_no_packaged_secret_no_demo_rooms_one_transport(tmp_path: Pat
     ]
     with pytest.raises(ValueError, match="FIRST-LAST"):
         JanusConfig(rtp_port_range="20000")
+
+
+def test_a_deployment_sets_where_janus_gathers_and_what_it_advertises(tmp_path: Path) -> None:
+    """Loopback candidates only by default (one machine); the settings name the
+    interface browsers reach and the public address behind 1:1 NAT."""
+    default = write_config(JanusConfig(), tmp_path / "one").read_text()
+    assert 'ice_enforce_list = "127.0.0.1"' in default and "nat_1_1_mapping" not in default
+    settings = SignalingSettings(
+        sfu="janus", janus_ice_enforce_list="eth0", janus_nat_1_1_mapping="203.0.113.7"
+    )
+    config = JanusConfig(
+        ice_enforce_list=settings.janus_ice_enforce_list,
+        nat_1_1_mapping=settings.janus_nat_1_1_mapping,
+    )
+    deployed = write_config(config, tmp_path / "two").read_text()
+    assert 'ice_enforce_list = "eth0"' in deployed
+    assert 'nat_1_1_mapping = "203.0.113.7"' in deployed
+    with pytest.raises(TraitError, match="'my-vm' is not an IP address"):
+        SignalingSettings(janus_nat_1_1_mapping="203.0.113.7,my-vm")
 
 
 async def test_janus_starts_with_only_our_transport_and_plugin(

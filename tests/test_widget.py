@@ -371,3 +371,25 @@ def test_recording_is_true_while_any_viewer_sees_a_recorder() -> None:
     w._handle_custom_msg({"type": "viewer-gone", "viewer": "b"}, [])
     assert w.recording is False
     w.close()
+
+
+def test_media_is_the_plane_the_viewers_in_the_call_report() -> None:
+    """``w.media``: "" before joining, then "mesh" or "sfu" as the pages in the room say
+    (the server decides; a page that has not heard of the move yet does not undo it)."""
+    w = ConferenceWidget(room="class")
+    assert w.media == ""
+    report(w, "a", [], status="connecting", media="")
+    assert w.media == ""
+    report(w, "a", [], status="joined", media="mesh")
+    assert w.media == "mesh" and w.get_state()["media"] == "mesh"
+    report(w, "b", [], status="joined", media="sfu")
+    assert w.media == "sfu"
+    report(w, "a", [], status="joined", media="p2p")  # not a plane: counts for nothing
+    assert w.media == "sfu"
+    with pytest.raises(traitlets.TraitError):
+        w.media = "mesh"
+    w._handle_custom_msg({"type": "viewer-gone", "viewer": "b"}, [])
+    assert w.media == ""
+    report(w, "a", [], status="left", media="mesh")
+    assert w.media == ""
+    w.close()

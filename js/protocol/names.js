@@ -38,6 +38,13 @@ export const ICE_TRANSPORT_RELAY = "relay";
 export const ICE_TRANSPORT_POLICIES = Object.freeze(
   /** @type {const} */ ([ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY]),
 );
+// -- media planes (docs/protocol.md "SFU") -------------------------------------------
+/** The room's media go peer to peer. */
+export const MEDIA_MESH = "mesh";
+/** The room's media go through the server's SFU (sfu-* frames). */
+export const MEDIA_SFU = "sfu";
+export const MEDIA_PLANES = Object.freeze(/** @type {const} */ ([MEDIA_MESH, MEDIA_SFU]));
+/** @typedef {typeof MEDIA_PLANES[number]} MediaPlane */
 
 /** Client → server frame types. */
 export const CLIENT = Object.freeze({
@@ -59,6 +66,7 @@ export const SERVER = Object.freeze({
   CHAT: "chat",
   ERROR: "error",
   ICE_SERVERS: "ice-servers",
+  MEDIA: "media",
 });
 
 /**

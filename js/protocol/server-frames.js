@@ -7,6 +7,8 @@ import { isErrorCode } from "./errors.js";
 import {
   ICE_TRANSPORT_ALL,
   ICE_TRANSPORT_RELAY,
+  MEDIA_MESH,
+  MEDIA_PLANES,
   PARTICIPANT_KIND,
   RECORDER_KIND,
   SERVER,
@@ -15,7 +17,7 @@ import {
 import { isObject } from "./read.js";
 
 /**
- * @import { PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
+ * @import { MediaPlane, PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
  * @import { ErrorCode } from "./errors.js"
  * @import { ChatFrame } from "./chat.js"
  */
@@ -31,10 +33,14 @@ import { isObject } from "./read.js";
  * @property {RTCIceServer[]} ice_servers
  * @property {RTCIceTransportPolicy} ice_transport_policy  "relay": the TURN server only
  * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
+ * @property {MediaPlane} media  the plane that carries the room's media now ("mesh" when
+ *   a server older than the SFU move leaves it out)
  *
  * @typedef {{ type: typeof SERVER.ICE_SERVERS, ice_servers: RTCIceServer[] }} IceServersFrame
  *   fresh TURN credentials, before the last ones expire
  *
+ * @typedef {{ type: typeof SERVER.MEDIA, media: MediaPlane }} MediaFrame
+ *   the room moved to `media`; sent to those already in it
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
  * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState>, by?: string }} PeerStateFrame
@@ -48,7 +54,7 @@ import { isObject } from "./read.js";
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | ErrorFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | ErrorFrame | MediaFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -93,6 +99,14 @@ function readPeer(value) {
     widget: optionalString(value.widget),
     kind: value.kind === RECORDER_KIND ? RECORDER_KIND : PARTICIPANT_KIND,
   };
+}
+
+/** @type {ReadonlySet<unknown>} */
+const PLANES = new Set(MEDIA_PLANES);
+
+/** @param {unknown} value @returns {value is MediaPlane} */
+function isMediaPlane(value) {
+  return PLANES.has(value);
 }
 
 /** @type {ReadonlySet<unknown>} */
@@ -177,10 +191,13 @@ export function readServerFrame(value) {
           max_chat_bytes:
             Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
         },
+        media: isMediaPlane(value.media) ? value.media : MEDIA_MESH,
       };
     }
     case SERVER.ICE_SERVERS:
       return { type: SERVER.ICE_SERVERS, ice_servers: readIceServers(value.ice_servers) };
+    case SERVER.MEDIA:
+      return isMediaPlane(value.media) ? { type: SERVER.MEDIA, media: value.media } : null;
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

@@ -12,6 +12,7 @@ their only writer, and this module merges the reports into them:
 - ``status``: the best status among the viewers; ``peer_id`` the viewer's id when alone;
 - ``stats``: one record per link; no viewer's record replaces another's;
 - ``recording``: whether any viewer sees a recorder in the room (:meth:`Viewers.recorders`);
+- ``media``: the plane that carries the call, as the viewers in it say (:meth:`Viewers.media`);
 - ``timeline``: when each step of each viewer's join happened (:meth:`Viewers.timelines`).
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_log import hand_fields
-from .protocol import JOIN_PHASES
+from .protocol import JOIN_PHASES, MEDIA_PLANES, MEDIA_SFU
 from .records import _devices, _identity, _text, peer_record
 
 # Best first: the widget's status is the best of its viewers'.
@@ -231,6 +232,19 @@ class Viewers:
             if viewer.record.get("status") == "joined" and viewer.peer_id:
                 return key
         return None
+
+    def media(self) -> str:
+        """``"sfu"`` or ``"mesh"``: the plane of the call as the viewers in the room report
+        it (``"sfu"`` once any says so: the room moved, and one may not have heard yet);
+        ``""`` while none is in the room."""
+        said = {
+            viewer.record.get("media")
+            for viewer in self._viewers.values()
+            if viewer.record.get("status") in ("joined", "reconnecting")
+        }
+        if MEDIA_SFU in said:
+            return MEDIA_SFU
+        return next((str(plane) for plane in MEDIA_PLANES if plane in said), "")
 
     def only(self) -> dict[str, Any] | None:
         """The raw record of the one viewer, when there is exactly one."""

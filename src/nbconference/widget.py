@@ -140,6 +140,12 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         help="A recorder (nbconference.Recorder, kind 'recorder') is in the room: the call "
         "is being recorded. Every viewer shows a red banner naming who started it.",
     ).tag(sync=True)
+    media = traitlets.Unicode(
+        "",
+        read_only=True,
+        help="The plane that carries the call: 'mesh' (peer to peer), 'sfu' (through the "
+        "server's Janus, once the room grew past mesh_max_peers) or '' before joining.",
+    ).tag(sync=True)
     # Kernel-side only: the browsers measure it and have no use for it back.
     stats = traitlets.Dict(
         read_only=True,
@@ -345,6 +351,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.set_trait("stats", viewers.stats())
                 self.set_trait("sharing_screen", any(v["screen"] for v in self.viewers))
                 self.set_trait("recording", bool(viewers.recorders()))
+                self.set_trait("media", viewers.media())
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,

@@ -23,7 +23,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import numpy as np
 
 from ..protocol import MAX_VIEW_HEIGHT, state_message
-from .link import PeerLink
+from .link import MediaSource
 from .participant import Participant
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
@@ -167,7 +167,7 @@ class KernelPeer(Participant):
         camera, screen = (self._fanouts[kind].wanted(peer_id) for kind in ("camera", "screen"))
         return (MAX_VIEW_HEIGHT if camera else 0, MAX_VIEW_HEIGHT if screen else 0)
 
-    def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
+    def _on_media(self, link: MediaSource, kind: str, frame: Any) -> None:
         fanout = self._fanouts[kind]
         if not fanout.wanted(link.peer_id):
             return

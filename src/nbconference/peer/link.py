@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import (
     RTCConfiguration,
@@ -50,6 +50,13 @@ log = logging.getLogger("nbconference")
 # queues: seconds on a loaded machine. A caller that stopped waiting earlier could end its
 # event loop with the close half done and leave a thread that keeps the process alive.
 CLOSE_TIMEOUT = 30.0
+
+
+class MediaSource(Protocol):
+    """Where a received frame came from: a mesh link, or the SFU (sfu.py's SfuSource)."""
+
+    @property
+    def peer_id(self) -> str: ...
 
 
 def ice_configuration(

@@ -2,7 +2,10 @@
 
 Fed with the signaling frames in arrival order. The mesh rule: a ``peer-joined``
 newcomer gets an offer from us; a peer already in the room (from ``welcome``) offers to
-us and we answer when its first signal arrives.
+us and we answer when its first signal arrives. Once the room is on the SFU
+(:attr:`Mesh.sfu`), no new link is made: newcomers get no offer and offers from peers we
+have no link to are ignored; the links made before the move close one by one
+(:meth:`Mesh.drop_link`) as the SFU takes over.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ class Mesh:
         self._peers: dict[str, RemotePeer] = {}
         self._links: dict[str, PeerLink] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # The room's media go through the SFU: no new links. ``via_sfu`` is then the
+        # connection state of the route every peer without a link takes.
+        self.sfu = False
+        self.via_sfu: Callable[[], str] | None = None
 
     @property
     def links(self) -> dict[str, PeerLink]:
@@ -89,6 +96,10 @@ class Mesh:
                 peer.connection = link.connection_state
                 peer.shows_us = link.asked.camera if link.asked is not None else None
                 peer.frames_sent = link.frames_sent
+        if self.sfu and self.via_sfu is not None:
+            for peer_id, peer in self._peers.items():
+                if peer_id not in self._links:
+                    peer.link, peer.connection = None, self.via_sfu()
         return dict(self._peers)
 
     def welcomed(self, welcome: dict[str, Any]) -> None:
@@ -106,11 +117,14 @@ class Mesh:
         kind = frame.get("type")
         if kind == ServerFrame.SIGNAL:
             sender, data = str(frame.get("from")), frame.get("data")
+            if self.sfu and sender not in self._links:
+                return  # a mesh offer in a room on the SFU: not taken
             if isinstance(data, dict):
                 self._link(sender).handle_signal(data)
         elif kind == ServerFrame.PEER_JOINED:
             peer = self._known(frame["peer"])
-            self._link(peer.id).offer()
+            if not self.sfu:
+                self._link(peer.id).offer()
         elif kind == ServerFrame.PEER_LEFT:
             self._gone(str(frame.get("id")))
         elif kind == ServerFrame.PEER_STATE and frame.get("id") in self._peers:
@@ -162,13 +176,18 @@ class Mesh:
                 link.want(*self._wants(peer_id))
         return link
 
-    def _gone(self, peer_id: str) -> None:
-        peer = self._peers.pop(peer_id, None)
+    def drop_link(self, peer_id: str) -> None:
+        """Close our link to ``peer_id`` (its media come another way now); it stays in
+        the room."""
         link = self._links.pop(peer_id, None)
         if link is not None:
             closing = asyncio.get_running_loop().create_task(link.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
+
+    def _gone(self, peer_id: str) -> None:
+        peer = self._peers.pop(peer_id, None)
+        self.drop_link(peer_id)
         self._on_gone(peer_id)
         if peer is not None:
             peer.connection = "closed"

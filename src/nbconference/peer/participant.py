@@ -9,6 +9,7 @@ records the widget's ``w.peers`` has, from :mod:`nbconference.records`) and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from ..client.discovery import resolve_signaling
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
+    MEDIA_MESH,
+    MEDIA_SFU,
     PARTICIPANT_KIND,
     RECORDER_KIND,
     ServerFrame,
@@ -28,15 +31,19 @@ from ..protocol import (
     valid_room,
 )
 from ..records import peer_record, roster_entry
-from .link import PeerLink
+from .link import MediaSource
 from .mesh import Mesh, RemotePeer
 from .roster import PeerRecord, Roster
+from .sfu import SFU_FRAME_TYPES, SfuPlane, SfuSource
 from .tasks import Tasks
 
 log = logging.getLogger("nbconference")
 
 P = TypeVar("P", bound="Participant")
 PeerCallback = Callable[[PeerRecord], object]
+# On the move to the SFU, a mesh link stays until its peer's media arrive through the SFU,
+# or this long at most (make before break: the call goes on meanwhile).
+HANDOVER_SECONDS = 3.0
 ChatCallback = Callable[[dict[str, Any]], object]
 
 
@@ -76,7 +83,13 @@ class Participant:
         self._status, self._error = "new", ""
         self._state = {"camera": False, "microphone": False, "screen": False}
         self._session: SignalingSession | None = None
-        self._mesh = Mesh(self._send, outgoing_video, self._on_media, self._peer_gone, self._wants)
+        self._outgoing_video = outgoing_video
+        self._mesh = Mesh(
+            self._send, outgoing_video, self._mesh_media, self._peer_gone, self._wants
+        )
+        self._plane = MEDIA_MESH  # the room's media plane, as the server says
+        self._sfu: SfuPlane | None = None
+        self._received: dict[str, int] = {}  # frames through mesh links, by peer id
         self._tasks = Tasks(type(self).__name__)
         self._chat = ChatRecords()
         self._chat_callbacks: list[ChatCallback] = []
@@ -109,7 +122,9 @@ class Participant:
                 self.timeout,
                 kind=self.kind,
             )
-            self._welcomed(await self._session.open())
+            welcome = await self._session.open()
+            self._welcomed(welcome)
+            self._media_said(welcome)
         except BaseException as exc:
             self._status, self._error = "error", str(exc)
             if self._session is not None:
@@ -119,6 +134,8 @@ class Participant:
         self._status = self.IN_ROOM
         self._tasks.spawn(self._read_signaling())
         self._in_room()
+        if self._plane == MEDIA_SFU:
+            self._use_sfu()
         self._room_changed()
         return self
 
@@ -157,6 +174,8 @@ class Participant:
         """Close what we opened (after the session, when leaving)."""
         await self._tasks.cancel_all()
         await self._mesh.close()
+        if self._sfu is not None:
+            await self._sfu.close()
 
     async def _lost(self) -> None:
         """The signaling server was lost for good (``error`` says why)."""
@@ -177,6 +196,40 @@ class Participant:
         if self._status == self.IN_ROOM and session is not None and session.reconnecting:
             return "reconnecting"
         return self._status
+
+    @property
+    def media(self) -> str:
+        """The plane that carries the room's media: ``"mesh"`` (a link per peer) or
+        ``"sfu"`` (through the server's Janus, once the room grew past its
+        mesh_max_peers); ``""`` before joining and once we have left."""
+        return self._plane if self._status == self.IN_ROOM else ""
+
+    @property
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per peer that sends us media, how it reaches us: ``via`` (``"direct"``: our
+        mesh link; ``"sfu"``: through the server's SFU), ``connection`` (that route's
+        state), ``frames_received`` (decoded frames of every kind, on that route) and
+        ``substream`` (the simulcast layer received; None: one layer, or the mesh)."""
+        if self._status != self.IN_ROOM:
+            return {}
+        links = self._mesh.links
+        records: dict[str, dict[str, Any]] = {}
+        for peer_id in self._mesh.peers:
+            sfu_frames = self._sfu.frames.get(peer_id, 0) if self._sfu is not None else 0
+            if self._sfu is not None and (sfu_frames or peer_id not in links):
+                via, connection, frames = "sfu", self._sfu.connection_state, sfu_frames
+            elif peer_id in links:
+                via, connection = "direct", links[peer_id].connection_state
+                frames = self._received.get(peer_id, 0)
+            else:
+                continue
+            records[peer_id] = {
+                "via": via,
+                "connection": connection,
+                "frames_received": frames,
+                "substream": None,
+            }
+        return records
 
     @property
     def error(self) -> str:
@@ -280,11 +333,24 @@ class Participant:
     async def _read_signaling(self) -> None:
         assert self._session is not None
         while (frame := await self._session.receive()) is not None:
-            if frame.get("type") == ServerFrame.CHAT:
+            kind = frame.get("type")
+            if kind == ServerFrame.CHAT:
                 self._chat_received(frame)
+                continue
+            if kind in SFU_FRAME_TYPES or kind == ServerFrame.MEDIA:
+                self._sfu_frame(frame)
+                continue
+            if kind == ServerFrame.ERROR and str(frame.get("code", "")).startswith("sfu-"):
+                log.warning(
+                    "nbconference: the SFU said %s: %s", frame["code"], frame.get("message")
+                )
+                if self._sfu is not None:
+                    self._sfu.dispatch(frame)
                 continue
             self._room_frame(frame)
             self._mesh.dispatch(frame)
+            if kind == ServerFrame.WELCOME:
+                self._rewelcomed(frame)
             self._room_changed()
         if self._status != self.LEFT:
             self._status, self._error = "error", self._session.error
@@ -298,9 +364,63 @@ class Participant:
         if self._session is not None and self._status != self.LEFT:
             self._session.send(frame)
 
+    # -- the media plane (the server decides: docs/protocol.md, "SFU") ------------------
+
+    def _media_said(self, welcome: dict[str, Any]) -> None:
+        self._plane = MEDIA_SFU if welcome.get("media") == MEDIA_SFU else MEDIA_MESH
+
+    def _sfu_frame(self, frame: dict[str, Any]) -> None:
+        if frame.get("type") == ServerFrame.MEDIA:
+            if frame.get("media") == MEDIA_SFU and self._plane != MEDIA_SFU:
+                self._plane = MEDIA_SFU
+                self._use_sfu()
+                self._room_changed()
+        elif self._sfu is not None:
+            self._sfu.dispatch(frame)
+
+    def _use_sfu(self) -> None:
+        """The room is on the SFU: publish (when we send) and receive through it; each
+        mesh link closes once its peer's media arrive that way (HANDOVER_SECONDS at most)."""
+        self._mesh.sfu = True
+        self._mesh.via_sfu = lambda: self._sfu.connection_state if self._sfu else "new"
+        self._sfu = SfuPlane(
+            self.id, self._send, self._mesh.ice, self._outgoing_video, self._sfu_media
+        )
+        if self._mesh.links:
+            self._tasks.spawn(self._end_mesh_later())
+
+    async def _end_mesh_later(self) -> None:
+        await asyncio.sleep(HANDOVER_SECONDS)
+        for peer_id in self._mesh.links:
+            self._mesh.drop_link(peer_id)
+
+    def _rewelcomed(self, welcome: dict[str, Any]) -> None:
+        """A welcome after a reconnect. Not resumed, we are a new peer: the server ended
+        our SFU sessions, so the plane starts again on the plane the room has now."""
+        resumed = bool(welcome.get("resumed"))
+        was_sfu = self._plane == MEDIA_SFU
+        self._media_said(welcome)
+        if resumed and was_sfu:
+            return
+        old, self._sfu = self._sfu, None
+        if old is not None:
+            self._tasks.spawn(old.close())
+        self._mesh.sfu = False
+        if self._plane == MEDIA_SFU:
+            self._use_sfu()
+
+    def _mesh_media(self, link: MediaSource, kind: str, frame: Any) -> None:
+        self._received[link.peer_id] = self._received.get(link.peer_id, 0) + 1
+        self._on_media(link, kind, frame)
+
+    def _sfu_media(self, source: SfuSource, kind: str, frame: Any) -> None:
+        if source.peer_id in self._mesh.links:
+            self._mesh.drop_link(source.peer_id)  # its media arrive through the SFU now
+        self._on_media(source, kind, frame)
+
     # -- media (what a subclass does with it) -----------------------------------------
 
-    def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
+    def _on_media(self, link: MediaSource, kind: str, frame: Any) -> None:
         """A decoded frame (``kind``: audio, camera or screen) from ``link``'s peer."""
 
     def _peer_gone(self, peer_id: str) -> None:

@@ -47,7 +47,7 @@ from ..identity import default_name
 from ..protocol import MAX_VIEW_HEIGHT, RECORDER_KIND, ServerFrame
 from .disk_writer import DiskWriter, frame_bytes
 from .journal import Journal
-from .link import PeerLink
+from .link import MediaSource
 from .participant import Participant
 from .recording import MIX_PERIOD, AudioMixer, Manifest, MediaFile
 
@@ -435,7 +435,7 @@ class Recorder(Participant):
         """Everyone's whole camera and screen: a recording is not a thumbnail."""
         return (MAX_VIEW_HEIGHT, MAX_VIEW_HEIGHT)
 
-    def _on_media(self, link: PeerLink, kind: str, frame: Any) -> None:
+    def _on_media(self, link: MediaSource, kind: str, frame: Any) -> None:
         if self._mixer is None or link.peer_id not in self._states:
             return  # stopped, or a peer that has left
         at = self._media_time((link.peer_id, kind), frame, time.monotonic())

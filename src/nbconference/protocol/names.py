@@ -48,6 +48,12 @@ PEER_KINDS: Final = (PARTICIPANT_KIND, RECORDER_KIND)
 ICE_TRANSPORT_ALL: Final = "all"
 ICE_TRANSPORT_RELAY: Final = "relay"
 ICE_TRANSPORT_POLICIES: Final = (ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY)
+# -- media planes (docs/protocol.md, "SFU") --------------------------------------------
+# Which plane carries a room's media: a full mesh between the peers, or the server's SFU.
+# The server decides (welcome.media, then a ``media`` frame when the room moves).
+MEDIA_MESH: Final = "mesh"
+MEDIA_SFU: Final = "sfu"
+MEDIA_PLANES: Final = (MEDIA_MESH, MEDIA_SFU)
 
 
 class ClientFrame:
@@ -72,6 +78,7 @@ class ServerFrame:
     CHAT: Final = "chat"
     ERROR: Final = "error"
     ICE_SERVERS: Final = "ice-servers"
+    MEDIA: Final = "media"
 
 
 # WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed

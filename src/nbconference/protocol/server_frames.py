@@ -13,6 +13,7 @@ from .errors import ErrorCode, error_code
 from .names import (
     DEFAULT_NAME,
     ICE_TRANSPORT_ALL,
+    MEDIA_MESH,
     PARTICIPANT_KIND,
     PROTOCOL_VERSION,
     Limits,
@@ -71,10 +72,12 @@ def welcome_frame(
     limits: Limits,
     chat_limits: ChatLimits | None = None,
     ice_transport_policy: str = ICE_TRANSPORT_ALL,
+    media: str = MEDIA_MESH,
 ) -> str:
     """The answer to ``join``: our id, our own record as the others see it (``peer``),
     the resume token, who is in the room, the ICE servers and which candidates to use
-    (``ice_transport_policy``, as RTCConfiguration's), and the limits a client keeps to."""
+    (``ice_transport_policy``, as RTCConfiguration's), the limits a client keeps to, and
+    the plane that carries the room's media now (``media``: one of MEDIA_PLANES)."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
@@ -91,6 +94,7 @@ def welcome_frame(
                 **limits.public(),
                 "max_chat_bytes": (chat_limits or DEFAULT_CHAT_LIMITS).max_chat_bytes,
             },
+            "media": media,
         }
     )
 
@@ -99,6 +103,12 @@ def ice_servers_frame(ice_servers: list[dict[str, Any]]) -> str:
     """New ICE servers for this socket (fresh TURN credentials before the last expire):
     for new connections, and for existing ones' next ICE restart."""
     return encode({"type": ServerFrame.ICE_SERVERS, "ice_servers": ice_servers})
+
+
+def media_frame(media: str) -> str:
+    """The room moved to the plane ``media`` (one of MEDIA_PLANES); sent to every peer
+    already in the room, not to the one whose join moved it (its welcome says so)."""
+    return encode({"type": ServerFrame.MEDIA, "media": media})
 
 
 def peer_joined_frame(peer: Mapping[str, Any]) -> str:

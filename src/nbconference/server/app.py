@@ -64,6 +64,28 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
         return user, self.registry.limits.max_sockets_per_user, "max_sockets_per_user"
 
 
+class SharedSfuRefused(RuntimeError):
+    """A per-user Jupyter server was asked to hold an SFU that rooms across servers share."""
+
+
+SHARED_SFU_REFUSED = (
+    "nbconference: refusing backend = 'redis' with sfu = 'janus' inside a Jupyter server. "
+    "On JupyterHub each user's server is a process its user controls, and with Redis its "
+    "rooms are shared with other users' servers: it must not hold the secrets of the Janus "
+    "those rooms go through. Run the trusted signaling as a service instead: "
+    "`nbconference serve --redis URL --sfu janus` (standalone, or as a JupyterHub service), "
+    'and point the widgets at it; see docs/deployment.md ("Janus"). A single Jupyter '
+    "server on its own may use sfu = 'janus' with the memory backend."
+)
+
+
+def refuse_shared_sfu(settings: SignalingSettings) -> None:
+    """Raise :class:`SharedSfuRefused` for the Redis backend with an SFU: the extension
+    runs in a single-user server (``nbconference serve`` may combine them)."""
+    if settings.backend == "redis" and settings.sfu:
+        raise SharedSfuRefused(SHARED_SFU_REFUSED)
+
+
 class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     """Signaling for nbconference widgets, inside the Jupyter server."""
 
@@ -71,13 +93,22 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     load_other_extensions = True
     registry: RoomRegistry | None = None
     janus: JanusProcess | None = None
+    refused: str = ""  # why the extension did not start, when it did not
 
     def initialize_handlers(self) -> None:
+        try:
+            refuse_shared_sfu(self)
+        except SharedSfuRefused as refused:
+            # Jupyter logs a failed extension as a warning: say it as the error it is.
+            self.refused = str(refused)
+            self.log.error("%s", refused)
+            raise
         self.registry = self.make_registry()
         self.handlers.append((SIGNAL_PATH, SignalingHandler, {"registry": self.registry}))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        assert self.registry is not None
+        if self.registry is None:
+            return  # refused when it was loaded (logged then)
         await self.registry.start()
         self.janus = await start_own_janus(self)
         if self.janus is not None:

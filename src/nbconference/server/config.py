@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
+from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
-from .janus.config import parse_port_range
+from .janus.config import parse_addresses, parse_port_range
 from .rooms import RoomRegistry
 from .turn import TurnSettings, check_turn_url, has_turn, turn_settings
+
+# The default room cap when rooms can move to an SFU: a class.
+SFU_MAX_PEERS_PER_ROOM = 50
 
 
 class SignalingSettings(Configurable):
@@ -76,9 +79,16 @@ class SignalingSettings(Configurable):
 
     max_peers_per_room = Int(
         DEFAULT_LIMITS.max_peers_per_room,
-        help="""Most peers in one room. A full mesh costs every peer N-1 uplinks, so rooms
-        past about 8 need an SFU rather than a bigger cap.""",
+        help=f"""Most peers in one room. By default {SFU_MAX_PEERS_PER_ROOM} with an SFU
+        (sfu = 'janus'), else {DEFAULT_LIMITS.max_peers_per_room}: a full mesh costs every
+        peer N-1 uplinks, so rooms past about 8 need an SFU rather than a bigger cap. An
+        explicit value wins either way.""",
     ).tag(config=True)
+
+    @default("max_peers_per_room")
+    def _default_max_peers_per_room(self) -> int:
+        # Read when first asked for, after the config (and sfu with it) is loaded.
+        return SFU_MAX_PEERS_PER_ROOM if self.sfu else DEFAULT_LIMITS.max_peers_per_room
 
     max_message_bytes = Int(
         DEFAULT_LIMITS.max_message_bytes,
@@ -183,15 +193,16 @@ class SignalingSettings(Configurable):
     sfu = CaselessStrEnum(
         ["", "janus"],
         default_value="",
-        help="""The SFU that rooms past mesh_max_peers will use: '' (the default: every
-        room is a mesh) or 'janus': the socket then carries the SFU frames; rooms do not
-        move to it by themselves yet.""",
+        help="""The SFU that rooms past mesh_max_peers move to: '' (the default: every
+        room is a mesh) or 'janus'. A room moves once it holds more than mesh_max_peers
+        participants that send media (recorders do not count) and stays on the SFU until
+        it empties. An SFU room's media are decrypted at Janus.""",
     ).tag(config=True)
 
     mesh_max_peers = Int(
         4,
-        help="""Most peers a room keeps as a full mesh before it moves to the SFU (when
-        sfu is set).""",
+        help="""Most participants that send media a room keeps as a full mesh; one more
+        moves it to the SFU (when sfu is set).""",
     ).tag(config=True)
 
     janus_urls = List(
@@ -207,6 +218,29 @@ class SignalingSettings(Configurable):
         help="""UDP ports ('FIRST-LAST') the Janus we start uses for media; open them in
         the firewall. Each peer on the SFU takes a few.""",
     ).tag(config=True)
+
+    janus_ice_enforce_list = Unicode(
+        "127.0.0.1",
+        help="""Interfaces or addresses (comma-separated) the Janus we start gathers ICE
+        candidates on. The default, loopback only, serves browsers on this machine; a
+        deployment names the interface or address browsers reach (e.g. 'eth0' or
+        '10.0.0.5'), or '' for every one. See docs/deployment.md ("Janus").""",
+    ).tag(config=True)
+
+    janus_nat_1_1_mapping = Unicode(
+        "",
+        help="""The public IP address(es) of the Janus we start, comma-separated, when its
+        machine sits behind 1:1 NAT (a cloud VM): Janus advertises them in its
+        candidates instead of the private ones.""",
+    ).tag(config=True)
+
+    @validate("janus_nat_1_1_mapping")
+    def _check_nat_mapping(self, proposal: Any) -> str:
+        try:
+            parse_addresses(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"janus_nat_1_1_mapping: {error}") from None
+        return str(proposal["value"])
 
     @validate("janus_rtp_port_range")
     def _check_rtp_port_range(self, proposal: Any) -> str:
@@ -322,7 +356,13 @@ class SignalingSettings(Configurable):
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
         turn = self.turn()
-        registry = RoomRegistry(self.make_backend(), self.limits(), ice_servers, self.chat_limits())
+        registry = RoomRegistry(
+            self.make_backend(),
+            self.limits(),
+            ice_servers,
+            self.chat_limits(),
+            mesh_max_peers=self.mesh_max_peers,
+        )
         registry.use_turn(turn, self.ice_transport_policy)
         return registry
 

@@ -10,6 +10,7 @@ There is no admin API; VideoRoom rooms are created with a random ``admin_key``.
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 import secrets
 import socket
@@ -50,6 +51,18 @@ def parse_port_range(text: str) -> tuple[int, int]:
     return first, last
 
 
+def parse_addresses(text: str) -> list[str]:
+    """``"203.0.113.7"`` or ``"203.0.113.7,2001:db8::7"``: IP addresses, comma-separated
+    ("" for none); ValueError naming a bad one."""
+    found = []
+    for part in (p.strip() for p in text.split(",")) if text.strip() else ():
+        try:
+            found.append(str(ipaddress.ip_address(part)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address") from None
+    return found
+
+
 @dataclass(frozen=True)
 class JanusConfig:
     """What the generated config says: secrets, where the API listens, media ports, ICE."""
@@ -61,6 +74,8 @@ class JanusConfig:
     # ICE: by default only loopback candidates, no STUN, no mDNS: right for one machine
     # and for tests. A deployment passes its interfaces or addresses (or "" for all).
     ice_enforce_list: str = "127.0.0.1"
+    # Behind 1:1 NAT (a cloud VM): the public address(es) Janus advertises instead.
+    nat_1_1_mapping: str = ""
     ignore_mdns: bool = True
     ice_lite: bool = True
     stun_server: str = ""
@@ -70,6 +85,7 @@ class JanusConfig:
 
     def __post_init__(self) -> None:
         parse_port_range(self.rtp_port_range)
+        parse_addresses(self.nat_1_1_mapping)
 
     @property
     def url(self) -> str:
@@ -101,6 +117,9 @@ def _janus_jcfg(config: JanusConfig, directory: Path) -> str:
     ]
     if config.ice_enforce_list:
         nat.append(f"\tice_enforce_list = {_q(config.ice_enforce_list)}")
+    mapping = parse_addresses(config.nat_1_1_mapping)
+    if mapping:
+        nat.append(f"\tnat_1_1_mapping = {_q(','.join(mapping))}")
     if config.stun_server:
         host, _, port = config.stun_server.rpartition(":")
         nat += [f"\tstun_server = {_q(host)}", f"\tstun_port = {int(port)}"]

@@ -24,7 +24,12 @@ async def start_own_janus(settings: SignalingSettings) -> JanusProcess | None:
     Raises :class:`JanusMissing` (naming the apt package) when ``janus`` is not installed."""
     if not wants_own_janus(settings):
         return None
-    process = JanusProcess(JanusConfig(rtp_port_range=settings.janus_rtp_port_range))
+    config = JanusConfig(
+        rtp_port_range=settings.janus_rtp_port_range,
+        ice_enforce_list=settings.janus_ice_enforce_list,
+        nat_1_1_mapping=settings.janus_nat_1_1_mapping,
+    )
+    process = JanusProcess(config)
     await process.start()
     return process
 

@@ -1,0 +1,223 @@
+"""A kernel peer's or recorder's media through the server's SFU (a room that moved).
+
+Two aiortc connections, both negotiated with the ``sfu-*`` frames on our signaling
+socket (docs/protocol.md, "SFU"): a publisher (our video, when we send any: aiortc
+cannot simulcast, so one layer, at most SFU_VIDEO_HEIGHT lines) and a subscriber that
+receives every feed the room's ``sfu-feeds`` lists. The server's ``sfu-offer`` names
+which of the subscriber's mids carries which peer's stream, which is how a received
+track is told apart.
+
+aiortc gathers all its candidates before ``setLocalDescription`` returns, so our SDP
+carries them and we never trickle; Janus' trickled candidates are added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from ..protocol.sfu import (
+    SfuClient,
+    SfuServer,
+    sfu_answer_message,
+    sfu_publish_message,
+    sfu_subscribe_message,
+)
+from .link import CLOSE_TIMEOUT, IceSettings
+from .publishing import PublishedVideoTrack
+
+log = logging.getLogger("nbconference")
+
+SFU_FRAME_TYPES = frozenset({SfuServer.ANSWER, SfuServer.OFFER, SfuServer.FEEDS, SfuServer.TRICKLE})
+# Our one layer through the SFU: every receiver decodes it, in a room past the mesh,
+# where a tile is small; the mesh budget's largest step (js/budget.js ROOM_BUDGETS).
+SFU_VIDEO_HEIGHT = 360
+
+
+@dataclass(frozen=True)
+class SfuSource:
+    """Where a frame received through the SFU came from (what a PeerLink is for a mesh)."""
+
+    peer_id: str
+
+
+class SfuPlane:
+    """Our two SFU connections. ``send`` carries a frame to the server; ``on_media(source,
+    kind, frame)`` gets every decoded frame (``kind``: camera, screen or audio);
+    ``outgoing_video`` makes our video track (None: we only receive, as a recorder)."""
+
+    def __init__(
+        self,
+        own_id: str,
+        send: Callable[[dict[str, Any]], None],
+        ice: IceSettings,
+        outgoing_video: Callable[[], MediaStreamTrack] | None,
+        on_media: Callable[[SfuSource, str, Any], None],
+    ) -> None:
+        self.own_id = own_id
+        self._send = send
+        # The room's ICE servers and policy, shared with the mesh: renewed TURN
+        # credentials reach the SFU connections made after them too.
+        self._ice = ice
+        self._outgoing_video = outgoing_video
+        self._on_media = on_media
+        self.publisher: RTCPeerConnection | None = None
+        self.subscriber: RTCPeerConnection | None = None
+        self._feeds: dict[str, dict[str, str]] = {}  # peer id -> {its mid: kind}
+        self._asked: set[str] = set()  # feeds we asked for
+        self._offer_due = False  # a subscribe or update waits for its sfu-offer
+        self._carried: dict[str, tuple[str, str]] = {}  # our mid -> (peer id, its mid)
+        self.frames: dict[str, int] = {}  # frames received, by peer id
+        self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._readers: set[asyncio.Task[None]] = set()
+        self.closed = False
+        self._worker = asyncio.get_running_loop().create_task(self._work())
+        if outgoing_video is not None:
+            self._inbox.put_nowait({"type": SfuClient.PUBLISH})
+
+    @property
+    def connection_state(self) -> str:
+        """The subscriber connection's state: the route every received peer takes."""
+        return str(self.subscriber.connectionState) if self.subscriber else "new"
+
+    def dispatch(self, frame: dict[str, Any]) -> None:
+        """An ``sfu-*`` frame from the server (or an SFU error); handled in arrival order."""
+        self._inbox.put_nowait(frame)
+
+    async def _work(self) -> None:
+        while (frame := await self._inbox.get()) is not None:
+            try:
+                await self._handle(frame)
+            except Exception as exc:
+                # One bad frame must not end the plane: log it and keep the queue going.
+                log.warning("nbconference: SFU frame %s failed: %r", frame.get("type"), exc)
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == SfuClient.PUBLISH:
+            await self._publish()
+        elif kind == SfuServer.ANSWER and self.publisher is not None:
+            sdp = str(frame["jsep"]["sdp"])
+            await self.publisher.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        elif kind == SfuServer.FEEDS:
+            self._feeds = {
+                str(feed["peer"]): {str(s["mid"]): str(s["kind"]) for s in feed["streams"]}
+                for feed in frame.get("feeds", [])
+                if feed.get("peer") != self.own_id
+            }
+            self._asked &= set(self._feeds)  # Janus drops a gone feed by itself
+            self._ask()
+        elif kind == SfuServer.OFFER:
+            await self._answer(frame)
+        elif kind == SfuServer.TRICKLE:
+            await self._candidate(frame)
+        elif kind == "error":
+            # Our subscribe or update was refused (a feed went away meanwhile): ask
+            # again for what is still there.
+            self._offer_due = False
+            self._asked &= set(self._feeds) if self.subscriber is not None else set()
+            self._ask()
+
+    async def _publish(self) -> None:
+        assert self._outgoing_video is not None
+        pc = self.publisher = RTCPeerConnection(self._ice.configuration())
+        track = self._outgoing_video()
+        if isinstance(track, PublishedVideoTrack):
+            track.show(SFU_VIDEO_HEIGHT)  # scaled down to fit, never up
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        mid = transceiver.mid or "0"
+        self._send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
+
+    def _ask(self) -> None:
+        """Subscribe to the feeds we do not receive yet (one request in flight)."""
+        new = sorted(set(self._feeds) - self._asked)
+        if not new or self._offer_due:
+            return
+        if self.subscriber is None and not self._asked:
+            self._send(sfu_subscribe_message([(peer, None) for peer in new]))
+        else:
+            wanted = [{"feed": peer} for peer in new]
+            self._send({"type": SfuClient.UPDATE, "subscribe": wanted})
+        self._asked.update(new)
+        self._offer_due = True
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        if self.subscriber is None:
+            self.subscriber = RTCPeerConnection(self._ice.configuration())
+            self.subscriber.on("track", self._on_track)
+        for stream in frame.get("streams", []):
+            self._carried[str(stream["mid"])] = (str(stream["feed"]), str(stream["feed_mid"]))
+        pc = self.subscriber
+        await pc.setRemoteDescription(RTCSessionDescription(str(frame["jsep"]["sdp"]), "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        self._send(sfu_answer_message(pc.localDescription.sdp))
+        self._offer_due = False
+        self._ask()
+
+    async def _candidate(self, frame: dict[str, Any]) -> None:
+        pc = self.publisher if frame.get("pc") == "publisher" else self.subscriber
+        candidate = frame.get("candidate")
+        if pc is None or not isinstance(candidate, dict) or not candidate.get("candidate"):
+            return
+        text = str(candidate["candidate"])
+        parsed = candidate_from_sdp(
+            text.split(":", 1)[1] if text.startswith("candidate:") else text
+        )
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await pc.addIceCandidate(parsed)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        task = asyncio.get_running_loop().create_task(self._read(track))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    def _source_of(self, track: MediaStreamTrack) -> tuple[str, str] | None:
+        """(peer id, camera | screen | audio) of a received track, once its mid is known."""
+        assert self.subscriber is not None
+        for transceiver in self.subscriber.getTransceivers():
+            if transceiver.receiver.track is track and transceiver.mid in self._carried:
+                peer, feed_mid = self._carried[transceiver.mid]
+                kind = self._feeds.get(peer, {}).get(feed_mid)
+                return peer, kind or ("audio" if track.kind == "audio" else "camera")
+        return None
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        # Always read: aiortc queues decoded frames without bound until someone does.
+        source: tuple[str, str] | None = None
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            source = source or self._source_of(track)
+            if source is None:
+                continue  # a track the server named no feed for
+            peer, kind = source
+            self.frames[peer] = self.frames.get(peer, 0) + 1
+            self._on_media(SfuSource(peer), kind, frame)
+
+    async def close(self) -> None:
+        """Close both connections and stop every task; safe to call twice."""
+        if self.closed:
+            return
+        self.closed = True
+        self._inbox.put_nowait(None)
+        tasks = [self._worker, *self._readers]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for pc in (self.publisher, self.subscriber):
+            if pc is not None:
+                try:
+                    await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)
+                except Exception as exc:
+                    log.warning("nbconference: closing an SFU connection failed: %r", exc)
