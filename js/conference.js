@@ -7,13 +7,14 @@ import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
 import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
-import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
+import { MediaPlanes } from "./planes.js";
 import {
   DECIDED_SIGNALING_MODES,
   ERROR,
   SERVER,
+  SFU_SERVER,
   chatMessage,
   describeError,
   joinMessage,
@@ -58,6 +59,8 @@ import { Timeline } from "./timeline.js";
  */
 
 const NOTICE_MS = 8000;
+/** The server's frame that moves the room to another media plane (SERVER.MEDIA). */
+const MEDIA_FRAME = "media";
 /** What we ask of a peer we show nothing of. */
 const NOTHING = Object.freeze({ camera: 0, screen: 0 });
 
@@ -93,7 +96,7 @@ export class Conference extends EventTarget {
   /** @type {SignalingSession | null} */ #signaling = null;
   /** @type {LocalMedia} */ #media;
   /** @type {AudioSinks} */ #audio;
-  /** @type {Mesh} */ #mesh;
+  /** @type {MediaPlanes} the mesh and the SFU, one of which carries the call */ #planes;
   /** @type {(() => void) | null} stops the stats and speaker loops */
   #stopMeters = null;
   /** @type {Record<string, PeerStats>} the last sample, by peer id */
@@ -145,8 +148,9 @@ export class Conference extends EventTarget {
     // The kernel's clock when it ran the cell (epoch seconds): the timeline's first step.
     const created = Number(settings.get("created_at"));
     if (created > 0) this.#timeline.mark("cell", created * 1000);
-    this.#mesh = new Mesh({
+    this.#planes = new MediaPlanes({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
+      sendFrame: (frame) => this.#signaling?.send(/** @type {{ type: string }} */ (frame)),
       media: this.#media,
       audio: this.#audio,
       onChange: () => this.#changed(),
@@ -154,7 +158,7 @@ export class Conference extends EventTarget {
       shown: (id) => (this.#receiveVideo ? (this.#shown.get(id) ?? NOTHING) : NOTHING),
       onPhase: (phase) => {
         this.#timeline.mark(phase);
-        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#mesh.peers.values());
+        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#planes.links().values());
       },
     });
   }
@@ -166,7 +170,7 @@ export class Conference extends EventTarget {
     const media = this.#media;
     const local = media.state();
     // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
-    const { people, recorders } = splitRecorders(this.#mesh.roster());
+    const { people, recorders } = splitRecorders(this.#planes.roster());
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
@@ -198,6 +202,7 @@ export class Conference extends EventTarget {
       chat: this.#chat.snapshot(),
       handNote: this.#handNote,
       timeline: this.#timeline.record(),
+      media: this.#id ? this.#planes.plane : "",
     };
     return Object.freeze(snapshot);
   }
@@ -212,8 +217,13 @@ export class Conference extends EventTarget {
         status: (c) => c.#status,
         /** our peer id, "" until joined */
         id: (c) => c.#id,
-        /** the links to the remote peers, by peer id (each with its RTCPeerConnection) */
-        peers: (c) => c.#mesh.peers,
+        /** each remote peer's media, by peer id: its mesh link or its SFU feed (a
+         * MediaLink: the RTCPeerConnection that carries it, and the mids that are its) */
+        peers: (c) => c.#planes.links(),
+        /** which plane carries the call: "mesh" or "sfu" */
+        plane: (c) => c.#planes.plane,
+        /** the SFU plane (its publisher and subscriber connections) */
+        sfu: (c) => c.#planes.sfu,
         /** our microphone and camera, as sent */
         localStream: (c) => c.#media.stream,
         /** the last stats sample, by peer id, as reported to the kernel */
@@ -394,14 +404,14 @@ export class Conference extends EventTarget {
     } finally {
       this.#screenPending = false;
     }
-    this.#mesh.setScreen(screen);
+    this.#planes.setScreen(screen);
     this.#afterLocalChange("");
   }
 
   stopScreenShare() {
     if (!this.#media.screen) return;
     this.#media.stopScreen();
-    this.#mesh.setScreen(null);
+    this.#planes.setScreen(null);
     this.#afterLocalChange("");
   }
 
@@ -418,7 +428,7 @@ export class Conference extends EventTarget {
   setReceiveVideo(on) {
     if (on === this.#receiveVideo) return;
     this.#receiveVideo = on;
-    this.#mesh.updateWants();
+    this.#planes.updateWants();
     this.#changed();
   }
 
@@ -428,7 +438,7 @@ export class Conference extends EventTarget {
    */
   showing(shown) {
     this.#shown = shown;
-    this.#mesh.updateWants();
+    this.#planes.updateWants();
   }
 
   // -- chat and raised hands ----------------------------------------------------------
@@ -489,7 +499,7 @@ export class Conference extends EventTarget {
   /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
   #noteHand(frame) {
     const nameOf = (/** @type {string} */ id) =>
-      id === this.#id ? this.#self.name : this.#mesh.people.get(id)?.name || "someone";
+      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone";
     const note = loweredNote(frame, this.#id, nameOf);
     if (!note) return;
     this.#handNote = note;
@@ -565,7 +575,8 @@ export class Conference extends EventTarget {
     this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
-        links: () => this.#mesh.peers,
+        links: () => this.#planes.links(),
+        ownVoice: () => this.#planes.ownVoice(),
         intervalSeconds: () => Number(this.#settings.get("stats_interval")) || 1,
         selfId: () => this.#id,
         microphoneOn: () => this.#media.state().microphone,
@@ -582,7 +593,7 @@ export class Conference extends EventTarget {
         onSpeaker: (speakerId) => {
           this.#speaker = speakerId;
           // The active speaker's links may send a larger picture.
-          this.#mesh.setSpeaking(speakerId !== "" && speakerId === this.#id);
+          this.#planes.setSpeaking(speakerId !== "" && speakerId === this.#id);
           this.#changed();
         },
       },
@@ -631,13 +642,15 @@ export class Conference extends EventTarget {
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
   #onWelcome(welcome) {
     const others = welcome.peers;
+    // The plane the room uses now: the server decides (a server before the SFU says none).
+    const plane = /** @type {{ media?: unknown }} */ (welcome).media === "sfu" ? "sfu" : "mesh";
     if (welcome.resumed) {
-      this.#mesh.reconcile(others);
+      this.#planes.reconcile(others, plane);
       this.#signaling?.send(stateMessage(this.#presence()));
     } else {
       // First join, or back after the server's grace window: a new peer, every link anew.
       this.#id = welcome.id;
-      this.#mesh.reset(welcome.id, welcome.ice_servers, others);
+      this.#planes.reset(welcome.id, welcome.ice_servers, others, plane);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
@@ -649,16 +662,27 @@ export class Conference extends EventTarget {
 
   /** @param {import("./signaling.js").RoomFrame} frame */
   #onFrame(frame) {
+    const moved = /** @type {{ type: string, media?: unknown }} */ (frame);
+    if (moved.type === MEDIA_FRAME) {
+      // The room moved to the SFU: make before break, nobody clicks anything.
+      if (moved.media === "sfu") this.#planes.move();
+      return;
+    }
     switch (frame.type) {
       case SERVER.PEER_JOINED:
-        if (this.#mesh.peers.has(frame.peer.id)) this.#mesh.describe(frame.peer);
-        else this.#mesh.add(frame.peer, true);
+        this.#planes.joined(frame.peer);
         break;
       case SERVER.PEER_LEFT:
-        if (this.#mesh.people.get(frame.id)?.widget === this.#instanceId) {
+        if (this.#planes.person(frame.id)?.widget === this.#instanceId) {
           this.#report.viewerLeft(frame.id);
         }
-        this.#mesh.drop(frame.id);
+        this.#planes.drop(frame.id);
+        break;
+      case SFU_SERVER.ANSWER:
+      case SFU_SERVER.OFFER:
+      case SFU_SERVER.FEEDS:
+      case SFU_SERVER.TRICKLE:
+        this.#planes.sfuFrame(frame);
         break;
       case SERVER.PEER_STATE:
         if (frame.id === this.#id) {
@@ -666,13 +690,13 @@ export class Conference extends EventTarget {
           break;
         }
         this.#noteHand(frame);
-        this.#mesh.updateState(frame.id, frame.state);
+        this.#planes.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:
         this.#onChat(frame);
         break;
       case SERVER.SIGNAL:
-        this.#mesh.signal(frame.from, frame.data);
+        this.#planes.signal(frame.from, frame.data);
         break;
       case SERVER.ERROR:
         this.#onServerError(frame);
@@ -689,7 +713,9 @@ export class Conference extends EventTarget {
     const text = describeError(frame);
     // Our last signals to someone who has just left crossed their peer-left: expected.
     // Only an error naming a peer we still have is news (older servers name nobody).
-    const stillHere = frame.peer !== undefined && this.#mesh.peers.has(frame.peer);
+    const stillHere = frame.peer !== undefined && this.#planes.has(frame.peer);
+    // The SFU refused a subscription (a feed that just went): the next feeds list decides.
+    if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
     if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;
@@ -701,7 +727,7 @@ export class Conference extends EventTarget {
   /** @param {string} problem  a readable reason a device could not be used, or "" */
   #afterLocalChange(problem) {
     if (problem) this.#showNotice(problem);
-    this.#mesh.applyLocalMedia();
+    this.#planes.applyLocalMedia();
     this.#signaling?.send(stateMessage(this.#presence()));
     this.#changed();
   }
@@ -744,9 +770,9 @@ export class Conference extends EventTarget {
     this.#stopMeters = null;
     this.#timeline.stop();
     this.#speaker = "";
-    this.#mesh.setSpeaking(false);
+    this.#planes.setSpeaking(false);
     this.#grades = new Map();
-    this.#mesh.clear();
+    this.#planes.clear();
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();

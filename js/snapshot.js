@@ -53,6 +53,8 @@ import { peerTraits } from "./mesh.js";
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
+ * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
+ *   or through the server's SFU; "" until we have joined
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -88,5 +90,7 @@ export function viewerRecordOf(snapshot) {
     recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
     // When each step of joining happened: the kernel's `timeline`.
     timeline: snapshot.timeline,
+    // The plane that carries our media: the kernel's `media` ("" before we joined).
+    media: snapshot.media,
   };
 }

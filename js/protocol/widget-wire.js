@@ -87,6 +87,7 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "peers",
   "recorders",
   "timeline",
+  "media",
 ]);
 
 /**

@@ -81,6 +81,7 @@ VIEWER_REPORT_FIELDS: Final = (
     "peers",
     "recorders",
     "timeline",
+    "media",
 )
 # The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
 # epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page

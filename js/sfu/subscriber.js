@@ -1,0 +1,160 @@
+// @ts-check
+// Our one subscriber connection to the SFU (Janus multistream): every feed we receive
+// comes on it. The SFU offers (`sfu-offer`), we answer (`sfu-answer`). We ask for one
+// batch of streams at a time, so each offer's new lines can be told apart (lines.js).
+import { sfuAnswerMessage, sfuSubscribeMessage, sfuTrickleMessage, sfuUpdateMessage } from "../protocol.js";
+import { offerLines, placeLines } from "./lines.js";
+
+/**
+ * @typedef {import("./lines.js").FeedStream} FeedStream
+ * @typedef {import("./lines.js").Carried} Carried
+ * @typedef {import("../protocol.js").SfuCandidate} SfuCandidate
+ *
+ * @typedef {object} SubscriberOptions
+ * @property {RTCIceServer[]} iceServers
+ * @property {(frame: object) => void} send  an SFU frame to the server
+ * @property {(line: Carried, track: MediaStreamTrack, transceiver: RTCRtpTransceiver) => void} onTrack
+ *   a feed's stream arrived on a line
+ * @property {(line: Carried) => void} onDropped  a line carries that stream no more
+ * @property {() => void} onChange  the connection's state changed
+ * @property {(error: unknown, what: string) => void} onFailure
+ */
+
+/** @param {FeedStream} s */
+const keyOf = (s) => `${s.feed} ${s.mid}`;
+
+export class SfuSubscriber {
+  /** @type {SubscriberOptions} */ #options;
+  /** @type {RTCPeerConnection | null} made by the SFU's first offer */
+  pc = null;
+  /** @type {Map<string, Carried>} what each line of the connection carries, by its mid */
+  carried = new Map();
+  /** @type {Map<string, FeedStream>} what we want to receive */
+  #wanted = new Map();
+  /** @type {Map<string, FeedStream>} what we asked the SFU for (placed or on the way) */
+  #asked = new Map();
+  /** @type {FeedStream[] | null} the streams of the request waiting for its offer */
+  #pending = null;
+  /** the SFU holds a subscription for us (sfu-subscribe was answered) */
+  #joined = false;
+  /** @type {Promise<void>} offers are handled one at a time, in order */
+  #chain = Promise.resolve();
+  /** @type {RTCIceCandidateInit[]} */
+  #early = [];
+  closed = false;
+
+  /** @param {SubscriberOptions} options */
+  constructor(options) {
+    this.#options = options;
+  }
+
+  /**
+   * Receive exactly `streams` (asked as the SFU lets us, one batch at a time).
+   * @param {FeedStream[]} streams
+   */
+  want(streams) {
+    this.#wanted = new Map(streams.map((s) => [keyOf(s), s]));
+    this.#next();
+  }
+
+  /** Ask for the difference between what we want and what we asked, when nothing waits. */
+  #next() {
+    if (this.closed || this.#pending) return;
+    const add = [...this.#wanted].filter(([key]) => !this.#asked.has(key)).map(([, s]) => s);
+    const drop = [...this.#asked].filter(([key]) => !this.#wanted.has(key)).map(([, s]) => s);
+    if (!add.length && !drop.length) return;
+    for (const s of drop) this.#asked.delete(keyOf(s));
+    for (const s of add) this.#asked.set(keyOf(s), s);
+    const named = (/** @type {FeedStream[]} */ list) => list.map((s) => ({ feed: s.feed, mid: s.mid }));
+    if (!this.#joined) {
+      if (!add.length) return;
+      this.#options.send(sfuSubscribeMessage(named(add)));
+    } else {
+      this.#options.send(sfuUpdateMessage(named(add), named(drop)));
+    }
+    this.#pending = add;
+  }
+
+  /**
+   * The SFU refused our last request (a feed that just went, say): forget what it asked
+   * for; the next `sfu-feeds` says what there is.
+   */
+  refused() {
+    for (const s of this.#pending ?? []) this.#asked.delete(keyOf(s));
+    this.#pending = null;
+  }
+
+  /** @param {string} sdp  the SFU's offer: an answer to our request, or its own change */
+  offered(sdp) {
+    this.#chain = this.#chain
+      .then(() => this.#answer(sdp))
+      .catch((error) => {
+        if (!this.closed) this.#options.onFailure(error, "receiving through the SFU");
+      });
+  }
+
+  /** @param {string} sdp */
+  async #answer(sdp) {
+    if (this.closed) return;
+    const pc = this.pc ?? this.#open();
+    const asked = this.#pending ?? [];
+    const { placed, dropped, left } = placeLines(this.carried, offerLines(sdp), asked);
+    // An offer of the SFU's own (a feed went away) may come before the one we wait for.
+    if (this.#pending && (placed.length > 0 || asked.length === 0)) {
+      if (left.length) console.info("nbconference: the SFU did not offer", left);
+      this.#pending = null;
+      this.#joined = true;
+    }
+    for (const line of dropped) {
+      this.#asked.delete(keyOf(line));
+      this.#options.onDropped(line);
+    }
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    for (const candidate of this.#early.splice(0)) await pc.addIceCandidate(candidate);
+    await pc.setLocalDescription(await pc.createAnswer());
+    const answer = pc.localDescription?.sdp;
+    if (answer && !this.closed) this.#options.send(sfuAnswerMessage(answer));
+    this.#next();
+  }
+
+  #open() {
+    const pc = new RTCPeerConnection({ iceServers: this.#options.iceServers });
+    this.pc = pc;
+    pc.onicecandidate = ({ candidate }) => {
+      const init = candidate?.candidate ? candidate.toJSON() : null;
+      this.#options.send(sfuTrickleMessage("subscriber", /** @type {SfuCandidate | null} */ (init)));
+    };
+    pc.ontrack = ({ track, transceiver }) => {
+      const line = transceiver.mid === null ? undefined : this.carried.get(transceiver.mid);
+      if (line) this.#options.onTrack(line, track, transceiver);
+    };
+    pc.onconnectionstatechange = () => this.#options.onChange();
+    return pc;
+  }
+
+  /** @param {SfuCandidate | null} candidate  Janus' side (null: it has no more) */
+  async trickle(candidate) {
+    if (this.closed) return;
+    const init = candidate ?? { candidate: "" };
+    if (!this.pc?.remoteDescription) this.#early.push(init);
+    else await this.pc.addIceCandidate(init);
+  }
+
+  /** The line that carries `feed`'s stream of `kind`, if any. @param {string} feed @param {string} kind */
+  lineOf(feed, kind) {
+    for (const line of this.carried.values()) {
+      if (line.feed === feed && line.kind === kind) return line;
+    }
+    return null;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.pc) return;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+  }
+}
