@@ -18,9 +18,14 @@ from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
 from nbconference.protocol import ProtocolError, parse_client_message
 from nbconference.protocol.sfu import (
     MAX_SFU_STREAMS,
+    Carried,
+    Configure,
     Published,
     SfuTrickle,
+    SfuUpdate,
+    Wanted,
     sfu_answer_message,
+    sfu_configure_message,
     sfu_feeds_frame,
     sfu_jsep_frame,
     sfu_publish_message,
@@ -53,15 +58,6 @@ class Recording(Client):
         message = await super().recv(timeout)
         self.received.append(message)
         return message
-
-    async def next_of(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The next frame of type ``kind``, skipping room events in between."""
-        deadline = time.monotonic() + timeout
-        while True:
-            message = await self.recv(max(deadline - time.monotonic(), 0.01))
-            if message["type"] == kind:
-                return message
-            assert message["type"] != "error", message
 
 
 @pytest.fixture
@@ -321,11 +317,32 @@ def test_the_sfu_frames_are_parsed_strictly_and_bounded() -> None:
     assert done == SfuTrickle("subscriber", None)
 
 
+def test_layers_are_parsed_strictly_and_bounded() -> None:
+    update = sfu_configure_message([("p1", "0", 2)])
+    assert parse_client_message(json.dumps(update), 999) == SfuUpdate(
+        (), (), (Configure("p1", "0", 2),)
+    )
+    wanted = {"type": "sfu-subscribe", "streams": [{"feed": "p1", "mid": "1", "substream": 0}]}
+    assert parse_client_message(json.dumps(wanted), 999).streams == (Wanted("p1", "1", 0),)
+    for layer in (3, -1, True, "1", 1.0, None):
+        entry = {"feed": "p1", "mid": "0", "substream": layer}
+        assert refused({"type": "sfu-update", "configure": [entry]}) == "bad-message", layer
+        if layer is not None:
+            bad = {"type": "sfu-subscribe", "streams": [{"feed": "p1", "substream": layer}]}
+            assert refused(bad) == "bad-message", layer
+    for entry in ({"feed": "p1", "substream": 0}, {"mid": "0", "substream": 0}, ["p1"]):
+        assert refused({"type": "sfu-update", "configure": [entry]}) == "bad-message", entry
+    extra = {"feed": "p1", "mid": "0", "substream": 0, "temporal": 1}
+    assert refused({"type": "sfu-update", "configure": [extra]}) == "bad-message"
+    many = [("p1", str(i), 0) for i in range(MAX_SFU_STREAMS + 1)]
+    assert refused(sfu_configure_message(many)) == "bad-message"
+
+
 @needs_node
 def test_the_pages_sfu_frames_are_read_by_the_server_and_back() -> None:
     server_frames = [
         sfu_jsep_frame("answer", "v=0a"),
-        sfu_jsep_frame("offer", "v=0o"),
+        sfu_jsep_frame("offer", "v=0o", [Carried("3", "p1", "0")]),
         sfu_feeds_frame({"p1": [Published("0", "camera"), Published("1", "audio")]}),
         sfu_trickle_frame("subscriber", None),
     ]
@@ -338,6 +355,9 @@ def test_the_pages_sfu_frames_are_read_by_the_server_and_back() -> None:
             p.sfuPublishMessage("v=0", [{{ mid: "0", kind: "camera" }}]),
             p.sfuSubscribeMessage([{{ feed: "p1", mid: "0" }}, {{ feed: "p2" }}]),
             p.sfuUpdateMessage([{{ feed: "p1" }}], [{{ feed: "p2", mid: "1" }}]),
+            p.sfuUpdateMessage([{{ feed: "p1", substream: 0 }}], [], [
+              {{ feed: "p2", mid: "3", substream: 2 }},
+            ]),
             p.sfuAnswerMessage("v=0"),
             p.sfuTrickleMessage("publisher", {{ candidate: "c", sdpMid: "0", sdpMLineIndex: 0 }}),
             p.sfuUnpublishMessage(),
@@ -358,6 +378,9 @@ def test_the_pages_sfu_frames_are_read_by_the_server_and_back() -> None:
         {"peer": "p1", "streams": [{"mid": "0", "kind": "camera"}, {"mid": "1", "kind": "audio"}]}
     ]
     assert result["read"][1]["sdp"] == "v=0o" and result["read"][3]["candidate"] is None
+    assert result["read"][1]["streams"] == [{"mid": "3", "feed": "p1", "feed_mid": "0"}]
+    layered = parse_client_message(json.dumps(result["made"][3]), 16384)
+    assert layered == SfuUpdate((Wanted("p1", None, 0),), (), (Configure("p2", "3", 2),))
 
 
 @needs_janus
@@ -379,3 +402,45 @@ async def test_after_janus_restarts_the_room_is_told_and_a_peer_publishes_again(
     assert_no_secret(server, alice, bob)
     await first.close()
     await again.close()
+
+
+@needs_janus
+async def test_a_layer_is_configured_only_on_a_mid_of_that_subscriber(
+    server: StandaloneServer,
+) -> None:
+    alice, bob = await joined(server, "lab"), await joined(server, "lab")
+    carol = await joined(server, "lab")
+    publisher, mid = await publish_camera(alice)
+    await bob.next_of("sfu-feeds")
+    # Bob's subscriber connection carries alice's camera, asked for at the lowest layer.
+    subscriber = rtc()
+    wanted = {"type": "sfu-subscribe", "streams": [{"feed": alice.id, "mid": mid, "substream": 0}]}
+    await bob.send(wanted)
+    offer = await bob.next_of("sfu-offer")
+    assert [(s["feed"], s["feed_mid"]) for s in offer["streams"]] == [(alice.id, mid)]
+    carried = offer["streams"][0]["mid"]
+    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
+
+    # A mid that is not one of bob's, a feed that mid does not carry, and a peer with
+    # no feed: refused by the server, before Janus.
+    for feed, other_mid in ((alice.id, "7"), (carol.id, carried), ("nobody", carried)):
+        await bob.send(sfu_configure_message([(feed, other_mid, 1)]))
+        refused = await bob.expect_error("sfu-refused")
+        assert refused["peer"] == feed and "does not carry" in refused["message"], refused
+    # Carol has no subscriber connection at all.
+    await carol.send(sfu_configure_message([(alice.id, carried, 1)]))
+    await carol.next_of("error", code="sfu-refused")
+    plane = server.registry.sfu
+    assert plane is not None and plane.rooms["lab"][bob.id].layers == {}
+
+    # Bob's own mid for alice's camera: Janus configures it, and answers.
+    await bob.send(sfu_configure_message([(alice.id, carried, 2)]))
+    await eventually(
+        lambda: plane.rooms["lab"][bob.id].layers == {carried: 2}, 10, "Janus configured it"
+    )
+    await bob.silent()
+    assert_no_secret(server, alice, bob, carol)
+    await publisher.close()
+    await subscriber.close()

@@ -20,6 +20,7 @@ from nbconference.protocol import (
     error_frame,
     join_message,
     leave_message,
+    media_frame,
     parse_client_message,
     peer_joined_frame,
     peer_left_frame,
@@ -152,7 +153,9 @@ def test_server_frame_builders_match_the_wire_format() -> None:
             "reconnect_grace_seconds": 15.0,
             "max_chat_bytes": 4096,
         },
+        "media": "mesh",
     }
+    assert json.loads(media_frame("sfu")) == {"type": "media", "media": "sfu"}
     peer = {"id": "p", "name": "Bo", "state": {"camera": True}}
     assert json.loads(peer_joined_frame(peer)) == {"type": "peer-joined", "peer": peer}
     assert json.loads(peer_left_frame("p")) == {"type": "peer-left", "id": "p"}

@@ -62,6 +62,9 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert js["PARTICIPANT_KIND"] == protocol.PARTICIPANT_KIND
     assert js["RECORDER_KIND"] == protocol.RECORDER_KIND
     assert tuple(js["PEER_KINDS"]) == protocol.PEER_KINDS
+    # Media planes (docs/protocol.md, "SFU").
+    assert (js["MEDIA_MESH"], js["MEDIA_SFU"]) == (protocol.MEDIA_MESH, protocol.MEDIA_SFU)
+    assert tuple(js["MEDIA_PLANES"]) == protocol.MEDIA_PLANES
     # The same room names pass both patterns.
     js_room = re.compile(js["ROOM_PATTERN"])
     for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", ""):
@@ -74,6 +77,7 @@ def test_the_sfu_frames_agree(js: dict[str, Any]) -> None:
     assert tuple(js["SFU_KINDS"]) == sfu.SFU_KINDS
     assert tuple(js["SFU_PCS"]) == sfu.SFU_PCS
     assert js["MAX_SFU_STREAMS"] == sfu.MAX_SFU_STREAMS
+    assert js["MAX_SUBSTREAM"] == sfu.MAX_SUBSTREAM
     assert js["MID_PATTERN"] == f"^{sfu.MID_PATTERN.pattern}$"
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     for kind in [*js["SFU_CLIENT"].values(), *js["SFU_SERVER"].values()]:
@@ -323,3 +327,34 @@ def test_the_page_reads_the_chat_limit_the_server_announces(js: dict[str, Any]) 
         """
     )
     assert result == [300, 4096, 4096, 4096]
+
+
+def test_the_page_reads_the_rooms_media_plane() -> None:
+    """welcome.media and the media frame, as the server makes them, are what the page
+    reads; a welcome from a server without the move reads as a mesh, and a plane the
+    page does not know is not taken."""
+
+    def welcome(media: str) -> Any:
+        return protocol.welcome_frame(
+            peer_id="me",
+            peer={"id": "me", "name": "Al", "state": {}, "user": None, "color": None},
+            resume="tok",
+            resumed=False,
+            room="lab",
+            peers=[],
+            ice_servers=[],
+            limits=protocol.DEFAULT_LIMITS,
+            media=media,
+        )
+
+    older = {k: v for k, v in json.loads(welcome("sfu")).items() if k != "media"}
+    frames = [welcome("sfu"), welcome("mesh"), json.dumps(older)]
+    frames += [protocol.media_frame("sfu"), '{"type":"media","media":"p2p"}']
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const frames = {json.dumps(frames)}.map((text) => p.readServerFrame(JSON.parse(text)));
+        console.log(JSON.stringify(frames.map((f) => f && f.media)));
+        """
+    )
+    assert result == ["sfu", "mesh", "mesh", "sfu", None]

@@ -30,6 +30,14 @@ export const PARTICIPANT_KIND = "participant";
 export const RECORDER_KIND = "recorder";
 export const PEER_KINDS = Object.freeze(/** @type {const} */ ([PARTICIPANT_KIND, RECORDER_KIND]));
 
+// -- media planes (docs/protocol.md "SFU") -------------------------------------------
+/** The room's media go peer to peer. */
+export const MEDIA_MESH = "mesh";
+/** The room's media go through the server's SFU (sfu-* frames). */
+export const MEDIA_SFU = "sfu";
+export const MEDIA_PLANES = Object.freeze(/** @type {const} */ ([MEDIA_MESH, MEDIA_SFU]));
+/** @typedef {typeof MEDIA_PLANES[number]} MediaPlane */
+
 /** Client → server frame types. */
 export const CLIENT = Object.freeze({
   JOIN: "join",
@@ -49,6 +57,7 @@ export const SERVER = Object.freeze({
   SIGNAL: "signal",
   CHAT: "chat",
   ERROR: "error",
+  MEDIA: "media",
 });
 
 /**

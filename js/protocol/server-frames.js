@@ -4,11 +4,11 @@
 
 import { MAX_CHAT_BYTES } from "./chat.js";
 import { isErrorCode } from "./errors.js";
-import { PARTICIPANT_KIND, RECORDER_KIND, SERVER, STATE_KEYS } from "./names.js";
+import { MEDIA_MESH, MEDIA_PLANES, PARTICIPANT_KIND, RECORDER_KIND, SERVER, STATE_KEYS } from "./names.js";
 import { isObject } from "./read.js";
 
 /**
- * @import { PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
+ * @import { MediaPlane, PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
  * @import { ErrorCode } from "./errors.js"
  * @import { ChatFrame } from "./chat.js"
  */
@@ -23,7 +23,11 @@ import { isObject } from "./read.js";
  * @property {PeerInfo[]} peers  the others in the room
  * @property {RTCIceServer[]} ice_servers
  * @property {{ max_chat_bytes: number }} limits  what the page keeps to (docs/protocol.md)
+ * @property {MediaPlane} media  the plane that carries the room's media now ("mesh" when
+ *   a server older than the SFU move leaves it out)
  *
+ * @typedef {{ type: typeof SERVER.MEDIA, media: MediaPlane }} MediaFrame
+ *   the room moved to `media`; sent to those already in it
  * @typedef {{ type: typeof SERVER.PEER_JOINED, peer: PeerInfo }} PeerJoinedFrame
  * @typedef {{ type: typeof SERVER.PEER_LEFT, id: string }} PeerLeftFrame
  * @typedef {{ type: typeof SERVER.PEER_STATE, id: string, state: Partial<PeerState>, by?: string }} PeerStateFrame
@@ -37,7 +41,7 @@ import { isObject } from "./read.js";
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | ErrorFrame | MediaFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -82,6 +86,14 @@ function readPeer(value) {
     widget: optionalString(value.widget),
     kind: value.kind === RECORDER_KIND ? RECORDER_KIND : PARTICIPANT_KIND,
   };
+}
+
+/** @type {ReadonlySet<unknown>} */
+const PLANES = new Set(MEDIA_PLANES);
+
+/** @param {unknown} value @returns {value is MediaPlane} */
+function isMediaPlane(value) {
+  return PLANES.has(value);
 }
 
 /** @type {ReadonlySet<unknown>} */
@@ -159,8 +171,11 @@ export function readServerFrame(value) {
           max_chat_bytes:
             Number.isSafeInteger(chatBytes) && Number(chatBytes) > 0 ? Number(chatBytes) : MAX_CHAT_BYTES,
         },
+        media: isMediaPlane(value.media) ? value.media : MEDIA_MESH,
       };
     }
+    case SERVER.MEDIA:
+      return isMediaPlane(value.media) ? { type: SERVER.MEDIA, media: value.media } : null;
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

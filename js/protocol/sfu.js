@@ -29,12 +29,20 @@ export const SFU_KINDS = Object.freeze(/** @type {const} */ (["camera", "screen"
 export const SFU_PCS = Object.freeze(/** @type {const} */ (["publisher", "subscriber"]));
 export const MAX_SFU_STREAMS = 64;
 export const MID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
+/** Simulcast layers a subscriber may pick per stream: 0 (lowest) to MAX_SUBSTREAM. */
+export const MAX_SUBSTREAM = 2;
 
 /**
  * @typedef {typeof SFU_KINDS[number]} SfuKind
  * @typedef {typeof SFU_PCS[number]} SfuPc
  * @typedef {{ mid: string, kind: SfuKind }} SfuStream
- * @typedef {{ feed: string, mid?: string }} SfuWanted
+ * @typedef {0 | 1 | 2} SfuSubstream
+ * @typedef {{ feed: string, mid?: string, substream?: SfuSubstream }} SfuWanted
+ *   `mid`: the publisher's (none: every stream of the feed)
+ * @typedef {{ feed: string, mid: string, substream: SfuSubstream }} SfuConfigure
+ *   `mid`: the subscriber connection's own, as `sfu-offer`'s `streams` name it
+ * @typedef {{ mid: string, feed: string, feed_mid: string }} SfuCarried
+ *   a stream of the subscriber connection: its `mid` carries `feed_mid` of peer `feed`
  * @typedef {{ peer: string, streams: SfuStream[] }} SfuFeed
  * @typedef {{ candidate: string, sdpMid?: string, sdpMLineIndex?: number }} SfuCandidate
  */
@@ -49,9 +57,17 @@ export function sfuSubscribeMessage(streams) {
   return { type: SFU_CLIENT.SUBSCRIBE, streams };
 }
 
-/** @param {SfuWanted[]} subscribe @param {SfuWanted[]} unsubscribe */
-export function sfuUpdateMessage(subscribe, unsubscribe) {
-  return { type: SFU_CLIENT.UPDATE, subscribe, unsubscribe };
+/**
+ * Change what the subscriber connection receives (a new `sfu-offer` follows), and/or the
+ * simulcast layer of streams it receives already (`configure`: no new offer).
+ * @param {SfuWanted[]} subscribe @param {SfuWanted[]} unsubscribe
+ * @param {SfuConfigure[]} [configure]
+ */
+export function sfuUpdateMessage(subscribe, unsubscribe, configure = []) {
+  /** @type {{ type: string, subscribe: SfuWanted[], unsubscribe: SfuWanted[], configure?: SfuConfigure[] }} */
+  const frame = { type: SFU_CLIENT.UPDATE, subscribe, unsubscribe };
+  if (configure.length) frame.configure = configure;
+  return frame;
 }
 
 /** Our answer to the server's `sfu-offer`. @param {string} sdp */
@@ -71,7 +87,8 @@ export function sfuUnpublishMessage() {
 /**
  * An SFU frame from the server, checked, or null when it is not one.
  * @param {unknown} value
- * @returns {{ type: "sfu-answer" | "sfu-offer", sdp: string }
+ * @returns {{ type: "sfu-answer", sdp: string }
+ *   | { type: "sfu-offer", sdp: string, streams: SfuCarried[] }
  *   | { type: "sfu-feeds", feeds: SfuFeed[] }
  *   | { type: "sfu-trickle", pc: SfuPc, candidate: SfuCandidate | null } | null}
  */
@@ -80,7 +97,18 @@ export function readSfuFrame(value) {
   if (value.type === SFU_SERVER.ANSWER || value.type === SFU_SERVER.OFFER) {
     const jsep = value.jsep;
     if (!isObject(jsep) || typeof jsep.sdp !== "string") return null;
-    return { type: value.type, sdp: jsep.sdp };
+    if (value.type === SFU_SERVER.ANSWER) return { type: value.type, sdp: jsep.sdp };
+    const listed = Array.isArray(value.streams) ? value.streams : [];
+    const streams = listed
+      .filter(
+        /** @returns {s is SfuCarried} */ (s) =>
+          isObject(s) &&
+          typeof s.mid === "string" &&
+          typeof s.feed === "string" &&
+          typeof s.feed_mid === "string",
+      )
+      .map(({ mid, feed, feed_mid }) => ({ mid, feed, feed_mid }));
+    return { type: value.type, sdp: jsep.sdp, streams };
   }
   if (value.type === SFU_SERVER.FEEDS) {
     if (!Array.isArray(value.feeds)) return null;

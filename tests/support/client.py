@@ -59,6 +59,17 @@ class Client:
             assert message.get(key) == value, f"expected {key}={value!r} in {message}"
         return message
 
+    async def next_of(self, kind: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+        """The next frame of type ``kind`` (carrying ``fields``), skipping others in
+        between; an error on the way fails unless an error is what is awaited."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            message = await self.recv(max(left, 0.01))
+            if message["type"] == kind and all(message.get(k) == v for k, v in fields.items()):
+                return message
+            assert message["type"] != "error", f"waiting for {kind}, got {message}"
+
     async def expect_error(self, code: str) -> dict[str, Any]:
         message = await self.expect("error", code=code)
         assert isinstance(message["message"], str) and message["message"]

@@ -42,6 +42,13 @@ PARTICIPANT_KIND: Final = "participant"
 RECORDER_KIND: Final = "recorder"
 PEER_KINDS: Final = (PARTICIPANT_KIND, RECORDER_KIND)
 
+# -- media planes (docs/protocol.md, "SFU") --------------------------------------------
+# Which plane carries a room's media: a full mesh between the peers, or the server's SFU.
+# The server decides (welcome.media, then a ``media`` frame when the room moves).
+MEDIA_MESH: Final = "mesh"
+MEDIA_SFU: Final = "sfu"
+MEDIA_PLANES: Final = (MEDIA_MESH, MEDIA_SFU)
+
 
 class ClientFrame:
     """The ``type`` of each frame a client sends."""
@@ -64,6 +71,7 @@ class ServerFrame:
     SIGNAL: Final = "signal"
     CHAT: Final = "chat"
     ERROR: Final = "error"
+    MEDIA: Final = "media"
 
 
 # WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed

@@ -10,7 +10,14 @@ from .chat import DEFAULT_CHAT_LIMITS, ChatLimits
 from .client_frames import Join
 from .encoding import encode
 from .errors import ErrorCode, error_code
-from .names import DEFAULT_NAME, PARTICIPANT_KIND, PROTOCOL_VERSION, Limits, ServerFrame
+from .names import (
+    DEFAULT_NAME,
+    MEDIA_MESH,
+    PARTICIPANT_KIND,
+    PROTOCOL_VERSION,
+    Limits,
+    ServerFrame,
+)
 from .text import normalize_name
 
 
@@ -63,9 +70,11 @@ def welcome_frame(
     ice_servers: list[dict[str, Any]],
     limits: Limits,
     chat_limits: ChatLimits | None = None,
+    media: str = MEDIA_MESH,
 ) -> str:
     """The answer to ``join``: our id, our own record as the others see it (``peer``),
-    the resume token, who is in the room, and the limits a client keeps to."""
+    the resume token, who is in the room, the limits a client keeps to, and the plane
+    that carries the room's media now (``media``: one of MEDIA_PLANES)."""
     return encode(
         {
             "type": ServerFrame.WELCOME,
@@ -81,8 +90,15 @@ def welcome_frame(
                 **limits.public(),
                 "max_chat_bytes": (chat_limits or DEFAULT_CHAT_LIMITS).max_chat_bytes,
             },
+            "media": media,
         }
     )
+
+
+def media_frame(media: str) -> str:
+    """The room moved to the plane ``media`` (one of MEDIA_PLANES); sent to every peer
+    already in the room, not to the one whose join moved it (its welcome says so)."""
+    return encode({"type": ServerFrame.MEDIA, "media": media})
 
 
 def peer_joined_frame(peer: Mapping[str, Any]) -> str:

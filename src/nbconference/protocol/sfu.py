@@ -45,6 +45,8 @@ SFU_KINDS: Final = ("camera", "screen", "audio")
 SFU_PCS: Final = ("publisher", "subscriber")
 MAX_SFU_STREAMS: Final = 64
 MID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,16}")
+# Simulcast layers a subscriber may pick per stream: 0 (lowest) to MAX_SUBSTREAM.
+MAX_SUBSTREAM: Final = 2
 PEER_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -57,7 +59,17 @@ class Published:
 @dataclass(frozen=True)
 class Wanted:
     feed: str  # our peer id
-    mid: str | None = None
+    mid: str | None = None  # the publisher's mid (None: every stream of the feed)
+    substream: int | None = None  # the simulcast layer (None: Janus' choice)
+
+
+@dataclass(frozen=True)
+class Configure:
+    """A new simulcast layer for one received stream, without a new offer."""
+
+    feed: str  # our peer id
+    mid: str  # the SUBSCRIBER connection's mid that carries it (as in sfu-offer's streams)
+    substream: int
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class SfuSubscribe:
 class SfuUpdate:
     subscribe: tuple[Wanted, ...]
     unsubscribe: tuple[Wanted, ...]
+    configure: tuple[Configure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,7 @@ SfuMessage = SfuPublish | SfuSubscribe | SfuUpdate | SfuAnswer | SfuTrickle | Sf
 _FIELDS: Final = {
     SfuClient.PUBLISH: {"jsep", "streams"},
     SfuClient.SUBSCRIBE: {"streams"},
-    SfuClient.UPDATE: {"subscribe", "unsubscribe"},
+    SfuClient.UPDATE: {"subscribe", "unsubscribe", "configure"},
     SfuClient.ANSWER: {"jsep"},
     SfuClient.TRICKLE: {"pc", "candidate"},
     SfuClient.UNPUBLISH: set(),
@@ -144,13 +157,34 @@ def _published(value: object) -> Published:
     return Published(_match(value.get("mid"), MID_PATTERN, "'mid'"), str(kind))
 
 
+def _substream(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SUBSTREAM:
+        raise ProtocolError(BAD, f"'substream' must be 0 to {MAX_SUBSTREAM}")
+    return value
+
+
 def _wanted(value: object) -> Wanted:
     if not isinstance(value, dict):
         raise ProtocolError(BAD, "each wanted stream must be an object")
-    _only(value, {"feed", "mid"}, "a wanted stream")
+    _only(value, {"feed", "mid", "substream"}, "a wanted stream")
     feed = _match(value.get("feed"), PEER_ID_PATTERN, "'feed' (a peer id)")
-    mid = value.get("mid")
-    return Wanted(feed, None if mid is None else _match(mid, MID_PATTERN, "'mid'"))
+    mid, layer = value.get("mid"), value.get("substream")
+    return Wanted(
+        feed,
+        None if mid is None else _match(mid, MID_PATTERN, "'mid'"),
+        None if layer is None else _substream(layer),
+    )
+
+
+def _configure(value: object) -> Configure:
+    if not isinstance(value, dict):
+        raise ProtocolError(BAD, "each 'configure' entry must be an object")
+    _only(value, {"feed", "mid", "substream"}, "a 'configure' entry")
+    return Configure(
+        _match(value.get("feed"), PEER_ID_PATTERN, "'feed' (a peer id)"),
+        _match(value.get("mid"), MID_PATTERN, "'mid'"),
+        _substream(value.get("substream")),
+    )
 
 
 def _candidate(value: object) -> dict[str, Any] | None:
@@ -193,7 +227,8 @@ def parse_sfu(obj: dict[str, Any]) -> SfuMessage:
     if kind == SfuClient.UPDATE:
         add = tuple(_wanted(s) for s in _list(obj.get("subscribe", []), "subscribe"))
         drop = tuple(_wanted(s) for s in _list(obj.get("unsubscribe", []), "unsubscribe"))
-        return SfuUpdate(add, drop)
+        layers = tuple(_configure(c) for c in _list(obj.get("configure", []), "configure"))
+        return SfuUpdate(add, drop, layers)
     if kind == SfuClient.ANSWER:
         return SfuAnswer(_sdp(obj.get("jsep"), "answer"))
     if kind == SfuClient.TRICKLE:
@@ -219,6 +254,13 @@ def sfu_subscribe_message(streams: list[tuple[str, str | None]]) -> dict[str, An
     return {"type": SfuClient.SUBSCRIBE, "streams": wanted}
 
 
+def sfu_configure_message(layers: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Pick the simulcast layer of received streams: ``(peer id, subscriber mid,
+    substream)`` each, the mid as the ``sfu-offer``'s ``streams`` name it."""
+    listed = [{"feed": f, "mid": m, "substream": n} for f, m, n in layers]
+    return {"type": SfuClient.UPDATE, "configure": listed}
+
+
 def sfu_answer_message(sdp: str) -> dict[str, Any]:
     """Our answer to the server's ``sfu-offer`` (the subscriber connection)."""
     return {"type": SfuClient.ANSWER, "jsep": {"type": "answer", "sdp": sdp}}
@@ -231,10 +273,24 @@ def sfu_unpublish_message() -> dict[str, Any]:
 # -- the server's frames ----------------------------------------------------------------
 
 
-def sfu_jsep_frame(kind: str, sdp: str) -> str:
-    """``sfu-answer`` (to our publish) or ``sfu-offer`` (for the subscriber connection)."""
+@dataclass(frozen=True)
+class Carried:
+    """A stream of the subscriber connection: its own ``mid``, and what it carries (the
+    ``feed_mid`` of peer ``feed``)."""
+
+    mid: str
+    feed: str
+    feed_mid: str
+
+
+def sfu_jsep_frame(kind: str, sdp: str, streams: list[Carried] | None = None) -> str:
+    """``sfu-answer`` (to our publish) or ``sfu-offer`` (for the subscriber connection;
+    ``streams`` says which of its mids carries which feed's stream)."""
     frame_type = SfuServer.ANSWER if kind == "answer" else SfuServer.OFFER
-    return encode({"type": frame_type, "jsep": {"type": kind, "sdp": sdp}})
+    frame: dict[str, Any] = {"type": frame_type, "jsep": {"type": kind, "sdp": sdp}}
+    if streams is not None:
+        frame["streams"] = [{"mid": s.mid, "feed": s.feed, "feed_mid": s.feed_mid} for s in streams]
+    return encode(frame)
 
 
 def sfu_feeds_frame(feeds: dict[str, list[Published]]) -> str:

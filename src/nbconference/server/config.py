@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, validate
+from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
@@ -15,6 +15,9 @@ from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .janus.config import parse_port_range
 from .rooms import RoomRegistry
+
+# The default room cap when rooms can move to an SFU: a class.
+SFU_MAX_PEERS_PER_ROOM = 50
 
 
 class SignalingSettings(Configurable):
@@ -35,9 +38,16 @@ class SignalingSettings(Configurable):
 
     max_peers_per_room = Int(
         DEFAULT_LIMITS.max_peers_per_room,
-        help="""Most peers in one room. A full mesh costs every peer N-1 uplinks, so rooms
-        past about 8 need an SFU rather than a bigger cap.""",
+        help=f"""Most peers in one room. By default {SFU_MAX_PEERS_PER_ROOM} with an SFU
+        (sfu = 'janus'), else {DEFAULT_LIMITS.max_peers_per_room}: a full mesh costs every
+        peer N-1 uplinks, so rooms past about 8 need an SFU rather than a bigger cap. An
+        explicit value wins either way.""",
     ).tag(config=True)
+
+    @default("max_peers_per_room")
+    def _default_max_peers_per_room(self) -> int:
+        # Read when first asked for, after the config (and sfu with it) is loaded.
+        return SFU_MAX_PEERS_PER_ROOM if self.sfu else DEFAULT_LIMITS.max_peers_per_room
 
     max_message_bytes = Int(
         DEFAULT_LIMITS.max_message_bytes,
@@ -142,15 +152,16 @@ class SignalingSettings(Configurable):
     sfu = CaselessStrEnum(
         ["", "janus"],
         default_value="",
-        help="""The SFU that rooms past mesh_max_peers will use: '' (the default: every
-        room is a mesh) or 'janus': the socket then carries the SFU frames; rooms do not
-        move to it by themselves yet.""",
+        help="""The SFU that rooms past mesh_max_peers move to: '' (the default: every
+        room is a mesh) or 'janus'. A room moves once it holds more than mesh_max_peers
+        participants that send media (recorders do not count) and stays on the SFU until
+        it empties. An SFU room's media are decrypted at Janus.""",
     ).tag(config=True)
 
     mesh_max_peers = Int(
         4,
-        help="""Most peers a room keeps as a full mesh before it moves to the SFU (when
-        sfu is set).""",
+        help="""Most participants that send media a room keeps as a full mesh; one more
+        moves it to the SFU (when sfu is set).""",
     ).tag(config=True)
 
     janus_urls = List(
@@ -270,7 +281,13 @@ class SignalingSettings(Configurable):
 
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
-        return RoomRegistry(self.make_backend(), self.limits(), ice_servers, self.chat_limits())
+        return RoomRegistry(
+            self.make_backend(),
+            self.limits(),
+            ice_servers,
+            self.chat_limits(),
+            mesh_max_peers=self.mesh_max_peers,
+        )
 
 
 ICE_SERVER_KEYS = frozenset({"urls", "username", "credential"})

@@ -23,6 +23,7 @@ from ..protocol import (
     signal_frame,
 )
 from .backends.base import Backend, EventKind, PeerInfo, RoomEvent
+from .media import MediaPlanes
 from .peer import Peer, state_key
 
 log = logging.getLogger("nbconference")
@@ -36,6 +37,13 @@ class RoomEvents:
         # Every member of a room one of our peers is in, ours and other servers'.
         self.rooms: dict[str, dict[str, PeerInfo]] = {}
         self.local: dict[str, Peer] = {}
+        # The plane of each room's media (media.py); the registry sets mesh_max_peers.
+        self.planes = MediaPlanes(mesh_max_peers=4)
+
+    def _drop_room(self, room: str) -> None:
+        """This process follows ``room`` no more (it emptied, or none of ours is in it)."""
+        self.rooms.pop(room, None)
+        self.planes.emptied(room)
 
     def leave_now(self, peer: Peer) -> None:
         """Forget ``peer`` at once (the registry's leave; a peer too far behind leaves)."""
@@ -140,7 +148,7 @@ class RoomEvents:
         elif event.kind == EventKind.LEFT:
             del members[event.peer_id]
             if not members:
-                del self.rooms[event.room]
+                self._drop_room(event.room)
             frame = peer_left_frame(event.peer_id)
         elif event.kind == EventKind.STATE and event.state is not None:
             members[event.peer_id]["state"] = event.state

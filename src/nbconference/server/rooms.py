@@ -28,6 +28,7 @@ from ..protocol import (
     ProtocolError,
     Signal,
     encode,
+    media_frame,
     peer_record,
     signal_frame,
     welcome_frame,
@@ -64,8 +65,10 @@ class RoomRegistry(ChatAndHands):
         limits: Limits | None = None,
         ice_servers: list[dict[str, Any]] | None = None,
         chat_limits: ChatLimits | None = None,
+        mesh_max_peers: int = 4,
     ) -> None:
         super().__init__(backend, chat_limits or DEFAULT_CHAT_LIMITS)
+        self.planes.mesh_max_peers = mesh_max_peers
         self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
         self._resume_tokens: dict[str, Peer] = {}
@@ -125,10 +128,15 @@ class RoomRegistry(ChatAndHands):
         members[peer.id] = info
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
+        moved = self.planes.after_join(msg.room, members.values(), self.sfu is not None)
         transport.send_frame(self._welcome(peer, resumed=False))
         for frame in self.backend.chat_history(msg.room, peer.id):
             transport.send_frame(frame.encode())
         transport.attach(mailbox)
+        if moved:
+            # Before peer-joined: those already in the room make no mesh offer to it.
+            moved_frame = media_frame(self.planes.of(msg.room)).encode()
+            self._deliver_to_room(msg.room, moved_frame, skip=peer.id)
         self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
         return peer
 
@@ -136,10 +144,12 @@ class RoomRegistry(ChatAndHands):
         try:
             return await self.backend.add_peer(room, info, self.limits.max_peers_per_room)
         except RoomFull:
-            raise ProtocolError(
-                ErrorCode.ROOM_FULL,
-                f"room '{room}' is full ({self.limits.max_peers_per_room} peers)",
-            ) from None
+            message = f"room '{room}' is full ({self.limits.max_peers_per_room} peers)"
+            if self.sfu is None:
+                message += (
+                    "; a full mesh stops here: a server with an SFU (sfu = 'janus') lifts the cap"
+                )
+            raise ProtocolError(ErrorCode.ROOM_FULL, message) from None
         except BackendUnavailable as exc:
             raise ProtocolError(ErrorCode.BACKEND_UNAVAILABLE, f"cannot join now: {exc}") from None
 
@@ -173,6 +183,7 @@ class RoomRegistry(ChatAndHands):
             ice_servers=self.ice_servers,
             limits=self.limits,
             chat_limits=self.chat_gate.limits,
+            media=self.planes.of(peer.room),
         )
         return frame.encode()
 
@@ -217,7 +228,7 @@ class RoomRegistry(ChatAndHands):
         members = self.rooms.get(peer.room)
         if members is not None and not any(pid in self.local for pid in members):
             # Other servers' members are followed only while one of ours is in the room.
-            del self.rooms[peer.room]
+            self._drop_room(peer.room)
         return True
 
     async def _remove_from_backend(self, peer: Peer) -> None:

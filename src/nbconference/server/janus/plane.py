@@ -18,6 +18,8 @@ from typing import Any
 
 from ...protocol.errors import ErrorCode, ProtocolError
 from ...protocol.sfu import (
+    Carried,
+    Configure,
     Published,
     SfuAnswer,
     SfuMessage,
@@ -57,6 +59,10 @@ class SfuPeer:
     feed: str | None = None  # its Janus feed id, once joined as a publisher
     streams: tuple[Published, ...] = ()
     live: bool = False  # Janus said webrtcup: others may subscribe
+    # The subscriber connection's streams: its mid -> (Janus feed id, that feed's mid).
+    carried: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The simulcast layer asked for each of its mids (by sfu-update's configure).
+    layers: dict[str, int] = field(default_factory=dict)
     pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
 
@@ -214,6 +220,8 @@ class SfuRooms:
             stream: Message = {"feed": other.feed}
             if want.mid is not None:
                 stream["mid"] = want.mid
+            if want.substream is not None:
+                stream["substream"] = want.substream
             streams.append(stream)
         return streams
 
@@ -221,18 +229,19 @@ class SfuRooms:
         streams = self._janus_streams(peer, wanted)
         state = await self._state(peer)
         if state.subscriber is not None:
-            await self._renegotiate(peer, state.subscriber, {"subscribe": streams})
+            await self._renegotiate(peer, state, {"subscribe": streams})
             return
         state.subscriber = await state.session.attach()
-        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state.subscriber)))
+        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state)))
         join = {
             "request": "join",
             "ptype": "subscriber",
             "room": janus_room(peer.room),
             "streams": streams,
         }
-        _, offer = await state.subscriber.message(join, wait_event=True)
-        self._send_offer(peer, offer)
+        data, offer = await state.subscriber.message(join, wait_event=True)
+        self._learn(state, data)
+        self._send_offer(peer, state, offer)
 
     async def _update(self, peer: Peer, msg: SfuUpdate) -> None:
         state = self.rooms.get(peer.room, {}).get(peer.id)
@@ -243,20 +252,75 @@ class SfuRooms:
             change["subscribe"] = self._janus_streams(peer, msg.subscribe)
         if msg.unsubscribe:
             change["unsubscribe"] = self._janus_streams(peer, msg.unsubscribe)
+        layers = [self._layer(peer, state, c) for c in msg.configure]  # all checked first
         if change:
-            await self._renegotiate(peer, state.subscriber, change)
+            await self._renegotiate(peer, state, change)
+        if layers:
+            await self._configure(peer, state, layers)
 
-    async def _renegotiate(self, peer: Peer, handle: JanusHandle, change: Message) -> None:
-        _, offer = await handle.message({"request": "update", **change}, wait_event=True)
+    def _layer(self, peer: Peer, state: SfuPeer, configure: Configure) -> Message:
+        """The Janus ``configure`` stream for ``configure``, once its mid is known to be
+        one of this subscriber's and to carry that feed (else sfu-refused)."""
+        other = self.rooms.get(peer.room, {}).get(configure.feed)
+        carried = state.carried.get(configure.mid)
+        if other is None or other.feed is None or carried is None or carried[0] != other.feed:
+            raise ProtocolError(
+                ErrorCode.SFU_REFUSED,
+                f"mid '{configure.mid}' of this subscriber does not carry a stream of "
+                f"'{configure.feed[:40]}'",
+                peer=configure.feed,
+            )
+        return {"mid": configure.mid, "substream": configure.substream}
+
+    async def _configure(self, peer: Peer, state: SfuPeer, layers: list[Message]) -> None:
+        assert state.subscriber is not None
+        body = {"request": "configure", "streams": layers}
+        data, offer = await state.subscriber.message(body, wait_event=True)
+        if data.get("configured") != "ok":
+            raise ProtocolError(ErrorCode.SFU_REFUSED, f"the SFU did not configure: {data}")
+        for layer in layers:
+            state.layers[str(layer["mid"])] = int(layer["substream"])
         if offer is not None:
-            self._send_offer(peer, offer)
+            self._send_offer(peer, state, offer)
+
+    async def _renegotiate(self, peer: Peer, state: SfuPeer, change: Message) -> None:
+        assert state.subscriber is not None
+        body = {"request": "update", **change}
+        data, offer = await state.subscriber.message(body, wait_event=True)
+        self._learn(state, data)
+        if offer is not None:
+            self._send_offer(peer, state, offer)
         # else: the connection is not up yet; Janus makes the offer once it is, and
         # _pump_subscriber forwards it.
 
-    def _send_offer(self, peer: Peer, offer: Message | None) -> None:
+    @staticmethod
+    def _learn(state: SfuPeer, data: Message) -> None:
+        """Which mid of the subscriber connection carries which feed's stream, from the
+        ``streams`` of Janus' ``attached`` / ``updated`` event (when it has them)."""
+        streams = data.get("streams")
+        if not isinstance(streams, list):
+            return
+        state.carried = {
+            str(s["mid"]): (str(s["feed_id"]), str(s.get("feed_mid", "")))
+            for s in streams
+            if isinstance(s, dict) and "mid" in s and "feed_id" in s and s.get("active", True)
+        }
+        state.layers = {mid: n for mid, n in state.layers.items() if mid in state.carried}
+
+    def _carried(self, peer: Peer, state: SfuPeer) -> list[Carried]:
+        """The subscriber connection's streams, with feeds named by our peer ids."""
+        ours = {s.feed: pid for pid, s in self.rooms.get(peer.room, {}).items() if s.feed}
+        return [
+            Carried(mid, ours[feed], feed_mid)
+            for mid, (feed, feed_mid) in sorted(state.carried.items())
+            if feed in ours
+        ]
+
+    def _send_offer(self, peer: Peer, state: SfuPeer, offer: Message | None) -> None:
         if offer is None or not isinstance(offer.get("sdp"), str):
             raise ProtocolError(ErrorCode.SFU_REFUSED, "the SFU made no offer to subscribe")
-        self._send(peer, sfu_jsep_frame("offer", offer["sdp"]).encode())
+        frame = sfu_jsep_frame("offer", offer["sdp"], self._carried(peer, state))
+        self._send(peer, frame.encode())
 
     async def _start(self, peer: Peer, sdp: str) -> None:
         state = self.rooms.get(peer.room, {}).get(peer.id)
@@ -315,15 +379,19 @@ class SfuRooms:
                     pump.cancel()
             self._announce(room)
 
-    async def _pump_subscriber(self, peer: Peer, handle: JanusHandle) -> None:
+    async def _pump_subscriber(self, peer: Peer, state: SfuPeer) -> None:
         """The subscriber handle's events: Janus renegotiates by itself when a feed it
         sends goes away (a new offer), and may trickle."""
+        assert state.subscriber is not None
+        handle = state.subscriber
         while True:
             event = await handle.events.get()
             kind = event.get("janus")
             jsep = event.get("jsep")
+            self._learn(state, (event.get("plugindata") or {}).get("data") or {})
             if isinstance(jsep, dict) and jsep.get("type") == "offer" and "sdp" in jsep:
-                self._send(peer, sfu_jsep_frame("offer", str(jsep["sdp"])).encode())
+                frame = sfu_jsep_frame("offer", str(jsep["sdp"]), self._carried(peer, state))
+                self._send(peer, frame.encode())
             elif kind == "trickle":
                 clean = _candidate(event.get("candidate") or {})
                 self._send(peer, sfu_trickle_frame("subscriber", clean).encode())
