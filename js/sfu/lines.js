@@ -1,12 +1,12 @@
 // @ts-check
-// Which feed each m-line of the subscriber connection carries. Janus' offers name no
-// feed (its msids are its own), so we keep the map ourselves: we ask for one batch of
-// streams at a time, and the lines that turn active in the offer that answers it are
-// those streams, in the order we asked for them (Janus adds or reuses one line per
-// requested stream, in request order). A line that turns inactive carries nothing.
+// Which feed each m-line of the subscriber connection carries. Janus' SDP names no feed
+// (its msids are its own); the server lists, with each `sfu-offer`, which of our mids
+// carries which peer's stream (`streams: [{mid, feed, feed_mid}]`), and the SDP says
+// which lines are active.
 
 /**
  * @typedef {import("../protocol/sfu.js").SfuKind} SfuKind
+ * @typedef {import("../protocol/sfu.js").SfuCarried} SfuCarried
  * @typedef {{ mid: string, media: string, active: boolean }} OfferLine  one m-line
  * @typedef {{ feed: string, mid: string, kind: SfuKind }} FeedStream  a stream of a
  *   feed, named by the publisher's own mid
@@ -31,42 +31,29 @@ export function offerLines(sdp) {
     });
 }
 
-/** @param {SfuKind} kind */
-function mediaOf(kind) {
-  return kind === "audio" ? "audio" : "video";
-}
-
 /**
- * Bring `carried` (subscriber mid → stream) up to date with a new offer: lines now
- * inactive carry nothing; newly active lines take the `asked` streams of their media, in
- * order. Returns what was taken, by line, and what is still unplaced.
+ * Bring `carried` (subscriber mid → stream) up to date with a new offer and the server's
+ * list of what its lines carry. Returns the lines that now carry a stream they did not,
+ * and those that no longer carry the one they did.
  * @param {Map<string, Carried>} carried  changed in place
  * @param {OfferLine[]} lines
- * @param {FeedStream[]} asked  the streams of the request this offer may answer
- * @returns {{ placed: Carried[], dropped: Carried[], left: FeedStream[] }}
+ * @param {SfuCarried[]} streams  the offer's `streams`
+ * @param {(feed: string, mid: string) => SfuKind | null} kindOf  what a feed's stream is
+ * @returns {{ placed: Carried[], dropped: Carried[] }}
  */
-export function placeLines(carried, lines, asked) {
-  /** @type {Carried[]} */
-  const dropped = [];
-  for (const line of lines) {
-    const was = carried.get(line.mid);
-    if (was && !line.active) {
-      carried.delete(line.mid);
-      dropped.push(was);
-    }
+export function placeLines(carried, lines, streams, kindOf) {
+  const active = new Set(lines.filter((line) => line.active).map((line) => line.mid));
+  /** @type {Map<string, Carried>} */
+  const next = new Map();
+  for (const s of streams) {
+    const kind = active.has(s.mid) ? kindOf(s.feed, s.feed_mid) : null;
+    if (kind) next.set(s.mid, { feed: s.feed, mid: s.feed_mid, kind, line: s.mid });
   }
-  const left = [...asked];
-  /** @type {Carried[]} */
-  const placed = [];
-  for (const line of lines) {
-    if (!line.active || carried.has(line.mid)) continue;
-    const index = left.findIndex((s) => mediaOf(s.kind) === line.media);
-    if (index < 0) continue;
-    const stream = /** @type {FeedStream} */ (left.splice(index, 1)[0]);
-    /** @type {Carried} */
-    const entry = { ...stream, line: line.mid };
-    carried.set(line.mid, entry);
-    placed.push(entry);
-  }
-  return { placed, dropped, left };
+  const same = (/** @type {Carried | undefined} */ a, /** @type {Carried} */ b) =>
+    a !== undefined && a.feed === b.feed && a.mid === b.mid;
+  const dropped = [...carried.values()].filter((was) => !same(next.get(was.line), was));
+  const placed = [...next.values()].filter((now) => !same(carried.get(now.line), now));
+  carried.clear();
+  for (const [mid, entry] of next) carried.set(mid, entry);
+  return { placed, dropped };
 }

@@ -201,7 +201,7 @@ export class SfuPlane {
         publisher.answered(frame.sdp).catch(fail);
         break;
       case SFU_SERVER.OFFER:
-        subscriber.offered(frame.sdp);
+        subscriber.offered(frame.sdp, frame.streams);
         break;
       case SFU_SERVER.FEEDS:
         this.#listed = frame.feeds;

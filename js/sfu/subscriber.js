@@ -1,7 +1,8 @@
 // @ts-check
 // Our one subscriber connection to the SFU (Janus multistream): every feed we receive
-// comes on it. The SFU offers (`sfu-offer`), we answer (`sfu-answer`). We ask for one
-// batch of streams at a time, so each offer's new lines can be told apart (lines.js).
+// comes on it. The SFU offers (`sfu-offer`, with what each line carries), we answer
+// (`sfu-answer`). We ask for one change at a time: Janus takes them in turn anyway, and a
+// request that waits is merged with the next.
 import { sfuAnswerMessage, sfuSubscribeMessage, sfuTrickleMessage, sfuUpdateMessage } from "../protocol.js";
 import { offerLines, placeLines } from "./lines.js";
 
@@ -84,28 +85,31 @@ export class SfuSubscriber {
     this.#pending = null;
   }
 
-  /** @param {string} sdp  the SFU's offer: an answer to our request, or its own change */
-  offered(sdp) {
+  /**
+   * The SFU's offer: an answer to our request, or its own change (a feed went away).
+   * @param {string} sdp @param {import("./lines.js").SfuCarried[]} streams  what its lines carry
+   */
+  offered(sdp, streams) {
     this.#chain = this.#chain
-      .then(() => this.#answer(sdp))
+      .then(() => this.#answer(sdp, streams))
       .catch((error) => {
         if (!this.closed) this.#options.onFailure(error, "receiving through the SFU");
       });
   }
 
-  /** @param {string} sdp */
-  async #answer(sdp) {
+  /** @param {string} sdp @param {import("./lines.js").SfuCarried[]} streams */
+  async #answer(sdp, streams) {
     if (this.closed) return;
     const pc = this.pc ?? this.#open();
-    const asked = this.#pending ?? [];
-    const { placed, dropped, left } = placeLines(this.carried, offerLines(sdp), asked);
-    // An offer of the SFU's own (a feed went away) may come before the one we wait for.
-    if (this.#pending && (placed.length > 0 || asked.length === 0)) {
-      if (left.length) console.info("nbconference: the SFU did not offer", left);
-      this.#pending = null;
-      this.#joined = true;
-    }
+    const kindOf = (/** @type {string} */ feed, /** @type {string} */ mid) =>
+      this.#asked.get(`${feed} ${mid}`)?.kind ?? null;
+    const { dropped } = placeLines(this.carried, offerLines(sdp), streams, kindOf);
+    // Janus answers our requests in turn; an offer of its own may come first, which only
+    // lets the next request go a little early.
+    this.#pending = null;
+    this.#joined = true;
     for (const line of dropped) {
+      // Gone by the SFU's own doing (its feed left): nothing to unsubscribe from.
       this.#asked.delete(keyOf(line));
       this.#options.onDropped(line);
     }
