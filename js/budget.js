@@ -246,3 +246,23 @@ export class CpuGovernor {
     return false;
   }
 }
+
+/**
+ * The simulcast layers of a camera through the SFU, lowest first, as fractions of its
+ * capture (publisher.js sends 1/4, 1/2 and all of it; Janus' substreams 0, 1, 2).
+ */
+export const SUBSTREAM_SCALES = Object.freeze([4, 2, 1]);
+
+/**
+ * The simulcast layer a receiver asks the SFU for, to show a camera `shown` device
+ * pixels high: the lowest whose picture is at least 3/4 that high (a little upscaling
+ * does not show), the top one for anything larger. null: not shown at all, so no video.
+ * @param {number} shown  the tile's height (0: not in sight)
+ * @param {number} [sourceHeight]  of the camera as captured, when known
+ * @returns {0 | 1 | 2 | null}
+ */
+export function substreamFor(shown, sourceHeight = DEFAULT_SOURCE_HEIGHT) {
+  if (shown <= 0) return null;
+  const index = SUBSTREAM_SCALES.findIndex((scale) => sourceHeight / scale >= shown * 0.75);
+  return /** @type {0 | 1 | 2} */ (index === -1 ? SUBSTREAM_SCALES.length - 1 : index);
+}

@@ -64,6 +64,7 @@ export class MediaPlanes {
       media: options.media,
       onChange: options.onChange,
       onProblem: options.onProblem,
+      shown: options.shown,
       // While a mesh link still carries a peer, its voice plays from there.
       voice: (id, track) => {
         if (track && !this.#arrived.has(id)) this.#arrived.set(id, performance.now());
@@ -214,6 +215,7 @@ export class MediaPlanes {
   /** What we show of the peers changed. */
   updateWants() {
     this.mesh.updateWants();
+    this.sfu.updateWants();
   }
 
   /** @param {boolean} speaking */

@@ -8,8 +8,9 @@
  * @typedef {import("../protocol/sfu.js").SfuKind} SfuKind
  * @typedef {import("../protocol/sfu.js").SfuCarried} SfuCarried
  * @typedef {{ mid: string, media: string, active: boolean }} OfferLine  one m-line
- * @typedef {{ feed: string, mid: string, kind: SfuKind }} FeedStream  a stream of a
- *   feed, named by the publisher's own mid
+ * @typedef {{ feed: string, mid: string, kind: SfuKind, substream?: 0 | 1 | 2 }} FeedStream
+ *   a stream of a feed, named by the publisher's own mid; for a camera, the simulcast
+ *   layer to receive
  * @typedef {FeedStream & { line: string }} Carried  a feed's stream on a subscriber line
  */
 

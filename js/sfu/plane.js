@@ -3,6 +3,7 @@
 // carry the whole call, signaled by the sfu-* frames on our own socket. Each remote
 // participant is an SfuFeed: the same small record the mesh's links give the meters
 // (MediaLink, planes.js), and the streams its tiles show.
+import { substreamFor } from "../budget.js";
 import { personOf, strangerInfo } from "../people.js";
 import { SFU_SERVER } from "../protocol.js";
 import { SfuPublisher } from "./publisher.js";
@@ -25,6 +26,8 @@ import { SfuSubscriber } from "./subscriber.js";
  *   arrived (or went) through the SFU
  * @property {() => void} onChange
  * @property {(message: string) => void} onProblem  readable, for the widget's notice line
+ * @property {(id: string) => import("../protocol.js").Shown} shown  how large we show a
+ *   peer's camera and screen (0: not at all): which streams and layer we receive
  */
 
 /** One remote participant's media through the SFU (a MediaLink, see planes.js). */
@@ -218,15 +221,33 @@ export class SfuPlane {
     this.subscriber?.refused();
   }
 
-  /** Ask for every stream of every feed but ours. */
+  /**
+   * Ask for what we show of every feed but ours: every voice; a camera in sight at the
+   * layer its tile needs (substreamFor), none out of sight; a screen while the peer is
+   * in sight at all.
+   */
   #subscribe() {
     /** @type {FeedStream[]} */
     const streams = [];
     for (const feed of this.#listed) {
       if (feed.peer === this.selfId) continue;
-      for (const s of feed.streams) streams.push({ feed: feed.peer, mid: s.mid, kind: s.kind });
+      const shown = this.#options.shown(feed.peer);
+      for (const s of feed.streams) {
+        const stream = { feed: feed.peer, mid: s.mid, kind: s.kind };
+        if (s.kind === "audio") streams.push(stream);
+        else if (s.kind === "screen" && (shown.screen > 0 || shown.camera > 0)) streams.push(stream);
+        else if (s.kind === "camera") {
+          const substream = substreamFor(shown.camera);
+          if (substream !== null) streams.push({ ...stream, substream });
+        }
+      }
     }
     this.subscriber?.want(streams);
+  }
+
+  /** What we show of the peers changed: receive what we now show, at its layer. */
+  updateWants() {
+    this.#subscribe();
   }
 
   /** @param {Carried} line @param {MediaStreamTrack} track @param {RTCRtpTransceiver} transceiver */

@@ -58,15 +58,21 @@ export class SfuSubscriber {
     this.#next();
   }
 
-  /** Ask for the difference between what we want and what we asked, when nothing waits. */
+  /**
+   * Ask for the difference between what we want and what we asked: a new layer at once
+   * (`configure`, no offer), streams to add or drop when no offer is awaited.
+   */
   #next() {
-    if (this.closed || this.#pending) return;
+    if (this.closed) return;
+    this.#configure();
+    if (this.#pending) return;
     const add = [...this.#wanted].filter(([key]) => !this.#asked.has(key)).map(([, s]) => s);
     const drop = [...this.#asked].filter(([key]) => !this.#wanted.has(key)).map(([, s]) => s);
     if (!add.length && !drop.length) return;
     for (const s of drop) this.#asked.delete(keyOf(s));
-    for (const s of add) this.#asked.set(keyOf(s), s);
-    const named = (/** @type {FeedStream[]} */ list) => list.map((s) => ({ feed: s.feed, mid: s.mid }));
+    for (const s of add) this.#asked.set(keyOf(s), { ...s });
+    const named = (/** @type {FeedStream[]} */ list) =>
+      list.map(({ feed, mid, substream }) => (substream === undefined ? { feed, mid } : { feed, mid, substream }));
     if (!this.#joined) {
       if (!add.length) return;
       this.#options.send(sfuSubscribeMessage(named(add)));
@@ -74,6 +80,22 @@ export class SfuSubscriber {
       this.#options.send(sfuUpdateMessage(named(add), named(drop)));
     }
     this.#pending = add;
+  }
+
+  /** Ask for the layer we now want of each camera already on a line of ours. */
+  #configure() {
+    if (!this.#joined) return;
+    /** @type {{ feed: string, mid: string, substream: 0 | 1 | 2 }[]} */
+    const changes = [];
+    for (const [key, want] of this.#wanted) {
+      const asked = this.#asked.get(key);
+      if (!asked || want.substream === undefined || asked.substream === want.substream) continue;
+      const line = [...this.carried.values()].find((c) => c.feed === want.feed && c.mid === want.mid);
+      if (!line) continue; // on its way: asked for at the layer of its request
+      changes.push({ feed: want.feed, mid: line.line, substream: want.substream });
+      asked.substream = want.substream;
+    }
+    if (changes.length) this.#options.send(sfuUpdateMessage([], [], changes));
   }
 
   /**

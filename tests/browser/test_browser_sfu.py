@@ -6,6 +6,7 @@ other two, and the first two see at most 3 s of frozen video across the move."""
 from __future__ import annotations
 
 import functools
+import itertools
 
 from support import probes
 from support.janus import loopback_config, needs_janus
@@ -23,6 +24,10 @@ LAB_ARGS = [
 ]
 # The move may freeze a camera this long at most (the issue's promise).
 MAX_FREEZE_S = 3.0
+# A tile's new size or its hiding reaches the video it receives within this long.
+LAYER_WITHIN_S = 2.0
+# What the fake camera captures (js/media.js asks for 640 x 360).
+CAMERA_HEIGHT = 360
 
 
 def open_people(meeting: Meeting, room: str, names: list[str]) -> list[Participant]:
@@ -87,6 +92,69 @@ def test_the_third_join_moves_the_room_to_the_sfu_and_video_goes_on(meeting: Mee
         (bob.name, ada.name): probes.worst_freeze(bob, ada.peer_id),
     }
     print(f"longest freeze across the move: {freezes}")
-    assert all(seconds <= MAX_FREEZE_S for seconds in freezes.values()), freezes
+    stories = {p.name: probes.freeze_story(p) for p in (ada, bob)}
+    assert all(seconds <= MAX_FREEZE_S for seconds in freezes.values()), (freezes, stories)
     # Still exactly one publisher and one subscriber each: no mesh link came back.
     assert [probes.connected_connections(p) for p in people] == [2, 2, 2]
+
+
+def lowered_at(samples: list[dict[str, float]], since: float, below: float) -> float | None:
+    """When, after ``since``, the first frame under ``below`` high was decoded."""
+    for before, sample in itertools.pairwise(samples):
+        fresh = sample["frames"] > before["frames"]
+        if sample["at"] >= since and fresh and 0 < sample["height"] < below:
+            return sample["at"]
+    return None
+
+
+def stopped_at(samples: list[dict[str, float]], since: float, quiet_ms: float) -> float | None:
+    """When, after ``since``, the last new frame was decoded, once none came for
+    ``quiet_ms`` (``since`` itself when none came after it)."""
+    last = since
+    for before, sample in itertools.pairwise(samples):
+        if sample["at"] >= since and sample["frames"] > before["frames"]:
+            last = sample["at"]
+    return last if samples and samples[-1]["at"] - last >= quiet_ms else None
+
+
+def test_a_tile_picks_its_simulcast_layer_and_a_hidden_tile_gets_no_video(
+    meeting: Meeting,
+) -> None:
+    room = meeting.room()
+    ada, bob, cy = open_people(meeting, room, ["ada", "bob", "cy"])
+    wait_until(functools.partial(on_the_sfu, ada, [bob, cy]), MEDIA_TIMEOUT, "ada on the SFU")
+    probes.start_layer_monitor(ada, bob.peer_id)
+
+    def samples() -> list[dict[str, float]]:
+        return probes.layer_samples(ada, bob.peer_id)
+
+    # A large tile: the top layer, the whole 360 p of the camera.
+    probes.size_tile(ada, bob.peer_id, 640, 360)
+    wait_until(
+        lambda: samples()[-1]["height"] == CAMERA_HEIGHT,
+        MEDIA_TIMEOUT,
+        f"ada to receive bob's camera {CAMERA_HEIGHT} high in a large tile",
+    )
+    # A small tile: a lower layer, within 2 s.
+    since = probes.size_tile(ada, bob.peer_id, 96, 54)
+    lowered = wait_until(
+        lambda: lowered_at(samples(), since, CAMERA_HEIGHT), MEDIA_TIMEOUT, "a lower layer"
+    )
+    # Hidden: no more frames, within 2 s.
+    hidden = probes.size_tile(ada, bob.peer_id, hidden=True)
+    stopped = wait_until(
+        lambda: stopped_at(samples(), hidden, 1500), MEDIA_TIMEOUT, "bob's frames to stop"
+    )
+    # ... because the SFU no longer sends it: its line carries nothing.
+    wait_until(
+        lambda: not probes.sfu_carries(ada, bob.peer_id, "camera"),
+        LAYER_WITHIN_S,
+        "ada's subscriber connection to drop bob's camera",
+    )
+    figures = {"layer_down_s": (lowered - since) / 1000, "stopped_s": (stopped - hidden) / 1000}
+    print(f"simulcast through the SFU: {figures}")
+    assert figures["layer_down_s"] <= LAYER_WITHIN_S, figures
+    assert figures["stopped_s"] <= LAYER_WITHIN_S, figures
+    # Shown again: its video comes back (on a line of its own again).
+    probes.size_tile(ada, bob.peer_id, 640, 360)
+    wait_for_frames_to_advance(ada, bob.peer_id)

@@ -449,7 +449,7 @@ def plane(participant: Participant) -> str:
 FREEZE_MONITOR_JS = f"""
 () => {{
   if (window.__nbcFreeze) return;
-  const state = {{ last: {{}}, worst: {{}}, counts: {{}}, via: {{}} }};
+  const state = {{ last: {{}}, worst: {{}}, worstAt: {{}}, counts: {{}}, via: {{}}, events: [] }};
   window.__nbcFreeze = state;
   const tick = async () => {{
     try {{
@@ -470,10 +470,15 @@ FREEZE_MONITOR_JS = f"""
           if ((s.framesDecoded ?? 0) > (state.counts[key] ?? 0)) moved = true;
           state.counts[key] = s.framesDecoded ?? 0;
         }});
+        if (state.via[peerId] !== session.via) state.events.push([now, peerId, session.via]);
         state.via[peerId] = session.via;
+        if (conference.plane !== state.plane) state.events.push([now, "plane", conference.plane]);
+        state.plane = conference.plane;
         if (!moved) continue;
-        if (peerId in state.last) {{
-          state.worst[peerId] = Math.max(state.worst[peerId] ?? 0, now - state.last[peerId]);
+        const gap = peerId in state.last ? now - state.last[peerId] : 0;
+        if (gap > (state.worst[peerId] ?? 0)) {{
+          state.worst[peerId] = gap;
+          state.worstAt[peerId] = now;
         }}
         state.last[peerId] = now;
       }}
@@ -503,3 +508,83 @@ def worst_freeze(participant: Participant, peer_id: str) -> float:
     worst: float | None = participant.js(script, peer_id)
     assert worst is not None, f"{participant.name} never decoded a frame of {peer_id}"
     return worst
+
+
+# Sizes the page's tile of ``peerId``'s camera (CSS pixels), or hides it (``hidden``),
+# as a layout would: a style rule of the test's own, replaced on each call.
+TILE_SIZE_JS = """([peerId, width, height, hidden]) => {
+  const id = `nbc-test-size-${peerId}`;
+  document.getElementById(id)?.remove();
+  const style = document.createElement("style");
+  style.id = id;
+  const tile = `.nbc-tile.nbc-remote:not(.nbc-screen)[data-peer-id="${peerId}"]`;
+  style.textContent = hidden
+    ? `${tile} { display: none !important; }`
+    : `${tile} { width: ${width}px !important; height: ${height}px !important; }`;
+  document.head.append(style);
+  return Date.now();
+}"""
+
+
+def size_tile(
+    participant: Participant, peer_id: str, width: int = 0, height: int = 0, hidden: bool = False
+) -> float:
+    """Show ``peer_id``'s camera tile ``width`` x ``height`` CSS pixels, or hide it;
+    returns when, on the page's clock (epoch ms, as getStats() timestamps)."""
+    now: float = participant.js(TILE_SIZE_JS, [peer_id, width, height, hidden])
+    return now
+
+
+# Samples, every 100 ms, the receiver of ``peerId``'s camera through the SFU as it is
+# now (its transceiver is kept, so a stream that stops shows as frames that stop):
+# ``window.__nbcLayers[peerId]`` is a list of {at: epoch ms, frames, height}.
+LAYER_MONITOR_JS = f"""
+(peerId) => {{
+  const feed = {CONFERENCE_JS}.peers.get(peerId);
+  const camera = feed?.lines?.camera;
+  if (!camera) throw new Error(`no SFU camera line of ${{peerId}}`);
+  const samples = [];
+  (window.__nbcLayers ??= {{}})[peerId] = samples;
+  const tick = async () => {{
+    let frames = 0;
+    let height = 0;
+    (await camera.receiver.getStats()).forEach((s) => {{
+      if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+      frames = Math.max(frames, s.framesDecoded ?? 0);
+      height = s.frameHeight ?? 0;
+    }});
+    samples.push({{ at: Date.now(), frames, height }});
+    if (samples.length < 3000) setTimeout(tick, 100);
+  }};
+  tick();
+}}
+"""
+
+
+def start_layer_monitor(participant: Participant, peer_id: str) -> None:
+    participant.js(LAYER_MONITOR_JS, peer_id)
+
+
+def layer_samples(participant: Participant, peer_id: str) -> list[dict[str, float]]:
+    """What LAYER_MONITOR_JS sampled so far: {at, frames, height} every 100 ms."""
+    samples: list[dict[str, float]] = participant.js("(id) => window.__nbcLayers[id]", peer_id)
+    return samples
+
+
+def sfu_carries(participant: Participant, peer_id: str, kind: str) -> bool:
+    """Whether a line of the page's SFU subscriber connection carries ``peer_id``'s
+    stream of ``kind`` (camera, screen, audio) now."""
+    script = f"""([id, kind]) => [...({CONFERENCE_JS}.sfu.subscriber?.carried.values() ?? [])]
+        .some((line) => line.feed === id && line.kind === kind)"""
+    carries: bool = participant.js(script, [peer_id, kind])
+    return carries
+
+
+def freeze_story(participant: Participant) -> dict[str, Any]:
+    """What the freeze monitor saw: when each worst gap ended, and when the plane and each
+    peer's carrier changed (page ms), for a failure's note."""
+    story: dict[str, Any] = participant.js(
+        "() => { const s = window.__nbcFreeze; "
+        "return { worst: s.worst, worstAt: s.worstAt, events: s.events }; }"
+    )
+    return story
