@@ -5,13 +5,13 @@
 import { AudioSinks } from "./audio.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
+import { DeviceConsent } from "./consent.js";
 import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import { MediaPlanes } from "./planes.js";
 import {
-  DECIDED_SIGNALING_MODES,
   ERROR,
   SERVER,
   SFU_SERVER,
@@ -23,7 +23,8 @@ import {
   stateMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
-import { SignalingSession, signalingTarget } from "./signaling.js";
+import { SignalingSession } from "./signaling.js";
+import { SignalingWord } from "./signaling-word.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 import { Timeline } from "./timeline.js";
@@ -79,16 +80,10 @@ export class Conference extends EventTarget {
   #lock = null;
   /** this browser is in the call in another tab or widget: we offer "Join here" */
   #elsewhere = false;
-  /** devices the notebook's code (not the person) turned off: code may turn them on */
-  #offByCode = { camera: false, microphone: false };
-  /** devices the notebook's code asked to turn on, waiting for the person to agree */
-  #requests = { camera: false, microphone: false };
-  /** @type {SignalingInfo | null} what the kernel said about where to join */
-  #info = null;
-  /** @type {(() => void)[]} waiting for the kernel's word (the token for signaling_url) */
-  #infoWaiters = [];
-  /** @type {Target | null} the signaling server we are using (or trying) */
-  #via = null;
+  /** @type {DeviceConsent} who may turn our devices on: the person, or code (consent.js) */
+  #consent;
+  /** @type {SignalingWord} where we join: signaling_url and the kernel's word about it */
+  #word;
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
@@ -140,8 +135,8 @@ export class Conference extends EventTarget {
     const camera = Boolean(settings.get("camera"));
     const microphone = Boolean(settings.get("microphone"));
     this.#media = new LocalMedia({ camera, microphone });
-    // Off from the start is the notebook's choice, not the person's: code may undo it.
-    this.#offByCode = { camera: !camera, microphone: !microphone };
+    this.#consent = new DeviceConsent({ camera, microphone });
+    this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
@@ -178,13 +173,13 @@ export class Conference extends EventTarget {
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,
-      requests: Object.freeze({ ...this.#requests }),
+      requests: this.#consent.requests(),
       detail: this.#detail,
       error: this.#error,
       notice: this.#notice,
       mediaError: media.error,
       inCall: this.#inCall(),
-      localSignaling: this.#via?.local === true,
+      localSignaling: this.#word.local,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
@@ -311,38 +306,25 @@ export class Conference extends EventTarget {
    * @param {SignalingInfo} info
    */
   setSignaling(info) {
-    this.#info = info;
-    for (const resolve of this.#infoWaiters.splice(0)) resolve();
+    const next = this.#word.heard(info);
     const settled = this.#status === "joined" || this.#status === "reconnecting";
-    if (this.#signaling && !settled) {
-      const next = this.#target();
-      const moved =
-        "url" in next && (next.url !== this.#via?.url || next.advice !== this.#via?.advice);
-      if (moved) {
-        this.#signaling.close();
-        this.#signaling = null;
-        this.#openSignaling(next);
-      }
+    if (this.#signaling && !settled && next) {
+      this.#signaling.close();
+      this.#signaling = null;
+      this.#openSignaling(next);
     }
     this.#changed();
   }
 
-  /** Where the signaling server is, from the widget's settings and the kernel's word. */
-  #target() {
-    return signalingTarget(String(this.#settings.get("signaling_url") || ""), this.#info);
-  }
-
   /** The person turns their camera on or off. @param {boolean} on */
   async setCamera(on) {
-    this.#offByCode.camera = false;
-    this.#requests.camera = false;
+    this.#consent.byPerson("camera");
     await this.#setDevice("camera", on);
   }
 
   /** The person mutes or unmutes. @param {boolean} on */
   async setMicrophone(on) {
-    this.#offByCode.microphone = false;
-    this.#requests.microphone = false;
+    this.#consent.byPerson("microphone");
     await this.#setDevice("microphone", on);
   }
 
@@ -353,21 +335,8 @@ export class Conference extends EventTarget {
    * @param {Device} device @param {boolean} on
    */
   async requestFromCode(device, on) {
-    const wanted = this.#media[device];
-    this.#requests[device] = false;
-    if (!on) {
-      if (wanted) {
-        this.#offByCode[device] = true;
-        await this.#setDevice(device, false);
-      }
-    } else if (!wanted) {
-      if (this.#offByCode[device]) {
-        this.#offByCode[device] = false;
-        await this.#setDevice(device, true);
-      } else {
-        this.#requests[device] = true;
-      }
-    }
+    const next = this.#consent.byCode(device, on, this.#media[device]);
+    if (next !== null) await this.#setDevice(device, next);
     this.#changed();
   }
 
@@ -376,7 +345,7 @@ export class Conference extends EventTarget {
    * @param {Device} device @param {boolean} accept
    */
   async answerRequest(device, accept) {
-    this.#requests[device] = false;
+    this.#consent.answered(device);
     if (accept) await this.#setDevice(device, true);
     this.#changed();
   }
@@ -552,14 +521,14 @@ export class Conference extends EventTarget {
     this.#error = "";
     this.#elsewhere = false;
     this.#timeline.restart();
-    let target = this.#target();
+    let target = this.#word.target();
     if ("wait" in target) {
       // The token for signaling_url comes by message, not in the widget's saved state;
       // a kernel busy running a cell answers when it is done.
       this.#setStatus("connecting", "Waiting for the kernel to hand over the signaling token…");
-      await new Promise((resolve) => this.#infoWaiters.push(() => resolve(undefined)));
+      await this.#word.wait();
       if (this.#closed || this.#status !== "connecting") return;
-      target = this.#target();
+      target = this.#word.target();
     }
     if ("error" in target || "wait" in target) {
       this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
@@ -614,7 +583,7 @@ export class Conference extends EventTarget {
 
   /** @param {Target} target */
   #openSignaling(target) {
-    this.#via = target;
+    this.#word.via = target;
     const about = { widget: this.#instanceId, color: this.#self.color };
     this.#signaling = new SignalingSession(target, {
       joinMessage: (resume) =>
@@ -630,7 +599,7 @@ export class Conference extends EventTarget {
         }
         // While the kernel has not said where to join, an unreachable page server may
         // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !DECIDED_SIGNALING_MODES.has(this.#info?.mode);
+        const undecided = status === "error" && !this.#word.decided;
         this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
         if (status === "error" && !undecided) this.#error = reason;
       },
@@ -776,12 +745,12 @@ export class Conference extends EventTarget {
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();
-    this.#via = null;
+    this.#word.via = null;
     this.#id = "";
     this.#handStamp = 0;
     this.#hand = false;
     this.#stats = {};
-    this.#requests = { camera: false, microphone: false };
+    this.#consent.clearRequests();
   }
 
   /** Coalesce the changes of one task into one view update and one trait write. */
