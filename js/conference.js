@@ -685,6 +685,7 @@ export class Conference extends EventTarget {
     const stillHere = frame.peer !== undefined && this.#planes.has(frame.peer);
     // The SFU refused a subscription (a feed that just went): the next feeds list decides.
     if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
+    if (frame.code === ERROR.SFU_UNAVAILABLE) this.#planes.sfuUnavailable();
     if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;

@@ -107,6 +107,8 @@ export class PeerLink {
     this.via = /** @type {const} */ ("direct");
     /** @type {ReadonlySet<string> | null} null: every mid of the connection is this peer's */
     this.mids = null;
+    /** @type {0 | 1 | 2 | null} a mesh link has no simulcast layers (the SFU feeds do) */
+    this.layer = null;
     this.wire();
   }
 

@@ -40,6 +40,8 @@ const HANDOVER_POLL_MS = 100;
  * @property {import("./budget.js").SendPlan | null} cameraPlan  how we encode our camera
  *   for this peer alone (null on the SFU: receivers pick a layer)
  * @property {import("./protocol.js").Shown | null} asked  how large the peer shows us
+ * @property {0 | 1 | 2 | null} layer  the simulcast layer of its camera we receive
+ *   (through the SFU; null on a mesh link, or with no video)
  *
  * @typedef {MeshOptions & { sendFrame: (frame: object) => void }} PlanesOptions
  */
@@ -197,6 +199,11 @@ export class MediaPlanes {
   /** The SFU refused a request of ours. */
   sfuRefused() {
     this.sfu.refused();
+  }
+
+  /** The SFU did not answer (its Janus is away): the SFU plane tries again by itself. */
+  sfuUnavailable() {
+    this.sfu.unavailable();
   }
 
   // -- our media ----------------------------------------------------------------------

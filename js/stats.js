@@ -31,6 +31,8 @@ import { sendLimit } from "./budget.js";
  * @property {string | null} route  host | srflx | relay: how the selected pair reaches the peer
  * @property {string} connection  RTCPeerConnection.connectionState
  * @property {"direct" | "sfu"} [via]  a link of its own (mesh), or through the SFU
+ * @property {0 | 1 | 2 | null} [layer]  the simulcast layer of its camera we ask the SFU
+ *   for (0 lowest); null on a mesh link, or when we receive no video of it
  * @property {import("./quality.js").Quality | null} [quality]  good | fair | poor, see meters.js
  *
  * @typedef {object} Counters  cumulative totals of one sample
@@ -208,7 +210,7 @@ export function startStatsLoop(links, intervalSeconds, publish) {
           );
           counters.set(link, now);
           const sending = sendingRecord(link, record.quality_limitation);
-          stats[id] = { ...record, ...sending, via: link.via };
+          stats[id] = { ...record, ...sending, via: link.via, layer: link.layer };
         } catch (error) {
           if (!link.closed) console.warn("nbconference: getStats failed", error);
         }

@@ -30,6 +30,10 @@ import { SfuSubscriber } from "./subscriber.js";
  *   peer's camera and screen (0: not at all): which streams and layer we receive
  */
 
+/** After the SFU did not answer, we publish again this long later (doubling, up to MAX). */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 2000;
+
 /** One remote participant's media through the SFU (a MediaLink, see planes.js). */
 export class SfuFeed {
   via = /** @type {const} */ ("sfu");
@@ -38,6 +42,8 @@ export class SfuFeed {
   cameraPlan = null;
   /** @type {null} */
   asked = null;
+  /** @type {0 | 1 | 2 | null} the camera's simulcast layer we ask for; null: no video */
+  layer = null;
   /** the peer's camera and voice */
   remoteStream = new MediaStream();
   /** @type {MediaStream | null} the peer's screen share while it is live */
@@ -98,6 +104,14 @@ export class SfuPlane {
   feeds = new Map();
   /** @type {FeedInfo[]} the room's feeds, as the SFU last listed them */
   #listed = [];
+  /** the SFU has listed our own feed: its listing without it means the SFU lost it */
+  #live = false;
+  /** @type {RTCIceServer[]} */
+  #iceServers = [];
+  /** @type {ReturnType<typeof setTimeout> | undefined} a restart after the SFU was away */
+  #retry = undefined;
+  /** the next retry's wait (doubles while the SFU stays away) */
+  #retryMs = RETRY_FIRST_MS;
   selfId = "";
 
   /** @param {SfuPlaneOptions} options */
@@ -116,6 +130,7 @@ export class SfuPlane {
   start(selfId, iceServers) {
     if (this.publisher) return;
     this.selfId = selfId;
+    this.#iceServers = iceServers;
     const { send, media, onChange } = this.#options;
     const onFailure = (/** @type {unknown} */ error, /** @type {string} */ what) => {
       const reason = error instanceof Error ? error.message : String(error);
@@ -208,12 +223,51 @@ export class SfuPlane {
         break;
       case SFU_SERVER.FEEDS:
         this.#listed = frame.feeds;
+        if (frame.feeds.some((feed) => feed.peer === this.selfId)) {
+          this.#live = true;
+          this.#retryMs = RETRY_FIRST_MS;
+        }
+        else if (this.#live) {
+          // The SFU lost our feed (its Janus restarted): publish and subscribe anew.
+          this.#restart();
+          break;
+        }
         this.#subscribe();
         break;
       case SFU_SERVER.TRICKLE:
         (frame.pc === "publisher" ? publisher : subscriber).trickle(frame.candidate).catch(fail);
         break;
     }
+  }
+
+  /** Both connections anew, for an SFU that forgot them; the room's people stay. */
+  #restart() {
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = null;
+    this.subscriber = null;
+    this.#live = false;
+    for (const feed of this.feeds.values()) {
+      feed.lines = {};
+      for (const track of feed.remoteStream.getTracks()) feed.remoteStream.removeTrack(track);
+      feed.remoteScreen = null;
+      this.#options.voice(feed.id, null);
+    }
+    this.start(this.selfId, this.#iceServers);
+    this.#options.onChange();
+  }
+
+  /**
+   * The SFU did not answer a request (its Janus is away): publish and subscribe anew a
+   * little later, waiting longer each time it is still away.
+   */
+  unavailable() {
+    if (!this.publisher || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.publisher) this.#restart();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
   }
 
   /** The SFU refused a request: the subscription starts over from what it lists next. */
@@ -238,6 +292,7 @@ export class SfuPlane {
         else if (s.kind === "screen" && (shown.screen > 0 || shown.camera > 0)) streams.push(stream);
         else if (s.kind === "camera") {
           const substream = substreamFor(shown.camera);
+          this.#feed(feed.peer).layer = substream;
           if (substream !== null) streams.push({ ...stream, substream });
         }
       }
@@ -333,6 +388,10 @@ export class SfuPlane {
     for (const id of [...this.feeds.keys()]) this.drop(id);
     this.people.clear();
     this.#listed = [];
+    this.#live = false;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#retryMs = RETRY_FIRST_MS;
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = null;

@@ -17,6 +17,12 @@ shows us smaller, or not at all), ``room`` (the per-link budget of the room's si
 down) or ``bandwidth`` (the network holds the encoder back), None when nothing does;
 ``requested_height`` (how high the peer shows our camera: its request, None until it
 said) and ``quality_limitation`` (the browser's own ``qualityLimitationReason``).
+
+How the peer's media reach this browser: ``via`` is ``"direct"`` (a mesh link of its
+own) or ``"sfu"`` (through the server's SFU, on the subscriber connection it shares with
+every other feed; ``route`` is then that connection's); ``layer`` is the simulcast layer
+of the peer's camera asked of the SFU (0 lowest to 2; None on a mesh link or when no
+video of it is received).
 """
 
 from __future__ import annotations
