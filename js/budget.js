@@ -246,3 +246,37 @@ export class CpuGovernor {
     return false;
   }
 }
+
+/**
+ * The simulcast layers of a camera through the SFU, lowest first, as fractions of its
+ * capture (publisher.js sends 1/4, 1/2 and all of it; Janus' substreams 0, 1, 2).
+ */
+export const SUBSTREAM_SCALES = Object.freeze([4, 2, 1]);
+
+/**
+ * How many of the simulcast layers a browser really sends of a camera this high: libwebrtc
+ * (Chromium, and so most people) drops the lowest ones of a small capture, sending all
+ * three from 540 p, two from 270 p, one below. The SFU cannot forward a layer it never gets.
+ * @param {number} sourceHeight
+ */
+export function layersSent(sourceHeight) {
+  if (sourceHeight >= 540) return 3;
+  return sourceHeight >= 270 ? 2 : 1;
+}
+
+/**
+ * The simulcast layer a receiver asks the SFU for, to show a camera `shown` device
+ * pixels high: the lowest whose picture is at least 3/4 that high (a little upscaling
+ * does not show), the top one for anything larger, and never one below those the
+ * publisher's browser sends (layersSent). null: not shown at all, so no video.
+ * @param {number} shown  the tile's height (0: not in sight)
+ * @param {number} [sourceHeight]  of the camera as captured, when known
+ * @returns {0 | 1 | 2 | null}
+ */
+export function substreamFor(shown, sourceHeight = DEFAULT_SOURCE_HEIGHT) {
+  if (shown <= 0) return null;
+  const top = SUBSTREAM_SCALES.length - 1;
+  const lowest = SUBSTREAM_SCALES.length - layersSent(sourceHeight);
+  const index = SUBSTREAM_SCALES.findIndex((scale) => sourceHeight / scale >= shown * 0.75);
+  return /** @type {0 | 1 | 2} */ (Math.max(lowest, index === -1 ? top : index));
+}

@@ -5,15 +5,16 @@
 import { AudioSinks } from "./audio.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
+import { DeviceConsent } from "./consent.js";
 import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
-import { Mesh } from "./mesh.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
+import { MediaPlanes } from "./planes.js";
 import {
-  DECIDED_SIGNALING_MODES,
   ERROR,
   SERVER,
+  SFU_SERVER,
   chatMessage,
   describeError,
   joinMessage,
@@ -22,7 +23,8 @@ import {
   stateMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
-import { SignalingSession, signalingTarget } from "./signaling.js";
+import { SignalingSession } from "./signaling.js";
+import { SignalingWord } from "./signaling-word.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 import { Timeline } from "./timeline.js";
@@ -58,6 +60,8 @@ import { Timeline } from "./timeline.js";
  */
 
 const NOTICE_MS = 8000;
+/** The server's frame that moves the room to another media plane (SERVER.MEDIA). */
+const MEDIA_FRAME = "media";
 /** What we ask of a peer we show nothing of. */
 const NOTHING = Object.freeze({ camera: 0, screen: 0 });
 
@@ -76,16 +80,10 @@ export class Conference extends EventTarget {
   #lock = null;
   /** this browser is in the call in another tab or widget: we offer "Join here" */
   #elsewhere = false;
-  /** devices the notebook's code (not the person) turned off: code may turn them on */
-  #offByCode = { camera: false, microphone: false };
-  /** devices the notebook's code asked to turn on, waiting for the person to agree */
-  #requests = { camera: false, microphone: false };
-  /** @type {SignalingInfo | null} what the kernel said about where to join */
-  #info = null;
-  /** @type {(() => void)[]} waiting for the kernel's word (the token for signaling_url) */
-  #infoWaiters = [];
-  /** @type {Target | null} the signaling server we are using (or trying) */
-  #via = null;
+  /** @type {DeviceConsent} who may turn our devices on: the person, or code (consent.js) */
+  #consent;
+  /** @type {SignalingWord} where we join: signaling_url and the kernel's word about it */
+  #word;
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
@@ -93,7 +91,7 @@ export class Conference extends EventTarget {
   /** @type {SignalingSession | null} */ #signaling = null;
   /** @type {LocalMedia} */ #media;
   /** @type {AudioSinks} */ #audio;
-  /** @type {Mesh} */ #mesh;
+  /** @type {MediaPlanes} the mesh and the SFU, one of which carries the call */ #planes;
   /** @type {(() => void) | null} stops the stats and speaker loops */
   #stopMeters = null;
   /** @type {Record<string, PeerStats>} the last sample, by peer id */
@@ -137,16 +135,17 @@ export class Conference extends EventTarget {
     const camera = Boolean(settings.get("camera"));
     const microphone = Boolean(settings.get("microphone"));
     this.#media = new LocalMedia({ camera, microphone });
-    // Off from the start is the notebook's choice, not the person's: code may undo it.
-    this.#offByCode = { camera: !camera, microphone: !microphone };
+    this.#consent = new DeviceConsent({ camera, microphone });
+    this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
     // The kernel's clock when it ran the cell (epoch seconds): the timeline's first step.
     const created = Number(settings.get("created_at"));
     if (created > 0) this.#timeline.mark("cell", created * 1000);
-    this.#mesh = new Mesh({
+    this.#planes = new MediaPlanes({
       send: (to, data) => this.#signaling?.send(signalMessage(to, data)),
+      sendFrame: (frame) => this.#signaling?.send(/** @type {{ type: string }} */ (frame)),
       media: this.#media,
       audio: this.#audio,
       onChange: () => this.#changed(),
@@ -154,7 +153,7 @@ export class Conference extends EventTarget {
       shown: (id) => (this.#receiveVideo ? (this.#shown.get(id) ?? NOTHING) : NOTHING),
       onPhase: (phase) => {
         this.#timeline.mark(phase);
-        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#mesh.peers.values());
+        if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#planes.links().values());
       },
     });
   }
@@ -166,7 +165,7 @@ export class Conference extends EventTarget {
     const media = this.#media;
     const local = media.state();
     // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
-    const { people, recorders } = splitRecorders(this.#mesh.roster());
+    const { people, recorders } = splitRecorders(this.#planes.roster());
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
@@ -174,13 +173,13 @@ export class Conference extends EventTarget {
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,
-      requests: Object.freeze({ ...this.#requests }),
+      requests: this.#consent.requests(),
       detail: this.#detail,
       error: this.#error,
       notice: this.#notice,
       mediaError: media.error,
       inCall: this.#inCall(),
-      localSignaling: this.#via?.local === true,
+      localSignaling: this.#word.local,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
@@ -198,6 +197,7 @@ export class Conference extends EventTarget {
       chat: this.#chat.snapshot(),
       handNote: this.#handNote,
       timeline: this.#timeline.record(),
+      media: this.#id ? this.#planes.plane : "",
     };
     return Object.freeze(snapshot);
   }
@@ -212,8 +212,13 @@ export class Conference extends EventTarget {
         status: (c) => c.#status,
         /** our peer id, "" until joined */
         id: (c) => c.#id,
-        /** the links to the remote peers, by peer id (each with its RTCPeerConnection) */
-        peers: (c) => c.#mesh.peers,
+        /** each remote peer's media, by peer id: its mesh link or its SFU feed (a
+         * MediaLink: the RTCPeerConnection that carries it, and the mids that are its) */
+        peers: (c) => c.#planes.links(),
+        /** which plane carries the call: "mesh" or "sfu" */
+        plane: (c) => c.#planes.plane,
+        /** the SFU plane (its publisher and subscriber connections) */
+        sfu: (c) => c.#planes.sfu,
         /** our microphone and camera, as sent */
         localStream: (c) => c.#media.stream,
         /** the last stats sample, by peer id, as reported to the kernel */
@@ -301,38 +306,25 @@ export class Conference extends EventTarget {
    * @param {SignalingInfo} info
    */
   setSignaling(info) {
-    this.#info = info;
-    for (const resolve of this.#infoWaiters.splice(0)) resolve();
+    const next = this.#word.heard(info);
     const settled = this.#status === "joined" || this.#status === "reconnecting";
-    if (this.#signaling && !settled) {
-      const next = this.#target();
-      const moved =
-        "url" in next && (next.url !== this.#via?.url || next.advice !== this.#via?.advice);
-      if (moved) {
-        this.#signaling.close();
-        this.#signaling = null;
-        this.#openSignaling(next);
-      }
+    if (this.#signaling && !settled && next) {
+      this.#signaling.close();
+      this.#signaling = null;
+      this.#openSignaling(next);
     }
     this.#changed();
   }
 
-  /** Where the signaling server is, from the widget's settings and the kernel's word. */
-  #target() {
-    return signalingTarget(String(this.#settings.get("signaling_url") || ""), this.#info);
-  }
-
   /** The person turns their camera on or off. @param {boolean} on */
   async setCamera(on) {
-    this.#offByCode.camera = false;
-    this.#requests.camera = false;
+    this.#consent.byPerson("camera");
     await this.#setDevice("camera", on);
   }
 
   /** The person mutes or unmutes. @param {boolean} on */
   async setMicrophone(on) {
-    this.#offByCode.microphone = false;
-    this.#requests.microphone = false;
+    this.#consent.byPerson("microphone");
     await this.#setDevice("microphone", on);
   }
 
@@ -343,21 +335,8 @@ export class Conference extends EventTarget {
    * @param {Device} device @param {boolean} on
    */
   async requestFromCode(device, on) {
-    const wanted = this.#media[device];
-    this.#requests[device] = false;
-    if (!on) {
-      if (wanted) {
-        this.#offByCode[device] = true;
-        await this.#setDevice(device, false);
-      }
-    } else if (!wanted) {
-      if (this.#offByCode[device]) {
-        this.#offByCode[device] = false;
-        await this.#setDevice(device, true);
-      } else {
-        this.#requests[device] = true;
-      }
-    }
+    const next = this.#consent.byCode(device, on, this.#media[device]);
+    if (next !== null) await this.#setDevice(device, next);
     this.#changed();
   }
 
@@ -366,7 +345,7 @@ export class Conference extends EventTarget {
    * @param {Device} device @param {boolean} accept
    */
   async answerRequest(device, accept) {
-    this.#requests[device] = false;
+    this.#consent.answered(device);
     if (accept) await this.#setDevice(device, true);
     this.#changed();
   }
@@ -394,14 +373,14 @@ export class Conference extends EventTarget {
     } finally {
       this.#screenPending = false;
     }
-    this.#mesh.setScreen(screen);
+    this.#planes.setScreen(screen);
     this.#afterLocalChange("");
   }
 
   stopScreenShare() {
     if (!this.#media.screen) return;
     this.#media.stopScreen();
-    this.#mesh.setScreen(null);
+    this.#planes.setScreen(null);
     this.#afterLocalChange("");
   }
 
@@ -418,7 +397,7 @@ export class Conference extends EventTarget {
   setReceiveVideo(on) {
     if (on === this.#receiveVideo) return;
     this.#receiveVideo = on;
-    this.#mesh.updateWants();
+    this.#planes.updateWants();
     this.#changed();
   }
 
@@ -428,7 +407,7 @@ export class Conference extends EventTarget {
    */
   showing(shown) {
     this.#shown = shown;
-    this.#mesh.updateWants();
+    this.#planes.updateWants();
   }
 
   // -- chat and raised hands ----------------------------------------------------------
@@ -489,7 +468,7 @@ export class Conference extends EventTarget {
   /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
   #noteHand(frame) {
     const nameOf = (/** @type {string} */ id) =>
-      id === this.#id ? this.#self.name : this.#mesh.people.get(id)?.name || "someone";
+      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone";
     const note = loweredNote(frame, this.#id, nameOf);
     if (!note) return;
     this.#handNote = note;
@@ -542,14 +521,14 @@ export class Conference extends EventTarget {
     this.#error = "";
     this.#elsewhere = false;
     this.#timeline.restart();
-    let target = this.#target();
+    let target = this.#word.target();
     if ("wait" in target) {
       // The token for signaling_url comes by message, not in the widget's saved state;
       // a kernel busy running a cell answers when it is done.
       this.#setStatus("connecting", "Waiting for the kernel to hand over the signaling token…");
-      await new Promise((resolve) => this.#infoWaiters.push(() => resolve(undefined)));
+      await this.#word.wait();
       if (this.#closed || this.#status !== "connecting") return;
-      target = this.#target();
+      target = this.#word.target();
     }
     if ("error" in target || "wait" in target) {
       this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
@@ -565,7 +544,8 @@ export class Conference extends EventTarget {
     this.#openSignaling(target);
     this.#stopMeters = startMeters(
       {
-        links: () => this.#mesh.peers,
+        links: () => this.#planes.links(),
+        ownVoice: () => this.#planes.ownVoice(),
         intervalSeconds: () => Number(this.#settings.get("stats_interval")) || 1,
         selfId: () => this.#id,
         microphoneOn: () => this.#media.state().microphone,
@@ -582,7 +562,7 @@ export class Conference extends EventTarget {
         onSpeaker: (speakerId) => {
           this.#speaker = speakerId;
           // The active speaker's links may send a larger picture.
-          this.#mesh.setSpeaking(speakerId !== "" && speakerId === this.#id);
+          this.#planes.setSpeaking(speakerId !== "" && speakerId === this.#id);
           this.#changed();
         },
       },
@@ -603,14 +583,14 @@ export class Conference extends EventTarget {
 
   /** @param {Target} target */
   #openSignaling(target) {
-    this.#via = target;
+    this.#word.via = target;
     const about = { widget: this.#instanceId, color: this.#self.color };
     this.#signaling = new SignalingSession(target, {
       joinMessage: (resume) =>
         joinMessage(this.#room, this.#name, this.#presence(), resume, about),
       onWelcome: (welcome) => this.#onWelcome(welcome),
       onFrame: (frame) => this.#onFrame(frame),
-      onIce: (ice) => this.#mesh.configureIce(ice),
+      onIce: (ice) => this.#planes.configureIce(ice),
       onStatus: (status, reason) => {
         if (status === "error" && target.advice) {
           // Unreachable before we ever joined, and the kernel knows what would help: say
@@ -620,7 +600,7 @@ export class Conference extends EventTarget {
         }
         // While the kernel has not said where to join, an unreachable page server may
         // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !DECIDED_SIGNALING_MODES.has(this.#info?.mode);
+        const undecided = status === "error" && !this.#word.decided;
         this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
         if (status === "error" && !undecided) this.#error = reason;
       },
@@ -632,13 +612,15 @@ export class Conference extends EventTarget {
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
   #onWelcome(welcome) {
     const others = welcome.peers;
+    // The plane the room uses now: the server decides (a server before the SFU says none).
+    const plane = /** @type {{ media?: unknown }} */ (welcome).media === "sfu" ? "sfu" : "mesh";
     if (welcome.resumed) {
-      this.#mesh.reconcile(others);
+      this.#planes.reconcile(others, plane);
       this.#signaling?.send(stateMessage(this.#presence()));
     } else {
       // First join, or back after the server's grace window: a new peer, every link anew.
       this.#id = welcome.id;
-      this.#mesh.reset(welcome.id, others);
+      this.#planes.reset(welcome.id, others, plane);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
@@ -650,16 +632,27 @@ export class Conference extends EventTarget {
 
   /** @param {import("./signaling.js").RoomFrame} frame */
   #onFrame(frame) {
+    const moved = /** @type {{ type: string, media?: unknown }} */ (frame);
+    if (moved.type === MEDIA_FRAME) {
+      // The room moved to the SFU: make before break, nobody clicks anything.
+      if (moved.media === "sfu") this.#planes.move();
+      return;
+    }
     switch (frame.type) {
       case SERVER.PEER_JOINED:
-        if (this.#mesh.peers.has(frame.peer.id)) this.#mesh.describe(frame.peer);
-        else this.#mesh.add(frame.peer, true);
+        this.#planes.joined(frame.peer);
         break;
       case SERVER.PEER_LEFT:
-        if (this.#mesh.people.get(frame.id)?.widget === this.#instanceId) {
+        if (this.#planes.person(frame.id)?.widget === this.#instanceId) {
           this.#report.viewerLeft(frame.id);
         }
-        this.#mesh.drop(frame.id);
+        this.#planes.drop(frame.id);
+        break;
+      case SFU_SERVER.ANSWER:
+      case SFU_SERVER.OFFER:
+      case SFU_SERVER.FEEDS:
+      case SFU_SERVER.TRICKLE:
+        this.#planes.sfuFrame(frame);
         break;
       case SERVER.PEER_STATE:
         if (frame.id === this.#id) {
@@ -667,13 +660,13 @@ export class Conference extends EventTarget {
           break;
         }
         this.#noteHand(frame);
-        this.#mesh.updateState(frame.id, frame.state);
+        this.#planes.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:
         this.#onChat(frame);
         break;
       case SERVER.SIGNAL:
-        this.#mesh.signal(frame.from, frame.data);
+        this.#planes.signal(frame.from, frame.data);
         break;
       case SERVER.ERROR:
         this.#onServerError(frame);
@@ -690,7 +683,10 @@ export class Conference extends EventTarget {
     const text = describeError(frame);
     // Our last signals to someone who has just left crossed their peer-left: expected.
     // Only an error naming a peer we still have is news (older servers name nobody).
-    const stillHere = frame.peer !== undefined && this.#mesh.peers.has(frame.peer);
+    const stillHere = frame.peer !== undefined && this.#planes.has(frame.peer);
+    // The SFU refused a subscription (a feed that just went): the next feeds list decides.
+    if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
+    if (frame.code === ERROR.SFU_UNAVAILABLE) this.#planes.sfuUnavailable();
     if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;
@@ -702,7 +698,7 @@ export class Conference extends EventTarget {
   /** @param {string} problem  a readable reason a device could not be used, or "" */
   #afterLocalChange(problem) {
     if (problem) this.#showNotice(problem);
-    this.#mesh.applyLocalMedia();
+    this.#planes.applyLocalMedia();
     this.#signaling?.send(stateMessage(this.#presence()));
     this.#changed();
   }
@@ -745,18 +741,18 @@ export class Conference extends EventTarget {
     this.#stopMeters = null;
     this.#timeline.stop();
     this.#speaker = "";
-    this.#mesh.setSpeaking(false);
+    this.#planes.setSpeaking(false);
     this.#grades = new Map();
-    this.#mesh.clear();
+    this.#planes.clear();
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();
-    this.#via = null;
+    this.#word.via = null;
     this.#id = "";
     this.#handStamp = 0;
     this.#hand = false;
     this.#stats = {};
-    this.#requests = { camera: false, microphone: false };
+    this.#consent.clearRequests();
   }
 
   /** Coalesce the changes of one task into one view update and one trait write. */

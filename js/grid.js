@@ -1,8 +1,11 @@
 // @ts-check
 // The grid of one view: a tile per screen share, ours, then one per peer, laid out as
 // square as fits. Each remote tile tells sight.js how large it shows its peer, which is
-// what that peer sends us; the tiles' own DOM belongs to tiles.js.
+// what that peer sends us; the tiles' own DOM belongs to tiles.js. Past a page of remote
+// cameras (paging.js), a pager shows the rest page by page, with a count of those not
+// shown: a camera off the page has no tile, so it asks for no video.
 import { handQueue, markHand } from "./hands.js";
+import { pageOf } from "./paging.js";
 import { sightOf } from "./sight.js";
 import {
   attachStream,
@@ -30,6 +33,29 @@ export function tileGrid(conference, root) {
   const tiles = new Map();
   /** @type {Map<string, { show(peerId: string): void, remove(): void }>} */
   const watched = new Map();
+  /** the page of remote cameras shown (0-based) */
+  let page = 0;
+  /** @type {ConferenceSnapshot | null} the last snapshot drawn, to redraw on a page turn */
+  let last = null;
+  const pager = h("div", "nbc-pager");
+  /** @param {string} action @param {string} label @param {number} step */
+  const turn = (action, label, step) => {
+    const b = /** @type {HTMLButtonElement} */ (h("button", "nbc-button"));
+    b.type = "button";
+    b.dataset.action = action;
+    b.textContent = label;
+    b.title = action === "page-back" ? "Previous page" : "Next page";
+    b.onclick = () => {
+      page += step;
+      if (last) grid.update(last);
+    };
+    return b;
+  };
+  const back = turn("page-back", "‹", -1);
+  const where = h("span", "nbc-page");
+  const more = h("span", "nbc-more");
+  const next = turn("page-next", "›", 1);
+  pager.append(back, where, next, more);
 
   /**
    * @param {string} key @param {import("./tiles.js").TileKind} kind
@@ -50,10 +76,18 @@ export function tileGrid(conference, root) {
     return tile;
   };
 
-  return {
+  const grid = {
     el,
     /** @param {ConferenceSnapshot} c */
     update(c) {
+      last = c;
+      const paging = pageOf(
+        c.peers.map((peer) => peer.id),
+        page,
+        c.speaker,
+      );
+      page = paging.page;
+      const onPage = new Set(paging.shown);
       const places = new Map(handQueue(c).map((raised, index) => [raised.id, index + 1]));
       /** @type {Tile[]} */
       const order = [];
@@ -80,6 +114,7 @@ export function tileGrid(conference, root) {
         place("local", me);
       }
       for (const peer of c.peers) {
+        if (!onPage.has(peer.id)) continue;
         const tile = tileFor(`peer:${peer.id}`, "remote", peer.id);
         attachStream(tile, c.receiveVideo ? peer.stream : null);
         const grade = c.grades.get(peer.id) ?? null;
@@ -103,13 +138,30 @@ export function tileGrid(conference, root) {
       el.dataset.columns = String(columnsFor(cameras, screens > 0));
       if (screens) el.dataset.screen = "";
       else delete el.dataset.screen;
+      showPager(paging);
     },
     /** The view is gone: no tile is watched, and no stream stays held by a <video>. */
     dispose() {
       for (const handle of watched.values()) handle.remove();
       for (const tile of tiles.values()) tile.video.srcObject = null;
+      last = null;
     },
   };
+
+  /** @param {ReturnType<typeof pageOf>} paging */
+  const showPager = (paging) => {
+    if (paging.pages <= 1) {
+      pager.remove();
+      return;
+    }
+    where.textContent = `${paging.page + 1} / ${paging.pages}`;
+    more.textContent = `+${paging.more}`;
+    more.title = `${paging.more} more in the call, not shown on this page (their voices play)`;
+    /** @type {HTMLButtonElement} */ (back).disabled = paging.page === 0;
+    /** @type {HTMLButtonElement} */ (next).disabled = paging.page === paging.pages - 1;
+    if (pager.parentElement !== el || el.lastElementChild !== pager) el.append(pager);
+  };
+  return grid;
 }
 
 /**

@@ -2,7 +2,7 @@
 // The full mesh: one PeerLink per remote peer, who offers to whom, our media on every
 // link, each encoded for what its receiver shows (sending.js), and what we show of each.
 import { PeerLink } from "./peer.js";
-import { personOf } from "./people.js";
+import { personOf, strangerInfo } from "./people.js";
 import { Sending } from "./sending.js";
 
 /**
@@ -67,6 +67,18 @@ export class Mesh {
     /** @type {RTCConfiguration} the server's word, for every link (see configureIce) */
     this.ice = { iceServers: [], iceTransportPolicy: "all" };
     this.sending = new Sending(() => this.peers, options.media);
+    /** the room moved to the SFU: no new links, the ones left close as it takes over */
+    this.retired = false;
+  }
+
+  /**
+   * The room moved to the SFU (planes.js): from now on no link is made, offers for new
+   * ones are ignored, and the links left are kept, without ICE restarts, until each is
+   * released.
+   */
+  retire() {
+    this.retired = true;
+    for (const link of this.peers.values()) link.noRestart = true;
   }
 
   /**
@@ -76,6 +88,7 @@ export class Mesh {
    */
   reset(selfId, others) {
     this.clear();
+    this.retired = false;
     this.selfId = selfId;
     for (const peer of others) this.add(peer, false);
   }
@@ -167,12 +180,21 @@ export class Mesh {
 
   /** @param {string} id */
   drop(id) {
+    if (!this.peers.has(id)) return;
+    this.release(id);
+    this.options.audio.remove(id);
+  }
+
+  /**
+   * Close the link to `id`, leaving its voice playing: the SFU carries it on (planes.js).
+   * @param {string} id
+   */
+  release(id) {
     const link = this.peers.get(id);
     if (!link) return;
     this.peers.delete(id);
     this.people.delete(id);
     link.close();
-    this.options.audio.remove(id);
     this.updateBitrates();
     this.options.onChange();
   }
@@ -191,9 +213,14 @@ export class Mesh {
    */
   signal(from, data) {
     let link = this.peers.get(from);
+    if (!link && this.retired) {
+      // The room is on the SFU: a late offer for a new link is not taken up.
+      console.info("nbconference: ignoring a mesh signal in an SFU room from", from);
+      return;
+    }
     if (!link && data?.description?.type === "offer") {
       // Room events and signals may travel different paths (several servers).
-      link = this.add(stranger(from), false);
+      link = this.add(strangerInfo(from), false);
     }
     if (link) link.handleSignal(data);
     else console.warn("nbconference: signal from an unknown peer", from);
@@ -258,7 +285,7 @@ export class Mesh {
    */
   roster() {
     return [...this.peers.values()].map((link) => ({
-      ...(this.people.get(link.id) ?? personOf(stranger(link.id))),
+      ...(this.people.get(link.id) ?? personOf(strangerInfo(link.id))),
       id: link.id,
       camera: link.state.camera ?? true,
       microphone: link.state.microphone ?? true,
@@ -283,15 +310,6 @@ export class Mesh {
   clear() {
     for (const id of [...this.peers.keys()]) this.drop(id);
   }
-}
-
-/**
- * A peer we know only by id (its first signal came before the room told us of it).
- * @param {string} id
- * @returns {PeerInfo}
- */
-function stranger(id) {
-  return { id, name: "", state: {}, user: null, color: null, widget: null, kind: "participant" };
 }
 
 /**

@@ -20,11 +20,12 @@ function fingerprint(grades) {
 }
 
 /**
- * @typedef {import("./peer.js").PeerLink} PeerLink
+ * @typedef {import("./planes.js").MediaLink} MediaLink
  * @typedef {import("./stats.js").PeerStats} PeerStats
  *
  * @typedef {object} MeterSources  what the loops read, each time they sample
- * @property {() => Map<string, PeerLink>} links  remote peers by id
+ * @property {() => Map<string, MediaLink>} links  remote peers by id
+ * @property {() => RTCRtpSender | null} ownVoice  where our microphone is sent from
  * @property {() => number} intervalSeconds  between two stats samples
  * @property {() => string} selfId  our own peer id, the key of our own tile
  * @property {() => boolean} microphoneOn

@@ -101,6 +101,14 @@ export class PeerLink {
       this.onChange();
     }, NO_PATH_MS);
     this.closed = false;
+    /** the link is on its way out (the room moved to the SFU): no ICE restarts */
+    this.noRestart = false;
+    /** how this peer's media reach us (stats' `via`) */
+    this.via = /** @type {const} */ ("direct");
+    /** @type {ReadonlySet<string> | null} null: every mid of the connection is this peer's */
+    this.mids = null;
+    /** @type {0 | 1 | 2 | null} a mesh link has no simulcast layers (the SFU feeds do) */
+    this.layer = null;
     this.wire();
   }
 
@@ -355,8 +363,13 @@ export class PeerLink {
     this.onChange();
   }
 
+  /** mid of the camera's m-line, once negotiated */
+  get cameraMid() {
+    return this.video?.mid ?? null;
+  }
+
   restartIce() {
-    if (this.closed) return;
+    if (this.closed || this.noRestart) return;
     const now = Date.now();
     const wait = Math.max(0, this.lastRestart + RESTART_MIN_INTERVAL_MS - now);
     this.lastRestart = now + wait;

@@ -104,3 +104,12 @@ export function unverifiedTag() {
   tag.title = UNVERIFIED_TITLE;
   return tag;
 }
+
+/**
+ * A peer we know only by id (its first signal or feed came before the room told us of it).
+ * @param {string} id
+ * @returns {import("./protocol.js").PeerInfo}
+ */
+export function strangerInfo(id) {
+  return { id, name: "", state: {}, user: null, color: null, widget: null, kind: "participant" };
+}

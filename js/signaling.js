@@ -16,6 +16,7 @@ import {
   describeError,
   leaveMessage,
   readServerFrame,
+  readSfuFrame,
 } from "./protocol.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 
@@ -114,8 +115,9 @@ function withToken(url, token) {
  * @typedef {import("./protocol.js").WelcomeFrame} WelcomeFrame
  * @typedef {import("./protocol.js").ErrorFrame} ErrorFrame
  * @typedef {import("./protocol.js").IceServersFrame} IceServersFrame
- * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame>} RoomFrame  every server
- *   frame but welcome and ice-servers
+ * @typedef {import("./sfu/plane.js").SfuFrame} SfuFrame
+ * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame> | SfuFrame} RoomFrame
+ *   every server frame but welcome and ice-servers
  *
  * @typedef {object} SignalingHandlers
  * @property {(resume: string | null) => JoinFrame} joinMessage  our join frame, with the
@@ -311,7 +313,7 @@ export class SignalingSession {
 
   /**
    * Send now when joined, else hold the frame until we are back (bounded).
-   * @param {ClientFrame} msg
+   * @param {ClientFrame | { type: string }} msg  a frame of ours, or an SFU frame
    */
   send(msg) {
     const frame = JSON.stringify(msg);
@@ -347,7 +349,7 @@ export class SignalingSession {
 /**
  * One text frame from the server, checked; null (and a warning) when it is unusable.
  * @param {unknown} data
- * @returns {ServerFrame | null}
+ * @returns {ServerFrame | SfuFrame | null}
  */
 function parseFrame(data) {
   /** @type {unknown} */
@@ -358,7 +360,7 @@ function parseFrame(data) {
     console.warn("nbconference: ignoring a frame that is not JSON", data);
     return null;
   }
-  const frame = readServerFrame(value);
+  const frame = readServerFrame(value) ?? readSfuFrame(value);
   if (!frame) console.warn("nbconference: ignoring a frame it cannot read", value);
   return frame;
 }

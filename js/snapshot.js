@@ -53,8 +53,8 @@ import { peerTraits } from "./mesh.js";
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
- * @property {import("./protocol.js").MediaPlane | ""} [media]  the plane of the call
- *   (welcome.media, then the server's media frames), "" before joining
+ * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
+ *   or through the server's SFU; "" until we have joined
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -90,7 +90,7 @@ export function viewerRecordOf(snapshot) {
     recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
     // When each step of joining happened: the kernel's `timeline`.
     timeline: snapshot.timeline,
-    // The plane of the call: the kernel's `media`.
-    media: snapshot.media ?? "",
+    // The plane that carries our media: the kernel's `media` ("" before we joined).
+    media: snapshot.media,
   };
 }

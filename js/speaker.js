@@ -64,7 +64,8 @@ function meanLevel(stats, previous) {
 
 /**
  * @typedef {object} SpeakerSources
- * @property {() => Map<string, import("./peer.js").PeerLink>} links  remote peers
+ * @property {() => Map<string, import("./planes.js").MediaLink>} links  remote peers
+ * @property {() => RTCRtpSender | null} ownVoice  where our microphone is sent from
  * @property {() => string} selfId  our own peer id, the key of our own tile
  * @property {() => boolean} microphoneOn
  */
@@ -108,7 +109,7 @@ export function startSpeakerLoop(sources, onSpeaker) {
     const voices = [...sources.links().values()].flatMap((s) =>
       !s.closed && s.audio ? [{ id: s.id, audio: s.audio }] : [],
     );
-    const own = sources.microphoneOn() ? voices.find((v) => v.audio.sender.track) : undefined;
+    const own = sources.microphoneOn() ? sources.ownVoice() : null;
     // A link that closes while being sampled is simply absent from this sample.
     await Promise.allSettled([
       ...voices.map(async ({ id, audio }) => {
@@ -117,7 +118,7 @@ export function startSpeakerLoop(sources, onSpeaker) {
       }),
       (async () => {
         if (!own) return;
-        const level = await sample(own.audio.sender, "media-source");
+        const level = await sample(own, "media-source");
         if (level !== null && sources.selfId()) levels.set(sources.selfId(), level);
       })(),
     ]);

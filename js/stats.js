@@ -37,6 +37,9 @@ import { sendLimit } from "./budget.js";
  * @property {string | null} relay_protocol  udp | tcp | tls: how we reach the TURN server
  *   when our end is relayed (the TURN URL's transport), else null
  * @property {string} connection  RTCPeerConnection.connectionState
+ * @property {"direct" | "sfu"} [via]  a link of its own (mesh), or through the SFU
+ * @property {0 | 1 | 2 | null} [layer]  the simulcast layer of its camera we ask the SFU
+ *   for (0 lowest); null on a mesh link, or when we receive no video of it
  * @property {import("./quality.js").Quality | null} [quality]  good | fair | poor, see meters.js
  *
  * @typedef {object} Counters  cumulative totals of one sample
@@ -72,9 +75,11 @@ function round(value, digits = 1) {
  * @param {Counters | null} previous  counters of the last sample, for the bitrates
  * @param {string | null} cameraMid  mid of the main video m-line, to skip screen shares
  * @param {string} connection
+ * @param {ReadonlySet<string> | null} [mids]  the mids that carry this peer (a connection
+ *   shared by several, the SFU's); null: all of them
  * @returns {{ record: PeerStats, counters: Counters }}
  */
-export function reduceStats(report, previous, cameraMid, connection) {
+export function reduceStats(report, previous, cameraMid, connection, mids = null) {
   /** @type {Map<string, StatsEntry | OtherEntry>} */
   const byId = new Map();
   report.forEach((/** @type {StatsEntry | OtherEntry} */ entry) => byId.set(entry.id, entry));
@@ -95,6 +100,8 @@ export function reduceStats(report, previous, cameraMid, connection) {
   let pairId = null;
   for (const s of byId.values()) {
     timestamp = Math.max(timestamp, s.timestamp ?? 0);
+    const rtp = s.type === "inbound-rtp" || s.type === "outbound-rtp";
+    if (rtp && mids && !(s.mid !== undefined && mids.has(s.mid))) continue;
     if (s.type === "inbound-rtp") {
       bytesIn += s.bytesReceived ?? 0;
       packetsLost += Math.max(0, s.packetsLost ?? 0);
@@ -198,7 +205,7 @@ export function describeRoute(record) {
 
 /**
  * What we send a peer, as planned (sending.js), and what it asked for.
- * @param {import("./peer.js").PeerLink} link
+ * @param {import("./planes.js").MediaLink} link
  * @param {string | null} measured  the encoder's qualityLimitationReason
  */
 function sendingRecord(link, measured) {
@@ -213,7 +220,7 @@ function sendingRecord(link, measured) {
 
 /**
  * Sample every link, then hand the records over at most once per interval.
- * @param {() => Map<string, import("./peer.js").PeerLink>} links
+ * @param {() => Map<string, import("./planes.js").MediaLink>} links
  * @param {() => number} intervalSeconds
  * @param {(stats: Record<string, PeerStats>) => void} publish
  * @returns {() => void} stop
@@ -232,15 +239,16 @@ export function startStatsLoop(links, intervalSeconds, publish) {
         if (link.closed) return;
         try {
           const report = await link.pc.getStats();
-          const mid = link.video?.mid ?? null;
           const { record, counters: now } = reduceStats(
             report,
             counters.get(link) ?? null,
-            mid,
+            link.cameraMid,
             link.pc.connectionState,
+            link.mids,
           );
           counters.set(link, now);
-          stats[id] = { ...record, ...sendingRecord(link, record.quality_limitation) };
+          const sending = sendingRecord(link, record.quality_limitation);
+          stats[id] = { ...record, ...sending, via: link.via, layer: link.layer };
         } catch (error) {
           if (!link.closed) console.warn("nbconference: getStats failed", error);
         }

@@ -24,6 +24,12 @@ direct of its two ends (``host``: directly; ``srflx`` or ``prflx``: through a NA
 types of our end and the peer's; ``route_protocol`` (``udp`` or ``tcp``); and
 ``relay_protocol``, how this browser reaches the TURN server when its end is relayed
 (``udp``, ``tcp`` or ``tls``), else None. No addresses are reported.
+
+How the peer's media reach this browser: ``via`` is ``"direct"`` (a mesh link of its
+own) or ``"sfu"`` (through the server's SFU, on the subscriber connection it shares with
+every other feed; ``route`` is then that connection's); ``layer`` is the simulcast layer
+of the peer's camera asked of the SFU (0 lowest to 2; None on a mesh link or when no
+video of it is received).
 """
 
 from __future__ import annotations

@@ -25,14 +25,21 @@ async () => {
       const pc = session.pc;
       const entry = {
         connection: pc ? pc.connectionState : null, video: [], audioPackets: 0,
+        via: session.via ?? "direct",
         sent: [], bytesSent: 0,
       };
       if (pc && pc.connectionState !== "closed") {
-        // The first video m-line carries the camera; later ones carry screen shares.
+        // On a mesh link the first video m-line carries the camera, later ones screen
+        // shares; an SFU feed names its own mids on the shared subscriber connection.
         const firstVideo = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
-        const cameraMid = firstVideo?.mid ?? null;
+        const sfu = session.via === "sfu";
+        const cameraMid = sfu ? session.cameraMid : (firstVideo?.mid ?? null);
+        const mids = sfu ? session.mids : null;
         const report = await pc.getStats();
         report.forEach((s) => {
+          if (mids && (s.type === "inbound-rtp" || s.type === "outbound-rtp") && !mids.has(s.mid)) {
+            return;
+          }
           if (s.type === "outbound-rtp") {
             entry.bytesSent += s.bytesSent || 0;
             if (s.kind === "video") {
@@ -118,6 +125,7 @@ class PeerMedia:
     camera_sent: Sent | None = None  # our camera towards this peer
     screen_sent: Sent | None = None  # our screen share towards this peer
     bytes_sent: int = 0  # every outbound stream to this peer, since the link started
+    via: str = "direct"  # a mesh link of its own, or "sfu"
 
     @property
     def decoding_video(self) -> bool:
@@ -150,6 +158,7 @@ def media(participant: Participant) -> dict[str, PeerMedia]:
             camera_sent=_sent(next((v for v in entry["sent"] if v["camera"]), None)),
             screen_sent=_sent(next((v for v in entry["sent"] if not v["camera"]), None)),
             bytes_sent=entry["bytesSent"],
+            via=entry["via"],
         )
     return result
 
@@ -400,3 +409,182 @@ def tile_height(participant: Participant, peer_id: str) -> int:
     """How high the participant's page shows ``peer_id``'s camera, in device pixels."""
     height: int = participant.js(TILE_HEIGHT_JS, peer_id)
     return height
+
+
+# Installed before Lab loads (``init_script``): every RTCPeerConnection the page makes,
+# in ``window.__nbcConnections``, to count those that are connected.
+COUNT_CONNECTIONS_JS = """
+(() => {
+  if (window.__nbcConnections || !window.RTCPeerConnection) return;
+  const made = [];
+  window.__nbcConnections = made;
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  };
+})();
+"""
+
+
+def connected_connections(participant: Participant) -> int:
+    """How many of the page's RTCPeerConnections are connected now (COUNT_CONNECTIONS_JS)."""
+    script = """() => (window.__nbcConnections ?? [])
+        .filter((pc) => pc.connectionState === "connected").length"""
+    count: int = participant.js(script)
+    return count
+
+
+def plane(participant: Participant) -> str:
+    """Which media plane carries the page's call: "mesh" or "sfu"."""
+    result: str = participant.js(f"() => {CONFERENCE_JS}.plane")
+    return result
+
+
+# Watches, every 50 ms, the camera of each remote peer as the page shows it (its mesh
+# link, or its SFU feed once that took over): the longest time between two samples in
+# which a new frame was decoded, per peer, in ``window.__nbcFreeze``.
+FREEZE_MONITOR_JS = f"""
+() => {{
+  if (window.__nbcFreeze) return;
+  const state = {{ last: {{}}, worst: {{}}, worstAt: {{}}, counts: {{}}, via: {{}}, events: [] }};
+  window.__nbcFreeze = state;
+  const tick = async () => {{
+    try {{
+      const conference = {CONFERENCE_JS};
+      const now = performance.now();
+      for (const [peerId, session] of conference.peers) {{
+        const pc = session.pc;
+        if (!pc || pc.connectionState === "closed") continue;
+        const sfu = session.via === "sfu";
+        const video = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
+        const mid = sfu ? session.cameraMid : (video?.mid ?? null);
+        const camera = pc.getTransceivers().find((t) => t.mid === mid);
+        if (!camera) continue;
+        let moved = false;
+        (await camera.receiver.getStats()).forEach((s) => {{
+          if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+          const key = `${{peerId}} ${{session.via}} ${{mid}}`;
+          if ((s.framesDecoded ?? 0) > (state.counts[key] ?? 0)) moved = true;
+          state.counts[key] = s.framesDecoded ?? 0;
+        }});
+        if (state.via[peerId] !== session.via) state.events.push([now, peerId, session.via]);
+        state.via[peerId] = session.via;
+        if (conference.plane !== state.plane) state.events.push([now, "plane", conference.plane]);
+        state.plane = conference.plane;
+        if (!moved) continue;
+        const gap = peerId in state.last ? now - state.last[peerId] : 0;
+        if (gap > (state.worst[peerId] ?? 0)) {{
+          state.worst[peerId] = gap;
+          state.worstAt[peerId] = now;
+        }}
+        state.last[peerId] = now;
+      }}
+    }} catch (error) {{
+      console.info("freeze monitor", error);
+    }}
+    setTimeout(tick, 50);
+  }};
+  tick();
+}}
+"""
+
+
+def start_freeze_monitor(participant: Participant) -> None:
+    participant.js(FREEZE_MONITOR_JS)
+
+
+def worst_freeze(participant: Participant, peer_id: str) -> float:
+    """The longest the page went without a new frame of ``peer_id``'s camera since
+    start_freeze_monitor, in seconds (a freeze still going on counts up to now)."""
+    script = """(id) => {
+      const state = window.__nbcFreeze;
+      const last = state.last[id];
+      if (last === undefined) return null;
+      return Math.max(state.worst[id] ?? 0, performance.now() - last) / 1000;
+    }"""
+    worst: float | None = participant.js(script, peer_id)
+    assert worst is not None, f"{participant.name} never decoded a frame of {peer_id}"
+    return worst
+
+
+# Sizes the page's tile of ``peerId``'s camera (CSS pixels), or hides it (``hidden``),
+# as a layout would: a style rule of the test's own, replaced on each call.
+TILE_SIZE_JS = """([peerId, width, height, hidden]) => {
+  const id = `nbc-test-size-${peerId}`;
+  document.getElementById(id)?.remove();
+  const style = document.createElement("style");
+  style.id = id;
+  const tile = `.nbc-tile.nbc-remote:not(.nbc-screen)[data-peer-id="${peerId}"]`;
+  style.textContent = hidden
+    ? `${tile} { display: none !important; }`
+    : `${tile} { width: ${width}px !important; height: ${height}px !important; }`;
+  document.head.append(style);
+  return Date.now();
+}"""
+
+
+def size_tile(
+    participant: Participant, peer_id: str, width: int = 0, height: int = 0, hidden: bool = False
+) -> float:
+    """Show ``peer_id``'s camera tile ``width`` x ``height`` CSS pixels, or hide it;
+    returns when, on the page's clock (epoch ms, as getStats() timestamps)."""
+    now: float = participant.js(TILE_SIZE_JS, [peer_id, width, height, hidden])
+    return now
+
+
+# Samples, every 100 ms, the receiver of ``peerId``'s camera through the SFU as it is
+# now (its transceiver is kept, so a stream that stops shows as frames that stop):
+# ``window.__nbcLayers[peerId]`` is a list of {at: epoch ms, frames, height}.
+LAYER_MONITOR_JS = f"""
+(peerId) => {{
+  const feed = {CONFERENCE_JS}.peers.get(peerId);
+  const camera = feed?.lines?.camera;
+  if (!camera) throw new Error(`no SFU camera line of ${{peerId}}`);
+  const samples = [];
+  (window.__nbcLayers ??= {{}})[peerId] = samples;
+  const tick = async () => {{
+    let frames = 0;
+    let height = 0;
+    (await camera.receiver.getStats()).forEach((s) => {{
+      if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+      frames = Math.max(frames, s.framesDecoded ?? 0);
+      height = s.frameHeight ?? 0;
+    }});
+    samples.push({{ at: Date.now(), frames, height }});
+    if (samples.length < 3000) setTimeout(tick, 100);
+  }};
+  tick();
+}}
+"""
+
+
+def start_layer_monitor(participant: Participant, peer_id: str) -> None:
+    participant.js(LAYER_MONITOR_JS, peer_id)
+
+
+def layer_samples(participant: Participant, peer_id: str) -> list[dict[str, float]]:
+    """What LAYER_MONITOR_JS sampled so far: {at, frames, height} every 100 ms."""
+    samples: list[dict[str, float]] = participant.js("(id) => window.__nbcLayers[id]", peer_id)
+    return samples
+
+
+def sfu_carries(participant: Participant, peer_id: str, kind: str) -> bool:
+    """Whether a line of the page's SFU subscriber connection carries ``peer_id``'s
+    stream of ``kind`` (camera, screen, audio) now."""
+    script = f"""([id, kind]) => [...({CONFERENCE_JS}.sfu.subscriber?.carried.values() ?? [])]
+        .some((line) => line.feed === id && line.kind === kind)"""
+    carries: bool = participant.js(script, [peer_id, kind])
+    return carries
+
+
+def freeze_story(participant: Participant) -> dict[str, Any]:
+    """What the freeze monitor saw: when each worst gap ended, and when the plane and each
+    peer's carrier changed (page ms), for a failure's note."""
+    story: dict[str, Any] = participant.js(
+        "() => { const s = window.__nbcFreeze; "
+        "return { worst: s.worst, worstAt: s.worstAt, events: s.events }; }"
+    )
+    return story

@@ -1,0 +1,417 @@
+// @ts-check
+// The SFU media plane: one publisher and one subscriber connection to the server's Janus
+// carry the whole call, signaled by the sfu-* frames on our own socket. Each remote
+// participant is an SfuFeed: the same small record the mesh's links give the meters
+// (MediaLink, planes.js), and the streams its tiles show.
+import { substreamFor } from "../budget.js";
+import { personOf, strangerInfo } from "../people.js";
+import { SFU_SERVER } from "../protocol.js";
+import { SfuPublisher } from "./publisher.js";
+import { SfuSubscriber } from "./subscriber.js";
+
+/**
+ * @typedef {import("../protocol.js").PeerInfo} PeerInfo
+ * @typedef {import("../protocol.js").PeerState} PeerState
+ * @typedef {import("../protocol.js").SfuFeed} FeedInfo
+ * @typedef {import("../people.js").Person} Person
+ * @typedef {import("../mesh.js").PeerRecord} PeerRecord
+ * @typedef {import("./lines.js").Carried} Carried
+ * @typedef {import("./lines.js").FeedStream} FeedStream
+ * @typedef {ReturnType<typeof import("../protocol.js").readSfuFrame> & object} SfuFrame
+ *
+ * @typedef {object} SfuPlaneOptions
+ * @property {(frame: object) => void} send  an SFU frame to the server
+ * @property {import("../local-media.js").LocalMedia} media
+ * @property {(id: string, track: MediaStreamTrack | null) => void} voice  a remote voice
+ *   arrived (or went) through the SFU
+ * @property {() => void} onChange
+ * @property {(message: string) => void} onProblem  readable, for the widget's notice line
+ * @property {(id: string) => import("../protocol.js").Shown} shown  how large we show a
+ *   peer's camera and screen (0: not at all): which streams and layer we receive
+ * @property {() => RTCConfiguration} ice  the server's ICE servers and policy, as they are
+ *   now (TURN credentials are renewed)
+ */
+
+/** After the SFU did not answer, we publish again this long later (doubling, up to MAX). */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 2000;
+
+/** One remote participant's media through the SFU (a MediaLink, see planes.js). */
+export class SfuFeed {
+  via = /** @type {const} */ ("sfu");
+  closed = false;
+  /** @type {null} the SFU sends what the receiver picks: no plan of ours per peer */
+  cameraPlan = null;
+  /** @type {null} */
+  asked = null;
+  /** @type {0 | 1 | 2 | null} the camera's simulcast layer we ask for; null: no video */
+  layer = null;
+  /** the peer's camera and voice */
+  remoteStream = new MediaStream();
+  /** @type {MediaStream | null} the peer's screen share while it is live */
+  remoteScreen = null;
+  /** @type {{ audio?: RTCRtpTransceiver, camera?: RTCRtpTransceiver, screen?: RTCRtpTransceiver }} */
+  lines = {};
+
+  /**
+   * @param {string} id
+   * @param {Partial<PeerState>} state
+   * @param {() => RTCPeerConnection | null} pc  the subscriber connection
+   */
+  constructor(id, state, pc) {
+    this.id = id;
+    this.state = state;
+    this.#pc = pc;
+  }
+
+  /** @type {() => RTCPeerConnection | null} */ #pc;
+
+  /** The connection that carries this feed (shared with every other feed). */
+  get pc() {
+    return /** @type {RTCPeerConnection} */ (this.#pc());
+  }
+
+  /** The subscriber connection's mids that carry this feed. */
+  get mids() {
+    return new Set(Object.values(this.lines).flatMap((t) => (t.mid === null ? [] : [t.mid])));
+  }
+
+  get cameraMid() {
+    return this.lines.camera?.mid ?? null;
+  }
+
+  get audio() {
+    return this.lines.audio ?? null;
+  }
+
+  /** Frames of its camera decoded here so far (0 before the first). */
+  async framesDecoded() {
+    const receiver = this.lines.camera?.receiver;
+    if (!receiver || this.closed) return 0;
+    let frames = 0;
+    (await receiver.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames = Math.max(frames, s.framesDecoded ?? 0);
+    });
+    return frames;
+  }
+}
+
+export class SfuPlane {
+  /** @type {SfuPlaneOptions} */ #options;
+  /** @type {SfuPublisher | null} */ publisher = null;
+  /** @type {SfuSubscriber | null} */ subscriber = null;
+  /** @type {Map<string, Person>} who each remote participant is */
+  people = new Map();
+  /** @type {Map<string, SfuFeed>} by peer id: everyone in the room but us */
+  feeds = new Map();
+  /** @type {FeedInfo[]} the room's feeds, as the SFU last listed them */
+  #listed = [];
+  /** the SFU has listed our own feed: its listing without it means the SFU lost it */
+  #live = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} a restart after the SFU was away */
+  #retry = undefined;
+  /** the next retry's wait (doubles while the SFU stays away) */
+  #retryMs = RETRY_FIRST_MS;
+  selfId = "";
+
+  /** @param {SfuPlaneOptions} options */
+  constructor(options) {
+    this.#options = options;
+  }
+
+  get started() {
+    return this.publisher !== null;
+  }
+
+  /**
+   * Publish our media and receive the others' from now on.
+   * @param {string} selfId
+   */
+  start(selfId) {
+    if (this.publisher) return;
+    this.selfId = selfId;
+    const { ice } = this.#options;
+    const { send, media, onChange } = this.#options;
+    const onFailure = (/** @type {unknown} */ error, /** @type {string} */ what) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      console.warn(`nbconference: ${what} failed`, error);
+      this.#options.onProblem(`Media through the server: ${what} failed (${reason}).`);
+    };
+    const screen = media.screen?.getVideoTracks()[0] ?? null;
+    this.publisher = new SfuPublisher({ ice, send, onChange, onFailure }, media.snapshot(), screen);
+    this.publisher.publish().catch((error) => onFailure(error, "publishing"));
+    this.subscriber = new SfuSubscriber({
+      ice,
+      send,
+      onChange,
+      onFailure,
+      onTrack: (line, track, transceiver) => this.#arrived(line, track, transceiver),
+      onDropped: (line) => this.#gone(line),
+    });
+    this.#subscribe();
+  }
+
+  // -- who is in the room (the same room events as the mesh) ---------------------------
+
+  /** @param {PeerInfo} peer */
+  add(peer) {
+    this.people.set(peer.id, personOf(peer));
+    const feed = this.#feed(peer.id);
+    feed.state = { ...feed.state, ...peer.state };
+    this.#options.onChange();
+  }
+
+  /**
+   * A peer we knew on the mesh before the move.
+   * @param {string} id @param {Person | undefined} person @param {Partial<PeerState>} state
+   */
+  adopt(id, person, state) {
+    if (person) this.people.set(id, person);
+    const feed = this.#feed(id);
+    feed.state = { ...feed.state, ...state };
+  }
+
+  /** @param {PeerInfo} peer */
+  describe(peer) {
+    this.add(peer);
+  }
+
+  /** @param {string} id */
+  drop(id) {
+    const feed = this.feeds.get(id);
+    this.people.delete(id);
+    if (!feed) return;
+    feed.closed = true;
+    this.feeds.delete(id);
+    this.#options.voice(id, null);
+    this.#options.onChange();
+  }
+
+  /** @param {string} id @param {Partial<PeerState>} state */
+  updateState(id, state) {
+    const feed = this.feeds.get(id);
+    if (!feed) return;
+    feed.state = { ...feed.state, ...state };
+    this.#options.onChange();
+  }
+
+  /** @param {string} id */
+  #feed(id) {
+    let feed = this.feeds.get(id);
+    if (!feed) {
+      feed = new SfuFeed(id, {}, () => this.subscriber?.pc ?? null);
+      this.feeds.set(id, feed);
+    }
+    return feed;
+  }
+
+  // -- the SFU's frames ---------------------------------------------------------------
+
+  /** @param {SfuFrame} frame */
+  frame(frame) {
+    const publisher = this.publisher;
+    const subscriber = this.subscriber;
+    if (!publisher || !subscriber) return; // not on the SFU (yet): nothing to do with it
+    const fail = (/** @type {unknown} */ error) =>
+      console.warn("nbconference: an SFU frame could not be applied", frame.type, error);
+    switch (frame.type) {
+      case SFU_SERVER.ANSWER:
+        publisher.answered(frame.sdp).catch(fail);
+        break;
+      case SFU_SERVER.OFFER:
+        subscriber.offered(frame.sdp, frame.streams);
+        break;
+      case SFU_SERVER.FEEDS:
+        this.#listed = frame.feeds;
+        if (frame.feeds.some((feed) => feed.peer === this.selfId)) {
+          this.#live = true;
+          this.#retryMs = RETRY_FIRST_MS;
+        }
+        else if (this.#live) {
+          // The SFU lost our feed (its Janus restarted): publish and subscribe anew.
+          this.#restart();
+          break;
+        }
+        this.#subscribe();
+        break;
+      case SFU_SERVER.TRICKLE:
+        (frame.pc === "publisher" ? publisher : subscriber).trickle(frame.candidate).catch(fail);
+        break;
+    }
+  }
+
+  /** Both connections anew, for an SFU that forgot them; the room's people stay. */
+  #restart() {
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = null;
+    this.subscriber = null;
+    this.#live = false;
+    for (const feed of this.feeds.values()) {
+      feed.lines = {};
+      for (const track of feed.remoteStream.getTracks()) feed.remoteStream.removeTrack(track);
+      feed.remoteScreen = null;
+      this.#options.voice(feed.id, null);
+    }
+    this.start(this.selfId);
+    this.#options.onChange();
+  }
+
+  /**
+   * New ICE servers or policy from the server (planes.js): both connections take them,
+   * for their next gathering (an ICE restart), which is when TURN checks credentials.
+   */
+  configureIce() {
+    const ice = this.#options.ice();
+    for (const pc of [this.publisher?.pc, this.subscriber?.pc]) {
+      if (!pc) continue;
+      try {
+        pc.setConfiguration({ ...pc.getConfiguration(), ...ice });
+      } catch (error) {
+        console.warn("nbconference: applying new ICE servers to the SFU connections failed", error);
+      }
+    }
+  }
+
+  /**
+   * The SFU did not answer a request (its Janus is away): publish and subscribe anew a
+   * little later, waiting longer each time it is still away.
+   */
+  unavailable() {
+    if (!this.publisher || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.publisher) this.#restart();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+  }
+
+  /** The SFU refused a request: the subscription starts over from what it lists next. */
+  refused() {
+    this.subscriber?.refused();
+  }
+
+  /**
+   * Ask for what we show of every feed but ours: every voice; a camera in sight at the
+   * layer its tile needs (substreamFor), none out of sight; a screen while the peer is
+   * in sight at all.
+   */
+  #subscribe() {
+    /** @type {FeedStream[]} */
+    const streams = [];
+    for (const feed of this.#listed) {
+      if (feed.peer === this.selfId) continue;
+      const shown = this.#options.shown(feed.peer);
+      for (const s of feed.streams) {
+        const stream = { feed: feed.peer, mid: s.mid, kind: s.kind };
+        if (s.kind === "audio") streams.push(stream);
+        else if (s.kind === "screen" && (shown.screen > 0 || shown.camera > 0)) streams.push(stream);
+        else if (s.kind === "camera") {
+          const substream = substreamFor(shown.camera);
+          this.#feed(feed.peer).layer = substream;
+          if (substream !== null) streams.push({ ...stream, substream });
+        }
+      }
+    }
+    this.subscriber?.want(streams);
+  }
+
+  /** What we show of the peers changed: receive what we now show, at its layer. */
+  updateWants() {
+    this.#subscribe();
+  }
+
+  /** @param {Carried} line @param {MediaStreamTrack} track @param {RTCRtpTransceiver} transceiver */
+  #arrived(line, track, transceiver) {
+    const feed = this.#feed(line.feed);
+    feed.lines[line.kind] = transceiver;
+    if (line.kind === "screen") {
+      feed.remoteScreen = new MediaStream([track]);
+    } else {
+      for (const old of feed.remoteStream.getTracks()) {
+        if (old.kind === track.kind && old !== track) feed.remoteStream.removeTrack(old);
+      }
+      if (!feed.remoteStream.getTracks().includes(track)) feed.remoteStream.addTrack(track);
+      if (line.kind === "audio") this.#options.voice(feed.id, track);
+    }
+    this.#options.onChange();
+  }
+
+  /** @param {Carried} line */
+  #gone(line) {
+    const feed = this.feeds.get(line.feed);
+    if (!feed) return;
+    const transceiver = feed.lines[line.kind];
+    delete feed.lines[line.kind];
+    if (line.kind === "screen") feed.remoteScreen = null;
+    else if (transceiver) feed.remoteStream.removeTrack(transceiver.receiver.track);
+    if (line.kind === "audio") this.#options.voice(feed.id, null);
+    this.#options.onChange();
+  }
+
+  // -- our media ----------------------------------------------------------------------
+
+  /** Our microphone or camera changed. */
+  applyLocalMedia() {
+    this.publisher
+      ?.applyLocalMedia(this.#options.media.snapshot())
+      .catch((error) => console.warn("nbconference: updating the SFU publisher failed", error));
+  }
+
+  /** @param {MediaStream | null} screen */
+  setScreen(screen) {
+    this.publisher
+      ?.setScreen(screen?.getVideoTracks()[0] ?? null)
+      .catch((error) => console.warn("nbconference: sharing through the SFU failed", error));
+  }
+
+  // -- what the rest reads ------------------------------------------------------------
+
+  /** The feeds that have media on the subscriber connection: what the meters sample. */
+  links() {
+    /** @type {Map<string, SfuFeed>} */
+    const links = new Map();
+    if (!this.subscriber?.pc) return links;
+    for (const [id, feed] of this.feeds) if (feed.mids.size > 0) links.set(id, feed);
+    return links;
+  }
+
+  /** @param {string} id @returns {PeerRecord} */
+  record(id) {
+    const feed = this.#feed(id);
+    const pc = this.subscriber?.pc;
+    const state = feed.state;
+    return {
+      ...(this.people.get(id) ?? personOf(strangerInfo(id))),
+      id,
+      camera: state.camera ?? true,
+      microphone: state.microphone ?? true,
+      screen: state.screen ?? false,
+      hand: typeof state.hand === "number" ? state.hand : 0,
+      connection: pc && feed.mids.size > 0 ? pc.connectionState : "new",
+      problem: "",
+      stream: feed.remoteStream,
+      screenStream: state.screen === false ? null : feed.remoteScreen,
+    };
+  }
+
+  /** Everyone in the room we know of, as the views and the kernel see them. */
+  roster() {
+    return [...this.people.keys()].map((id) => this.record(id));
+  }
+
+  clear() {
+    for (const id of [...this.feeds.keys()]) this.drop(id);
+    this.people.clear();
+    this.#listed = [];
+    this.#live = false;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#retryMs = RETRY_FIRST_MS;
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.publisher = null;
+    this.subscriber = null;
+    this.selfId = "";
+  }
+}
