@@ -53,6 +53,12 @@ import { peerTraits } from "./mesh.js";
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
+ * @property {Readonly<import("./prejoin.js").PrejoinSnapshot> | null} prejoin  the
+ *   pre-join panel, while it waits for the person's click
+ * @property {Readonly<import("./prejoin.js").DeviceMenus & { report: import("./devices.js").DeviceReport }>} devices
+ *   what the device menus list, what is in use, and what the kernel hears of it
+ * @property {import("./devices.js").DeviceEntry | null} deviceRequest  a camera the
+ *   notebook's code asks to switch to, waiting for the person's yes
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -88,5 +94,7 @@ export function viewerRecordOf(snapshot) {
     recorders: snapshot.recorders.map(({ id, name }) => ({ id, name })),
     // When each step of joining happened: the kernel's `timeline`.
     timeline: snapshot.timeline,
+    // The devices in use and how many of each kind: `w.devices` (never the full lists).
+    devices: snapshot.devices.report,
   };
 }
