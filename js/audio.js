@@ -9,6 +9,27 @@ export class AudioSinks {
     this.sinks = new Map();
     this.blocked = false;
     this.onBlockedChange = onBlockedChange;
+    /** the speaker chosen for every voice ("" the default), where setSinkId exists */
+    this.sinkId = "";
+  }
+
+  /**
+   * Play every voice on the speaker `sinkId` ("" the default). Resolves to why it could
+   * not, "" on success.
+   * @param {string} sinkId
+   */
+  async setSinkId(sinkId) {
+    const proto = globalThis.HTMLMediaElement?.prototype;
+    if (!proto || !("setSinkId" in proto)) {
+      return "This browser plays sound only on its default speaker.";
+    }
+    try {
+      for (const sink of this.sinks.values()) await sink.setSinkId(sinkId);
+    } catch (error) {
+      return `Could not use that speaker: ${error instanceof Error ? error.message : error}`;
+    }
+    this.sinkId = sinkId;
+    return "";
   }
 
   /**
@@ -29,6 +50,11 @@ export class AudioSinks {
       sink.autoplay = true;
       sink.dataset.peerId = peerId;
       this.sinks.set(peerId, sink);
+      if (this.sinkId) {
+        sink.setSinkId(this.sinkId).catch((error) => {
+          console.warn("nbconference: cannot play on the chosen speaker", error);
+        });
+      }
     }
     sink.srcObject = new MediaStream([track]);
     this.play(sink);

@@ -163,6 +163,11 @@ export function bindModel(model, conference, viewer = "") {
       case FROM_KERNEL.MICROPHONE:
         void conference.requestFromCode(message.command, message.on);
         break;
+      case FROM_KERNEL.CAMERA_DEVICE:
+        if (typeof message.fields.device === "string") {
+          void conference.requestCameraFromCode(message.fields.device);
+        }
+        break;
       case FROM_KERNEL.RECEIVE_VIDEO:
         conference.setReceiveVideo(message.on);
         break;

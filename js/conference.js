@@ -3,6 +3,7 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
+import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
 import { DeviceConsent } from "./consent.js";
@@ -46,7 +47,8 @@ import { Timeline } from "./timeline.js";
  * @typedef {Pick<Conference, "snapshot" | "addEventListener" | "removeEventListener" |
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
- *   "showing" | "sendChat" | "raiseHand" | "lowerHand">} ConferenceView  all a view may use
+ *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
+ *   "answerDeviceRequest">} ConferenceView  all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
  * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
@@ -122,6 +124,8 @@ export class Conference extends EventTarget {
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
   /** when each step of joining happened (timeline.js) */
   #timeline = new Timeline(() => this.#changed());
+  /** which camera, microphone and speaker, and the pre-join panel (call-devices.js) */
+  #devices = new CallDevices(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -134,7 +138,7 @@ export class Conference extends EventTarget {
     this.#instanceId = String(settings.get("instance_id"));
     const camera = Boolean(settings.get("camera"));
     const microphone = Boolean(settings.get("microphone"));
-    this.#media = new LocalMedia({ camera, microphone });
+    this.#media = new LocalMedia({ camera, microphone }, this.#devices.devices);
     this.#consent = new DeviceConsent({ camera, microphone });
     this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
     this.#self = unverified(String(settings.get("name") || ""), labColor());
@@ -155,6 +159,16 @@ export class Conference extends EventTarget {
         this.#timeline.mark(phase);
         if (phase === "ice") this.#timeline.watchFirstFrame(() => this.#planes.links().values());
       },
+    });
+    this.#devices.connect({
+      media: this.#media,
+      audio: this.#audio,
+      prejoin: () => settings.get("prejoin") !== false,
+      call: () => this.#callKey(),
+      enter: () => this.#enter(false),
+      afterLocalChange: (problem) => this.#afterLocalChange(problem),
+      showNotice: (message) => this.#showNotice(message),
+      changed: () => this.#changed(),
     });
   }
 
@@ -198,6 +212,9 @@ export class Conference extends EventTarget {
       handNote: this.#handNote,
       timeline: this.#timeline.record(),
       media: this.#id ? this.#planes.plane : "",
+      prejoin: this.#devices.prejoinSnapshot(),
+      devices: this.#devices.snapshot(),
+      deviceRequest: this.#devices.request,
     };
     return Object.freeze(snapshot);
   }
@@ -254,6 +271,11 @@ export class Conference extends EventTarget {
    * room) it offers "Join here" instead: one person, one microphone.
    */
   async join() {
+    // Before the first join, the pre-join panel waits for the person's click.
+    if (this.#devices.prejoinOpen || (!this.#inCall() && this.#devices.needsPrejoin())) {
+      if (!this.#closed && !this.#devices.prejoinOpen) this.#devices.openPrejoin();
+      return;
+    }
     await this.#enter(false);
   }
 
@@ -268,11 +290,8 @@ export class Conference extends EventTarget {
     this.#joining = true;
     try {
       // One call per browser: the same room on the same signaling, from any tab.
-      const server = String(this.#settings.get("signaling_url") || "");
-      const room = String(this.#settings.get("room"));
-      const origin = globalThis.location?.origin ?? "";
       // The lock names the call: another room or server is another call.
-      const call = `${origin}|${server}|${room}`;
+      const call = this.#callKey();
       if (this.#lock?.call !== call) {
         this.#lock?.free();
         this.#lock = new CallLock(call, { onTakenAway: () => this.#takenAway() });
@@ -291,6 +310,38 @@ export class Conference extends EventTarget {
     } finally {
       this.#joining = false;
     }
+  }
+
+  /** The call's name: this page's origin, the signaling server and the room. */
+  #callKey() {
+    const server = String(this.#settings.get("signaling_url") || "");
+    const room = String(this.#settings.get("room"));
+    return `${globalThis.location?.origin ?? ""}|${server}|${room}`;
+  }
+
+  // -- devices and the pre-join panel (call-devices.js) ------------------------------
+
+  /** The person's click on the pre-join panel. @param {{ camera: boolean, microphone: boolean }} choice */
+  async finishPrejoin(choice) {
+    // The person's own choice from now on.
+    this.#consent.byPerson("camera");
+    this.#consent.byPerson("microphone");
+    await this.#devices.finishPrejoin(choice);
+  }
+
+  /** @param {import("./devices.js").DeviceKind} kind @param {string} deviceId */
+  async chooseDevice(kind, deviceId) {
+    await this.#devices.choose(kind, deviceId);
+  }
+
+  /** The notebook's code asks for a camera (`w.camera_device`). @param {string} text */
+  async requestCameraFromCode(text) {
+    await this.#devices.requestCamera(text);
+  }
+
+  /** @param {boolean} accept */
+  async answerDeviceRequest(accept) {
+    await this.#devices.answerRequest(accept);
   }
 
   #takenAway() {
@@ -481,6 +532,7 @@ export class Conference extends EventTarget {
 
   /** Leave the room (the widget stays and can join again). */
   leave() {
+    this.#devices.closePrejoin();
     if (this.#status === "left" || this.#status === "idle") return;
     this.#hangUp();
     this.#setStatus("left", "");
@@ -497,6 +549,7 @@ export class Conference extends EventTarget {
    * Leave because no view shows the widget any more: back to idle, as before any view.
    */
   stand() {
+    this.#devices.closePrejoin();
     if (this.#status === "idle") return;
     this.#hangUp();
     this.#setStatus("idle", "");
@@ -507,6 +560,7 @@ export class Conference extends EventTarget {
     if (this.#closed) return;
     this.leave();
     this.#closed = true;
+    this.#devices.close();
     this.#lock?.free();
     clearTimeout(this.#noticeTimer);
     clearTimeout(this.#handNoteTimer);
@@ -578,6 +632,7 @@ export class Conference extends EventTarget {
     if (!(await this.#media.start())) return; // hung up meanwhile: nothing was kept
     if (this.#closed) return;
     this.#timeline.mark("media");
+    this.#devices.mediaStarted();
     this.#afterLocalChange("");
   }
 
@@ -627,6 +682,7 @@ export class Conference extends EventTarget {
     const hand = welcome.peer?.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
     this.#timeline.mark("welcome");
+    this.#devices.joined();
     this.#setStatus("joined", "");
   }
 
@@ -735,6 +791,7 @@ export class Conference extends EventTarget {
   }
 
   #hangUp() {
+    this.#devices.hungUp();
     this.#signaling?.leave();
     this.#signaling = null;
     this.#stopMeters?.();

@@ -44,9 +44,11 @@ export function callControls(conference, view) {
   const mic = button("microphone", "Microphone", () =>
     conference.setMicrophone(!conference.snapshot().wanted.microphone),
   );
+  const micMenu = deviceMenu(conference, "microphone", button);
   const cam = button("camera", "Camera", () =>
     conference.setCamera(!conference.snapshot().wanted.camera),
   );
+  const camMenu = deviceMenu(conference, "camera", button);
   const screen = button("screen", "Share screen", () =>
     conference.snapshot().local.screen
       ? conference.stopScreenShare()
@@ -85,6 +87,8 @@ export function callControls(conference, view) {
       toggle(screen, c.local.screen, "screen");
       toggle(incoming, c.receiveVideo, "incoming");
       for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
+      micMenu.update(c);
+      camMenu.update(c);
       const { unread } = state;
       chatToggle.dataset.unread = String(unread);
       chatToggle.textContent = unread ? `Chat (${unread})` : "Chat";
@@ -110,6 +114,81 @@ export function callControls(conference, view) {
         ? "Move the call to this tab (the other one leaves it)"
         : "Join the call";
       audio.hidden = !c.audioBlocked || !inCall;
+    },
+  };
+}
+
+/** @type {Record<import("./devices.js").DeviceKind, string>} */
+const NOUN = { camera: "Camera", microphone: "Microphone", speaker: "Speaker" };
+
+/**
+ * The menu of a device button (a caret beside it): the cameras, or the microphones and,
+ * where the browser can choose one, the speakers. A click switches at once.
+ * @param {ConferenceView} conference
+ * @param {"camera" | "microphone"} device
+ * @param {(action: string, label: string, onClick: () => void) => HTMLButtonElement} button
+ */
+function deviceMenu(conference, device, button) {
+  const menu = h("div", "nbc-device-menu");
+  menu.setAttribute("role", "menu");
+  menu.dataset.device = device;
+  menu.hidden = true;
+  const caret = button(`${device}-menu`, `Choose the ${device}`, () => {
+    menu.hidden = !menu.hidden;
+    caret.setAttribute("aria-expanded", String(!menu.hidden));
+    if (!menu.hidden) fill(conference.snapshot());
+  });
+  caret.classList.add("nbc-caret");
+  caret.title = `Choose the ${device}`;
+  caret.textContent = "▾";
+  caret.setAttribute("aria-haspopup", "menu");
+  caret.setAttribute("aria-expanded", "false");
+  caret.after(menu);
+  let shown = "";
+  /** @param {ConferenceSnapshot} c */
+  const fill = (c) => {
+    const { list, inUse, canChooseSpeaker } = c.devices;
+    /** @type {import("./devices.js").DeviceKind[]} */
+    const kinds = device === "camera" ? ["camera"] : ["microphone"];
+    if (device === "microphone" && canChooseSpeaker) kinds.push("speaker");
+    const fingerprint = JSON.stringify([list, inUse, kinds]);
+    if (fingerprint === shown) return;
+    shown = fingerprint;
+    menu.replaceChildren();
+    for (const kind of kinds) {
+      const heading = h("div", "nbc-menu-heading");
+      heading.textContent = NOUN[kind];
+      menu.append(heading);
+      const entries = list.filter((d) => d.kind === kind);
+      if (entries.length === 0) {
+        const none = h("div", "nbc-menu-empty");
+        none.textContent = "None found (allow the devices first)";
+        menu.append(none);
+      }
+      const current = entries.some((d) => d.deviceId === inUse[kind]) ? inUse[kind] : "default";
+      entries.forEach((d, i) => {
+        const item = /** @type {HTMLButtonElement} */ (h("button", "nbc-menu-item"));
+        item.type = "button";
+        item.setAttribute("role", "menuitemradio");
+        item.setAttribute("aria-checked", String(d.deviceId === current));
+        item.dataset.kind = kind;
+        item.dataset.deviceId = d.deviceId;
+        item.textContent = d.label || `${NOUN[kind]} ${i + 1}`;
+        item.addEventListener("click", () => {
+          menu.hidden = true;
+          caret.setAttribute("aria-expanded", "false");
+          void conference.chooseDevice(kind, d.deviceId);
+        });
+        menu.append(item);
+      });
+    }
+  };
+  return {
+    /** @param {ConferenceSnapshot} c */
+    update(c) {
+      caret.hidden = !c.inCall;
+      if (!c.inCall) menu.hidden = true;
+      if (!menu.hidden) fill(c);
     },
   };
 }
@@ -149,6 +228,21 @@ export function deviceRequests(conference) {
     ask.append(text, accept, decline);
     el.append(ask);
   }
+  // The notebook's code asks for another camera (w.camera_device) while this one is on.
+  const switchAsk = h("div", "nbc-request");
+  switchAsk.setAttribute("role", "alertdialog");
+  switchAsk.dataset.device = "camera-device";
+  const switchText = h("span");
+  const accept = h("button", "nbc-button nbc-primary");
+  accept.textContent = "Switch camera";
+  accept.dataset.action = "accept-camera-device";
+  accept.addEventListener("click", () => conference.answerDeviceRequest(true));
+  const decline = h("button", "nbc-button");
+  decline.textContent = "Not now";
+  decline.dataset.action = "decline-camera-device";
+  decline.addEventListener("click", () => conference.answerDeviceRequest(false));
+  switchAsk.append(switchText, accept, decline);
+  el.append(switchAsk);
   return {
     el,
     /** @param {ConferenceSnapshot} c */
@@ -156,6 +250,10 @@ export function deviceRequests(conference) {
       for (const device of /** @type {const} */ (["camera", "microphone"])) {
         asks[device].hidden = !c.requests[device];
       }
+      const wanted = c.deviceRequest;
+      switchAsk.hidden = wanted === null;
+      const text = wanted ? `The notebook asks you to switch your camera to “${wanted.label}”.` : "";
+      if (switchText.textContent !== text) switchText.textContent = text;
     },
   };
 }

@@ -1,14 +1,32 @@
 // @ts-check
 // Our own microphone, camera and screen share, and what peers are told about them.
+// Which camera and microphone: the person's choice (devices.js); switching one swaps the
+// track here, and the conference puts the new track on every link with replaceTrack.
 import { acquireCamera, acquireMicrophone, acquireScreen, acquireUserMedia } from "./media.js";
 
 /**
  * @typedef {import("./peer.js").MediaSnapshot} MediaSnapshot
+ * @typedef {import("./devices.js").Devices} Devices
+ * @typedef {"audio" | "video"} Kind
  */
 
+/** @type {Record<Kind, "microphone" | "camera">} */
+const DEVICE_OF = { audio: "microphone", video: "camera" };
+
 export class LocalMedia {
-  /** @param {{ camera: boolean, microphone: boolean }} wanted */
-  constructor(wanted) {
+  /**
+   * @param {{ camera: boolean, microphone: boolean }} wanted
+   * @param {Devices | null} [devices]  the person's choices (none: the defaults)
+   */
+  constructor(wanted, devices = null) {
+    this.devices = devices;
+    /** tracks taken before joining (the pre-join panel's preview), handed to start() */
+    /** @type {Record<Kind, MediaStreamTrack | null>} */
+    this.warm = { audio: null, video: null };
+    /** counts device switches per kind: a later switch wins over a slower earlier one */
+    this.switches = { audio: 0, video: 0 };
+    /** counts coolDown() calls: a warmUp overtaken by one lets its tracks go */
+    this.warmRounds = 0;
     /** wanted by the user (trait or button); the track may still be missing */
     this.camera = wanted.camera;
     this.microphone = wanted.microphone;
@@ -39,7 +57,7 @@ export class LocalMedia {
   async start() {
     this.stopped = false;
     const start = ++this.starts;
-    const got = await acquireUserMedia({ audio: true, video: this.camera });
+    const got = await this.acquireMissing();
     if (this.stopped || start !== this.starts) {
       got.audio?.stop();
       got.video?.stop();
@@ -60,6 +78,131 @@ export class LocalMedia {
     if (got.audioError) this.microphone = false;
     this.started = true;
     return true;
+  }
+
+  /**
+   * What start() needs: the warm tracks of the pre-join panel where there are any, the
+   * rest from the browser, on the chosen devices.
+   * @returns {Promise<import("./media.js").Acquired>}
+   */
+  async acquireMissing() {
+    if (!this.camera) this.warmVideo(null);
+    const have = { ...this.warm };
+    this.warm = { audio: null, video: null };
+    const live = (/** @type {MediaStreamTrack | null} */ t) => t?.readyState === "live";
+    const want = { audio: !live(have.audio), video: this.camera && !live(have.video) };
+    const got = await acquireUserMedia(want, {
+      audio: this.preferred("audio"),
+      video: this.preferred("video"),
+    });
+    return {
+      ...got,
+      audio: want.audio ? got.audio : have.audio,
+      video: want.video ? got.video : have.video,
+    };
+  }
+
+  /** The deviceId to ask for, "" for the default. @param {Kind} kind */
+  preferred(kind) {
+    return this.devices?.preferred(DEVICE_OF[kind]) ?? "";
+  }
+
+  /**
+   * Before joining: take the camera (when wanted) and the microphone for a preview and a
+   * level meter; start() then uses them, so joining costs no second wait for devices.
+   * Resolves to why a device could not be used ("" when both could).
+   */
+  async warmUp() {
+    if (this.started) return "";
+    const round = this.warmRounds;
+    const want = {
+      audio: this.warm.audio === null,
+      video: this.camera && this.warm.video === null,
+    };
+    const got = await acquireUserMedia(want, {
+      audio: this.preferred("audio"),
+      video: this.preferred("video"),
+    });
+    if (this.started || round !== this.warmRounds) {
+      got.audio?.stop();
+      got.video?.stop();
+      return "";
+    }
+    if (got.audio) this.warm.audio = got.audio;
+    if (got.video) this.warmVideo(got.video);
+    return [got.audioError, got.videoError].filter(Boolean).join(" ");
+  }
+
+  /** @param {MediaStreamTrack | null} track  the warm camera, shown in `preview` */
+  warmVideo(track) {
+    const old = this.warm.video;
+    if (old && old !== track) {
+      old.stop();
+      this.preview.removeTrack(old);
+    }
+    this.warm.video = track;
+    if (track) this.preview.addTrack(track);
+  }
+
+  /** Let the warm tracks go (the panel closed without joining). */
+  coolDown() {
+    this.warmRounds += 1;
+    this.warm.audio?.stop();
+    this.warm.audio = null;
+    this.warmVideo(null);
+  }
+
+  /**
+   * Use another camera or microphone: the new track replaces the old one here, and the
+   * caller puts it on every link (replaceTrack: no new offer). Before the call, the warm
+   * preview track is swapped; a device that is off is only chosen for when it comes on.
+   * Resolves to why it could not be used, "" on success.
+   * @param {Kind} kind @param {string} deviceId  "" for the default
+   */
+  async useDevice(kind, deviceId) {
+    const current = this.started ? this[kind] : this.warm[kind];
+    if (!current) return "";
+    const turn = ++this.switches[kind];
+    let track;
+    try {
+      track =
+        kind === "video"
+          ? await acquireCamera(deviceId, deviceId !== "")
+          : await acquireMicrophone(deviceId, deviceId !== "");
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+    const now = this.started ? this[kind] : this.warm[kind];
+    if (turn !== this.switches[kind] || !now) {
+      track.stop();
+      return "";
+    }
+    if (!this.started) {
+      if (kind === "video") this.warmVideo(track);
+      else {
+        this.warm.audio?.stop();
+        this.warm.audio = track;
+      }
+    } else {
+      this.setTrack(kind, track);
+    }
+    return "";
+  }
+
+  /**
+   * The devices in use (the microphone even while muted: it is held), with their ids.
+   * @returns {{ kind: "camera" | "microphone", deviceId: string, label: string }[]}
+   */
+  inUse() {
+    /** @type {{ kind: "camera" | "microphone", deviceId: string, label: string }[]} */
+    const used = [];
+    for (const kind of /** @type {const} */ (["video", "audio"])) {
+      const track = this.started ? this[kind] : this.warm[kind];
+      if (track?.readyState !== "live") continue;
+      const deviceId = String(track.getSettings?.().deviceId ?? "");
+      used.push({ kind: DEVICE_OF[kind], deviceId, label: track.label });
+    }
+    return used;
   }
 
   /** Why we are (partly) receive-only, "" when nothing is missing: `media_error`. */
@@ -127,7 +270,11 @@ export class LocalMedia {
       return "";
     }
     if (this.video) return "";
-    return this.addDevice("video", acquireCamera, () => request === this.cameraRequest);
+    return this.addDevice(
+      "video",
+      () => acquireCamera(this.preferred("video")),
+      () => request === this.cameraRequest,
+    );
   }
 
   /**
@@ -143,7 +290,11 @@ export class LocalMedia {
       return "";
     }
     if (!on) return "";
-    return this.addDevice("audio", acquireMicrophone, () => this.microphone);
+    return this.addDevice(
+      "audio",
+      () => acquireMicrophone(this.preferred("audio")),
+      () => this.microphone,
+    );
   }
 
   /**
@@ -207,6 +358,7 @@ export class LocalMedia {
   /** Stop every track: camera and microphone lights go out. */
   stop() {
     this.stopped = true;
+    this.coolDown();
     this.stopScreen();
     this.setTrack("audio", null);
     this.setTrack("video", null);

@@ -52,12 +52,31 @@ export function explainMediaError(error, what) {
  */
 
 /**
+ * The constraints for one device: `deviceId` (devices.js) exactly when the person just
+ * chose it, else as a preference that falls back to the default when it is gone.
+ * @param {"audio" | "video"} kind @param {string} deviceId  "" for the default
+ * @param {boolean} exact
+ * @returns {MediaTrackConstraints}
+ */
+function constraintsFor(kind, deviceId, exact) {
+  const base = kind === "audio" ? MICROPHONE_CONSTRAINTS : CAMERA_CONSTRAINTS;
+  if (!deviceId) return base;
+  return { ...base, deviceId: exact ? { exact: deviceId } : { ideal: deviceId } };
+}
+
+/** @typedef {{ audio?: string, video?: string, exact?: boolean }} DeviceIds */
+
+/**
  * Ask for what is wanted; when asking for both fails, try each alone so a missing camera
  * does not cost the microphone.
  * @param {{ audio: boolean, video: boolean }} want
+ * @param {DeviceIds} [ids]  the devices to use ("" or none: the default)
  * @returns {Promise<Acquired>}
  */
-export async function acquireUserMedia(want) {
+export async function acquireUserMedia(want, ids = {}) {
+  const exact = ids.exact === true;
+  const audioConstraints = constraintsFor("audio", ids.audio ?? "", exact);
+  const videoConstraints = constraintsFor("video", ids.video ?? "", exact);
   /** @type {Acquired} */
   const result = { audio: null, video: null, audioError: "", videoError: "" };
   /** @param {string} message */
@@ -71,8 +90,8 @@ export async function acquireUserMedia(want) {
   if (!want.audio && !want.video) return result;
   try {
     const stream = await navigator.mediaDevices.getUserMedia({
-      audio: want.audio && MICROPHONE_CONSTRAINTS,
-      video: want.video && CAMERA_CONSTRAINTS,
+      audio: want.audio && audioConstraints,
+      video: want.video && videoConstraints,
     });
     result.audio = stream.getAudioTracks()[0] ?? null;
     result.video = stream.getVideoTracks()[0] ?? null;
@@ -90,7 +109,7 @@ export async function acquireUserMedia(want) {
     const what = kind === "audio" ? "microphone" : "camera";
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
-        [kind]: kind === "audio" ? MICROPHONE_CONSTRAINTS : CAMERA_CONSTRAINTS,
+        [kind]: kind === "audio" ? audioConstraints : videoConstraints,
       });
       result[kind] = stream.getTracks()[0] ?? null;
     } catch (error) {
@@ -100,16 +119,24 @@ export async function acquireUserMedia(want) {
   return result;
 }
 
-/** @returns {Promise<MediaStreamTrack>} a camera track; throws an Error with a readable message */
-export async function acquireCamera() {
-  const result = await acquireUserMedia({ audio: false, video: true });
+/**
+ * @param {string} [deviceId]  "" for the default (or the preferred one, see DeviceIds)
+ * @param {boolean} [exact]  that device or none
+ * @returns {Promise<MediaStreamTrack>} a camera track; throws an Error with a readable message
+ */
+export async function acquireCamera(deviceId = "", exact = false) {
+  const result = await acquireUserMedia({ audio: false, video: true }, { video: deviceId, exact });
   if (!result.video) throw new Error(result.videoError || "No camera was found.");
   return result.video;
 }
 
-/** @returns {Promise<MediaStreamTrack>} a microphone track; throws with a readable message */
-export async function acquireMicrophone() {
-  const result = await acquireUserMedia({ audio: true, video: false });
+/**
+ * @param {string} [deviceId]  "" for the default (or the preferred one, see DeviceIds)
+ * @param {boolean} [exact]  that device or none
+ * @returns {Promise<MediaStreamTrack>} a microphone track; throws with a readable message
+ */
+export async function acquireMicrophone(deviceId = "", exact = false) {
+  const result = await acquireUserMedia({ audio: true, video: false }, { audio: deviceId, exact });
   if (!result.audio) throw new Error(result.audioError || "No microphone was found.");
   return result.audio;
 }

@@ -55,6 +55,12 @@ import { peerTraits } from "./mesh.js";
  *   the latest join happened (epoch ms), for "why was joining slow?"
  * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
  *   or through the server's SFU; "" until we have joined
+ * @property {Readonly<import("./prejoin.js").PrejoinSnapshot> | null} prejoin  the
+ *   pre-join panel, while it waits for the person's click
+ * @property {Readonly<import("./prejoin.js").DeviceMenus & { report: import("./devices.js").DeviceReport }>} devices
+ *   what the device menus list, what is in use, and what the kernel hears of it
+ * @property {import("./devices.js").DeviceEntry | null} deviceRequest  a camera the
+ *   notebook's code asks to switch to, waiting for the person's yes
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */
@@ -92,5 +98,7 @@ export function viewerRecordOf(snapshot) {
     timeline: snapshot.timeline,
     // The plane that carries our media: the kernel's `media` ("" before we joined).
     media: snapshot.media,
+    // The devices in use and how many of each kind: `w.devices` (never the full lists).
+    devices: snapshot.devices.report,
   };
 }

@@ -8,6 +8,7 @@ import { keepInSight } from "./floating.js";
 import { tileGrid } from "./grid.js";
 import { handsPanel } from "./hands.js";
 import { popOut } from "./popout.js";
+import { prejoinPanel } from "./prejoin.js";
 import { recordingBanner } from "./recording-banner.js";
 import { sightOf } from "./sight.js";
 import { h } from "./tiles.js";
@@ -113,6 +114,10 @@ export function renderView(el, conference) {
     togglePopOut,
   });
   const requests = deviceRequests(conference);
+  const prejoin = prejoinPanel({
+    finishPrejoin: (choice) => void conference.finishPrejoin(choice),
+    chooseDevice: (kind, deviceId) => conference.chooseDevice(kind, deviceId),
+  });
   // What this view shows of each peer, and at what size: what the peers send us.
   const seen = sightOf(conference).watchRoot();
   const grid = tileGrid(conference, seen.root);
@@ -124,6 +129,7 @@ export function renderView(el, conference) {
     notice,
     mediaNotice,
     requests.el,
+    prejoin.el,
     hands.el,
     grid.el,
     controls.el,
@@ -149,6 +155,10 @@ export function renderView(el, conference) {
     controls.update(c, { chatOpen: chat.open, unread: chat.unread, popped: closePopOut !== null });
     requests.update(c);
     grid.update(c);
+    // Before the first join: the panel instead of the grid and the toolbar.
+    prejoin.update(c.prejoin, c.devices);
+    grid.el.hidden = c.prejoin !== null;
+    controls.el.hidden = c.prejoin !== null;
   };
 
   conference.addEventListener("change", update);
@@ -158,6 +168,7 @@ export function renderView(el, conference) {
     closePopOut?.();
     sight.unwatch();
     grid.dispose();
+    prejoin.dispose();
     root.remove();
     placeholder.remove();
   };

@@ -190,6 +190,13 @@ SNAPSHOT = {
     ],
     "recorders": [{"id": "rec-3", "name": "Recorder", "widget": None}],
     "media": "sfu",
+    "devices": {
+        "list": [{"kind": "camera", "deviceId": "cam-1", "label": "Never sent"}],
+        "report": {
+            "in_use": [{"kind": "camera", "label": "USB camera"}],
+            "counts": {"camera": 2, "microphone": 1, "speaker": 3},
+        },
+    },
 }
 
 
@@ -264,6 +271,11 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
     assert only is not None
     assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)
     assert only["media_error"] == SNAPSHOT["mediaError"]
+    # The devices in use and the counts, never the full list (its labels stay in the page).
+    assert viewers.devices() == [
+        {"id": local["id"], "name": local["name"], **SNAPSHOT["devices"]["report"]}  # type: ignore[index]
+    ]
+    assert "Never sent" not in json.dumps(report["record"])
 
 
 def test_every_error_frame_the_server_makes_is_read_by_the_browser() -> None:

@@ -23,6 +23,8 @@ export const FROM_KERNEL = Object.freeze({
   MICROPHONE: "microphone",
   SIGNALING: "signaling",
   RECEIVE_VIDEO: "receive-video",
+  // A camera by label or id (`device`), under the same consent as CAMERA.
+  CAMERA_DEVICE: "camera-device",
   // Done by one browser only: the one whose viewer key the kernel names in `via`.
   CHAT: "chat",
   LOWER_HAND: "lower-hand",
@@ -88,6 +90,7 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "recorders",
   "timeline",
   "media", // the plane of its call: "mesh", "sfu", or "" before it joins
+  "devices",
 ]);
 
 /**

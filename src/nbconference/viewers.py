@@ -13,7 +13,9 @@ their only writer, and this module merges the reports into them:
 - ``stats``: one record per link; no viewer's record replaces another's;
 - ``recording``: whether any viewer sees a recorder in the room (:meth:`Viewers.recorders`);
 - ``media``: the plane that carries the call, as the viewers in it say (:meth:`Viewers.media`);
-- ``timeline``: when each step of each viewer's join happened (:meth:`Viewers.timelines`).
+- ``timeline``: when each step of each viewer's join happened (:meth:`Viewers.timelines`);
+- ``devices``: each viewer's devices in use and how many of each kind it has
+  (:meth:`Viewers.devices`); browsers never send their full device lists.
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
 ``stale_after`` seconds, or at once when another viewer of the same widget sees it
@@ -99,6 +101,33 @@ def timeline_record(record: Mapping[str, Any], cell_ms: float) -> dict[str, Any]
             for phase in PHASES
         },
         "slowest": max(steps)[1] if steps else "",
+    }
+
+
+DEVICE_KINDS = ("camera", "microphone", "speaker")
+
+
+def devices_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One viewer's ``devices`` entry: ``in_use`` (kind and label of each device it uses)
+    and ``counts`` (how many cameras, microphones and speakers it has)."""
+    raw = record.get("devices")
+    found: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    used = found.get("in_use")
+    in_use = [
+        {"kind": entry["kind"], "label": _text(entry.get("label"), 200)}
+        for entry in (used if isinstance(used, list) else [])[: len(DEVICE_KINDS)]
+        if isinstance(entry, Mapping) and entry.get("kind") in DEVICE_KINDS
+    ]
+    counted = found.get("counts")
+    counts: Mapping[str, Any] = counted if isinstance(counted, Mapping) else {}
+    return {
+        "id": _text(record.get("id"), 64),
+        "name": _text(record.get("name"), 200),
+        "in_use": in_use,
+        "counts": {
+            kind: int(n) if isinstance(n := counts.get(kind), int) and n >= 0 else 0
+            for kind in DEVICE_KINDS
+        },
     }
 
 
@@ -203,6 +232,10 @@ class Viewers:
         """Each viewer's join, step by step (:func:`timeline_record`); ``cell_ms`` is when
         the kernel made the widget (epoch ms)."""
         return [timeline_record(v.record, cell_ms) for v in self._viewers.values()]
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Each viewer's devices in use and counts per kind (:func:`devices_record`)."""
+        return [devices_record(v.record) for v in self._viewers.values()]
 
     def lead(self) -> dict[str, Any] | None:
         """The record of the viewer with the best status (the first such), if any."""

@@ -84,6 +84,19 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         help="The others' video (False: audio only, and they stop sending us video). "
         "Setting it applies to every viewer; with one viewer it follows that viewer's button.",
     ).tag(sync=True)
+    prejoin = traitlets.Bool(
+        True,
+        help="Show each person a pre-join panel (camera preview, microphone level, device "
+        "pickers; Join, Join with camera off, Join muted) before their first join of the day "
+        "in their browser. False joins at once, with camera and microphone as set here.",
+    ).tag(sync=True)
+    # Kernel-side only: a request to every viewer, sent by message like `camera`.
+    camera_device = traitlets.Unicode(
+        "",
+        help="Ask every viewer to use the camera of this label or id (a unique part of the "
+        "label will do). Like `camera`, it shows nothing new without the person's yes: with "
+        "their camera on they are asked; with it off it is chosen for when it comes on.",
+    )
     signaling_url = traitlets.Unicode(
         "", help="WebSocket URL of `nbconference serve`; '' uses this page's Jupyter server."
     ).tag(sync=True)
@@ -146,6 +159,14 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         help="The plane that carries the call: 'mesh' (peer to peer), 'sfu' (through the "
         "server's Janus, once the room grew past mesh_max_peers) or '' before joining.",
     ).tag(sync=True)
+    devices = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="Each viewer's devices: id, name, in_use (kind and label of the camera, "
+        "microphone and speaker it uses) and counts (how many of each kind it has). The "
+        "viewers' full device lists never come to the kernel. Kernel-side only: the "
+        "browsers do not hear each other's devices.",
+    )
     # Kernel-side only: the browsers measure it and have no use for it back.
     stats = traitlets.Dict(
         read_only=True,
@@ -185,6 +206,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.observe(self._relabel, names="room")
         self.observe(self._device_requested, names=["camera", "microphone"])
         self.observe(self._receive_video_requested, names="receive_video")
+        self.observe(self._camera_device_requested, names="camera_device")
         self.observe(self._send_signaling, names=["signaling_url", "token"])
         self.on_msg(self._on_message)
         self._claim_room()
@@ -352,6 +374,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.set_trait("sharing_screen", any(v["screen"] for v in self.viewers))
                 self.set_trait("recording", bool(viewers.recorders()))
                 self.set_trait("media", viewers.media())
+                self.set_trait("devices", viewers.devices())
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,
@@ -396,6 +419,11 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if self._merging or self.comm is None:
             return
         self.send({"command": FromKernel.RECEIVE_VIDEO, "on": bool(change["new"])})
+
+    def _camera_device_requested(self, change: dict[str, Any]) -> None:
+        if self.comm is None or not change["new"]:
+            return
+        self.send({"command": FromKernel.CAMERA_DEVICE, "device": str(change["new"])})
 
     # -- callbacks --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from support.pages import run_cell
 from support.polling import wait_until
 from support.timeouts import TIMEOUT
 
-CELLS = ["from nbconference import ConferenceWidget\nw = ConferenceWidget()", "w"]
+CELLS = ["from nbconference import ConferenceWidget\nw = ConferenceWidget(prejoin=False)", "w"]
 
 
 def test_two_people_meet_in_the_call_of_their_notebook(meeting: Meeting) -> None:
@@ -63,7 +63,8 @@ def test_a_kernel_without_a_notebook_gets_a_room_of_its_own(meeting: Meeting) ->
             started["id"],
             "[(w.room, w.instance_id, w.room_label, w.status,"
             " __import__('os').environ.get('JPY_SESSION_NAME'))"
-            " for w in (__import__('nbconference').ConferenceWidget() for _ in range(2))]",
+            " for w in (__import__('nbconference').ConferenceWidget(prejoin=False)"
+            " for _ in range(2))]",
             timeout=60,
         )
     finally:

@@ -53,7 +53,7 @@ def test_a_widget_nobody_shows_starts_nothing(meeting: Meeting) -> None:
     shown, hidden = meeting.room("shown"), meeting.room("hidden")
     cells = [
         *widget_cells(shown, "ada"),
-        f"w2 = ConferenceWidget(room={hidden!r}, name='ada')",
+        f"w2 = ConferenceWidget(room={hidden!r}, name='ada', prejoin=False)",
     ]
     notebook = meeting.notebook("hidden", cells)
     ada = meeting.visit(notebook, "ada", run_all=True, init_script=probes.COUNT_STARTS_JS)
@@ -101,7 +101,11 @@ def test_join_here_moves_the_call_between_tabs_of_one_browser(meeting: Meeting) 
     room = meeting.room()
     notebook = meeting.notebook(
         "tabs",
-        [f"from nbconference import ConferenceWidget\nw = ConferenceWidget(room={room!r})", "w"],
+        [
+            "from nbconference import ConferenceWidget\n"
+            f"w = ConferenceWidget(room={room!r}, prejoin=False)",
+            "w",
+        ],
     )
     first = meeting.visit(notebook, "first", run_all=True, init_script=probes.COUNT_STARTS_JS)
     (bob,) = meeting.open([("bob", widget_cells(room, "bob"))])
@@ -205,8 +209,8 @@ def test_a_tab_stays_in_its_call_through_new_settings_and_holds_the_new_room(
     # A second tab of the same browser shows a widget of each room.
     cells = [
         "from nbconference import ConferenceWidget",
-        f"old = ConferenceWidget(room={first_room!r}, name='ada')\nold",
-        f"new = ConferenceWidget(room={second_room!r}, name='ada')\nnew",
+        f"old = ConferenceWidget(room={first_room!r}, name='ada', prejoin=False)\nold",
+        f"new = ConferenceWidget(room={second_room!r}, name='ada', prejoin=False)\nnew",
     ]
     second = meeting.visit(meeting.notebook("other", cells), "second", context=first.context)
     for index in range(len(cells)):

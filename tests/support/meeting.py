@@ -25,7 +25,11 @@ KERNEL_WORD = (
 
 
 def widget_cells(room: str, name: str, **options: object) -> list[str]:
-    """The notebook a participant runs: make the widget, show it."""
+    """The notebook a participant runs: make the widget, show it.
+
+    The widget joins with no click (``prejoin=False``) unless ``options`` say otherwise:
+    the tests of the pre-join panel pass ``prejoin=True``."""
+    options = {"prejoin": False, **options}
     arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
     arguments = f", {arguments}" if arguments else ""
     return [

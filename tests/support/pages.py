@@ -52,6 +52,16 @@ async () => {
 """
 
 
+def chromium_args(cameras: int = 1) -> list[str]:
+    """CHROMIUM_ARGS with ``cameras`` fake cameras (``fake_device_0``, ``fake_device_1``
+    ...; see support/devices.py for how they differ), and as many fake microphones and
+    speakers besides the default ones."""
+    if cameras == 1:
+        return list(CHROMIUM_ARGS)
+    flag = f"--use-fake-device-for-media-stream=device-count={cameras}"
+    return [flag if arg == "--use-fake-device-for-media-stream" else arg for arg in CHROMIUM_ARGS]
+
+
 def launch_chromium(playwright: Playwright, args: list[str] = CHROMIUM_ARGS) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 

@@ -32,6 +32,8 @@ class FromKernel:
     MICROPHONE: Final = "microphone"
     SIGNALING: Final = "signaling"
     RECEIVE_VIDEO: Final = "receive-video"
+    # A camera by label or id (``device``), under the same consent as CAMERA.
+    CAMERA_DEVICE: Final = "camera-device"
     # For the one viewer named in ``via``.
     CHAT: Final = "chat"
     LOWER_HAND: Final = "lower-hand"
@@ -82,6 +84,7 @@ VIEWER_REPORT_FIELDS: Final = (
     "recorders",
     "timeline",
     "media",  # the plane of its call: "mesh", "sfu", or "" before it joins
+    "devices",
 )
 # The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
 # epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page
