@@ -48,7 +48,9 @@ import { isObject } from "./read.js";
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | ErrorFrame} ServerFrame
+ * @typedef {{ type: typeof SERVER.PONG, id: string }} PongFrame  the answer to our `ping`
+ *
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -181,6 +183,8 @@ export function readServerFrame(value) {
     }
     case SERVER.ICE_SERVERS:
       return { type: SERVER.ICE_SERVERS, ice_servers: readIceServers(value.ice_servers) };
+    case SERVER.PONG:
+      return typeof value.id === "string" ? { type: SERVER.PONG, id: value.id } : null;
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };
