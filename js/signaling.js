@@ -15,6 +15,7 @@ import {
   SIGNAL_PATH,
   describeError,
   leaveMessage,
+  pingMessage,
   readServerFrame,
   readSfuFrame,
 } from "./protocol.js";
@@ -116,8 +117,10 @@ function withToken(url, token) {
  * @typedef {import("./protocol.js").ErrorFrame} ErrorFrame
  * @typedef {import("./protocol.js").IceServersFrame} IceServersFrame
  * @typedef {import("./sfu/plane.js").SfuFrame} SfuFrame
- * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame> | SfuFrame} RoomFrame
- *   every server frame but welcome and ice-servers
+ * @typedef {import("./protocol.js").PongFrame} PongFrame
+ * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame | PongFrame> | SfuFrame} RoomFrame
+ *   every server frame but welcome, ice-servers and pong
+ * @typedef {{ rtt_ms: number } | { error: string }} RoundTrip  a ping's answer
  *
  * @typedef {object} SignalingHandlers
  * @property {(resume: string | null) => JoinFrame} joinMessage  our join frame, with the
@@ -168,6 +171,9 @@ export class SignalingSession {
   /** @type {string[]} frames held while the socket is down, sent after a resume */
   #queue = [];
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #retryTimer;
+  /** @type {Map<string, (answer: RoundTrip) => void>} pings waiting for their pong */
+  #pings = new Map();
+  #pingCount = 0;
 
   /**
    * @param {Target} target  from signalingTarget
@@ -223,6 +229,7 @@ export class SignalingSession {
       const frame = parseFrame(event.data);
       if (!frame) return;
       if (frame.type === SERVER.WELCOME) this.#welcome(frame);
+      else if (frame.type === SERVER.PONG) this.#pings.get(frame.id)?.({ rtt_ms: 0 });
       else if (frame.type === SERVER.ICE_SERVERS) {
         this.#handlers.onIce?.({ iceServers: frame.ice_servers });
       }
@@ -232,6 +239,7 @@ export class SignalingSession {
     };
     socket.onclose = (event) => {
       if (socket !== this.#socket) return;
+      this.#endPings("the connection closed before the answer came");
       this.#socket = null;
       this.#joined = false;
       if (this.#closed) return;
@@ -305,6 +313,39 @@ export class SignalingSession {
     this.#handlers.onFatal(reason);
   }
 
+  /**
+   * The signaling round trip: a `ping` on the open socket, timed to its `pong`.
+   * @param {number} [timeoutMs]
+   * @returns {Promise<RoundTrip>}
+   */
+  ping(timeoutMs = 5000) {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return Promise.resolve({ error: "not connected to the signaling server" });
+    }
+    this.#pingCount += 1;
+    const id = `p${this.#pingCount}`;
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pings.delete(id);
+        resolve({ error: `no answer within ${timeoutMs / 1000} s` });
+      }, timeoutMs);
+      this.#pings.set(id, (answer) => {
+        clearTimeout(timer);
+        this.#pings.delete(id);
+        const ms = Math.round((performance.now() - started) * 100) / 100;
+        resolve("error" in answer ? answer : { rtt_ms: ms });
+      });
+      socket.send(JSON.stringify(pingMessage(id)));
+    });
+  }
+
+  /** @param {string} why */
+  #endPings(why) {
+    for (const answer of [...this.#pings.values()]) answer({ error: why });
+  }
+
   /** Try now instead of waiting for the backoff (the user asked). */
   retryNow() {
     if (this.#closed || this.#socket) return;
@@ -337,6 +378,7 @@ export class SignalingSession {
   /** Close for good; a clean close code also tells the server we left. */
   close() {
     this.#closed = true;
+    this.#endPings("the call ended before the answer came");
     clearTimeout(this.#retryTimer);
     this.#queue = [];
     const socket = this.#socket;

@@ -1,6 +1,7 @@
 // @ts-check
 // getStats() of one peer connection reduced to one flat record per remote peer, with
 // what we send that peer and why not more (budget.js).
+import { addressType } from "./addresses.js";
 import { sendLimit } from "./budget.js";
 
 /**
@@ -36,6 +37,10 @@ import { sendLimit } from "./budget.js";
  * @property {string | null} route_protocol  udp | tcp: what our end of the pair speaks
  * @property {string | null} relay_protocol  udp | tcp | tls: how we reach the TURN server
  *   when our end is relayed (the TURN URL's transport), else null
+ * @property {import("./addresses.js").AddressType | null} local_address_type  what kind
+ *   of address our end of the pair has: host | mdns | private | public (addresses.js);
+ *   the address itself never leaves the page
+ * @property {import("./addresses.js").AddressType | null} remote_address_type  the peer's end
  * @property {string} connection  RTCPeerConnection.connectionState
  * @property {"direct" | "sfu"} [via]  a link of its own (mesh), or through the SFU
  * @property {0 | 1 | 2 | null} [layer]  the simulcast layer of its camera we ask the SFU
@@ -57,7 +62,7 @@ import { sendLimit } from "./budget.js";
  * @typedef {RTCOutboundRtpStreamStats & { type: "outbound-rtp" }} OutboundEntry
  * @typedef {RTCTransportStats & { type: "transport" }} TransportEntry
  * @typedef {RTCIceCandidatePairStats & { type: "candidate-pair" }} PairEntry
- * @typedef {RTCStats & { type: "local-candidate" | "remote-candidate", candidateType?: RTCIceCandidateType, protocol?: string, relayProtocol?: string }} CandidateEntry
+ * @typedef {RTCStats & { type: "local-candidate" | "remote-candidate", candidateType?: RTCIceCandidateType, protocol?: string, relayProtocol?: string, address?: string, ip?: string }} CandidateEntry
  * @typedef {RTCIceCandidateType} CandidateType  host | srflx | prflx | relay
  * @typedef {RTCStats & { type: Exclude<RTCStatsType, StatsEntry["type"]> }} OtherEntry
  * @typedef {InboundEntry | OutboundEntry | TransportEntry | PairEntry | CandidateEntry} StatsEntry
@@ -179,6 +184,9 @@ function routeOf(pair, byId) {
     route_remote: remoteType,
     route_protocol: local?.protocol ?? null,
     relay_protocol: localType === "relay" ? (local?.relayProtocol ?? null) : null,
+    // Older Chromium names the address `ip`.
+    local_address_type: addressType(local?.address ?? local?.ip),
+    remote_address_type: addressType(remote?.address ?? remote?.ip),
   };
 }
 

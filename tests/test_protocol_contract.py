@@ -53,6 +53,7 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert js["SERVER"] == frame_types(protocol.ServerFrame)
     for name in ("CLOSE_LEFT", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_REPLACED"):
         assert js[name] == getattr(protocol, name), name
+    assert js["PING_ID_PATTERN"] == f"^{protocol.PING_ID_PATTERN.pattern}$"
     assert js["CLOSE_DROPPED"] == protocol.CLOSE_DROPPED
     assert js["FINAL_CLOSE_CODES"] == sorted(protocol.FINAL_CLOSE_CODES)
     assert js["FATAL_JOIN_ERRORS"] == sorted(protocol.FATAL_JOIN_ERRORS)

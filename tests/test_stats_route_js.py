@@ -1,6 +1,7 @@
 """The route of a link (js/stats.js), from getStats() entries as Chromium reports them:
-the selected pair's two candidate types, its protocol, and how a relayed end reaches the
-TURN server; and the words the quality badge says it in."""
+the selected pair's two candidate types, its protocol, how a relayed end reaches the
+TURN server and what kind of address each end has (js/addresses.js: never the address);
+and the words the quality badge says it in."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def route_of(local: dict[str, Any] | None, remote: dict[str, Any] | None) -> Any
         import {{ reduceStats, describeRoute }} from {json.dumps(module_url("stats.js"))};
         const report = new Map({json.dumps([[e["id"], e] for e in entries])});
         const {{ record }} = reduceStats(report, null, null, "connected");
-        const keys = ["route", "route_local", "route_remote", "route_protocol", "relay_protocol"];
+        const keys = ["route", "route_local", "route_remote", "route_protocol", "relay_protocol",
+                      "local_address_type", "remote_address_type"];
         const fields = Object.fromEntries(keys.map((key) => [key, record[key]]));
         console.log(JSON.stringify({{ ...fields, words: describeRoute(record) }}));
         """
@@ -85,3 +87,55 @@ def test_the_route_is_the_selected_pairs(
     result = route_of(local, remote)
     keys = ("route", "route_local", "route_remote", "route_protocol", "relay_protocol", "words")
     assert tuple(result[key] for key in keys) == expected, result
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "host"),
+        ("::1", "host"),
+        ("[::1]", "host"),
+        ("localhost", "host"),
+        ("0d3f9a2c-6d1e-4c1b-8f0e-2a9a6e5b7c11.local", "mdns"),
+        ("0D3F9A2C-6D1E-4C1B-8F0E-2A9A6E5B7C11.LOCAL", "mdns"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("172.31.255.254", "private"),
+        ("192.168.1.20", "private"),
+        ("169.254.10.1", "private"),
+        ("100.64.0.1", "private"),
+        ("fd00::2", "private"),
+        ("fc12:3456::1", "private"),
+        ("fe80::fc:ff:fe00:1", "private"),
+        ("::ffff:192.168.0.4", "private"),
+        ("172.32.0.1", "public"),
+        ("100.128.0.1", "public"),
+        ("192.0.2.2", "public"),
+        ("8.8.8.8", "public"),
+        ("2001:db8::1", "public"),
+        ("::ffff:8.8.4.4", "public"),
+        ("", None),
+        (None, None),
+        ("999.1.1.1", None),
+        ("turn.example.org", None),
+    ],
+)
+def test_address_types(address: str | None, kind: str | None) -> None:
+    result = run_module(
+        f"""
+        import {{ addressType }} from {json.dumps(module_url("addresses.js"))};
+        console.log(JSON.stringify(addressType({json.dumps(address)})));
+        """
+    )
+    assert result == kind, address
+
+
+def test_the_route_names_the_kind_of_each_address_and_not_the_address() -> None:
+    local = {"candidateType": "host", "protocol": "udp", "address": "192.168.1.20"}
+    remote = {"candidateType": "host", "protocol": "udp", "address": "5b1e.local"}
+    result = route_of(local, remote)
+    assert (result["local_address_type"], result["remote_address_type"]) == ("private", "mdns")
+    # Chromium before 2021 called it `ip`.
+    older = route_of({"candidateType": "srflx", "ip": "203.0.113.9"}, {"candidateType": "relay"})
+    assert (older["local_address_type"], older["remote_address_type"]) == ("public", None)
+    assert "192.168" not in json.dumps(result) and "203.0" not in json.dumps(older)

@@ -14,7 +14,8 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @typedef {{ type: typeof CLIENT.SIGNAL, to: string, data: SignalData }} SignalFrame
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
- * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame} ClientFrame
+ * @typedef {{ type: typeof CLIENT.PING, id: string }} PingFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame} ClientFrame
  */
 
 /**
@@ -48,4 +49,9 @@ export function stateMessage(state) {
 /** @returns {LeaveFrame} */
 export function leaveMessage() {
   return { type: CLIENT.LEAVE };
+}
+
+/** @param {string} id  PING_ID_PATTERN: the pong names it @returns {PingFrame} */
+export function pingMessage(id) {
+  return { type: CLIENT.PING, id };
 }

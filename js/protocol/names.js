@@ -54,6 +54,7 @@ export const CLIENT = Object.freeze({
   LEAVE: "leave",
   CHAT: "chat",
   LOWER_HAND: "lower-hand",
+  PING: "ping",
 });
 
 /** Server → client frame types. */
@@ -67,7 +68,14 @@ export const SERVER = Object.freeze({
   ERROR: "error",
   ICE_SERVERS: "ice-servers",
   MEDIA: "media",
+  PONG: "pong",
 });
+
+/**
+ * A `ping` measures the signaling round trip: the server answers each at once with a
+ * `pong` of the same `id` (this pattern), a few a second at most.
+ */
+export const PING_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
  * Close codes. 1000 and 1001 say "left on purpose"; any other keeps our place for the

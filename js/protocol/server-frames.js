@@ -54,7 +54,9 @@ import { isObject } from "./read.js";
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | ErrorFrame | MediaFrame} ServerFrame
+ * @typedef {{ type: typeof SERVER.PONG, id: string }} PongFrame  the answer to our `ping`
+ *
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -198,6 +200,8 @@ export function readServerFrame(value) {
       return { type: SERVER.ICE_SERVERS, ice_servers: readIceServers(value.ice_servers) };
     case SERVER.MEDIA:
       return isMediaPlane(value.media) ? { type: SERVER.MEDIA, media: value.media } : null;
+    case SERVER.PONG:
+      return typeof value.id === "string" ? { type: SERVER.PONG, id: value.id } : null;
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

@@ -27,10 +27,12 @@ Client to server::
     {"type": "leave"}
     {"type": "chat", "text": "...", "from_code": true?}
     {"type": "lower-hand", "peer": "<peer id>"}
+    {"type": "ping", "id": "<1-32 of A-Z a-z 0-9 _ ->"}
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
-(stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials) and
-``error`` (with one of :class:`ErrorCode`, and ``peer`` when the error concerns one).
+(stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials), ``pong``
+(the answer to a ``ping``, at once, with its ``id``) and ``error`` (with one of
+:class:`ErrorCode`, and ``peer`` when the error concerns one).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
 
@@ -59,11 +61,13 @@ from .client_frames import (
     ClientMessage,
     Join,
     Leave,
+    Ping,
     Signal,
     State,
     join_message,
     leave_message,
     parse_client_message,
+    ping_message,
     signal_message,
     state_message,
 )
@@ -98,6 +102,9 @@ from .names import (
     MEDIA_SFU,
     PARTICIPANT_KIND,
     PEER_KINDS,
+    PING_BURST,
+    PING_ID_PATTERN,
+    PINGS_PER_SECOND,
     PROTOCOL_VERSION,
     RECONNECT_FIRST_DELAY,
     RECONNECT_MAX_DELAY,
@@ -120,6 +127,7 @@ from .server_frames import (
     peer_left_frame,
     peer_record,
     peer_state_frame,
+    pong_frame,
     signal_frame,
     welcome_frame,
 )
@@ -177,6 +185,9 @@ __all__ = [
     "PARTICIPANT_KIND",
     "PEER_KINDS",
     "PERSON_FIELDS",
+    "PINGS_PER_SECOND",
+    "PING_BURST",
+    "PING_ID_PATTERN",
     "PROTOCOL_VERSION",
     "RECONNECT_FIRST_DELAY",
     "RECONNECT_MAX_DELAY",
@@ -202,6 +213,7 @@ __all__ = [
     "Leave",
     "Limits",
     "LowerHand",
+    "Ping",
     "ProtocolError",
     "ServerFrame",
     "Signal",
@@ -229,6 +241,8 @@ __all__ = [
     "peer_left_frame",
     "peer_record",
     "peer_state_frame",
+    "ping_message",
+    "pong_frame",
     "scale_for",
     "signal_frame",
     "signal_message",

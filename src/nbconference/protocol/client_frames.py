@@ -22,6 +22,7 @@ from .names import (
     MAX_NAME_CHARS,
     PARTICIPANT_KIND,
     PEER_KINDS,
+    PING_ID_PATTERN,
     STATE_KEYS,
     WIDGET_TAG_PATTERN,
     ClientFrame,
@@ -63,7 +64,14 @@ class Leave:
     pass
 
 
-ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | SfuMessage
+@dataclass(frozen=True)
+class Ping:
+    """Asks for a ``pong`` with the same ``id``: the signaling round trip."""
+
+    id: str
+
+
+ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | Ping | SfuMessage
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -169,6 +177,11 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return parse_chat(obj)
     if kind == ClientFrame.LOWER_HAND:
         return LowerHand(_require(obj, "peer", str, "a peer id"))
+    if kind == ClientFrame.PING:
+        ping_id = _optional(obj, "id", PING_ID_PATTERN, "1-32 of A-Z a-z 0-9 _ -")
+        if ping_id is None:
+            raise ProtocolError(BAD, "'id' must be 1-32 of A-Z a-z 0-9 _ -")
+        return Ping(ping_id)
     if not isinstance(kind, str):  # before the set lookup: a list or dict is unhashable
         raise ProtocolError(BAD, "'type' must be a string")
     if kind in SFU_CLIENT_TYPES:
@@ -221,3 +234,8 @@ def state_message(state: Mapping[str, bool]) -> dict[str, Any]:
 def leave_message() -> dict[str, Any]:
     """Goodbye: the peer leaves its room at once."""
     return {"type": ClientFrame.LEAVE}
+
+
+def ping_message(ping_id: str) -> dict[str, Any]:
+    """Ask the server for a ``pong`` naming ``ping_id``: the signaling round trip."""
+    return {"type": ClientFrame.PING, "id": ping_id}

@@ -65,6 +65,7 @@ class ClientFrame:
     LEAVE: Final = "leave"
     CHAT: Final = "chat"
     LOWER_HAND: Final = "lower-hand"
+    PING: Final = "ping"
 
 
 class ServerFrame:
@@ -79,6 +80,15 @@ class ServerFrame:
     ERROR: Final = "error"
     ICE_SERVERS: Final = "ice-servers"
     MEDIA: Final = "media"
+    PONG: Final = "pong"
+
+
+# ``ping`` measures the signaling round trip (a page's diagnosis): the server answers
+# each at once with a ``pong`` of the same ``id``, joined or not. A socket may ping
+# PINGS_PER_SECOND times a second with bursts of PING_BURST; more earn ``rate-limited``.
+PING_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+PINGS_PER_SECOND: Final = 2.0
+PING_BURST: Final = 5
 
 
 # WebSocket close codes. 1000/1001 are RFC 6455's "normal" and "going away" (a closed

@@ -148,3 +148,8 @@ def error_frame(code: ErrorCode | str, message: str, peer: str | None = None) ->
     if peer is not None:
         frame["peer"] = peer
     return encode(frame)
+
+
+def pong_frame(ping_id: str) -> str:
+    """The answer to a ``ping``; ids match PING_ID_PATTERN, so they need no escaping."""
+    return f'{{"type":"{ServerFrame.PONG}","id":"{ping_id}"}}'

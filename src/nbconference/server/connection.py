@@ -15,16 +15,20 @@ from ..protocol import (
     ABUSE_CODES,
     CLEAN_CLOSE_CODES,
     CLOSE_POLICY,
+    PING_BURST,
+    PINGS_PER_SECOND,
     Chat,
     ErrorCode,
     Join,
     Leave,
     LowerHand,
+    Ping,
     ProtocolError,
     Signal,
     State,
     error_frame,
     parse_client_message,
+    pong_frame,
 )
 from ..protocol.sfu import (
     SfuAnswer,
@@ -70,6 +74,7 @@ class SignalingConnection(WebSocketHandler):
         self._violation_window = time.monotonic()
         self._join_limiter = RateLimiter(registry.joins_per_second, limits.join_burst)
         self._join_pending = False
+        self._ping_limiter = RateLimiter(PINGS_PER_SECOND, PING_BURST)
         self._closed = False
         self._out = Outgoing(self, registry.watchdog, limits.max_queued_bytes)
 
@@ -186,6 +191,11 @@ class SignalingConnection(WebSocketHandler):
                     )
                 self._join_pending = True
                 return self._join(msg)
+            elif isinstance(msg, Ping):
+                # Answered by this socket, joined or not: the round trip to this server.
+                if not self._ping_limiter.allow():
+                    raise ProtocolError(ErrorCode.RATE_LIMITED, "too many pings; slow down")
+                self.send_frame(pong_frame(msg.id).encode())
             elif self.peer is None:
                 raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' first")
             elif isinstance(msg, State):
