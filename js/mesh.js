@@ -18,8 +18,8 @@ export function noPathMessage(label, iceServers) {
   }
   return (
     `Cannot connect to ${label}: there is no network path between you. Across networks ` +
-    "or firewalls a call needs a TURN server (c.NBConference.ice_servers); ask whoever " +
-    "runs this Jupyter server."
+    "or firewalls a call needs a TURN server (c.NBConference.turn_urls and turn_secret); " +
+    "ask whoever runs this Jupyter server."
   );
 }
 

@@ -160,4 +160,4 @@ def test_an_unreachable_peer_is_explained_by_what_is_configured(
 ) -> None:
     text = run_js(f"const result = mesh.noPathMessage('Ada', {json.dumps(ice_servers)});")
     assert text.startswith("Cannot connect to Ada") and expected in text, text
-    assert ("c.NBConference.ice_servers" in text) == (not expected.startswith("even")), text
+    assert ("c.NBConference.turn_urls" in text) == (not expected.startswith("even")), text
