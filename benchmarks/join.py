@@ -30,7 +30,15 @@ after its kernel ran the cell (js/timeline.js; ``w.timeline`` in the kernel): ``
 ``rendered``, ``target`` (signaling known), ``media`` (camera and microphone up),
 ``welcome``, ``offer`` (first sent or received), ``ice`` (first link connected),
 ``frame`` (first remote frame decoded), and ``mesh``, when that page decoded video from
-every other. ``--together-only`` skips the one-after-another rounds. Times are
+every other. ``--together-only`` skips the one-after-another rounds.
+
+``--media sfu`` runs the same rounds with every room on the SFU from its first
+participant (a Lab with ``sfu = "janus"`` and ``mesh_max_peers = 0``; the Lab's own Janus,
+whose CPU and memory are reported apart as ``janus``); ``--media mesh sfu`` runs both, one
+Lab after the other, and reports each plane apart (``by_media``). "Full mesh" then means
+that every page decodes every other's camera, whichever plane carries it, and
+``sent_kbps`` is each participant's whole uplink (every link of a mesh, the one publisher
+connection of the SFU). Times are
 wall-clock stamps taken inside the pages (a MutationObserver for the render, the video
 receivers' getStats() polled every 50 ms for frames). Pages are ``VIEWPORT`` tall, so
 that every tile is in view. Prints JSON to stdout.
@@ -39,6 +47,7 @@ that every tile is in view. Prints JSON to stdout.
     python benchmarks/join.py --peers 2 --repeat 5
     python benchmarks/join.py --peers 4 --together   # also all-at-once rounds
     python benchmarks/join.py --peers 3 --together-only --repeat 3
+    python benchmarks/join.py --peers 2 4 6 --media mesh sfu
 """
 
 from __future__ import annotations
@@ -95,6 +104,32 @@ SCHEDULE_RUN_ALL_JS = f"""
   const app = window.jupyterapp;
   setTimeout(() => app.commands.execute("{RUN_ALL}"), Math.max(0, at - Date.now()));
 }}
+"""
+# Each Lab's settings by media plane: an SFU room from its first participant on.
+MEDIA_ARGS = {
+    "mesh": [],
+    "sfu": ["--NBConference.sfu=janus", "--NBConference.mesh_max_peers=0"],
+}
+# Bytes the page's joined conference has sent on all its connections: each mesh link, and
+# the SFU publisher (an SFU feed's record is the shared subscriber connection: not ours).
+UPLINK_JS = """
+async () => {
+  let total = 0;
+  for (const conference of globalThis.__nbconference?.conferences?.values() ?? []) {
+    if (conference.status !== "joined") continue;
+    const connections = new Set();
+    for (const link of conference.peers.values()) {
+      if (link.via !== "sfu" && link.pc) connections.add(link.pc);
+    }
+    if (conference.sfu?.publisher?.pc) connections.add(conference.sfu.publisher.pc);
+    for (const pc of connections) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === "outbound-rtp") total += s.bytesSent || 0;
+      });
+    }
+  }
+  return total;
+}
 """
 RUN_ALL_READY_JS = (
     "() => !!window.jupyterapp && !!window.jupyterapp.shell.currentWidget"
@@ -186,7 +221,7 @@ def page_renderers() -> set[int]:
 
 
 def jupyter(lab: JupyterLab) -> list[psutil.Process]:
-    """JupyterLab's server and its kernels."""
+    """JupyterLab's server and its children: kernels, and the Janus it supervises."""
     try:
         server = psutil.Process(lab.process.pid)
         return [server, *server.children(recursive=True)]
@@ -212,6 +247,13 @@ def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
     return seconds
 
 
+def rss_bytes(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
 def spent(before: dict[int, float], after: dict[int, float], pids: set[int]) -> float:
     """CPU seconds the processes ``pids`` used between two samples (ones that started in
     between count from zero)."""
@@ -231,8 +273,10 @@ def window(
 ) -> dict[str, Any]:
     """fps of every link, CPU and bytes sent, over one window of WINDOW_S."""
 
-    def sample() -> list[tuple[float, dict[str, probes.PeerMedia]]]:
-        return [(time.monotonic(), probes.media(person)) for person in people]
+    def sample() -> list[tuple[float, dict[str, probes.PeerMedia], int]]:
+        return [
+            (time.monotonic(), probes.media(person), int(person.js(UPLINK_JS))) for person in people
+        ]
 
     processes = chromium() + jupyter(lab)
     cpu_before, started = cpu_seconds(processes), time.monotonic()
@@ -242,7 +286,7 @@ def window(
     cpu_after, elapsed = cpu_seconds(processes), time.monotonic() - started
 
     fps, sent, heights, limited_by = {}, {}, [], Counter[str]()
-    for person, (at_before, got_before), (at_after, got_after) in zip(
+    for person, (at_before, got_before, up_before), (at_after, got_after, up_after) in zip(
         people, before, after, strict=True
     ):
         seconds = at_after - at_before
@@ -255,13 +299,13 @@ def window(
             if media.camera_sent is not None:
                 heights.append(media.camera_sent.height)
                 limited_by[str(media.camera_sent.limitation)] += 1
-        bytes_sent = sum(m.bytes_sent for m in got_after.values())
-        bytes_sent -= sum(m.bytes_sent for m in got_before.values())
-        sent[person.name] = round(bytes_sent * 8 / 1000 / seconds, 1)
+        sent[person.name] = round((up_after - up_before) * 8 / 1000 / seconds, 1)
 
     count = len(people)
     chromium_pids = {p.pid for p in processes if _name(p) == "chromium"}
-    jupyter_pids = {p.pid for p in processes} - chromium_pids
+    janus = [p for p in processes if _name(p) == "janus"]
+    janus_pids = {p.pid for p in janus}
+    jupyter_pids = {p.pid for p in processes} - chromium_pids - janus_pids
     per_page = {
         name: round(spent(cpu_before, cpu_after, pids) / elapsed, 3)
         for name, pids in renderers.items()
@@ -280,6 +324,12 @@ def window(
                 spent(cpu_before, cpu_after, jupyter_pids) / elapsed / count, 3
             ),
         },
+        "janus": {
+            "cpu": round(spent(cpu_before, cpu_after, janus_pids) / elapsed, 3),
+            "rss_mb": round(sum(rss_bytes(p) for p in janus) / 2**20, 1),
+        }
+        if janus
+        else None,
         "sent_kbps": spread(list(sent.values())),
         "sent_kbps_by_participant": sent,
         "sent_height": spread([float(h) for h in heights], 0),
@@ -458,6 +508,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds per size (default 1)")
     parser.add_argument("--together", action="store_true", help="also all-at-once rounds")
     parser.add_argument("--together-only", action="store_true", help="only all-at-once rounds")
+    parser.add_argument(
+        "--media",
+        nargs="+",
+        choices=sorted(MEDIA_ARGS),
+        default=["mesh"],
+        help="the media planes to run, one Lab each (default: mesh)",
+    )
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args()
     sizes = sorted(set(args.peers))
@@ -466,22 +523,32 @@ def main() -> int:
 
     started, load_at_start = time.monotonic(), os.getloadavg()
     runs: list[dict[str, Any]] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        running_lab(Path(tmp), ["--LabApp.expose_app_in_browser=True"]) as lab,
-        sync_playwright() as pw,
-    ):
-        browser = launch_chromium(pw)
-        try:
-            for count in sizes:
-                for index in range(args.repeat):
-                    label = f"bench-{count}-{index}"
-                    if not args.together_only:
-                        runs.append(attempt(run_sequential, browser, lab, count, label))
-                    if args.together or args.together_only:
-                        runs.append(attempt(run_together, browser, lab, count, f"{label}-all"))
-        finally:
-            browser.close()
+    for media in dict.fromkeys(args.media):
+        lab_args = ["--LabApp.expose_app_in_browser=True", *MEDIA_ARGS[media]]
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            running_lab(Path(tmp), lab_args) as lab,
+            sync_playwright() as pw,
+        ):
+            browser = launch_chromium(pw)
+            try:
+                for count in sizes:
+                    for index in range(args.repeat):
+                        label = f"bench-{media}-{count}-{index}"
+                        rounds = []
+                        if not args.together_only:
+                            rounds.append(attempt(run_sequential, browser, lab, count, label))
+                        if args.together or args.together_only:
+                            rounds.append(
+                                attempt(run_together, browser, lab, count, f"{label}-all")
+                            )
+                        runs.extend({"media": media, **r} for r in rounds)
+            finally:
+                browser.close()
+    by_media = {
+        media: summarize([r for r in runs if r["media"] == media])
+        for media in dict.fromkeys(args.media)
+    }
     result = {
         "benchmark": "join",
         "machine": {
@@ -491,7 +558,8 @@ def main() -> int:
             "load_average_end": os.getloadavg(),
         },
         "seconds": round(time.monotonic() - started, 1),
-        **summarize(runs),
+        # One plane: its summary at the top, as before; several: one summary each.
+        **(by_media[args.media[0]] if len(by_media) == 1 else {"by_media": by_media}),
         "runs": runs,
     }
     text = json.dumps(result, indent=2)

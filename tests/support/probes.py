@@ -235,7 +235,7 @@ def joined_peer_id(participant: Participant) -> str | None:
 # Installed before Lab loads (page.add_init_script): wall-clock times (ms since the
 # epoch, comparable across pages) of the first .nbc-root in the page, of "joined", and per
 # remote peer of its first sighting, its connection reaching "connected" and the first
-# decoded video frame from it.
+# decoded video frame from it (on a mesh link or through the SFU).
 TIMING_MONITOR_JS = """
 (() => {
   if (window !== window.top || window.__nbcTimes) return;
@@ -266,8 +266,12 @@ TIMING_MONITOR_JS = """
           if (session.pc.connectionState === "connected") times.connected[peerId] ??= now();
           if (peerId in times.firstFrame) continue;
           // The video receivers' stats only: a whole-connection getStats() from every
-          // page this often would take the CPU the connections being timed need.
-          for (const receiver of session.pc.getReceivers()) {
+          // page this often would take the CPU the connections being timed need. An SFU
+          // feed shares its connection with every other: only its camera's line is its own.
+          const receivers = session.via === "sfu"
+            ? [session.lines?.camera?.receiver].filter(Boolean)
+            : session.pc.getReceivers();
+          for (const receiver of receivers) {
             if (receiver.track.kind !== "video") continue;
             (await receiver.getStats()).forEach((s) => {
               if (s.type === "inbound-rtp" && s.framesDecoded > 0) {
