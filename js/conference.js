@@ -8,6 +8,7 @@ import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
 import { DeviceConsent } from "./consent.js";
 import { runDiagnosis } from "./diagnose.js";
+import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
 import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
@@ -479,9 +480,7 @@ export class Conference extends EventTarget {
   diagnose() {
     if (this.#diagnosing) return this.#diagnosing;
     const running = runDiagnosis({
-      ping: () =>
-        this.#signaling?.ping() ??
-        Promise.resolve({ error: "not connected to the signaling server" }),
+      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
       iceServers: this.#planes.mesh.ice.iceServers ?? [],
       stats: () => this.#stats,
       peers: () => this.#planes.roster(),

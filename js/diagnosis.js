@@ -6,6 +6,9 @@
 
 /** How long a TURN server has to hand out a relay before it counts as out of reach. */
 export const TURN_TIMEOUT_MS = 5000;
+/** The signaling check of a page not in the call (before joining, after leaving): no
+ * socket to time, which is no fault of the server's. */
+export const SIGNALING_NOT_MEASURED = "not in the call: join to measure it";
 
 /**
  * @typedef {"granted" | "denied" | "prompt" | "unknown"} PermissionState
@@ -143,7 +146,7 @@ export function adviceFor(found) {
   if (counts.microphone === 0) {
     advice.push("No microphone was found: plug one in, or check the system's sound settings.");
   }
-  if ("error" in found.signaling) {
+  if ("error" in found.signaling && found.signaling.error !== SIGNALING_NOT_MEASURED) {
     advice.push(
       `The signaling server cannot be reached (${found.signaling.error}): nobody can join ` +
         "the call from here until it can.",

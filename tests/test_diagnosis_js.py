@@ -75,6 +75,16 @@ def test_nothing_failing_gives_no_advice() -> None:
     assert call("adviceFor", FINE) == []
 
 
+def test_a_page_not_in_the_call_is_not_told_the_signaling_server_is_down() -> None:
+    not_measured = run_module(
+        f"""
+        import {{ SIGNALING_NOT_MEASURED }} from {json.dumps(module_url("diagnosis.js"))};
+        console.log(JSON.stringify(SIGNALING_NOT_MEASURED));
+        """
+    )
+    assert call("adviceFor", {**FINE, "signaling": {"error": not_measured}}) == []
+
+
 def failing(**changes: Any) -> dict[str, Any]:
     return {**FINE, **changes}
 
