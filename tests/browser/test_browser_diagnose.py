@@ -97,6 +97,10 @@ def test_diagnose_fills_every_field_and_names_the_turn_server_that_refuses_us(
     assert 0 < report["signaling"]["rtt_ms"] < 5000, report["signaling"]
 
     good, bad = report["turn"]
+    print(
+        f"w.diagnose(): finished in the page {report['finished_at'] - asked:.2f} s after "
+        f"asking; relay from coturn in {good['ms']} ms, the refusal: {bad['error']!r}"
+    )
     assert good["url"] == coturn.url and good["ok"] is True, good
     assert good["protocol"] == "udp" and 0 <= good["ms"] < 5000, good
     assert bad["url"] == wrong_coturn.url and bad["ok"] is False, bad
