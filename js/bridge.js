@@ -91,6 +91,9 @@ export function kernelReporter(model) {
     chat(message) {
       send({ type: TO_KERNEL.CHAT, message });
     },
+    diagnosis(report) {
+      send({ type: TO_KERNEL.DIAGNOSIS, report });
+    },
     hello() {
       send({ type: TO_KERNEL.HELLO });
     },
@@ -167,6 +170,11 @@ export function bindModel(model, conference, viewer = "") {
         if (typeof message.fields.device === "string") {
           void conference.requestCameraFromCode(message.fields.device);
         }
+        break;
+      case FROM_KERNEL.DIAGNOSE:
+        // Only browsers that show the widget are viewers; each answers with a `diagnosis`
+        // message (the reporter), in the call or not.
+        if (views > 0) void conference.diagnose();
         break;
       case FROM_KERNEL.RECEIVE_VIDEO:
         conference.setReceiveVideo(message.on);

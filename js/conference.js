@@ -7,6 +7,8 @@ import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
 import { DeviceConsent } from "./consent.js";
+import { runDiagnosis } from "./diagnose.js";
+import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
 import { loweredNote } from "./hands.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
@@ -48,7 +50,7 @@ import { Timeline } from "./timeline.js";
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
- *   "answerDeviceRequest">} ConferenceView  all a view may use
+ *   "answerDeviceRequest" | "diagnose">} ConferenceView  all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
  * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
@@ -57,6 +59,8 @@ import { Timeline } from "./timeline.js";
  * @property {(stats: Record<string, PeerStats>) => void} stats  every stats sample
  * @property {(peerId: string) => void} viewerLeft  another browser viewing this very
  *   widget left the room (its tab may be gone without a word to the kernel)
+ * @property {(report: import("./diagnosis.js").Diagnosis) => void} diagnosis  a
+ *   connection check this browser finished (diagnose.js)
  * @property {(message: import("./protocol.js").ChatFrame) => void} chat  a chat message,
  *   the first time this browser sees its id (the kernel drops the other viewers' copies)
  */
@@ -126,6 +130,10 @@ export class Conference extends EventTarget {
   #timeline = new Timeline(() => this.#changed());
   /** which camera, microphone and speaker, and the pre-join panel (call-devices.js) */
   #devices = new CallDevices(() => this.#changed());
+  /** @type {Promise<import("./diagnosis.js").Diagnosis> | null} the check under way */
+  #diagnosing = null;
+  /** @type {import("./diagnosis.js").Diagnosis | null} the last finished check */
+  #diagnosis = null;
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -215,6 +223,7 @@ export class Conference extends EventTarget {
       prejoin: this.#devices.prejoinSnapshot(),
       devices: this.#devices.snapshot(),
       deviceRequest: this.#devices.request,
+      diagnosis: Object.freeze({ running: this.#diagnosing !== null, report: this.#diagnosis }),
     };
     return Object.freeze(snapshot);
   }
@@ -459,6 +468,36 @@ export class Conference extends EventTarget {
   showing(shown) {
     this.#shown = shown;
     this.#planes.updateWants();
+  }
+
+  // -- the connection check (w.diagnose(), the ⓘ panel) --------------------------------
+
+  /**
+   * Check this browser's connection (diagnose.js) and tell the kernel; a check asked for
+   * while one runs is that one.
+   * @returns {Promise<import("./diagnosis.js").Diagnosis>}
+   */
+  diagnose() {
+    if (this.#diagnosing) return this.#diagnosing;
+    const running = runDiagnosis({
+      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
+      iceServers: this.#planes.mesh.ice.iceServers ?? [],
+      stats: () => this.#stats,
+      peers: () => this.#planes.roster(),
+      devices: this.#devices.snapshot().report,
+    });
+    this.#diagnosing = running
+      .then((report) => {
+        this.#diagnosis = report;
+        this.#report.diagnosis(report);
+        return report;
+      })
+      .finally(() => {
+        this.#diagnosing = null;
+        this.#changed();
+      });
+    this.#changed();
+    return this.#diagnosing;
   }
 
   // -- chat and raised hands ----------------------------------------------------------

@@ -15,10 +15,12 @@ import { h } from "./tiles.js";
  * @property {boolean} chatOpen  the view's chat panel is open
  * @property {number} unread  messages its closed chat panel has not shown
  * @property {boolean} popped  the call is in its own window
+ * @property {boolean} [diagnosisOpen]  the view's ⓘ panel (the connection check) is open
  *
  * @typedef {object} ViewActions  what the view does for the buttons about itself
  * @property {() => void} toggleChat
  * @property {() => void} togglePopOut
+ * @property {() => void} [toggleDiagnosis]  open or close the ⓘ panel
  */
 
 /**
@@ -68,6 +70,9 @@ export function callControls(conference, view) {
   leave.classList.add("nbc-danger");
   leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
   leave.title = "Leave the call";
+  const info = button("diagnosis", "Connection check", () => view.toggleDiagnosis?.());
+  info.textContent = "ⓘ";
+  info.hidden = !view.toggleDiagnosis;
   const popout = button("popout", "Pop out", () => view.togglePopOut());
   popout.title = "Keep the call in a window on top of the others";
   const join = button("join", "Join call", () =>
@@ -98,6 +103,9 @@ export function callControls(conference, view) {
         : state.chatOpen
           ? "Hide the chat"
           : "Show the chat";
+      const checking = state.diagnosisOpen === true;
+      info.setAttribute("aria-pressed", String(checking));
+      info.title = checking ? "Hide the connection check" : "Check my connection";
       const up = c.local.hand > 0;
       hand.hidden = c.status !== "joined";
       hand.setAttribute("aria-pressed", String(up));

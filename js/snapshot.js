@@ -61,6 +61,8 @@ import { peerTraits } from "./mesh.js";
  *   what the device menus list, what is in use, and what the kernel hears of it
  * @property {import("./devices.js").DeviceEntry | null} deviceRequest  a camera the
  *   notebook's code asks to switch to, waiting for the person's yes
+ * @property {Readonly<{ running: boolean, report: import("./diagnosis.js").Diagnosis | null }>} diagnosis
+ *   the connection check: one under way, and the last one finished (the ⓘ panel)
  *
  * @typedef {ReturnType<typeof viewerRecordOf>} ViewerRecord
  */

@@ -4,6 +4,7 @@
 // snapshot() and calls its actions; media, sockets and audio belong to the conference.
 import { chatPanel } from "./chat.js";
 import { callControls, deviceRequests } from "./controls.js";
+import { diagnosisPanel } from "./diagnosis-panel.js";
 import { keepInSight } from "./floating.js";
 import { tileGrid } from "./grid.js";
 import { handsPanel } from "./hands.js";
@@ -76,6 +77,7 @@ export function renderView(el, conference) {
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
   const chat = chatPanel((text) => conference.sendChat(text));
   const hands = handsPanel((peerId) => conference.lowerHand(peerId));
+  const diagnosis = diagnosisPanel(() => void conference.diagnose());
 
   /** @type {(() => void) | null} closes the pop-out window while the call is in it */
   let closePopOut = null;
@@ -112,6 +114,10 @@ export function renderView(el, conference) {
       update();
     },
     togglePopOut,
+    toggleDiagnosis: () => {
+      diagnosis.setOpen(!diagnosis.open);
+      update();
+    },
   });
   const requests = deviceRequests(conference);
   const prejoin = prejoinPanel({
@@ -133,6 +139,7 @@ export function renderView(el, conference) {
     hands.el,
     grid.el,
     controls.el,
+    diagnosis.el,
     chat.panel,
   );
   el.append(root);
@@ -151,8 +158,14 @@ export function renderView(el, conference) {
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
     chat.update(c.chat);
+    diagnosis.update(c);
     hands.update(c);
-    controls.update(c, { chatOpen: chat.open, unread: chat.unread, popped: closePopOut !== null });
+    controls.update(c, {
+      chatOpen: chat.open,
+      unread: chat.unread,
+      popped: closePopOut !== null,
+      diagnosisOpen: diagnosis.open,
+    });
     requests.update(c);
     grid.update(c);
     // Before the first join: the panel instead of the grid and the toolbar.

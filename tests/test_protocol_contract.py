@@ -146,6 +146,7 @@ def test_the_widgets_comm_messages_and_signaling_modes_agree(js: dict[str, Any])
     assert tuple(js["ROSTER_ENTRY_FIELDS"]) == protocol.ROSTER_ENTRY_FIELDS
     assert tuple(js["RECORDER_ENTRY_FIELDS"]) == protocol.RECORDER_ENTRY_FIELDS
     assert tuple(js["JOIN_PHASES"]) == protocol.JOIN_PHASES
+    assert tuple(js["DIAGNOSIS_FIELDS"]) == protocol.DIAGNOSIS_FIELDS
 
 
 # A call as a view sees it, with a value in every field the report reads that no default

@@ -393,3 +393,51 @@ def test_media_is_the_plane_the_viewers_in_the_call_report() -> None:
     report(w, "a", [], status="left", media="mesh")
     assert w.media == ""
     w.close()
+
+
+def test_diagnose_asks_every_browser_and_each_report_lands_under_its_viewer() -> None:
+    w = ConferenceWidget(room="lab")
+    w.diagnose()
+    assert w.comm.custom() == [{"command": "diagnose"}]
+    report(w, "a", [])
+    report(w, "b", [])
+    answer = {
+        "finished_at": 1_700_000_000.5,
+        "secure_context": True,
+        "permissions": {"camera": "granted", "microphone": "sideways"},
+        "devices": {"in_use": [], "counts": {"camera": 1, "microphone": 1, "speaker": 0}},
+        "signaling": {"rtt_ms": 2.5},
+        "turn": [
+            {
+                "url": "turn:t:3478",
+                "ok": False,
+                "error_code": 401,
+                "error": "Unauthorized",
+                "credential": "never kept",
+            }
+        ],
+        "links": "not a list",
+        "advice": ["The TURN server turn:t:3478 refused our credentials (401): …", 7],
+        "extra": "dropped",
+    }
+    w._handle_custom_msg({"type": "diagnosis", "viewer": "b", "report": answer}, [])
+    (entry,) = w.diagnostics
+    assert (entry["id"], entry["name"], entry["finished_at"]) == ("id-b", "b", 1_700_000_000.5)
+    assert entry["permissions"] == {"camera": "granted", "microphone": "unknown"}
+    assert entry["turn"] == [
+        {"url": "turn:t:3478", "ok": False, "protocol": None, "relay_protocol": None,
+         "ms": None, "error_code": 401, "error": "Unauthorized"},
+    ]  # fmt: skip
+    assert entry["links"] == [] and entry["signaling"] == {"rtt_ms": 2.5}
+    assert entry["advice"] == [answer["advice"][0]]
+    assert "extra" not in entry
+    # A viewer gone takes its report with it.
+    w._handle_custom_msg({"type": "viewer-gone", "viewer": "b"}, [])
+    assert w.diagnostics == []
+
+
+def test_diagnose_on_a_closed_widget_says_why() -> None:
+    w = ConferenceWidget(room="lab")
+    w.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        w.diagnose()

@@ -13,6 +13,7 @@ export const TO_KERNEL = Object.freeze({
   GONE: "viewer-gone",
   VIEWER_LEFT: "viewer-left",
   CHAT: "chat",
+  DIAGNOSIS: "diagnosis",
 });
 
 /** What the kernel asks of every browser: the `command` of its messages. */
@@ -23,6 +24,7 @@ export const FROM_KERNEL = Object.freeze({
   MICROPHONE: "microphone",
   SIGNALING: "signaling",
   RECEIVE_VIDEO: "receive-video",
+  DIAGNOSE: "diagnose",
   // A camera by label or id (`device`), under the same consent as CAMERA.
   CAMERA_DEVICE: "camera-device",
   // Done by one browser only: the one whose viewer key the kernel names in `via`.
@@ -122,3 +124,15 @@ export const ROSTER_ENTRY_FIELDS = Object.freeze([
 
 /** One entry of its `recorders`. */
 export const RECORDER_ENTRY_FIELDS = Object.freeze(["id", "name"]);
+
+/** What a browser's `diagnosis` message says (`report`, diagnosis.js), field for field. */
+export const DIAGNOSIS_FIELDS = Object.freeze([
+  "finished_at",
+  "secure_context",
+  "permissions",
+  "devices",
+  "signaling",
+  "turn",
+  "links",
+  "advice",
+]);

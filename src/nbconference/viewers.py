@@ -196,6 +196,10 @@ class Viewers:
     def viewers(self) -> list[dict[str, Any]]:
         return [viewer_record(v.record) for v in self._viewers.values()]
 
+    def keyed(self) -> dict[str, dict[str, Any]]:
+        """Each viewer's ``viewers`` record by its key, in the order of :meth:`viewers`."""
+        return {key: viewer_record(v.record) for key, v in self._viewers.items()}
+
     def peers(self) -> list[dict[str, Any]]:
         """Everyone in the room but this widget's viewers, once each."""
         own = {v.peer_id for v in self._viewers.values()} - {""}

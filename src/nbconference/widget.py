@@ -23,6 +23,7 @@ import traitlets
 
 from .chat_log import ChatRecords, chat_record, hand_queue
 from .client.plan import SignalingPlan, plan_signaling
+from .diagnostics import diagnosis_record
 from .identity import default_name
 from .notebook_room import notebook_path, notebook_room, widget_room
 from .protocol import MAX_NAME_CHARS, FromKernel, SignalingMode, ToKernel, valid_room
@@ -172,6 +173,13 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         read_only=True,
         help="Each link's latest measurements, by peer id (viewer/peer with several viewers).",
     )
+    diagnostics = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="Each viewer's latest connection check (see diagnose()): id, name, finished_at "
+        "(seconds since 1970), secure_context, permissions, devices, signaling, turn, links "
+        "and advice (a sentence for each thing that fails). Kernel-side only.",
+    )
     chat = traitlets.List(
         traitlets.Dict(),
         read_only=True,
@@ -191,6 +199,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._stats_callbacks: list[StatsCallback] = []
         self._chat = ChatRecords()
         self._chat_callbacks: list[ChatCallback] = []
+        self._diagnoses: dict[str, dict[str, Any]] = {}  # each viewer's last report, by key
         self._merging = False
         self._expiry: asyncio.TimerHandle | None = None
         self._plan: SignalingPlan | None = None
@@ -351,6 +360,8 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         elif kind == ToKernel.CHAT:
             self._chat_reported(content.get("message"))
             return
+        elif kind == ToKernel.DIAGNOSIS and isinstance(content.get("report"), dict):
+            self._diagnoses[key] = content["report"]
         viewers.expire(now)
         self._publish()
 
@@ -375,6 +386,7 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.set_trait("recording", bool(viewers.recorders()))
                 self.set_trait("media", viewers.media())
                 self.set_trait("devices", viewers.devices())
+                self.set_trait("diagnostics", self._diagnostics())
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,
@@ -388,6 +400,16 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         finally:
             self._merging = False
         self._watch_viewers()
+
+    def _diagnostics(self) -> list[dict[str, Any]]:
+        """The viewers' reports, each named by its viewer; those of viewers gone, dropped."""
+        keyed = self._viewers.keyed()
+        self._diagnoses = {k: r for k, r in self._diagnoses.items() if k in keyed}
+        return [
+            diagnosis_record(self._diagnoses[key], viewer["id"], viewer["name"])
+            for key, viewer in keyed.items()
+            if key in self._diagnoses
+        ]
 
     def _watch_viewers(self) -> None:
         """While viewers report, check now and then for one that stopped (a closed tab
@@ -544,6 +566,19 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return key
 
     # -- commands ---------------------------------------------------------------------
+
+    def diagnose(self) -> None:
+        """Ask every browser that shows the widget to check its connection, and return at
+        once (the answers travel through the browsers, which a running cell cannot wait
+        for). Each report lands in ``diagnostics`` within a few seconds (the TURN servers
+        have 5 s each, tried at the same time) and in the browser's ⓘ panel: secure
+        context, camera and microphone permissions, devices, the signaling round trip, a
+        relay from each TURN server, each link's route and quality, and ``advice``, a
+        sentence for each thing that fails. Watch it with
+        ``w.observe(callback, names="diagnostics")`` or read it in a later cell."""
+        if self.comm is None:
+            raise RuntimeError("the widget is closed: no browser can be asked")
+        self.send({"command": FromKernel.DIAGNOSE})
 
     def leave(self) -> None:
         """Hang up in every browser viewing the widget: each leaves the room and stops

@@ -144,6 +144,7 @@ from .view_channel import (
     view_request,
 )
 from .widget_wire import (
+    DIAGNOSIS_FIELDS,
     JOIN_PHASES,
     PERSON_FIELDS,
     RECORDER_ENTRY_FIELDS,
@@ -168,6 +169,7 @@ __all__ = [
     "DEFAULT_CHAT_LIMITS",
     "DEFAULT_LIMITS",
     "DEFAULT_NAME",
+    "DIAGNOSIS_FIELDS",
     "ERROR_CODES",
     "FATAL_JOIN_ERRORS",
     "FINAL_CLOSE_CODES",

@@ -21,6 +21,7 @@ class ToKernel:
     GONE: Final = "viewer-gone"
     VIEWER_LEFT: Final = "viewer-left"
     CHAT: Final = "chat"
+    DIAGNOSIS: Final = "diagnosis"  # a fresh diagnosis of this browser (``report``)
 
 
 class FromKernel:
@@ -32,6 +33,7 @@ class FromKernel:
     MICROPHONE: Final = "microphone"
     SIGNALING: Final = "signaling"
     RECEIVE_VIDEO: Final = "receive-video"
+    DIAGNOSE: Final = "diagnose"  # run a diagnosis, answer with a ``diagnosis`` message
     # A camera by label or id (``device``), under the same consent as CAMERA.
     CAMERA_DEVICE: Final = "camera-device"
     # For the one viewer named in ``via``.
@@ -95,3 +97,17 @@ JOIN_PHASES: Final = ("cell", "rendered", "target", "media", "welcome", "offer",
 ROSTER_ENTRY_FIELDS: Final = (*PERSON_FIELDS, "connection", "problem", "widget")
 # One entry of its ``recorders``.
 RECORDER_ENTRY_FIELDS: Final = ("id", "name")
+# What a browser's ``diagnosis`` message says (``report``, js/diagnosis.js), field for
+# field: when it finished (epoch s), secure context, permissions, devices, the signaling
+# round trip, each TURN server's allocation, each link's route and quality, and a
+# sentence of advice for each thing that fails.
+DIAGNOSIS_FIELDS: Final = (
+    "finished_at",
+    "secure_context",
+    "permissions",
+    "devices",
+    "signaling",
+    "turn",
+    "links",
+    "advice",
+)
