@@ -16,6 +16,7 @@ Needs the ``kernel-peer`` extra (aiortc, numpy).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -27,6 +28,7 @@ from .link import MediaSource
 from .participant import Participant
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
+from .video_input import VideoInput
 
 T = TypeVar("T")
 VideoKind = Literal["camera", "screen"]
@@ -191,6 +193,28 @@ class KernelPeer(Participant):
         """
         return self._publish(pump_frames(self.video, source, fps))
 
+    async def publish_media(
+        self,
+        source: str,
+        *,
+        format: str | None = None,
+        options: dict[str, str] | None = None,
+        loop: bool = False,
+    ) -> asyncio.Task[None]:
+        """Send a video file or a capture device as our video, read by PyAV (FFmpeg).
+
+        ``await peer.publish_media("lecture.mp4", loop=True)`` sends a file at its own
+        frame rate, from the start again at its end; ``await
+        peer.publish_media("/dev/video0", format="v4l2")`` a V4L2 camera as it captures
+        (``options`` go to FFmpeg's demuxer, e.g. ``{"video_size": "640x480"}``).
+
+        The source is opened first: one that cannot be opened, or has no video, raises
+        ValueError and what was being published goes on. Otherwise it replaces that; the
+        returned task ends with the file (never, with ``loop``).
+        """
+        media = await VideoInput.open(source, format=format, options=options, loop=loop)
+        return self._publish(_pump_media(self.video, media))
+
     def publish_figure(
         self, figure: Any, *, fps: float = 10.0, update: Callable[[int], object] | None = None
     ) -> asyncio.Task[None]:
@@ -224,3 +248,9 @@ class KernelPeer(Participant):
 
     def __repr__(self) -> str:
         return f"<KernelPeer {self.name!r} {self.status} in {self.room!r} id={self.id!r}>"
+
+
+async def _pump_media(video: VideoPublisher, media: VideoInput) -> None:
+    """Publish ``media``'s pictures at its pace; it is closed when this ends."""
+    async with contextlib.aclosing(media.frames()) as frames:
+        await pump_frames(video, frames, media.fps)
