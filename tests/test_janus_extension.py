@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nbconference.server.app import NBConference, SharedSfuRefused, refuse_shared_sfu
+from nbconference.server.app import NBConference, SharedSecretRefused, refuse_shared_secrets
 from nbconference.server.janus import JanusClient
 from support.janus import loopback_config, needs_janus
 from support.polling import eventually
@@ -60,5 +60,5 @@ async def test_a_single_user_server_refuses_redis_with_an_sfu(jp_serverapp: Any)
     assert extension.registry is None and extension.janus is None
     assert "`nbconference serve --redis URL --sfu janus`" in extension.refused
     assert "docs/deployment.md" in extension.refused
-    with pytest.raises(SharedSfuRefused, match="JupyterHub service"):
-        refuse_shared_sfu(extension)
+    with pytest.raises(SharedSecretRefused, match="JupyterHub service"):
+        refuse_shared_secrets(extension, {})

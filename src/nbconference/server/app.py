@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -64,8 +66,9 @@ class SignalingHandler(WebSocketMixin, SignalingConnection, JupyterHandler):  # 
         return user, self.registry.limits.max_sockets_per_user, "max_sockets_per_user"
 
 
-class SharedSfuRefused(RuntimeError):
-    """A per-user Jupyter server was asked to hold an SFU that rooms across servers share."""
+class SharedSecretRefused(RuntimeError):
+    """A Jupyter server that other users' rooms do not trust was asked to hold a secret
+    those rooms depend on: a Janus' (with Redis), or the TURN server's."""
 
 
 SHARED_SFU_REFUSED = (
@@ -78,12 +81,33 @@ SHARED_SFU_REFUSED = (
     "server on its own may use sfu = 'janus' with the memory backend."
 )
 
+SHARED_TURN_REFUSED = (
+    "nbconference: refusing turn_secret inside {where}. That server is a process its user "
+    "controls: whoever runs code in it can read the secret and make TURN credentials for "
+    "anyone, for as long as they like. Run the trusted signaling as a service that holds "
+    "it instead: `nbconference serve --turn-urls URL --turn-secret @FILE` (standalone, or "
+    'as a JupyterHub service), and point the widgets at it; see docs/deployment.md ("TURN"). '
+    "A single Jupyter server of one's own (no JupyterHub, no Redis) may hold turn_secret."
+)
 
-def refuse_shared_sfu(settings: SignalingSettings) -> None:
-    """Raise :class:`SharedSfuRefused` for the Redis backend with an SFU: the extension
-    runs in a single-user server (``nbconference serve`` may combine them)."""
+
+def refuse_shared_secrets(
+    settings: SignalingSettings, environ: Mapping[str, str] = os.environ
+) -> None:
+    """Raise :class:`SharedSecretRefused` where this Jupyter server must not hold a secret:
+    Janus' with the Redis backend, the TURN secret in a JupyterHub user's server (its
+    spawner sets ``JUPYTERHUB_USER``) or with Redis. ``nbconference serve``, the trusted
+    process, may combine them."""
     if settings.backend == "redis" and settings.sfu:
-        raise SharedSfuRefused(SHARED_SFU_REFUSED)
+        raise SharedSecretRefused(SHARED_SFU_REFUSED)
+    if settings.turn_secret:
+        if environ.get("JUPYTERHUB_USER"):
+            raise SharedSecretRefused(
+                SHARED_TURN_REFUSED.format(where="a JupyterHub user's server")
+            )
+        if settings.backend == "redis":
+            where = "a Jupyter server with backend = 'redis'"
+            raise SharedSecretRefused(SHARED_TURN_REFUSED.format(where=where))
 
 
 class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
@@ -97,8 +121,8 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
 
     def initialize_handlers(self) -> None:
         try:
-            refuse_shared_sfu(self)
-        except SharedSfuRefused as refused:
+            refuse_shared_secrets(self)
+        except SharedSecretRefused as refused:
             # Jupyter logs a failed extension as a warning: say it as the error it is.
             self.refused = str(refused)
             self.log.error("%s", refused)
