@@ -86,11 +86,18 @@ def test_three_people_in_one_call_each_as_themselves(meeting: Meeting) -> None:
     )
 
     # Cameras come on a moment after the join (a page joins before its camera is up).
-    wait_until(
-        lambda: all(kernel_picture(ada)["cameras"].get(ids[n]) is True for n in ids),
-        TIMEOUT,
-        "every camera on in Ada's kernel",
-    )
+    try:
+        wait_until(
+            lambda: all(kernel_picture(ada)["cameras"].get(ids[n]) is True for n in ids),
+            TIMEOUT,
+            "every camera on in Ada's kernel",
+        )
+    except AssertionError as exc:
+        exc.add_note(f"Ada's kernel: {kernel_picture(ada)['cameras']} (ids {ids})")
+        for person in people:
+            notices = person.page.locator(".nbc-notice").all_inner_texts()
+            exc.add_note(f"{person.name}'s page: notices {notices}, tiles {probes.tiles(person)}")
+        raise
     # Grace's camera button turns off Grace's camera, nobody else's.
     grace.page.locator('.nbc-button[data-action="camera"]').click()
     for person in (ada, alan):

@@ -1,7 +1,8 @@
 """Rooms past the mesh, in real JupyterLab pages and a real Janus that the extension
 starts and supervises: with ``mesh_max_peers = 2`` the third join moves the room to the
 SFU, every page then holds one publisher and one subscriber connection and decodes the
-other two, and the first two see at most 3 s of frozen video across the move."""
+other two, and the first two see at most 3 s of frozen video across the move. Chromium
+has three fake cameras here, so a camera switched mid-call is seen through the SFU."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import functools
 import itertools
 import signal
 import time
+from collections.abc import Iterator
 
 import psutil
+import pytest
+from playwright.sync_api import Browser, Playwright
 
-from support import probes
+from support import devices, probes
 from support.janus import loopback_config, needs_janus
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import (
@@ -21,7 +25,7 @@ from support.mesh import (
     wait_for_frames_to_advance,
     wait_for_full_mesh,
 )
-from support.pages import Participant
+from support.pages import Participant, chromium_args, launch_chromium
 from support.polling import wait_until
 
 pytestmark = needs_janus
@@ -39,6 +43,20 @@ LAYER_WITHIN_S = 2.0
 JANUS_BACK_S = 10.0
 # What the fake camera captures (js/media.js asks for 640 x 360).
 CAMERA_HEIGHT = 360
+
+
+# Switching a camera must reach the others within this, through the SFU as on a mesh.
+SWITCH_BUDGET_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium with three fake cameras (support/devices.py says how they differ)."""
+    chromium = launch_chromium(playwright, chromium_args(cameras=3))
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def open_people(meeting: Meeting, room: str, names: list[str]) -> list[Participant]:
@@ -210,3 +228,40 @@ def test_a_janus_killed_mid_call_comes_back_and_so_does_the_call(meeting: Meetin
     print(f"the call came back {back:.1f} s after Janus was killed")
     assert back <= JANUS_BACK_S
     assert [probes.connected_connections(p) for p in people] == [2, 2, 2]
+
+
+# The SDP session version of the page's SFU publisher connection: a new offer raises it.
+PUBLISHER_VERSION_JS = f"""
+() => {{
+  const pc = {probes.CONFERENCE_JS}.sfu.publisher.pc;
+  return Number(/^o=\\S+ \\S+ (\\d+)/m.exec(pc.currentLocalDescription.sdp)?.[1] ?? -1);
+}}
+"""
+
+
+def test_a_camera_switched_on_the_sfu_reaches_the_others_without_a_new_offer(
+    meeting: Meeting,
+) -> None:
+    ada, bob, cy = open_people(meeting, meeting.room(), ["ada", "bob", "cy"])
+    for person, others in ((bob, [ada, cy]), (ada, [bob, cy])):
+        wait_until(
+            functools.partial(on_the_sfu, person, others),
+            MEDIA_TIMEOUT,
+            f"{person.name} on the SFU",
+        )
+    assert devices.camera_in_use(ada) == devices.DETAILED_CAMERA
+    devices.watch_camera(bob, ada.peer_id)
+    wait_until(lambda: devices.watched(bob)["detailed"], MEDIA_TIMEOUT, "bob to see ada's camera")
+    version = ada.js(PUBLISHER_VERSION_JS)
+
+    devices.watch_camera(bob, ada.peer_id)
+    clicked = devices.choose_camera(ada, devices.PLAIN_CAMERA)
+    plain_at = wait_until(
+        lambda: devices.watched(bob)["plain"], MEDIA_TIMEOUT, "bob to see ada's other camera"
+    )
+    switch_s = (plain_at - clicked) / 1000
+    print(f"camera switch through the SFU: click to the first frame at bob {switch_s:.3f} s")
+    assert switch_s < SWITCH_BUDGET_S, switch_s
+    assert ada.js(PUBLISHER_VERSION_JS) == version, "the publisher was not renegotiated"
+    assert probes.connected_connections(ada) == 2
+    wait_for_frames_to_advance(ada, bob.peer_id)
