@@ -111,10 +111,13 @@ MEDIA_ARGS = {
     "sfu": ["--NBConference.sfu=janus", "--NBConference.mesh_max_peers=0"],
 }
 # Bytes the page's joined conference has sent on all its connections: each mesh link, and
-# the SFU publisher (an SFU feed's record is the shared subscriber connection: not ours).
+# the SFU publisher (an SFU feed's record is the shared subscriber connection: not ours);
+# and what the publisher encodes of the camera, each simulcast layer (the mesh links'
+# heights and limits come from probes.media, per link).
 UPLINK_JS = """
 async () => {
   let total = 0;
+  const layers = [];
   for (const conference of globalThis.__nbconference?.conferences?.values() ?? []) {
     if (conference.status !== "joined") continue;
     const connections = new Set();
@@ -123,12 +126,17 @@ async () => {
     }
     if (conference.sfu?.publisher?.pc) connections.add(conference.sfu.publisher.pc);
     for (const pc of connections) {
+      const publisher = pc === conference.sfu?.publisher?.pc;
       (await pc.getStats()).forEach((s) => {
-        if (s.type === "outbound-rtp") total += s.bytesSent || 0;
+        if (s.type !== "outbound-rtp") return;
+        total += s.bytesSent || 0;
+        if (publisher && s.kind === "video" && s.frameHeight) {
+          layers.push({ height: s.frameHeight, limitation: s.qualityLimitationReason ?? null });
+        }
       });
     }
   }
-  return total;
+  return { bytes: total, layers };
 }
 """
 RUN_ALL_READY_JS = (
@@ -273,10 +281,8 @@ def window(
 ) -> dict[str, Any]:
     """fps of every link, CPU and bytes sent, over one window of WINDOW_S."""
 
-    def sample() -> list[tuple[float, dict[str, probes.PeerMedia], int]]:
-        return [
-            (time.monotonic(), probes.media(person), int(person.js(UPLINK_JS))) for person in people
-        ]
+    def sample() -> list[tuple[float, dict[str, probes.PeerMedia], dict[str, Any]]]:
+        return [(time.monotonic(), probes.media(person), person.js(UPLINK_JS)) for person in people]
 
     processes = chromium() + jupyter(lab)
     cpu_before, started = cpu_seconds(processes), time.monotonic()
@@ -299,7 +305,11 @@ def window(
             if media.camera_sent is not None:
                 heights.append(media.camera_sent.height)
                 limited_by[str(media.camera_sent.limitation)] += 1
-        sent[person.name] = round((up_after - up_before) * 8 / 1000 / seconds, 1)
+        for layer in up_after["layers"]:
+            heights.append(layer["height"])
+            limited_by[str(layer["limitation"])] += 1
+        bytes_sent = up_after["bytes"] - up_before["bytes"]
+        sent[person.name] = round(bytes_sent * 8 / 1000 / seconds, 1)
 
     count = len(people)
     chromium_pids = {p.pid for p in processes if _name(p) == "chromium"}
@@ -332,7 +342,7 @@ def window(
         else None,
         "sent_kbps": spread(list(sent.values())),
         "sent_kbps_by_participant": sent,
-        "sent_height": spread([float(h) for h in heights], 0),
+        "sent_height": spread([float(h) for h in heights], 0) if heights else None,
         "limited_by": dict(limited_by),
     }
 

@@ -22,6 +22,7 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import (
     MEDIA_TIMEOUT,
     frames_advance,
+    on_the_sfu,
     wait_for_frames_to_advance,
     wait_for_full_mesh,
 )
@@ -65,21 +66,6 @@ def open_people(meeting: Meeting, room: str, names: list[str]) -> list[Participa
     for person in people:
         wait_for_join(person)
     return people
-
-
-def on_the_sfu(person: Participant, others: list[Participant]) -> bool:
-    """The page's call is on the SFU: two connected connections (publisher, subscriber)
-    and every other camera decoded through the SFU."""
-    if probes.plane(person) != "sfu" or probes.connected_connections(person) != 2:
-        return False
-    got = probes.media(person)
-    return all(
-        other.peer_id in got
-        and got[other.peer_id].via == "sfu"
-        and got[other.peer_id].decoding_video
-        and got[other.peer_id].audio_packets > 0
-        for other in others
-    )
 
 
 def kernel_vias(person: Participant) -> bool:

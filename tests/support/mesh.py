@@ -39,6 +39,21 @@ def wait_for_full_mesh(people: Sequence[Participant], timeout: float = MEDIA_TIM
             raise
 
 
+def on_the_sfu(person: Participant, others: Sequence[Participant]) -> bool:
+    """The page's call is on the SFU: two connected connections (publisher, subscriber)
+    and every other camera decoded through the SFU."""
+    if probes.plane(person) != "sfu" or probes.connected_connections(person) != 2:
+        return False
+    got = probes.media(person)
+    return all(
+        other.peer_id in got
+        and got[other.peer_id].via == "sfu"
+        and got[other.peer_id].decoding_video
+        and got[other.peer_id].audio_packets > 0
+        for other in others
+    )
+
+
 def camera_frames(receiver: Participant, sender_id: str) -> int:
     """Camera frames ``receiver`` has decoded from ``sender_id`` (0 if not connected)."""
     got = probes.media(receiver).get(sender_id)
