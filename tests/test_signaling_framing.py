@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from nbconference.protocol import CLOSE_DROPPED
+from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import Client, connect_url
 from support.polling import eventually
@@ -68,6 +70,18 @@ async def upgraded(signal_url: str) -> Stream:
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
     return reader, writer
+
+
+@pytest.fixture
+async def standalone(nbc_settings: dict[str, Any]) -> AsyncIterator[StandaloneServer]:
+    """As support's, with pings far apart: this module's raw sockets do not answer them,
+    and what closes a client that stops reading must be the watchdog, not the keepalive
+    (which a slow run can reach first)."""
+    running = await start_server(
+        SignalingSettings(**nbc_settings), port=0, token=STANDALONE_TOKEN, ping_interval=300
+    )
+    yield running
+    await running.stop()
 
 
 @pytest.fixture
@@ -187,11 +201,13 @@ async def test_a_client_that_answers_no_ping_is_closed_and_one_that_does_stays()
         await answering.join("lab")
         pings = 0
         while True:  # the silent socket: pings, then a close frame, within a second
-            opcode, _ = await asyncio.wait_for(read_frame(reader, pings=True), 2)
+            opcode, payload = await asyncio.wait_for(read_frame(reader, pings=True), 2)
             pings += opcode == 0x9
             if opcode == 0x8:
                 break
         assert pings >= 1
+        # A drop, not a goodbye: the code says the peer may resume.
+        assert struct.unpack("!H", payload[:2])[0] == CLOSE_DROPPED
         await asyncio.sleep(1.0)
         assert answering.ws.close_code is None, "a socket that answers pings was closed"
         assert len(server.registry.local) == 2  # the silent one keeps its grace window

@@ -5,6 +5,7 @@
   coturn's, coturn logs the allocations, and ``w.stats`` and the quality badge say so.
 - After a page's first credentials have expired, it still gets new relays: an ICE restart
   of a live link, and a link to a newcomer, both allocate with the renewed ones.
+- A KernelPeer in the same room meets the pages through the relay as well.
 - With coturn stopped, the pages do not connect, and say that the TURN server is out of
   reach.
 """
@@ -17,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from support import probes
 from support.coturn import Coturn, needs_coturn, running_coturn
+from support.kernel_peers import KernelPeers
 from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting
 from support.mesh import wait_for_frames_to_advance, wait_for_full_mesh
@@ -152,6 +155,26 @@ def test_pages_meet_only_through_coturn_and_renew_their_credentials(
     assert time.time() > expiry(first["username"])
     wait_for_full_mesh([ada, bob, cy])
     assert link(ada, cy.peer_id)["local"] == link(cy, ada.peer_id)["local"] == "relay"
+
+    # A KernelPeer (aiortc) in the same room meets the pages through the relay too.
+    allocated = coturn.allocations()
+    kernels = KernelPeers(meeting.lab.signaling_url, meeting.lab.token, room)
+    try:
+        kai = kernels.join("kai")
+        kernels.read("kai", ada.peer_id)
+        kernels.wait_for(
+            lambda r: r.get("frame") == "kai" and r.get("from") == ada.peer_id,
+            "the KernelPeer to decode ada's camera",
+        )
+        wait_until(
+            lambda: kai in (got := probes.media(ada)) and got[kai].decoding_video,
+            TIMEOUT,
+            "ada to decode the KernelPeer's video",
+        )
+        assert link(ada, kai)["local"] == "relay", link(ada, kai)
+        assert coturn.allocations() > allocated
+    finally:
+        kernels.close()
 
 
 def test_without_the_relay_pages_do_not_connect_and_say_why(

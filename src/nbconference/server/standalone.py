@@ -29,7 +29,7 @@ import tornado.web
 from tornado.websocket import WebSocketClosedError
 
 from ..client.local import proof
-from ..protocol import PROTOCOL_VERSION, SIGNAL_PATH
+from ..protocol import CLOSE_DROPPED, PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
@@ -109,7 +109,9 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
 
     def keepalive(self) -> None:
         if not self._answered:
-            self.close(reason="ping timed out")
+            # A drop, not a goodbye (which 1000 would say): the peer keeps its place for
+            # the grace window and may resume.
+            self.close(CLOSE_DROPPED, "ping timed out")
             return
         self._answered = False
         with contextlib.suppress(WebSocketClosedError):
