@@ -4,6 +4,7 @@ Janus supervised by the standalone server, and the move decided by the server.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from pathlib import Path
@@ -137,3 +138,83 @@ async def test_a_recorder_records_a_room_on_the_sfu(
         )
     finally:
         await recorder.stop()
+
+
+BLUE = (40, 40, 220)
+# Frames (15 a second) a receiver may show of the old picture when a mid changes feeds.
+KEY_FRAME_WITHIN = 8
+
+
+def blue() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    image = np.empty((120, 160, 3), np.uint8)
+    image[...] = BLUE
+    return image
+
+
+def subscribed(standalone: StandaloneServer, peer: KernelPeer) -> set[str]:
+    """The peer ids whose streams Janus sends ``peer``'s subscriber connection."""
+    plane = standalone.registry.sfu
+    assert plane is not None
+    state = plane.rooms["lab"].get(peer.id)
+    if state is None:
+        return set()
+    ours = {s.feed: pid for pid, s in plane.rooms["lab"].items() if s.feed}
+    return {ours.get(feed, feed) for feed, _ in state.carried.values()}
+
+
+async def test_a_kernel_peer_on_the_sfu_receives_only_what_it_reads(
+    standalone: StandaloneServer, peers: list[KernelPeer]
+) -> None:
+    """A class of KernelPeers that only send must not decode each other: on the SFU a
+    KernelPeer subscribes to a stream while an iterator or callback reads it, and drops
+    it when none does; the mid Janus then reuses for another feed is told apart."""
+    ada = await join(standalone, peers, "ada")
+    bob = await join(standalone, peers, "bob")
+    student = await join(standalone, peers, "student")  # the third: the room moves
+    ada.publish_frames(red, fps=15)
+    bob.publish_frames(blue, fps=15)
+    student.publish_frames(red, fps=15)
+    # ada reads everyone; so she receives everyone, the student included.
+    seen: set[str] = set()
+    ada.on_frame(lambda peer_id, _: seen.add(peer_id))
+    await eventually(lambda: seen >= {bob.id, student.id}, 30, "ada decoding both others")
+    await eventually(
+        lambda: subscribed(standalone, ada) == {bob.id, student.id}, 10, "ada's subscription"
+    )
+    # The student reads nothing: no subscriber connection, nothing decoded.
+    assert student.media == "sfu"
+    assert student._sfu is not None and student._sfu.subscriber is None
+    assert subscribed(standalone, student) == set()
+    assert sum(student._sfu.frames.values()) == 0
+
+    frame = await student.next_frame(ada.id, timeout=20)
+    assert np.abs(frame.image[60, 80].astype(int) - RED).max() < 30, frame.image[60, 80]
+    assert subscribed(standalone, student) == {ada.id}, "ada's camera, nobody else's"
+    # The iterator is closed: the stream is dropped, and no more packets come.
+    await eventually(lambda: subscribed(standalone, student) == set(), 10, "ada's camera dropped")
+    await asyncio.sleep(0.5)  # packets in flight when Janus stopped sending
+    counted = await packets_received(student)
+    await asyncio.sleep(1.0)
+    assert await packets_received(student) == counted, "packets after the unsubscribe"
+
+    # bob's camera next: Janus reuses the freed mid, so the frames must be named as
+    # bob's, and his picture must replace ada's at once (the server asks bob for a key
+    # frame; else his delta frames would paint over ada's picture for seconds).
+    stale = 0
+    async with contextlib.aclosing(student.frames(bob.id)) as frames:
+        while True:
+            frame = await asyncio.wait_for(anext(frames), 20)
+            assert frame.peer_id == bob.id
+            if np.abs(frame.image[60, 80].astype(int) - BLUE).max() < 30:
+                break
+            stale += 1
+            assert stale <= KEY_FRAME_WITHIN, "bob's frames kept showing another picture"
+        assert subscribed(standalone, student) == {bob.id}
+    print(f"{stale} frame(s) of the old picture before bob's key frame")
+
+
+async def packets_received(peer: KernelPeer) -> int:
+    """RTP packets that ``peer``'s SFU subscriber connection received, all streams."""
+    assert peer._sfu is not None and peer._sfu.subscriber is not None
+    report = await peer._sfu.subscriber.getStats()
+    return sum(s.packetsReceived for s in report.values() if s.type == "inbound-rtp")

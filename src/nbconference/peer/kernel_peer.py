@@ -78,11 +78,11 @@ class KernelPeer(Participant):
         super().__init__(
             room, name=name, url=url, token=token, timeout=timeout, outgoing_video=self.video.track
         )
-        update = self._mesh.update_wants
+        update = self._update_wants
         self._fanouts: dict[str, Fanout[Any]] = {
             "camera": Fanout(4, on_change=update),
             "screen": Fanout(4, on_change=update),
-            "audio": Fanout(50),
+            "audio": Fanout(50, on_change=update),
         }
         self._publishing: asyncio.Task[None] | None = None
 
@@ -168,6 +168,9 @@ class KernelPeer(Participant):
         for nothing while none does (its encoder then does no work for us)."""
         camera, screen = (self._fanouts[kind].wanted(peer_id) for kind in ("camera", "screen"))
         return (MAX_VIEW_HEIGHT if camera else 0, MAX_VIEW_HEIGHT if screen else 0)
+
+    def _hears(self, peer_id: str) -> bool:
+        return self._fanouts["audio"].wanted(peer_id)
 
     def _on_media(self, link: MediaSource, kind: str, frame: Any) -> None:
         fanout = self._fanouts[kind]

@@ -384,7 +384,12 @@ class Participant:
         self._mesh.sfu = True
         self._mesh.via_sfu = lambda: self._sfu.connection_state if self._sfu else "new"
         self._sfu = SfuPlane(
-            self.id, self._send, self._mesh.ice, self._outgoing_video, self._sfu_media
+            self.id,
+            self._send,
+            self._mesh.ice,
+            self._outgoing_video,
+            self._sfu_media,
+            self._sfu_wants,
         )
         if self._mesh.links:
             self._tasks.spawn(self._end_mesh_later())
@@ -429,6 +434,23 @@ class Participant:
     def _wants(self, peer_id: str) -> tuple[int, int]:
         """How high we show ``peer_id``'s camera and screen (0: not at all)."""
         return (0, 0)
+
+    def _hears(self, peer_id: str) -> bool:
+        """Whether we use ``peer_id``'s audio (on the SFU we receive it only then; a mesh
+        link carries it anyway)."""
+        return False
+
+    def _update_wants(self) -> None:
+        """What we use of whom may have changed: tell both planes."""
+        self._mesh.update_wants()
+        if self._sfu is not None:
+            self._sfu.update_wants()
+
+    def _sfu_wants(self, peer_id: str, kind: str) -> bool:
+        if kind == "audio":
+            return self._hears(peer_id)
+        camera, screen = self._wants(peer_id)
+        return bool(screen if kind == "screen" else camera)
 
 
 def _record(peer: RemotePeer, connection: str | None = None) -> PeerRecord:

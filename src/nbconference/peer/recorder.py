@@ -435,6 +435,9 @@ class Recorder(Participant):
         """Everyone's whole camera and screen: a recording is not a thumbnail."""
         return (MAX_VIEW_HEIGHT, MAX_VIEW_HEIGHT)
 
+    def _hears(self, peer_id: str) -> bool:
+        return True
+
     def _on_media(self, link: MediaSource, kind: str, frame: Any) -> None:
         if self._mixer is None or link.peer_id not in self._states:
             return  # stopped, or a peer that has left

@@ -3,9 +3,11 @@
 Two aiortc connections, both negotiated with the ``sfu-*`` frames on our signaling
 socket (docs/protocol.md, "SFU"): a publisher (our video, when we send any: aiortc
 cannot simulcast, so one layer, at most SFU_VIDEO_HEIGHT lines) and a subscriber that
-receives every feed the room's ``sfu-feeds`` lists. The server's ``sfu-offer`` names
-which of the subscriber's mids carries which peer's stream, which is how a received
-track is told apart.
+receives, of the streams the room's ``sfu-feeds`` lists, those somebody here reads
+(``wants``): a recorder takes them all, a KernelPeer only what its iterators and callbacks
+read, so a class of KernelPeers that only send decodes nothing. The server's
+``sfu-offer`` names which of the subscriber's mids carries which peer's stream, which is
+how a received track is told apart.
 
 aiortc gathers all its candidates before ``setLocalDescription`` returns, so our SDP
 carries them and we never trickle; Janus' trickled candidates are added.
@@ -48,10 +50,15 @@ class SfuSource:
     peer_id: str
 
 
+Stream = tuple[str, str]  # (peer id, its mid): one stream of a published feed
+
+
 class SfuPlane:
     """Our two SFU connections. ``send`` carries a frame to the server; ``on_media(source,
     kind, frame)`` gets every decoded frame (``kind``: camera, screen or audio);
-    ``outgoing_video`` makes our video track (None: we only receive, as a recorder)."""
+    ``outgoing_video`` makes our video track (None: we only receive, as a recorder);
+    ``wants(peer id, kind)`` says whether a stream is read here (it is subscribed to only
+    then: call :meth:`update_wants` when the answer may have changed)."""
 
     def __init__(
         self,
@@ -60,6 +67,7 @@ class SfuPlane:
         ice: IceSettings,
         outgoing_video: Callable[[], MediaStreamTrack] | None,
         on_media: Callable[[SfuSource, str, Any], None],
+        wants: Callable[[str, str], bool],
     ) -> None:
         self.own_id = own_id
         self._send = send
@@ -68,12 +76,15 @@ class SfuPlane:
         self._ice = ice
         self._outgoing_video = outgoing_video
         self._on_media = on_media
+        self._wants = wants
         self.publisher: RTCPeerConnection | None = None
         self.subscriber: RTCPeerConnection | None = None
         self._feeds: dict[str, dict[str, str]] = {}  # peer id -> {its mid: kind}
-        self._asked: set[str] = set()  # feeds we asked for
-        self._offer_due = False  # a subscribe or update waits for its sfu-offer
-        self._carried: dict[str, tuple[str, str]] = {}  # our mid -> (peer id, its mid)
+        self._asked: set[Stream] = set()  # streams we asked for
+        # The subscribe or update waiting for its sfu-offer (what it adds and drops).
+        self._pending: tuple[set[Stream], set[Stream]] | None = None
+        self._carried: dict[str, Stream] = {}  # our mid -> (peer id, its mid)
+        self._carried_said = 0  # how many sfu-offers have named our mids (a mid is reused)
         self.frames: dict[str, int] = {}  # frames received, by peer id
         self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._readers: set[asyncio.Task[None]] = set()
@@ -112,17 +123,19 @@ class SfuPlane:
                 for feed in frame.get("feeds", [])
                 if feed.get("peer") != self.own_id
             }
-            self._asked &= set(self._feeds)  # Janus drops a gone feed by itself
+            self._asked &= self._published()  # Janus drops a gone feed by itself
             self._ask()
         elif kind == SfuServer.OFFER:
             await self._answer(frame)
         elif kind == SfuServer.TRICKLE:
             await self._candidate(frame)
         elif kind == "error":
-            # Our subscribe or update was refused (a feed went away meanwhile): ask
-            # again for what is still there.
-            self._offer_due = False
-            self._asked &= set(self._feeds) if self.subscriber is not None else set()
+            # Our subscribe or update was refused as a whole (a feed went away
+            # meanwhile): undo it, and ask again for what is still there.
+            if self._pending is not None:
+                added, dropped = self._pending
+                self._asked = ((self._asked - added) | dropped) & self._published()
+                self._pending = None
             self._ask()
 
     async def _publish(self) -> None:
@@ -136,30 +149,53 @@ class SfuPlane:
         mid = transceiver.mid or "0"
         self._send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
 
+    def update_wants(self) -> None:
+        """What is read here may have changed: subscribe to it, and drop what is not."""
+        if not self.closed:
+            self._ask()
+
+    def _published(self) -> set[Stream]:
+        return {(peer, mid) for peer, streams in self._feeds.items() for mid in streams}
+
     def _ask(self) -> None:
-        """Subscribe to the feeds we do not receive yet (one request in flight)."""
-        new = sorted(set(self._feeds) - self._asked)
-        if not new or self._offer_due:
+        """Bring the subscription to the streams read here (one request in flight)."""
+        if self._pending is not None:
+            return  # asked again once its sfu-offer (or refusal) comes
+        wanted = {
+            (peer, mid)
+            for peer, streams in self._feeds.items()
+            for mid, kind in streams.items()
+            if self._wants(peer, kind)
+        }
+        add, drop = wanted - self._asked, self._asked - wanted
+        if not add and not drop:
             return
         if self.subscriber is None and not self._asked:
-            self._send(sfu_subscribe_message([(peer, None) for peer in new]))
+            self._send(sfu_subscribe_message(sorted(add)))
         else:
-            wanted = [{"feed": peer} for peer in new]
-            self._send({"type": SfuClient.UPDATE, "subscribe": wanted})
-        self._asked.update(new)
-        self._offer_due = True
+            frame: dict[str, Any] = {"type": SfuClient.UPDATE}
+            if add:
+                frame["subscribe"] = [{"feed": p, "mid": m} for p, m in sorted(add)]
+            if drop:
+                frame["unsubscribe"] = [{"feed": p, "mid": m} for p, m in sorted(drop)]
+            self._send(frame)
+        self._asked = (self._asked | add) - drop
+        self._pending = (add, drop)
 
     async def _answer(self, frame: dict[str, Any]) -> None:
         if self.subscriber is None:
             self.subscriber = RTCPeerConnection(self._ice.configuration())
             self.subscriber.on("track", self._on_track)
-        for stream in frame.get("streams", []):
-            self._carried[str(stream["mid"])] = (str(stream["feed"]), str(stream["feed_mid"]))
+        self._carried = {
+            str(stream["mid"]): (str(stream["feed"]), str(stream["feed_mid"]))
+            for stream in frame.get("streams", [])
+        }
+        self._carried_said += 1
         pc = self.subscriber
         await pc.setRemoteDescription(RTCSessionDescription(str(frame["jsep"]["sdp"]), "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         self._send(sfu_answer_message(pc.localDescription.sdp))
-        self._offer_due = False
+        self._pending = None
         self._ask()
 
     async def _candidate(self, frame: dict[str, Any]) -> None:
@@ -193,12 +229,14 @@ class SfuPlane:
     async def _read(self, track: MediaStreamTrack) -> None:
         # Always read: aiortc queues decoded frames without bound until someone does.
         source: tuple[str, str] | None = None
+        said = -1  # the sfu-offer ``source`` was found in: Janus reuses a dropped mid
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            source = source or self._source_of(track)
+            if said != self._carried_said:
+                source, said = self._source_of(track), self._carried_said
             if source is None:
                 continue  # a track the server named no feed for
             peer, kind = source

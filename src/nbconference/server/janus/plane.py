@@ -11,6 +11,7 @@ last of our peers using it leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class SfuPeer:
     carried: dict[str, tuple[str, str]] = field(default_factory=dict)
     # The simulcast layer asked for each of its mids (by sfu-update's configure).
     layers: dict[str, int] = field(default_factory=dict)
+    # ``carried`` when the subscriber last answered (None: it never did).
+    started: dict[str, tuple[str, str]] | None = None
     pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
 
@@ -327,6 +330,24 @@ class SfuRooms:
         if state is None or state.subscriber is None:
             raise ProtocolError(ErrorCode.SFU_REFUSED, "no 'sfu-offer' to answer")
         await state.subscriber.message({"request": "start"}, jsep={"type": "answer", "sdp": sdp})
+        before, state.started = state.started, dict(state.carried)
+        if before is not None:
+            await self._ask_key_frames(peer, state, before)
+
+    async def _ask_key_frames(
+        self, peer: Peer, state: SfuPeer, before: dict[str, tuple[str, str]]
+    ) -> None:
+        """After a renegotiation, ask a key frame of each feed that a mid carries anew.
+        Janus reuses a dropped stream's mid, and a receiver that does not ask by itself
+        (aiortc) would otherwise decode the new feed's delta frames onto the old one's
+        picture until the publisher's next key frame, many seconds later."""
+        fresh = {carried[0] for mid, carried in state.carried.items() if before.get(mid) != carried}
+        for other in list(self.rooms.get(peer.room, {}).values()):
+            if other.feed in fresh and other.live:
+                with contextlib.suppress(Exception):  # it may have left meanwhile
+                    await other.publisher.message(
+                        {"request": "configure", "keyframe": True}, wait_event=True
+                    )
 
     async def _trickle(self, peer: Peer, msg: SfuTrickle) -> None:
         state = self.rooms.get(peer.room, {}).get(peer.id)
