@@ -149,7 +149,7 @@ export class SfuSubscriber {
     const pc = this.pc ?? this.#open();
     const kindOf = (/** @type {string} */ feed, /** @type {string} */ mid) =>
       this.#asked.get(`${feed} ${mid}`)?.kind ?? null;
-    const { dropped } = placeLines(this.carried, offerLines(sdp), streams, kindOf);
+    const { placed, dropped } = placeLines(this.carried, offerLines(sdp), streams, kindOf);
     // Janus answers our requests in turn; an offer of its own may come first, which only
     // lets the next request go a little early.
     this.#pending = null;
@@ -163,6 +163,13 @@ export class SfuSubscriber {
       this.#options.onDropped(line);
     }
     await pc.setRemoteDescription({ type: "offer", sdp });
+    // A line Janus moves from one feed to another (it reuses the line of a stream we
+    // dropped) keeps receiving, so no `track` event says so: tell the plane here. (It
+    // takes a line it was told of already in its stride.)
+    for (const line of placed) {
+      const transceiver = pc.getTransceivers().find((t) => t.mid === line.line);
+      if (transceiver) this.#options.onTrack(line, transceiver.receiver.track, transceiver);
+    }
     for (const candidate of this.#early.splice(0)) await pc.addIceCandidate(candidate);
     await pc.setLocalDescription(await pc.createAnswer());
     const answer = pc.localDescription?.sdp;

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Playwright
 
 from support import devices, probes
 from support.janus import loopback_config, needs_janus
+from support.kernel_peers import KernelPeers
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import (
     MEDIA_TIMEOUT,
@@ -251,3 +252,110 @@ def test_a_camera_switched_on_the_sfu_reaches_the_others_without_a_new_offer(
     assert ada.js(PUBLISHER_VERSION_JS) == version, "the publisher was not renegotiated"
     assert probes.connected_connections(ada) == 2
     wait_for_frames_to_advance(ada, bob.peer_id)
+
+
+# A class (the issue's): two pages and 20 KernelPeers, one of which watches everyone.
+CLASS_STUDENTS = 19
+# What the grid shows of a class at once (js/paging.js PAGE_SIZE).
+PAGE_SIZE = 8
+STUDENT_SIZE = (160, 120)
+
+
+def cameras_decoding(person: Participant, over: float = 1.5) -> set[str]:
+    """The remote peers whose camera ``person``'s page decodes new frames of now."""
+    before = {p: m.camera_frames for p, m in probes.media(person).items()}
+    time.sleep(over)
+    after = probes.media(person)
+    return {p for p, m in after.items() if m.camera_frames > before.get(p, 0)}
+
+
+def cameras_shown(person: Participant) -> set[str]:
+    """The remote cameras the grid shows on its current page."""
+    return {
+        t["peerId"]
+        for t in probes.tiles(person)
+        if t["peerId"] and not t["local"] and not t["screen"]
+    }
+
+
+def decodes_its_page(person: Participant, seen: dict[str, set[str]] | None = None) -> bool:
+    """Every remote camera on the page decodes, and none off it does (``seen`` keeps the
+    last of both, for a failure's message)."""
+    shown = cameras_shown(person)
+    decoding = cameras_decoding(person)
+    if seen is not None:
+        seen.update(shown=shown, decoding=decoding)
+    return bool(shown) and decoding == shown
+
+
+def test_a_class_of_twenty_kernel_peers_pages_through_the_sfu(meeting: Meeting) -> None:
+    """Each page decodes the cameras its grid shows (one page of 8, with a "+N" count of the
+    rest), and turning the page moves the video to the next 8; a watching KernelPeer
+    decodes all 21 others; the students, who read nothing, decode nothing."""
+    room = meeting.room()
+    ada, bob = open_people(meeting, room, ["ada", "bob"])
+    kernels = KernelPeers(meeting.lab.signaling_url, meeting.lab.token, room)
+    try:
+        watcher = kernels.join("watcher", size=STUDENT_SIZE, fps=10)
+        kernels.on_frame("watcher")
+        started = time.monotonic()
+        students = [
+            kernels.join(f"student{i:02}", size=STUDENT_SIZE, fps=10, colour=(40, 10 * i, 90))
+            for i in range(CLASS_STUDENTS)
+        ]
+        print(f"{CLASS_STUDENTS} students joined in {time.monotonic() - started:.1f} s")
+        everyone = {ada.peer_id, bob.peer_id, watcher, *students}
+
+        def watched() -> set[str]:
+            return {r["from"] for r in kernels.reported() if r.get("frame") == "watcher"}
+
+        names = {v: k for k, v in kernels.ids.items()} | {bob.peer_id: "bob", ada.peer_id: "ada"}
+        try:
+            wait_until(lambda: watched() >= everyone - {watcher}, 60, "the watcher to see all 21")
+        except AssertionError as failed:
+            missing = sorted(names.get(p, p) for p in everyone - {watcher} - watched())
+            raise AssertionError(f"{failed}; not seen: {missing}") from None
+        print(f"the watcher decoded all 21 {time.monotonic() - started:.1f} s after the first")
+
+        more = f"+{len(everyone) - 1 - PAGE_SIZE}"  # the remote cameras off the page
+        for person in (ada, bob):
+            wait_until(
+                lambda p=person: (
+                    p.js("() => document.querySelector('.nbc-more')?.textContent") == more
+                ),
+                30,
+                f"{person.name}'s grid to page the class ({more})",
+            )
+            wait_until(
+                functools.partial(decodes_its_page, person),
+                MEDIA_TIMEOUT,
+                f"{person.name} to decode the cameras on the page, and no other",
+            )
+            assert len(cameras_shown(person)) == PAGE_SIZE
+            assert probes.connected_connections(person) == 2
+
+        # ada turns the page: the next cameras come, the first page's stop.
+        first_page = cameras_shown(ada)
+        turned = time.monotonic()
+        ada.page.click(".nbc-pager [data-action='page-next']")
+        seen: dict[str, set[str]] = {}
+        try:
+            wait_until(
+                lambda: (
+                    cameras_shown(ada) not in (first_page, set()) and decodes_its_page(ada, seen)
+                ),
+                MEDIA_TIMEOUT,
+                "ada's second page to decode",
+            )
+        except AssertionError as failed:
+            told = {k: sorted(names.get(p, p) for p in v) for k, v in seen.items()}
+            raise AssertionError(f"{failed}; last: {told}") from None
+        print(f"the second page decoded {time.monotonic() - turned:.1f} s after the turn")
+        assert not cameras_shown(ada) & first_page - {bob.peer_id}  # the speaker may stay
+
+        for name in ("student00", f"student{CLASS_STUDENTS - 1:02}"):
+            stats = kernels.stats(name)
+            assert stats["media"] == "sfu"
+            assert sum(stats["received"].values()) == 0, stats
+    finally:
+        kernels.close()

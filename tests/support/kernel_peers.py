@@ -25,6 +25,7 @@ from .polling import wait_until
 #   {"on_frame": name}           a callback on every peer's camera frames (same reports)
 #   {"stop": name}               stops reading          -> {"stopped": name}
 #   {"peers": name}              -> {"peers": name, "links": {id: {"shows_us", "frames_sent"}}}
+#   {"stats": name}              -> {"stats": name, "media": plane, "received": {id: frames}}
 #   {"leave": name}              -> {"left": name, "status": "left"}
 # End of input: every peer leaves -> {"status": "left"} per peer still in.
 SCRIPT = r"""
@@ -82,6 +83,10 @@ async def main(url, token, room):
                 for peer_id, peer in peers[name].links.items()
             }
             report(peers=name, links=links)
+        elif "stats" in command:
+            name = command["stats"]
+            received = {p: r["frames_received"] for p, r in peers[name].stats.items()}
+            report(stats=name, media=peers[name].media, received=received)
         elif "leave" in command:
             name = command["leave"]
             kp = peers.pop(name)
@@ -180,6 +185,17 @@ class KernelPeers:
         )
         links: dict[str, dict[str, Any]] = report["links"]
         return links
+
+    def stats(self, name: str) -> dict[str, Any]:
+        """``name``'s plane (``media``) and frames received from each peer (``received``)."""
+        before = len(self.reported())
+        self.command(stats=name)
+        report: dict[str, Any] = wait_until(
+            lambda: next((r for r in self.reported()[before:] if r.get("stats") == name), None),
+            30,
+            f"{name}'s stats",
+        )
+        return report
 
     def leave(self, name: str) -> None:
         self.command(leave=name)
