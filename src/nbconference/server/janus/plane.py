@@ -11,6 +11,7 @@ last of our peers using it leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class SfuPeer:
     # The simulcast layer asked for each of its mids (by sfu-update's configure).
     layers: dict[str, int] = field(default_factory=dict)
     pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    subscribing: asyncio.Task[None] | None = field(default=None, repr=False)  # its pump
 
 
 class SfuRooms:
@@ -229,10 +231,13 @@ class SfuRooms:
         streams = self._janus_streams(peer, wanted)
         state = await self._state(peer)
         if state.subscriber is not None:
-            await self._renegotiate(peer, state, {"subscribe": streams})
-            return
+            # A client sends sfu-subscribe for a new subscriber connection only (changes
+            # go by sfu-update): it started over (after the SFU was away, say), so the old
+            # connection's handle goes, or Janus would renegotiate a connection nobody has.
+            await self._drop_subscriber(state)
         state.subscriber = await state.session.attach()
-        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state)))
+        state.subscribing = asyncio.ensure_future(self._pump_subscriber(peer, state))
+        state.pumps.append(state.subscribing)
         join = {
             "request": "join",
             "ptype": "subscriber",
@@ -242,6 +247,19 @@ class SfuRooms:
         data, offer = await state.subscriber.message(join, wait_event=True)
         self._learn(state, data)
         self._send_offer(peer, state, offer)
+
+    @staticmethod
+    async def _drop_subscriber(state: SfuPeer) -> None:
+        """Detach the peer's subscriber handle (Janus hangs up its connection)."""
+        handle, state.subscriber = state.subscriber, None
+        state.carried, state.layers = {}, {}
+        if state.subscribing is not None:
+            state.subscribing.cancel()
+            state.pumps.remove(state.subscribing)
+            state.subscribing = None
+        if handle is not None:
+            with contextlib.suppress(JanusError):  # a handle Janus dropped already
+                await handle.detach()
 
     async def _update(self, peer: Peer, msg: SfuUpdate) -> None:
         state = self.rooms.get(peer.room, {}).get(peer.id)
