@@ -89,6 +89,7 @@ class SfuRooms:
         self.rooms: dict[str, dict[str, SfuPeer]] = {}
         self._created: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._reconnecting = asyncio.Lock()
 
     async def close(self) -> None:
         await self.client.close()
@@ -156,7 +157,10 @@ class SfuRooms:
             if peer not in self._room_peers(peer.room):
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
             if self.client.closed and self._connect is not None:
-                self.client = await self._connect()  # Janus restarted: a new connection
+                # Janus restarted: one new connection, for the peers that ask together too.
+                async with self._reconnecting:
+                    if self.client.closed:
+                        self.client = await self._connect()
             session = await self.client.create()
             handle = await session.attach()
             if peer not in self._room_peers(peer.room):  # it left while Janus answered
