@@ -2,7 +2,9 @@
 starts and supervises: with ``mesh_max_peers = 2`` the third join moves the room to the
 SFU, every page then holds one publisher and one subscriber connection and decodes the
 other two, and the first two see at most 3 s of frozen video across the move. Chromium
-has three fake cameras here, so a camera switched mid-call is seen through the SFU."""
+has three fake cameras here, so a camera switched mid-call is seen through the SFU. A gate
+on the Lab's PATH can keep Janus from starting again: the pages then say so, and nothing
+leaks while they and the supervisor keep trying."""
 
 from __future__ import annotations
 
@@ -330,10 +332,11 @@ def test_with_janus_gone_for_good_the_pages_say_so_and_nothing_leaks(meeting: Me
     assert not any(SFU_AWAY in n for p in people for n in probes.notices(p))
     # The gate on the Lab's PATH (LAB_ENV) fails every start of Janus from now on.
     gone = Path(meeting.lab.root_dir.parent / "home" / LAB_ENV["NBC_JANUS_GONE"])
+    in_call = sample(meeting, people)
     gone.touch()
     try:
         janus = lab_janus(meeting)
-        before = failed_starts(meeting)
+        failed_before = failed_starts(meeting)
         janus.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         wait_until(lambda: all_say_janus_is_away(people), 5, "every page to say so")
@@ -341,10 +344,12 @@ def test_with_janus_gone_for_good_the_pages_say_so_and_nothing_leaks(meeting: Me
         # The supervisor tries again 0.5 s, 1.5 s, 3.5 s, 7.5 s and 15.5 s after the kill
         # (the backoff doubles up to 8 s): sample after the second failed start, and just
         # before the fifth, where the marker goes and the fifth start succeeds.
-        wait_until(lambda: failed_starts(meeting) >= before + 2, 5, "two failed starts of Janus")
+        wait_until(
+            lambda: failed_starts(meeting) >= failed_before + 2, 5, "two failed starts of Janus"
+        )
         first = sample(meeting, people)
         fourth_at = wait_until(
-            lambda: failed_starts(meeting) >= before + 4 and time.monotonic(),
+            lambda: failed_starts(meeting) >= failed_before + 4 and time.monotonic(),
             10,
             "four failed starts",
         )
@@ -383,4 +388,8 @@ def test_with_janus_gone_for_good_the_pages_say_so_and_nothing_leaks(meeting: Me
             f"{person.name} back on the SFU, saying nothing",
         )
     print(f"the call came back {time.monotonic() - back_at:.1f} s after Janus did")
+    back = sample(meeting, people)
+    print(f"the Lab in the call before and after: {in_call} {back}")
+    # One connection to the new Janus, whatever the number of pages that asked at once.
+    assert back.fds - in_call.fds <= LAB_NOISE, (in_call, back)
     assert [probes.live_connections(p) for p in people] == [2, 2, 2]
