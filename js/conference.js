@@ -220,6 +220,7 @@ export class Conference extends EventTarget {
       handNote: this.#handNote,
       timeline: this.#timeline.record(),
       media: this.#id ? this.#planes.plane : "",
+      sfuAway: this.#planes.plane === "sfu" && this.#planes.sfu.away,
       prejoin: this.#devices.prejoinSnapshot(),
       devices: this.#devices.snapshot(),
       deviceRequest: this.#devices.request,
@@ -782,6 +783,13 @@ export class Conference extends EventTarget {
     // The SFU refused a subscription (a feed that just went): the next feeds list decides.
     if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
     if (frame.code === ERROR.SFU_UNAVAILABLE) this.#planes.sfuUnavailable();
+    // While the SFU is away, the view says so for as long as it lasts (sfuAway): the
+    // requests it fails or refuses meanwhile are no news.
+    const sfuError = frame.code === ERROR.SFU_UNAVAILABLE || frame.code === ERROR.SFU_REFUSED;
+    if (sfuError && this.#planes.sfu.away) {
+      console.info("nbconference:", text);
+      return;
+    }
     if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
       console.info("nbconference:", text);
       return;

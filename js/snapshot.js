@@ -55,6 +55,8 @@ import { peerTraits } from "./mesh.js";
  *   the latest join happened (epoch ms), for "why was joining slow?"
  * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
  *   or through the server's SFU; "" until we have joined
+ * @property {boolean} sfuAway  our media goes through the server's SFU, and it does not
+ *   answer (its Janus is down): nothing gets through until it does; we keep trying
  * @property {Readonly<import("./prejoin.js").PrejoinSnapshot> | null} prejoin  the
  *   pre-join panel, while it waits for the person's click
  * @property {Readonly<import("./prejoin.js").DeviceMenus & { report: import("./devices.js").DeviceReport }>} devices

@@ -27,6 +27,10 @@ function plural(count) {
 export const LOCAL_SIGNALING =
   "Using a local signaling server. Restart Jupyter to use the built-in one.";
 
+/** Shown for as long as the server's media server (the SFU) does not answer. */
+export const SFU_AWAY =
+  "The media server is not reachable: no video or sound gets through for now. Trying again…";
+
 /**
  * The call, named for people: the notebook it belongs to, or its room.
  * @param {ConferenceSnapshot} c
@@ -75,6 +79,9 @@ export function renderView(el, conference) {
   const notice = h("div", "nbc-notice");
   notice.setAttribute("role", "alert");
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
+  const sfuAway = h("div", "nbc-notice nbc-sfu-away");
+  sfuAway.setAttribute("role", "alert");
+  sfuAway.textContent = SFU_AWAY;
   const chat = chatPanel((text) => conference.sendChat(text));
   const hands = handsPanel((peerId) => conference.lowerHand(peerId));
   const diagnosis = diagnosisPanel(() => void conference.diagnose());
@@ -132,6 +139,7 @@ export function renderView(el, conference) {
   root.append(
     header,
     recording.el,
+    sfuAway,
     notice,
     mediaNotice,
     requests.el,
@@ -154,6 +162,7 @@ export function renderView(el, conference) {
     status.textContent = statusText(c);
     notice.textContent = c.notice;
     notice.hidden = !c.notice;
+    sfuAway.hidden = !c.sfuAway || c.status !== "joined";
     recording.update(c.status === "joined" || c.status === "reconnecting" ? c.recorders : []);
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";

@@ -405,6 +405,36 @@ async def test_after_janus_restarts_the_room_is_told_and_a_peer_publishes_again(
 
 
 @needs_janus
+async def test_a_second_sfu_subscribe_is_a_new_subscriber_connection(
+    server: StandaloneServer,
+) -> None:
+    """A page that starts over (its SFU was away) subscribes again before its old
+    subscriber connection ever came up: it gets an offer of its own, the first one's
+    handle gone (an update of that handle would wait for a connection nobody has)."""
+    alice, bob = await joined(server, "lab"), await joined(server, "lab")
+    publisher, mid = await publish_camera(alice)
+    await bob.next_of("sfu-feeds")
+    await bob.send(sfu_subscribe_message([(alice.id, mid)]))
+    await bob.next_of("sfu-offer")  # never answered: that connection is given up
+    await bob.send(sfu_subscribe_message([(alice.id, mid)]))
+    offer = await bob.next_of("sfu-offer")
+    subscriber = rtc()
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    subscriber.on("track", tracks.put_nowait)
+    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
+    track = await asyncio.wait_for(tracks.get(), 10)
+    frame = await asyncio.wait_for(track.recv(), 15)
+    assert frame.width > 0
+    sfu = server.registry.sfu
+    assert sfu is not None
+    assert [s.subscriber is not None for s in sfu.rooms["lab"].values()].count(True) == 1
+    await publisher.close()
+    await subscriber.close()
+
+
+@needs_janus
 async def test_a_layer_is_configured_only_on_a_mid_of_that_subscriber(
     server: StandaloneServer,
 ) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 from aiortc.mediastreams import MediaStreamError
 from tornado.websocket import websocket_connect
@@ -24,7 +26,16 @@ from nbconference.server.janus import (
     JanusProcess,
 )
 from nbconference.server.janus.config import JanusConfig, parse_port_range, write_config
-from support.janus import listening, loopback_config, needs_janus, publish, rtc, subscribe
+from support.janus import (
+    JANUS,
+    JANUS_GATE,
+    listening,
+    loopback_config,
+    needs_janus,
+    publish,
+    rtc,
+    subscribe,
+)
 from support.polling import eventually
 
 pytestmark = needs_janus
@@ -196,6 +207,63 @@ async def test_a_killed_janus_is_restarted_and_answers_again(janus: JanusProcess
             await probe.close()
 
     await eventually(answers, 10, "Janus restarted (once) and answering")
+
+
+async def test_a_janus_that_will_not_start_again_is_retried_with_backoff_until_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through a gate that fails every start while a file exists: the supervisor keeps
+    trying, no faster than its backoff allows (here up to 1 s), logs each failed start
+    once (the first with Janus' log tail), starts Janus once it can, and stop() ends it
+    during its backoff with nothing left behind."""
+    assert JANUS is not None
+    gone = tmp_path / "janus-gone"
+    monkeypatch.setenv("NBC_REAL_JANUS", JANUS)
+    monkeypatch.setenv("NBC_JANUS_GONE", str(gone))
+    caplog.set_level(logging.WARNING, logger="nbconference.janus")
+    janus = JanusProcess(
+        loopback_config(),
+        binary=str(JANUS_GATE / "janus"),
+        directory=tmp_path / "janus",
+        max_backoff=1.0,
+    )
+    await janus.start()
+    try:
+        gone.touch()
+        os.kill(janus.pid or 0, signal.SIGKILL)
+        # Tries 0.5, 1.5, 2.5, 3.5 and 4.5 s after the kill (each failure takes a little).
+        await asyncio.sleep(5.0)
+        failed = janus.failed_starts
+        said = [r.getMessage() for r in caplog.records if "will not start" in r.getMessage()]
+        print(f"{failed} failed starts in 5 s; the first said: {said[0] if said else None}")
+        assert 3 <= failed <= 5, failed
+        assert len(said) == failed, said
+        assert "janus (test gate): will not start" in said[0]  # Janus' log tail
+        assert janus.pid is None and not _janus_children()
+
+        gone.unlink()
+        await eventually(lambda: janus.restarts == 1, 5, "Janus started again")
+        assert janus.pid is not None
+        assert f"after {janus.failed_starts} failed starts" in caplog.text
+
+        gone.touch()
+        os.kill(janus.pid or 0, signal.SIGKILL)
+        await eventually(lambda: janus.failed_starts > failed, 5, "a failed start")
+        loop = asyncio.get_running_loop()
+        stopping = loop.time()
+        await janus.stop()
+        stopped_s = loop.time() - stopping
+        after = janus.failed_starts
+        await asyncio.sleep(1.5)
+        assert janus.failed_starts == after, "it went on trying after stop()"
+        assert stopped_s < 1.0 and janus.pid is None and not _janus_children(), stopped_s
+    finally:
+        await janus.stop()
+
+
+def _janus_children() -> list[psutil.Process]:
+    """The janus processes this test process has started that are still there."""
+    return [p for p in psutil.Process().children(recursive=True) if p.name() == "janus"]
 
 
 async def test_a_missing_binary_gives_one_clear_error(tmp_path: Path) -> None:

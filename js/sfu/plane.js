@@ -112,6 +112,8 @@ export class SfuPlane {
   #retry = undefined;
   /** the next retry's wait (doubles while the SFU stays away) */
   #retryMs = RETRY_FIRST_MS;
+  /** the SFU did not answer our last request, and has not answered since */
+  away = false;
   selfId = "";
 
   /** @param {SfuPlaneOptions} options */
@@ -216,14 +218,17 @@ export class SfuPlane {
       console.warn("nbconference: an SFU frame could not be applied", frame.type, error);
     switch (frame.type) {
       case SFU_SERVER.ANSWER:
+        this.#reached();
         publisher.answered(frame.sdp).catch(fail);
         break;
       case SFU_SERVER.OFFER:
+        this.#reached();
         subscriber.offered(frame.sdp, frame.streams);
         break;
       case SFU_SERVER.FEEDS:
         this.#listed = frame.feeds;
         if (frame.feeds.some((feed) => feed.peer === this.selfId)) {
+          this.#reached();
           this.#live = true;
           this.#retryMs = RETRY_FIRST_MS;
         }
@@ -278,12 +283,24 @@ export class SfuPlane {
    * little later, waiting longer each time it is still away.
    */
   unavailable() {
-    if (!this.publisher || this.#retry !== undefined) return;
+    if (!this.publisher) return;
+    if (!this.away) {
+      this.away = true;
+      this.#options.onChange();
+    }
+    if (this.#retry !== undefined) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       if (this.publisher) this.#restart();
     }, this.#retryMs);
     this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+  }
+
+  /** The SFU answered (its Janus is there): no longer away. */
+  #reached() {
+    if (!this.away) return;
+    this.away = false;
+    this.#options.onChange();
   }
 
   /** The SFU refused a request: the subscription starts over from what it lists next. */
@@ -405,6 +422,7 @@ export class SfuPlane {
     this.people.clear();
     this.#listed = [];
     this.#live = false;
+    this.away = false;
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#retryMs = RETRY_FIRST_MS;

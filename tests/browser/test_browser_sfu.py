@@ -2,22 +2,27 @@
 starts and supervises: with ``mesh_max_peers = 2`` the third join moves the room to the
 SFU, every page then holds one publisher and one subscriber connection and decodes the
 other two, and the first two see at most 3 s of frozen video across the move. Chromium
-has three fake cameras here, so a camera switched mid-call is seen through the SFU."""
+has three fake cameras here, so a camera switched mid-call is seen through the SFU. A gate
+on the Lab's PATH can keep Janus from starting again: the pages then say so, and nothing
+leaks while they and the supervisor keep trying."""
 
 from __future__ import annotations
 
 import functools
 import itertools
+import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 import pytest
 from playwright.sync_api import Browser, Playwright
 
 from support import devices, probes
-from support.janus import loopback_config, needs_janus
+from support.janus import JANUS, JANUS_GATE, loopback_config, needs_janus
 from support.kernel_peers import KernelPeers
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import (
@@ -37,6 +42,13 @@ LAB_ARGS = [
     "--NBConference.mesh_max_peers=2",
     f"--NBConference.janus_rtp_port_range={loopback_config().rtp_port_range}",
 ]
+# The Lab finds `janus` through a gate that fails to start it while the file that
+# NBC_JANUS_GONE names exists (in the Lab's own HOME, see janus_gone_marker).
+LAB_ENV = {
+    "PATH": f"{JANUS_GATE}{os.pathsep}{os.environ.get('PATH', '')}",
+    "NBC_REAL_JANUS": JANUS or "janus",
+    "NBC_JANUS_GONE": "janus-gone",
+}
 # The move may freeze a camera this long at most (the issue's promise).
 MAX_FREEZE_S = 3.0
 # A tile's new size or its hiding reaches the video it receives within this long.
@@ -359,3 +371,133 @@ def test_a_class_of_twenty_kernel_peers_pages_through_the_sfu(meeting: Meeting) 
             assert sum(stats["received"].values()) == 0, stats
     finally:
         kernels.close()
+
+
+# What every page says while the server's Janus is down (js/view.js SFU_AWAY).
+SFU_AWAY = "The media server is not reachable"
+# Janus gone for good: how the Lab's supervisor says each start that failed.
+WILL_NOT_START = "Janus will not start"
+# Growth tolerated between the two samples of the Lab process (a thread of asyncio's child
+# watcher may be alive at that moment); a leak per failed start grows by one per start,
+# and at least two fall between the samples.
+LAB_NOISE = 1
+
+
+def failed_starts(meeting: Meeting) -> int:
+    """How many starts of Janus the Lab's supervisor has logged as failed."""
+    return meeting.lab.log_path.read_text(errors="replace").count(WILL_NOT_START)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What might leak while Janus is gone."""
+
+    live: list[int]  # each page's connections not closed
+    made: list[int]  # each page's connections made so far
+    fds: int  # the Lab's open file descriptors
+    threads: int  # the Lab's threads
+    janus: list[int]  # the Lab's janus children (pids)
+    zombies: list[int]  # the Lab's children that died unreaped
+    failed_starts: int  # the starts of Janus the Lab has logged as failed
+
+
+def sample(meeting: Meeting, people: list[Participant]) -> Sample:
+    lab = psutil.Process(meeting.lab.process.pid)
+    children = lab.children(recursive=True)
+    return Sample(
+        live=[probes.live_connections(p) for p in people],
+        made=[probes.made_connections(p) for p in people],
+        fds=lab.num_fds(),
+        threads=lab.num_threads(),
+        janus=[c.pid for c in children if c.name() == "janus"],
+        zombies=[c.pid for c in children if c.status() == psutil.STATUS_ZOMBIE],
+        failed_starts=failed_starts(meeting),
+    )
+
+
+def back_and_quiet(person: Participant, others: list[Participant]) -> bool:
+    """On the SFU again, decoding the others, with no notice shown (else it says why not)."""
+    shown = probes.notices(person)
+    if not on_the_sfu(person, others) or shown:
+        live = probes.live_connections(person)
+        raise AssertionError(f"notices {shown}, {live} live connections")
+    return True
+
+
+def all_say_janus_is_away(people: list[Participant]) -> bool:
+    return all(any(SFU_AWAY in n for n in probes.notices(p)) for p in people)
+
+
+def test_with_janus_gone_for_good_the_pages_say_so_and_nothing_leaks(meeting: Meeting) -> None:
+    people = open_people(meeting, meeting.room(), ["ada", "bob", "cy"])
+    for person in people:
+        others = [p for p in people if p is not person]
+        wait_until(
+            functools.partial(on_the_sfu, person, others),
+            MEDIA_TIMEOUT,
+            f"{person.name} on the SFU",
+        )
+    assert not any(SFU_AWAY in n for p in people for n in probes.notices(p))
+    # The gate on the Lab's PATH (LAB_ENV) fails every start of Janus from now on.
+    gone = Path(meeting.lab.root_dir.parent / "home" / LAB_ENV["NBC_JANUS_GONE"])
+    in_call = sample(meeting, people)
+    gone.touch()
+    try:
+        janus = lab_janus(meeting)
+        failed_before = failed_starts(meeting)
+        janus.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_until(lambda: all_say_janus_is_away(people), 5, "every page to say so")
+        said_s = time.monotonic() - killed_at
+        # The supervisor tries again 0.5 s, 1.5 s, 3.5 s, 7.5 s and 15.5 s after the kill
+        # (the backoff doubles up to 8 s): sample after the second failed start, and just
+        # before the fifth, where the marker goes and the fifth start succeeds.
+        wait_until(
+            lambda: failed_starts(meeting) >= failed_before + 2, 5, "two failed starts of Janus"
+        )
+        first = sample(meeting, people)
+        fourth_at = wait_until(
+            lambda: failed_starts(meeting) >= failed_before + 4 and time.monotonic(),
+            10,
+            "four failed starts",
+        )
+        # Meanwhile the message stays, with nothing to click.
+        while time.monotonic() < fourth_at + 6.5:
+            assert all_say_janus_is_away(people), [probes.notices(p) for p in people]
+            time.sleep(0.5)
+        second = sample(meeting, people)
+        apart_s = time.monotonic() - killed_at
+        shown = [probes.notices(p) for p in people]
+        print(
+            f"with Janus gone: said in {said_s:.1f} s; from {first} to {second} at {apart_s:.1f} s"
+        )
+        print(f"what the pages show: {shown[0]}")
+    finally:
+        gone.unlink(missing_ok=True)
+    assert all(notices == shown[0] and len(notices) == 1 for notices in shown), shown
+    # The pages kept trying (a connection made each time) and closed what they gave up.
+    made = zip(first.made, second.made, strict=True)
+    assert all(after - before >= 3 for before, after in made), (first, second)
+    assert all(n <= 2 for n in first.live + second.live), (first, second)
+    # And so did the Lab: its starts failed in between, its descriptors and threads did
+    # not grow with them, and no janus is left over (one may be failing to start).
+    assert second.failed_starts - first.failed_starts >= 2, (first, second)
+    assert second.fds - first.fds <= LAB_NOISE, (first, second)
+    assert second.threads - first.threads <= LAB_NOISE, (first, second)
+    assert len(second.janus) <= 1 and not second.zombies, second
+    # The marker gone, the next start succeeds and the call comes back by itself.
+    wait_until(lambda: len(sample(meeting, people).janus) == 1, 10, "Janus to start again")
+    back_at = time.monotonic()
+    for person in people:
+        others = [p for p in people if p is not person]
+        wait_until(
+            functools.partial(back_and_quiet, person, others),
+            JANUS_BACK_S,
+            f"{person.name} back on the SFU, saying nothing",
+        )
+    print(f"the call came back {time.monotonic() - back_at:.1f} s after Janus did")
+    back = sample(meeting, people)
+    print(f"the Lab in the call before and after: {in_call} {back}")
+    # One connection to the new Janus, whatever the number of pages that asked at once.
+    assert back.fds - in_call.fds <= LAB_NOISE, (in_call, back)
+    assert [probes.live_connections(p) for p in people] == [2, 2, 2]

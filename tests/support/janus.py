@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -15,6 +16,8 @@ from nbconference.server.janus import JanusConfig, JanusHandle
 from .processes import free_port
 
 JANUS = shutil.which("janus")
+# A folder whose `janus` runs the real one unless told it is gone (see the script there).
+JANUS_GATE = Path(__file__).parent / "janus_gate"
 needs_janus = pytest.mark.skipif(
     JANUS is None, reason="the SFU tests need Janus: apt-get install janus"
 )

@@ -441,6 +441,28 @@ def connected_connections(participant: Participant) -> int:
     return count
 
 
+def live_connections(participant: Participant) -> int:
+    """How many of the page's RTCPeerConnections are not closed (COUNT_CONNECTIONS_JS)."""
+    script = """() => (window.__nbcConnections ?? [])
+        .filter((pc) => pc.signalingState !== "closed").length"""
+    count: int = participant.js(script)
+    return count
+
+
+def made_connections(participant: Participant) -> int:
+    """How many RTCPeerConnections the page has made so far (COUNT_CONNECTIONS_JS)."""
+    count: int = participant.js("() => (window.__nbcConnections ?? []).length")
+    return count
+
+
+def notices(participant: Participant) -> list[str]:
+    """The widget's notice lines that are shown now, top to bottom."""
+    script = """() => Array.from(document.querySelectorAll(".nbc-root .nbc-notice"))
+        .filter((el) => !el.hidden && el.textContent).map((el) => el.textContent)"""
+    shown: list[str] = participant.js(script)
+    return shown
+
+
 def plane(participant: Participant) -> str:
     """Which media plane carries the page's call: "mesh" or "sfu"."""
     result: str = participant.js(f"() => {CONFERENCE_JS}.plane")

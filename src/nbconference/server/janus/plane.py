@@ -67,6 +67,7 @@ class SfuPeer:
     # ``carried`` when the subscriber last answered (None: it never did).
     started: dict[str, tuple[str, str]] | None = None
     pumps: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    subscribing: asyncio.Task[None] | None = field(default=None, repr=False)  # its pump
 
 
 class SfuRooms:
@@ -90,6 +91,7 @@ class SfuRooms:
         self.rooms: dict[str, dict[str, SfuPeer]] = {}
         self._created: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._reconnecting = asyncio.Lock()
 
     async def close(self) -> None:
         await self.client.close()
@@ -157,7 +159,10 @@ class SfuRooms:
             if peer not in self._room_peers(peer.room):
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
             if self.client.closed and self._connect is not None:
-                self.client = await self._connect()  # Janus restarted: a new connection
+                # Janus restarted: one new connection, for the peers that ask together too.
+                async with self._reconnecting:
+                    if self.client.closed:
+                        self.client = await self._connect()
             session = await self.client.create()
             handle = await session.attach()
             if peer not in self._room_peers(peer.room):  # it left while Janus answered
@@ -232,10 +237,13 @@ class SfuRooms:
         streams = self._janus_streams(peer, wanted)
         state = await self._state(peer)
         if state.subscriber is not None:
-            await self._renegotiate(peer, state, {"subscribe": streams})
-            return
+            # A client sends sfu-subscribe for a new subscriber connection only (changes
+            # go by sfu-update): it started over (after the SFU was away, say), so the old
+            # connection's handle goes, or Janus would renegotiate a connection nobody has.
+            await self._drop_subscriber(state)
         state.subscriber = await state.session.attach()
-        state.pumps.append(asyncio.ensure_future(self._pump_subscriber(peer, state)))
+        state.subscribing = asyncio.ensure_future(self._pump_subscriber(peer, state))
+        state.pumps.append(state.subscribing)
         join = {
             "request": "join",
             "ptype": "subscriber",
@@ -245,6 +253,19 @@ class SfuRooms:
         data, offer = await state.subscriber.message(join, wait_event=True)
         self._learn(state, data)
         self._send_offer(peer, state, offer)
+
+    @staticmethod
+    async def _drop_subscriber(state: SfuPeer) -> None:
+        """Detach the peer's subscriber handle (Janus hangs up its connection)."""
+        handle, state.subscriber = state.subscriber, None
+        state.carried, state.layers = {}, {}
+        if state.subscribing is not None:
+            state.subscribing.cancel()
+            state.pumps.remove(state.subscribing)
+            state.subscribing = None
+        if handle is not None:
+            with contextlib.suppress(JanusError):  # a handle Janus dropped already
+                await handle.detach()
 
     async def _update(self, peer: Peer, msg: SfuUpdate) -> None:
         state = self.rooms.get(peer.room, {}).get(peer.id)

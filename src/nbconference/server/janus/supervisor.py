@@ -50,7 +50,8 @@ class JanusProcess:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.max_backoff = max_backoff
-        self.restarts = 0
+        self.restarts = 0  # times it was started again after it died
+        self.failed_starts = 0  # starts that failed meanwhile (each one logged)
         self._process: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
@@ -137,7 +138,6 @@ class JanusProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     async def _supervise(self, binary: str, jcfg: Path) -> None:
-        backoff = 0.5
         while not self._stopping:
             process = self._process
             assert process is not None
@@ -145,23 +145,46 @@ class JanusProcess:
             if self._stopping:
                 return
             log.warning(
-                "Janus (pid %s) exited with %s; restarting in %.1f s",
-                process.pid,
-                process.returncode,
-                backoff,
+                "Janus (pid %s) exited with %s; restarting it", process.pid, process.returncode
             )
+            await self._restart(binary, jcfg)
+
+    async def _restart(self, binary: str, jcfg: Path) -> None:
+        """Start Janus again until it answers: 0.5 s after it died, then waiting twice as
+        long after each failed start, up to ``max_backoff``. Each failure is logged once,
+        the first with Janus' log tail (the SFU's rooms have no media meanwhile)."""
+        backoff = 0.5
+        failures = 0
+        while True:
             await asyncio.sleep(backoff)
             if self._stopping:
                 return
             try:
                 await self._spawn(binary, jcfg)
             except Exception as error:
-                log.error("Janus did not restart: %s", error)
+                failures += 1
+                self.failed_starts += 1
                 backoff = min(backoff * 2, self.max_backoff)
+                if failures == 1:
+                    log.error(
+                        "Janus will not start, so rooms on the SFU have no media; trying "
+                        "again every %g s at most. %s",
+                        self.max_backoff,
+                        error,
+                    )
+                else:
+                    last = self.log_tail(1) or "(nothing)"
+                    log.error(
+                        "Janus will not start (failure %d; it last logged %r); next try in %.1f s",
+                        failures,
+                        last,
+                        backoff,
+                    )
                 continue
             self.restarts += 1
-            log.warning("Janus restarted (pid %s)", self.pid)
-            backoff = 0.5
+            after = f" after {failures} failed starts" if failures else ""
+            log.warning("Janus restarted (pid %s)%s", self.pid, after)
+            return
 
     async def _kill(self) -> None:
         """SIGINT (Janus' clean exit), then SIGTERM, then SIGKILL, each after a timeout."""
