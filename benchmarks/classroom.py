@@ -19,7 +19,8 @@ of ``WINDOW_S``:
 - ``mesh``: what a mesh would have cost the teacher. A mesh room holds at most 8
   (``max_peers_per_room`` without an SFU), and each link carries its own encoding of the
   camera, so the teacher would upload at least one lowest-layer stream per student:
-  ``teacher_uplink_kbps_at_least`` is the class size times the measured lowest layer.
+  ``teacher_uplink_kbps_at_least`` is the class size times the measured bitrate of the
+  lowest layer sent.
 
 Prints JSON to stdout.
 
@@ -81,7 +82,10 @@ async () => {
     if (s.type !== "outbound-rtp") return;
     bytes += s.bytesSent || 0;
     if (s.kind === "video" && s.rid) {
-      layers[s.rid] = { bytes: s.bytesSent || 0, height: s.frameHeight || 0 };
+      layers[s.rid] = {
+        bytes: s.bytesSent || 0, height: s.frameHeight || 0,
+        limitation: s.qualityLimitationReason ?? null,
+      };
     }
   });
   return { bytes, layers };
@@ -165,10 +169,12 @@ def run_class(meeting: Meeting, students: int, watching: int) -> dict[str, Any]:
                     up_before["layers"].get(rid, {}).get("bytes", 0), layer["bytes"], elapsed
                 ),
                 "height": layer["height"],
+                "limited_by": layer["limitation"],
             }
             for rid, layer in up_after["layers"].items()
         }
-        lowest = min((layer["kbps"] for layer in layers.values() if layer["kbps"] > 0), default=0.0)
+        sent = [layer for layer in layers.values() if layer["height"] and layer["kbps"]]
+        lowest = min(sent, key=lambda layer: layer["height"])["kbps"] if sent else 0.0
         return {
             "students": students,
             "watching": watching,
