@@ -42,7 +42,7 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   [ERROR.CHAT_INVALID]: "a chat message was empty or not valid text",
   [ERROR.CHAT_TOO_LONG]: "a chat message was too long",
   [ERROR.CHAT_RATE_LIMITED]: "too many chat messages; wait a moment before sending more",
-  [ERROR.SFU_UNAVAILABLE]: "this server has no media server (SFU) for the call",
+  [ERROR.SFU_UNAVAILABLE]: "the media server (SFU) is not available",
   [ERROR.SFU_REFUSED]: "the media server (SFU) refused a request",
 });
 
