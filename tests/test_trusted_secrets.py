@@ -1,9 +1,11 @@
 """Only a process every participant trusts holds the secrets others' calls depend on: the
 Jupyter extension refuses the TURN secret in a JupyterHub user's server or with Redis,
-and Janus' with Redis; a single server of one's own may hold them."""
+and Janus' with Redis; a single server of one's own may hold them. (And what the
+extension logs, a refusal included, goes through the Jupyter server's log.)"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -65,3 +67,32 @@ async def test_a_hub_users_server_does_not_start_the_extension_with_the_turn_sec
     await jp_serverapp.extension_manager.start_all_extensions()
     assert extension.registry is None
     assert "refusing turn_secret inside a JupyterHub user's server" in extension.refused
+
+
+async def test_what_the_extension_logs_goes_through_the_servers_log(
+    jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor's and the plane's lines carry the Jupyter log's time, level and
+    name, as every other line of the server does (they were bare lines on stderr)."""
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    # A Jupyter server's log as a real one is: a handler of its own, no propagation.
+    monkeypatch.setattr(jp_serverapp.log, "handlers", [Keep()])
+    monkeypatch.setattr(jp_serverapp.log, "propagate", False)
+    (extension,) = [
+        app
+        for apps in jp_serverapp.extension_manager.extension_apps.values()
+        for app in apps
+        if isinstance(app, NBConference)
+    ]
+    extension._log_through_jupyter()
+    try:
+        logging.getLogger("nbconference.janus").warning("Janus will not start")
+    finally:
+        monkeypatch.undo()
+        extension._log_through_jupyter()
+    assert seen == ["Janus will not start"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -110,6 +111,24 @@ def refuse_shared_secrets(
             raise SharedSecretRefused(SHARED_TURN_REFUSED.format(where=where))
 
 
+# The Jupyter server's log handlers that our logger writes through (see below).
+_THROUGH_JUPYTER: list[logging.Handler] = []
+
+
+def _writers(log: object) -> list[logging.Handler]:
+    """The handlers that write ``log``'s records, unless they are the root logger's (which
+    our records reach by themselves): Jupyter's own logger has a handler and does not
+    propagate."""
+    current = log if isinstance(log, logging.Logger) else None
+    while current is not None and current is not logging.getLogger():
+        if current.handlers:
+            return list(current.handlers)
+        if not current.propagate:
+            return []
+        current = current.parent
+    return []
+
+
 class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     """Signaling for nbconference widgets, inside the Jupyter server."""
 
@@ -120,6 +139,7 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     refused: str = ""  # why the extension did not start, when it did not
 
     def initialize_handlers(self) -> None:
+        self._log_through_jupyter()
         try:
             refuse_shared_secrets(self)
         except SharedSecretRefused as refused:
@@ -129,6 +149,17 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
             raise
         self.registry = self.make_registry()
         self.handlers.append((SIGNAL_PATH, SignalingHandler, {"registry": self.registry}))
+
+    def _log_through_jupyter(self) -> None:
+        """Our loggers ("nbconference", "nbconference.janus") write through the Jupyter
+        server's log handlers, with its time, level and name, rather than as bare lines on
+        stderr (they had none). They still propagate, so the root logger sees them too."""
+        ours = logging.getLogger("nbconference")
+        for handler in _THROUGH_JUPYTER:
+            ours.removeHandler(handler)  # an earlier server's, in this process
+        _THROUGH_JUPYTER[:] = _writers(getattr(self.serverapp, "log", None))
+        for handler in _THROUGH_JUPYTER:
+            ours.addHandler(handler)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.registry is None:
