@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from nbconference.peer import KernelPeer
 from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
+from nbconference.server.janus import pool as pool_module
 from nbconference.server.janus.plane import janus_room
 from nbconference.server.janus.pool import JanusPool, JanusUnusable
 from nbconference.server.standalone import StandaloneServer, start_server
@@ -186,11 +188,15 @@ async def test_a_room_whose_janus_dies_moves_to_another_and_frames_flow_again(
     assert janus_room("lab") in await listed(alive)
 
 
-async def test_startup_names_a_wrong_secret_and_survives_an_unreachable_instance(
-    instances: list[ExistingJanus], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("janus_count", [1])
+async def test_startup_names_a_wrong_secret_and_retries_an_unreachable_instance(
+    instances: list[ExistingJanus],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     urls = [janus.url for janus in instances]
-    nowhere = f"ws://127.0.0.1:{free_port()}/"
+    port = free_port()
+    nowhere = f"ws://127.0.0.1:{port}/"
 
     def settings(**changes: Any) -> SignalingSettings:
         base = {"sfu": "janus", "janus_api_secret": API_SECRET, "janus_admin_key": ADMIN_KEY}
@@ -202,14 +208,22 @@ async def test_startup_names_a_wrong_secret_and_survives_an_unreachable_instance
         assert API_SECRET not in str(refused.value) and ADMIN_KEY not in str(refused.value)
     with pytest.raises(JanusUnusable, match="none of janus_urls can be reached"):
         await start_server(settings(janus_urls=[nowhere]), port=0)
+    monkeypatch.setattr(pool_module, "RETRY_SECONDS", 0.2)
     with caplog.at_level(logging.ERROR, "nbconference.janus"):
         running = await start_server(settings(janus_urls=[nowhere, urls[0]]), port=0)
+    late = None
     try:
         assert f"the Janus at {nowhere} cannot be reached" in caplog.text
         plane = running.registry.sfu
         assert plane is not None and [i.connected for i in plane.instances] == [False, True]
+        # It comes up later: it is tried again, and takes rooms from then on.
+        config = loopback_configs(2, api_secret=API_SECRET, admin_key=ADMIN_KEY)[1]
+        late = await ExistingJanus(replace(config, ws_port=port)).start()
+        await eventually(lambda: plane.instances[0].connected, 10, "the late instance")
     finally:
         await running.stop()
+        if late is not None:
+            late.stop()
 
 
 @pytest.mark.parametrize("janus_count", [1])

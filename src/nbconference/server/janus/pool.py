@@ -131,6 +131,8 @@ class JanusPool:
         """The instance of ``room``: its pin, or (none yet, or the pinned one is gone
         and holds nothing of the room) the connected one with the least load."""
         instance = self.pins.get(room)
+        if len(self.instances) > 1 and not all(i.connected for i in self.instances):
+            self.keep_trying()  # one whose connection dropped with no peer on it, say
         if instance is not None and (instance.connected or room in instance.rooms):
             return instance
         chosen = self._least_loaded(avoid=instance) or instance or self.instances[0]
@@ -187,8 +189,6 @@ class JanusPool:
             for instance in down:
                 try:
                     await instance.reconnect()
-                except JanusUnusable as error:
-                    log.error("%s", error)
                 except (*UNREACHABLE, JanusError) as error:
                     log.debug("nbconference: the Janus at %s: %r", _url(instance), error)
                 else:
@@ -216,8 +216,17 @@ async def open_instances(
     refuses is JanusUnusable at once, naming the setting: waiting would not fix it."""
 
     def connector(url: str) -> Connect:
+        """Connects again later: every failure is a ConnectionError (a peer's request is
+        then answered sfu-unavailable), a refused secret logged as the error it is."""
+
         async def connect() -> JanusClient:
-            return await connect_checked(url, api_secret, admin_key)
+            try:
+                return await connect_checked(url, api_secret, admin_key)
+            except JanusUnusable as error:
+                log.error("%s", error)
+                raise ConnectionError(str(error)) from None
+            except UNREACHABLE as error:
+                raise ConnectionError(f"the Janus at {url} cannot be reached: {error!r}") from None
 
         return connect
 
