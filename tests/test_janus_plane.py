@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiortc import RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from nbconference.protocol import ProtocolError, parse_client_message
 from nbconference.protocol.sfu import (
@@ -36,8 +36,8 @@ from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
 from nbconference.server.janus.plane import janus_room
 from nbconference.server.standalone import StandaloneServer, start_server
-from support.client import Client, connect_url
-from support.janus import loopback_config, needs_janus, rtc
+from support.client import connect_url
+from support.janus import Recording, loopback_config, needs_janus, publish_camera, rtc
 from support.node import module_url, needs_node, run_module
 from support.polling import eventually
 
@@ -45,19 +45,6 @@ TOKEN = "sfu-plane-test-token-0123456789abcdef"
 
 
 JANUS_LISTED: dict[str, dict[str, Any]] = {}  # the last listing of each Janus room
-
-
-class Recording(Client):
-    """A client that keeps every frame it receives, to scan them for secrets."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.received: list[dict[str, Any]] = []
-
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        message = await super().recv(timeout)
-        self.received.append(message)
-        return message
 
 
 @pytest.fixture
@@ -107,18 +94,6 @@ def assert_no_secret(server: StandaloneServer, *clients: Recording) -> int:
     for secret in secrets:
         assert not any(secret in frame for frame in frames)
     return len(frames)
-
-
-async def publish_camera(client: Recording) -> tuple[Any, str]:
-    pc = rtc()
-    pc.addTrack(VideoStreamTrack())
-    await pc.setLocalDescription(await pc.createOffer())
-    mid = pc.getTransceivers()[0].mid
-    assert mid is not None
-    await client.send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
-    answer = await client.next_of("sfu-answer")
-    await pc.setRemoteDescription(RTCSessionDescription(answer["jsep"]["sdp"], "answer"))
-    return pc, mid
 
 
 @needs_janus

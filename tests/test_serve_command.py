@@ -189,3 +189,23 @@ async def test_idle_exit_with_no_socket_at_all(tmp_path: Path) -> None:
         assert server.process.returncode == 0, server.output()
     finally:
         server.stop()
+
+
+def test_janus_urls_are_checked_when_serve_starts(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("api-secret-from-a-file\n")
+    url = '["ws://127.0.0.1:8188/"]'
+    for args, said in (
+        (("--janus-urls", '["unix:/run/janus.sock"]'), "Unix-socket transport is not supported"),
+        (("--janus-urls", '["http://127.0.0.1:8088/"]'), "is not a ws:// or wss:// URL"),
+        (("--janus-urls", url), "janus_urls needs sfu = 'janus'"),
+        ((f"--janus-api-secret=@{secret}",), "which is empty"),
+        (
+            ("--redis", "redis://127.0.0.1:1/0", "--sfu", "janus", "--janus-urls", url),
+            "sharing the pins through Redis is not built yet",
+        ),
+    ):
+        result = serve("--token=" + "t" * 20, *args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert said in result.stderr, result.stderr
+        assert "api-secret-from-a-file" not in result.stderr

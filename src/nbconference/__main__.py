@@ -23,6 +23,7 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
 from .server.config import SignalingSettings
+from .server.janus.pool import JanusUnusable
 from .server.janus.supervisor import JanusMissing
 from .server.standalone import MIN_TOKEN_CHARS
 
@@ -123,6 +124,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             parser.error(f"{flag(name)}: {str(error).removeprefix(f'{name}: ')}")
     try:
         settings.turn()
+        settings.check_janus()
     except ValueError as error:
         parser.error(str(error))
     return settings
@@ -130,7 +132,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 # Settings whose flag also takes @FILE, so that the value stays out of `ps` and shell
 # history.
-SECRET_SETTINGS = frozenset({"turn_secret"})
+SECRET_SETTINGS = frozenset({"turn_secret", "janus_api_secret", "janus_admin_key"})
 
 
 def _read_secret(path: str) -> str:
@@ -191,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             )
-        except JanusMissing as missing:
-            # The one startup error for a missing SFU: no traceback.
+        except (JanusMissing, JanusUnusable) as missing:
+            # The startup errors for an SFU that is missing or refuses us: no traceback.
             print(missing, file=sys.stderr, flush=True)
             return 1
     return 0

@@ -3,16 +3,24 @@ that publish to and subscribe from a VideoRoom through the server's own client."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
 
-from nbconference.server.janus import JanusConfig, JanusHandle
+from nbconference.protocol.sfu import sfu_publish_message
+from nbconference.server.janus import JanusClient, JanusConfig, JanusHandle, write_config
 
+from .client import Client
 from .processes import free_port
 
 JANUS = shutil.which("janus")
@@ -27,6 +35,77 @@ def loopback_config() -> JanusConfig:
     """Loopback only, and an RTP range of its own so parallel runs do not collide."""
     first = 20000 + (free_port() % 200) * 100
     return JanusConfig(rtp_port_range=f"{first}-{first + 99}")
+
+
+def loopback_configs(count: int, **secrets: str) -> list[JanusConfig]:
+    """``count`` loopback configs with RTP ranges apart, and the same ``secrets``
+    (``api_secret``, ``admin_key``) if given: instances one server may use together."""
+    configs: list[JanusConfig] = []
+    while len(configs) < count:
+        config = replace(loopback_config(), **secrets)
+        if all(c.rtp_port_range != config.rtp_port_range for c in configs):
+            configs.append(config)
+    return configs
+
+
+class ExistingJanus:
+    """A Janus that nobody supervises, as an existing instance is to our server: a plain
+    process with a generated ``config``. ``await start()``, then :meth:`kill` (SIGKILL, it
+    stays dead) or :meth:`stop`."""
+
+    def __init__(self, config: JanusConfig) -> None:
+        self.config = config
+        self.directory = Path(tempfile.mkdtemp(prefix="nbc-existing-janus-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, timeout: float = 10.0) -> ExistingJanus:
+        assert JANUS is not None
+        jcfg = write_config(self.config, self.directory)
+        with open(self.directory / "janus.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [JANUS, "-C", str(jcfg), "-F", str(self.directory), "--disable-colors"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                client = await JanusClient.connect(self.url, self.config.api_secret, 2.0)
+                await client.info()
+                await client.close()
+                return self
+            except Exception:
+                if loop.time() > deadline or self.process.poll() is not None:
+                    raise
+                await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: the instance is gone, and nobody starts it again."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -100,3 +179,29 @@ async def subscribe(handle: JanusHandle, room: str, feed: str, pc: RTCPeerConnec
     answer = {"type": "answer", "sdp": pc.localDescription.sdp}
     started, _ = await handle.message({"request": "start"}, jsep=answer)
     assert started.get("started") == "ok", started
+
+
+class Recording(Client):
+    """A client that keeps every frame it receives, to scan them for secrets."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.received: list[dict[str, Any]] = []
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        message = await super().recv(timeout)
+        self.received.append(message)
+        return message
+
+
+async def publish_camera(client: Recording) -> tuple[Any, str]:
+    """Publish aiortc's test video with the ``sfu-publish`` frame: (its connection, mid)."""
+    pc = rtc()
+    pc.addTrack(VideoStreamTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    mid = pc.getTransceivers()[0].mid
+    assert mid is not None
+    await client.send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
+    answer = await client.next_of("sfu-answer")
+    await pc.setRemoteDescription(RTCSessionDescription(answer["jsep"]["sdp"], "answer"))
+    return pc, mid

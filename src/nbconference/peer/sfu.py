@@ -86,6 +86,8 @@ class SfuPlane:
         self._carried: dict[str, Stream] = {}  # our mid -> (peer id, its mid)
         self._carried_said = 0  # how many sfu-offers have named our mids (a mid is reused)
         self.frames: dict[str, int] = {}  # frames received, by peer id
+        self._live = False  # the room's sfu-feeds listed our own feed
+        self.restarts = 0  # times the SFU forgot our feed and we started over
         self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._readers: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -118,9 +120,14 @@ class SfuPlane:
             sdp = str(frame["jsep"]["sdp"])
             await self.publisher.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         elif kind == SfuServer.FEEDS:
+            feeds = frame.get("feeds", [])
+            if any(feed.get("peer") == self.own_id for feed in feeds):
+                self._live = True
+            elif self._live:
+                await self._restart()
             self._feeds = {
                 str(feed["peer"]): {str(s["mid"]): str(s["kind"]) for s in feed["streams"]}
-                for feed in frame.get("feeds", [])
+                for feed in feeds
                 if feed.get("peer") != self.own_id
             }
             self._asked &= self._published()  # Janus drops a gone feed by itself
@@ -148,6 +155,18 @@ class SfuPlane:
         await pc.setLocalDescription(await pc.createOffer())
         mid = transceiver.mid or "0"
         self._send(sfu_publish_message(pc.localDescription.sdp, [(mid, "camera")]))
+
+    async def _restart(self) -> None:
+        """The SFU forgot our feed (its Janus was lost, and the room may have moved to
+        another): both connections anew, as a page does."""
+        self._live = False
+        self.restarts += 1
+        publisher, subscriber = self.publisher, self.subscriber
+        self.publisher = self.subscriber = None
+        self._asked, self._pending, self._carried = set(), None, {}
+        await _close_all(publisher, subscriber)
+        if self._outgoing_video is not None:
+            await self._publish()
 
     def update_wants(self) -> None:
         """What is read here may have changed: subscribe to it, and drop what is not."""
@@ -253,9 +272,13 @@ class SfuPlane:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for pc in (self.publisher, self.subscriber):
-            if pc is not None:
-                try:
-                    await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)
-                except Exception as exc:
-                    log.warning("nbconference: closing an SFU connection failed: %r", exc)
+        await _close_all(self.publisher, self.subscriber)
+
+
+async def _close_all(*connections: RTCPeerConnection | None) -> None:
+    for pc in connections:
+        if pc is not None:
+            try:
+                await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)
+            except Exception as exc:
+                log.warning("nbconference: closing an SFU connection failed: %r", exc)

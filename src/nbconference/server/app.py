@@ -17,7 +17,7 @@ from tornado import web
 from ..protocol import SIGNAL_PATH, identity_stamp
 from .config import SignalingSettings
 from .connection import SignalingConnection
-from .janus.own import start_own_janus, start_plane
+from .janus.own import start_janus
 from .janus.supervisor import JanusProcess
 from .rooms import RoomRegistry
 
@@ -165,9 +165,7 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
         if self.registry is None:
             return  # refused when it was loaded (logged then)
         await self.registry.start()
-        self.janus = await start_own_janus(self)
-        if self.janus is not None:
-            await start_plane(self.registry, self.janus)
+        self.janus = await start_janus(self.registry, self)
 
     async def stop_extension(self) -> None:
         if self.registry is not None:

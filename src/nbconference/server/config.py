@@ -6,6 +6,7 @@ In Jupyter they are ``c.NBConference.*``.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
@@ -210,7 +211,36 @@ class SignalingSettings(Configurable):
         default_value=[],
         help="""Janus instances to use when sfu is 'janus'. Empty (the default): start and
         supervise a janus process of our own, with a generated config, a random API
-        secret and its API on 127.0.0.1 only. Existing instances are not supported yet.""",
+        secret and its API on 127.0.0.1 only. Else the WebSocket API URLs (ws:// or
+        wss://) of existing instances, e.g. ["ws://10.0.0.7:8188/"], which share
+        janus_api_secret and janus_admin_key: none is started, and each room that moves to
+        the SFU is pinned to the reachable instance with the fewest publishers; if that
+        instance is lost, its rooms move to another and their participants publish again.
+        Janus' Unix-socket transport (unix:) is not supported. 'nbconference serve' with
+        the Redis backend refuses them (the pins are not shared between replicas).""",
+    ).tag(config=True)
+
+    @validate("janus_urls")
+    def _check_janus_urls(self, proposal: Any) -> list[str]:
+        try:
+            return [check_janus_url(url) for url in proposal["value"]]
+        except ValueError as error:
+            raise TraitError(f"janus_urls: {error}") from None
+
+    janus_api_secret = Unicode(
+        "",
+        help="""The api_secret (janus.jcfg) of the Janus instances in janus_urls. It never
+        leaves this server: keep it out of shell history with '--janus-api-secret @FILE' on
+        'nbconference serve'. Unused without janus_urls (our own Janus gets a random
+        one).""",
+    ).tag(config=True)
+
+    janus_admin_key = Unicode(
+        "",
+        help="""The VideoRoom plugin's admin_key (janus.plugin.videoroom.jcfg) of the Janus
+        instances in janus_urls, with which rooms are created and destroyed. It never
+        leaves this server ('--janus-admin-key @FILE' on 'nbconference serve'). Unused
+        without janus_urls.""",
     ).tag(config=True)
 
     janus_rtp_port_range = Unicode(
@@ -353,9 +383,27 @@ class SignalingSettings(Configurable):
             )
         return turn
 
+    def check_janus(self) -> None:
+        """The Janus settings, checked together (ValueError says what is wrong)."""
+        if self.janus_urls and self.sfu != "janus":
+            raise ValueError("janus_urls needs sfu = 'janus'")
+        if (self.janus_api_secret or self.janus_admin_key) and not self.janus_urls:
+            raise ValueError(
+                "janus_api_secret and janus_admin_key are for the instances in janus_urls, "
+                "which is empty (the Janus this server starts has secrets of its own)"
+            )
+        if self.janus_urls and self.backend == "redis":
+            raise ValueError(
+                "janus_urls with backend = 'redis' is not supported: each replica would pin "
+                "rooms to instances on its own and know only its own peers' feeds; sharing "
+                "the pins through Redis is not built yet. Use one server with the memory "
+                "backend, or leave janus_urls empty (each replica then runs its own Janus)"
+            )
+
     def make_registry(self) -> RoomRegistry:
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
         turn = self.turn()
+        self.check_janus()
         registry = RoomRegistry(
             self.make_backend(),
             self.limits(),
@@ -365,6 +413,19 @@ class SignalingSettings(Configurable):
         )
         registry.use_turn(turn, self.ice_transport_policy)
         return registry
+
+
+def check_janus_url(url: str) -> str:
+    """``url`` if it is a ws:// or wss:// URL with a host, else ValueError saying why."""
+    if url.startswith("unix:"):
+        raise ValueError(
+            f"{url!r}: Janus' Unix-socket transport is not supported; give the ws:// or "
+            "wss:// URL of its WebSocket transport"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"{url!r} is not a ws:// or wss:// URL of a Janus WebSocket API")
+    return url
 
 
 ICE_SERVER_KEYS = frozenset({"urls", "username", "credential"})

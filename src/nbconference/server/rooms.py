@@ -51,7 +51,7 @@ from .peer import Peer, Transport
 from .turn import IceServers, TurnSettings
 
 if TYPE_CHECKING:
-    from .janus.plane import SfuRooms
+    from .janus.pool import JanusPool
 
 log = logging.getLogger("nbconference")
 
@@ -79,8 +79,8 @@ class RoomRegistry(ChatAndHands):
         self.sockets = SocketCounts()
         self.watchdog = Watchdog(self.limits.send_timeout_seconds)
         self.joins_per_second = self.limits.joins_per_minute / 60
-        # The SFU plane, when sfu = "janus" and a Janus runs (see janus/plane.py).
-        self.sfu: SfuRooms | None = None
+        # The SFU plane, when sfu = "janus" and a Janus runs (see janus/pool.py).
+        self.sfu: JanusPool | None = None
 
     def use_turn(self, turn: TurnSettings | None, ice_transport_policy: str = "all") -> None:
         """Give every peer TURN credentials of its own (None: only ``ice_servers``), and

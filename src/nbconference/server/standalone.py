@@ -33,7 +33,7 @@ from ..protocol import CLOSE_DROPPED, PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
-from .janus.own import start_own_janus, start_plane
+from .janus.own import start_janus
 from .janus.supervisor import JanusProcess
 from .keepalive import KeepAlive
 from .rooms import RoomRegistry
@@ -242,16 +242,11 @@ async def start_server(
     server.listen(port, address=host)
     if port == 0:
         port = next(iter(server._sockets.values())).getsockname()[1]
-    janus: JanusProcess | None = None
     try:
-        janus = await start_own_janus(settings)
-        if janus is not None:
-            await start_plane(registry, janus)
+        janus = await start_janus(registry, settings)
     except BaseException:
         server.stop()
         await registry.stop()
-        if janus is not None:
-            await janus.stop()
         raise
     pinger.start()
     return StandaloneServer(registry, server, host, port, token, tls is not None, pinger, janus)

@@ -42,6 +42,7 @@ log = logging.getLogger("nbconference.janus")
 Send = Callable[[Peer, bytes], None]
 RoomPeers = Callable[[str], list[Peer]]
 Connect = Callable[[], Awaitable[JanusClient]]
+Lost = Callable[["SfuRooms"], None]
 ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
 
 
@@ -75,15 +76,20 @@ class SfuRooms:
 
     def __init__(
         self,
-        client: JanusClient,
+        client: JanusClient | None,
         admin_key: str,
         publishers: int,
         send: Send,
         peers: RoomPeers,
         connect: Connect | None = None,
+        on_lost: Lost | None = None,
+        url: str = "",
     ) -> None:
+        self.url = url  # for logs: which Janus this is
+        # None: not connected yet (an instance unreachable when the server started).
         self.client = client
         self._connect = connect
+        self._on_lost = on_lost
         self._admin_key = admin_key
         self._publishers = publishers
         self._send = send
@@ -94,7 +100,28 @@ class SfuRooms:
         self._reconnecting = asyncio.Lock()
 
     async def close(self) -> None:
-        await self.client.close()
+        if self.client is not None:
+            await self.client.close()
+
+    @property
+    def connected(self) -> bool:
+        """The connection to Janus is open (as far as anyone has noticed)."""
+        return self.client is not None and not self.client.closed
+
+    @property
+    def publishers(self) -> int:
+        """Our peers that joined one of this Janus' rooms as a publisher."""
+        return sum(1 for members in self.rooms.values() for s in members.values() if s.feed)
+
+    async def reconnect(self) -> JanusClient:
+        """The open client, connecting anew when there is none (one new connection for
+        the peers that ask together too)."""
+        async with self._reconnecting:
+            if self.client is None or self.client.closed:
+                if self._connect is None:
+                    raise ConnectionError("the Janus connection is closed")
+                self.client = await self._connect()
+            return self.client
 
     # -- frames from a peer --------------------------------------------------------------
 
@@ -158,12 +185,9 @@ class SfuRooms:
         if state is None:
             if peer not in self._room_peers(peer.room):
                 raise ProtocolError(ErrorCode.NOT_JOINED, "this peer has left its room")
-            if self.client.closed and self._connect is not None:
-                # Janus restarted: one new connection, for the peers that ask together too.
-                async with self._reconnecting:
-                    if self.client.closed:
-                        self.client = await self._connect()
-            session = await self.client.create()
+            # After Janus restarted (or was unreachable): a new connection.
+            client = await self.reconnect()
+            session = await client.create()
             handle = await session.attach()
             if peer not in self._room_peers(peer.room):  # it left while Janus answered
                 await session.destroy()
@@ -412,9 +436,12 @@ class SfuRooms:
     def _lost(self) -> None:
         """The connection to Janus is gone, and every session and room with it (a Janus
         that restarts starts empty): forget them, and tell each room it has no feeds, so
-        that its peers publish again (the next request reconnects)."""
+        that its peers publish again (the next request reconnects). ``on_lost`` hears of
+        it first: a pool moves the rooms to another Janus before they publish again."""
         lost, self.rooms = self.rooms, {}
         self._created.clear()
+        if self._on_lost is not None:
+            self._on_lost(self)
         for room, members in lost.items():
             for state in members.values():
                 for pump in state.pumps:
@@ -469,4 +496,4 @@ async def start_sfu(
     async def connect() -> JanusClient:
         return await JanusClient.connect(url, api_secret)
 
-    return SfuRooms(await connect(), admin_key, publishers, send, peers, connect)
+    return SfuRooms(await connect(), admin_key, publishers, send, peers, connect, url=url)
