@@ -139,8 +139,8 @@ export function renderView(el, conference) {
   root.append(
     header,
     recording.el,
-    sfuAway,
     notice,
+    sfuAway,
     mediaNotice,
     requests.el,
     prejoin.el,
