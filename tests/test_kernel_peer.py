@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection
 
 from nbconference.peer import KernelPeer, PeerFrame, SignalingError
+from nbconference.peer import link as link_module
+from nbconference.peer import mesh as mesh_module
 from nbconference.protocol import MAX_VIEW_HEIGHT
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
@@ -492,3 +495,31 @@ async def test_each_link_gets_the_picture_at_the_size_its_receiver_shows() -> No
     hidden.show(1000)
     assert (await asyncio.wait_for(waiting, 1)).height == 720, "back in sight at once"
     assert hidden.frames_sent == 1 and small.frames_sent == 2
+
+
+async def test_leaving_is_not_held_by_a_connection_that_never_closes(
+    standalone: StandaloneServer, peers: list[KernelPeer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiortc's close has been seen to take over 30 s on a loaded machine: leaving waits
+    for it at most CLOSE_TIMEOUT, then goes on (it raised TimeoutError out of ``leave``)."""
+    monkeypatch.setattr(link_module, "CLOSE_TIMEOUT", 0.3)
+    monkeypatch.setattr(mesh_module, "CLOSE_TIMEOUT", 0.3)
+    monkeypatch.setattr(mesh_module, "CLOSE_MARGIN", 0.3)
+    ada = await join(standalone, peers, "ada")
+    bob = await join(standalone, peers, "bob")
+    ada.publish_frames(lambda: solid(COLOURS[0]), fps=15)
+    await bob.next_frame(ada.id, timeout=15)
+    stuck = [p.link.pc for p in bob.links.values() if p.link is not None]
+    assert stuck
+    close = RTCPeerConnection.close
+
+    async def never(self: RTCPeerConnection) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(RTCPeerConnection, "close", never)
+    started = time.monotonic()
+    await asyncio.wait_for(bob.leave(), 5)
+    assert bob.status == "left"
+    assert time.monotonic() - started < 2.0
+    monkeypatch.setattr(RTCPeerConnection, "close", close)
+    await asyncio.gather(*(close(pc) for pc in stuck))  # for real, now
