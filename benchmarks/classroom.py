@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -46,7 +45,16 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from join import chromium, cpu_seconds, jupyter, page_renderers, rss_bytes, spent
+from join import (
+    chromium,
+    cpu_seconds,
+    emit,
+    jupyter,
+    machine,
+    page_renderers,
+    rss_bytes,
+    spent,
+)
 from support import probes
 from support.kernel_peers import KernelPeers
 from support.lab import running_lab
@@ -241,21 +249,12 @@ def main() -> int:
             browser.close()
     result = {
         "benchmark": "classroom",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_start": load_at_start,
-            "load_average_end": os.getloadavg(),
-        },
+        "machine": machine(load_at_start),
         "student": {"size": list(STUDENT_SIZE), "fps": STUDENT_FPS},
         "seconds": round(time.monotonic() - started, 1),
         "classes": classes,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    return 0
+    return emit(result, args.output)
 
 
 if __name__ == "__main__":

@@ -561,21 +561,31 @@ def main() -> int:
     }
     result = {
         "benchmark": "join",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_start": load_at_start,
-            "load_average_end": os.getloadavg(),
-        },
+        "machine": machine(load_at_start),
         "seconds": round(time.monotonic() - started, 1),
         # One plane: its summary at the top, as before; several: one summary each.
         **(by_media[args.media[0]] if len(by_media) == 1 else {"by_media": by_media}),
         "runs": runs,
     }
+    return emit(result, args.output)
+
+
+def machine(load_at_start: tuple[float, float, float]) -> dict[str, Any]:
+    """What the figures were taken on: CPUs, Python, the load at the start and now."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_start": load_at_start,
+        "load_average_end": os.getloadavg(),
+    }
+
+
+def emit(result: dict[str, Any], output: str | None) -> int:
+    """Print ``result`` as JSON (and write it to ``output`` when given); exit status 0."""
     text = json.dumps(result, indent=2)
     print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+    if output:
+        Path(output).write_text(text + "\n")
     return 0
 
 

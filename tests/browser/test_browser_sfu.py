@@ -31,6 +31,7 @@ from support.mesh import (
     on_the_sfu,
     wait_for_frames_to_advance,
     wait_for_full_mesh,
+    wait_for_the_sfu,
 )
 from support.pages import Participant, chromium_args, launch_chromium
 from support.polling import wait_until
@@ -98,15 +99,9 @@ def test_the_third_join_moves_the_room_to_the_sfu_and_video_goes_on(meeting: Mee
 
     (cy,) = open_people(meeting, room, ["cy"])
     people = [ada, bob, cy]
+    wait_for_the_sfu(people)
     for person in people:
-        others = [p for p in people if p is not person]
-        wait_until(
-            functools.partial(on_the_sfu, person, others),
-            MEDIA_TIMEOUT,
-            f"{person.name} on the SFU, decoding {[o.name for o in others]}",
-            interval=0.25,
-        )
-        for other in others:
+        for other in [p for p in people if p is not person]:
             wait_for_frames_to_advance(person, other.peer_id)
         # The kernel hears which plane carries each peer.
         wait_until(
@@ -200,13 +195,7 @@ def lab_janus(meeting: Meeting) -> psutil.Process:
 def test_a_janus_killed_mid_call_comes_back_and_so_does_the_call(meeting: Meeting) -> None:
     room = meeting.room()
     people = open_people(meeting, room, ["ada", "bob", "cy"])
-    for person in people:
-        others = [p for p in people if p is not person]
-        wait_until(
-            functools.partial(on_the_sfu, person, others),
-            MEDIA_TIMEOUT,
-            f"{person.name} on the SFU",
-        )
+    wait_for_the_sfu(people)
     janus = lab_janus(meeting)
     killed_at = time.monotonic()
     janus.send_signal(signal.SIGKILL)
@@ -430,13 +419,7 @@ def all_say_janus_is_away(people: list[Participant]) -> bool:
 
 def test_with_janus_gone_for_good_the_pages_say_so_and_nothing_leaks(meeting: Meeting) -> None:
     people = open_people(meeting, meeting.room(), ["ada", "bob", "cy"])
-    for person in people:
-        others = [p for p in people if p is not person]
-        wait_until(
-            functools.partial(on_the_sfu, person, others),
-            MEDIA_TIMEOUT,
-            f"{person.name} on the SFU",
-        )
+    wait_for_the_sfu(people)
     assert not any(SFU_AWAY in n for p in people for n in probes.notices(p))
     # The gate on the Lab's PATH (LAB_ENV) fails every start of Janus from now on.
     gone = Path(meeting.lab.root_dir.parent / "home" / LAB_ENV["NBC_JANUS_GONE"])

@@ -54,6 +54,18 @@ def on_the_sfu(person: Participant, others: Sequence[Participant]) -> bool:
     )
 
 
+def wait_for_the_sfu(people: Sequence[Participant], timeout: float = MEDIA_TIMEOUT) -> None:
+    """Every page's call is on the SFU, decoding every other's camera through it."""
+    for person in people:
+        others = [p for p in people if p is not person]
+        wait_until(
+            functools.partial(on_the_sfu, person, others),
+            timeout,
+            f"{person.name} on the SFU, decoding {[o.name for o in others]}",
+            interval=0.25,
+        )
+
+
 def camera_frames(receiver: Participant, sender_id: str) -> int:
     """Camera frames ``receiver`` has decoded from ``sender_id`` (0 if not connected)."""
     got = probes.media(receiver).get(sender_id)
