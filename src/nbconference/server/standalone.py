@@ -30,7 +30,6 @@ from tornado.websocket import WebSocketClosedError
 
 from ..client.local import proof
 from ..protocol import CLOSE_DROPPED, PROTOCOL_VERSION, SIGNAL_PATH
-from .collector import Collector
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
@@ -173,7 +172,6 @@ class StandaloneServer:
     secure: bool = False
     pinger: KeepAlive | None = None
     janus: JanusProcess | None = None
-    collector: Collector | None = None
 
     @property
     def url(self) -> str:
@@ -183,8 +181,6 @@ class StandaloneServer:
     async def stop(self) -> None:
         if self.pinger is not None:
             self.pinger.stop()
-        if self.collector is not None:
-            self.collector.stop()
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
@@ -253,12 +249,7 @@ async def start_server(
         await registry.stop()
         raise
     pinger.start()
-    # Settled sockets' objects out of the collector's way (collector.py).
-    collector = Collector(pinger.sockets)
-    collector.start()
-    return StandaloneServer(
-        registry, server, host, port, token, tls is not None, pinger, janus, collector
-    )
+    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger, janus)
 
 
 def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
