@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from support.coturn import Coturn, running_coturn
 from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting
 from support.pages import launch_chromium
@@ -142,3 +143,10 @@ def pytest_runtest_makereport(
         if errors:
             report.sections.append(("browser console errors", "\n".join(errors[-50:])))
     return report
+
+
+@pytest.fixture(scope="module")
+def coturn() -> Iterator[Coturn]:
+    """A real coturn for the module (relay on 127.0.0.1, its own static-auth-secret)."""
+    with running_coturn() as server:
+        yield server

@@ -26,12 +26,6 @@ pytestmark = needs_coturn
 
 
 @pytest.fixture(scope="module")
-def coturn() -> Iterator[Coturn]:
-    with running_coturn() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def wrong_coturn() -> Iterator[Coturn]:
     """A coturn whose static-auth-secret is not the Jupyter server's turn_secret."""
     with running_coturn() as server:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from support import probes
-from support.coturn import Coturn, needs_coturn, running_coturn
+from support.coturn import Coturn, needs_coturn
 from support.janus import loopback_config, needs_janus
 from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting, wait_for_join, widget_cells
@@ -53,12 +53,6 @@ async () => {{
   return routes;
 }}
 """
-
-
-@pytest.fixture(scope="module")
-def coturn() -> Iterator[Coturn]:
-    with running_coturn() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from support import probes
-from support.coturn import Coturn, needs_coturn, running_coturn
+from support.coturn import Coturn, needs_coturn
 from support.kernel_peers import KernelPeers
 from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting
@@ -62,12 +62,6 @@ async (id) => {{
   }};
 }}
 """
-
-
-@pytest.fixture(scope="module")
-def coturn() -> Iterator[Coturn]:
-    with running_coturn() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
