@@ -26,6 +26,7 @@ import {
   stateMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
+import { hubLogin } from "./hub-login.js";
 import { SignalingSession } from "./signaling.js";
 import { SignalingWord } from "./signaling-word.js";
 import { TEST_HOOKS } from "./test-hooks.js";
@@ -202,6 +203,7 @@ export class Conference extends EventTarget {
       mediaError: media.error,
       inCall: this.#inCall(),
       localSignaling: this.#word.local,
+      hubSignaling: this.#word.hub,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
@@ -372,7 +374,7 @@ export class Conference extends EventTarget {
     if (this.#signaling && !settled && next) {
       this.#signaling.close();
       this.#signaling = null;
-      this.#openSignaling(next);
+      void this.#signIn(next).then((ok) => ok && !this.#signaling && this.#openSignaling(next));
     }
     this.#changed();
   }
@@ -628,6 +630,7 @@ export class Conference extends EventTarget {
       this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
       return;
     }
+    if (!(await this.#signIn(target))) return;
     // Known as soon as the lock is ours (with no signaling_url: this page's own server).
     this.#timeline.mark("target");
     // Join at once, receive-only until the camera and microphone are up: the others are
@@ -674,6 +677,24 @@ export class Conference extends EventTarget {
     this.#timeline.mark("media");
     this.#devices.mediaStarted();
     this.#afterLocalChange("");
+  }
+
+  /**
+   * Sign in to the Hub's nbconference service when `target` is one (its cookie
+   * authenticates the socket). False when the call cannot go on: hung up meanwhile, or
+   * the sign-in failed (said).
+   * @param {Target} target
+   */
+  async #signIn(target) {
+    if (!target.login) return true;
+    this.#setStatus("connecting", "Signing in to the Hub's nbconference service…");
+    const signedIn = await hubLogin(target.login);
+    if (this.#closed || this.#status !== "connecting") return false;
+    if ("error" in signedIn) {
+      this.#fail(signedIn.error);
+      return false;
+    }
+    return true;
   }
 
   /** @param {Target} target */

@@ -317,7 +317,7 @@ export class Mesh {
  * @param {PeerRecord} record
  */
 export function peerTraits(record) {
-  const { id, name, username, initials, color, avatar_url, verified, widget } = record;
+  const { id, name, username, initials, color, avatar_url, verified, groups, widget } = record;
   const { camera, microphone, screen, hand, connection, problem } = record;
   return {
     id,
@@ -327,6 +327,7 @@ export function peerTraits(record) {
     color,
     avatar_url,
     verified,
+    groups,
     camera,
     microphone,
     screen,

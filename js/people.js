@@ -11,6 +11,7 @@
  * @property {string | null} color  CSS colour of the person in a shared notebook
  * @property {string | null} avatar_url
  * @property {boolean} verified  the server vouches for the identity
+ * @property {string[]} groups  the user's groups, as a JupyterHub says (none elsewhere)
  * @property {string | null} widget  the widget model the participant views, if it said
  * @property {"participant" | "recorder"} kind  a recorder is shown in the recording
  *   banner, not as a tile (recording-banner.js)
@@ -43,6 +44,7 @@ export function personOf(info) {
     color: info.color,
     avatar_url: user?.avatar_url ?? null,
     verified: user !== null,
+    groups: user?.groups ?? [],
     widget: info.widget,
     kind: info.kind,
   };
@@ -63,6 +65,7 @@ export function unverified(label, color) {
     color,
     avatar_url: null,
     verified: false,
+    groups: [],
     widget: null,
     kind: "participant",
   };

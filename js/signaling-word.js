@@ -57,4 +57,9 @@ export class SignalingWord {
   get local() {
     return this.via?.local === true;
   }
+
+  /** The target in use is the Hub's nbconference service. */
+  get hub() {
+    return Boolean(this.via?.login);
+  }
 }

@@ -11,6 +11,8 @@ import {
   RECONNECT_FIRST_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
   SERVER,
+  DECIDED_SIGNALING_MODES,
+  HUB_LOGIN_PATH,
   SIGNALING_MODE,
   SIGNAL_PATH,
   describeError,
@@ -30,7 +32,8 @@ const MAX_QUEUED = 500;
  * @property {import("./protocol.js").SignalingMode} mode  pending: the
  *   kernel is still finding out; server: this page's Jupyter server has the endpoint;
  *   local: it has none, use `url` (this user's local server); unknown: the kernel cannot
- *   tell; given: the widget's signaling_url, with `token`
+ *   tell; given: the widget's signaling_url, with `token`; hub: the Hub's nbconference
+ *   service, whose path prefix is `url` (on this page's origin, signed in as the person)
  * @property {string} url
  * @property {string} token  never in the synced widget state: it comes by message
  * @property {string} advice  what to do when `url` (or, without one, this page's server)
@@ -42,6 +45,8 @@ const MAX_QUEUED = 500;
  * @property {string} hint  what to check while it cannot be reached
  * @property {boolean} local  this user's local stand-in for the Jupyter server's endpoint
  * @property {string} advice  when set, an unreachable server is final: say this
+ * @property {string} login  the Hub service's sign-in page, to load before the socket
+ *   opens (see hub-login.js); "" elsewhere
  */
 
 /**
@@ -61,8 +66,18 @@ export function signalingTarget(signalingUrl, info) {
     const hint = "a local signaling server stands in for this Jupyter server's";
     return target(withToken(info.url, info.token), info.url, hint, true, info.advice);
   }
+  if (info?.mode === SIGNALING_MODE.HUB) {
+    // Same origin as this page: the service's own sign-in cookie authenticates the socket.
+    const prefix = info.url.replace(/\/?$/, "/");
+    const url = `${location.origin.replace(/^http/, "ws")}${prefix}${SIGNAL_PATH}`;
+    const hint = "is the Hub's nbconference service running?";
+    return { ...target(url, url, hint, false, ""), login: `${prefix}${HUB_LOGIN_PATH}` };
+  }
   const page = pageEndpoint();
   if ("error" in page) return page;
+  // Under a JupyterHub the kernel may name the Hub's service: a page that joined its own
+  // server meanwhile would be in another room.
+  if (page.hub && !DECIDED_SIGNALING_MODES.has(info?.mode)) return { wait: true };
   // Same origin: the login cookie authenticates the socket, as JupyterLab's own sockets;
   // a token in the URL would end up in proxies' logs.
   const hint = "is the nbconference server extension enabled on this Jupyter server?";
@@ -75,10 +90,13 @@ export function signalingTarget(signalingUrl, info) {
  * @returns {Target}
  */
 function target(url, shown, hint, local, advice) {
-  return { url, shown, hint, local, advice };
+  return { url, shown, hint, local, advice, login: "" };
 }
 
-/** @returns {{ url: string } | { error: string }} this page's Jupyter server's endpoint */
+/**
+ * @returns {{ url: string, hub: boolean } | { error: string }} this page's Jupyter
+ *   server's endpoint, and whether that server runs under a JupyterHub
+ */
 function pageEndpoint() {
   const script = globalThis.document?.getElementById("jupyter-config-data");
   if (!script?.textContent) {
@@ -99,7 +117,8 @@ function pageEndpoint() {
     config && typeof config === "object" && "baseUrl" in config ? config.baseUrl : undefined;
   const base = (typeof baseUrl === "string" && baseUrl ? baseUrl : "/").replace(/\/?$/, "/");
   const origin = location.origin.replace(/^http/, "ws");
-  return { url: `${origin}${base}${SIGNAL_PATH}` };
+  const hub = typeof config === "object" && config !== null && "hubPrefix" in config;
+  return { url: `${origin}${base}${SIGNAL_PATH}`, hub };
 }
 
 /** @param {string} url @param {string} token */

@@ -36,6 +36,7 @@ import { peerTraits } from "./mesh.js";
  * @property {string} notice  a passing problem, shown for a few seconds
  * @property {string} mediaError  why we are (partly) receive-only, "" when we are not
  * @property {boolean} inCall  in a call or getting into one: media is (being) held
+ * @property {boolean} hubSignaling  joined through the Hub's nbconference service
  * @property {boolean} localSignaling  joined through this user's local signaling server,
  *   which stands in for a Jupyter server that started before nbconference was installed
  * @property {Readonly<{ camera: boolean, microphone: boolean }>} wanted  what the user
@@ -85,6 +86,7 @@ export function viewerRecordOf(snapshot) {
     color: local.color,
     avatar_url: local.avatar_url,
     verified: local.verified,
+    groups: local.groups,
     camera: local.camera,
     microphone: local.microphone,
     screen: local.screen,

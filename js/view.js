@@ -26,6 +26,7 @@ function plural(count) {
 
 export const LOCAL_SIGNALING =
   "Using a local signaling server. Restart Jupyter to use the built-in one.";
+export const HUB_SIGNALING = "via the Hub's nbconference service";
 
 /** Shown for as long as the server's media server (the SFU) does not answer. */
 export const SFU_AWAY =
@@ -52,7 +53,8 @@ export function statusText(c) {
       const others = c.peers.length;
       const waiting = others ? plural(others) : "waiting for others";
       const local = c.localSignaling ? ` · ${LOCAL_SIGNALING}` : "";
-      return `In ${callName(c)} as ${c.local.name} · ${waiting}${local}`;
+      const hub = c.hubSignaling ? ` · ${HUB_SIGNALING}` : "";
+      return `In ${callName(c)} as ${c.local.name} · ${waiting}${local}${hub}`;
     }
     case "reconnecting":
       return `Reconnecting to ${callName(c)}; calls in progress continue. ${c.detail}`.trim();

@@ -47,6 +47,8 @@ def frame_types(namespace: type) -> dict[str, str]:
 def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert js["PROTOCOL_VERSION"] == protocol.PROTOCOL_VERSION
     assert js["SIGNAL_PATH"] == protocol.SIGNAL_PATH
+    assert js["HUB_LOGIN_PATH"] == protocol.HUB_LOGIN_PATH
+    assert js["HUB_LOGIN_MESSAGE"] == protocol.HUB_LOGIN_MESSAGE
     assert js["MAX_NAME_CHARS"] == protocol.MAX_NAME_CHARS
     assert tuple(js["STATE_KEYS"]) == protocol.STATE_KEYS
     assert js["CLIENT"] == frame_types(protocol.ClientFrame)

@@ -8,6 +8,10 @@ export const PROTOCOL_VERSION = 1;
 /** The signaling endpoint, under the Jupyter server's base URL (or `nbconference serve`). */
 export const SIGNAL_PATH = "nbconference/signal";
 
+/** The Hub service's sign-in page (under its prefix) and the message it posts once done. */
+export const HUB_LOGIN_PATH = "login";
+export const HUB_LOGIN_MESSAGE = "nbconference-hub-login";
+
 export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const MAX_NAME_CHARS = 64;
 
@@ -110,6 +114,7 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @property {string | null} initials
  * @property {string | null} avatar_url
  * @property {string | null} color
+ * @property {string[]} groups  the user's groups, as a JupyterHub says (none elsewhere)
  *
  * @typedef {object} PeerInfo  a peer's public record, as the server made it
  * @property {string} id

@@ -86,6 +86,9 @@ function readUser(value) {
     initials: optionalString(value.initials),
     avatar_url: optionalString(value.avatar_url),
     color: optionalString(value.color),
+    groups: Array.isArray(value.groups)
+      ? value.groups.filter((group) => typeof group === "string")
+      : [],
   };
 }
 

@@ -44,6 +44,7 @@ export const SIGNALING_MODE = Object.freeze({
   LOCAL: "local",
   UNKNOWN: "unknown",
   GIVEN: "given",
+  HUB: "hub",
 });
 
 /** @typedef {typeof SIGNALING_MODE[keyof typeof SIGNALING_MODE]} SignalingMode */
@@ -62,6 +63,7 @@ export const DECIDED_SIGNALING_MODES = new Set([
   SIGNALING_MODE.SERVER,
   SIGNALING_MODE.LOCAL,
   SIGNALING_MODE.GIVEN,
+  SIGNALING_MODE.HUB,
 ]);
 
 /** A person as a browser reports one: itself, or a peer it is linked to. */
@@ -73,6 +75,7 @@ export const PERSON_FIELDS = Object.freeze([
   "color",
   "avatar_url",
   "verified",
+  "groups",
   "camera",
   "microphone",
   "screen",

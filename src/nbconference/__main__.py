@@ -23,9 +23,12 @@ from typing import Any
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
 from .server.config import SignalingSettings
+from .server.hub import HubMisconfigured, HubService
 from .server.janus.pool import JanusUnusable
 from .server.janus.supervisor import JanusMissing
 from .server.standalone import MIN_TOKEN_CHARS
+
+DEFAULT_COOKIE_SECRET_FILE = "nbconference_cookie_secret"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbconference")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run signaling without Jupyter")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default 8765, 0 = any free)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8765, 0 = any free)")
     tokens = serve.add_mutually_exclusive_group()
     tokens.add_argument(
         "--token-file",
@@ -49,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--token-file or $NBCONFERENCE_TOKEN",
     )
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
+    serve.add_argument(
+        "--cookie-secret-file",
+        metavar="PATH",
+        default=DEFAULT_COOKIE_SECRET_FILE,
+        help="as a JupyterHub service (see docs/deployment.md): the file that keeps the "
+        "secret of the service's sign-in cookies, made (mode 0600) when absent, so that a "
+        f"restart does not sign everyone out (default: {DEFAULT_COOKIE_SECRET_FILE} in the "
+        "current directory)",
+    )
     serve.add_argument(
         "--redis", metavar="URL", help="use the Redis backend at URL (--backend redis --redis-url)"
     )
@@ -170,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ssl.SSLError) as error:
             parser.error(f"cannot use --certfile/--keyfile: {error}")
     settings = settings_from(args, parser)
-    token = token_from(args, parser)
+    hub = hub_from(args, parser)
+    token = None if hub else token_from(args, parser)
     if args.idle_exit < 0:
         parser.error("--idle-exit must be 0 (never) or a number of seconds")
     runtime_file = Path(args.runtime_file).absolute() if args.runtime_file else None
@@ -185,15 +198,16 @@ def main(argv: list[str] | None = None) -> int:
                         idle_exit=args.idle_exit,
                         token_shown=token is None,
                         settings=settings,
-                        host=args.host,
-                        port=args.port,
+                        host=args.host or "127.0.0.1",
+                        port=8765 if args.port is None else args.port,
                         token=token,
                         allow_origin=args.allow_origin,
                         tls=tls,
+                        hub=hub,
                     )
                 )
             )
-        except (JanusMissing, JanusUnusable) as missing:
+        except (JanusMissing, JanusUnusable, HubMisconfigured) as missing:
             # The startup errors for an SFU that is missing or refuses us: no traceback.
             print(missing, file=sys.stderr, flush=True)
             return 1
@@ -211,6 +225,31 @@ def _raise_open_files_limit() -> None:
     if soft < hard:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def hub_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> HubService | None:
+    """This process as a JupyterHub service, when the environment JupyterHub gives its
+    services says it is one; None otherwise."""
+    try:
+        hub = HubService.from_environ(os.environ, Path(args.cookie_secret_file))
+    except HubMisconfigured as error:
+        parser.error(str(error))
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot use --cookie-secret-file: {error}")
+    if hub is None:
+        return None
+    given = [
+        name
+        for name in ("host", "port", "token", "token_file", "allow_origin", "certfile")
+        if getattr(args, name) is not None
+    ]
+    if given:
+        parser.error(
+            f"{', '.join(flag(name) for name in given)}: not for a JupyterHub service "
+            "(JUPYTERHUB_SERVICE_NAME is set): the Hub says where it listens "
+            "(JUPYTERHUB_SERVICE_URL) and authenticates every socket"
+        )
+    return hub
 
 
 def token_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:

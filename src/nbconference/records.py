@@ -31,7 +31,15 @@ def _identity(source: Mapping[str, Any]) -> dict[str, Any]:
         value = source.get(key)
         result[key] = value[:MAX_TEXT] if isinstance(value, str) and value else None
     result["verified"] = source.get("verified") is True
+    result["groups"] = _groups(source.get("groups"))
     return result
+
+
+def _groups(value: object) -> list[str]:
+    """The groups of a record (a JupyterHub user's), as a list of names."""
+    if not isinstance(value, list):
+        return []
+    return [group[:200] for group in value[:100] if isinstance(group, str)]
 
 
 def _devices(source: Mapping[str, Any]) -> dict[str, bool]:
@@ -76,6 +84,7 @@ def roster_entry(
         "color": info.get("color"),
         "avatar_url": person.get("avatar_url"),
         "verified": isinstance(user, Mapping),
+        "groups": _groups(person.get("groups")),
         **{key: presence.get(key) for key in (*DEVICE_FIELDS, "hand")},
         "connection": connection,
         "problem": problem,

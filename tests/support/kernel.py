@@ -54,8 +54,9 @@ def execute_request(code: str, stop_on_error: bool = False) -> tuple[str, str]:
 
 def execute(lab: JupyterLab, kernel_id: str, code: str, timeout: float = 30.0) -> str:
     """Run ``code`` in the kernel and return what it printed to stdout."""
-    url = f"ws://127.0.0.1:{lab.port}/api/kernels/{kernel_id}/channels?token={lab.token}"
-    socket = websocket.create_connection(url, timeout=timeout)
+    url = f"{lab.url.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
+    header = [f"Authorization: token {lab.token}"]
+    socket = websocket.create_connection(url, timeout=timeout, header=header)
     try:
         msg_id, frame = execute_request(code)
         socket.send(frame)

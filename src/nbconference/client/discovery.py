@@ -1,6 +1,7 @@
 """Finding the signaling endpoint of the Jupyter server that runs this kernel.
 
-In order: ``$NBCONFERENCE_SIGNALING_URL`` (+ ``$NBCONFERENCE_TOKEN``) when set; else the
+In order: ``$NBCONFERENCE_SIGNALING_URL`` (+ ``$NBCONFERENCE_TOKEN``) when set; else, in
+a JupyterHub user's server, the Hub's nbconference service (see :mod:`.hub`); else the
 running server (its ``jpserver-<pid>.json`` in the Jupyter runtime dir) whose process
 started this kernel (``$JPY_PARENT_PID``, set by jupyter_client's launcher); else the one
 whose ``/api/kernels`` lists this kernel's id (the ``kernel-<id>.json`` connection file).
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from ..protocol import SIGNAL_PATH
+from .hub import find_hub_service
 from .local import find_or_start
 from .socket import SignalingError
 
@@ -64,6 +66,9 @@ async def find_signaling(timeout: float = 10.0) -> SignalingEndpoint:
     env_url = os.environ.get("NBCONFERENCE_SIGNALING_URL")
     if env_url:
         return SignalingEndpoint(env_url, os.environ.get("NBCONFERENCE_TOKEN", ""), "environment")
+    hub = await find_hub_service(timeout)
+    if hub is not None:
+        return SignalingEndpoint(hub.url, hub.token, "the Hub's nbconference service")
     server, found_by = await find_server(timeout)
     if await endpoint_present(server, timeout) is False:
         local = await asyncio.to_thread(find_or_start)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..protocol import SignalingMode
 from .discovery import endpoint_present, find_server
+from .hub import find_hub_service
 from .local import find_or_start
 from .socket import SignalingError
 
@@ -28,9 +29,10 @@ RESTART = (
 
 @dataclass(frozen=True)
 class SignalingPlan:
-    """``mode`` is ``server`` (the page's Jupyter server has the endpoint), ``local``
-    (use ``url`` with ``token``), or ``unknown`` (the kernel cannot tell: the page tries
-    its own server). ``advice`` says what to do where the plan cannot work."""
+    """``mode`` is ``hub`` (the Hub's nbconference service, at the path prefix ``url``),
+    ``server`` (the page's Jupyter server has the endpoint), ``local`` (use ``url`` with
+    ``token``), or ``unknown`` (the kernel cannot tell: the page tries its own server).
+    ``advice`` says what to do where the plan cannot work."""
 
     mode: str
     url: str = ""
@@ -45,6 +47,11 @@ async def plan_signaling(timeout: float = 10.0, attempts: int = 3) -> SignalingP
     A server that does not answer in time (a loaded machine) is asked again: a wrong
     "server" would leave the page retrying an endpoint that is not there.
     """
+    hub = await find_hub_service(timeout)
+    if hub is not None:
+        # The pages join the Hub's service on the Hub's own origin, signed in there as
+        # themselves: the server's Hub token stays in the kernel.
+        return SignalingPlan(SignalingMode.HUB, hub.prefix)
     try:
         server, _ = await find_server(timeout)
     except SignalingError:

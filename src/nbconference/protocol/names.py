@@ -14,6 +14,10 @@ from typing import Any, Final
 PROTOCOL_VERSION: Final = 1
 # Relative to a Jupyter server's base URL, and the path of `nbconference serve`.
 SIGNAL_PATH: Final = "nbconference/signal"
+# The Hub service's sign-in page, under its prefix (a page loads it before the socket), and
+# the message it posts to the page once the service's cookie is set.
+HUB_LOGIN_PATH: Final = "login"
+HUB_LOGIN_MESSAGE: Final = "nbconference-hub-login"
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_NAME_CHARS: Final = 64

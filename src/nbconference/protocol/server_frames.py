@@ -44,20 +44,27 @@ def peer_record(peer_id: str, join: Join, user: Mapping[str, Any] | None) -> dic
     return record
 
 
-def identity_stamp(user: Any) -> dict[str, Any]:
-    """The identity fields of a jupyter_server ``User`` that go into peer records."""
+MAX_GROUPS = 100
+
+
+def identity_stamp(user: Any, groups: Any = ()) -> dict[str, Any]:
+    """The identity fields of a jupyter_server ``User`` that go into peer records, with
+    the ``groups`` a JupyterHub says the user is in (sorted; none elsewhere)."""
     display = str(getattr(user, "display_name", "") or getattr(user, "name", "") or "")
     username = str(getattr(user, "username", "") or "")
     initials = getattr(user, "initials", None)
     color = getattr(user, "color", None)
     avatar = getattr(user, "avatar_url", None)
-    return {
+    stamp: dict[str, Any] = {
         "username": username[:200],
         "display_name": normalize_name(display) or normalize_name(username) or DEFAULT_NAME,
         "initials": str(initials)[:8] if initials else None,
         "avatar_url": str(avatar)[:2000] if avatar else None,
         "color": str(color)[:200] if color else None,
     }
+    if groups:
+        stamp["groups"] = sorted({str(group)[:200] for group in groups})[:MAX_GROUPS]
+    return stamp
 
 
 def welcome_frame(

@@ -49,6 +49,7 @@ class SignalingMode:
     LOCAL: Final = "local"  # this user's local server (``url`` with ``token``)
     UNKNOWN: Final = "unknown"  # the kernel cannot tell: the page tries its own server
     GIVEN: Final = "given"  # the widget's ``signaling_url``
+    HUB: Final = "hub"  # the Hub's nbconference service, at the path prefix ``url``
 
 
 SIGNALING_MODES: Final = (
@@ -57,6 +58,7 @@ SIGNALING_MODES: Final = (
     SignalingMode.LOCAL,
     SignalingMode.UNKNOWN,
     SignalingMode.GIVEN,
+    SignalingMode.HUB,
 )
 
 # A person as a browser reports one: itself, or a peer it is linked to.
@@ -68,6 +70,7 @@ PERSON_FIELDS: Final = (
     "color",
     "avatar_url",
     "verified",
+    "groups",
     "camera",
     "microphone",
     "screen",

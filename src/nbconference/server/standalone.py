@@ -29,10 +29,11 @@ import tornado.web
 from tornado.websocket import WebSocketClosedError
 
 from ..client.local import proof
-from ..protocol import CLOSE_DROPPED, PROTOCOL_VERSION, SIGNAL_PATH
+from ..protocol import CLOSE_DROPPED, HUB_LOGIN_PATH, PROTOCOL_VERSION, SIGNAL_PATH
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
+from .hub import CALLBACK_PATH, HubMisconfigured, HubService
 from .janus.own import start_janus
 from .janus.supervisor import JanusProcess
 from .keepalive import KeepAlive
@@ -128,6 +129,10 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if not token_matches(presented_token(self), self.token):
             raise tornado.web.HTTPError(403, "missing or wrong token")
+        await self.enter(*args, **kwargs)
+
+    async def enter(self, *args: Any, **kwargs: Any) -> None:
+        """Open the socket of a request already authenticated."""
         guard = self.settings.get("connection_guard")
         if guard is not None:
             guard.admit(self.request)
@@ -172,11 +177,13 @@ class StandaloneServer:
     secure: bool = False
     pinger: KeepAlive | None = None
     janus: JanusProcess | None = None
+    hub: HubService | None = None
 
     @property
     def url(self) -> str:
         scheme = "wss" if self.secure else "ws"
-        return f"{scheme}://{self.host}:{self.port}/{SIGNAL_PATH}"
+        path = self.hub.prefix if self.hub else "/"
+        return f"{scheme}://{self.host}:{self.port}{path}{SIGNAL_PATH}"
 
     async def stop(self) -> None:
         if self.pinger is not None:
@@ -198,10 +205,15 @@ async def start_server(
     allow_origin: str | None = None,
     tls: ssl.SSLContext | None = None,
     ping_interval: float = PING_INTERVAL_SECONDS,
+    hub: HubService | None = None,
 ) -> StandaloneServer:
     """Start the standalone signaling server on the running event loop (``wss://`` with
     ``tls``, see :func:`tls_context`). Every ``ping_interval`` seconds each socket is
-    pinged, and closed if it did not answer the previous ping."""
+    pinged, and closed if it did not answer the previous ping.
+
+    With ``hub``, it is that JupyterHub service (see :mod:`.hub`): it listens where the
+    Hub says, under the service's prefix, and the Hub authenticates every socket (no
+    token of its own)."""
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ValueError(
             f"the token must be at least {MIN_TOKEN_CHARS} characters long "
@@ -220,13 +232,20 @@ async def start_server(
         "allow_origin": origin_pattern,
         "pinger": pinger,
     }
-    app = tornado.web.Application(
-        [
+    if hub is None:
+        routes: list[Any] = [
             (f"/{SIGNAL_PATH}", StandaloneSignalingHandler, handler_args),
             (r"/", StatusHandler, {"token": token}),
-        ],
+        ]
+        app_settings: dict[str, Any] = {}
+    else:
+        routes, app_settings = _hub_routes(hub, handler_args, token)
+        host, port = hub.host, hub.port
+    app = tornado.web.Application(
+        routes,
         default_handler_class=NotFoundHandler,
         default_handler_args={"status_code": 404},
+        **app_settings,
     )
     server = GuardedHTTPServer(
         app,
@@ -249,7 +268,38 @@ async def start_server(
         await registry.stop()
         raise
     pinger.start()
-    return StandaloneServer(registry, server, host, port, token, tls is not None, pinger, janus)
+    secure = tls is not None
+    return StandaloneServer(registry, server, host, port, token, secure, pinger, janus, hub)
+
+
+def _hub_routes(
+    hub: HubService, handler_args: dict[str, Any], token: str
+) -> tuple[list[Any], dict[str, Any]]:
+    """The Hub service's routes, under its prefix, and the application settings they
+    need (the cookie secret of the OAuth state and of the service's cookie)."""
+    try:
+        from .hub_handlers import (
+            HubCallbackHandler,
+            HubLoginHandler,
+            HubSignalingHandler,
+            make_hub_auth,
+        )
+    except ImportError as missing:
+        raise HubMisconfigured(
+            "nbconference serve is a JupyterHub service here (JUPYTERHUB_SERVICE_NAME is "
+            f"set), and that needs the jupyterhub package ({missing}): "
+            "pip install 'nbconference[hub]'"
+        ) from None
+    auth = {"hub_auth": make_hub_auth()}
+    socket_args = {key: handler_args[key] for key in ("registry", "pinger")}
+    prefix = hub.prefix
+    routes = [
+        (f"{prefix}{SIGNAL_PATH}", HubSignalingHandler, {**socket_args, **auth}),
+        (f"{prefix}{HUB_LOGIN_PATH}", HubLoginHandler, auth),
+        (f"{prefix}{CALLBACK_PATH}", HubCallbackHandler, auth),
+        (prefix, StatusHandler, {"token": token}),
+    ]
+    return routes, {"cookie_secret": hub.cookie_secret}
 
 
 def tls_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
@@ -269,9 +319,16 @@ async def serve_forever(
     ``idle_exit`` seconds (0: never). ``runtime_file`` is written once it listens and
     removed when it stops, if it still describes this process."""
     running = await start_server(**kwargs)
-    print(f"nbconference signaling on {running.url}", flush=True)
-    if token_shown:
-        print(f"token: {running.token}", flush=True)
+    if running.hub is not None:
+        print(
+            f"nbconference signaling for JupyterHub at {running.hub.prefix}{SIGNAL_PATH} "
+            f"(service {running.hub.name!r}, listening on {running.host}:{running.port})",
+            flush=True,
+        )
+    else:
+        print(f"nbconference signaling on {running.url}", flush=True)
+        if token_shown:
+            print(f"token: {running.token}", flush=True)
     try:
         if runtime_file is not None:
             write_runtime_file(runtime_file, running.port, running.url, running.token)

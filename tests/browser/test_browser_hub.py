@@ -1,0 +1,149 @@
+"""A real JupyterHub with nbconference as its service: two users, each on their own
+server, meet through the one trusted signaling process, known by their Hub names.
+
+JupyterHub comes from PyPI and configurable-http-proxy from npm (package.json); the Hub
+spawns each user's server (``SimpleLocalProcessSpawner``, as root) and starts
+``nbconference serve`` as a managed service, as docs/deployment.md describes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Error
+
+from nbconference.client.socket import SignalingError, SignalingSocket
+from support.hub import SERVICE, Hub, HubUserServer, running_hub
+from support.meeting import wait_for_join, widget_cells
+from support.mesh import wait_for_full_mesh
+from support.pages import TEST_HOOKS_JS, VIEWPORT, Participant, begin_open, finish_open
+from support.polling import wait_until
+
+TIMEOUT = 60.0
+HUB_SIGNALING = "via the Hub's nbconference service"
+ROOM = "hub-class"
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    folder = tmp_path_factory.mktemp("hub")
+    with running_hub(folder, ["ada", "bob"], groups={"teachers": ["ada"]}) as running:
+        yield running
+
+
+def signed_in(browser: Browser, hub: Hub, user: str) -> BrowserContext:
+    """A browser of ``user``'s own, signed in to the Hub, with camera and microphone."""
+    width, height = VIEWPORT
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.grant_permissions(["camera", "microphone"])
+    context.add_init_script(TEST_HOOKS_JS)
+    hub.sign_in(context, user)
+    return context
+
+
+def write_notebook(server: HubUserServer, name: str, cells: list[str]) -> str:
+    server.root_dir.mkdir(parents=True, exist_ok=True)
+    return server.write_notebook(name, cells)
+
+
+def status_text(person: Participant) -> str:
+    return str(person.page.locator(".nbc-root .nbc-status").first.inner_text())
+
+
+def in_a_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end on a loop of its own (Playwright's sync API holds
+    this thread's)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def join_as(hub: Hub, token: str, room: str, name: str) -> dict[str, Any]:
+    """The welcome of a socket to the service through the Hub's proxy, as a kernel opens
+    one, showing ``token``."""
+    url = f"ws://127.0.0.1:{hub.port}/services/{SERVICE}/nbconference/signal"
+    socket = await SignalingSocket.connect(url, token)
+    try:
+        state = {"camera": False, "microphone": False, "screen": False}
+        return await socket.join(room, name, state)
+    finally:
+        await socket.aclose()
+
+
+def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
+    browser: Browser, hub: Hub
+) -> None:
+    ada_server = hub.start_server("ada")
+    bob_server = hub.start_server("bob")
+    contexts: list[BrowserContext] = []
+    people: list[Participant] = []
+    try:
+        for server in (ada_server, bob_server):
+            user = server.user
+            notebook = write_notebook(server, "call.ipynb", widget_cells(ROOM, user))
+            context = signed_in(browser, hub, user)
+            contexts.append(context)
+            person = begin_open(browser, server, notebook, user, context=context)
+            people.append(person)
+        for person in people:
+            finish_open(person)
+        for person in people:
+            wait_for_join(person, TIMEOUT)
+        wait_for_full_mesh(people)
+        ada, bob = people
+
+        # Both joined the Hub's service, and say so; each knows the other by Hub name.
+        for person in people:
+            assert HUB_SIGNALING in status_text(person)
+            assert person.value("w.signaling_message()['mode']") == "hub"
+            assert person.value("w.signaling_message()['token']") == "", "no token to pages"
+        seen_by_ada = {p["id"]: p for p in ada.value("w.peers")}
+        seen_by_bob = {p["id"]: p for p in bob.value("w.peers")}
+        assert seen_by_ada[bob.peer_id]["username"] == "bob"
+        assert seen_by_ada[bob.peer_id]["verified"] is True
+        assert seen_by_ada[bob.peer_id]["groups"] == []
+        assert seen_by_bob[ada.peer_id]["username"] == "ada"
+        assert seen_by_bob[ada.peer_id]["groups"] == ["teachers"]
+        tile_names = bob.page.locator(".nbc-root .nbc-tile .nbc-name").all_inner_texts()
+        assert any("ada" in name for name in tile_names), tile_names
+
+        # A KernelPeer in ada's kernel finds the service by itself, with her server's
+        # Hub token, and is ada to everyone.
+        ada.run(
+            "from nbconference import KernelPeer\n"
+            f"kp = await KernelPeer.join({ROOM!r}, name='not ada')\n"
+        )
+        kernel_peer = wait_until(
+            lambda: ada.value("kp.id if kp.status == 'joined' else ''"), TIMEOUT, "kp to join"
+        )
+        wait_until(
+            lambda: kernel_peer in {p["id"] for p in bob.value("w.peers")},
+            TIMEOUT,
+            "bob's kernel to see ada's KernelPeer",
+        )
+        record = next(p for p in bob.value("w.peers") if p["id"] == kernel_peer)
+        assert (record["username"], record["name"], record["groups"]) == (
+            "ada",
+            "ada",
+            ["teachers"],
+        ), record
+        ada.run("await kp.leave()")
+
+        # bob's token names bob, whatever his socket claims; no token, nobody.
+        welcome = in_a_thread(join_as(hub, bob_server.token, ROOM, "ada"))
+        assert welcome["peer"]["user"]["username"] == "bob", welcome["peer"]
+        assert welcome["peer"]["name"] == "bob"
+        with pytest.raises(SignalingError) as refused:
+            in_a_thread(join_as(hub, "", ROOM, "nobody"))
+        assert refused.value.code == "forbidden", refused.value
+    finally:
+        for person in people:
+            person.close()
+        for context in contexts:
+            with contextlib.suppress(Error):
+                context.close()
