@@ -25,7 +25,7 @@ from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, 
 from .server.config import SignalingSettings
 from .server.janus.pool import JanusUnusable
 from .server.janus.supervisor import JanusMissing
-from .server.standalone import MIN_TOKEN_CHARS
+from .server.standalone import MIN_TOKEN_CHARS, refuse_room_access
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +125,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         settings.turn()
         settings.check_janus()
+        refuse_room_access(settings)
     except ValueError as error:
         parser.error(str(error))
     return settings
