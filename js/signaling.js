@@ -5,7 +5,6 @@ import {
   CLOSE_LEFT,
   CLOSE_POLICY,
   CLOSE_REPLACED,
-  ERROR,
   FATAL_JOIN_ERRORS,
   FINAL_CLOSE_CODES,
   RECONNECT_FIRST_DELAY_MS,
@@ -15,7 +14,7 @@ import {
   HUB_LOGIN_PATH,
   SIGNALING_MODE,
   SIGNAL_PATH,
-  describeError,
+  describeJoinRefusal,
   leaveMessage,
   pingMessage,
   readServerFrame,
@@ -299,8 +298,7 @@ export class SignalingSession {
    * @returns {string} why, for the retry's status line
    */
   #refused(frame) {
-    const reason =
-      frame.code === ERROR.ROOM_FULL ? `Cannot join: ${frame.message}.` : describeError(frame);
+    const reason = describeJoinRefusal(frame);
     console.warn("nbconference: join refused.", reason);
     if (FATAL_JOIN_ERRORS.has(frame.code)) {
       this.#stop(reason);

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from support.client import Client
-from support.identity import PERSON_COOKIE
 from support.polling import eventually
 from support.signaling_fixtures import Connect
 
@@ -30,29 +28,6 @@ def jp_server_config(nbc_settings: dict[str, Any]) -> dict[str, Any]:
         },
         "NBConference": dict(nbc_settings),
     }
-
-
-async def browser_cookie(jp_fetch: Any, person: str | None) -> str:
-    """The cookies a browser of ``person`` has once it opened a page with the token."""
-    response = await jp_fetch("api", "me")
-    cookies = [v.split(";", 1)[0] for v in response.headers.get_list("Set-Cookie")]
-    assert any(c.startswith("username-") for c in cookies), cookies
-    if person:
-        cookies.append(f"{PERSON_COOKIE}={person}")
-    return "; ".join(cookies)
-
-
-@pytest.fixture
-def as_browser(jupyter_connect: Connect, jp_fetch: Any, jp_http_port: int) -> Any:
-    """Opens a socket authenticated the way a Lab page's is: by its login cookie, no token."""
-
-    async def connect(person: str | None) -> Client:
-        cookie = await browser_cookie(jp_fetch, person)
-        # The cookie's name carries the host it was set for (jp_fetch talks to 127.0.0.1).
-        host = f"127.0.0.1:{jp_http_port}"
-        return await jupyter_connect(headers={"Authorization": "", "Cookie": cookie, "Host": host})
-
-    return connect
 
 
 async def test_every_record_carries_the_jupyter_user(as_browser: Any) -> None:

@@ -8,6 +8,7 @@ export const ERROR = Object.freeze({
   BAD_MESSAGE: "bad-message",
   TOO_LARGE: "too-large",
   ROOM_FULL: "room-full",
+  NOT_ALLOWED: "not-allowed",
   UNKNOWN_PEER: "unknown-peer",
   PEER_UNAVAILABLE: "peer-unavailable",
   NOT_JOINED: "not-joined",
@@ -33,6 +34,7 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   [ERROR.BAD_MESSAGE]: "the server refused a message",
   [ERROR.TOO_LARGE]: "a message was too large for the server",
   [ERROR.ROOM_FULL]: "the room is full",
+  [ERROR.NOT_ALLOWED]: "this room is open only to the people its server names",
   [ERROR.UNKNOWN_PEER]: "a message went to someone who is no longer in the room",
   [ERROR.PEER_UNAVAILABLE]: "someone is reconnecting and could not take a message",
   [ERROR.NOT_JOINED]: "the server says we have not joined yet",
@@ -58,7 +60,12 @@ export function isErrorCode(value) {
  * A join refused with one of these cannot succeed by trying again: the client stops.
  * @type {ReadonlySet<string>}
  */
-export const FATAL_JOIN_ERRORS = new Set([ERROR.ROOM_FULL, ERROR.BAD_MESSAGE, ERROR.TOO_LARGE]);
+export const FATAL_JOIN_ERRORS = new Set([
+  ERROR.ROOM_FULL,
+  ERROR.NOT_ALLOWED,
+  ERROR.BAD_MESSAGE,
+  ERROR.TOO_LARGE,
+]);
 
 /**
  * A readable sentence for an `error` frame.
@@ -70,4 +77,15 @@ export function describeError(frame) {
   const meaning = isErrorCode(code) ? ERROR_EXPLANATIONS[code] : "";
   const detail = frame.message ? `: ${frame.message}` : "";
   return meaning ? `Server: ${meaning}${detail}` : `Server error ${code}${detail}`;
+}
+
+/**
+ * Why a join was refused, as the status line says it: a full room and a room closed to
+ * us are said in the server's own words (they name the room and the reason), any other
+ * refusal as describeError says it.
+ * @param {{ code?: string, other?: string, message?: string }} frame
+ */
+export function describeJoinRefusal(frame) {
+  const inItsOwnWords = frame.code === ERROR.ROOM_FULL || frame.code === ERROR.NOT_ALLOWED;
+  return inItsOwnWords && frame.message ? `Cannot join: ${frame.message}.` : describeError(frame);
 }

@@ -26,7 +26,7 @@ from .server.config import SignalingSettings
 from .server.hub import HubMisconfigured, HubService
 from .server.janus.pool import JanusUnusable
 from .server.janus.supervisor import JanusMissing
-from .server.standalone import MIN_TOKEN_CHARS
+from .server.standalone import MIN_TOKEN_CHARS, refuse_room_access
 
 DEFAULT_COOKIE_SECRET_FILE = "nbconference_cookie_secret"
 
@@ -137,6 +137,7 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         settings.turn()
         settings.check_janus()
+        refuse_room_access(settings)
     except ValueError as error:
         parser.error(str(error))
     return settings

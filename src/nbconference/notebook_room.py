@@ -10,12 +10,13 @@ VS Code) the widget gets a room of its own, which it shows so that others can be
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import re
 import socket
 from pathlib import PurePath
+
+from .identity import owner_username
 
 SESSION_VARIABLE = "JPY_SESSION_NAME"
 STEM_CHARS = 40
@@ -28,13 +29,7 @@ def notebook_path() -> str:
 
 
 def _server_identity() -> str:
-    user = os.environ.get("JUPYTERHUB_USER", "")
-    if not user:
-        try:
-            user = getpass.getuser()
-        except Exception:
-            user = os.environ.get("USER", "")
-    return f"{socket.gethostname()}\0{user}"
+    return f"{socket.gethostname()}\0{owner_username()}"
 
 
 def notebook_room(path: str) -> str:

@@ -14,6 +14,7 @@ from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 
 from .client import Client, connect_url
+from .identity import PERSON_COOKIE
 
 STANDALONE_TOKEN = "standalone-secret-token"
 
@@ -54,6 +55,31 @@ def jupyter_connect(jp_ws_fetch: Any, clients: list[Client]) -> Connect:
         client = Client(await jp_ws_fetch("nbconference", "signal", **kwargs))
         clients.append(client)
         return client
+
+    return connect
+
+
+async def browser_cookie(jp_fetch: Any, person: str | None) -> str:
+    """The cookies a browser of ``person`` has once it opened a page with the token
+    (``person`` takes effect with the ``support.identity.NamedPeople`` identity provider)."""
+    response = await jp_fetch("api", "me")
+    cookies = [v.split(";", 1)[0] for v in response.headers.get_list("Set-Cookie")]
+    assert any(c.startswith("username-") for c in cookies), cookies
+    if person:
+        cookies.append(f"{PERSON_COOKIE}={person}")
+    return "; ".join(cookies)
+
+
+@pytest.fixture
+def as_browser(jupyter_connect: Connect, jp_fetch: Any, jp_http_port: int) -> Connect:
+    """Opens a socket authenticated the way a Lab page's is: by its login cookie, no token.
+    ``as_browser("ada")`` is Ada where the server names people (``NamedPeople``)."""
+
+    async def connect(person: str | None) -> Client:
+        cookie = await browser_cookie(jp_fetch, person)
+        # The cookie's name carries the host it was set for (jp_fetch talks to 127.0.0.1).
+        host = f"127.0.0.1:{jp_http_port}"
+        return await jupyter_connect(headers={"Authorization": "", "Cookie": cookie, "Host": host})
 
     return connect
 

@@ -33,10 +33,10 @@ REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found"})
 class SignalingError(RuntimeError):
     """Joining or talking to the signaling server failed.
 
-    ``code`` is one of the server's protocol error codes (``room-full``, ...) or a
-    client-side one: ``bad-url``, ``forbidden`` (wrong or missing token), ``not-found``
-    (no nbconference endpoint there), ``unreachable``, ``timeout``, ``closed``,
-    ``no-server``.
+    ``code`` is one of the server's protocol error codes (``room-full``; ``not-allowed``
+    where the server's ``room_access`` keeps this user out; ...) or a client-side one:
+    ``bad-url``, ``forbidden`` (wrong or missing token), ``not-found`` (no nbconference
+    endpoint there), ``unreachable``, ``timeout``, ``closed``, ``no-server``.
     """
 
     def __init__(self, code: str, message: str) -> None:

@@ -18,6 +18,7 @@ class ErrorCode(str, enum.Enum):
     BAD_MESSAGE = "bad-message"
     TOO_LARGE = "too-large"
     ROOM_FULL = "room-full"
+    NOT_ALLOWED = "not-allowed"
     UNKNOWN_PEER = "unknown-peer"
     PEER_UNAVAILABLE = "peer-unavailable"
     NOT_JOINED = "not-joined"
@@ -53,7 +54,7 @@ ABUSE_CODES: Final = frozenset(
 # A join refused with one of these would be refused again: the client stops. Other join
 # errors (backend-unavailable) are retried like a dropped socket.
 FATAL_JOIN_ERRORS: Final = frozenset(
-    {ErrorCode.ROOM_FULL, ErrorCode.BAD_MESSAGE, ErrorCode.TOO_LARGE}
+    {ErrorCode.ROOM_FULL, ErrorCode.NOT_ALLOWED, ErrorCode.BAD_MESSAGE, ErrorCode.TOO_LARGE}
 )
 
 

@@ -14,6 +14,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 
+from ..identity import owner_username
 from ..protocol import SIGNAL_PATH, identity_stamp
 from .config import SignalingSettings
 from .connection import SignalingConnection
@@ -147,7 +148,12 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
             self.refused = str(refused)
             self.log.error("%s", refused)
             raise
-        self.registry = self.make_registry()
+        # A socket with the server's token and no login cookie names nobody (see
+        # SignalingHandler._identified), yet only the server's owner holds that token:
+        # for room_access it is the owner. The identity provider cannot say who that is
+        # (it makes up an anonymous user for each such request); the process can: the
+        # Hub user its spawner named (JUPYTERHUB_USER), else the account it runs as.
+        self.registry = self.make_registry(owner=owner_username())
         self.handlers.append((SIGNAL_PATH, SignalingHandler, {"registry": self.registry}))
 
     def _log_through_jupyter(self) -> None:

@@ -12,6 +12,7 @@ from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, de
 from traitlets.config import Configurable
 
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
+from .access import RoomAccess, parse_room_access
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .janus.config import parse_addresses, parse_port_range
@@ -300,6 +301,29 @@ class SignalingSettings(Configurable):
         buffer in Redis below client-output-buffer-limit (see docs/deployment.md).""",
     ).tag(config=True)
 
+    # -- who may enter ---------------------------------------------------------------
+
+    room_access: List[dict[str, Any]] = List(
+        default_value=[],
+        help="""Who may enter which rooms: a list of rules
+        {"rooms": GLOB, "allow": [...], "hosts": [...]}, e.g.
+        [{"rooms": "physics-*", "allow": ["group:physics"], "hosts": ["ada"]}]. The first
+        rule whose glob matches a room's name (case-sensitive) decides; a room no rule
+        matches is open. Entries are usernames, 'group:NAME' or '*' (anyone signed in);
+        hosts may always enter. Anyone else gets 'not-allowed', and nobody in the room
+        learns of it. In the Jupyter extension a connection with only the server's token
+        (a KernelPeer, a script) is the server's owner. Needs identities: 'nbconference
+        serve' with its token alone refuses it.""",
+    ).tag(config=True)
+
+    @validate("room_access")
+    def _check_room_access(self, proposal: Any) -> list[dict[str, Any]]:
+        try:
+            parse_room_access(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"room_access: {error}") from None
+        return list(proposal["value"])
+
     # -- chat ------------------------------------------------------------------------
 
     max_chat_bytes = Int(
@@ -400,7 +424,9 @@ class SignalingSettings(Configurable):
                 "backend, or leave janus_urls empty (each replica then runs its own Janus)"
             )
 
-    def make_registry(self) -> RoomRegistry:
+    def make_registry(self, owner: str | None = None) -> RoomRegistry:
+        """The registry these settings describe. ``owner``: the username that a socket
+        without an identity stands for in ``room_access`` (see :class:`RoomAccess`)."""
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
         turn = self.turn()
         self.check_janus()
@@ -410,6 +436,7 @@ class SignalingSettings(Configurable):
             ice_servers,
             self.chat_limits(),
             mesh_max_peers=self.mesh_max_peers,
+            access=RoomAccess(parse_room_access(self.room_access), owner),
         )
         registry.use_turn(turn, self.ice_transport_policy)
         return registry

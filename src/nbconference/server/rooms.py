@@ -33,6 +33,7 @@ from ..protocol import (
     signal_frame,
     welcome_frame,
 )
+from .access import RoomAccess
 from .backends.base import (
     Backend,
     BackendUnavailable,
@@ -67,8 +68,10 @@ class RoomRegistry(ChatAndHands):
         ice_servers: list[dict[str, Any]] | None = None,
         chat_limits: ChatLimits | None = None,
         mesh_max_peers: int = 4,
+        access: RoomAccess | None = None,
     ) -> None:
         super().__init__(backend, chat_limits or DEFAULT_CHAT_LIMITS)
+        self.access = access or RoomAccess()
         self.planes.mesh_max_peers = mesh_max_peers
         self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
@@ -110,7 +113,10 @@ class RoomRegistry(ChatAndHands):
 
         ``user`` is who the server authenticated on that socket (an identity stamp), or
         None where it knows nobody; the peer's record carries it, whatever the client says.
+        A join that ``room_access`` refuses gets ``not-allowed`` before anything reaches
+        the backend or the room: nobody there learns of it.
         """
+        self.access.check(msg.room, user)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)

@@ -52,6 +52,20 @@ MAX_BODY_BYTES = 4096
 _NONCE = re.compile(r"[0-9A-Za-z_-]{16,128}")
 
 
+ROOM_ACCESS_NEEDS_IDENTITIES = (
+    "room_access needs identities, and this server has none: its token says only that a "
+    "client may join, not who it is, so no rule could name anyone. Set room_access where "
+    "each connection is a signed-in user: the Jupyter extension (c.NBConference.room_access), "
+    "or the JupyterHub service deployment (docs/deployment.md)"
+)
+
+
+def refuse_room_access(settings: SignalingSettings) -> None:
+    """ValueError if ``settings`` has ``room_access`` rules: this server knows nobody."""
+    if settings.room_access:
+        raise ValueError(ROOM_ACCESS_NEEDS_IDENTITIES)
+
+
 def scrub_token(uri: str) -> str:
     """``uri`` with the value of any ``token`` query argument replaced by ``[secret]``."""
     return _TOKEN_IN_QUERY.sub(r"\1[secret]", uri)
@@ -221,6 +235,7 @@ async def start_server(
             f"print(secrets.token_urlsafe(24))\"' makes a good one"
         )
     settings = settings or SignalingSettings()
+    refuse_room_access(settings)
     token = token or secrets.token_urlsafe(24)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
     registry = settings.make_registry()

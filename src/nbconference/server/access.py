@@ -1,0 +1,148 @@
+"""Who may enter which room: the ``room_access`` rules.
+
+A rule is ``{"rooms": GLOB, "allow": [...], "hosts": [...]}``. The first rule whose
+``rooms`` glob matches a room's name (``fnmatch``, case-sensitive) decides who may enter
+it; a room no rule matches is open to every socket the server admits. An entry of
+``allow`` or ``hosts`` is a username, ``group:NAME`` or ``*`` (anyone the server has
+verified); hosts may always enter. The registry checks a join against them before the
+peer reaches the backend, so a refused join leaves no trace anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from ..protocol import ErrorCode, ProtocolError
+
+ANYONE = "*"
+GROUP_PREFIX = "group:"
+RULE_KEYS = ("rooms", "allow", "hosts")
+
+Identity = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """One rule: the rooms its glob matches, who may enter them, and their hosts."""
+
+    rooms: str
+    allow: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+
+    def admits(self, identity: Identity | None) -> bool:
+        """Whether an entry of ``allow`` or ``hosts`` names ``identity``."""
+        return names(self.allow, identity) or names(self.hosts, identity)
+
+
+def names(entries: Sequence[str], identity: Identity | None) -> bool:
+    """Whether one of ``entries`` (usernames, ``group:NAME``, ``*``) names ``identity``;
+    never, for None (a socket that names nobody)."""
+    if identity is None:
+        return False
+    username = identity.get("username") or ""
+    groups = identity.get("groups") or []
+    for entry in entries:
+        if entry == ANYONE:
+            return True
+        if entry.startswith(GROUP_PREFIX):
+            if entry[len(GROUP_PREFIX) :] in groups:
+                return True
+        elif entry == username:
+            return True
+    return False
+
+
+class RoomAccess:
+    """The ``room_access`` rules of a server, and who a socket without an identity is.
+
+    ``owner`` is the username that a socket without an identity stands for: in the
+    Jupyter extension, a socket that showed the server's token without a login cookie (a
+    KernelPeer, a script) belongs to the user the server runs for. None (``nbconference
+    serve``, which knows nobody): such a socket is nobody, and enters only rooms that no
+    rule matches.
+    """
+
+    def __init__(self, rules: Sequence[AccessRule] = (), owner: str | None = None) -> None:
+        self.rules = tuple(rules)
+        self.owner = owner or None
+
+    def rule_for(self, room: str) -> AccessRule | None:
+        """The rule that decides ``room``: the first whose glob matches its name."""
+        return next((rule for rule in self.rules if fnmatchcase(room, rule.rooms)), None)
+
+    def _who(self, identity: Identity | None) -> Identity | None:
+        if identity is None and self.owner is not None:
+            return {"username": self.owner}
+        return identity
+
+    def may_enter(self, room: str, identity: Identity | None) -> bool:
+        rule = self.rule_for(room)
+        return rule is None or rule.admits(self._who(identity))
+
+    def is_host(self, room: str, identity: Identity | None) -> bool:
+        """Whether the rule that decides ``room`` names ``identity`` among its hosts."""
+        rule = self.rule_for(room)
+        return rule is not None and names(rule.hosts, self._who(identity))
+
+    def check(self, room: str, identity: Identity | None) -> None:
+        """Raise ``not-allowed`` unless ``identity`` may enter ``room``.
+
+        The message names the room and who asked, never who may enter.
+        """
+        if self.may_enter(room, identity):
+            return
+        who = self._who(identity)
+        username = (who or {}).get("username")
+        asker = f"'{username}'" if username else "a connection that names no user"
+        raise ProtocolError(
+            ErrorCode.NOT_ALLOWED,
+            f"room '{room}' admits only the people its server's room_access names, and not {asker}",
+        )
+
+
+def parse_room_access(value: Any) -> list[AccessRule]:
+    """The rules of a ``room_access`` setting; ValueError says what is wrong with it.
+
+    A rule that lets nobody in (``allow`` and ``hosts`` both empty or missing) is a
+    mistake more often than a wish, so it is refused too.
+    """
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of rules, got {type(value).__name__}")
+    return [_parse_rule(n, rule) for n, rule in enumerate(value)]
+
+
+def _parse_rule(n: int, rule: Any) -> AccessRule:
+    if not isinstance(rule, dict):
+        raise ValueError(f"rule {n} is not an object (got {type(rule).__name__})")
+    unknown = set(rule) - set(RULE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"rule {n} has unknown keys {sorted(map(str, unknown))}; a rule has "
+            f"{', '.join(repr(k) for k in RULE_KEYS)}"
+        )
+    rooms = rule.get("rooms")
+    if not isinstance(rooms, str) or not rooms:
+        raise ValueError(f"rule {n} needs 'rooms': a glob of room names, e.g. \"class-*\"")
+    allow = _entries(n, rule, "allow")
+    hosts = _entries(n, rule, "hosts")
+    if not allow and not hosts:
+        raise ValueError(
+            f"rule {n} (rooms {rooms!r}) lets nobody in: its 'allow' and 'hosts' are both "
+            "empty. Name who may enter: usernames, 'group:NAME', or '*' for anyone signed in"
+        )
+    return AccessRule(rooms, allow, hosts)
+
+
+def _entries(n: int, rule: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    entries = rule.get(key, [])
+    if not isinstance(entries, list):
+        raise ValueError(f"rule {n}: {key!r} must be a list, got {type(entries).__name__}")
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise ValueError(f"rule {n}: {key!r} holds {entry!r}, which is not a string")
+        if not entry or entry == GROUP_PREFIX:
+            raise ValueError(f"rule {n}: {key!r} holds {entry!r}, which names nobody")
+    return tuple(entries)
