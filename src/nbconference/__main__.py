@@ -137,7 +137,6 @@ def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         settings.turn()
         settings.check_janus()
-        refuse_room_access(settings)
     except ValueError as error:
         parser.error(str(error))
     return settings
@@ -185,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args, parser)
     hub = hub_from(args, parser)
     token = None if hub else token_from(args, parser)
+    if hub is None:
+        try:
+            refuse_room_access(settings)
+        except ValueError as error:
+            parser.error(str(error))
     if args.idle_exit < 0:
         parser.error("--idle-exit must be 0 (never) or a number of seconds")
     runtime_file = Path(args.runtime_file).absolute() if args.runtime_file else None

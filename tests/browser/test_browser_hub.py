@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,7 +34,10 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     folder = tmp_path_factory.mktemp("hub")
-    with running_hub(folder, ["ada", "bob"], groups={"teachers": ["ada"]}) as running:
+    rules = [{"rooms": "staff-*", "allow": ["group:teachers"]}]
+    service_args = ["--room-access", json.dumps(rules)]
+    users, groups = ["ada", "bob"], {"teachers": ["ada"]}
+    with running_hub(folder, users, groups=groups, service_args=service_args) as running:
         yield running
 
 
@@ -141,6 +145,14 @@ def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
         with pytest.raises(SignalingError) as refused:
             in_a_thread(join_as(hub, "", ROOM, "nobody"))
         assert refused.value.code == "forbidden", refused.value
+
+        # A room_access rule on the service keeps bob out of the teachers' room; ada, in
+        # the Hub's group "teachers", enters.
+        with pytest.raises(SignalingError) as refused:
+            in_a_thread(join_as(hub, bob_server.token, "staff-room", "bob"))
+        assert refused.value.code == "not-allowed", refused.value
+        welcome = in_a_thread(join_as(hub, ada_server.token, "staff-room", "ada"))
+        assert welcome["peer"]["user"]["groups"] == ["teachers"], welcome["peer"]
     finally:
         for person in people:
             person.close()

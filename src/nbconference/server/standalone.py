@@ -56,12 +56,13 @@ ROOM_ACCESS_NEEDS_IDENTITIES = (
     "room_access needs identities, and this server has none: its token says only that a "
     "client may join, not who it is, so no rule could name anyone. Set room_access where "
     "each connection is a signed-in user: the Jupyter extension (c.NBConference.room_access), "
-    "or the JupyterHub service deployment (docs/deployment.md)"
+    "or nbconference serve as a JupyterHub service (docs/deployment.md)"
 )
 
 
 def refuse_room_access(settings: SignalingSettings) -> None:
-    """ValueError if ``settings`` has ``room_access`` rules: this server knows nobody."""
+    """ValueError if ``settings`` has ``room_access`` rules: a server of tokens (not a
+    Hub service) knows nobody."""
     if settings.room_access:
         raise ValueError(ROOM_ACCESS_NEEDS_IDENTITIES)
 
@@ -235,7 +236,8 @@ async def start_server(
             f"print(secrets.token_urlsafe(24))\"' makes a good one"
         )
     settings = settings or SignalingSettings()
-    refuse_room_access(settings)
+    if hub is None:
+        refuse_room_access(settings)
     token = token or secrets.token_urlsafe(24)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
     registry = settings.make_registry()
