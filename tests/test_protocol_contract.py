@@ -70,7 +70,7 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert tuple(js["MEDIA_PLANES"]) == protocol.MEDIA_PLANES
     # The same room names pass both patterns.
     js_room = re.compile(js["ROOM_PATTERN"])
-    for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", ""):
+    for room in ("lab", "a" * 64, "a" * 65, "x y", "ü", "a.b_c-d", "", "ada~notes-1f2e"):
         assert bool(js_room.fullmatch(room)) == protocol.valid_room(room), room
 
 

@@ -12,7 +12,8 @@ export const SIGNAL_PATH = "nbconference/signal";
 export const HUB_LOGIN_PATH = "login";
 export const HUB_LOGIN_MESSAGE = "nbconference-hub-login";
 
-export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** "<owner tag>~<name>" is a room of one user's (names.py owner_tag). */
+export const ROOM_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 export const MAX_NAME_CHARS = 64;
 
 /** Tags and colours a join may carry (the server refuses others). */

@@ -36,7 +36,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     folder = tmp_path_factory.mktemp("hub")
     rules = [{"rooms": "staff-*", "allow": ["group:teachers"]}]
     service_args = ["--room-access", json.dumps(rules)]
-    users, groups = ["ada", "bob"], {"teachers": ["ada"]}
+    users, groups = ["ada", "bob", "carol"], {"teachers": ["ada"]}
     with running_hub(folder, users, groups=groups, service_args=service_args) as running:
         yield running
 
@@ -153,6 +153,24 @@ def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
         assert refused.value.code == "not-allowed", refused.value
         welcome = in_a_thread(join_as(hub, ada_server.token, "staff-room", "ada"))
         assert welcome["peer"]["user"]["groups"] == ["teachers"], welcome["peer"]
+
+        # The default room of ada's notebook is hers: bob, who could learn its name, is
+        # kept out; carol gets in once ada's server is shared with her on the Hub.
+        default_room = ada.value(
+            "__import__('nbconference.notebook_room').notebook_room.notebook_room("
+            "__import__('os').environ['JPY_SESSION_NAME'])"
+        )
+        assert default_room.startswith("ada~"), default_room
+        carol_token = hub.token_for("carol")
+        for token in (bob_server.token, carol_token):
+            with pytest.raises(SignalingError) as refused:
+                in_a_thread(join_as(hub, token, default_room, "someone"))
+            assert refused.value.code == "not-allowed", refused.value
+        hub.api("POST", "shares/ada/", {"user": "carol"})
+        welcome = in_a_thread(join_as(hub, carol_token, default_room, "carol"))
+        assert welcome["peer"]["user"]["username"] == "carol"
+        welcome = in_a_thread(join_as(hub, ada_server.token, default_room, "ada"))
+        assert welcome["peer"]["user"]["username"] == "ada"
     finally:
         for person in people:
             person.close()

@@ -144,12 +144,18 @@ def hub_config(
     roles = [
         {
             "name": "nbconference-service",
-            "scopes": ["read:users:name", "read:users:groups", "list:users", "read:groups"],
+            "scopes": [
+                "read:users:name",
+                "read:users:groups",
+                "list:users",
+                "read:groups",
+                "read:users:shares",
+            ],
             "services": [SERVICE],
         },
         {
             "name": "tests-admin",
-            "scopes": ["admin:users", "admin:servers", "tokens", "read:services"],
+            "scopes": ["admin:users", "admin:servers", "tokens", "read:services", "shares"],
             "services": ["tests"],
         },
     ]

@@ -7,6 +7,7 @@ compares the two.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,7 +20,12 @@ SIGNAL_PATH: Final = "nbconference/signal"
 HUB_LOGIN_PATH: Final = "login"
 HUB_LOGIN_MESSAGE: Final = "nbconference-hub-login"
 
-ROOM_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+ROOM_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
+# A room of one user's, such as a notebook's default room on a JupyterHub, is named
+# "<owner tag>~<name>" (see owner_tag); the Hub service admits only its owner and those the
+# Hub lets open the owner's server.
+OWNER_MARK: Final = "~"
+OWNER_TAG_CHARS: Final = 24
 MAX_NAME_CHARS: Final = 64
 # The name of a participant whose label is empty once normalised (see normalize_name),
 # as the widget and the page call a nameless person.
@@ -149,5 +155,29 @@ DEFAULT_LIMITS: Final = Limits()
 
 
 def valid_room(room: object) -> bool:
-    """True for room names of 1-64 characters from ``[A-Za-z0-9._-]``."""
+    """True for room names of 1-64 characters from ``[A-Za-z0-9._~-]``."""
     return isinstance(room, str) and ROOM_PATTERN.fullmatch(room) is not None
+
+
+def owner_tag(username: str) -> str:
+    """The part of a room name that names its owner: ``username`` in room-name
+    characters, one name to one tag (``_`` and any other character escape as ``_`` and two
+    hex digits, or ``_u`` and six), and for a long name its start and a hash."""
+    tag = "".join(_tag_char(char) for char in username)
+    if len(tag) <= OWNER_TAG_CHARS:
+        return tag
+    digest = hashlib.sha256(username.encode()).hexdigest()
+    return f"{tag[: OWNER_TAG_CHARS - 9]}_{digest[:8]}"
+
+
+def _tag_char(char: str) -> str:
+    if char.isascii() and (char.isalnum() or char in ".-"):
+        return char
+    code = ord(char)
+    return f"_{code:02x}" if code < 0x100 else f"_u{code:06x}"
+
+
+def room_owner_tag(room: str) -> str | None:
+    """The owner tag of a user's room (``"<tag>~<name>"``), or None for other rooms."""
+    tag, mark, _ = room.partition(OWNER_MARK)
+    return tag if mark and tag else None

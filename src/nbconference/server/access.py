@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
-from ..protocol import ErrorCode, ProtocolError
+from ..protocol import ErrorCode, ProtocolError, room_owner_tag
 
 ANYONE = "*"
 GROUP_PREFIX = "group:"
@@ -55,6 +55,14 @@ def names(entries: Sequence[str], identity: Identity | None) -> bool:
     return False
 
 
+class OwnedRooms(Protocol):
+    """Who, besides its owner, may enter a room of one user's: on a JupyterHub, those the
+    Hub lets open the owner's server (see :mod:`.hub`)."""
+
+    async def may_enter(self, tag: str, identity: Identity) -> bool:
+        """Whether ``identity`` owns the rooms of owner tag ``tag`` or may use them."""
+
+
 class RoomAccess:
     """The ``room_access`` rules of a server, and who a socket without an identity is.
 
@@ -65,9 +73,15 @@ class RoomAccess:
     rule matches.
     """
 
-    def __init__(self, rules: Sequence[AccessRule] = (), owner: str | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[AccessRule] = (),
+        owner: str | None = None,
+        owned: OwnedRooms | None = None,
+    ) -> None:
         self.rules = tuple(rules)
         self.owner = owner or None
+        self.owned = owned
 
     def rule_for(self, room: str) -> AccessRule | None:
         """The rule that decides ``room``: the first whose glob matches its name."""
@@ -86,6 +100,21 @@ class RoomAccess:
         """Whether the rule that decides ``room`` names ``identity`` among its hosts."""
         rule = self.rule_for(room)
         return rule is not None and names(rule.hosts, self._who(identity))
+
+    async def admit(self, room: str, identity: Identity | None) -> None:
+        """Raise ``not-allowed`` unless ``identity`` may enter ``room``: a room of one
+        user's (``"<owner tag>~..."``) where this server keeps them (:class:`OwnedRooms`),
+        then the rules (:meth:`check`)."""
+        tag = room_owner_tag(room)
+        if self.owned is not None and tag is not None:
+            who = self._who(identity)
+            if who is None or not await self.owned.may_enter(tag, who):
+                raise ProtocolError(
+                    ErrorCode.NOT_ALLOWED,
+                    f"room '{room}' is a room of another user's server: only its owner, and "
+                    "those the Hub lets open that server, may enter",
+                )
+        self.check(room, identity)
 
     def check(self, room: str, identity: Identity | None) -> None:
         """Raise ``not-allowed`` unless ``identity`` may enter ``room``.

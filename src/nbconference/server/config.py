@@ -12,7 +12,7 @@ from traitlets import CaselessStrEnum, Float, Int, List, TraitError, Unicode, de
 from traitlets.config import Configurable
 
 from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
-from .access import RoomAccess, parse_room_access
+from .access import OwnedRooms, RoomAccess, parse_room_access
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .janus.config import parse_addresses, parse_port_range
@@ -424,9 +424,12 @@ class SignalingSettings(Configurable):
                 "backend, or leave janus_urls empty (each replica then runs its own Janus)"
             )
 
-    def make_registry(self, owner: str | None = None) -> RoomRegistry:
+    def make_registry(
+        self, owner: str | None = None, owned: OwnedRooms | None = None
+    ) -> RoomRegistry:
         """The registry these settings describe. ``owner``: the username that a socket
-        without an identity stands for in ``room_access`` (see :class:`RoomAccess`)."""
+        without an identity stands for in ``room_access``; ``owned``: who may enter rooms
+        of one user's, where this server keeps them (see :class:`RoomAccess`)."""
         ice_servers: list[dict[str, Any]] = list(self.ice_servers)
         turn = self.turn()
         self.check_janus()
@@ -436,7 +439,7 @@ class SignalingSettings(Configurable):
             ice_servers,
             self.chat_limits(),
             mesh_max_peers=self.mesh_max_peers,
-            access=RoomAccess(parse_room_access(self.room_access), owner),
+            access=RoomAccess(parse_room_access(self.room_access), owner, owned),
         )
         registry.use_turn(turn, self.ice_transport_policy)
         return registry

@@ -20,16 +20,20 @@ stock ``get_current_user`` waits on the Hub synchronously).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from ..protocol import identity_stamp
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from ..protocol import identity_stamp, owner_tag
 
 # The variables JupyterHub gives every service it knows (a managed service's, or an
 # external one's when its config passes them on).
@@ -51,7 +55,9 @@ class HubService:
     prefix: str
     host: str
     port: int
-    cookie_secret: bytes = field(repr=False)
+    api_url: str
+    api_token: str = field(repr=False)
+    cookie_secret: bytes = field(repr=False, default=b"")
 
     @classmethod
     def from_environ(
@@ -79,6 +85,8 @@ class HubService:
             prefix=prefix if prefix.endswith("/") else prefix + "/",
             host=parts.hostname,
             port=parts.port or 80,
+            api_url=environ["JUPYTERHUB_API_URL"],
+            api_token=environ["JUPYTERHUB_API_TOKEN"],
             cookie_secret=secret or secrets.token_bytes(COOKIE_SECRET_BYTES),
         )
 
@@ -108,3 +116,63 @@ def hub_stamp(model: Mapping[str, Any]) -> dict[str, Any] | None:
     groups = model.get("groups")
     user = SimpleNamespace(username=model["name"], name=model["name"])
     return identity_stamp(user, groups if isinstance(groups, list) else ())
+
+
+# How long the servers shared with a user are taken as the Hub said (a new share works
+# within this long; a withdrawn one stops admitting new joins as soon).
+SHARES_CACHE_SECONDS = 30.0
+
+
+class HubOwnedRooms:
+    """Rooms of one user's (``"<owner tag>~..."``, a notebook's default room): their
+    owner enters, and so do those the Hub shares one of the owner's servers with
+    (JupyterHub's sharing, to the user or to one of their groups). Asked of the Hub with
+    the service's token (its role needs ``read:users:shares``)."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def may_enter(self, tag: str, identity: Mapping[str, Any]) -> bool:
+        username = str(identity.get("username") or "")
+        if owner_tag(username) == tag:
+            return True
+        # A share found is taken for a while; one not found is asked again each time, so
+        # that a share made after a refusal works at once.
+        taken, tags = self._cache.get(username, (0.0, frozenset()))
+        if time.monotonic() - taken < SHARES_CACHE_SECONDS and tag in tags:
+            return True
+        return tag in await self.shared_with(username)
+
+    async def shared_with(self, username: str) -> frozenset[str]:
+        """The owner tags of the servers the Hub shares with ``username`` now (none when
+        the Hub cannot be asked: a room of another's is then refused, never opened)."""
+        now = time.monotonic()
+        request = HTTPRequest(
+            f"{self.api_url}/users/{quote(username, safe='')}/shared",
+            headers={"Authorization": f"token {self.token}"},
+            request_timeout=10.0,
+        )
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+            model = json.loads(response.body) if response.code == 200 else []
+        except (OSError, HTTPClientError, ValueError):
+            return frozenset()
+        items = model.get("items", []) if isinstance(model, dict) else model
+        # Each share: {"server": {"user": {"name": OWNER}, "name": SERVER, ...}, ...}
+        tags = frozenset(
+            owner_tag(owner)
+            for item in items
+            if isinstance(owner := _path(item, "server", "user", "name"), str)
+        )
+        if response.code == 200:
+            self._cache[username] = (now, tags)
+        return tags
+
+
+def _path(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...`` through dicts, or None where one is missing."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

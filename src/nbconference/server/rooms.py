@@ -116,7 +116,7 @@ class RoomRegistry(ChatAndHands):
         A join that ``room_access`` refuses gets ``not-allowed`` before anything reaches
         the backend or the room: nobody there learns of it.
         """
-        self.access.check(msg.room, user)
+        await self.access.admit(msg.room, user)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)

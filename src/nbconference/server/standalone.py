@@ -33,7 +33,7 @@ from ..protocol import CLOSE_DROPPED, HUB_LOGIN_PATH, PROTOCOL_VERSION, SIGNAL_P
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
-from .hub import CALLBACK_PATH, HubMisconfigured, HubService
+from .hub import CALLBACK_PATH, HubMisconfigured, HubOwnedRooms, HubService
 from .janus.own import start_janus
 from .janus.supervisor import JanusProcess
 from .keepalive import KeepAlive
@@ -240,7 +240,8 @@ async def start_server(
         refuse_room_access(settings)
     token = token or secrets.token_urlsafe(24)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
-    registry = settings.make_registry()
+    owned = HubOwnedRooms(hub.api_url, hub.api_token) if hub is not None else None
+    registry = settings.make_registry(owned=owned)
     await registry.start()
     pinger = KeepAlive(ping_interval)
     handler_args = {
