@@ -39,6 +39,7 @@ FAST_MODULES = (
     "test_protocol_contract.py",
     "test_signaling_*.py",
     "test_serve_command.py",
+    "test_hub_service.py",
     "test_discovery.py",
     "test_widget.py",
     "test_viewers.py",

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from nbconference.server.app import NBConference, SharedSecretRefused, refuse_shared_secrets
+from nbconference.server.app import (
+    REDIS_UNDER_HUB,
+    NBConference,
+    SharedSecretRefused,
+    refuse_shared_secrets,
+    warn_redis_under_hub,
+)
 from nbconference.server.config import SignalingSettings
 
 TURN = {"turn_urls": ["turn:127.0.0.1:3478"], "turn_secret": "s3cret"}
@@ -96,3 +102,28 @@ async def test_what_the_extension_logs_goes_through_the_servers_log(
         monkeypatch.undo()
         extension._log_through_jupyter()
     assert seen == ["Janus will not start"]
+
+
+def test_a_hub_users_server_on_redis_is_warned_about_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sharing rooms through Redis from users' servers trusts every user of the Hub: the
+    extension says so once, and names the service deployment; without a Hub, or on the
+    memory backend, it says nothing."""
+    monkeypatch.setattr("nbconference.server.app._warned_about_redis", False)
+    log = logging.getLogger("nbconference.tests.redis-under-hub")
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    log.addHandler(Keep())
+    redis = settings(backend="redis")
+    assert not warn_redis_under_hub(redis, log, {})
+    assert not warn_redis_under_hub(settings(), log, HUB_USER)
+    assert warn_redis_under_hub(redis, log, HUB_USER)
+    assert not warn_redis_under_hub(redis, log, HUB_USER)
+    assert said == [REDIS_UNDER_HUB]
+    assert "nbconference serve as the Hub's service" in said[0]
+    assert "docs/deployment.md" in said[0]

@@ -112,6 +112,31 @@ def refuse_shared_secrets(
             raise SharedSecretRefused(SHARED_TURN_REFUSED.format(where=where))
 
 
+REDIS_UNDER_HUB = (
+    "nbconference: this Jupyter server is a JupyterHub user's server with backend = 'redis'. "
+    "Its rooms are shared through Redis with the other users' servers, and each of those "
+    "servers, a process its user controls, holds the Redis password: any user can list the "
+    "rooms, forge who is in one (a verified name included) and read or post to its chat. "
+    "That is fine only where every user of the Hub trusts every other. Otherwise run "
+    "nbconference serve as the Hub's service, which alone holds Redis, and leave users' "
+    'servers on the memory backend: see docs/deployment.md ("JupyterHub").'
+)
+_warned_about_redis = False
+
+
+def warn_redis_under_hub(
+    settings: SignalingSettings, log: logging.Logger, environ: Mapping[str, str] = os.environ
+) -> bool:
+    """Warn, once per process, when this server shares rooms through Redis from inside
+    a JupyterHub user's server (its spawner sets ``JUPYTERHUB_USER``). True if it warned."""
+    global _warned_about_redis
+    if _warned_about_redis or settings.backend != "redis" or not environ.get("JUPYTERHUB_USER"):
+        return False
+    _warned_about_redis = True
+    log.warning("%s", REDIS_UNDER_HUB)
+    return True
+
+
 # The Jupyter server's log handlers that our logger writes through (see below).
 _THROUGH_JUPYTER: list[logging.Handler] = []
 
@@ -148,6 +173,7 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
             self.refused = str(refused)
             self.log.error("%s", refused)
             raise
+        warn_redis_under_hub(self, self.log)
         # A socket with the server's token and no login cookie names nobody (see
         # SignalingHandler._identified), yet only the server's owner holds that token:
         # for room_access it is the owner. The identity provider cannot say who that is
