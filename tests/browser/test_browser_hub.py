@@ -24,6 +24,7 @@ from support.meeting import wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import TEST_HOOKS_JS, VIEWPORT, Participant, begin_open, finish_open
 from support.polling import wait_until
+from support.redis_server import RedisServer
 
 TIMEOUT = 60.0
 HUB_SIGNALING = "via the Hub's nbconference service"
@@ -32,10 +33,21 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Iterator[Hub]:
+    """A Hub whose service keeps its rooms in Redis, so that replicas can share them."""
     folder = tmp_path_factory.mktemp("hub")
     rules = [{"rooms": "staff-*", "allow": ["group:teachers"]}]
-    service_args = ["--room-access", json.dumps(rules)]
+    service_args = ["--redis", redis.url, "--room-access", json.dumps(rules)]
     users, groups = ["ada", "bob", "carol"], {"teachers": ["ada"]}
     with running_hub(folder, users, groups=groups, service_args=service_args) as running:
         yield running
@@ -67,16 +79,37 @@ def in_a_thread(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+STATE = {"camera": False, "microphone": False, "screen": False}
+
+
 async def join_as(hub: Hub, token: str, room: str, name: str) -> dict[str, Any]:
     """The welcome of a socket to the service through the Hub's proxy, as a kernel opens
     one, showing ``token``."""
     url = f"ws://127.0.0.1:{hub.port}/services/{SERVICE}/nbconference/signal"
     socket = await SignalingSocket.connect(url, token)
     try:
-        state = {"camera": False, "microphone": False, "screen": False}
-        return await socket.join(room, name, state)
+        return await socket.join(room, name, STATE)
     finally:
         await socket.aclose()
+
+
+async def meet(first: tuple[str, str], second: tuple[str, str], room: str) -> list[Any]:
+    """Join ``room`` at two signaling URLs with two tokens, the first staying while the
+    second joins; what each learns of the other: the second's welcome lists the first,
+    and the first hears the second join."""
+    one = await SignalingSocket.connect(*first)
+    try:
+        welcome_one = await one.join(room, "one", STATE)
+        two = await SignalingSocket.connect(*second)
+        try:
+            welcome_two = await two.join(room, "two", STATE)
+            joined = await asyncio.wait_for(one.receive(), 10)
+        finally:
+            await two.aclose()
+    finally:
+        await one.aclose()
+    listed = [peer for peer in welcome_two["peers"] if peer["id"] == welcome_one["id"]]
+    return [listed, joined]
 
 
 def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
@@ -177,3 +210,16 @@ def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
         for context in contexts:
             with contextlib.suppress(Error):
                 context.close()
+
+
+def test_two_replicas_of_the_service_hold_one_room_through_redis(hub: Hub) -> None:
+    """A Hub service of several replicas (behind a load balancer; here the managed one
+    and another started with the same service environment) shares its rooms through
+    Redis: ada on one replica and bob on the other meet, each as the Hub names them."""
+    ada, bob = hub.token_for("ada"), hub.token_for("bob")
+    proxied = f"ws://127.0.0.1:{hub.port}/services/{SERVICE}/nbconference/signal"
+    with hub.replica() as replica:
+        listed, joined = in_a_thread(meet((proxied, ada), (replica, bob), "replicas"))
+    assert [peer["user"]["username"] for peer in listed] == ["ada"], listed
+    assert joined["type"] == "peer-joined", joined
+    assert joined["peer"]["user"]["username"] == "bob", joined

@@ -67,10 +67,41 @@ class Hub:
     base_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    api_port: int = 0
+    service_token: str = ""
+    service_args: Sequence[str] = ()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @contextmanager
+    def replica(self) -> Iterator[str]:
+        """Another ``nbconference serve`` of the service, as a deployment runs several
+        behind a load balancer: the environment JupyterHub gives its service, the same
+        token and cookie secret, its own port. Yields its internal signaling URL."""
+        port = free_port()
+        prefix = f"/services/{SERVICE}/"
+        env = {
+            **os.environ,
+            "PYTHONPATH": _with_tests_on_path(),
+            "JUPYTERHUB_SERVICE_NAME": SERVICE,
+            "JUPYTERHUB_API_TOKEN": self.service_token,
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{self.api_port}/hub/api",
+            "JUPYTERHUB_BASE_URL": "/",
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+            "JUPYTERHUB_SERVICE_PREFIX": prefix,
+            "JUPYTERHUB_CLIENT_ID": f"service-{SERVICE}",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+        }
+        args = [sys.executable, "-m", "nbconference", "serve", *self.service_args]
+        log_path = self.base_dir / f"replica-{port}.log"
+        process = spawn(args, log_path, env)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}{prefix}", process, log_path)
+            yield f"ws://127.0.0.1:{port}{prefix}nbconference/signal"
+        finally:
+            stop(process)
 
     def api(self, method: str, path: str, body: object = None, token: str = "") -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -130,12 +161,15 @@ def hub_config(
     users: Sequence[str],
     groups: Mapping[str, Sequence[str]],
     service_args: Sequence[str],
+    api_port: int,
+    service_token: str,
 ) -> str:
     """The jupyterhub_config.py of a test Hub."""
     service_port = free_port()
     service = {
         "name": SERVICE,
         "url": f"http://127.0.0.1:{service_port}",
+        "api_token": service_token,
         "command": [sys.executable, "-m", "nbconference", "serve", *service_args],
         "cwd": str(base_dir),
         "oauth_no_confirm": True,
@@ -163,7 +197,7 @@ def hub_config(
         "JupyterHub.ip": "127.0.0.1",
         "JupyterHub.port": port,
         "JupyterHub.hub_ip": "127.0.0.1",
-        "JupyterHub.hub_port": free_port(),
+        "JupyterHub.hub_port": api_port,
         "ConfigurableHTTPProxy.api_url": f"http://127.0.0.1:{free_port()}",
         "ConfigurableHTTPProxy.pid_file": str(base_dir / "proxy.pid"),
         "JupyterHub.db_url": f"sqlite:///{base_dir / 'hub.sqlite'}",
@@ -211,9 +245,15 @@ def running_hub(
         home = base_dir / "home" / user
         home.mkdir(parents=True, exist_ok=True)
         _quiet_settings(home)
-    port, admin_token = free_port(), secrets.token_hex(16)
+    port, api_port = free_port(), free_port()
+    admin_token, service_token = secrets.token_hex(16), secrets.token_hex(16)
+    service_args = [*service_args, "--cookie-secret-file", str(base_dir / "service_secret")]
     config = base_dir / "jupyterhub_config.py"
-    config.write_text(hub_config(port, base_dir, admin_token, users, groups or {}, service_args))
+    config.write_text(
+        hub_config(
+            port, base_dir, admin_token, users, groups or {}, service_args, api_port, service_token
+        )
+    )
     log_path = base_dir / "jupyterhub.log"
     env = {
         **os.environ,
@@ -224,7 +264,7 @@ def running_hub(
         env.pop(name, None)
     args = [sys.executable, "-m", "jupyterhub", "-f", str(config), "--debug"]
     process = spawn(args, log_path, env)
-    hub = Hub(port, admin_token, base_dir, log_path, process)
+    hub = Hub(port, admin_token, base_dir, log_path, process, api_port, service_token, service_args)
     try:
         wait_for_http(f"{hub.url}hub/health", process, log_path, timeout=90)
         yield hub
