@@ -618,16 +618,20 @@ export class Conference extends EventTarget {
     this.#elsewhere = false;
     this.#timeline.restart();
     let target = this.#word.target();
-    if ("wait" in target) {
-      // The token for signaling_url comes by message, not in the widget's saved state;
-      // a kernel busy running a cell answers when it is done.
-      this.#setStatus("connecting", "Waiting for the kernel to hand over the signaling token…");
+    // The token for signaling_url comes by message, not in the widget's saved state (and
+    // under a Hub, the word on where to join, which may first say "still finding out"); a
+    // kernel busy running a cell answers when it is done.
+    while ("wait" in target) {
+      const waitingFor = this.#settings.get("signaling_url")
+        ? "to hand over the signaling token"
+        : "to say where to join";
+      this.#setStatus("connecting", `Waiting for the kernel ${waitingFor}…`);
       await this.#word.wait();
       if (this.#closed || this.#status !== "connecting") return;
       target = this.#word.target();
     }
-    if ("error" in target || "wait" in target) {
-      this.#fail("error" in target ? target.error : "The kernel gave no signaling token.");
+    if ("error" in target) {
+      this.#fail(target.error);
       return;
     }
     if (!(await this.#signIn(target))) return;

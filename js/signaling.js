@@ -10,7 +10,6 @@ import {
   RECONNECT_FIRST_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
   SERVER,
-  DECIDED_SIGNALING_MODES,
   HUB_LOGIN_PATH,
   SIGNALING_MODE,
   SIGNAL_PATH,
@@ -50,7 +49,8 @@ const MAX_QUEUED = 500;
 
 /**
  * Where to connect, from the widget's `signaling_url` and what the kernel said. `wait`:
- * the token for `signaling_url` has not come from the kernel yet.
+ * the token for `signaling_url` has not come from the kernel yet, or (under a JupyterHub)
+ * its word on where to join.
  * @param {string} signalingUrl
  * @param {SignalingInfo | null} info
  * @returns {Target | { error: string } | { wait: true }}
@@ -75,8 +75,9 @@ export function signalingTarget(signalingUrl, info) {
   const page = pageEndpoint();
   if ("error" in page) return page;
   // Under a JupyterHub the kernel may name the Hub's service: a page that joined its own
-  // server meanwhile would be in another room.
-  if (page.hub && !DECIDED_SIGNALING_MODES.has(info?.mode)) return { wait: true };
+  // server meanwhile would be in another room. Wait for its word (not for a decision: a
+  // kernel that cannot tell says so, and the page then tries its own server).
+  if (page.hub && (!info || info.mode === SIGNALING_MODE.PENDING)) return { wait: true };
   // Same origin: the login cookie authenticates the socket, as JupyterLab's own sockets;
   // a token in the URL would end up in proxies' logs.
   const hint = "is the nbconference server extension enabled on this Jupyter server?";
