@@ -28,6 +28,7 @@ from servers import start_standalone
 from signaling import _next_event, cpu_seconds, percentile, rss_bytes
 
 ROOM_SIZE = 4
+IDLE_MARGIN_SECONDS = 2.0
 TARGETS = {"rss_kb_per_socket_max": 20.0, "lost": 0}
 
 
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                 "rooms": rooms[w :: args.idle_workers],
                 "room_size": ROOM_SIZE,
                 "mode": "idle",
+                # Held through the traffic (and a little past it): without a duration, an
+                # idle worker closed its sockets as the traffic began, and the server's
+                # 9,600 leaves fell into the measured window.
+                "duration": args.seconds + IDLE_MARGIN_SECONDS,
             }
             for w in range(args.idle_workers)
         ]
@@ -99,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                     process.kill()
     finally:
         servers.stop()
-    work = results[-1]
+    # Results come in the order the workers finish: the working one is the one timed.
+    work = next(result for result in results if "latencies_ns" in result)
     latencies = [ns / 1e6 for ns in work.get("latencies_ns", [])]
     join_latencies = [s * 1e3 for j in joined for s in j["join_latencies"]]
     per_socket = (rss_joined - rss_before) / args.sockets / 1024
