@@ -30,6 +30,7 @@ from tornado.websocket import WebSocketClosedError
 
 from ..client.local import proof
 from ..protocol import CLOSE_DROPPED, HUB_LOGIN_PATH, PROTOCOL_VERSION, SIGNAL_PATH
+from .collector import Collector
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .guarded_http import GuardedHTTPServer
@@ -193,6 +194,7 @@ class StandaloneServer:
     pinger: KeepAlive | None = None
     janus: JanusProcess | None = None
     hub: HubService | None = None
+    collector: Collector | None = None
 
     @property
     def url(self) -> str:
@@ -203,6 +205,8 @@ class StandaloneServer:
     async def stop(self) -> None:
         if self.pinger is not None:
             self.pinger.stop()
+        if self.collector is not None:
+            self.collector.stop()
         self.server.stop()
         await self.registry.stop()
         await self.server.close_all_connections()
@@ -286,8 +290,13 @@ async def start_server(
         await registry.stop()
         raise
     pinger.start()
+    # Settled sockets' objects out of the collector's way (collector.py).
+    collector = Collector(pinger.sockets)
+    collector.start()
     secure = tls is not None
-    return StandaloneServer(registry, server, host, port, token, secure, pinger, janus, hub)
+    return StandaloneServer(
+        registry, server, host, port, token, secure, pinger, janus, hub, collector
+    )
 
 
 def _hub_routes(
