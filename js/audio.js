@@ -11,6 +11,22 @@ export class AudioSinks {
     this.onBlockedChange = onBlockedChange;
     /** the speaker chosen for every voice ("" the default), where setSinkId exists */
     this.sinkId = "";
+    /** @type {Set<string>} peers whose voice is not played (they say their microphone is off) */
+    this.silenced = new Set();
+  }
+
+  /**
+   * Play `peerId`'s voice or not: a peer whose microphone is off (by its own word, or a
+   * host's mute that the server holds until the person unmutes) is not played, whatever
+   * its connection still carries.
+   * @param {string} peerId @param {boolean} silent
+   */
+  silence(peerId, silent) {
+    if (silent === this.silenced.has(peerId)) return;
+    if (silent) this.silenced.add(peerId);
+    else this.silenced.delete(peerId);
+    const sink = this.sinks.get(peerId);
+    if (sink) sink.muted = silent;
   }
 
   /**
@@ -48,6 +64,7 @@ export class AudioSinks {
     if (!sink) {
       sink = document.createElement("audio");
       sink.autoplay = true;
+      sink.muted = this.silenced.has(peerId);
       sink.dataset.peerId = peerId;
       this.sinks.set(peerId, sink);
       if (this.sinkId) {
@@ -95,6 +112,7 @@ export class AudioSinks {
 
   close() {
     for (const peerId of [...this.sinks.keys()]) this.remove(peerId);
+    this.silenced.clear();
     this.setBlocked(false);
   }
 }
