@@ -23,8 +23,11 @@ import pytest
 
 from nbconference.identity import owner_username
 from nbconference.protocol import CLOSE_ENDED, CLOSE_REMOVED
+from nbconference.server.config import SignalingSettings
+from nbconference.server.standalone import start_server
 from support.client import Client, connect_url
 from support.identity import PEOPLE
+from support.janus import needs_janus
 from support.polling import eventually
 from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN, Connect
 from support.standalone import ServeProcess
@@ -358,3 +361,68 @@ async def test_kernel_peers_and_widgets_use_the_powers_or_are_told_not_host(
         assert "ended the call for everyone" in student.error
     finally:
         w.close()
+
+
+# -- on the SFU, Janus enforces a mute --------------------------------------------------
+
+
+async def frames_stop(track: Any, gap: float = 1.5, within: float = 10.0) -> bool:
+    """Whether no frame comes from ``track`` for ``gap`` seconds, within ``within``."""
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await asyncio.wait_for(track.recv(), gap)
+        except asyncio.TimeoutError:
+            return True
+    return False
+
+
+@needs_janus
+async def test_on_the_sfu_janus_stops_forwarding_a_muted_camera_until_it_comes_back() -> None:
+    from aiortc import RTCSessionDescription
+    from aiortc.mediastreams import MediaStreamTrack
+
+    from nbconference.protocol.sfu import sfu_answer_message, sfu_subscribe_message
+    from support.janus import Recording, loopback_config, publish_camera, rtc
+
+    settings = SignalingSettings(sfu="janus", janus_rtp_port_range=loopback_config().rtp_port_range)
+    server = await start_server(
+        settings, port=0, token=STANDALONE_TOKEN, host_token=STANDALONE_HOST_TOKEN
+    )
+    connections: list[Any] = []
+    try:
+        alice = Recording(await connect_url(f"{server.url}?token={STANDALONE_TOKEN}"))
+        bob = Recording(await connect_url(f"{server.url}?token={STANDALONE_TOKEN}"))
+        host = Client(await connect_url(f"{server.url}?token={STANDALONE_HOST_TOKEN}"))
+        await alice.join("lab", "Alice", state={"camera": True})
+        await bob.join("lab", "Bob")
+        publisher, mid = await publish_camera(alice)
+        connections.append(publisher)
+        await bob.next_of("sfu-feeds")
+        subscriber = rtc()
+        connections.append(subscriber)
+        tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+        subscriber.on("track", tracks.put_nowait)
+        await bob.send(sfu_subscribe_message([(alice.id, mid)]))
+        offer = await bob.next_of("sfu-offer")
+        await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+        await subscriber.setLocalDescription(await subscriber.createAnswer())
+        await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
+        track = await asyncio.wait_for(tracks.get(), 10)
+        await asyncio.wait_for(track.recv(), 15)
+
+        # Alice keeps sending: Janus, not her client, stops her camera reaching Bob.
+        mute = {"type": "mute", "room": "lab", "peer": alice.id, "camera": True}
+        await host.send({**mute, "microphone": False, "request": "m"})
+        await host.next_of("done", request="m")
+        assert await frames_stop(track), "Janus kept forwarding the muted camera"
+        # Once her own word has turned it off and on again, it is forwarded again.
+        await alice.send({"type": "state", "state": {"camera": False}})
+        await alice.send({"type": "state", "state": {"camera": True}})
+        await asyncio.wait_for(track.recv(), 10)
+        for client in (alice, bob, host):
+            client.close()
+    finally:
+        for connection in connections:
+            await connection.close()
+        await server.stop()

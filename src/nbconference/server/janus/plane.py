@@ -262,6 +262,9 @@ class SfuRooms:
             raise ProtocolError(ErrorCode.SFU_REFUSED, "the SFU gave no answer to the offer")
         state.streams = msg.streams
         self._send(peer, sfu_jsep_frame("answer", answer["sdp"]).encode())
+        if peer.forced:
+            # A host's mute from before this publish (on the mesh, or an earlier one).
+            await self.moderate(peer, list(peer.forced), True)
 
     def _janus_streams(self, peer: Peer, wanted: tuple[Wanted, ...]) -> list[Message]:
         members = self.rooms.get(peer.room, {})
