@@ -26,7 +26,10 @@ export class AudioSinks {
     if (silent) this.silenced.add(peerId);
     else this.silenced.delete(peerId);
     const sink = this.sinks.get(peerId);
-    if (sink) sink.muted = silent;
+    if (!sink) return;
+    sink.muted = silent;
+    // A muted element plays without a click; unmuted, the browser may want one again.
+    if (!silent) this.play(sink);
   }
 
   /**
@@ -80,7 +83,8 @@ export class AudioSinks {
   /** @param {HTMLAudioElement} sink */
   play(sink) {
     sink.play().then(
-      () => this.setBlocked(false),
+      // A muted element proves nothing about the others: it needs no click to play.
+      () => sink.muted || this.setBlocked(false),
       (error) => {
         // NotAllowedError: the page has had no click yet. AbortError: replaced meanwhile.
         if (error?.name === "NotAllowedError") this.setBlocked(true);
@@ -91,7 +95,8 @@ export class AudioSinks {
   /** Called from a click on "enable audio": a user gesture lets playback start. */
   resume() {
     for (const sink of this.sinks.values()) this.play(sink);
-    if (this.sinks.size === 0) this.setBlocked(false);
+    // Nothing audible to start (no voice, or only silenced ones): the click is enough.
+    if ([...this.sinks.values()].every((sink) => sink.muted)) this.setBlocked(false);
   }
 
   /** @param {boolean} blocked */
