@@ -11,6 +11,25 @@ export class AudioSinks {
     this.onBlockedChange = onBlockedChange;
     /** the speaker chosen for every voice ("" the default), where setSinkId exists */
     this.sinkId = "";
+    /** @type {Set<string>} peers whose voice is not played (they say their microphone is off) */
+    this.silenced = new Set();
+  }
+
+  /**
+   * Play `peerId`'s voice or not: a peer whose microphone is off (by its own word, or a
+   * host's mute that the server holds until the person unmutes) is not played, whatever
+   * its connection still carries.
+   * @param {string} peerId @param {boolean} silent
+   */
+  silence(peerId, silent) {
+    if (silent === this.silenced.has(peerId)) return;
+    if (silent) this.silenced.add(peerId);
+    else this.silenced.delete(peerId);
+    const sink = this.sinks.get(peerId);
+    if (!sink) return;
+    sink.muted = silent;
+    // A muted element plays without a click; unmuted, the browser may want one again.
+    if (!silent) this.play(sink);
   }
 
   /**
@@ -48,6 +67,7 @@ export class AudioSinks {
     if (!sink) {
       sink = document.createElement("audio");
       sink.autoplay = true;
+      sink.muted = this.silenced.has(peerId);
       sink.dataset.peerId = peerId;
       this.sinks.set(peerId, sink);
       if (this.sinkId) {
@@ -63,7 +83,8 @@ export class AudioSinks {
   /** @param {HTMLAudioElement} sink */
   play(sink) {
     sink.play().then(
-      () => this.setBlocked(false),
+      // A muted element proves nothing about the others: it needs no click to play.
+      () => sink.muted || this.setBlocked(false),
       (error) => {
         // NotAllowedError: the page has had no click yet. AbortError: replaced meanwhile.
         if (error?.name === "NotAllowedError") this.setBlocked(true);
@@ -74,7 +95,8 @@ export class AudioSinks {
   /** Called from a click on "enable audio": a user gesture lets playback start. */
   resume() {
     for (const sink of this.sinks.values()) this.play(sink);
-    if (this.sinks.size === 0) this.setBlocked(false);
+    // Nothing audible to start (no voice, or only silenced ones): the click is enough.
+    if ([...this.sinks.values()].every((sink) => sink.muted)) this.setBlocked(false);
   }
 
   /** @param {boolean} blocked */
@@ -95,6 +117,7 @@ export class AudioSinks {
 
   close() {
     for (const peerId of [...this.sinks.keys()]) this.remove(peerId);
+    this.silenced.clear();
     this.setBlocked(false);
   }
 }

@@ -20,8 +20,12 @@ import {
   SFU_SERVER,
   chatMessage,
   describeError,
+  endCallMessage,
   joinMessage,
   lowerHandMessage,
+  makeHostMessage,
+  muteMessage,
+  removeMessage,
   signalMessage,
   stateMessage,
 } from "./protocol.js";
@@ -51,7 +55,8 @@ import { Timeline } from "./timeline.js";
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
- *   "answerDeviceRequest" | "diagnose">} ConferenceView  all a view may use
+ *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost">} ConferenceView
+ *   all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
  * @property {(record: import("./snapshot.js").ViewerRecord | null) => void} state  our
@@ -135,6 +140,11 @@ export class Conference extends EventTarget {
   #diagnosing = null;
   /** @type {import("./diagnosis.js").Diagnosis | null} the last finished check */
   #diagnosis = null;
+  // -- hosts (the server decides who they are: docs/protocol.md "Hosts") --
+  /** @type {Set<string>} the ids of the room's hosts, ours too when we are one */
+  #hosts = new Set();
+  /** who muted each of our devices (a host's name), "" while it is not a host's mute */
+  #mutedBy = { microphone: "", camera: "" };
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -210,9 +220,13 @@ export class Conference extends EventTarget {
         id: this.#id,
         ...local,
         hand: this.#handStamp,
+        host: this.#id !== "" && this.#hosts.has(this.#id),
         preview: local.camera ? media.preview : null,
       }),
-      peers: Object.freeze(people.map((record) => Object.freeze(record))),
+      peers: Object.freeze(
+        people.map((record) => Object.freeze({ ...record, host: this.#hosts.has(record.id) })),
+      ),
+      hostMute: hostMuteText(this.#mutedBy),
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
@@ -382,12 +396,14 @@ export class Conference extends EventTarget {
   /** The person turns their camera on or off. @param {boolean} on */
   async setCamera(on) {
     this.#consent.byPerson("camera");
+    if (on) this.#mutedBy.camera = "";
     await this.#setDevice("camera", on);
   }
 
-  /** The person mutes or unmutes. @param {boolean} on */
+  /** The person mutes or unmutes (after a host's mute too: only they may). @param {boolean} on */
   async setMicrophone(on) {
     this.#consent.byPerson("microphone");
+    if (on) this.#mutedBy.microphone = "";
     await this.#setDevice("microphone", on);
   }
 
@@ -409,6 +425,7 @@ export class Conference extends EventTarget {
    */
   async answerRequest(device, accept) {
     this.#consent.answered(device);
+    if (accept) this.#mutedBy[device] = "";
     if (accept) await this.#setDevice(device, true);
     this.#changed();
   }
@@ -532,6 +549,66 @@ export class Conference extends EventTarget {
       return;
     }
     this.#signaling?.send(lowerHandMessage(peerId));
+  }
+
+  // -- a host's powers (the server refuses them to anyone else, with not-host) --------
+
+  /**
+   * Turn a participant's microphone and/or camera off; only they can turn them back on.
+   * @param {string} peerId @param {{ microphone?: boolean, camera?: boolean }} [devices]
+   */
+  mute(peerId, devices = { microphone: true }) {
+    this.#signaling?.send(muteMessage(peerId, devices));
+  }
+
+  /**
+   * Remove a participant: their page stops for good, and their identity may not rejoin
+   * for `banMinutes`.
+   * @param {string} peerId @param {number} [banMinutes]
+   */
+  remove(peerId, banMinutes) {
+    this.#signaling?.send(removeMessage(peerId, banMinutes));
+  }
+
+  /** End the call for everyone in the room (ourselves too). */
+  endCall() {
+    this.#signaling?.send(endCallMessage());
+  }
+
+  /** Make a participant a host too. @param {string} peerId */
+  makeHost(peerId) {
+    this.#signaling?.send(makeHostMessage(peerId));
+  }
+
+  /**
+   * A host muted someone: us (turn the devices off and say who did; only we may turn
+   * them on again), or another, whose voice the peer-state that came with it silences.
+   * @param {import("./protocol.js").MutedFrame} frame
+   */
+  #onMuted(frame) {
+    if (frame.id !== this.#id) return;
+    const by = frame.name || "a host";
+    if (frame.microphone) {
+      this.#consent.byPerson("microphone");
+      this.#mutedBy.microphone = by;
+      this.#media.releaseMicrophone();
+    }
+    if (frame.camera) {
+      this.#consent.byPerson("camera");
+      this.#mutedBy.camera = by;
+    }
+    void (frame.camera ? this.#media.setCamera(false) : Promise.resolve("")).then((problem) =>
+      this.#afterLocalChange(problem),
+    );
+  }
+
+  /**
+   * Whether we play a peer's voice: not while its state says its microphone is off (a
+   * host's mute holds that state until the person unmutes).
+   * @param {string} id @param {Partial<import("./protocol.js").PeerState>} state
+   */
+  #hear(id, state) {
+    if (typeof state.microphone === "boolean") this.#audio.silence(id, !state.microphone);
   }
 
   /** What our `state` says: devices and hand. */
@@ -743,6 +820,9 @@ export class Conference extends EventTarget {
       this.#planes.reset(welcome.id, others, plane);
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
+    this.#hosts = new Set(others.filter((peer) => peer.host).map((peer) => peer.id));
+    if (welcome.peer?.host) this.#hosts.add(welcome.id);
+    for (const peer of others) this.#hear(peer.id, peer.state);
     this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
     const hand = welcome.peer?.state.hand;
     this.#handStamp = typeof hand === "number" ? hand : 0;
@@ -761,13 +841,24 @@ export class Conference extends EventTarget {
     }
     switch (frame.type) {
       case SERVER.PEER_JOINED:
+        if (frame.peer.host) this.#hosts.add(frame.peer.id);
+        this.#hear(frame.peer.id, frame.peer.state);
         this.#planes.joined(frame.peer);
         break;
       case SERVER.PEER_LEFT:
         if (this.#planes.person(frame.id)?.widget === this.#instanceId) {
           this.#report.viewerLeft(frame.id);
         }
+        this.#hosts.delete(frame.id);
+        this.#audio.silence(frame.id, false);
         this.#planes.drop(frame.id);
+        break;
+      case SERVER.HOSTS:
+        this.#hosts = new Set(frame.hosts);
+        this.#changed();
+        break;
+      case SERVER.MUTED:
+        this.#onMuted(frame);
         break;
       case SFU_SERVER.ANSWER:
       case SFU_SERVER.OFFER:
@@ -781,6 +872,7 @@ export class Conference extends EventTarget {
           break;
         }
         this.#noteHand(frame);
+        this.#hear(frame.id, frame.state);
         this.#planes.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:
@@ -880,6 +972,8 @@ export class Conference extends EventTarget {
     this.#id = "";
     this.#handStamp = 0;
     this.#hand = false;
+    this.#hosts = new Set();
+    this.#mutedBy = { microphone: "", camera: "" };
     this.#stats = {};
     this.#consent.clearRequests();
   }
@@ -896,4 +990,19 @@ export class Conference extends EventTarget {
       this.dispatchEvent(new Event("change"));
     });
   }
+}
+
+/**
+ * What our page says while a host's mute holds ("" when none does).
+ * @param {{ microphone: string, camera: string }} mutedBy  who muted each device
+ */
+export function hostMuteText(mutedBy) {
+  const { microphone, camera } = mutedBy;
+  if (microphone && camera && microphone === camera) {
+    return `Muted by ${microphone}: your microphone and camera are off. Only you can turn them back on.`;
+  }
+  const said = [];
+  if (microphone) said.push(`Muted by ${microphone}: your microphone is off.`);
+  if (camera) said.push(`${camera} turned your camera off.`);
+  return said.length ? `${said.join(" ")} Only you can turn ${said.length > 1 ? "them" : "it"} back on.` : "";
 }

@@ -24,7 +24,8 @@ import { h } from "./tiles.js";
  */
 
 /**
- * The toolbar: devices, video from the others, sound, chat, hand, leave, pop-out, join.
+ * The toolbar: devices, video from the others, sound, chat, hand, leave, end the call
+ * for everyone (a host's), pop-out, join.
  * @param {ConferenceView} conference
  * @param {ViewActions} view
  */
@@ -70,6 +71,10 @@ export function callControls(conference, view) {
   leave.classList.add("nbc-danger");
   leave.innerHTML = `${icon("leave")}<span>Leave</span>`;
   leave.title = "Leave the call";
+  const endCall = button("end-call", "End call for everyone", () => conference.endCall());
+  endCall.classList.add("nbc-danger");
+  endCall.innerHTML = `${icon("leave")}<span>End call for everyone</span>`;
+  endCall.title = "End the call for everyone in it (you are a host)";
   const info = button("diagnosis", "Connection check", () => view.toggleDiagnosis?.());
   info.textContent = "ⓘ";
   info.hidden = !view.toggleDiagnosis;
@@ -92,6 +97,7 @@ export function callControls(conference, view) {
       toggle(screen, c.local.screen, "screen");
       toggle(incoming, c.receiveVideo, "incoming");
       for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
+      endCall.hidden = !(c.local.host && c.status === "joined");
       micMenu.update(c);
       camMenu.update(c);
       const { unread } = state;

@@ -5,6 +5,7 @@
 // cameras (paging.js), a pager shows the rest page by page, with a count of those not
 // shown: a camera off the page has no tile, so it asks for no video.
 import { handQueue, markHand } from "./hands.js";
+import { hostMenus } from "./host-menu.js";
 import { pageOf } from "./paging.js";
 import { sightOf } from "./sight.js";
 import {
@@ -33,6 +34,7 @@ export function tileGrid(conference, root) {
   const tiles = new Map();
   /** @type {Map<string, { show(peerId: string): void, remove(): void }>} */
   const watched = new Map();
+  const hosting = hostMenus(conference);
   /** the page of remote cameras shown (0-based) */
   let page = 0;
   /** @type {ConferenceSnapshot | null} the last snapshot drawn, to redraw on a page turn */
@@ -120,6 +122,7 @@ export function tileGrid(conference, root) {
         const grade = c.grades.get(peer.id) ?? null;
         describeCamera(tile, peer, grade, c.speaker === peer.id, c.receiveVideo);
         markHand(tile, places.get(peer.id) ?? 0);
+        hosting.update(tile, peer, c);
         place(`peer:${peer.id}`, tile);
       }
       for (const [key, tile] of tiles) {

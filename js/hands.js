@@ -59,8 +59,8 @@ export function markHand(tile, place) {
 }
 
 /**
- * The queue of raised hands, each with a button to lower it (anyone may, as a teacher
- * does), and the last "who lowered whose hand".
+ * The queue of raised hands, each with a button to lower it where we may (our own; on a
+ * host's page, anyone's, as a teacher does), and the last "who lowered whose hand".
  * @param {(peerId: string) => void} lower
  */
 export function handsPanel(lower) {
@@ -91,6 +91,8 @@ export function handsPanel(lower) {
         button.textContent = "Lower";
         button.title = raised.you ? "Lower your hand" : `Lower ${raised.name}'s hand`;
         button.addEventListener("click", () => lower(raised.id));
+        // Only a host may lower another's hand (the server refuses anyone else).
+        button.hidden = !raised.you && !c.local.host;
         item.append(name, button);
         return item;
       });

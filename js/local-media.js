@@ -298,6 +298,15 @@ export class LocalMedia {
   }
 
   /**
+   * Turn the microphone off and let go of it, so that nothing at all is sent (a host's
+   * mute: a disabled track would still send silence). Turning it on asks for it anew.
+   */
+  releaseMicrophone() {
+    this.microphone = false;
+    if (this.started) this.setTrack("audio", null);
+  }
+
+  /**
    * Acquire a device once in the call and send it, unless the user changed their mind
    * meanwhile. Resolves to an error message, "" on success.
    * @param {"audio" | "video"} kind

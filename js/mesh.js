@@ -318,7 +318,7 @@ export class Mesh {
  */
 export function peerTraits(record) {
   const { id, name, username, initials, color, avatar_url, verified, groups, widget } = record;
-  const { camera, microphone, screen, hand, connection, problem } = record;
+  const { camera, microphone, screen, hand, host, connection, problem } = record;
   return {
     id,
     name,
@@ -332,6 +332,7 @@ export function peerTraits(record) {
     microphone,
     screen,
     hand,
+    host,
     connection,
     problem,
     widget,

@@ -15,6 +15,8 @@
  * @property {string | null} widget  the widget model the participant views, if it said
  * @property {"participant" | "recorder"} kind  a recorder is shown in the recording
  *   banner, not as a tile (recording-banner.js)
+ * @property {boolean} host  a host of the room, as the server said (the conference keeps
+ *   it up to date from the `hosts` frames)
  */
 
 /** JupyterLab keeps the identity it shows (colour included) in local storage. */
@@ -47,6 +49,7 @@ export function personOf(info) {
     groups: user?.groups ?? [],
     widget: info.widget,
     kind: info.kind,
+    host: info.host,
   };
 }
 
@@ -68,6 +71,7 @@ export function unverified(label, color) {
     groups: [],
     widget: null,
     kind: "participant",
+    host: false,
   };
 }
 
@@ -114,5 +118,14 @@ export function unverifiedTag() {
  * @returns {import("./protocol.js").PeerInfo}
  */
 export function strangerInfo(id) {
-  return { id, name: "", state: {}, user: null, color: null, widget: null, kind: "participant" };
+  return {
+    id,
+    name: "",
+    state: {},
+    user: null,
+    color: null,
+    widget: null,
+    kind: "participant",
+    host: false,
+  };
 }

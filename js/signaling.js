@@ -2,8 +2,10 @@
 // The WebSocket to the signaling server: join, resume after a drop, queue while away.
 import {
   CLOSE_DROPPED,
+  CLOSE_ENDED,
   CLOSE_LEFT,
   CLOSE_POLICY,
+  CLOSE_REMOVED,
   CLOSE_REPLACED,
   FATAL_JOIN_ERRORS,
   FINAL_CLOSE_CODES,
@@ -430,6 +432,9 @@ function finalCloseReason(/** @type {CloseEvent} */ event) {
   if (event.code === CLOSE_REPLACED) {
     return "This call continued on another connection (replaced).";
   }
+  // A host's doing: the server says who, and for how long, in words for the person.
+  if (event.code === CLOSE_REMOVED) return `${event.reason || "A host removed you from the call"}.`;
+  if (event.code === CLOSE_ENDED) return `${event.reason || "A host ended the call for everyone"}.`;
   const why = event.reason || (event.code === CLOSE_POLICY ? "policy violation" : "");
   return (
     `The signaling server closed the connection for good (code ${event.code}` +

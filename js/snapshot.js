@@ -17,6 +17,7 @@ import { peerTraits } from "./mesh.js";
  * @property {boolean} microphone  sending sound
  * @property {boolean} screen  sharing a screen
  * @property {number} hand  when our hand went up (ms, the server's stamp), 0 when down
+ * @property {boolean} host  we are a host of the room (the server says so)
  * @property {MediaStream | null} preview  our camera alone (never our own voice), while on
  *
  * @typedef {Person & LocalState} LocalRecord
@@ -52,6 +53,8 @@ import { peerTraits } from "./mesh.js";
  * @property {boolean} audioBlocked  the browser plays no sound until a click
  * @property {import("./chat.js").ChatSnapshot} chat  the room's chat, each message once
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
+ * @property {string} hostMute  a host muted us: who, and that only we can undo it ("" when
+ *   no host's mute holds)
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
  * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
@@ -91,6 +94,7 @@ export function viewerRecordOf(snapshot) {
     microphone: local.microphone,
     screen: local.screen,
     hand: local.hand,
+    host: local.host,
     wanted_camera: snapshot.wanted.camera,
     wanted_microphone: snapshot.wanted.microphone,
     receive_video: snapshot.receiveVideo,

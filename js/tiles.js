@@ -18,6 +18,7 @@ import { unverifiedTag } from "./people.js";
  * @property {boolean} verified  the name is the server's; false: only the client's label
  * @property {boolean} camera
  * @property {boolean} microphone
+ * @property {boolean} host  a host of the room (the server says so)
  * @property {RTCPeerConnectionState | "local"} connection
  * @property {string} problem  why the link does not work, "" when it does
  */
@@ -91,6 +92,8 @@ export function describeCamera(tile, person, grade, speaking, incoming = true) {
   else el.style.removeProperty("--nbc-person-color");
   tile.label.replaceChildren(name);
   if (!person.verified) tile.label.append(unverifiedTag());
+  el.toggleAttribute("data-host", person.host);
+  if (person.host) tile.label.append(hostTag());
   if (!person.microphone) {
     tile.label.append(indicator("nbc-mic-off", "Microphone off", "microphone"));
   }
@@ -132,6 +135,13 @@ export function describeScreen(tile, peerId, name, incoming = true) {
   tile.el.dataset.kind = "screen";
   setFlag(tile.el, "incoming", incoming);
   tile.label.replaceChildren(text("span", "nbc-name", `${name}'s screen`));
+}
+
+/** The tag on a host's tile, said in words. */
+export function hostTag() {
+  const tag = text("span", "nbc-host-tag", "Host");
+  tag.title = "A host of this call: they may mute, remove and end the call for everyone";
+  return tag;
 }
 
 /** @param {HTMLElement} el @param {string} name @param {boolean} on  "off" when false */

@@ -8,6 +8,7 @@ import { diagnosisPanel } from "./diagnosis-panel.js";
 import { keepInSight } from "./floating.js";
 import { tileGrid } from "./grid.js";
 import { handsPanel } from "./hands.js";
+import { hostMuteNotice } from "./host-menu.js";
 import { popOut } from "./popout.js";
 import { prejoinPanel } from "./prejoin.js";
 import { recordingBanner } from "./recording-banner.js";
@@ -81,6 +82,7 @@ export function renderView(el, conference) {
   const notice = h("div", "nbc-notice");
   notice.setAttribute("role", "alert");
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
+  const hostMute = hostMuteNotice();
   const sfuAway = h("div", "nbc-notice nbc-sfu-away");
   sfuAway.setAttribute("role", "alert");
   sfuAway.textContent = SFU_AWAY;
@@ -142,6 +144,7 @@ export function renderView(el, conference) {
     header,
     recording.el,
     notice,
+    hostMute.el,
     sfuAway,
     mediaNotice,
     requests.el,
@@ -168,6 +171,7 @@ export function renderView(el, conference) {
     recording.update(c.status === "joined" || c.status === "reconnecting" ? c.recorders : []);
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
+    hostMute.update(c);
     chat.update(c.chat);
     diagnosis.update(c);
     hands.update(c);

@@ -147,8 +147,10 @@ async def test_history_is_bounded_in_bytes(connect: Connect) -> None:
     await b.silent(0.2)
 
 
-async def test_hands_keep_their_order_and_anyone_may_lower_them(connect: Connect) -> None:
-    a, b, c = await three_in_lab(connect)
+async def test_hands_keep_their_order_and_a_host_may_lower_them(
+    connect: Connect, host_connect: Connect
+) -> None:
+    a, b, c = await three_in_lab(connect, host=host_connect)
     await c.send({"type": "state", "state": {"hand": True}})
     up_c = await a.expect("peer-state", id=c.id)
     await b.expect("peer-state", id=c.id)
@@ -173,7 +175,7 @@ async def test_hands_keep_their_order_and_anyone_may_lower_them(connect: Connect
         lowered = await x.expect("peer-state", id=c.id, by=a.id)
         assert lowered["state"]["hand"] is False
     # Lowering a hand that is down already tells nobody anything.
-    await b.send({"type": "lower-hand", "peer": c.id})
+    await a.send({"type": "lower-hand", "peer": c.id})
     for x in (a, b, c):
         await x.silent(0.1)
     # A late joiner sees the queue as it stands: Bob's hand only.

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from nbconference import protocol
-from nbconference.protocol import ErrorCode, FromKernel, SignalingMode, ToKernel, sfu
+from nbconference.protocol import (
+    ErrorCode,
+    FromKernel,
+    SignalingMode,
+    ToKernel,
+    parse_client_message,
+    sfu,
+)
 from nbconference.viewers import Viewers, peer_record, viewer_record
 from support.node import module_url, needs_node, run_module
 
@@ -53,7 +60,14 @@ def test_names_and_values_agree(js: dict[str, Any]) -> None:
     assert tuple(js["STATE_KEYS"]) == protocol.STATE_KEYS
     assert js["CLIENT"] == frame_types(protocol.ClientFrame)
     assert js["SERVER"] == frame_types(protocol.ServerFrame)
-    for name in ("CLOSE_LEFT", "CLOSE_GOING_AWAY", "CLOSE_POLICY", "CLOSE_REPLACED"):
+    for name in (
+        "CLOSE_LEFT",
+        "CLOSE_GOING_AWAY",
+        "CLOSE_POLICY",
+        "CLOSE_REPLACED",
+        "CLOSE_REMOVED",
+        "CLOSE_ENDED",
+    ):
         assert js[name] == getattr(protocol, name), name
     assert js["PING_ID_PATTERN"] == f"^{protocol.PING_ID_PATTERN.pattern}$"
     assert js["CLOSE_DROPPED"] == protocol.CLOSE_DROPPED
@@ -85,6 +99,71 @@ def test_the_sfu_frames_agree(js: dict[str, Any]) -> None:
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     for kind in [*js["SFU_CLIENT"].values(), *js["SFU_SERVER"].values()]:
         assert f"`{kind}`" in docs, kind
+
+
+def test_the_hosts_frames_agree(js: dict[str, Any]) -> None:
+    """A host's requests as the page builds them are what the server parses, and the
+    frames the server sends about hosts are what the page reads (docs/protocol.md,
+    "Hosts")."""
+    assert js["DEFAULT_BAN_MINUTES"] == protocol.DEFAULT_BAN_MINUTES
+    assert js["MAX_BAN_MINUTES"] == protocol.MAX_BAN_MINUTES
+    assert tuple(js["MUTE_DEVICES"]) == protocol.MUTE_DEVICES
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for kind in (*sorted(protocol.HOST_CLIENT_TYPES), "hosts", "muted", "done"):
+        assert f'"type": "{kind}"' in docs, kind
+    server_frames = [
+        protocol.hosts_frame(["a", "b"]),
+        protocol.muted_frame("p", "h", "Ada Lovelace", True, False),
+        protocol.muted_frame("p", "", "ada's notebook", False, True),
+        protocol.done_frame("h1"),
+        protocol.error_frame("not-host", "only a host", request="h2"),
+        '{"type":"hosts","hosts":["a",3]}',
+    ]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (text) => p.readServerFrame(JSON.parse(text));
+        console.log(JSON.stringify({{
+          read: {json.dumps(server_frames)}.map(read),
+          built: [
+            p.muteMessage("p"),
+            p.muteMessage("p", {{ microphone: false, camera: true }}),
+            p.removeMessage("p"),
+            p.removeMessage("p", 0.5),
+            p.endCallMessage(),
+            p.makeHostMessage("p"),
+          ],
+        }}));
+        """
+    )
+    assert result["read"] == [
+        {"type": "hosts", "hosts": ["a", "b"]},
+        {"type": "muted", "id": "p", "by": "h", "name": "Ada Lovelace"}
+        | {"microphone": True, "camera": False},
+        {"type": "muted", "id": "p", "by": "", "name": "ada's notebook"}
+        | {"microphone": False, "camera": True},
+        {"type": "done", "request": "h1"},
+        {"type": "error", "code": "not-host", "message": "only a host", "request": "h2"},
+        {"type": "hosts", "hosts": ["a"]},
+    ]
+    parsed = [parse_client_message(json.dumps(frame), 1024) for frame in result["built"]]
+    assert parsed == [
+        protocol.Mute("p", True, False),
+        protocol.Mute("p", False, True),
+        protocol.Remove("p", protocol.DEFAULT_BAN_MINUTES),
+        protocol.Remove("p", 0.5),
+        protocol.EndCall(),
+        protocol.MakeHost("p"),
+    ]
+    # What the Python client builds is what the page builds.
+    assert [
+        protocol.mute_message("p"),
+        protocol.mute_message("p", microphone=False, camera=True),
+        protocol.remove_message("p"),
+        protocol.remove_message("p", 0.5),
+        protocol.end_call_message(),
+        protocol.make_host_message("p"),
+    ] == result["built"]
 
 
 def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
@@ -166,6 +245,7 @@ SNAPSHOT = {
         "microphone": False,
         "screen": True,
         "hand": 1_700_000_000_000,
+        "host": True,
     },
     "wanted": {"camera": False, "microphone": True},
     "receiveVideo": False,
@@ -186,6 +266,7 @@ SNAPSHOT = {
             "microphone": True,
             "screen": True,
             "hand": 1_700_000_001_000,
+            "host": True,
             "connection": "connecting",
             "problem": "no route",
             "widget": "another-widget",
@@ -264,12 +345,14 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
         key: local[key] for key in ("id", *identity, "camera", "microphone", "screen")
     }
     assert (me["hand"], me["hand_raised_at"]) == (True, local["hand"] / 1000)
+    assert me["host"] is True
     assert (me["status"], me["error"]) == (SNAPSHOT["status"], SNAPSHOT["notice"])
     assert me["receive_video"] is SNAPSHOT["receiveVideo"]
     (them,) = viewers.peers()
     fields = ("id", *identity, "camera", "microphone", "screen", "connection", "problem")
     assert {key: them[key] for key in fields} == {key: peer[key] for key in fields}
     assert (them["hand"], them["hand_raised_at"]) == (True, peer["hand"] / 1000)
+    assert them["host"] is True
     assert viewers.recorders() == [{"id": "rec-3", "name": "Recorder"}]
     only = viewers.only()
     assert only is not None

@@ -12,7 +12,7 @@ import redis
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.polling import eventually
-from support.redis_fixtures import open_client, start_redis_standalone, two_servers
+from support.redis_fixtures import HOST_TOKEN, open_client, start_redis_standalone, two_servers
 from support.redis_server import RedisServer
 
 CHAT_SETTINGS: dict[str, Any] = {"chat_history_messages": 3, "chat_burst": 20}
@@ -67,7 +67,7 @@ async def test_hands_are_ordered_and_lowered_across_servers(
     redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
 ) -> None:
     one, two = await two_servers(redis_server, servers, **CHAT_SETTINGS)
-    ada = await open_client(one.url, clients)
+    ada = await open_client(one.url, clients, token=HOST_TOKEN)  # a host
     bob = await open_client(two.url, clients)
     cyd = await open_client(one.url, clients)
     await ada.join("class", "Ada")

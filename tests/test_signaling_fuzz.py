@@ -233,9 +233,10 @@ class Model:
             self.chats += 1
             return Expectation(silent=True)
         if isinstance(message, LowerHand):
-            if message.peer == self.me or (message.peer in self.peers and self.room == "lab"):
+            if message.peer == self.me:
                 return Expectation(silent=True)
-            return Expectation(frozenset({"unknown-peer"}))
+            # Only a host lowers another's hand, and the server knows none of us.
+            return Expectation(frozenset({"not-host"}))
         assert isinstance(message, Leave)
         self.joined = False
         return Expectation(silent=True)

@@ -83,13 +83,13 @@ async def test_a_member_that_stops_reading_gets_the_last_state_not_every_toggle(
 
 
 async def test_who_lowered_a_hand_still_reaches_a_member_that_stopped_reading(
-    connect: Connect,
+    connect: Connect, host_connect: Connect
 ) -> None:
-    """A hand lowered by another is kept apart from the peer's other states (the room
+    """A hand lowered by a host is kept apart from the peer's other states (the room
     is told who lowered it), but only its last one waits: it cannot fill a mailbox
     either."""
     a, victim = await pair(connect, "teach")
-    teacher = await connect()
+    teacher = await host_connect()
     await teacher.join("teach", "Cy")
     await a.expect("peer-joined")
     await victim.expect("peer-joined")

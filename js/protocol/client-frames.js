@@ -7,6 +7,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
 /**
  * @import { PeerState, SignalData } from "./names.js"
  * @import { ChatMessageFrame, LowerHandFrame } from "./chat.js"
+ * @import { HostRequestFrame } from "./hosts.js"
  */
 
 /**
@@ -15,7 +16,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
  * @typedef {{ type: typeof CLIENT.PING, id: string }} PingFrame
- * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame} ClientFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame | HostRequestFrame} ClientFrame
  */
 
 /**

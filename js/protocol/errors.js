@@ -22,6 +22,9 @@ export const ERROR = Object.freeze({
   // the SFU (media through the server's Janus)
   SFU_UNAVAILABLE: "sfu-unavailable",
   SFU_REFUSED: "sfu-refused",
+  // hosts (a request only a host may make; a join of an identity a host removed)
+  NOT_HOST: "not-host",
+  BANNED: "banned",
 });
 
 /** @typedef {typeof ERROR[keyof typeof ERROR]} ErrorCode */
@@ -46,6 +49,8 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   [ERROR.CHAT_RATE_LIMITED]: "too many chat messages; wait a moment before sending more",
   [ERROR.SFU_UNAVAILABLE]: "the media server (SFU) is not available",
   [ERROR.SFU_REFUSED]: "the media server (SFU) refused a request",
+  [ERROR.NOT_HOST]: "only a host of the room may do that",
+  [ERROR.BANNED]: "a host removed you from this room for a while",
 });
 
 /** Every error code the server may send. */
@@ -63,6 +68,7 @@ export function isErrorCode(value) {
 export const FATAL_JOIN_ERRORS = new Set([
   ERROR.ROOM_FULL,
   ERROR.NOT_ALLOWED,
+  ERROR.BANNED,
   ERROR.BAD_MESSAGE,
   ERROR.TOO_LARGE,
 ]);
@@ -86,6 +92,8 @@ export function describeError(frame) {
  * @param {{ code?: string, other?: string, message?: string }} frame
  */
 export function describeJoinRefusal(frame) {
-  const inItsOwnWords = frame.code === ERROR.ROOM_FULL || frame.code === ERROR.NOT_ALLOWED;
+  const inItsOwnWords = [ERROR.ROOM_FULL, ERROR.NOT_ALLOWED, ERROR.BANNED].some(
+    (code) => code === frame.code,
+  );
   return inItsOwnWords && frame.message ? `Cannot join: ${frame.message}.` : describeError(frame);
 }

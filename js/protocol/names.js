@@ -60,6 +60,11 @@ export const CLIENT = Object.freeze({
   CHAT: "chat",
   LOWER_HAND: "lower-hand",
   PING: "ping",
+  // A host's requests (hosts.js).
+  MUTE: "mute",
+  REMOVE: "remove",
+  END_CALL: "end-call",
+  MAKE_HOST: "make-host",
 });
 
 /** Server → client frame types. */
@@ -74,6 +79,10 @@ export const SERVER = Object.freeze({
   ICE_SERVERS: "ice-servers",
   MEDIA: "media",
   PONG: "pong",
+  // The room's hosts, a host's mute, and the answer to a host's request (hosts.js).
+  HOSTS: "hosts",
+  MUTED: "muted",
+  DONE: "done",
 });
 
 /**
@@ -95,11 +104,15 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_REPLACED = 4000;
 /** A drop that is not a goodbye (the server keeps our place, we resume). */
 export const CLOSE_DROPPED = 4001;
+/** Sent by the server to a peer a host removed; the reason says who, and for how long. */
+export const CLOSE_REMOVED = 4002;
+/** Sent by the server to everyone in a room whose host ended the call. */
+export const CLOSE_ENDED = 4003;
 /**
  * After these closes the client does not reconnect by itself.
  * @type {ReadonlySet<number>}
  */
-export const FINAL_CLOSE_CODES = new Set([CLOSE_POLICY, CLOSE_REPLACED]);
+export const FINAL_CLOSE_CODES = new Set([CLOSE_POLICY, CLOSE_REPLACED, CLOSE_REMOVED, CLOSE_ENDED]);
 
 /** Reconnect backoff: the first retry after this long, doubling up to the maximum. */
 export const RECONNECT_FIRST_DELAY_MS = 500;
@@ -126,5 +139,6 @@ export const RECONNECT_MAX_DELAY_MS = 8000;
  * @property {string | null} widget  the widget model the peer is a view of, if it said
  * @property {"participant" | "recorder"} kind  a person, or a recorder (set by its join,
  *   carried by the server, never changed)
+ * @property {boolean} host  a host of the room, as the server made them (hosts.js)
  * @typedef {{ description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit }} SignalData
  */

@@ -20,6 +20,7 @@ import { isObject } from "./read.js";
  * @import { MediaPlane, PeerInfo, PeerState, SignalData, UserStamp } from "./names.js"
  * @import { ErrorCode } from "./errors.js"
  * @import { ChatFrame } from "./chat.js"
+ * @import { DoneFrame, HostsFrame, MutedFrame } from "./hosts.js"
  */
 
 /**
@@ -53,10 +54,11 @@ import { isObject } from "./read.js";
  * @property {string} [other]  a code this client does not know, as the server sent it
  * @property {string} message  for people, not for parsing
  * @property {string} [peer]  the peer concerned (unknown-peer, peer-unavailable, ...)
+ * @property {string} [request]  the id of the host request it refuses, if it had one
  *
  * @typedef {{ type: typeof SERVER.PONG, id: string }} PongFrame  the answer to our `ping`
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame | HostsFrame | MutedFrame | DoneFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -103,6 +105,7 @@ function readPeer(value) {
     color: optionalString(value.color),
     widget: optionalString(value.widget),
     kind: value.kind === RECORDER_KIND ? RECORDER_KIND : PARTICIPANT_KIND,
+    host: value.host === true,
   };
 }
 
@@ -205,6 +208,21 @@ export function readServerFrame(value) {
       return isMediaPlane(value.media) ? { type: SERVER.MEDIA, media: value.media } : null;
     case SERVER.PONG:
       return typeof value.id === "string" ? { type: SERVER.PONG, id: value.id } : null;
+    case SERVER.HOSTS:
+      if (!Array.isArray(value.hosts)) return null;
+      return { type: SERVER.HOSTS, hosts: value.hosts.filter((id) => typeof id === "string") };
+    case SERVER.MUTED:
+      if (typeof value.id !== "string") return null;
+      return {
+        type: SERVER.MUTED,
+        id: value.id,
+        by: typeof value.by === "string" ? value.by : "",
+        name: typeof value.name === "string" ? value.name : "",
+        microphone: value.microphone === true,
+        camera: value.camera === true,
+      };
+    case SERVER.DONE:
+      return typeof value.request === "string" ? { type: SERVER.DONE, request: value.request } : null;
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };
@@ -248,6 +266,7 @@ export function readServerFrame(value) {
       };
       if (typeof value.code === "string" && !isErrorCode(value.code)) frame.other = value.code;
       if (typeof value.peer === "string") frame.peer = value.peer;
+      if (typeof value.request === "string") frame.request = value.request;
       return frame;
     }
     default:

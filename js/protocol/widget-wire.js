@@ -80,6 +80,7 @@ export const PERSON_FIELDS = Object.freeze([
   "microphone",
   "screen",
   "hand",
+  "host", // the server made them a host of the room (docs/protocol.md "Hosts")
 ]);
 
 /** What a browser says of itself in a `viewer` message (`record`), field for field. */

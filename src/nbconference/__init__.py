@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ConferenceWidget", "KernelPeer", "Recorder", "__version__"]
+__all__ = ["ConferenceWidget", "KernelPeer", "NotHost", "Recorder", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +26,10 @@ def __getattr__(name: str) -> Any:
         from .peer.recorder import Recorder
 
         return Recorder
+    if name == "NotHost":
+        from .client.hosting import NotHost
+
+        return NotHost
     raise AttributeError(name)
 
 

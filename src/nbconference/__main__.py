@@ -26,7 +26,7 @@ from .server.config import SignalingSettings
 from .server.hub import HubMisconfigured, HubService
 from .server.janus.pool import JanusUnusable
 from .server.janus.supervisor import JanusMissing
-from .server.standalone import MIN_TOKEN_CHARS, refuse_room_access
+from .server.standalone import MIN_TOKEN_CHARS, check_host_token, refuse_room_access
 
 DEFAULT_COOKIE_SECRET_FILE = "nbconference_cookie_secret"
 
@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--token",
         help="the token itself; it shows in `ps` to every user of the machine, so prefer "
         "--token-file or $NBCONFERENCE_TOKEN",
+    )
+    serve.add_argument(
+        "--host-token-file",
+        metavar="PATH",
+        help="read a second token from this file (its first line): a client that presents "
+        "it instead of the token hosts every room it joins (mutes, removes, ends the call; "
+        "docs/protocol.md, 'Hosts'). This server knows nobody, so without it no room has a "
+        f"host. At least {MIN_TOKEN_CHARS} characters, and not the token",
     )
     serve.add_argument("--allow-origin", help="regex of page origins allowed (default: any)")
     serve.add_argument(
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args, parser)
     hub = hub_from(args, parser)
     token = None if hub else token_from(args, parser)
+    host_token = host_token_from(args, parser, token, hub)
     if hub is None:
         try:
             refuse_room_access(settings)
@@ -209,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                         allow_origin=args.allow_origin,
                         tls=tls,
                         hub=hub,
+                        host_token=host_token,
                     )
                 )
             )
@@ -255,6 +265,30 @@ def hub_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> HubSe
             "(JUPYTERHUB_SERVICE_URL) and authenticates every socket"
         )
     return hub
+
+
+def host_token_from(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    token: str | None,
+    hub: HubService | None,
+) -> str | None:
+    """The host token from --host-token-file (None without it)."""
+    if not args.host_token_file:
+        return None
+    path = args.host_token_file
+    try:
+        with open(path, encoding="utf-8") as file:
+            host_token = file.readline().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        parser.error(f"cannot read --host-token-file: {error}")
+    if not host_token:
+        parser.error(f"--host-token-file {path} is empty")
+    try:
+        check_host_token(host_token, token or "", hub)
+    except ValueError as error:
+        parser.error(f"--host-token-file: {error}")
+    return host_token
 
 
 def token_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:

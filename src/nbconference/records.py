@@ -53,6 +53,7 @@ def peer_record(entry: Mapping[str, Any]) -> dict[str, Any]:
         **_identity(entry),
         **_devices(entry),
         **hand_fields(entry),
+        "host": entry.get("host") is True,
         "connection": _text(entry.get("connection"), 32) or "new",
         "problem": _text(entry.get("problem")),
     }
@@ -86,6 +87,7 @@ def roster_entry(
         "verified": isinstance(user, Mapping),
         "groups": _groups(person.get("groups")),
         **{key: presence.get(key) for key in (*DEVICE_FIELDS, "hand")},
+        "host": info.get("host") is True,
         "connection": connection,
         "problem": problem,
         "widget": info.get("widget"),

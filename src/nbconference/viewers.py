@@ -69,6 +69,7 @@ def viewer_record(record: Mapping[str, Any]) -> dict[str, Any]:
         **_identity(record),
         **_devices(record),
         **hand_fields(record),
+        "host": record.get("host") is True,
         "status": status if status in STATUS_RANK else "connecting",
         "error": _text(record.get("error")),
         "receive_video": record.get("receive_video") is not False,
@@ -214,7 +215,10 @@ class Viewers:
                 known = merged.get(record["id"])
                 if known is None:
                     merged[record["id"]] = record
-                elif _rank(record["connection"]) > _rank(known["connection"]):
+                    continue
+                # Nobody stops being a host: a viewer that heard of it first is right.
+                known["host"] = known["host"] or record["host"]
+                if _rank(record["connection"]) > _rank(known["connection"]):
                     known["connection"] = record["connection"]
                     known["problem"] = record["problem"]
         return list(merged.values())

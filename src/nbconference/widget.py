@@ -10,6 +10,7 @@ The kernel steers the call by message too: ``camera``/``microphone`` and :meth:`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -22,6 +23,8 @@ import anywidget
 import traitlets
 
 from .chat_log import ChatRecords, chat_record, hand_queue
+from .client.discovery import resolve_signaling
+from .client.hosting import HostControls, HostRequests, HostSocket
 from .client.plan import SignalingPlan, plan_signaling
 from .diagnostics import diagnosis_record
 from .identity import default_name
@@ -35,6 +38,8 @@ STATUSES = ("idle", *STATUS_RANK)
 # A viewer that has not reported for this long is gone (its tab closed without a word);
 # browsers repeat their report every 2 s (HEARTBEAT_MS in js/bridge.js).
 VIEWER_TIMEOUT = 6.0
+# How long a host's request may take: opening the kernel's socket, and the answer.
+HOST_TIMEOUT = 10.0
 
 PeerCallback = Callable[[dict[str, Any]], object]
 StatsCallback = Callable[[dict[str, dict[str, Any]]], object]
@@ -42,7 +47,7 @@ ChatCallback = Callable[[dict[str, Any]], object]
 Remover = Callable[[], None]
 
 
-class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
     """A video call with everyone who shows a widget for the same ``room``.
 
     Display it (last expression of a cell) to join: the browser asks for the camera and
@@ -63,9 +68,18 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
     Creating another widget for the same room in this kernel closes this one, so
     re-running a cell does not leave a ghost behind.
 
+    A host's powers are coroutines that go over a signaling socket of this kernel's own
+    (not through a browser): ``await w.mute(peer_id)``, :meth:`remove`, :meth:`end_call`,
+    :meth:`make_host`; ``hosts`` lists the room's hosts. The socket shows the token of the
+    server this kernel runs on (or ``token`` with ``signaling_url``): in the Jupyter
+    extension the server's owner may act as a host of every room no ``room_access`` rule
+    names hosts for, so whoever runs code in this kernel may. Anyone else gets
+    :class:`~nbconference.NotHost`.
+
     >>> w = ConferenceWidget(room="lab", name="Ada")  # doctest: +SKIP
     >>> w.camera = False  # doctest: +SKIP
     >>> w.on_peer_joined(lambda peer: print(peer["name"], "joined"))  # doctest: +SKIP
+    >>> await w.mute(w.peers[0]["id"])  # doctest: +SKIP
     """
 
     _esm = STATIC / "widget.js"
@@ -204,6 +218,9 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._expiry: asyncio.TimerHandle | None = None
         self._plan: SignalingPlan | None = None
         self._planning: asyncio.Task[None] | None = None
+        self._hosting: HostSocket | None = None  # the kernel's own socket, for host powers
+        self._hosting_opened: asyncio.Lock | None = None
+        self._hosting_closed: asyncio.Task[None] | None = None
         notebook = notebook_path() if room is None else ""
         if room is None and notebook:
             room = notebook_room(notebook)
@@ -565,6 +582,33 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
             )
         return key
 
+    # -- a host's powers (client/hosting.py) ----------------------------------------------
+
+    @property
+    def hosts(self) -> list[str]:
+        """The ids of the room's hosts (this widget's viewers too), as the server marks
+        them. ``w.peers`` and ``w.viewers`` say ``"host": True`` of each."""
+        viewers = [v["id"] for v in self.viewers if v.get("host") and v.get("id")]
+        return viewers + [p["id"] for p in self.peers if p.get("host")]
+
+    async def _host_requests(self) -> HostRequests:
+        """The requests of the kernel's own socket to the room's signaling server (the
+        browsers' server, found as a KernelPeer finds it), opened on first use."""
+        if self.comm is None:
+            raise RuntimeError("the widget is closed")
+        if self._hosting_opened is None:
+            self._hosting_opened = asyncio.Lock()
+        async with self._hosting_opened:
+            if self._hosting is None or self._hosting.closed:
+                if self._hosting is not None:
+                    await self._hosting.close()
+                    self._hosting = None
+                url = self.signaling_url or None
+                url, token = await resolve_signaling(url, self.token, HOST_TIMEOUT)
+                self._hosting = await HostSocket.open(url, token, self.room, HOST_TIMEOUT)
+            self._hosting.requests.room = self.room
+            return self._hosting.requests
+
     # -- commands ---------------------------------------------------------------------
 
     def diagnose(self) -> None:
@@ -600,6 +644,10 @@ class ConferenceWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if self._planning is not None:
             self._planning.cancel()
             self._planning = None
+        if self._hosting is not None:
+            hosting, self._hosting = self._hosting, None
+            with contextlib.suppress(RuntimeError):  # no running loop: the process ends
+                self._hosting_closed = asyncio.get_running_loop().create_task(hosting.close())
         live = type(self)._live
         for key, ref in list(live.items()):
             if ref() is self:

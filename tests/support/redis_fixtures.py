@@ -19,6 +19,8 @@ from .redis_server import RedisServer
 from .standalone import ServeProcess
 
 TOKEN = "redis-test-token-0123"
+# Its sockets host every room they join (docs/protocol.md, "Hosts").
+HOST_TOKEN = "redis-test-host-token-0123"
 
 
 @pytest.fixture
@@ -34,7 +36,9 @@ def redis_server() -> Iterator[RedisServer]:
 async def start_redis_standalone(url: str, **settings: Any) -> StandaloneServer:
     """A standalone signaling server in this process, using the Redis backend at ``url``."""
     options: dict[str, Any] = {"backend": "redis", "redis_url": url, **settings}
-    return await start_server(SignalingSettings(**options), port=0, token=TOKEN)
+    return await start_server(
+        SignalingSettings(**options), port=0, token=TOKEN, host_token=HOST_TOKEN
+    )
 
 
 async def two_servers(

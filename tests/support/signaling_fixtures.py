@@ -5,6 +5,7 @@ WebSocket clients to talk to them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from .client import Client, connect_url
 from .identity import PERSON_COOKIE
 
 STANDALONE_TOKEN = "standalone-secret-token"
+# The standalone server's second token: its sockets host every room (docs/protocol.md).
+STANDALONE_HOST_TOKEN = "standalone-host-token"
 
 Connect = Callable[..., Awaitable[Client]]
 
@@ -87,7 +90,12 @@ def as_browser(jupyter_connect: Connect, jp_fetch: Any, jp_http_port: int) -> Co
 @pytest.fixture
 async def standalone(nbc_settings: dict[str, Any]) -> AsyncIterator[StandaloneServer]:
     """A standalone signaling server on a free loopback port, on the test's loop."""
-    running = await start_server(SignalingSettings(**nbc_settings), port=0, token=STANDALONE_TOKEN)
+    running = await start_server(
+        SignalingSettings(**nbc_settings),
+        port=0,
+        token=STANDALONE_TOKEN,
+        host_token=STANDALONE_HOST_TOKEN,
+    )
     yield running
     await running.stop()
 
@@ -111,9 +119,21 @@ def connect(request: pytest.FixtureRequest) -> Connect:
     return request.getfixturevalue(f"{request.param}_connect")  # type: ignore[no-any-return]
 
 
-async def three_in_lab(connect: Connect) -> tuple[Client, Client, Client]:
-    """Ada, Bob and Cy join room "lab" in turn, each checked as the room sees it."""
-    a, b, c = await connect(), await connect(), await connect()
+@pytest.fixture
+def host_connect(connect: Connect, request: pytest.FixtureRequest) -> Connect:
+    """Like ``connect``, for a socket that may use host powers on the same server: the
+    standalone server's host token, or in Jupyter the server's token alone (the owner)."""
+    if request.node.callspec.params.get("connect") == "standalone":
+        return functools.partial(connect, token=STANDALONE_HOST_TOKEN)
+    return connect
+
+
+async def three_in_lab(
+    connect: Connect, host: Connect | None = None
+) -> tuple[Client, Client, Client]:
+    """Ada, Bob and Cy join room "lab" in turn, each checked as the room sees it; Ada
+    connects with ``host`` when given (see ``host_connect``)."""
+    a, b, c = await (host or connect)(), await connect(), await connect()
     welcome = await a.join("lab", "Ada", state={"camera": True, "microphone": False})
     assert welcome["peers"] == [] and welcome["resumed"] is False and welcome["protocol"] == 1
     assert welcome["limits"]["max_peers_per_room"] == 8

@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
-from ..protocol import MAX_VIEW_HEIGHT, state_message
+from ..client.hosting import HostControls
+from ..protocol import MAX_VIEW_HEIGHT, ServerFrame, state_message
 from .link import MediaSource
 from .participant import Participant
 from .publishing import FrameSource, VideoPublisher, pump_figure, pump_frames
 from .receiving import Fanout, Subscription
 from .video_input import VideoInput
 
+log = logging.getLogger("nbconference")
 T = TypeVar("T")
 VideoKind = Literal["camera", "screen"]
 # Joined peers by (server URL, room, name): joining again replaces the earlier one.
@@ -51,13 +54,17 @@ class PeerAudio(NamedTuple):
     sample_rate: int
 
 
-class KernelPeer(Participant):
+class KernelPeer(Participant, HostControls):
     """A conference participant living in this Python process; see the module docstring.
 
     Joining, ``url``, ``token``, ``timeout``, the room (:attr:`peers`, :attr:`links`, the
-    ``on_peer_*`` callbacks) and chat are those of every
+    ``on_peer_*`` callbacks, :attr:`hosts`) and chat are those of every
     :class:`~nbconference.peer.participant.Participant`. Use
     ``await KernelPeer.join(...)`` or ``async with``.
+
+    A host's powers (``await kp.mute(peer_id)``, :meth:`remove`, :meth:`end_call`,
+    :meth:`make_host`) go over its own socket; anyone but a host of the room gets
+    :class:`~nbconference.NotHost`. A host muting this peer's camera stops its video.
 
     Joining again from this process with the same server, room and name makes the
     earlier KernelPeer leave first: re-running a notebook cell leaves no ghost behind.
@@ -244,6 +251,13 @@ class KernelPeer(Participant):
         self._state["camera"] = on
         if self._status == "joined":
             self._send(state_message(self._state))
+
+    def _room_frame(self, frame: dict[str, Any]) -> None:
+        if frame.get("type") == ServerFrame.MUTED and frame.get("id") == self.id:
+            log.warning("nbconference: %s muted %s", frame.get("name") or "a host", self.name)
+            if frame.get("camera") is True:
+                # Its pump would turn the camera on again: only our code may, later.
+                self._tasks.spawn(self.stop_publishing())
 
     def _peer_gone(self, peer_id: str) -> None:
         for fanout in self._fanouts.values():

@@ -154,6 +154,16 @@ class Mesh:
             if frame.get("code") == ErrorCode.UNKNOWN_PEER and peer_id in self._peers:
                 self._gone(str(peer_id))
 
+    def mark_hosts(self, hosts: set[str]) -> None:
+        """The room's hosts are ``hosts`` now: each record we know says whether it is one."""
+        for peer_id, peer in self._peers.items():
+            if not peer.info:
+                continue  # known only by a signal: its record will say
+            info = {key: value for key, value in peer.info.items() if key != "host"}
+            if peer_id in hosts:
+                info["host"] = True
+            peer.info = info
+
     def _known(self, info: dict[str, Any]) -> RemotePeer:
         """The peer of the server's record ``info``: the one we know by its id (a peer
         re-announced, or met first by a signal) brought up to date, or a new one."""

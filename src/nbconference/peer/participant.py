@@ -19,6 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..chat_log import ChatRecords, chat_record
 from ..client.discovery import resolve_signaling
+from ..client.hosting import HostRequests
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
@@ -96,6 +97,9 @@ class Participant:
         self._joined_callbacks: list[PeerCallback] = []
         self._left_callbacks: list[PeerCallback] = []
         self._told: dict[str, RemotePeer] = {}  # the peers the callbacks know of
+        # Our host requests, answered on our own socket (client/hosting.py).
+        self._requests = HostRequests(self._send, None, timeout)
+        self._host = False  # the server marks us a host of the room
 
     # -- joining and leaving ----------------------------------------------------------
 
@@ -166,12 +170,14 @@ class Participant:
     def _welcomed(self, welcome: dict[str, Any]) -> None:
         """The first ``welcome``: we are in the room."""
         self._mesh.welcomed(welcome)
+        self._host_said(welcome)
 
     def _in_room(self) -> None:
         """The status is :attr:`IN_ROOM` and the signaling is being read."""
 
     async def _close(self) -> None:
         """Close what we opened (after the session, when leaving)."""
+        self._requests.end(f"this {type(self).__name__} is {self._status}")
         await self._tasks.cancel_all()
         await self._mesh.close()
         if self._sfu is not None:
@@ -334,6 +340,11 @@ class Participant:
         assert self._session is not None
         while (frame := await self._session.receive()) is not None:
             kind = frame.get("type")
+            if self._requests.answer(frame):
+                continue
+            if kind == ServerFrame.HOSTS:
+                self._hosts_changed(frame)
+                continue
             if kind == ServerFrame.CHAT:
                 self._chat_received(frame)
                 continue
@@ -351,6 +362,7 @@ class Participant:
             self._mesh.dispatch(frame)
             if kind == ServerFrame.WELCOME:
                 self._rewelcomed(frame)
+                self._host_said(frame)
             self._room_changed()
         if self._status != self.LEFT:
             self._status, self._error = "error", self._session.error
@@ -359,6 +371,32 @@ class Participant:
 
     def _room_frame(self, frame: dict[str, Any]) -> None:
         """A frame about the room, before the mesh acts on it."""
+
+    # -- hosts (client/hosting.py) ------------------------------------------------------
+
+    def _host_said(self, welcome: dict[str, Any]) -> None:
+        own = welcome.get("peer")
+        self._host = isinstance(own, dict) and own.get("host") is True
+
+    def _hosts_changed(self, frame: dict[str, Any]) -> None:
+        """A ``hosts`` frame: the room's hosts now."""
+        found = frame.get("hosts")
+        hosts = {h for h in found if isinstance(h, str)} if isinstance(found, list) else set()
+        self._host = self.id in hosts
+        self._mesh.mark_hosts(hosts)
+        self._room_changed()
+
+    @property
+    def hosts(self) -> list[str]:
+        """The ids of the room's hosts as the server marks them, ours included when we
+        are one (see docs/protocol.md, "Hosts")."""
+        own = [self.id] if self._host and self._status == self.IN_ROOM else []
+        return own + [peer["id"] for peer in self.peers if peer["host"]]
+
+    async def _host_requests(self) -> HostRequests:
+        if self._status != self.IN_ROOM:
+            raise RuntimeError(f"this {type(self).__name__} is {self.status}: join the room first")
+        return self._requests
 
     def _send(self, frame: dict[str, Any]) -> None:
         if self._session is not None and self._status != self.LEFT:

@@ -28,22 +28,32 @@ Client to server::
     {"type": "chat", "text": "...", "from_code": true?}
     {"type": "lower-hand", "peer": "<peer id>"}
     {"type": "ping", "id": "<1-32 of A-Z a-z 0-9 _ ->"}
+    {"type": "mute", "peer": "<peer id>", "microphone": bool, "camera": bool, ...}
+    {"type": "remove", "peer": "<peer id>", "ban_minutes": 10, ...}
+    {"type": "end-call", ...}
+    {"type": "make-host", "peer": "<peer id>", ...}
+
+(a host's requests, each with an optional ``room`` and ``request`` id: :mod:`.hosts`)
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
 (stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials), ``pong``
-(the answer to a ``ping``, at once, with its ``id``) and ``error`` (with one of
-:class:`ErrorCode`, and ``peer`` when the error concerns one).
+(the answer to a ``ping``, at once, with its ``id``), ``hosts`` (the room's hosts
+changed), ``muted`` (a host muted someone), ``done`` (a host's request took effect) and
+``error`` (with one of :class:`ErrorCode`, ``peer`` when the error concerns one and
+``request`` when it refuses a host's request that carried an id).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
 
     {"id": "<peer id>", "name": "Ada Lovelace", "state": {...},
      "user": {"username", "display_name", "initials", "avatar_url", "color"} | null,
-     "color": "<css colour>" | null, "widget": "<tag>"?, "kind": "recorder"?}
+     "color": "<css colour>" | null, "widget": "<tag>"?, "kind": "recorder"?,
+     "host": true?}
 
 ``user`` is the authenticated Jupyter user (null where the server knows none, as with
 ``nbconference serve``: ``name`` is then only the client's label). A client cannot set it.
 ``widget`` tags the participants that view one and the same widget model. ``kind``
 is present for participants that are not people (a ``recorder``) and cannot be changed.
+``host`` is present (true) for the room's hosts; a ``hosts`` frame says when that changes.
 """
 
 from __future__ import annotations
@@ -80,12 +90,33 @@ from .errors import (
     ProtocolError,
     error_code,
 )
+from .hosts import (
+    DEFAULT_BAN_MINUTES,
+    HOST_CLIENT_TYPES,
+    MAX_BAN_MINUTES,
+    MUTE_DEVICES,
+    EndCall,
+    HostRequest,
+    MakeHost,
+    Mute,
+    Remove,
+    close_reason,
+    done_frame,
+    end_call_message,
+    hosts_frame,
+    make_host_message,
+    mute_message,
+    muted_frame,
+    remove_message,
+)
 from .names import (
     CLEAN_CLOSE_CODES,
     CLOSE_DROPPED,
+    CLOSE_ENDED,
     CLOSE_GOING_AWAY,
     CLOSE_LEFT,
     CLOSE_POLICY,
+    CLOSE_REMOVED,
     CLOSE_REPLACED,
     CLOSE_TOO_BIG,
     COLOR_PATTERN,
@@ -165,12 +196,15 @@ __all__ = [
     "ABUSE_CODES",
     "CLEAN_CLOSE_CODES",
     "CLOSE_DROPPED",
+    "CLOSE_ENDED",
     "CLOSE_GOING_AWAY",
     "CLOSE_LEFT",
     "CLOSE_POLICY",
+    "CLOSE_REMOVED",
     "CLOSE_REPLACED",
     "CLOSE_TOO_BIG",
     "COLOR_PATTERN",
+    "DEFAULT_BAN_MINUTES",
     "DEFAULT_CHAT_LIMITS",
     "DEFAULT_LIMITS",
     "DEFAULT_NAME",
@@ -178,12 +212,14 @@ __all__ = [
     "ERROR_CODES",
     "FATAL_JOIN_ERRORS",
     "FINAL_CLOSE_CODES",
+    "HOST_CLIENT_TYPES",
     "HUB_LOGIN_MESSAGE",
     "HUB_LOGIN_PATH",
     "ICE_TRANSPORT_ALL",
     "ICE_TRANSPORT_POLICIES",
     "ICE_TRANSPORT_RELAY",
     "JOIN_PHASES",
+    "MAX_BAN_MINUTES",
     "MAX_DEPTH",
     "MAX_NAME_CHARS",
     "MAX_VIEW_HEIGHT",
@@ -191,6 +227,7 @@ __all__ = [
     "MEDIA_MESH",
     "MEDIA_PLANES",
     "MEDIA_SFU",
+    "MUTE_DEVICES",
     "OWNER_MARK",
     "PARTICIPANT_KIND",
     "PEER_KINDS",
@@ -217,14 +254,19 @@ __all__ = [
     "ChatLimits",
     "ClientFrame",
     "ClientMessage",
+    "EndCall",
     "ErrorCode",
     "FromKernel",
+    "HostRequest",
     "Join",
     "Leave",
     "Limits",
     "LowerHand",
+    "MakeHost",
+    "Mute",
     "Ping",
     "ProtocolError",
+    "Remove",
     "ServerFrame",
     "Signal",
     "SignalingMode",
@@ -234,15 +276,22 @@ __all__ = [
     "chat_frame",
     "chat_message",
     "clean_chat_text",
+    "close_reason",
+    "done_frame",
     "encode",
+    "end_call_message",
     "error_code",
     "error_frame",
+    "hosts_frame",
     "ice_servers_frame",
     "identity_stamp",
     "join_message",
     "leave_message",
     "lower_hand_message",
+    "make_host_message",
     "media_frame",
+    "mute_message",
+    "muted_frame",
     "name_key",
     "normalize_name",
     "owner_tag",
@@ -254,6 +303,7 @@ __all__ = [
     "peer_state_frame",
     "ping_message",
     "pong_frame",
+    "remove_message",
     "room_owner_tag",
     "scale_for",
     "signal_frame",

@@ -15,6 +15,7 @@ from typing import Any
 from .chat import Chat, LowerHand, parse_chat
 from .encoding import decode, encode, too_deep, utf8_size
 from .errors import ErrorCode, ProtocolError
+from .hosts import HOST_CLIENT_TYPES, HostRequest, parse_host_request
 from .names import (
     COLOR_PATTERN,
     DEFAULT_NAME,
@@ -71,7 +72,7 @@ class Ping:
     id: str
 
 
-ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | Ping | SfuMessage
+ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | Ping | HostRequest | SfuMessage
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -184,6 +185,8 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return Ping(ping_id)
     if not isinstance(kind, str):  # before the set lookup: a list or dict is unhashable
         raise ProtocolError(BAD, "'type' must be a string")
+    if kind in HOST_CLIENT_TYPES:
+        return parse_host_request(obj)
     if kind in SFU_CLIENT_TYPES:
         return parse_sfu(obj)
     raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")

@@ -32,6 +32,9 @@ class ErrorCode(str, enum.Enum):
     # the SFU (media through the server's Janus)
     SFU_UNAVAILABLE = "sfu-unavailable"
     SFU_REFUSED = "sfu-refused"
+    # hosts (a request only a host may make; a join of an identity a host removed)
+    NOT_HOST = "not-host"
+    BANNED = "banned"
 
     def __str__(self) -> str:
         # The bare code, as on the wire (Python 3.10 has no StrEnum).
@@ -54,7 +57,13 @@ ABUSE_CODES: Final = frozenset(
 # A join refused with one of these would be refused again: the client stops. Other join
 # errors (backend-unavailable) are retried like a dropped socket.
 FATAL_JOIN_ERRORS: Final = frozenset(
-    {ErrorCode.ROOM_FULL, ErrorCode.NOT_ALLOWED, ErrorCode.BAD_MESSAGE, ErrorCode.TOO_LARGE}
+    {
+        ErrorCode.ROOM_FULL,
+        ErrorCode.NOT_ALLOWED,
+        ErrorCode.BANNED,
+        ErrorCode.BAD_MESSAGE,
+        ErrorCode.TOO_LARGE,
+    }
 )
 
 
@@ -71,11 +80,19 @@ class ProtocolError(Exception):
     """A frame the server refuses; ``code`` is an :class:`ErrorCode`.
 
     ``peer`` names the peer the error concerns (the target of a refused signal), so that
-    clients never have to read it out of the message.
+    clients never have to read it out of the message; ``request`` the id of the host
+    request it refuses, when that carried one.
     """
 
-    def __init__(self, code: ErrorCode | str, message: str, peer: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        peer: str | None = None,
+        request: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = error_code(code)
         self.message = message
         self.peer = peer
+        self.request = request

@@ -76,6 +76,11 @@ class ClientFrame:
     CHAT: Final = "chat"
     LOWER_HAND: Final = "lower-hand"
     PING: Final = "ping"
+    # A host's requests (hosts.py).
+    MUTE: Final = "mute"
+    REMOVE: Final = "remove"
+    END_CALL: Final = "end-call"
+    MAKE_HOST: Final = "make-host"
 
 
 class ServerFrame:
@@ -91,6 +96,10 @@ class ServerFrame:
     ICE_SERVERS: Final = "ice-servers"
     MEDIA: Final = "media"
     PONG: Final = "pong"
+    # The room's hosts, a host's mute, and the answer to a host's request (hosts.py).
+    HOSTS: Final = "hosts"
+    MUTED: Final = "muted"
+    DONE: Final = "done"
 
 
 # ``ping`` measures the signaling round trip (a page's diagnosis): the server answers
@@ -111,10 +120,12 @@ CLOSE_POLICY: Final = 1008  # repeated abuse, or a client that stopped reading
 CLOSE_TOO_BIG: Final = 1009
 CLOSE_REPLACED: Final = 4000  # the peer resumed on a newer socket
 CLOSE_DROPPED: Final = 4001  # a client's deliberate "network failure": the server keeps its peer
+CLOSE_REMOVED: Final = 4002  # a host removed the peer (the reason says who, and for how long)
+CLOSE_ENDED: Final = 4003  # a host ended the call for everyone
 # The client left on purpose: its peer leaves at once, with no grace window.
 CLEAN_CLOSE_CODES: Final = frozenset({CLOSE_LEFT, CLOSE_GOING_AWAY})
 # After these a client does not reconnect: it would be refused or replace itself again.
-FINAL_CLOSE_CODES: Final = frozenset({CLOSE_POLICY, CLOSE_REPLACED})
+FINAL_CLOSE_CODES: Final = frozenset({CLOSE_POLICY, CLOSE_REPLACED, CLOSE_REMOVED, CLOSE_ENDED})
 
 # The one reconnect policy (docs/protocol.md): wait RECONNECT_FIRST_DELAY after a drop,
 # double after each failed attempt up to RECONNECT_MAX_DELAY, start over after a welcome.

@@ -143,8 +143,11 @@ def signal_frame(sender: str, data_json: str) -> str:
     return f'{{"type":"{ServerFrame.SIGNAL}","from":"{sender}","data":{data_json}}}'
 
 
-def error_frame(code: ErrorCode | str, message: str, peer: str | None = None) -> str:
-    """An ``error``; ``peer`` names the peer it concerns, when there is one.
+def error_frame(
+    code: ErrorCode | str, message: str, peer: str | None = None, request: str | None = None
+) -> str:
+    """An ``error``; ``peer`` names the peer it concerns, when there is one, and
+    ``request`` the host request it refuses, when that carried an id (hosts.py).
 
     ``code`` must be an :class:`ErrorCode` (or its string): ValueError otherwise."""
     frame: dict[str, Any] = {
@@ -154,6 +157,8 @@ def error_frame(code: ErrorCode | str, message: str, peer: str | None = None) ->
     }
     if peer is not None:
         frame["peer"] = peer
+    if request is not None:
+        frame["request"] = request
     return encode(frame)
 
 

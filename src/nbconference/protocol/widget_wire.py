@@ -75,6 +75,7 @@ PERSON_FIELDS: Final = (
     "microphone",
     "screen",
     "hand",
+    "host",  # the server made them a host of the room (docs/protocol.md, "Hosts")
 )
 # What a browser says of itself in a ``viewer`` message (``record``), field for field.
 VIEWER_REPORT_FIELDS: Final = (

@@ -87,19 +87,35 @@ class RoomAccess:
         """The rule that decides ``room``: the first whose glob matches its name."""
         return next((rule for rule in self.rules if fnmatchcase(room, rule.rooms)), None)
 
-    def _who(self, identity: Identity | None) -> Identity | None:
+    def who(self, identity: Identity | None) -> Identity | None:
+        """Whom a socket showing ``identity`` stands for: that identity, the server's
+        owner for a socket without one (in the extension), or None (nobody known)."""
         if identity is None and self.owner is not None:
             return {"username": self.owner}
         return identity
 
     def may_enter(self, room: str, identity: Identity | None) -> bool:
         rule = self.rule_for(room)
-        return rule is None or rule.admits(self._who(identity))
+        return rule is None or rule.admits(self.who(identity))
 
     def is_host(self, room: str, identity: Identity | None) -> bool:
         """Whether the rule that decides ``room`` names ``identity`` among its hosts."""
         rule = self.rule_for(room)
-        return rule is not None and names(rule.hosts, self._who(identity))
+        return rule is not None and names(rule.hosts, self.who(identity))
+
+    def names_hosts(self, room: str) -> bool:
+        """Whether a rule decides who hosts ``room`` (its ``hosts`` name somebody)."""
+        rule = self.rule_for(room)
+        return rule is not None and bool(rule.hosts)
+
+    def host_by_right(self, room: str, identity: Identity | None) -> bool:
+        """Whether ``identity`` hosts ``room`` whoever else is there: the rule's hosts
+        where the rule names some; otherwise the server's owner (in the extension, the
+        user it runs for, whose token its kernels show)."""
+        if self.names_hosts(room):
+            return self.is_host(room, identity)
+        who = self.who(identity)
+        return self.owner is not None and who is not None and who.get("username") == self.owner
 
     async def admit(self, room: str, identity: Identity | None) -> None:
         """Raise ``not-allowed`` unless ``identity`` may enter ``room``: a room of one
@@ -123,7 +139,7 @@ class RoomAccess:
         """
         if self.may_enter(room, identity):
             return
-        who = self._who(identity)
+        who = self.who(identity)
         username = (who or {}).get("username")
         asker = f"'{username}'" if username else "a connection that names no user"
         raise ProtocolError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, get_args
 
 from tornado.iostream import IOStream
 from tornado.web import HTTPError
@@ -19,6 +19,7 @@ from ..protocol import (
     PINGS_PER_SECOND,
     Chat,
     ErrorCode,
+    HostRequest,
     Join,
     Leave,
     LowerHand,
@@ -40,6 +41,7 @@ from ..protocol.sfu import (
     SfuUpdate,
 )
 from .framing import BatchedProtocol13
+from .hosts import Actor
 from .limits import RateLimiter
 from .mailbox import Mailbox
 from .outgoing import Outgoing
@@ -50,6 +52,7 @@ log = logging.getLogger("nbconference")
 
 VIOLATION_WINDOW_SECONDS = 10.0
 SFU_FRAMES = (SfuPublish, SfuSubscribe, SfuUpdate, SfuAnswer, SfuTrickle, SfuUnpublish)
+HOST_REQUESTS = get_args(HostRequest)
 
 
 class SignalingConnection(WebSocketHandler):
@@ -196,10 +199,12 @@ class SignalingConnection(WebSocketHandler):
                 if not self._ping_limiter.allow():
                     raise ProtocolError(ErrorCode.RATE_LIMITED, "too many pings; slow down")
                 self.send_frame(pong_frame(msg.id).encode())
+            elif isinstance(msg, HOST_REQUESTS):
+                self._host_request(msg)
             elif self.peer is None:
                 raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' first")
             elif isinstance(msg, State):
-                self.registry.set_state(self.peer, msg.state)
+                self.registry.peer_state(self.peer, msg.state)
             elif isinstance(msg, Chat):
                 self.registry.chat(self.peer, msg)
             elif isinstance(msg, LowerHand):
@@ -225,6 +230,36 @@ class SignalingConnection(WebSocketHandler):
         except ProtocolError as exc:
             self._refuse(exc)
 
+    def _host_request(self, msg: HostRequest) -> None:
+        # A socket that has not joined may act on the room it names.
+        try:
+            self.registry.host_request(self._actor(msg), msg)
+        except ProtocolError as exc:
+            exc.request = msg.request  # the error names the request it refuses
+            raise
+
+    def _actor(self, msg: HostRequest) -> Actor:
+        """Who asks: our peer, in the room it joined, or this socket in the room named."""
+        user, host = self.identity(), self.host_token()
+        if self.peer is not None:
+            if msg.room not in (None, self.peer.room):
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE,
+                    f"this socket joined room '{self.peer.room}' and acts on that room only",
+                )
+            return Actor(self, self.peer.room, self.peer, user, host, msg.request)
+        if msg.room is None:
+            raise ProtocolError(
+                ErrorCode.NOT_JOINED,
+                "name the room in 'room', or join it first",
+            )
+        return Actor(self, msg.room, None, user, host, msg.request)
+
+    def host_token(self) -> bool:
+        """Whether this socket showed a host token (``nbconference serve``'s
+        ``--host-token-file``): its peer hosts every room it joins."""
+        return False
+
     def identity(self) -> dict[str, Any] | None:
         """Who is on this socket, as the server knows it (an identity stamp), or None.
 
@@ -234,7 +269,7 @@ class SignalingConnection(WebSocketHandler):
 
     async def _join(self, msg: Join) -> None:
         try:
-            peer = await self.registry.join(self, msg, self.identity())
+            peer = await self.registry.join(self, msg, self.identity(), self.host_token())
         except ProtocolError as exc:
             self._refuse(exc)
             return
@@ -250,7 +285,7 @@ class SignalingConnection(WebSocketHandler):
                 self.registry.sfu.joined(peer)
 
     def _refuse(self, exc: ProtocolError) -> None:
-        self.send_frame(error_frame(exc.code, exc.message, exc.peer).encode())
+        self.send_frame(error_frame(exc.code, exc.message, exc.peer, exc.request).encode())
         if exc.code not in ABUSE_CODES:
             return
         now = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .backends.base import PeerInfo
@@ -32,7 +32,9 @@ class Transport(Protocol):
 class Peer:
     """A peer connected to this process, or dropped and inside its grace window.
 
-    ``mailbox`` holds what its socket has not taken yet, and outlives a dropped socket."""
+    ``mailbox`` holds what its socket has not taken yet, and outlives a dropped socket.
+    ``forced`` holds the devices a host turned off (hosts.py), each True once the peer
+    itself said it is off: only then may its own word turn it on again."""
 
     info: PeerInfo
     room: str
@@ -41,6 +43,7 @@ class Peer:
     mailbox: Mailbox
     user: Mapping[str, Any] | None = None
     expiry: asyncio.TimerHandle | None = None
+    forced: dict[str, bool] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

@@ -4,8 +4,9 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on two layers: room_events.py (delivery, and the events of other servers) and
-hands.py (peer state, raised hands and chat).
+stands on three layers: room_events.py (delivery, and the events of other servers),
+hands.py (peer state, raised hands and chat) and hosts.py (who hosts a room, and what
+only they may do).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
-from .hands import ChatAndHands
+from .hosts import HostPowers
 from .limits import SocketCounts
 from .mailbox import Mailbox
 from .names import kept_apart
@@ -57,9 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("nbconference")
 
 
-class RoomRegistry(ChatAndHands):
+class RoomRegistry(HostPowers):
     """The peers of this process and their rooms: joining (or resuming), leaving, and
-    relaying signals; the room events themselves and chat and hands are its layers below."""
+    relaying signals; the room events themselves, chat and hands, and hosts are its
+    layers below."""
 
     def __init__(
         self,
@@ -70,8 +72,7 @@ class RoomRegistry(ChatAndHands):
         mesh_max_peers: int = 4,
         access: RoomAccess | None = None,
     ) -> None:
-        super().__init__(backend, chat_limits or DEFAULT_CHAT_LIMITS)
-        self.access = access or RoomAccess()
+        super().__init__(backend, chat_limits or DEFAULT_CHAT_LIMITS, access or RoomAccess())
         self.planes.mesh_max_peers = mesh_max_peers
         self.limits = limits or DEFAULT_LIMITS
         self.ice_servers = ice_servers or []
@@ -107,19 +108,26 @@ class RoomRegistry(ChatAndHands):
     # -- joining and leaving ---------------------------------------------------------
 
     async def join(
-        self, transport: Transport, msg: Join, user: Mapping[str, Any] | None = None
+        self,
+        transport: Transport,
+        msg: Join,
+        user: Mapping[str, Any] | None = None,
+        host_token: bool = False,
     ) -> Peer:
         """Admit ``transport`` to a room (or resume its peer) and send it ``welcome``.
 
         ``user`` is who the server authenticated on that socket (an identity stamp), or
         None where it knows nobody; the peer's record carries it, whatever the client says.
+        ``host_token``: the socket showed the standalone server's host token (hosts.py).
         A join that ``room_access`` refuses gets ``not-allowed`` before anything reaches
-        the backend or the room: nobody there learns of it.
+        the backend or the room: nobody there learns of it; so does an identity a host
+        removed from the room, with ``banned``, until its ban ends.
         """
         await self.access.admit(msg.room, user)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
+        self._check_ban(msg.room, user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
         if user is None:
@@ -127,6 +135,7 @@ class RoomRegistry(ChatAndHands):
             # server knows it is every member with the memory backend, and with Redis
             # whenever one of ours is in the room.
             info = kept_apart(info, self.rooms.get(msg.room, {}).values())
+        self._stamp_host(info, msg.room, user, host_token)
         others = await self._add_peer(msg.room, info)
         if user is None and kept_apart(info, others) != info:
             # With Redis, members on other servers this one did not follow: take the join
@@ -249,6 +258,8 @@ class RoomRegistry(ChatAndHands):
         if members is not None and not any(pid in self.local for pid in members):
             # Other servers' members are followed only while one of ours is in the room.
             self._drop_room(peer.room)
+        elif peer.info.get("host") is True:
+            self._host_left(peer.room)
         return True
 
     async def _remove_from_backend(self, peer: Peer) -> None:
@@ -256,6 +267,10 @@ class RoomRegistry(ChatAndHands):
             await self.backend.remove_peer(peer.room, peer.id)
         except BackendUnavailable as exc:
             log.warning("nbconference: could not remove %s from %s: %s", peer.id, peer.room, exc)
+
+    def _enforce_mute(self, peer: Peer, devices: list[str], muted: bool) -> None:
+        if self.sfu is not None:
+            self._spawn(self.sfu.moderate(peer, devices, muted))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         # The loop keeps only weak references to tasks: hold them until they finish.

@@ -61,6 +61,26 @@ ROOM_ACCESS_NEEDS_IDENTITIES = (
 )
 
 
+def check_host_token(host_token: str | None, token: str, hub: HubService | None) -> None:
+    """ValueError unless ``host_token`` (None: none) may be this server's host token: as
+    long as a token, and not the token itself; never for a Hub service, whose sockets
+    are people and whose hosts come from room_access."""
+    if host_token is None:
+        return
+    if hub is not None:
+        raise ValueError(
+            "a host token is not for a JupyterHub service: the Hub says who each socket "
+            "is, and room_access names the hosts (docs/deployment.md)"
+        )
+    if len(host_token) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"the host token must be at least {MIN_TOKEN_CHARS} characters long "
+            f"(it has {len(host_token)})"
+        )
+    if token_matches(host_token, token):
+        raise ValueError("the host token must differ from the token, or everyone is a host")
+
+
 def refuse_room_access(settings: SignalingSettings) -> None:
     """ValueError if ``settings`` has ``room_access`` rules: a server of tokens (not a
     Hub service) knows nobody."""
@@ -97,10 +117,15 @@ class ScrubbedLog:
 
 
 class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
+    """A socket that shows the token; one that shows the host token instead (when the
+    server has one) hosts every room it joins or names (docs/protocol.md, "Hosts")."""
+
     token: str
+    host_token_value: str
     allow_origin: re.Pattern[str] | None
     pinger: KeepAlive
     _answered = True
+    _host = False
 
     def initialize(  # type: ignore[override]
         self,
@@ -108,9 +133,11 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
         token: str,
         allow_origin: re.Pattern[str] | None,
         pinger: KeepAlive,
+        host_token: str = "",
     ) -> None:
         super().initialize(registry)
         self.token = token
+        self.host_token_value = host_token
         self.allow_origin = allow_origin
         self.pinger = pinger
 
@@ -143,9 +170,15 @@ class StandaloneSignalingHandler(ScrubbedLog, SignalingConnection):
         return self.allow_origin is None or self.allow_origin.fullmatch(origin) is not None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        if not token_matches(presented_token(self), self.token):
+        presented = presented_token(self)
+        if self.host_token_value and token_matches(presented, self.host_token_value):
+            self._host = True
+        elif not token_matches(presented, self.token):
             raise tornado.web.HTTPError(403, "missing or wrong token")
         await self.enter(*args, **kwargs)
+
+    def host_token(self) -> bool:
+        return self._host
 
     async def enter(self, *args: Any, **kwargs: Any) -> None:
         """Open the socket of a request already authenticated."""
@@ -225,10 +258,14 @@ async def start_server(
     tls: ssl.SSLContext | None = None,
     ping_interval: float = PING_INTERVAL_SECONDS,
     hub: HubService | None = None,
+    host_token: str | None = None,
 ) -> StandaloneServer:
     """Start the standalone signaling server on the running event loop (``wss://`` with
     ``tls``, see :func:`tls_context`). Every ``ping_interval`` seconds each socket is
     pinged, and closed if it did not answer the previous ping.
+
+    ``host_token``, a second token, makes the sockets that show it hosts of every room
+    (this server knows nobody, so nobody else can be told to be a host).
 
     With ``hub``, it is that JupyterHub service (see :mod:`.hub`): it listens where the
     Hub says, under the service's prefix, and the Hub authenticates every socket (no
@@ -243,6 +280,7 @@ async def start_server(
     if hub is None:
         refuse_room_access(settings)
     token = token or secrets.token_urlsafe(24)
+    check_host_token(host_token, token, hub)
     origin_pattern = re.compile(allow_origin) if allow_origin else None
     owned = HubOwnedRooms(hub.api_url, hub.api_token) if hub is not None else None
     registry = settings.make_registry(owned=owned)
@@ -253,6 +291,7 @@ async def start_server(
         "token": token,
         "allow_origin": origin_pattern,
         "pinger": pinger,
+        "host_token": host_token or "",
     }
     if hub is None:
         routes: list[Any] = [

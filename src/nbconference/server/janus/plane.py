@@ -44,6 +44,8 @@ RoomPeers = Callable[[str], list[Peer]]
 Connect = Callable[[], Awaitable[JanusClient]]
 Lost = Callable[["SfuRooms"], None]
 ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
+# The published stream that carries each device a host may mute.
+MODERATED_KINDS = {"microphone": "audio", "camera": "camera"}
 
 
 def janus_room(room: str) -> str:
@@ -178,6 +180,29 @@ class SfuRooms:
         if state.live:
             self._announce(peer.room)
 
+    async def moderate(self, peer: Peer, devices: list[str], muted: bool) -> None:
+        """A host muted ``peer`` (or the person unmuted): have Janus stop forwarding its
+        published microphone and/or camera to anyone (``moderate``), or forward them
+        again. The mesh cannot do this: there every receiver stops playing them."""
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or state.feed is None:
+            return
+        kinds = {MODERATED_KINDS[device] for device in devices}
+        for stream in state.streams:
+            if stream.kind not in kinds:
+                continue
+            body = {
+                "request": "moderate",
+                "room": janus_room(peer.room),
+                "id": state.feed,
+                "mid": stream.mid,
+                "mute": muted,
+            }
+            try:
+                await state.publisher.message(body)
+            except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
+                log.warning("nbconference: the SFU did not moderate %s: %s", peer.id, error)
+
     # -- the requests ------------------------------------------------------------------
 
     async def _state(self, peer: Peer) -> SfuPeer:
@@ -237,6 +262,9 @@ class SfuRooms:
             raise ProtocolError(ErrorCode.SFU_REFUSED, "the SFU gave no answer to the offer")
         state.streams = msg.streams
         self._send(peer, sfu_jsep_frame("answer", answer["sdp"]).encode())
+        if peer.forced:
+            # A host's mute from before this publish (on the mesh, or an earlier one).
+            await self.moderate(peer, list(peer.forced), True)
 
     def _janus_streams(self, peer: Peer, wanted: tuple[Wanted, ...]) -> list[Message]:
         members = self.rooms.get(peer.room, {})

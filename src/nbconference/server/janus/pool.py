@@ -104,6 +104,11 @@ class JanusPool:
     async def handle(self, peer: Peer, msg: SfuMessage) -> None:
         await self._pinned(peer.room).handle(peer, msg)
 
+    async def moderate(self, peer: Peer, devices: list[str], muted: bool) -> None:
+        instance = self.pins.get(peer.room)
+        if instance is not None:
+            await instance.moderate(peer, devices, muted)
+
     def joined(self, peer: Peer) -> None:
         instance = self.pins.get(peer.room)
         if instance is not None:

@@ -1,0 +1,173 @@
+"""A host's powers from Python: ``mute``, ``remove``, ``end_call`` and ``make_host`` as
+coroutines, the same on a ``ConferenceWidget`` and a ``KernelPeer``.
+
+Each goes over a signaling socket of the kernel's own, never through a browser: a
+KernelPeer's (it joined the room), or for a widget a socket that names the room without
+joining it (:class:`HostSocket`), authenticated with the token of the server the kernel
+runs on: in the Jupyter extension that is the server's owner, who may act as a host of
+every room no ``room_access`` rule names hosts for (docs/protocol.md, "Hosts"). Each
+request carries an id; the server answers ``done`` or an ``error`` naming it. A
+refusal because the asker is no host raises :class:`NotHost`.
+
+Needs no aiortc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+from typing import Any
+
+from ..protocol import (
+    DEFAULT_BAN_MINUTES,
+    MAX_BAN_MINUTES,
+    ErrorCode,
+    ServerFrame,
+    end_call_message,
+    make_host_message,
+    mute_message,
+    remove_message,
+)
+from .socket import SignalingError, SignalingSocket
+
+
+class NotHost(PermissionError):
+    """Only a host of the room may do that: the message is the server's reason."""
+
+
+class HostRequests:
+    """Requests sent with ``send`` and matched to the server's answers (fed to
+    :meth:`answer`); ``room`` is named in each when the socket has not joined it."""
+
+    def __init__(self, send: Any, room: str | None = None, timeout: float = 10.0) -> None:
+        self._send = send
+        self.room = room
+        self.timeout = timeout
+        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._ids = itertools.count(1)
+
+    async def ask(self, message: dict[str, Any]) -> None:
+        """Send ``message`` and wait for the server to carry it out; raises
+        :class:`NotHost`, :class:`SignalingError` (another refusal), ``TimeoutError`` or
+        ``ConnectionError``."""
+        request = f"h{next(self._ids)}"
+        message = {**message, "request": request}
+        if self.room is not None:
+            message["room"] = self.room
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[request] = future
+        try:
+            self._send(message)
+            await asyncio.wait_for(asyncio.shield(future), self.timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"the signaling server did not answer '{message['type']}' within {self.timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(request, None)
+
+    def answer(self, frame: dict[str, Any]) -> bool:
+        """Take the server's answer to one of our requests; False for any other frame."""
+        request = frame.get("request")
+        future = self._pending.get(request) if isinstance(request, str) else None
+        if future is None or future.done():
+            return False
+        kind = frame.get("type")
+        if kind == ServerFrame.DONE:
+            future.set_result(None)
+        elif kind == ServerFrame.ERROR:
+            code, message = str(frame.get("code", "")), str(frame.get("message", ""))
+            if code == ErrorCode.NOT_HOST:
+                future.set_exception(NotHost(message))
+            else:
+                future.set_exception(SignalingError(code, message))
+        else:
+            return False
+        return True
+
+    def end(self, why: str) -> None:
+        """The socket is gone: every request still waiting fails with ``why``."""
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError(why))
+        self._pending.clear()
+
+
+class HostSocket:
+    """A socket of the kernel's own that acts on ``room`` without joining it."""
+
+    def __init__(self, socket: SignalingSocket, room: str, timeout: float) -> None:
+        self.socket = socket
+        self.requests = HostRequests(socket.send, room, timeout)
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def open(cls, url: str, token: str, room: str, timeout: float = 10.0) -> HostSocket:
+        return cls(await SignalingSocket.connect(url, token, timeout), room, timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self.socket.closed or self._reader.done()
+
+    async def _read(self) -> None:
+        while (frame := await self.socket.receive()) is not None:
+            self.requests.answer(frame)
+        self.requests.end(f"the signaling server closed the socket ({self.socket.why()})")
+
+    async def close(self) -> None:
+        self.requests.end("closed")
+        await self.socket.aclose()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+
+def _peer_id(peer_id: object) -> str:
+    if not isinstance(peer_id, str) or not peer_id:
+        raise ValueError("peer_id must be a peer id (see .peers or .hosts)")
+    return peer_id
+
+
+class HostControls:
+    """The host's powers, over whatever signaling socket :meth:`_host_requests` gives
+    (a mixin: not an ABC, whose metaclass a widget's would clash with)."""
+
+    async def _host_requests(self) -> HostRequests:
+        """The requests of this object's own signaling socket (opened if need be)."""
+        raise NotImplementedError
+
+    async def mute(self, peer_id: str, microphone: bool = True, camera: bool = False) -> None:
+        """Turn ``peer_id``'s microphone (and/or camera) off. Their page says who muted
+        them, and only they can turn it back on; every receiver stops playing it
+        meanwhile. Raises :class:`NotHost` unless we may act as a host of the room."""
+        if not (microphone or camera):
+            raise ValueError("mute the microphone, the camera or both")
+        message = mute_message(_peer_id(peer_id), bool(microphone), bool(camera))
+        await (await self._host_requests()).ask(message)
+
+    async def remove(self, peer_id: str, ban_minutes: float = DEFAULT_BAN_MINUTES) -> None:
+        """Remove ``peer_id`` from the call: their page says why and does not reconnect,
+        and their identity may not rejoin for ``ban_minutes`` (0: at once; a connection
+        that names nobody is closed for good, and may only join anew). Raises
+        :class:`NotHost` unless we may act as a host of the room."""
+        if isinstance(ban_minutes, bool) or not isinstance(ban_minutes, int | float):
+            raise ValueError("ban_minutes must be a number of minutes")
+        if not math.isfinite(ban_minutes) or not 0 <= ban_minutes <= MAX_BAN_MINUTES:
+            raise ValueError(f"ban_minutes must be from 0 to {MAX_BAN_MINUTES:g}")
+        message = remove_message(_peer_id(peer_id), float(ban_minutes))
+        await (await self._host_requests()).ask(message)
+
+    async def end_call(self) -> None:
+        """End the call for everyone in the room (every page stops, and says why).
+        Raises :class:`NotHost` unless we may act as a host of the room."""
+        await (await self._host_requests()).ask(end_call_message())
+
+    async def make_host(self, peer_id: str) -> None:
+        """Make ``peer_id`` a host of the room too. Raises :class:`NotHost` unless we
+        may act as a host of the room."""
+        await (await self._host_requests()).ask(make_host_message(_peer_id(peer_id)))
+
+
+__all__ = ["HostControls", "HostRequests", "HostSocket", "NotHost"]
