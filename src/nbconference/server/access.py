@@ -123,7 +123,7 @@ class RoomAccess:
         then the rules (:meth:`check`)."""
         tag = room_owner_tag(room)
         if self.owned is not None and tag is not None:
-            who = self._who(identity)
+            who = self.who(identity)
             if who is None or not await self.owned.may_enter(tag, who):
                 raise ProtocolError(
                     ErrorCode.NOT_ALLOWED,
