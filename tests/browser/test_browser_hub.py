@@ -202,8 +202,10 @@ def test_two_users_of_a_hub_meet_through_its_service_as_themselves(
         hub.api("POST", "shares/ada/", {"user": "carol"})
         welcome = in_a_thread(join_as(hub, carol_token, default_room, "carol"))
         assert welcome["peer"]["user"]["username"] == "carol"
+        assert not welcome["peer"].get("host"), "the first in the room, but not its owner"
         welcome = in_a_thread(join_as(hub, ada_server.token, default_room, "ada"))
         assert welcome["peer"]["user"]["username"] == "ada"
+        assert welcome["peer"].get("host") is True, "the notebook server's owner hosts"
     finally:
         for person in people:
             person.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
-from ..protocol import ErrorCode, ProtocolError, room_owner_tag
+from ..protocol import ErrorCode, ProtocolError, owner_tag, room_owner_tag
 
 ANYONE = "*"
 GROUP_PREFIX = "group:"
@@ -99,14 +99,28 @@ class RoomAccess:
         return rule is None or rule.admits(self.who(identity))
 
     def is_host(self, room: str, identity: Identity | None) -> bool:
-        """Whether the rule that decides ``room`` names ``identity`` among its hosts."""
+        """Whether ``identity`` hosts ``room`` by name: the rule that decides it names
+        them among its hosts, or, where the rule names none, the room is theirs (a room
+        of one user's, where this server keeps them: a notebook's default room on a Hub
+        is hosted by the notebook server's owner)."""
         rule = self.rule_for(room)
-        return rule is not None and names(rule.hosts, self.who(identity))
+        if rule is not None and rule.hosts:
+            return names(rule.hosts, self.who(identity))
+        return self._owns(room, identity)
 
     def names_hosts(self, room: str) -> bool:
-        """Whether a rule decides who hosts ``room`` (its ``hosts`` name somebody)."""
+        """Whether the server decides who hosts ``room`` by name: a rule's ``hosts`` name
+        somebody, or the room is one user's (its owner)."""
         rule = self.rule_for(room)
-        return rule is not None and bool(rule.hosts)
+        return (rule is not None and bool(rule.hosts)) or self._owned(room)
+
+    def _owned(self, room: str) -> bool:
+        return self.owned is not None and room_owner_tag(room) is not None
+
+    def _owns(self, room: str, identity: Identity | None) -> bool:
+        who = self.who(identity)
+        username = str((who or {}).get("username") or "")
+        return self._owned(room) and bool(username) and owner_tag(username) == room_owner_tag(room)
 
     def host_by_right(self, room: str, identity: Identity | None) -> bool:
         """Whether ``identity`` hosts ``room`` whoever else is there: the rule's hosts
