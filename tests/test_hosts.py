@@ -14,8 +14,6 @@ nothing changes.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,11 @@ from nbconference.protocol import CLOSE_ENDED, CLOSE_REMOVED
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import start_server
 from support.client import Client, connect_url
-from support.identity import PEOPLE
+from support.identity import PEOPLE, named_people_server
 from support.janus import needs_janus
 from support.polling import eventually
 from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN, Connect
-from support.standalone import ServeProcess
+from support.standalone import ServeProcess, serve_refused
 from test_widget import recording_comm
 
 __all__ = ["recording_comm"]  # the widget's comm, recorded (the widget tests' fixture)
@@ -44,13 +42,7 @@ ADA, GRACE, ALAN = (PEOPLE[who].display_name for who in ("ada", "grace", "alan")
 @pytest.fixture
 def jp_server_config(nbc_settings: dict[str, Any]) -> dict[str, Any]:
     # The rules are the extension's: the standalone server knows nobody.
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"nbconference": True},
-            "identity_provider_class": "support.identity.NamedPeople",
-        },
-        "NBConference": {**nbc_settings, "room_access": RULES},
-    }
+    return named_people_server(nbc_settings, room_access=RULES)
 
 
 async def done(client: Client, request: str) -> None:
@@ -265,17 +257,6 @@ async def test_ending_the_call_closes_every_socket_for_good(as_browser: Connect)
 
 
 # -- nbconference serve and its host token --------------------------------------------
-
-
-def serve_refused(*args: str) -> str:
-    done_ = subprocess.run(
-        [sys.executable, "-m", "nbconference", "serve", "--port=0", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done_.returncode == 2, done_.stderr
-    return done_.stderr
 
 
 async def test_serve_hosts_the_sockets_of_its_host_token(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ refuses the setting.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -24,10 +22,11 @@ from nbconference.protocol import FATAL_JOIN_ERRORS, ErrorCode, ProtocolError, e
 from nbconference.server.access import AccessRule, RoomAccess, parse_room_access
 from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import start_server
-from support.identity import PEOPLE
+from support.identity import PEOPLE, named_people_server
 from support.node import module_url, needs_node, run_module
 from support.redis_server import RedisServer
 from support.signaling_fixtures import STANDALONE_TOKEN, Connect
+from support.standalone import serve_refused
 
 OWNER = owner_username()
 RULES: list[dict[str, Any]] = [
@@ -169,18 +168,6 @@ def test_good_rules_reach_the_registry() -> None:
 # -- nbconference serve knows nobody ------------------------------------------------
 
 
-def serve_refused(*args: str) -> str:
-    """Run ``nbconference serve`` expecting it to refuse to start; its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "nbconference", "serve", "--port=0", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 2, done.stderr
-    return done.stderr
-
-
 def test_serve_refuses_room_access_with_a_reason() -> None:
     said = serve_refused("--room-access", '[{"rooms": "*", "allow": ["*"]}]')
     assert "room_access needs identities" in said
@@ -216,13 +203,7 @@ def nbc_settings(backend: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def jp_server_config(nbc_settings: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"nbconference": True},
-            "identity_provider_class": "support.identity.NamedPeople",
-        },
-        "NBConference": dict(nbc_settings),
-    }
+    return named_people_server(nbc_settings)
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"], indirect=True)

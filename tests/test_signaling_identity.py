@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from support.identity import named_people_server
 from support.polling import eventually
 from support.signaling_fixtures import Connect
 
@@ -21,13 +22,7 @@ def nbc_settings() -> dict[str, Any]:
 
 @pytest.fixture
 def jp_server_config(nbc_settings: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"nbconference": True},
-            "identity_provider_class": "support.identity.NamedPeople",
-        },
-        "NBConference": dict(nbc_settings),
-    }
+    return named_people_server(nbc_settings)
 
 
 async def test_every_record_carries_the_jupyter_user(as_browser: Any) -> None:

@@ -24,7 +24,7 @@ from support.meeting import wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import TEST_HOOKS_JS, VIEWPORT, Participant, begin_open, finish_open
 from support.polling import wait_until
-from support.redis_server import RedisServer
+from support.redis_server import RedisServer, running_redis
 
 TIMEOUT = 60.0
 HUB_SIGNALING = "via the Hub's nbconference service"
@@ -34,12 +34,8 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")

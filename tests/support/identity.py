@@ -30,3 +30,15 @@ class NamedPeople(IdentityProvider):
         if user is None:
             return None
         return PEOPLE.get(handler.get_cookie(PERSON_COOKIE, ""), user)
+
+
+def named_people_server(nbc_settings: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    """A ``jp_server_config`` whose users are :data:`PEOPLE` (:class:`NamedPeople`), with
+    the extension on and its settings (``settings`` over ``nbc_settings``)."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"nbconference": True},
+            "identity_provider_class": "support.identity.NamedPeople",
+        },
+        "NBConference": {**nbc_settings, **settings},
+    }

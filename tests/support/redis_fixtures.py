@@ -15,7 +15,7 @@ from nbconference.server.config import SignalingSettings
 from nbconference.server.standalone import StandaloneServer, start_server
 
 from .client import Client, connect_url
-from .redis_server import RedisServer
+from .redis_server import RedisServer, running_redis
 from .standalone import ServeProcess
 
 TOKEN = "redis-test-token-0123"
@@ -25,12 +25,8 @@ HOST_TOKEN = "redis-test-host-token-0123"
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 async def start_redis_standalone(url: str, **settings: Any) -> StandaloneServer:

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import ssl
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -119,3 +120,16 @@ class ServeProcess:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def serve_refused(*args: str) -> str:
+    """Run ``nbconference serve`` expecting it to refuse to start (exit code 2); its
+    stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nbconference", "serve", "--port=0", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    return done.stderr
