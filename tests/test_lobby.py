@@ -26,7 +26,7 @@ from support.identity import PEOPLE
 from support.polling import eventually
 from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN, Connect
 from test_hosts import answered, room
-from test_widget import recording_comm
+from test_widget import recording_comm, report
 
 __all__ = ["recording_comm"]  # the widget's comm, recorded (the widget tests' fixture)
 
@@ -351,3 +351,26 @@ async def test_kernel_peers_run_the_lobby_or_are_told_not_host(
         await eventually(lambda: not teacher.locked, 5.0, "the room unlocked")
     finally:
         w.close()
+
+
+def test_the_widgets_lobby_is_what_its_host_viewers_see() -> None:
+    from nbconference import ConferenceWidget
+
+    w = ConferenceWidget(room="lab")
+    waiting = [
+        {"id": "g", "name": "Grace", "username": "grace", "waiting_since": 2_000},
+        {"id": "n", "name": "New", "username": "", "waiting_since": 1_000},
+    ]
+    report(w, "a", [], host=True, lobby={"locked": True, "waiting": waiting[:1]})
+    report(w, "b", [], lobby={"locked": False, "waiting": waiting})
+    report(w, "c", [], status="waiting", lobby=None)
+    assert w.locked is True
+    assert w.lobby == [
+        {"id": "n", "name": "New", "username": "", "waiting_since": 1.0},
+        {"id": "g", "name": "Grace", "username": "grace", "waiting_since": 2.0},
+    ]
+    assert w.status == "joined"
+    report(w, "a", [], status="left", lobby=None)
+    report(w, "b", [], status="left", lobby=None)
+    assert (w.lobby, w.locked, w.status) == ([], False, "waiting")
+    w.close()

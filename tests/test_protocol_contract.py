@@ -335,6 +335,12 @@ SNAPSHOT = {
             "counts": {"camera": 2, "microphone": 1, "speaker": 3},
         },
     },
+    "lobby": {
+        "locked": True,
+        "waiting": [
+            {"id": "knock-4", "name": "Cy", "username": "cy", "waiting_since": 1_700_000_002_000}
+        ],
+    },
 }
 
 
@@ -407,6 +413,13 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
     assert (them["hand"], them["hand_raised_at"]) == (True, peer["hand"] / 1000)
     assert them["host"] is True
     assert viewers.recorders() == [{"id": "rec-3", "name": "Recorder"}]
+    # Who waits in the lobby, as a host's page sees it (seconds, not ms); this viewer is
+    # reconnecting, not in the room, so the kernel takes another's word only.
+    assert viewers.lobby() == (False, [])
+    viewers.report("browser-2", {**report["record"], "status": "joined"}, now=0.0)
+    (waiting,) = SNAPSHOT["lobby"]["waiting"]  # type: ignore[index]
+    assert viewers.lobby() == (True, [{**waiting, "waiting_since": 1_700_000_002.0}])
+    viewers.gone("browser-2")
     only = viewers.only()
     assert only is not None
     assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)
