@@ -21,9 +21,13 @@ from typing import Any
 import pytest
 
 from nbconference.protocol import CLOSE_DENIED, CLOSE_ENDED, WAITING_MESSAGE
+from nbconference.server.standalone import StandaloneServer
 from support.client import Client
 from support.identity import PEOPLE
 from support.polling import eventually
+from support.redis_fixtures import HOST_TOKEN as REDIS_HOST_TOKEN
+from support.redis_fixtures import open_client, two_servers
+from support.redis_server import RedisServer
 from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN, Connect
 from test_hosts import answered, room
 from test_widget import recording_comm, report
@@ -286,6 +290,34 @@ async def test_with_nobody_to_promote_the_next_host_to_arrive_serves_the_lobby(
     latest = await standalone_connect()
     welcome = await latest.join("lab", "Latest")
     assert len(welcome["peers"]) == 4
+
+
+# -- with Redis: the lobby is the locking server's --------------------------------------
+
+
+async def test_with_redis_the_lobby_holds_on_the_server_that_locked(
+    redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
+) -> None:
+    one, two = await two_servers(redis_server, servers)
+    teacher = await open_client(one.url, clients, REDIS_HOST_TOKEN)
+    await teacher.join("lab", "Teacher")
+    far = await open_client(two.url, clients)
+    await far.join("lab", "Far")
+    await teacher.expect("peer-joined")
+    await lock(teacher)
+    # A newcomer on the locking server waits and hears nothing, as with one server.
+    near = await knock(lambda: open_client(one.url, clients), name="Near")
+    await lobby_of(teacher, 1)
+    await far.silent(0.3)
+    await teacher.send({"type": "admit", "peer": near.id, "request": "a"})
+    welcome = await near.expect("welcome")
+    assert {p["id"] for p in welcome["peers"]} == {teacher.id, far.id}
+    assert (await far.expect("peer-joined"))["peer"]["id"] == near.id
+    # Not carried between servers yet (docs/protocol.md, "The lobby"): a newcomer on the
+    # other server comes straight in.
+    other = await open_client(two.url, clients)
+    welcome = await other.join("lab", "Other")
+    assert len(welcome["peers"]) == 3
 
 
 # -- from Python --------------------------------------------------------------------------
