@@ -10,6 +10,7 @@ import { DeviceConsent } from "./consent.js";
 import { runDiagnosis } from "./diagnose.js";
 import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
 import { loweredNote } from "./hands.js";
+import { LobbyWatch } from "./lobby.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
@@ -18,16 +19,20 @@ import {
   ERROR,
   SERVER,
   SFU_SERVER,
+  admitMessage,
   chatMessage,
+  denyMessage,
   describeError,
   endCallMessage,
   joinMessage,
+  lockMessage,
   lowerHandMessage,
   makeHostMessage,
   muteMessage,
   removeMessage,
   signalMessage,
   stateMessage,
+  unlockMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
 import { hubLogin } from "./hub-login.js";
@@ -55,7 +60,8 @@ import { Timeline } from "./timeline.js";
  *   "setCamera" | "setMicrophone" | "startScreenShare" | "stopScreenShare" | "leave" |
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
- *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost">} ConferenceView
+ *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost" |
+ *   "setLocked" | "admit" | "deny">} ConferenceView
  *   all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
@@ -145,6 +151,8 @@ export class Conference extends EventTarget {
   #hosts = new Set();
   /** who muted each of our devices (a host's name), "" while it is not a host's mute */
   #mutedBy = { microphone: "", camera: "" };
+  /** the lobby of a locked room, as the server shows it to a page that may run it */
+  #lobby = new LobbyWatch(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -227,6 +235,7 @@ export class Conference extends EventTarget {
         people.map((record) => Object.freeze({ ...record, host: this.#hosts.has(record.id) })),
       ),
       hostMute: hostMuteText(this.#mutedBy),
+      lobby: this.#lobby.snapshot(this.#id !== "" && this.#hosts.has(this.#id)),
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
@@ -384,7 +393,7 @@ export class Conference extends EventTarget {
    */
   setSignaling(info) {
     const next = this.#word.heard(info);
-    const settled = this.#status === "joined" || this.#status === "reconnecting";
+    const settled = ["joined", "reconnecting", "waiting"].includes(this.#status);
     if (this.#signaling && !settled && next) {
       this.#signaling.close();
       this.#signaling = null;
@@ -578,6 +587,21 @@ export class Conference extends EventTarget {
   /** Make a participant a host too. @param {string} peerId */
   makeHost(peerId) {
     this.#signaling?.send(makeHostMessage(peerId));
+  }
+
+  /** Lock the room (newcomers wait in the lobby), or unlock it. @param {boolean} locked */
+  setLocked(locked) {
+    this.#signaling?.send(locked ? lockMessage() : unlockMessage());
+  }
+
+  /** Let someone waiting in the lobby in. @param {string} peerId */
+  admit(peerId) {
+    this.#signaling?.send(admitMessage(peerId));
+  }
+
+  /** Do not let someone waiting in the lobby in. @param {string} peerId */
+  deny(peerId) {
+    this.#signaling?.send(denyMessage(peerId));
   }
 
   /**
@@ -786,6 +810,8 @@ export class Conference extends EventTarget {
       joinMessage: (resume) =>
         joinMessage(this.#room, this.#name, this.#presence(), resume, about),
       onWelcome: (welcome) => this.#onWelcome(welcome),
+      // The room is locked: the lobby shows nothing of it but our own preview.
+      onWaiting: () => this.#setStatus("waiting", ""),
       onFrame: (frame) => this.#onFrame(frame),
       onIce: (ice) => this.#planes.configureIce(ice),
       onStatus: (status, reason) => {
@@ -818,6 +844,8 @@ export class Conference extends EventTarget {
       // First join, or back after the server's grace window: a new peer, every link anew.
       this.#id = welcome.id;
       this.#planes.reset(welcome.id, others, plane);
+      // Let in from the lobby: what we said there was kept; say what changed since.
+      if (this.#status === "waiting") this.#signaling?.send(stateMessage(this.#presence()));
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#hosts = new Set(others.filter((peer) => peer.host).map((peer) => peer.id));
@@ -856,6 +884,9 @@ export class Conference extends EventTarget {
       case SERVER.HOSTS:
         this.#hosts = new Set(frame.hosts);
         this.#changed();
+        break;
+      case SERVER.LOBBY:
+        this.#lobby.heard(frame);
         break;
       case SERVER.MUTED:
         this.#onMuted(frame);
@@ -973,6 +1004,7 @@ export class Conference extends EventTarget {
     this.#handStamp = 0;
     this.#hand = false;
     this.#hosts = new Set();
+    this.#lobby.clear();
     this.#mutedBy = { microphone: "", camera: "" };
     this.#stats = {};
     this.#consent.clearRequests();

@@ -25,7 +25,7 @@ import { h } from "./tiles.js";
 
 /**
  * The toolbar: devices, video from the others, sound, chat, hand, leave, end the call
- * for everyone (a host's), pop-out, join.
+ * for everyone and lock the room (a host's), pop-out, join.
  * @param {ConferenceView} conference
  * @param {ViewActions} view
  */
@@ -75,6 +75,9 @@ export function callControls(conference, view) {
   endCall.classList.add("nbc-danger");
   endCall.innerHTML = `${icon("leave")}<span>End call for everyone</span>`;
   endCall.title = "End the call for everyone in it (you are a host)";
+  const lock = button("lock", "Lock the room", () =>
+    conference.setLocked(!conference.snapshot().lobby?.locked),
+  );
   const info = button("diagnosis", "Connection check", () => view.toggleDiagnosis?.());
   info.textContent = "ⓘ";
   info.hidden = !view.toggleDiagnosis;
@@ -98,6 +101,15 @@ export function callControls(conference, view) {
       toggle(incoming, c.receiveVideo, "incoming");
       for (const b of [mic, cam, screen, incoming, leave]) b.hidden = !inCall;
       endCall.hidden = !(c.local.host && c.status === "joined");
+      // A page that may run the lobby: a host's, or one the server shows the lobby to.
+      lock.hidden = !(c.lobby && c.status === "joined");
+      const locked = c.lobby?.locked === true;
+      lock.setAttribute("aria-pressed", String(locked));
+      lock.setAttribute("aria-label", locked ? "Unlock the room" : "Lock the room");
+      labelWithIcon(lock, locked ? "locked" : "unlocked", locked ? "Unlock" : "Lock");
+      lock.title = locked
+        ? "The room is locked: newcomers wait until a host lets them in. Click to let them in directly"
+        : "Lock the room: newcomers wait in a lobby until a host lets them in";
       micMenu.update(c);
       camMenu.update(c);
       const { unread } = state;

@@ -16,6 +16,9 @@ const SHAPES = {
   // An open hand, raised: four fingers and the thumb (the ✋ emoji is an empty box where
   // no emoji font is installed).
   hand: '<path d="M8 15V6.5a1.5 1.5 0 0 1 3 0V11M11 10.5V4.5a1.5 1.5 0 0 1 3 0V11M14 11V6a1.5 1.5 0 0 1 3 0v5"/><path d="M17 11V8.5a1.5 1.5 0 0 1 3 0V14a7 7 0 0 1-7 7h-1.5a6.5 6.5 0 0 1-5-2.4L3.2 14.5a1.6 1.6 0 0 1 2.5-2L8 15"/>',
+  // A padlock, shut and open: the room's lobby (lobby.js).
+  locked: '<rect x="5" y="10.5" width="14" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/>',
+  unlocked: '<rect x="5" y="10.5" width="14" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 7.7-1.5"/>',
   incoming:
     '<path d="M2.5 12S6 5.5 12 5.5 21.5 12 21.5 12 18 18.5 12 18.5 2.5 12 2.5 12z"/><circle cx="12" cy="12" r="3"/>',
 };

@@ -11,6 +11,7 @@
 // - server-frames.js: the frames the server sends, read and checked;
 // - chat.js: chat and raised hands;
 // - hosts.js: who runs the room, and what only they may do;
+// - lobby.js: the lobby of a locked room (who waits, and letting them in);
 // - view-channel.js: what a receiver shows, between peers;
 // - widget-wire.js: the widget's comm messages, viewer reports and signaling modes;
 // - sfu.js: media through the server's SFU (Janus), signaled on our socket;
@@ -22,6 +23,7 @@ export * from "./protocol/client-frames.js";
 export * from "./protocol/server-frames.js";
 export * from "./protocol/chat.js";
 export * from "./protocol/hosts.js";
+export * from "./protocol/lobby.js";
 export * from "./protocol/view-channel.js";
 export * from "./protocol/widget-wire.js";
 export * from "./protocol/sfu.js";

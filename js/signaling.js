@@ -1,6 +1,7 @@
 // @ts-check
 // The WebSocket to the signaling server: join, resume after a drop, queue while away.
 import {
+  CLOSE_DENIED,
   CLOSE_DROPPED,
   CLOSE_ENDED,
   CLOSE_LEFT,
@@ -139,8 +140,9 @@ function withToken(url, token) {
  * @typedef {import("./protocol.js").IceServersFrame} IceServersFrame
  * @typedef {import("./sfu/plane.js").SfuFrame} SfuFrame
  * @typedef {import("./protocol.js").PongFrame} PongFrame
- * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame | PongFrame> | SfuFrame} RoomFrame
- *   every server frame but welcome, ice-servers and pong
+ * @typedef {import("./protocol.js").WaitingFrame} WaitingFrame
+ * @typedef {Exclude<ServerFrame, WelcomeFrame | IceServersFrame | PongFrame | WaitingFrame> | SfuFrame} RoomFrame
+ *   every server frame but welcome, ice-servers, pong and waiting
  * @typedef {{ rtt_ms: number } | { error: string }} RoundTrip  a ping's answer
  *
  * @typedef {object} SignalingHandlers
@@ -148,6 +150,9 @@ function withToken(url, token) {
  *   resume token of the peer we were (null on the first join)
  * @property {(welcome: WelcomeFrame) => void} onWelcome  after every welcome: the first,
  *   a resume (`resumed`), or a new peer once the server's grace window had passed
+ * @property {(waiting: WaitingFrame) => void} [onWaiting]  the room is locked: we wait in
+ *   its lobby until a host lets us in (a welcome follows) or not (a CLOSE_DENIED close);
+ *   again after a drop, when the resume brought us back there
  * @property {(frame: RoomFrame) => void} onFrame  every other server frame
  * @property {(ice: Partial<RTCConfiguration>) => void} [onIce]  the ICE servers (and, from
  *   a welcome, which candidates to use) for our peer connections: from every welcome,
@@ -187,6 +192,9 @@ export class SignalingSession {
   /** @type {string | null} */ #resumeToken = null;
   #joined = false;
   #everJoined = false;
+  /** in the lobby of a locked room on this socket (a welcome ends it) */
+  #waiting = false;
+  #everWaited = false;
   #closed = false;
   #attempt = 0;
   /** @type {string[]} frames held while the socket is down, sent after a resume */
@@ -238,6 +246,7 @@ export class SignalingSession {
     this.#lastSocket = socket;
     this.#sockets += 1;
     this.#joined = false;
+    this.#waiting = false;
     let opened = false;
     /** why the server refused our join on this socket, "" unless it did */
     let refused = "";
@@ -250,12 +259,16 @@ export class SignalingSession {
       const frame = parseFrame(event.data);
       if (!frame) return;
       if (frame.type === SERVER.WELCOME) this.#welcome(frame);
+      else if (frame.type === SERVER.WAITING) this.#wait(frame);
       else if (frame.type === SERVER.PONG) this.#pings.get(frame.id)?.({ rtt_ms: 0 });
       else if (frame.type === SERVER.ICE_SERVERS) {
         this.#handlers.onIce?.({ iceServers: frame.ice_servers });
       }
-      // Nothing but our join is sent before the welcome: an error now refuses it.
-      else if (frame.type === SERVER.ERROR && !this.#joined) refused = this.#refused(frame);
+      // Nothing but our join is sent before the welcome (or the lobby's waiting): an
+      // error now refuses it.
+      else if (frame.type === SERVER.ERROR && !this.#joined && !this.#waiting) {
+        refused = this.#refused(frame);
+      }
       else this.#handlers.onFrame(frame);
     };
     socket.onclose = (event) => {
@@ -263,6 +276,7 @@ export class SignalingSession {
       this.#endPings("the connection closed before the answer came");
       this.#socket = null;
       this.#joined = false;
+      this.#waiting = false;
       if (this.#closed) return;
       if (FINAL_CLOSE_CODES.has(event.code)) {
         this.#stop(finalCloseReason(event));
@@ -277,8 +291,22 @@ export class SignalingSession {
     };
   }
 
+  /**
+   * The room is locked: we wait in its lobby on this healthy socket, as the peer this
+   * token resumes. Frames of ours wait too, and go only after a resumed welcome.
+   * @param {WaitingFrame} frame
+   */
+  #wait(frame) {
+    this.#waiting = true;
+    this.#everWaited = true;
+    this.#attempt = 0;
+    if (frame.resume) this.#resumeToken = frame.resume;
+    this.#handlers.onWaiting?.(frame);
+  }
+
   /** @param {WelcomeFrame} welcome */
   #welcome(welcome) {
+    this.#waiting = false;
     this.#joined = true;
     this.#everJoined = true;
     this.#attempt = 0;
@@ -320,7 +348,7 @@ export class SignalingSession {
     this.#attempt += 1;
     const seconds = (delay / 1000).toFixed(1).replace(/\.0$/, "");
     this.#handlers.onStatus(
-      this.#everJoined ? "reconnecting" : "error",
+      this.#everJoined || this.#everWaited ? "reconnecting" : "error",
       `${reason}; retrying in ${seconds} s.`,
     );
     clearTimeout(this.#retryTimer);
@@ -435,6 +463,7 @@ function finalCloseReason(/** @type {CloseEvent} */ event) {
   // A host's doing: the server says who, and for how long, in words for the person.
   if (event.code === CLOSE_REMOVED) return `${event.reason || "A host removed you from the call"}.`;
   if (event.code === CLOSE_ENDED) return `${event.reason || "A host ended the call for everyone"}.`;
+  if (event.code === CLOSE_DENIED) return `${event.reason || "A host did not let you in"}.`;
   const why = event.reason || (event.code === CLOSE_POLICY ? "policy violation" : "");
   return (
     `The signaling server closed the connection for good (code ${event.code}` +

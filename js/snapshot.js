@@ -4,9 +4,10 @@
 import { peerTraits } from "./mesh.js";
 
 /**
- * @typedef {"idle" | "connecting" | "joined" | "reconnecting" | "left" | "error"} Status
+ * @typedef {"idle" | "connecting" | "waiting" | "joined" | "reconnecting" | "left" | "error"} Status
  *   idle: not in the call and not trying: no view has shown the widget yet, its views
- *   are gone, or this browser is in the call elsewhere (another tab or widget)
+ *   are gone, or this browser is in the call elsewhere (another tab or widget); waiting:
+ *   in the lobby of a locked room, until a host lets us in (lobby.js)
  * @typedef {import("./quality.js").Grade} Grade
  * @typedef {import("./mesh.js").PeerRecord} PeerRecord
  * @typedef {import("./people.js").Person} Person
@@ -55,6 +56,8 @@ import { peerTraits } from "./mesh.js";
  * @property {string} handNote  who lowered whose hand, for a few seconds; "" otherwise
  * @property {string} hostMute  a host muted us: who, and that only we can undo it ("" when
  *   no host's mute holds)
+ * @property {Readonly<import("./lobby.js").LobbySnapshot> | null} lobby  the lobby of a
+ *   locked room: who waits, on a page that may act as a host; null on any other page
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
  * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
@@ -110,5 +113,7 @@ export function viewerRecordOf(snapshot) {
     media: snapshot.media,
     // The devices in use and how many of each kind: `w.devices` (never the full lists).
     devices: snapshot.devices.report,
+    // Who waits to be let in, where we may act as a host: `w.lobby` and `w.locked`.
+    lobby: snapshot.lobby && { locked: snapshot.lobby.locked, waiting: snapshot.lobby.waiting },
   };
 }

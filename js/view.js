@@ -9,6 +9,7 @@ import { keepInSight } from "./floating.js";
 import { tileGrid } from "./grid.js";
 import { handsPanel } from "./hands.js";
 import { hostMuteNotice } from "./host-menu.js";
+import { lobbyPanel, waitingNotice } from "./lobby.js";
 import { popOut } from "./popout.js";
 import { prejoinPanel } from "./prejoin.js";
 import { recordingBanner } from "./recording-banner.js";
@@ -57,6 +58,10 @@ export function statusText(c) {
       const hub = c.hubSignaling ? ` · ${HUB_SIGNALING}` : "";
       return `In ${callName(c)} as ${c.local.name} · ${waiting}${local}${hub}`;
     }
+    case "waiting": {
+      const name = callName(c);
+      return `${name[0]?.toUpperCase() ?? ""}${name.slice(1)} is locked: you are in its lobby.`;
+    }
     case "reconnecting":
       return `Reconnecting to ${callName(c)}; calls in progress continue. ${c.detail}`.trim();
     case "left":
@@ -83,6 +88,11 @@ export function renderView(el, conference) {
   notice.setAttribute("role", "alert");
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
   const hostMute = hostMuteNotice();
+  const waiting = waitingNotice();
+  const lobby = lobbyPanel({
+    admit: (peerId) => conference.admit(peerId),
+    deny: (peerId) => conference.deny(peerId),
+  });
   const sfuAway = h("div", "nbc-notice nbc-sfu-away");
   sfuAway.setAttribute("role", "alert");
   sfuAway.textContent = SFU_AWAY;
@@ -144,7 +154,9 @@ export function renderView(el, conference) {
     header,
     recording.el,
     notice,
+    waiting.el,
     hostMute.el,
+    lobby.el,
     sfuAway,
     mediaNotice,
     requests.el,
@@ -172,6 +184,8 @@ export function renderView(el, conference) {
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
     hostMute.update(c);
+    waiting.update(c);
+    lobby.update(c);
     chat.update(c.chat);
     diagnosis.update(c);
     hands.update(c);

@@ -166,6 +166,59 @@ def test_the_hosts_frames_agree(js: dict[str, Any]) -> None:
     ] == result["built"]
 
 
+def test_the_lobby_frames_agree(js: dict[str, Any]) -> None:
+    """The lobby's requests as the page builds them are what the server parses, and the
+    frames the server sends about it are what the page reads (docs/protocol.md, "The
+    lobby")."""
+    assert js["WAITING_MESSAGE"] == protocol.WAITING_MESSAGE
+    assert tuple(js["LOBBY_ENTRY_FIELDS"]) == protocol.LOBBY_ENTRY_FIELDS
+    assert js["CLOSE_DENIED"] == protocol.CLOSE_DENIED
+    assert protocol.CLOSE_DENIED in protocol.FINAL_CLOSE_CODES
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for kind in (*sorted(protocol.LOBBY_CLIENT_TYPES), "waiting", "lobby"):
+        assert f'"type": "{kind}"' in docs, kind
+    entry = protocol.lobby_entry("g", "Grace Hopper", "grace", 1_700_000_000_000)
+    assert tuple(entry) == protocol.LOBBY_ENTRY_FIELDS
+    server_frames = [
+        protocol.waiting_frame("me", "tok", "lab", 1_700_000_000_000),
+        protocol.lobby_frame(True, [entry, protocol.lobby_entry("n", "Newcomer", "", 5)]),
+        protocol.lobby_frame(False, []),
+        '{"type":"lobby","locked":1,"waiting":[{"id":3},{"id":"x"}]}',
+        '{"type":"waiting","room":"lab"}',
+    ]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (text) => p.readServerFrame(JSON.parse(text));
+        console.log(JSON.stringify({{
+          read: {json.dumps(server_frames)}.map(read),
+          built: [p.lockMessage(), p.unlockMessage(), p.admitMessage("p"), p.denyMessage("p")],
+        }}));
+        """
+    )
+    assert result["read"] == [
+        {"type": "waiting", "id": "me", "resume": "tok", "room": "lab"}
+        | {"waiting_since": 1_700_000_000_000, "message": protocol.WAITING_MESSAGE},
+        {
+            "type": "lobby",
+            "locked": True,
+            "waiting": [entry, protocol.lobby_entry("n", "Newcomer", "", 5)],
+        },
+        {"type": "lobby", "locked": False, "waiting": []},
+        {"type": "lobby", "locked": False, "waiting": [protocol.lobby_entry("x", "", "", 0)]},
+        None,
+    ]
+    parsed = [parse_client_message(json.dumps(frame), 1024) for frame in result["built"]]
+    assert parsed == [protocol.Lock(), protocol.Unlock(), protocol.Admit("p"), protocol.Deny("p")]
+    # What the Python client builds is what the page builds.
+    assert [
+        protocol.lock_message(),
+        protocol.unlock_message(),
+        protocol.admit_message("p"),
+        protocol.deny_message("p"),
+    ] == result["built"]
+
+
 def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
     # Name for name and code for code: ErrorCode.ROOM_FULL is ERROR.ROOM_FULL.
     assert js["ERROR"] == {code.name: code.value for code in ErrorCode}
@@ -282,6 +335,12 @@ SNAPSHOT = {
             "counts": {"camera": 2, "microphone": 1, "speaker": 3},
         },
     },
+    "lobby": {
+        "locked": True,
+        "waiting": [
+            {"id": "knock-4", "name": "Cy", "username": "cy", "waiting_since": 1_700_000_002_000}
+        ],
+    },
 }
 
 
@@ -354,6 +413,13 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
     assert (them["hand"], them["hand_raised_at"]) == (True, peer["hand"] / 1000)
     assert them["host"] is True
     assert viewers.recorders() == [{"id": "rec-3", "name": "Recorder"}]
+    # Who waits in the lobby, as a host's page sees it (seconds, not ms); this viewer is
+    # reconnecting, not in the room, so the kernel takes another's word only.
+    assert viewers.lobby() == (False, [])
+    viewers.report("browser-2", {**report["record"], "status": "joined"}, now=0.0)
+    (waiting,) = SNAPSHOT["lobby"]["waiting"]  # type: ignore[index]
+    assert viewers.lobby() == (True, [{**waiting, "waiting_since": 1_700_000_002.0}])
+    viewers.gone("browser-2")
     only = viewers.only()
     assert only is not None
     assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)

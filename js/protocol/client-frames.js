@@ -8,6 +8,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @import { PeerState, SignalData } from "./names.js"
  * @import { ChatMessageFrame, LowerHandFrame } from "./chat.js"
  * @import { HostRequestFrame } from "./hosts.js"
+ * @import { LobbyRequestFrame } from "./lobby.js"
  */
 
 /**
@@ -16,7 +17,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
  * @typedef {{ type: typeof CLIENT.PING, id: string }} PingFrame
- * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame | HostRequestFrame} ClientFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame | HostRequestFrame | LobbyRequestFrame} ClientFrame
  */
 
 /**

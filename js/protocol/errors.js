@@ -25,6 +25,8 @@ export const ERROR = Object.freeze({
   // hosts (a request only a host may make; a join of an identity a host removed)
   NOT_HOST: "not-host",
   BANNED: "banned",
+  // the lobby (a frame only an admitted peer may send, from one still waiting)
+  IN_LOBBY: "in-lobby",
 });
 
 /** @typedef {typeof ERROR[keyof typeof ERROR]} ErrorCode */
@@ -51,6 +53,7 @@ export const ERROR_EXPLANATIONS = Object.freeze({
   [ERROR.SFU_REFUSED]: "the media server (SFU) refused a request",
   [ERROR.NOT_HOST]: "only a host of the room may do that",
   [ERROR.BANNED]: "a host removed you from this room for a while",
+  [ERROR.IN_LOBBY]: "you are waiting for a host to let you in",
 });
 
 /** Every error code the server may send. */

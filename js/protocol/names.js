@@ -65,6 +65,11 @@ export const CLIENT = Object.freeze({
   REMOVE: "remove",
   END_CALL: "end-call",
   MAKE_HOST: "make-host",
+  // The lobby of a locked room (lobby.js): a host's requests too.
+  LOCK: "lock",
+  UNLOCK: "unlock",
+  ADMIT: "admit",
+  DENY: "deny",
 });
 
 /** Server → client frame types. */
@@ -83,6 +88,9 @@ export const SERVER = Object.freeze({
   HOSTS: "hosts",
   MUTED: "muted",
   DONE: "done",
+  // The lobby (lobby.js): to a newcomer of a locked room, and to the room's hosts.
+  WAITING: "waiting",
+  LOBBY: "lobby",
 });
 
 /**
@@ -108,11 +116,19 @@ export const CLOSE_DROPPED = 4001;
 export const CLOSE_REMOVED = 4002;
 /** Sent by the server to everyone in a room whose host ended the call. */
 export const CLOSE_ENDED = 4003;
+/** Sent by the server to a peer waiting in the lobby whom a host did not let in. */
+export const CLOSE_DENIED = 4004;
 /**
  * After these closes the client does not reconnect by itself.
  * @type {ReadonlySet<number>}
  */
-export const FINAL_CLOSE_CODES = new Set([CLOSE_POLICY, CLOSE_REPLACED, CLOSE_REMOVED, CLOSE_ENDED]);
+export const FINAL_CLOSE_CODES = new Set([
+  CLOSE_POLICY,
+  CLOSE_REPLACED,
+  CLOSE_REMOVED,
+  CLOSE_ENDED,
+  CLOSE_DENIED,
+]);
 
 /** Reconnect backoff: the first retry after this long, doubling up to the maximum. */
 export const RECONNECT_FIRST_DELAY_MS = 500;

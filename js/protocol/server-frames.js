@@ -4,6 +4,7 @@
 
 import { MAX_CHAT_BYTES } from "./chat.js";
 import { isErrorCode } from "./errors.js";
+import { readLobbyFrame } from "./lobby.js";
 import {
   ICE_TRANSPORT_ALL,
   ICE_TRANSPORT_RELAY,
@@ -21,6 +22,7 @@ import { isObject } from "./read.js";
  * @import { ErrorCode } from "./errors.js"
  * @import { ChatFrame } from "./chat.js"
  * @import { DoneFrame, HostsFrame, MutedFrame } from "./hosts.js"
+ * @import { LobbyFrame, WaitingFrame } from "./lobby.js"
  */
 
 /**
@@ -58,7 +60,7 @@ import { isObject } from "./read.js";
  *
  * @typedef {{ type: typeof SERVER.PONG, id: string }} PongFrame  the answer to our `ping`
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame | HostsFrame | MutedFrame | DoneFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame | HostsFrame | MutedFrame | DoneFrame | WaitingFrame | LobbyFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -223,6 +225,9 @@ export function readServerFrame(value) {
       };
     case SERVER.DONE:
       return typeof value.request === "string" ? { type: SERVER.DONE, request: value.request } : null;
+    case SERVER.WAITING:
+    case SERVER.LOBBY:
+      return readLobbyFrame(value);
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

@@ -97,6 +97,7 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "timeline",
   "media", // the plane of its call: "mesh", "sfu", or "" before it joins
   "devices",
+  "lobby", // a host's page: { locked, waiting } as the server shows it; null for others
 ]);
 
 /**

@@ -15,7 +15,9 @@ their only writer, and this module merges the reports into them:
 - ``media``: the plane that carries the call, as the viewers in it say (:meth:`Viewers.media`);
 - ``timeline``: when each step of each viewer's join happened (:meth:`Viewers.timelines`);
 - ``devices``: each viewer's devices in use and how many of each kind it has
-  (:meth:`Viewers.devices`); browsers never send their full device lists.
+  (:meth:`Viewers.devices`); browsers never send their full device lists;
+- ``lobby`` and ``locked``: who waits to be let into the locked room, as the viewers
+  that may act as its hosts see it (:meth:`Viewers.lobby`).
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
 ``stale_after`` seconds, or at once when another viewer of the same widget sees it
@@ -30,11 +32,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_log import hand_fields
+from .client.hosting import lobby_records
 from .protocol import JOIN_PHASES, MEDIA_PLANES, MEDIA_SFU
 from .records import _devices, _identity, _text, peer_record
 
 # Best first: the widget's status is the best of its viewers'.
-STATUS_RANK = {"joined": 5, "reconnecting": 4, "connecting": 3, "error": 2, "left": 1}
+# "waiting": in the lobby of a locked room, until a host lets it in.
+STATUS_RANK = {
+    "joined": 6,
+    "reconnecting": 5,
+    "waiting": 4,
+    "connecting": 3,
+    "error": 2,
+    "left": 1,
+}
 # Best first: a peer's connection is the best any viewer has to it.
 CONNECTION_RANK = {
     "connected": 6,
@@ -244,6 +255,24 @@ class Viewers:
     def devices(self) -> list[dict[str, Any]]:
         """Each viewer's devices in use and counts per kind (:func:`devices_record`)."""
         return [devices_record(v.record) for v in self._viewers.values()]
+
+    def lobby(self) -> tuple[bool, list[dict[str, Any]]]:
+        """Whether the room is locked and who waits in its lobby (``id``, ``name``,
+        ``username``, ``waiting_since`` in seconds since 1970), first come first, as the
+        viewers in the room that may act as its hosts see it (the server shows nobody
+        else); (False, []) when none does."""
+        locked = False
+        waiting: dict[str, dict[str, Any]] = {}
+        for viewer in self._viewers.values():
+            seen = viewer.record.get("lobby")
+            if not isinstance(seen, Mapping) or viewer.record.get("status") != "joined":
+                continue
+            said, entries = lobby_records(seen)
+            locked = locked or said
+            for entry in entries:
+                waiting.setdefault(entry["id"], entry)
+        ordered = sorted(waiting.values(), key=lambda entry: entry["waiting_since"] or 0)
+        return locked, ordered
 
     def lead(self) -> dict[str, Any] | None:
         """The record of the viewer with the best status (the first such), if any."""

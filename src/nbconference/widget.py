@@ -70,11 +70,12 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
 
     A host's powers are coroutines that go over a signaling socket of this kernel's own
     (not through a browser): ``await w.mute(peer_id)``, :meth:`remove`, :meth:`end_call`,
-    :meth:`make_host`; ``hosts`` lists the room's hosts. The socket shows the token of the
-    server this kernel runs on (or ``token`` with ``signaling_url``): in the Jupyter
-    extension the server's owner may act as a host of every room no ``room_access`` rule
-    names hosts for, so whoever runs code in this kernel may. Anyone else gets
-    :class:`~nbconference.NotHost`.
+    :meth:`make_host`, and the lobby's :meth:`lock`, :meth:`unlock`, :meth:`admit` and
+    :meth:`deny`; ``hosts`` lists the room's hosts, ``lobby`` who waits to be let in.
+    The socket shows the token of the server this kernel runs on (or ``token`` with
+    ``signaling_url``): in the Jupyter extension the server's owner may act as a host of
+    every room no ``room_access`` rule names hosts for, so whoever runs code in this
+    kernel may. Anyone else gets :class:`~nbconference.NotHost`.
 
     >>> w = ConferenceWidget(room="lab", name="Ada")  # doctest: +SKIP
     >>> w.camera = False  # doctest: +SKIP
@@ -137,7 +138,8 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
     status = traitlets.Unicode(
         "idle",
         read_only=True,
-        help="The viewers' best status: idle, connecting, joined, reconnecting, left, error.",
+        help="The viewers' best status: idle, connecting, waiting (in the lobby of a locked "
+        "room, until a host lets them in), joined, reconnecting, left, error.",
     ).tag(sync=True)
     error = traitlets.Unicode(
         "",
@@ -199,6 +201,20 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
         read_only=True,
         help="The room's chat messages, each once, oldest first: id, time (seconds since "
         "1970), sender_id, name, text, from_code.",
+    )
+    lobby = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="Who waits to be let into the locked room, first come first: id, name, username "
+        "and waiting_since (seconds since 1970), as the viewers that may act as hosts see it "
+        "(the server shows it to nobody else). Let them in with `await w.admit(id)`. "
+        "Kernel-side only.",
+    )
+    locked = traitlets.Bool(
+        False,
+        read_only=True,
+        help="The room is locked (newcomers wait in the lobby), as the viewers that may act as "
+        "hosts see it. Kernel-side only.",
     )
 
     _live: ClassVar[dict[tuple[str, str], weakref.ref[ConferenceWidget]]] = {}
@@ -405,6 +421,9 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
                 self.set_trait("devices", viewers.devices())
                 self.set_trait("diagnostics", self._diagnostics())
                 self.set_trait("media_error", str((only or {}).get("media_error", "") or ""))
+                locked, waiting = viewers.lobby()
+                self.set_trait("lobby", waiting)
+                self.set_trait("locked", locked)
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,
                     # both ways.

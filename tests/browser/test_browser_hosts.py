@@ -1,15 +1,18 @@
-"""A host's powers in real JupyterLab pages (issue 22), in one meeting of two: the first
-to join hosts; a page that is not a host is refused; the host mutes the other from the
-tile's menu, the receiver stops getting (and playing) the voice, the muted page says who
-did it and its own button brings the sound back; the host's notebook code removes them,
-and that page says why and does not reconnect."""
+"""A host's powers in real JupyterLab pages (issue 22), each test a meeting of two: the
+first to join hosts; a page that is not a host is refused; the host mutes the other from
+the tile's menu, the receiver stops getting (and playing) the voice, the muted page says
+who did it and its own button brings the sound back; the host's notebook code removes
+them, and that page says why and does not reconnect. The lobby: the host locks the room
+from the page, a newcomer's page waits with nothing of the room (no peer connection, no
+name), the host's page shows them waiting (with a chime) and admits them, and media
+flows both ways."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from support import probes
+from support import devices, probes
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
@@ -139,3 +142,116 @@ def test_a_host_mutes_and_removes_and_nobody_else_may(meeting: Meeting) -> None:
     )
     assert kept == {"socket": 3, "more": 0}
     assert hosts(bob)["status"] == "error"
+
+
+# Every RTCPeerConnection the page makes, and every tone it plays (the lobby's chime),
+# from before the widget loads.
+WATCH_JS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+  window.__tones = 0;
+  const oscillator = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () {
+    window.__tones += 1;
+    return oscillator.call(this);
+  };
+})();
+"""
+
+# Video the page decodes from anyone, over every peer connection it ever made.
+INBOUND_VIDEO_JS = """
+async () => {
+  let streams = 0, frames = 0;
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === "closed") continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        streams += 1;
+        frames += s.framesDecoded || 0;
+      }
+    });
+  }
+  return { connections: window.__pcs.length, streams, frames };
+}
+"""
+
+# What a page shows of the lobby.
+LOBBY_JS = """
+() => {
+  const root = document.querySelector(".nbc-root");
+  const panel = root.querySelector(".nbc-lobby");
+  const lock = root.querySelector('[data-action="lock"]');
+  return {
+    status: root.dataset.status,
+    text: root.querySelector(".nbc-status").textContent,
+    widget: root.textContent,
+    waitingNotice: root.querySelector(".nbc-waiting").hidden
+      ? "" : root.querySelector(".nbc-waiting").textContent,
+    tiles: Array.from(root.querySelectorAll(".nbc-tile"))
+      .map((t) => ({ local: t.classList.contains("nbc-local"), peer: t.dataset.peerId ?? "" })),
+    count: panel.hidden ? "" : panel.querySelector(".nbc-lobby-count").textContent,
+    waiting: panel.hidden ? [] : Array.from(panel.querySelectorAll(".nbc-lobby-name"))
+      .map((name) => name.textContent),
+    lock: lock.hidden ? null : lock.getAttribute("aria-label"),
+    tones: window.__tones,
+  };
+}
+"""
+
+
+def lobby(person: Participant) -> dict[str, Any]:
+    shown: dict[str, Any] = person.js(LOBBY_JS)
+    return shown
+
+
+def test_a_host_locks_the_room_and_lets_a_newcomer_in_from_the_page(meeting: Meeting) -> None:
+    room = meeting.room()
+    # Both pages load at once; Bob's waits on its pre-join panel until Ada has locked.
+    ada, bob = meeting.open(
+        [("ada", widget_cells(room, "ada")), ("bob", widget_cells(room, "bob", prejoin=True))],
+        init_script=WATCH_JS,
+    )
+    wait_for_join(ada)
+    assert lobby(ada)["lock"] == "Lock the room"
+    ada.page.locator('.nbc-button[data-action="lock"]').click()
+    wait_until(lambda: lobby(ada)["lock"] == "Unlock the room", TIMEOUT, "Ada's room locked")
+
+    devices.wait_for_prejoin(bob)
+    devices.click_prejoin(bob, "Join")
+    wait_until(lambda: lobby(bob)["status"] == "waiting", TIMEOUT, "Bob to wait in the lobby")
+    bob_name = bob.identity()["display_name"]
+    # Ada's page shows him waiting, with a count, and rang.
+    wait_until(lambda: lobby(ada)["waiting"] == [bob_name], TIMEOUT, "Bob in Ada's lobby")
+    shown = lobby(ada)
+    assert shown["count"] == "1 person is waiting to join" and shown["tones"] > 0
+
+    # Bob's page: his own preview, the sentence, no name of anyone in the room, and no
+    # media from anyone (it has not even made a peer connection).
+    shown = lobby(bob)
+    assert shown["waitingNotice"] == "Waiting for a host to let you in…"
+    assert "is locked" in shown["text"] and shown["lock"] is None
+    assert shown["tiles"] == [{"local": True, "peer": ""}]
+    assert ada.identity()["display_name"] not in shown["widget"]
+    time.sleep(1.0)  # long enough for media to flow, were any sent
+    assert bob.js(INBOUND_VIDEO_JS) == {"connections": 0, "streams": 0, "frames": 0}
+    # The kernels: Ada's w.lobby names him; Bob's widget waits, and knows of nobody.
+    wait_until(
+        lambda: [entry["name"] for entry in ada.value("w.lobby")] == [bob_name],
+        TIMEOUT,
+        "Ada's w.lobby",
+    )
+    assert bob.value("[w.status, w.peers, w.lobby]") == ["waiting", [], []]
+
+    # Ada lets him in from the page: he joins, and media flows both ways.
+    ada.page.get_by_role("button", name=f"Admit {bob_name}", exact=True).click()
+    wait_for_join(bob)
+    wait_for_full_mesh([ada, bob])
+    wait_until(lambda: lobby(ada)["waiting"] == [], TIMEOUT, "Ada's lobby to empty")
+    assert lobby(bob)["waitingNotice"] == ""

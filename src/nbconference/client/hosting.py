@@ -1,5 +1,6 @@
-"""A host's powers from Python: ``mute``, ``remove``, ``end_call`` and ``make_host`` as
-coroutines, the same on a ``ConferenceWidget`` and a ``KernelPeer``.
+"""A host's powers from Python: ``mute``, ``remove``, ``end_call``, ``make_host`` and the
+lobby's ``lock``, ``unlock``, ``admit`` and ``deny`` as coroutines, the same on a
+``ConferenceWidget`` and a ``KernelPeer``.
 
 Each goes over a signaling socket of the kernel's own, never through a browser: a
 KernelPeer's (it joined the room), or for a widget a socket that names the room without
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ..protocol import (
@@ -25,10 +27,14 @@ from ..protocol import (
     MAX_BAN_MINUTES,
     ErrorCode,
     ServerFrame,
+    admit_message,
+    deny_message,
     end_call_message,
+    lock_message,
     make_host_message,
     mute_message,
     remove_message,
+    unlock_message,
 )
 from .socket import SignalingError, SignalingSocket
 
@@ -169,5 +175,53 @@ class HostControls:
         may act as a host of the room."""
         await (await self._host_requests()).ask(make_host_message(_peer_id(peer_id)))
 
+    # -- the lobby (docs/protocol.md, "The lobby") --------------------------------------
 
-__all__ = ["HostControls", "HostRequests", "HostSocket", "NotHost"]
+    async def lock(self) -> None:
+        """Lock the room: from now on a newcomer who is no host waits in the lobby, and
+        learns nothing of the room (no names, no media, no chat) until a host lets them
+        in (:meth:`admit`). Raises :class:`NotHost` unless we may act as a host."""
+        await (await self._host_requests()).ask(lock_message())
+
+    async def unlock(self) -> None:
+        """Unlock the room: newcomers come straight in, and so does everyone waiting.
+        Raises :class:`NotHost` unless we may act as a host of the room."""
+        await (await self._host_requests()).ask(unlock_message())
+
+    async def admit(self, peer_id: str) -> None:
+        """Let ``peer_id`` (an ``id`` of :attr:`lobby`) into the room. Raises
+        :class:`NotHost` unless we may act as a host of the room, and
+        :class:`~nbconference.client.SignalingError` (``unknown-peer``) when nobody by
+        that id waits."""
+        await (await self._host_requests()).ask(admit_message(_peer_id(peer_id)))
+
+    async def deny(self, peer_id: str) -> None:
+        """Do not let ``peer_id`` in: their page says so and does not try again. Raises
+        :class:`NotHost` unless we may act as a host of the room."""
+        await (await self._host_requests()).ask(deny_message(_peer_id(peer_id)))
+
+
+def lobby_records(frame: Mapping[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
+    """A ``lobby`` frame as Python shows it: whether the room is locked, and who waits
+    (``id``, ``name``, ``username`` and ``waiting_since`` in seconds since 1970), first
+    come first."""
+    found = frame.get("waiting")
+    waiting = []
+    for entry in found if isinstance(found, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            continue
+        since = entry.get("waiting_since")
+        if isinstance(since, bool) or not isinstance(since, int | float):
+            since = None
+        waiting.append(
+            {
+                "id": entry["id"],
+                "name": str(entry.get("name") or ""),
+                "username": str(entry.get("username") or ""),
+                "waiting_since": since / 1000 if since is not None else None,
+            }
+        )
+    return frame.get("locked") is True, waiting
+
+
+__all__ = ["HostControls", "HostRequests", "HostSocket", "NotHost", "lobby_records"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 from typing import Any
@@ -18,7 +19,9 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from ..protocol import (
+    CLOSE_DENIED,
     CLOSE_LEFT,
+    FINAL_CLOSE_CODES,
     PARTICIPANT_KIND,
     SIGNAL_PATH,
     ErrorCode,
@@ -26,8 +29,11 @@ from ..protocol import (
     join_message,
 )
 
-# Codes of a handshake the server refused (HTTP 401/403/404): trying again cannot help.
-REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found"})
+log = logging.getLogger("nbconference")
+
+# Codes of a handshake the server refused (HTTP 401/403/404), or of a join it ended for
+# good (a final close code, such as a host's "deny"): trying again cannot help.
+REFUSED_CODES = frozenset({"bad-url", "forbidden", "not-found", "denied", "closed-for-good"})
 
 
 class SignalingError(RuntimeError):
@@ -36,7 +42,9 @@ class SignalingError(RuntimeError):
     ``code`` is one of the server's protocol error codes (``room-full``; ``not-allowed``
     where the server's ``room_access`` keeps this user out; ...) or a client-side one:
     ``bad-url``, ``forbidden`` (wrong or missing token), ``not-found`` (no nbconference
-    endpoint there), ``unreachable``, ``timeout``, ``closed``, ``no-server``.
+    endpoint there), ``unreachable``, ``timeout``, ``closed``, ``denied`` (a host did not
+    let us in from the lobby of a locked room), ``closed-for-good`` (another of
+    ``FINAL_CLOSE_CODES`` while joining), ``no-server``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -93,6 +101,10 @@ class SignalingSocket:
     ) -> dict[str, Any]:
         """Send ``join`` and return the ``welcome`` frame; a refusal raises.
 
+        In a locked room the server answers ``waiting`` first: this then waits, without
+        a time limit, until a host lets us in (the ``welcome``) or does not (a close with
+        ``CLOSE_DENIED``: ``SignalingError`` code ``denied``).
+
         ``kind`` declares what kind of participant joins (``recorder``); see
         :data:`~nbconference.protocol.PEER_KINDS`."""
         self.send(join_message(room, name, state, resume, kind=kind))
@@ -102,8 +114,16 @@ class SignalingSocket:
             raise SignalingError(
                 "timeout", f"the signaling server did not answer 'join' within {timeout:g} s"
             ) from None
+        while reply is not None and reply.get("type") == ServerFrame.WAITING:
+            log.warning(
+                "nbconference: room %r is locked: %s", room, reply.get("message") or "waiting"
+            )
+            reply = await self.receive()
         if reply is None:
-            raise SignalingError("closed", f"the signaling server closed the socket: {self.why()}")
+            raise SignalingError(
+                _closed_code(self.close_code),
+                f"the signaling server closed the socket: {self.why()}",
+            )
         if reply.get("type") == ServerFrame.ERROR:
             raise SignalingError(str(reply.get("code")), str(reply.get("message")))
         if reply.get("type") != ServerFrame.WELCOME:
@@ -171,6 +191,13 @@ class SignalingSocket:
             await asyncio.sleep(0.02)
         if stream is not None and not stream.closed():
             stream.close()
+
+
+def _closed_code(close_code: int | None) -> str:
+    """The SignalingError code of a socket the server closed while we joined."""
+    if close_code == CLOSE_DENIED:
+        return "denied"
+    return "closed-for-good" if close_code in FINAL_CLOSE_CODES else "closed"
 
 
 def _timeout(url: str, timeout: float) -> SignalingError:

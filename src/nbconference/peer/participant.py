@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..chat_log import ChatRecords, chat_record
 from ..client.discovery import resolve_signaling
-from ..client.hosting import HostRequests
+from ..client.hosting import HostRequests, lobby_records
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
@@ -100,6 +100,8 @@ class Participant:
         # Our host requests, answered on our own socket (client/hosting.py).
         self._requests = HostRequests(self._send, None, timeout)
         self._host = False  # the server marks us a host of the room
+        # The lobby, as the server shows it to those who may act as hosts (lobby.py).
+        self._lobby: tuple[bool, list[dict[str, Any]]] = (False, [])
 
     # -- joining and leaving ----------------------------------------------------------
 
@@ -345,6 +347,9 @@ class Participant:
             if kind == ServerFrame.HOSTS:
                 self._hosts_changed(frame)
                 continue
+            if kind == ServerFrame.LOBBY:
+                self._lobby = lobby_records(frame)
+                continue
             if kind == ServerFrame.CHAT:
                 self._chat_received(frame)
                 continue
@@ -392,6 +397,18 @@ class Participant:
         are one (see docs/protocol.md, "Hosts")."""
         own = [self.id] if self._host and self._status == self.IN_ROOM else []
         return own + [peer["id"] for peer in self.peers if peer["host"]]
+
+    @property
+    def lobby(self) -> list[dict[str, Any]]:
+        """Who waits to be let into the locked room, first come first: ``id``, ``name``,
+        ``username`` ("" where the server knows nobody) and ``waiting_since`` (seconds
+        since 1970). Only those who may act as hosts see it; empty for anyone else."""
+        return [dict(entry) for entry in self._lobby[1]] if self._status == self.IN_ROOM else []
+
+    @property
+    def locked(self) -> bool:
+        """Whether the room is locked, as the server shows its hosts (False for others)."""
+        return self._lobby[0] and self._status == self.IN_ROOM
 
     async def _host_requests(self) -> HostRequests:
         if self._status != self.IN_ROOM:

@@ -10,6 +10,7 @@ Every name of the wire format lives in this package, one job to a module:
 - :mod:`.client_frames`: what a client sends, the parser and the builders;
 - :mod:`.server_frames`: what the server sends, and a peer's public record;
 - :mod:`.chat`: chat and raised hands;
+- :mod:`.hosts`: hosts and their requests; :mod:`.lobby`: the lobby of a locked room;
 - :mod:`.view_channel`: what a receiver shows, between peers;
 - :mod:`.widget_wire`: the widget's comm messages, viewer reports and signaling modes.
 
@@ -32,15 +33,19 @@ Client to server::
     {"type": "remove", "peer": "<peer id>", "ban_minutes": 10, ...}
     {"type": "end-call", ...}
     {"type": "make-host", "peer": "<peer id>", ...}
+    {"type": "lock", ...} / {"type": "unlock", ...}
+    {"type": "admit", "peer": "<peer id>", ...} / {"type": "deny", "peer": "<peer id>", ...}
 
-(a host's requests, each with an optional ``room`` and ``request`` id: :mod:`.hosts`)
+(a host's requests, each with an optional ``room`` and ``request`` id: :mod:`.hosts`,
+and the lobby's: :mod:`.lobby`)
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
 (stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials), ``pong``
 (the answer to a ``ping``, at once, with its ``id``), ``hosts`` (the room's hosts
-changed), ``muted`` (a host muted someone), ``done`` (a host's request took effect) and
-``error`` (with one of :class:`ErrorCode`, ``peer`` when the error concerns one and
-``request`` when it refuses a host's request that carried an id).
+changed), ``muted`` (a host muted someone), ``done`` (a host's request took effect),
+``waiting`` (to a newcomer of a locked room, who waits in the lobby), ``lobby`` (to the
+room's hosts: who waits) and ``error`` (with one of :class:`ErrorCode`, ``peer`` when the
+error concerns one and ``request`` when it refuses a host's request that carried an id).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
 
@@ -109,8 +114,26 @@ from .hosts import (
     muted_frame,
     remove_message,
 )
+from .lobby import (
+    LOBBY_CLIENT_TYPES,
+    LOBBY_ENTRY_FIELDS,
+    WAITING_MESSAGE,
+    Admit,
+    Deny,
+    LobbyRequest,
+    Lock,
+    Unlock,
+    admit_message,
+    deny_message,
+    lobby_entry,
+    lobby_frame,
+    lock_message,
+    unlock_message,
+    waiting_frame,
+)
 from .names import (
     CLEAN_CLOSE_CODES,
+    CLOSE_DENIED,
     CLOSE_DROPPED,
     CLOSE_ENDED,
     CLOSE_GOING_AWAY,
@@ -195,6 +218,7 @@ from .widget_wire import (
 __all__ = [
     "ABUSE_CODES",
     "CLEAN_CLOSE_CODES",
+    "CLOSE_DENIED",
     "CLOSE_DROPPED",
     "CLOSE_ENDED",
     "CLOSE_GOING_AWAY",
@@ -219,6 +243,8 @@ __all__ = [
     "ICE_TRANSPORT_POLICIES",
     "ICE_TRANSPORT_RELAY",
     "JOIN_PHASES",
+    "LOBBY_CLIENT_TYPES",
+    "LOBBY_ENTRY_FIELDS",
     "MAX_BAN_MINUTES",
     "MAX_DEPTH",
     "MAX_NAME_CHARS",
@@ -249,11 +275,14 @@ __all__ = [
     "VIEWER_REPORT_FIELDS",
     "VIEW_CHANNEL",
     "VIEW_REQUEST",
+    "WAITING_MESSAGE",
     "WIDGET_TAG_PATTERN",
+    "Admit",
     "Chat",
     "ChatLimits",
     "ClientFrame",
     "ClientMessage",
+    "Deny",
     "EndCall",
     "ErrorCode",
     "FromKernel",
@@ -261,6 +290,8 @@ __all__ = [
     "Join",
     "Leave",
     "Limits",
+    "LobbyRequest",
+    "Lock",
     "LowerHand",
     "MakeHost",
     "Mute",
@@ -272,11 +303,14 @@ __all__ = [
     "SignalingMode",
     "State",
     "ToKernel",
+    "Unlock",
     "ViewRequest",
+    "admit_message",
     "chat_frame",
     "chat_message",
     "clean_chat_text",
     "close_reason",
+    "deny_message",
     "done_frame",
     "encode",
     "end_call_message",
@@ -287,6 +321,9 @@ __all__ = [
     "identity_stamp",
     "join_message",
     "leave_message",
+    "lobby_entry",
+    "lobby_frame",
+    "lock_message",
     "lower_hand_message",
     "make_host_message",
     "media_frame",
@@ -309,8 +346,10 @@ __all__ = [
     "signal_frame",
     "signal_message",
     "state_message",
+    "unlock_message",
     "utf8_size",
     "valid_room",
     "view_request",
+    "waiting_frame",
     "welcome_frame",
 ]

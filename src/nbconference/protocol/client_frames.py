@@ -16,6 +16,7 @@ from .chat import Chat, LowerHand, parse_chat
 from .encoding import decode, encode, too_deep, utf8_size
 from .errors import ErrorCode, ProtocolError
 from .hosts import HOST_CLIENT_TYPES, HostRequest, parse_host_request
+from .lobby import LOBBY_CLIENT_TYPES, LobbyRequest, parse_lobby_request
 from .names import (
     COLOR_PATTERN,
     DEFAULT_NAME,
@@ -72,7 +73,18 @@ class Ping:
     id: str
 
 
-ClientMessage = Join | Signal | State | Leave | Chat | LowerHand | Ping | HostRequest | SfuMessage
+ClientMessage = (
+    Join
+    | Signal
+    | State
+    | Leave
+    | Chat
+    | LowerHand
+    | Ping
+    | HostRequest
+    | LobbyRequest
+    | SfuMessage
+)
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -187,6 +199,8 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         raise ProtocolError(BAD, "'type' must be a string")
     if kind in HOST_CLIENT_TYPES:
         return parse_host_request(obj)
+    if kind in LOBBY_CLIENT_TYPES:
+        return parse_lobby_request(obj)
     if kind in SFU_CLIENT_TYPES:
         return parse_sfu(obj)
     raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")

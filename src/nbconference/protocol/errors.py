@@ -35,6 +35,8 @@ class ErrorCode(str, enum.Enum):
     # hosts (a request only a host may make; a join of an identity a host removed)
     NOT_HOST = "not-host"
     BANNED = "banned"
+    # the lobby (a frame only an admitted peer may send, from one still waiting)
+    IN_LOBBY = "in-lobby"
 
     def __str__(self) -> str:
         # The bare code, as on the wire (Python 3.10 has no StrEnum).

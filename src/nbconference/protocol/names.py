@@ -81,6 +81,11 @@ class ClientFrame:
     REMOVE: Final = "remove"
     END_CALL: Final = "end-call"
     MAKE_HOST: Final = "make-host"
+    # The lobby of a locked room (lobby.py): a host's requests too.
+    LOCK: Final = "lock"
+    UNLOCK: Final = "unlock"
+    ADMIT: Final = "admit"
+    DENY: Final = "deny"
 
 
 class ServerFrame:
@@ -100,6 +105,9 @@ class ServerFrame:
     HOSTS: Final = "hosts"
     MUTED: Final = "muted"
     DONE: Final = "done"
+    # The lobby (lobby.py): to a newcomer of a locked room, and to the room's hosts.
+    WAITING: Final = "waiting"
+    LOBBY: Final = "lobby"
 
 
 # ``ping`` measures the signaling round trip (a page's diagnosis): the server answers
@@ -122,10 +130,13 @@ CLOSE_REPLACED: Final = 4000  # the peer resumed on a newer socket
 CLOSE_DROPPED: Final = 4001  # a client's deliberate "network failure": the server keeps its peer
 CLOSE_REMOVED: Final = 4002  # a host removed the peer (the reason says who, and for how long)
 CLOSE_ENDED: Final = 4003  # a host ended the call for everyone
+CLOSE_DENIED: Final = 4004  # a host did not let the peer in from the lobby
 # The client left on purpose: its peer leaves at once, with no grace window.
 CLEAN_CLOSE_CODES: Final = frozenset({CLOSE_LEFT, CLOSE_GOING_AWAY})
 # After these a client does not reconnect: it would be refused or replace itself again.
-FINAL_CLOSE_CODES: Final = frozenset({CLOSE_POLICY, CLOSE_REPLACED, CLOSE_REMOVED, CLOSE_ENDED})
+FINAL_CLOSE_CODES: Final = frozenset(
+    {CLOSE_POLICY, CLOSE_REPLACED, CLOSE_REMOVED, CLOSE_ENDED, CLOSE_DENIED}
+)
 
 # The one reconnect policy (docs/protocol.md): wait RECONNECT_FIRST_DELAY after a drop,
 # double after each failed attempt up to RECONNECT_MAX_DELAY, start over after a welcome.

@@ -91,6 +91,7 @@ VIEWER_REPORT_FIELDS: Final = (
     "timeline",
     "media",  # the plane of its call: "mesh", "sfu", or "" before it joins
     "devices",
+    "lobby",  # a host's page: {locked, waiting} as the server shows it; None for others
 )
 # The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
 # epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page

@@ -22,6 +22,7 @@ from ..protocol import (
     HostRequest,
     Join,
     Leave,
+    LobbyRequest,
     LowerHand,
     Ping,
     ProtocolError,
@@ -53,6 +54,9 @@ log = logging.getLogger("nbconference")
 VIOLATION_WINDOW_SECONDS = 10.0
 SFU_FRAMES = (SfuPublish, SfuSubscribe, SfuUpdate, SfuAnswer, SfuTrickle, SfuUnpublish)
 HOST_REQUESTS = get_args(HostRequest)
+LOBBY_REQUESTS = get_args(LobbyRequest)
+# What a peer waiting in a lobby may send (lobby.py); anything else gets in-lobby.
+WHILE_WAITING = (State, Ping, Leave, Join)
 
 
 class SignalingConnection(WebSocketHandler):
@@ -179,6 +183,12 @@ class SignalingConnection(WebSocketHandler):
             return None
         try:
             msg = parse_client_message(message, self.registry.limits.max_message_bytes)
+            if self._waiting() and not isinstance(msg, WHILE_WAITING):
+                raise ProtocolError(
+                    ErrorCode.IN_LOBBY,
+                    "you are waiting for a host to let you in: until then you may send only "
+                    "'state', 'ping' and 'leave'",
+                )
             if isinstance(msg, Signal):
                 if self.peer is None:
                     raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' before signaling")
@@ -201,6 +211,8 @@ class SignalingConnection(WebSocketHandler):
                 self.send_frame(pong_frame(msg.id).encode())
             elif isinstance(msg, HOST_REQUESTS):
                 self._host_request(msg)
+            elif isinstance(msg, LOBBY_REQUESTS):
+                return self._lobby_request(msg)
             elif self.peer is None:
                 raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' first")
             elif isinstance(msg, State):
@@ -238,7 +250,20 @@ class SignalingConnection(WebSocketHandler):
             exc.request = msg.request  # the error names the request it refuses
             raise
 
-    def _actor(self, msg: HostRequest) -> Actor:
+    async def _lobby_request(self, msg: LobbyRequest) -> None:
+        # Tornado waits for this before it reads the next frame (letting someone in waits
+        # for the backend).
+        try:
+            await self.registry.lobby_request(self._actor(msg), msg)
+        except ProtocolError as exc:
+            exc.request = msg.request
+            self._refuse(exc)
+
+    def _waiting(self) -> bool:
+        """Our peer waits in the lobby of a locked room (lobby.py)."""
+        return self.peer is not None and self.peer.waiting_since is not None
+
+    def _actor(self, msg: HostRequest | LobbyRequest) -> Actor:
         """Who asks: our peer, in the room it joined, or this socket in the room named."""
         user, host = self.identity(), self.host_token()
         if self.peer is not None:
@@ -281,8 +306,8 @@ class SignalingConnection(WebSocketHandler):
             self._release(peer)
         else:
             self.peer = peer
-            if self.registry.sfu is not None:
-                self.registry.sfu.joined(peer)
+            if self.registry.sfu is not None and peer.waiting_since is None:
+                self.registry.sfu.joined(peer)  # a waiting peer: once it is let in
 
     def _refuse(self, exc: ProtocolError) -> None:
         self.send_frame(error_frame(exc.code, exc.message, exc.peer, exc.request).encode())

@@ -18,8 +18,8 @@ over a socket with the server's token: whoever runs code in that kernel acts as 
 owner already), and so may any socket of a person the rule names, or of the same
 person as a host of the room (their kernel on a JupyterHub, a second tab), joined or
 not. The state lives with the room's
-members (:attr:`RoomEvents.rooms`) and the bans here, so that a lobby or breakout rooms
-can be added as more of the same: a room's hosts decide, the registry enforces.
+members (:attr:`RoomEvents.rooms`) and the bans here; the lobby of a locked room is the
+layer above (lobby.py): a room's hosts decide, the registry enforces.
 
 With the Redis backend each server decides for its own peers: see docs/protocol.md
 ("Hosts") for what is not carried across servers yet.
@@ -142,8 +142,12 @@ class HostPowers(ChatAndHands):
                 continue
             if self.access.who(peer.user) is not None:
                 info["host"] = True
-                self._deliver_to_room(room, hosts_frame(self.hosts(room)).encode())
+                self._hosts_changed(room)
                 return
+
+    def _hosts_changed(self, room: str) -> None:
+        """The hosts of ``room`` changed: everyone in it hears who they are now."""
+        self._deliver_to_room(room, hosts_frame(self.hosts(room)).encode())
 
     def _require_host(self, actor: Actor, what: str) -> None:
         """Raise ``not-host`` unless ``actor`` hosts its room."""
@@ -313,7 +317,7 @@ class HostPowers(ChatAndHands):
             )
         if target.info.get("host") is not True:
             target.info["host"] = True
-            self._deliver_to_room(actor.room, hosts_frame(self.hosts(actor.room)).encode())
+            self._hosts_changed(actor.room)
         self._done(actor)
 
     def lower_hand(self, sender: Peer, msg: LowerHand) -> None:

@@ -34,7 +34,10 @@ class Peer:
 
     ``mailbox`` holds what its socket has not taken yet, and outlives a dropped socket.
     ``forced`` holds the devices a host turned off (hosts.py), each True once the peer
-    itself said it is off: only then may its own word turn it on again."""
+    itself said it is off: only then may its own word turn it on again.
+    ``waiting_since`` is set (ms since 1970) while the peer waits in the lobby of a
+    locked room (lobby.py): it is no member yet, and hears nothing of the room;
+    ``entering`` while a host's admission of it is under way."""
 
     info: PeerInfo
     room: str
@@ -44,6 +47,8 @@ class Peer:
     user: Mapping[str, Any] | None = None
     expiry: asyncio.TimerHandle | None = None
     forced: dict[str, bool] = field(default_factory=dict)
+    waiting_since: int | None = None
+    entering: bool = False
 
     @property
     def id(self) -> str:

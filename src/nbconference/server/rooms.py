@@ -4,9 +4,9 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on three layers: room_events.py (delivery, and the events of other servers),
-hands.py (peer state, raised hands and chat) and hosts.py (who hosts a room, and what
-only they may do).
+stands on four layers: room_events.py (delivery, and the events of other servers),
+hands.py (peer state, raised hands and chat), hosts.py (who hosts a room, and what
+only they may do) and lobby.py (who waits to be let into a locked room).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ..protocol import (
     media_frame,
     peer_record,
     signal_frame,
+    waiting_frame,
     welcome_frame,
 )
 from .access import RoomAccess
@@ -44,8 +45,8 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
-from .hosts import HostPowers
 from .limits import SocketCounts
+from .lobby import LobbyDoors
 from .mailbox import Mailbox
 from .names import kept_apart
 from .outgoing import Watchdog
@@ -58,10 +59,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("nbconference")
 
 
-class RoomRegistry(HostPowers):
+class RoomRegistry(LobbyDoors):
     """The peers of this process and their rooms: joining (or resuming), leaving, and
-    relaying signals; the room events themselves, chat and hands, and hosts are its
-    layers below."""
+    relaying signals; the room events themselves, chat and hands, hosts and the lobby
+    are its layers below."""
 
     def __init__(
         self,
@@ -96,7 +97,8 @@ class RoomRegistry(HostPowers):
         await self.backend.start(self._apply_remote)
 
     async def stop(self) -> None:
-        for peer in list(self.local.values()):
+        waiting = [peer for lobby in self.lobbies.values() for peer in lobby.waiting.values()]
+        for peer in [*self.local.values(), *waiting]:
             if peer.transport is not None:
                 peer.transport.close_socket(CLOSE_GOING_AWAY, "server shutting down")
             await self._remove(peer)
@@ -121,7 +123,9 @@ class RoomRegistry(HostPowers):
         ``host_token``: the socket showed the standalone server's host token (hosts.py).
         A join that ``room_access`` refuses gets ``not-allowed`` before anything reaches
         the backend or the room: nobody there learns of it; so does an identity a host
-        removed from the room, with ``banned``, until its ban ends.
+        removed from the room, with ``banned``, until its ban ends. In a locked room a
+        newcomer that is no host gets ``waiting`` instead, and waits in the lobby
+        (lobby.py); its peer is returned all the same.
         """
         await self.access.admit(msg.room, user)
         resumed = self._resume_tokens.get(msg.resume or "")
@@ -130,41 +134,71 @@ class RoomRegistry(HostPowers):
         self._check_ban(msg.room, user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
-        if user is None:
-            # A label must not pass for a verified member (names.py). The room as this
-            # server knows it is every member with the memory backend, and with Redis
-            # whenever one of ours is in the room.
-            info = kept_apart(info, self.rooms.get(msg.room, {}).values())
         self._stamp_host(info, msg.room, user, host_token)
-        others = await self._add_peer(msg.room, info)
-        if user is None and kept_apart(info, others) != info:
-            # With Redis, members on other servers this one did not follow: take the join
-            # back and join again, kept apart from them (their pages see the first
-            # record come and go).
-            await self._remove_from_backend_now(msg.room, str(info["id"]))
-            info = kept_apart({**info, "id": secrets.token_urlsafe(12)}, others)
-            others = await self._add_peer(msg.room, info)
         limits = self.limits
         mailbox = Mailbox(limits.max_queued_bytes, limits.max_pending_messages)
         peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, mailbox, user)
-        members = self.rooms.setdefault(msg.room, {})
+        if self._must_wait(msg.room, info, user):
+            self._resume_tokens[peer.resume] = peer
+            self._wait(peer)
+            transport.send_frame(self._waiting_frame(peer))
+            return peer
+        info, others = await self._add_member(peer)
+        self._settle(peer, info, others)
+        return peer
+
+    async def _add_member(self, peer: Peer) -> tuple[PeerInfo, list[PeerInfo]]:
+        info, room = peer.info, peer.room
+        if peer.user is None:
+            # A label must not pass for a verified member (names.py). The room as this
+            # server knows it is every member with the memory backend, and with Redis
+            # whenever one of ours is in the room.
+            info = kept_apart(info, self.rooms.get(room, {}).values())
+        others = await self._add_peer(room, info)
+        if peer.user is None and kept_apart(info, others) != info:
+            # With Redis, members on other servers this one did not follow: take the join
+            # back and join again, kept apart from them (their pages see the first
+            # record come and go).
+            await self._remove_from_backend_now(room, str(info["id"]))
+            info = kept_apart({**info, "id": secrets.token_urlsafe(12)}, others)
+            others = await self._add_peer(room, info)
+        return info, others
+
+    async def _take_back(self, room: str, peer_id: str) -> None:
+        try:
+            await self.backend.remove_peer(room, peer_id)
+        except BackendUnavailable as exc:
+            log.warning("nbconference: could not take %s back from %s: %s", peer_id, room, exc)
+
+    def _settle(self, peer: Peer, info: PeerInfo, others: list[PeerInfo]) -> None:
+        room, transport = peer.room, peer.transport
+        assert transport is not None
+        peer.info = info
+        members = self.rooms.setdefault(room, {})
         for other in others:
             members.setdefault(other["id"], other)
         members[peer.id] = info
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
-        moved = self.planes.after_join(msg.room, members.values(), self.sfu is not None)
+        moved = self.planes.after_join(room, members.values(), self.sfu is not None)
         transport.send_frame(self._welcome(peer, resumed=False))
         self.ice.keep_fresh(peer)
-        for frame in self.backend.chat_history(msg.room, peer.id):
+        for frame in self.backend.chat_history(room, peer.id):
             transport.send_frame(frame.encode())
-        transport.attach(mailbox)
+        transport.attach(peer.mailbox)
         if moved:
             # Before peer-joined: those already in the room make no mesh offer to it.
-            moved_frame = media_frame(self.planes.of(msg.room)).encode()
-            self._deliver_to_room(msg.room, moved_frame, skip=peer.id)
-        self._announce(RoomEvent(EventKind.JOINED, msg.room, peer.id, peer=info), sender=peer)
-        return peer
+            moved_frame = media_frame(self.planes.of(room)).encode()
+            self._deliver_to_room(room, moved_frame, skip=peer.id)
+        self._announce(RoomEvent(EventKind.JOINED, room, peer.id, peer=info), sender=peer)
+        self._arrived(peer)
+
+    def _admitted(self, peer: Peer) -> None:
+        if self.sfu is not None:
+            self.sfu.joined(peer)
+
+    def _waiting_frame(self, peer: Peer) -> bytes:
+        return waiting_frame(peer.id, peer.resume, peer.room, peer.waiting_since or 0).encode()
 
     async def _add_peer(self, room: str, info: PeerInfo) -> list[PeerInfo]:
         try:
@@ -192,6 +226,13 @@ class RoomRegistry(HostPowers):
         old, peer.transport = peer.transport, transport
         if old is not None and old is not transport:
             old.close_socket(CLOSE_REPLACED, "replaced by a resumed connection")
+        if peer.waiting_since is not None:
+            # Back in the lobby, in its place (or in the room, if it was unlocked meanwhile).
+            transport.send_frame(self._waiting_frame(peer))
+            self._lobby_changed(peer.room)
+            if not self.locked(peer.room) and not peer.entering:
+                self._spawn(self._let_in_quietly(peer))
+            return peer
         # The welcome first, then what waited in the mailbox, in bounded writes.
         transport.send_frame(self._welcome(peer, resumed=True))
         self.ice.keep_fresh(peer)
@@ -228,7 +269,8 @@ class RoomRegistry(HostPowers):
 
     def disconnected(self, peer: Peer, transport: Transport) -> None:
         """The socket dropped without a goodbye: keep the peer for the grace window."""
-        if peer.transport is not transport or peer.id not in self.local:
+        waiting = peer.waiting_since is not None
+        if peer.transport is not transport or not (waiting or peer.id in self.local):
             return
         peer.transport = None
         # leave_now, not a task: a resume arriving in the same loop turn as the expiry
@@ -236,12 +278,22 @@ class RoomRegistry(HostPowers):
         peer.expiry = asyncio.get_running_loop().call_later(
             self.limits.reconnect_grace_seconds, self.leave_now, peer
         )
+        if waiting:
+            self._lobby_changed(peer.room)  # the hosts see it go; a resume brings it back
 
     async def _remove(self, peer: Peer) -> None:
         if self._forget(peer):
             await self._remove_from_backend(peer)
 
     def _forget(self, peer: Peer) -> bool:
+        if peer.waiting_since is not None:
+            # No member: the room and the backend never knew it; its hosts see it go.
+            self._resume_tokens.pop(peer.resume, None)
+            if peer.expiry is not None:
+                peer.expiry.cancel()
+                peer.expiry = None
+            self._leave_lobby(peer)
+            return False
         if self.local.pop(peer.id, None) is None:
             return False
         if peer.expiry is not None:
