@@ -81,6 +81,24 @@ async def test_a_still_image_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> N
     track.stop()
 
 
+async def test_a_track_waiting_for_a_frame_can_be_cancelled_as_one_arrives() -> None:
+    """aiortc stops a sender by cancelling the task reading our track and waits for it to
+    end. On Python 3.11 ``asyncio.wait_for`` returned the frame instead when the push and
+    the cancel came in the same turn of the loop: the sender then never ended, and closing
+    the connection waited its whole CLOSE_TIMEOUT (30 s, in a CI run)."""
+    publisher = VideoPublisher()
+    track = publisher.track()
+    publisher.push(np.zeros((4, 6, 3), np.uint8))
+    await track.recv()
+    reading = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0)  # now waiting for the next frame
+    publisher.push(np.zeros((4, 6, 3), np.uint8))
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    track.stop()
+
+
 async def test_pump_paces_each_kind_of_source() -> None:
     image = np.zeros((4, 6, 3), np.uint8)
 

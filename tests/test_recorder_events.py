@@ -20,7 +20,7 @@ pytest.importorskip("aiortc")
 
 from nbconference import Recorder
 from support.loop_lag import LoopLag
-from support.polling import eventually
+from support.polling import GiveUp, eventually
 from support.standalone import ServeProcess
 from support.state_flood import StateFlood, final_state
 
@@ -56,14 +56,16 @@ async def test_a_flood_of_state_changes_neither_stalls_the_recorder_nor_bloats_t
             lag = LoopLag().start()
             flood.go()
             sent = await asyncio.to_thread(flood.done)
-            await eventually(
-                lambda: all(
+
+            def final_states_seen() -> bool:
+                if rec.stopped_reason:  # it left the room (its links are gone): no use waiting
+                    raise GiveUp(f"the recorder stopped: {rec.stopped_message}")
+                return all(
                     {k: rec.links[p].state.get(k) for k in final_state(n)} == final_state(n)
                     for n, p in enumerate(flood.ids)
-                ),
-                60,
-                "the recorder to see everyone's final state",
-            )
+                )
+
+            await eventually(final_states_seen, 60, "the recorder to see everyone's final state")
             await lag.stop()
         finally:
             await rec.stop()

@@ -5,9 +5,12 @@ left) and say why. Real KernelPeer senders over the real standalone server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import threading
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ psutil = pytest.importorskip("psutil")
 
 from nbconference import Recorder  # noqa: E402
 from nbconference.peer import KernelPeer  # noqa: E402
+from nbconference.peer import recorder as recorder_module  # noqa: E402
 from nbconference.peer.disk_writer import DiskWriter, frame_bytes  # noqa: E402
 from nbconference.peer.recording import MediaFile  # noqa: E402
 from nbconference.server.standalone import StandaloneServer  # noqa: E402
@@ -158,6 +162,32 @@ async def test_too_little_free_disk_refuses_a_recording_or_stops_it(
     check_closed_cleanly(rec, ada, "low_disk")
     assert "min_free_bytes" in rec.stopped_message
     await eventually(lambda: rec.id not in ada.links, 10, "the recorder to leave the room")
+
+
+def test_a_file_renamed_while_the_folder_is_measured_is_no_disk_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """manifest.json is written as manifest.partial and then renamed, on the journal's
+    thread: a measure of the folder that listed the partial file and then found it gone
+    stopped the recording as a ``disk_error`` (once in CI, in the flood test of
+    test_recorder_events.py, whose recorder then left the room). A folder gone is one."""
+    (tmp_path / "camera.mkv").write_bytes(b"x" * 1000)
+    (tmp_path / "manifest.partial").write_text("{}")
+    scandir = os.scandir
+
+    @contextlib.contextmanager
+    def renamed_once_listed(folder: Path) -> Iterator[Iterator[os.DirEntry[str]]]:
+        with scandir(folder) as entries:
+            listed = list(entries)
+        (tmp_path / "manifest.partial").replace(tmp_path / "manifest.json")
+        yield iter(listed)
+
+    monkeypatch.setattr(os, "scandir", renamed_once_listed)
+    written, free = recorder_module._usage(tmp_path)
+    assert written == 1000 and free > 0
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(FileNotFoundError):
+        recorder_module._usage(tmp_path / "gone")
 
 
 def test_limits_must_make_sense(tmp_path: Path) -> None:

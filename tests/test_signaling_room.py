@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import pytest
 
+from nbconference.client import SignalingSession
 from nbconference.server.rooms import RoomRegistry
 from nbconference.server.standalone import StandaloneServer
 from support.signaling_fixtures import Connect, three_in_lab
@@ -84,6 +86,26 @@ async def test_closing_cleanly_leaves_at_once(connect: Connect) -> None:
     c.close(1001)  # a closed tab
     for other in (a, b):
         await other.expect("peer-left", id=c.id, timeout=2.0)
+
+
+async def test_a_python_session_leaves_at_once_with_frames_unread(
+    standalone: StandaloneServer, standalone_connect: Connect
+) -> None:
+    """tornado hands a client one frame at a time: frames that nobody reads any more (the
+    peer is leaving) held back the server's answer to our close, and leaving waited its
+    whole bound of 2 s (seen in a CI run with three kernel peers leaving together)."""
+    session = SignalingSession(standalone.url, standalone.token, "lab", "Ada", {}, timeout=5)
+    await session.open()
+    bob = await standalone_connect()
+    await bob.join("lab", "Bob")
+    for n in range(3):
+        await bob.send({"type": "state", "state": {"camera": n % 2 == 0}})
+    await bob.send({"type": "ping", "id": "p1"})
+    await bob.expect("pong", id="p1")  # Ada's unread frames are on their way to her
+    started = time.monotonic()
+    await session.close()
+    assert time.monotonic() - started < 1.0
+    await bob.expect("peer-left", id=session.welcome["id"])
 
 
 async def test_many_rooms_in_parallel(connect: Connect) -> None:

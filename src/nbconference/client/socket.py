@@ -9,6 +9,7 @@ message says what went wrong and what to try.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -184,11 +185,17 @@ class SignalingSocket:
             self._connection.close(code, reason)
 
     async def aclose(self, code: int = CLOSE_LEFT, reason: str = "", timeout: float = 2.0) -> None:
-        """Close and wait (at most ``timeout``) for the server to finish the handshake."""
+        """Close and wait (at most ``timeout``) for the server to finish the handshake.
+
+        Frames that arrive meanwhile are read and dropped: tornado hands them over one at
+        a time, so one that nobody reads holds back the server's close frame behind it,
+        and closing would wait the whole ``timeout``.
+        """
         self.close(code, reason)
         stream, deadline = self._stream, time.monotonic() + timeout
         while stream is not None and not stream.closed() and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._connection.read_message(), 0.02)
         if stream is not None and not stream.closed():
             stream.close()
 

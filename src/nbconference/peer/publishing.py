@@ -15,7 +15,6 @@ each size made once per frame for every link that asks for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from fractions import Fraction
@@ -160,9 +159,11 @@ class VideoPublisher:
                 return self._seq, self._frame
             if self._changed is None:
                 self._changed = asyncio.get_running_loop().create_future()
-            changed = asyncio.shield(self._changed)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(changed, REPEAT_SECONDS)
+            # Not wait_for: on Python 3.11 it returns instead of raising when the task is
+            # cancelled as the future completes, and aiortc stops a sender by cancelling
+            # the task that reads this track, then waits for it to end.
+            changed, _ = await asyncio.wait((self._changed,), timeout=REPEAT_SECONDS)
+            if changed:
                 continue
             if self._image is not None and self._seq == seen:
                 # A fresh frame object: the one in flight may still be read by an encoder.

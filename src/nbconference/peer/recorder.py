@@ -559,9 +559,17 @@ class Recorder(Participant):
 
 
 def _usage(folder: Path) -> tuple[int, int]:
-    """The bytes of the files in ``folder``, and the bytes free on its disk."""
+    """The bytes of the files in ``folder``, and the bytes free on its disk.
+
+    A file gone between the listing and its size counts for nothing: the journal's thread
+    writes manifest.json as a partial file that it then renames. The folder gone raises.
+    """
+    written = 0
     with os.scandir(folder) as entries:
-        written = sum(entry.stat().st_size for entry in entries if entry.is_file())
+        for entry in entries:
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file():
+                    written += entry.stat().st_size
     return written, shutil.disk_usage(folder).free
 
 
