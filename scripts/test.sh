@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine (apt, npm, pip), then runs
 # lint, type checks, the fast tests on every other Python the package claims, and the
-# whole test suite. Extra arguments go to the whole suite's pytest.
+# whole test suite. Extra arguments go to the whole suite's pytest, which then runs once as
+# told (without them, tests/browser runs on its own after the rest).
 # NBC_OTHER_PYTHONS=0 skips the other Pythons (quicker while developing).
 # It prints how long each phase took and the total at the end, also when a phase fails:
 # the whole run has a budget of 30 minutes on a 2-core machine.
@@ -120,5 +121,15 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
   [ "$failed" = 0 ]
 fi
 
-start_phase "whole suite"
-python3 -m pytest --durations=20 "$@"
+if [ $# -gt 0 ]; then
+  start_phase "whole suite"
+  python3 -m pytest --durations=20 "$@"
+else
+  # The modules outside tests/browser mostly wait on sockets, timers and processes: two
+  # workers (pytest-xdist) halve their time. The browser tests then have the machine to
+  # themselves, one at a time, as their timings expect.
+  start_phase "not browser"
+  python3 -m pytest --durations=20 -n 2 --ignore=tests/browser
+  start_phase "browser"
+  python3 -m pytest --durations=20 tests/browser
+fi

@@ -9,7 +9,6 @@ message says what went wrong and what to try.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import socket
@@ -193,9 +192,17 @@ class SignalingSocket:
         """
         self.close(code, reason)
         stream, deadline = self._stream, time.monotonic() + timeout
-        while stream is not None and not stream.closed() and time.monotonic() < deadline:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._connection.read_message(), 0.02)
+        # asyncio.wait rather than wait_for: on Python 3.11, wait_for swallows a
+        # cancellation that comes as the frame arrives, and leaving must stay cancellable.
+        reading: asyncio.Future[Any] | None = None
+        try:
+            while stream is not None and not stream.closed() and time.monotonic() < deadline:
+                if reading is None or reading.done():
+                    reading = asyncio.ensure_future(self._connection.read_message())
+                await asyncio.wait((reading,), timeout=0.02)
+        finally:
+            if reading is not None:
+                reading.cancel()
         if stream is not None and not stream.closed():
             stream.close()
 
