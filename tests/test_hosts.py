@@ -360,11 +360,8 @@ async def frames_stop(track: Any, gap: float = 1.5, within: float = 10.0) -> boo
 
 @needs_janus
 async def test_on_the_sfu_janus_stops_forwarding_a_muted_camera_until_it_comes_back() -> None:
-    from aiortc import RTCSessionDescription
-    from aiortc.mediastreams import MediaStreamTrack
 
-    from nbconference.protocol.sfu import sfu_answer_message, sfu_subscribe_message
-    from support.janus import Recording, loopback_config, publish_camera, rtc
+    from support.janus import Recording, loopback_config, publish_camera, rtc, subscribe_to
 
     settings = SignalingSettings(sfu="janus", janus_rtp_port_range=loopback_config().rtp_port_range)
     server = await start_server(
@@ -382,15 +379,7 @@ async def test_on_the_sfu_janus_stops_forwarding_a_muted_camera_until_it_comes_b
         await bob.next_of("sfu-feeds")
         subscriber = rtc()
         connections.append(subscriber)
-        tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
-        subscriber.on("track", tracks.put_nowait)
-        await bob.send(sfu_subscribe_message([(alice.id, mid)]))
-        offer = await bob.next_of("sfu-offer")
-        await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
-        await subscriber.setLocalDescription(await subscriber.createAnswer())
-        await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
-        track = await asyncio.wait_for(tracks.get(), 10)
-        await asyncio.wait_for(track.recv(), 15)
+        track = await subscribe_to(bob, subscriber, alice.id, mid)
 
         # Alice keeps sending: Janus, not her client, stops her camera reaching Bob.
         mute = {"type": "mute", "room": "lab", "peer": alice.id, "camera": True}

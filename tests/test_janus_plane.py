@@ -37,7 +37,14 @@ from nbconference.server.janus import JanusClient
 from nbconference.server.janus.plane import janus_room
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import connect_url
-from support.janus import Recording, loopback_config, needs_janus, publish_camera, rtc
+from support.janus import (
+    Recording,
+    loopback_config,
+    needs_janus,
+    publish_camera,
+    rtc,
+    subscribe_to,
+)
 from support.node import module_url, needs_node, run_module
 from support.polling import eventually
 
@@ -239,14 +246,7 @@ async def test_sfu_update_drops_and_adds_a_stream(server: StandaloneServer) -> N
     publisher, mid = await publish_camera(alice)
     await bob.next_of("sfu-feeds")
     subscriber = rtc()
-    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
-    subscriber.on("track", tracks.put_nowait)
-    await bob.send(sfu_subscribe_message([(alice.id, mid)]))
-    offer = await bob.next_of("sfu-offer")
-    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
-    await subscriber.setLocalDescription(await subscriber.createAnswer())
-    await bob.send(sfu_answer_message(subscriber.localDescription.sdp))
-    await asyncio.wait_for((await asyncio.wait_for(tracks.get(), 10)).recv(), 15)
+    await subscribe_to(bob, subscriber, alice.id, mid)
     drop = {"type": "sfu-update", "unsubscribe": [{"feed": alice.id, "mid": mid}]}
     await bob.send(drop)
     dropped = (await bob.next_of("sfu-offer"))["jsep"]["sdp"]

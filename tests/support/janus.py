@@ -17,7 +17,11 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
 
-from nbconference.protocol.sfu import sfu_publish_message
+from nbconference.protocol.sfu import (
+    sfu_answer_message,
+    sfu_publish_message,
+    sfu_subscribe_message,
+)
 from nbconference.server.janus import JanusClient, JanusConfig, JanusHandle, write_config
 
 from .client import Client
@@ -205,3 +209,18 @@ async def publish_camera(client: Recording) -> tuple[Any, str]:
     answer = await client.next_of("sfu-answer")
     await pc.setRemoteDescription(RTCSessionDescription(answer["jsep"]["sdp"], "answer"))
     return pc, mid
+
+
+async def subscribe_to(client: Recording, subscriber: Any, feed: str, mid: str) -> Any:
+    """Subscribe ``client`` to ``feed``'s ``mid`` with the ``sfu-subscribe`` frame, over
+    the aiortc connection ``subscriber``; the track, once a first frame came through."""
+    tracks: asyncio.Queue[Any] = asyncio.Queue()
+    subscriber.on("track", tracks.put_nowait)
+    await client.send(sfu_subscribe_message([(feed, mid)]))
+    offer = await client.next_of("sfu-offer")
+    await subscriber.setRemoteDescription(RTCSessionDescription(offer["jsep"]["sdp"], "offer"))
+    await subscriber.setLocalDescription(await subscriber.createAnswer())
+    await client.send(sfu_answer_message(subscriber.localDescription.sdp))
+    track = await asyncio.wait_for(tracks.get(), 10)
+    await asyncio.wait_for(track.recv(), 15)
+    return track
