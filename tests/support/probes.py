@@ -597,6 +597,37 @@ def layer_samples(participant: Participant, peer_id: str) -> list[dict[str, floa
     return samples
 
 
+# The camera layers a page's SFU publisher is encoding now: those whose frame count grows
+# across 300 ms, with their height and what (if anything) holds their quality back.
+LAYERS_SENT_JS = f"""
+async () => {{
+  const sender = {CONFERENCE_JS}.sfu.publisher?.camera.sender;
+  if (!sender) throw new Error("no SFU publisher");
+  const read = async () => {{
+    const layers = new Map();
+    (await sender.getStats()).forEach((s) => {{
+      if (s.type === "outbound-rtp" && s.kind === "video") layers.set(s.rid ?? "", s);
+    }});
+    return layers;
+  }};
+  const before = await read();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return [...(await read()).values()]
+    .filter((s) => (s.framesEncoded ?? 0) > (before.get(s.rid ?? "")?.framesEncoded ?? 0))
+    .map((s) => ({{ rid: s.rid ?? "", height: s.frameHeight ?? 0,
+                    limit: s.qualityLimitationReason ?? "" }}));
+}}
+"""
+
+
+def layers_sent(participant: Participant) -> list[dict[str, Any]]:
+    """The camera layers ``participant`` publishes to the SFU now ({rid, height, limit}),
+    lowest first. Chromium sends fewer or smaller ones while its CPU or the bandwidth
+    estimate holds it back, so a test compares what others receive with these."""
+    layers: list[dict[str, Any]] = participant.js(LAYERS_SENT_JS)
+    return sorted(layers, key=lambda layer: layer["height"])
+
+
 def sfu_carries(participant: Participant, peer_id: str, kind: str) -> bool:
     """Whether a line of the page's SFU subscriber connection carries ``peer_id``'s
     stream of ``kind`` (camera, screen, audio) now."""
