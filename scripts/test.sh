@@ -99,6 +99,7 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
       continue
     fi
     # In the background, behind this Python's own tests (nice): see "not browser" below.
+    mkdir -p "$venv"
     (
       [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
       "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]" \
