@@ -24,12 +24,6 @@ start_phase() {
 }
 report_times() {
   local status=$?
-  # Whatever still runs in the background (a phase failed before waiting for it) stops.
-  local run
-  for run in ${runs[@]+"${runs[@]}"}; do
-    pkill -TERM -P "${run%%:*}" 2>/dev/null || true
-    kill "${run%%:*}" 2>/dev/null || true
-  done
   start_phase ""
   local i
   for i in "${!phase_names[@]}"; do
@@ -39,7 +33,6 @@ report_times() {
   [ "$status" = 0 ] || verdict="FAILED (exit code $status)"
   printf 'test.sh: total %d min %02d s, %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$verdict" >&2
 }
-runs=()
 trap report_times EXIT
 
 start_phase setup
@@ -60,11 +53,15 @@ npm run build --silent
 npm run typecheck --silent
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 
+start_phase lint/types
+python3 -m ruff format --check src tests benchmarks
+python3 -m ruff check src tests benchmarks
+python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.toml)
+
 # The fast tests (no browser, no aiortc, no Redis: the modules marked `fast`, listed in
 # tests/conftest.py; `-m fast` does not even import the others) on each other Python that
 # requires-python admits, each in a venv of its own kept between runs (.venv-py3.N).
-# They mostly wait on sockets and timers, so the versions run side by side, in the
-# background from here on, while lint and the tests of this Python run.
+# They mostly wait on sockets and timers, so the versions run side by side.
 # The oldest Python runs them with the oldest tornado dependencies admits, in a venv named
 # for it (.venv-py3.N-tornadoX.Y) that a plain run never reuses: nbconference relies on
 # some of tornado's private internals (tests/test_private_internals.py), so both ends of
@@ -77,7 +74,9 @@ if [ -z "$oldest_tornado" ]; then
   exit 1
 fi
 newest=13  # the newest Python tested here; raise it when a newer one is claimed to work
+runs=()
 if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
+  start_phase "other Pythons"
   for minor in $(seq "$oldest" "$newest"); do
     version="3.$minor"
     venv=".venv-py$version"
@@ -98,21 +97,15 @@ if [ "${NBC_OTHER_PYTHONS:-1}" != 0 ]; then
       echo "test.sh: no Python $version interpreter found: its fast tests are SKIPPED" >&2
       continue
     fi
-    # In the background, behind this Python's own tests (nice): see "not browser" below.
-    mkdir -p "$venv"
-    (
-      [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]" \
-        ${pins[@]+"${pins[@]}"}
-      exec nice -n 10 "$venv/bin/python" -m pytest -q -p no:cacheprovider -m fast
-    ) >"$venv/fast-tests.log" 2>&1 &
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test-fast]" \
+      ${pins[@]+"${pins[@]}"}
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m fast \
+      >"$venv/fast-tests.log" 2>&1 &
     runs+=("$!:$venv:$label")
   done
-fi
-# Waits for the other Pythons' fast tests and says how each went; fails if one did.
-finish_other_pythons() {
-  local failed=0 run pid rest venv label
-  for run in ${runs[@]+"${runs[@]}"}; do
+  failed=0
+  for run in "${runs[@]}"; do
     pid=${run%%:*}
     rest=${run#*:}
     venv=${rest%%:*}
@@ -126,28 +119,17 @@ finish_other_pythons() {
     fi
   done
   [ "$failed" = 0 ]
-}
-
-start_phase lint/types
-python3 -m ruff format --check src tests benchmarks
-python3 -m ruff check src tests benchmarks
-python3 -m mypy  # as the oldest Python claimed (python_version in pyproject.toml)
+fi
 
 if [ $# -gt 0 ]; then
-  start_phase "other Pythons"
-  finish_other_pythons
   start_phase "whole suite"
   python3 -m pytest --durations=20 "$@"
 else
   # The modules outside tests/browser mostly wait on sockets, timers and processes: two
-  # workers (pytest-xdist) halve their time, and the other Pythons' fast tests run beside
-  # them (about 60 % of two cores in all, where each part alone leaves most of them idle).
-  # The browser tests then have the machine to themselves, one at a time, as their
-  # timings expect.
+  # workers (pytest-xdist) halve their time. The browser tests then have the machine to
+  # themselves, one at a time, as their timings expect.
   start_phase "not browser"
   python3 -m pytest --durations=20 -n 2 --ignore=tests/browser
-  start_phase "other Pythons"
-  finish_other_pythons
   start_phase "browser"
   python3 -m pytest --durations=20 tests/browser
 fi
