@@ -3,6 +3,7 @@ and ``nbconference serve`` says in one line which package to install when it is 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -10,12 +11,13 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from nbconference.server.config import SignalingSettings
 from nbconference.server.janus import JanusClient
 from nbconference.server.standalone import start_server
 from support.client import Client, connect_url
-from support.janus import loopback_config, needs_janus
+from support.janus import JANUS, JANUS_GATE, loopback_config, needs_janus
 from support.polling import eventually
 from support.processes import free_port, process_alive
 from support.redis_fixtures import TOKEN, start_redis_standalone
@@ -48,6 +50,34 @@ async def test_serve_without_sfu_starts_no_janus() -> None:
         assert running.janus is None
     finally:
         await running.stop()
+
+
+@needs_janus
+async def test_a_join_while_the_sfu_starts_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The server listens before its Janus is up; a room joined meanwhile must not open on
+    the mesh for want of it (with mesh_max_peers 0, every room is on the SFU)."""
+    monkeypatch.setenv("PATH", f"{JANUS_GATE}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("NBC_REAL_JANUS", str(JANUS))
+    monkeypatch.setenv("NBC_JANUS_DELAY", "2")
+    range_ = loopback_config().rtp_port_range
+    server = ServeProcess(
+        *("--sfu", "janus", "--mesh-max-peers", "0", f"--janus-rtp-port-range={range_}"),
+        log_dir=tmp_path,
+    )
+    try:
+        await server.ready()
+        client = Client(await connect_url(server.url_with_token))
+        joining = asyncio.ensure_future(client.join("lab", timeout=30))
+        await asyncio.sleep(0.5)
+        assert "signaling on" not in server.output(), "Janus was up before the join"
+        assert not joining.done(), "the join did not wait for the SFU"
+        welcome = await asyncio.wait_for(joining, 30)
+        assert welcome["media"] == "sfu"
+        client.close()
+    finally:
+        server.stop()
 
 
 @needs_janus

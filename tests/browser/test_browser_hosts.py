@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from support import devices, probes
+from support import devices
 from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import Participant
 from support.polling import wait_until
-from support.probes import CONFERENCE_JS
+from support.probes import CONFERENCE_JS, voice_flows
 from support.timeouts import TIMEOUT
 
 # What a page shows of hosts: the tags on its tiles, its host menus, its host buttons,
@@ -50,18 +50,6 @@ SINK_JS = f"""(id) => {{
 def hosts(person: Participant) -> dict[str, Any]:
     shown: dict[str, Any] = person.js(HOSTS_JS)
     return shown
-
-
-def audio_packets(receiver: Participant, sender: Participant) -> int:
-    got = probes.media(receiver).get(sender.peer_id)
-    return got.audio_packets if got else 0
-
-
-def voice_flows(receiver: Participant, sender: Participant, over: float = 1.0) -> bool:
-    """Whether ``receiver`` gets new audio packets from ``sender`` within ``over`` s."""
-    before = audio_packets(receiver, sender)
-    time.sleep(over)
-    return audio_packets(receiver, sender) > before
 
 
 def test_a_host_mutes_and_removes_and_nobody_else_may(meeting: Meeting) -> None:

@@ -35,6 +35,8 @@ from support.mesh import (
 )
 from support.pages import Participant, chromium_args, launch_chromium
 from support.polling import wait_until
+from support.probes import voice_flows
+from support.timeouts import TIMEOUT
 
 pytestmark = needs_janus
 
@@ -86,7 +88,9 @@ def kernel_vias(person: Participant) -> bool:
     return bool(vias) and set(vias) == {"sfu"}
 
 
-def test_the_third_join_moves_the_room_to_the_sfu_and_video_goes_on(meeting: Meeting) -> None:
+def test_the_third_join_moves_the_room_to_the_sfu_where_a_hosts_mute_holds(
+    meeting: Meeting,
+) -> None:
     room = meeting.room()
     ada, bob = open_people(meeting, room, ["ada", "bob"])
     wait_for_full_mesh([ada, bob])
@@ -118,6 +122,24 @@ def test_the_third_join_moves_the_room_to_the_sfu_and_video_goes_on(meeting: Mee
     assert all(seconds <= MAX_FREEZE_S for seconds in freezes.values()), (freezes, stories)
     # Still exactly one publisher and one subscriber each: no mesh link came back.
     assert [probes.connected_connections(p) for p in people] == [2, 2, 2]
+
+    # A host's mute holds on the SFU (Janus' moderate): Cy's voice stops reaching both
+    # others until Cy's own button brings it back. Ada's kernel acts as the server's
+    # owner, a host by right.
+    others = [ada, bob]
+    for other in others:
+        wait_until(lambda o=other: voice_flows(o, cy), TIMEOUT, f"Cy's voice at {other.name}'s")
+    ada.run(f"await w.mute({cy.peer_id!r}, microphone=True)")
+    for other in others:
+        wait_until(
+            lambda o=other: not voice_flows(o, cy), TIMEOUT, f"Cy's voice to stop at {other.name}'s"
+        )
+    assert not any(voice_flows(o, cy, over=1.5) for o in others)
+    cy.page.locator('.nbc-button[data-action="microphone"]').click()
+    for other in others:
+        wait_until(
+            lambda o=other: voice_flows(o, cy), TIMEOUT, f"Cy's voice back at {other.name}'s"
+        )
 
 
 def receives_the_top_layer(

@@ -6,6 +6,7 @@ Everything goes through the test hook the widget always installs,
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,19 @@ def media(participant: Participant) -> dict[str, PeerMedia]:
             via=entry["via"],
         )
     return result
+
+
+def audio_packets(receiver: Participant, sender: Participant) -> int:
+    """The audio packets ``receiver`` got from ``sender`` so far (mesh or SFU)."""
+    got = media(receiver).get(sender.peer_id)
+    return got.audio_packets if got else 0
+
+
+def voice_flows(receiver: Participant, sender: Participant, over: float = 1.0) -> bool:
+    """Whether ``receiver`` gets new audio packets from ``sender`` within ``over`` s."""
+    before = audio_packets(receiver, sender)
+    time.sleep(over)
+    return audio_packets(receiver, sender) > before
 
 
 def _sent(stream: dict[str, Any] | None) -> Sent | None:

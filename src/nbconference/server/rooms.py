@@ -86,6 +86,10 @@ class RoomRegistry(LobbyDoors):
         self.joins_per_second = self.limits.joins_per_minute / 60
         # The SFU plane, when sfu = "janus" and a Janus runs (see janus/pool.py).
         self.sfu: JanusPool | None = None
+        # Set while the SFU plane starts (janus/own.py): the server may listen before it
+        # is in place, and a join that comes meanwhile waits for it, so that no room opens
+        # on the mesh for want of an SFU that is merely not up yet.
+        self.sfu_starting: asyncio.Event | None = None
 
     def use_turn(self, turn: TurnSettings | None, ice_transport_policy: str = "all") -> None:
         """Give every peer TURN credentials of its own (None: only ``ice_servers``), and
@@ -127,6 +131,8 @@ class RoomRegistry(LobbyDoors):
         newcomer that is no host gets ``waiting`` instead, and waits in the lobby
         (lobby.py); its peer is returned all the same.
         """
+        if self.sfu_starting is not None:
+            await self.sfu_starting.wait()
         await self.access.admit(msg.room, user)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:

@@ -3,6 +3,7 @@ serve`` starts for itself, or over the existing instances of ``janus_urls``."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from .config import JanusConfig
@@ -70,6 +71,17 @@ async def start_janus(registry: RoomRegistry, settings: SignalingSettings) -> Ja
     stops it)."""
     if settings.sfu != "janus":
         return None
+    # Joins wait until the plane is in place (or failed to start): see RoomRegistry.
+    registry.sfu_starting = asyncio.Event()
+    try:
+        return await _start_plane_of(registry, settings)
+    finally:
+        registry.sfu_starting.set()
+
+
+async def _start_plane_of(
+    registry: RoomRegistry, settings: SignalingSettings
+) -> JanusProcess | None:
     if settings.janus_urls:
         registry.sfu = await open_instances(
             list(settings.janus_urls),
