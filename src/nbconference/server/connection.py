@@ -296,7 +296,7 @@ class SignalingConnection(WebSocketHandler):
     def grants(self) -> Grants:
         """What this socket may open beyond who it is, as the server that authenticated
         it says (on a JupyterHub, its token's ``access:servers`` scopes): read by the
-        entry check alone, never shown to peers. None here."""
+        entry check alone, never shown to peers. Nothing, here."""
         return NO_GRANTS
 
     async def _join(self, msg: Join) -> None:

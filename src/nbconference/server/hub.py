@@ -8,7 +8,9 @@ every request under ``/services/NAME/``. There it serves:
 - ``{prefix}nbconference/signal``: the signaling socket. A browser shows the service's
   OAuth cookie (same origin as the Hub, so its pages reach it), a kernel or a KernelPeer
   its server's Hub API token (``Authorization: token ...``), which names the server's
-  owner. Each socket is stamped with the Hub's user: name and groups.
+  owner. Each socket is stamped with the Hub's user: name and groups. The servers the
+  Hub lets that user open (their token's ``access:servers`` scopes) go with the socket
+  to the entry check of users' rooms (:class:`HubOwnedRooms`), never into the stamp.
 - ``{prefix}login``: the end of the OAuth flow for a page. A WebSocket cannot follow the
   flow's redirects, so the page loads this in a hidden frame first; it answers the page
   with a ``postMessage`` once the cookie is set.
