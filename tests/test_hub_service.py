@@ -12,7 +12,14 @@ import pytest
 
 from nbconference.__main__ import main
 from nbconference.protocol import owner_tag, room_owner_tag, valid_room
-from nbconference.server.hub import HubMisconfigured, HubService, hub_stamp, read_or_make_secret
+from nbconference.server.hub import (
+    HubMisconfigured,
+    HubService,
+    HubUser,
+    granted_owners,
+    hub_stamp,
+    read_or_make_secret,
+)
 
 SERVICE_ENVIRONMENT = {
     "JUPYTERHUB_SERVICE_NAME": "nbconference",
@@ -63,6 +70,45 @@ def test_a_hub_user_is_stamped_with_name_and_groups_and_a_service_is_nobody() ->
     assert stamp["groups"] == ["admins", "teachers"]
     assert "groups" not in (hub_stamp({"name": "bob", "groups": []}) or {})
     assert hub_stamp({"kind": "service", "name": "announcements"}) is None
+
+
+def test_a_hub_users_access_to_servers_is_kept_apart_from_their_stamp() -> None:
+    model = {
+        "kind": "user",
+        "name": "tess",
+        "groups": [],
+        "scopes": [
+            "access:servers!user=tess",
+            "access:servers!user=ada",
+            "access:services!service=nbconference",
+            "read:users:name!user=tess",
+            "access:serversx",
+        ],
+    }
+    user = HubUser.from_model(model)
+    assert user is not None
+    assert user.grants == {"access:servers!user=tess", "access:servers!user=ada"}
+    assert "scopes" not in user.stamp and "access:servers!user=ada" not in str(user.stamp)
+    assert HubUser.from_model({"name": "bob"}) == HubUser(hub_stamp({"name": "bob"}) or {})
+    assert (
+        HubUser.from_model({"kind": "service", "name": "x", "scopes": ["access:servers"]}) is None
+    )
+
+
+def test_access_to_servers_names_owners_by_user_server_or_group_or_everyone() -> None:
+    grants = {
+        "access:servers!user=tess",
+        "access:servers!server=ada/",
+        "access:servers!server=Ada.L/lab",
+        "access:servers!group=pupils",
+        "access:servers!server=/nobody",
+    }
+    every, tags, groups = granted_owners(frozenset(grants))
+    assert not every
+    assert tags == {owner_tag("tess"), owner_tag("ada"), owner_tag("Ada.L")}
+    assert groups == {"pupils"}
+    assert granted_owners(frozenset({"access:servers"}))[0]
+    assert granted_owners(frozenset()) == (False, frozenset(), frozenset())
 
 
 def test_owner_tags_name_one_user_each_and_make_valid_room_names() -> None:

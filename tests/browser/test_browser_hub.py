@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Error
 
 from nbconference.client.socket import SignalingError, SignalingSocket
-from support.hub import SERVICE, Hub, HubUserServer, running_hub
+from support.hub import SERVICE, SERVICE_SCOPES, Hub, HubUserServer, running_hub
 from support.meeting import wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh
 from support.pages import TEST_HOOKS_JS, VIEWPORT, Participant, begin_open, finish_open
@@ -44,8 +44,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Iterato
     folder = tmp_path_factory.mktemp("hub")
     rules = [{"rooms": "staff-*", "allow": ["group:teachers"]}]
     service_args = ["--redis", redis.url, "--room-access", json.dumps(rules)]
-    users, groups = ["ada", "bob", "carol"], {"teachers": ["ada"]}
-    with running_hub(folder, users, groups=groups, service_args=service_args) as running:
+    users, groups = ["ada", "bob", "carol", "dan"], {"teachers": ["ada"]}
+    # Everyone may find the service; all but dan may use it.
+    see = [f"read:services!service={SERVICE}", f"list:services!service={SERVICE}"]
+    use = {"name": "use-nbconference", "scopes": list(SERVICE_SCOPES), "users": users[:3]}
+    with running_hub(folder, users, groups, service_args, roles=[use], user_scopes=see) as running:
         yield running
 
 
@@ -221,3 +224,32 @@ def test_two_replicas_of_the_service_hold_one_room_through_redis(hub: Hub) -> No
     assert [peer["user"]["username"] for peer in listed] == ["ada"], listed
     assert joined["type"] == "peer-joined", joined
     assert joined["peer"]["user"]["username"] == "bob", joined
+
+
+def test_a_user_the_hub_does_not_let_use_the_service_is_told_why_at_once(
+    browser: Browser, hub: Hub
+) -> None:
+    """dan's kernel finds the service, but the Hub refuses his page's sign-in (he lacks
+    ``access:services!service=nbconference``; its refusal is a page the Hub does not let
+    be framed): the page says so well before the sign-in's time limit (20 s), names the
+    page that shows the Hub's reason, and joins nothing."""
+    server = hub.start_server("dan")
+    notebook = write_notebook(server, "call.ipynb", widget_cells(ROOM, "dan"))
+    context = signed_in(browser, hub, "dan")
+    person = begin_open(browser, server, notebook, "dan", context=context)
+    try:
+        finish_open(person)
+        person.page.locator(".nbc-root .nbc-status").first.wait_for(timeout=TIMEOUT * 1000)
+        said = wait_until(
+            lambda: status_text(person) if "did not sign you in" in status_text(person) else "",
+            15,  # the sign-in's time limit is 20 s
+            "the page to say the Hub refused the sign-in",
+        )
+        assert "does not let you use nbconference" in said, said
+        assert f"/services/{SERVICE}/login" in said, said
+        assert wait_until(lambda: person.value("w.status") == "error", TIMEOUT, "w.status")
+        assert "did not sign you in" in person.value("w.error")
+    finally:
+        person.close()
+        with contextlib.suppress(Error):
+            context.close()

@@ -6,12 +6,14 @@ Seen to work with JupyterHub 6.1 (see ../shared/TESTING.md on these machines).
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import secrets
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +36,9 @@ SERVICE_SCOPES = [
     f"read:services!service={SERVICE}",
     f"list:services!service={SERVICE}",
 ]
+# The most a browser's token for the service may carry (intersected with the user's own):
+# who the user is, and which servers the Hub lets them open.
+SERVICE_OAUTH_SCOPES = ["read:users:groups!user", "read:users:name!user", "access:servers"]
 LAB_ARGS = [
     "--allow-root",
     "--LabApp.news_url=None",
@@ -137,6 +142,39 @@ class Hub:
         """A new Hub API token of ``user`` (all the user's own permissions)."""
         return str(self.api("POST", f"users/{user}/tokens", {"note": "tests"})["token"])
 
+    def oauth_token(self, user: str) -> str:
+        """The token a browser of ``user``'s holds for the service once signed in (what
+        its cookie carries): sign in to the Hub, ask the Hub to authorize the service,
+        and exchange the code, as the service does in its OAuth callback."""
+        cookies = http.cookiejar.CookieJar()
+        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies), _StayHere())
+        login = f"{self.url}hub/login?next=%2Fhub%2Fhome"
+        jar.open(login, timeout=30).read()
+        xsrf = next(cookie.value for cookie in cookies if cookie.name == "_xsrf")
+        form = {"username": user, "password": "any", "_xsrf": xsrf or ""}
+        _location(jar, login, urllib.parse.urlencode(form).encode())
+        redirect_uri = f"/services/{SERVICE}/oauth_callback"
+        query = {
+            "client_id": f"service-{SERVICE}",
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "state": secrets.token_hex(8),
+        }
+        callback = _location(
+            jar, f"{self.url}hub/api/oauth2/authorize?{urllib.parse.urlencode(query)}"
+        )
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query)["code"][0]
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": f"service-{SERVICE}",
+            "client_secret": self.service_token,
+            "redirect_uri": redirect_uri,
+        }
+        data = urllib.parse.urlencode(exchange).encode()
+        with urllib.request.urlopen(f"{self.url}hub/api/oauth2/token", data, timeout=30) as answer:
+            return str(json.loads(answer.read())["access_token"])
+
     def service(self) -> dict[str, Any]:
         model: dict[str, Any] = self.api("GET", f"services/{SERVICE}")
         return model
@@ -154,6 +192,24 @@ class Hub:
             page.close()
 
 
+class _StayHere(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: a redirect is answered as the error it is (see _location)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _location(opener: urllib.request.OpenerDirector, url: str, data: bytes | None = None) -> str:
+    """Where the Hub redirects a request to ``url`` (a redirect is expected)."""
+    try:
+        with opener.open(url, data, timeout=30) as response:
+            raise AssertionError(f"{url} answered {response.status}, not a redirect")
+    except urllib.error.HTTPError as redirect:
+        if redirect.code not in (301, 302, 303, 307):
+            raise
+        return str(redirect.headers["Location"])
+
+
 def hub_config(
     port: int,
     base_dir: Path,
@@ -163,8 +219,11 @@ def hub_config(
     service_args: Sequence[str],
     api_port: int,
     service_token: str,
+    roles: Sequence[Mapping[str, Any]] = (),
+    user_scopes: Sequence[str] = SERVICE_SCOPES,
 ) -> str:
-    """The jupyterhub_config.py of a test Hub."""
+    """The jupyterhub_config.py of a test Hub, with ``roles`` beside its own, and
+    ``user_scopes`` for every user (``extra_user_scopes``)."""
     service_port = free_port()
     service = {
         "name": SERVICE,
@@ -173,7 +232,7 @@ def hub_config(
         "command": [sys.executable, "-m", "nbconference", "serve", *service_args],
         "cwd": str(base_dir),
         "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": ["read:users:groups!user", "read:users:name!user"],
+        "oauth_client_allowed_scopes": SERVICE_OAUTH_SCOPES,
     }
     roles = [
         {
@@ -189,9 +248,17 @@ def hub_config(
         },
         {
             "name": "tests-admin",
-            "scopes": ["admin:users", "admin:servers", "tokens", "read:services", "shares"],
+            "scopes": [
+                "admin:users",
+                "admin:servers",
+                "tokens",
+                "read:services",
+                "shares",
+                "groups",
+            ],
             "services": ["tests"],
         },
+        *roles,
     ]
     settings = {
         "JupyterHub.ip": "127.0.0.1",
@@ -217,7 +284,7 @@ def hub_config(
             "read:users:name!user",
             *SERVICE_SCOPES,
         ],
-        "JupyterHub.extra_user_scopes": SERVICE_SCOPES,
+        "JupyterHub.extra_user_scopes": list(user_scopes),
         "JupyterHub.load_groups": {name: {"users": list(users)} for name, users in groups.items()},
         "JupyterHub.services": [service, {"name": "tests", "api_token": admin_token}],
         "JupyterHub.load_roles": roles,
@@ -237,9 +304,13 @@ def running_hub(
     users: Sequence[str],
     groups: Mapping[str, Sequence[str]] | None = None,
     service_args: Sequence[str] = (),
+    roles: Sequence[Mapping[str, Any]] = (),
+    user_scopes: Sequence[str] = SERVICE_SCOPES,
 ) -> Iterator[Hub]:
     """Start a JupyterHub with nbconference as its service (``service_args`` go to its
-    ``nbconference serve``) and a home for each of ``users``; stop it all on exit."""
+    ``nbconference serve``), a home for each of ``users``, ``roles`` (JupyterHub's
+    ``load_roles``) beside its own, and ``user_scopes`` for every user (by default, what
+    using the service takes); stop it all on exit."""
     base_dir.mkdir(parents=True, exist_ok=True)
     for user in users:
         home = base_dir / "home" / user
@@ -251,7 +322,16 @@ def running_hub(
     config = base_dir / "jupyterhub_config.py"
     config.write_text(
         hub_config(
-            port, base_dir, admin_token, users, groups or {}, service_args, api_port, service_token
+            port,
+            base_dir,
+            admin_token,
+            users,
+            groups or {},
+            service_args,
+            api_port,
+            service_token,
+            roles,
+            user_scopes,
         )
     )
     log_path = base_dir / "jupyterhub.log"

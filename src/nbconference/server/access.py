@@ -22,6 +22,11 @@ GROUP_PREFIX = "group:"
 RULE_KEYS = ("rooms", "allow", "hosts")
 
 Identity = Mapping[str, Any]
+# What a socket may open beyond who it is, as the server that authenticated it says: on a
+# JupyterHub, the ``access:servers`` scopes of its token. Only the entry check reads them;
+# they are never part of the identity stamp that others see.
+Grants = frozenset[str]
+NO_GRANTS: Grants = frozenset()
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,9 @@ class OwnedRooms(Protocol):
     """Who, besides its owner, may enter a room of one user's: on a JupyterHub, those the
     Hub lets open the owner's server (see :mod:`.hub`)."""
 
-    async def may_enter(self, tag: str, identity: Identity) -> bool:
-        """Whether ``identity`` owns the rooms of owner tag ``tag`` or may use them."""
+    async def may_enter(self, tag: str, identity: Identity, grants: Grants) -> bool:
+        """Whether ``identity``, showing ``grants``, owns the rooms of owner tag ``tag``
+        or may use them."""
 
 
 class RoomAccess:
@@ -131,14 +137,14 @@ class RoomAccess:
         who = self.who(identity)
         return self.owner is not None and who is not None and who.get("username") == self.owner
 
-    async def admit(self, room: str, identity: Identity | None) -> None:
+    async def admit(self, room: str, identity: Identity | None, grants: Grants = NO_GRANTS) -> None:
         """Raise ``not-allowed`` unless ``identity`` may enter ``room``: a room of one
-        user's (``"<owner tag>~..."``) where this server keeps them (:class:`OwnedRooms`),
-        then the rules (:meth:`check`)."""
+        user's (``"<owner tag>~..."``) where this server keeps them (:class:`OwnedRooms`,
+        which weighs the socket's ``grants``), then the rules (:meth:`check`)."""
         tag = room_owner_tag(room)
         if self.owned is not None and tag is not None:
             who = self.who(identity)
-            if who is None or not await self.owned.may_enter(tag, who):
+            if who is None or not await self.owned.may_enter(tag, who, grants):
                 raise ProtocolError(
                     ErrorCode.NOT_ALLOWED,
                     f"room '{room}' is a room of another user's server: only its owner, and "

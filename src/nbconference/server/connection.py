@@ -41,6 +41,7 @@ from ..protocol.sfu import (
     SfuUnpublish,
     SfuUpdate,
 )
+from .access import NO_GRANTS, Grants
 from .framing import BatchedProtocol13
 from .hosts import Actor
 from .limits import RateLimiter
@@ -292,9 +293,17 @@ class SignalingConnection(WebSocketHandler):
         """
         return None
 
+    def grants(self) -> Grants:
+        """What this socket may open beyond who it is, as the server that authenticated
+        it says (on a JupyterHub, its token's ``access:servers`` scopes): read by the
+        entry check alone, never shown to peers. Nothing, here."""
+        return NO_GRANTS
+
     async def _join(self, msg: Join) -> None:
         try:
-            peer = await self.registry.join(self, msg, self.identity(), self.host_token())
+            peer = await self.registry.join(
+                self, msg, self.identity(), self.host_token(), self.grants()
+            )
         except ProtocolError as exc:
             self._refuse(exc)
             return

@@ -35,7 +35,7 @@ from ..protocol import (
     waiting_frame,
     welcome_frame,
 )
-from .access import RoomAccess
+from .access import NO_GRANTS, Grants, RoomAccess
 from .backends.base import (
     Backend,
     BackendUnavailable,
@@ -119,12 +119,15 @@ class RoomRegistry(LobbyDoors):
         msg: Join,
         user: Mapping[str, Any] | None = None,
         host_token: bool = False,
+        grants: Grants = NO_GRANTS,
     ) -> Peer:
         """Admit ``transport`` to a room (or resume its peer) and send it ``welcome``.
 
         ``user`` is who the server authenticated on that socket (an identity stamp), or
         None where it knows nobody; the peer's record carries it, whatever the client says.
         ``host_token``: the socket showed the standalone server's host token (hosts.py).
+        ``grants``: what the socket may open beyond who it is (access.py); the entry check
+        alone reads them, and nothing of them goes into the peer's record.
         A join that ``room_access`` refuses gets ``not-allowed`` before anything reaches
         the backend or the room: nobody there learns of it; so does an identity a host
         removed from the room, with ``banned``, until its ban ends. In a locked room a
@@ -133,7 +136,7 @@ class RoomRegistry(LobbyDoors):
         """
         if self.sfu_starting is not None:
             await self.sfu_starting.wait()
-        await self.access.admit(msg.room, user)
+        await self.access.admit(msg.room, user, grants)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
