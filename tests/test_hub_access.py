@@ -160,3 +160,28 @@ async def test_a_share_of_adas_server_to_a_user_or_their_group_lets_them_in(
             assert not welcome["peer"].get("host")
     finally:
         hub.api("DELETE", "shares/ada/")
+
+
+async def test_bobs_token_can_neither_list_rooms_nor_read_adas_chat(
+    hub: Hub, tokens: dict[str, str]
+) -> None:
+    """The protocol names no room list; a room's chat reaches those in the room alone, and
+    bob is kept out of ada's: nothing of what she wrote reaches his socket."""
+    ada, _ = await join(hub, tokens["ada"])
+    bob = await SignalingSocket.connect(signal_url(hub), tokens["bob"])
+    heard: list[Any] = []
+    try:
+        ada.send({"type": "chat", "text": "the answer is 42"})
+        bob.send({"type": "list-rooms"})
+        heard.append(await asyncio.wait_for(bob.receive(), 10))
+        assert heard[-1]["type"] == "error" and heard[-1]["code"] == "bad-message", heard
+        with pytest.raises(SignalingError) as refusal:
+            await bob.join(ROOM, "bob", STATE)
+        assert refusal.value.code == "not-allowed"
+        bob.send({"type": "ping", "id": "after"})
+        while heard[-1] != {"type": "pong", "id": "after"}:
+            heard.append(await asyncio.wait_for(bob.receive(), 10))
+    finally:
+        await bob.aclose()
+        await ada.aclose()
+    assert "42" not in json.dumps(heard), heard
