@@ -1,0 +1,331 @@
+"""Breakout rooms, run here: a host splits a room into groups for a while, the server
+moves each participant it assigned into the room of its group, and back when the time is
+up or a host ends it (docs/protocol.md, "Breakout rooms").
+
+A move happens on the participant's own socket, without a click: the peer leaves its
+room (the room hears ``peer-left``), the socket gets ``moved`` and a ``welcome`` to the
+other room, with the same peer id, and the other room hears ``peer-joined``. Devices,
+name and a host's mute go along; a raised hand stays behind. Each group room is a room
+of its own: its plane (mesh or SFU) follows its size, and it has no lobby.
+
+Who may enter a group room is decided here: those a host put in that group (by their
+identity, where the socket shows one: a page that reconnects after its grace window),
+the main room's hosts (a visit), and a peer that resumes its place there. Anyone else
+who names a group room, or names one that is not open, gets ``not-allowed``. A group's
+host is only a host of the main room: nobody becomes host of a group by coming first,
+and nobody is promoted there when a host leaves it.
+
+The state of a breakout lives in this process, like the rest of host state: with the
+Redis backend across several servers, a breakout moves only the peers of the server its
+request reached (the others get ``peer-unavailable``), and the other servers know
+nothing of it (see docs/protocol.md, "Hosts").
+
+A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`LobbyDoors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..protocol import (
+    RECORDER_KIND,
+    Breakout,
+    BreakoutRequest,
+    EndBreakout,
+    ErrorCode,
+    Limits,
+    ProtocolError,
+    breakout_room,
+    breakouts_frame,
+    error_frame,
+    is_breakout_room,
+    moved_frame,
+)
+from .backends.base import PeerInfo
+from .hosts import Actor
+from .lobby import LobbyDoors
+from .mailbox import Mailbox
+from .peer import Peer
+
+log = logging.getLogger("nbconference")
+
+Identity = Mapping[str, Any]
+
+
+@dataclass
+class Running:
+    """A breakout of ``main`` under way."""
+
+    main: str
+    # Each group's name and the main room's peer ids a host put in it.
+    groups: dict[str, tuple[str, ...]]
+    # Each group's room.
+    rooms: dict[str, str]
+    ends: float  # time.monotonic()
+    timer: asyncio.TimerHandle | None = None
+    # The group of each identity put in one: a page back after its grace window.
+    by_username: dict[str, str] = field(default_factory=dict)
+
+    def seconds_left(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+
+class BreakoutRooms(LobbyDoors):
+    """The breakouts of the rooms of this process, and the host requests that run them."""
+
+    limits: Limits  # the registry's
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By main room.
+        self.breakouts: dict[str, Running] = {}
+        # Each open group room: its main room and its group.
+        self._group_rooms: dict[str, tuple[str, str]] = {}
+
+    # -- what the registry does (rooms.py) ----------------------------------------------
+
+    def _spawn(self, work: Any) -> None:
+        raise NotImplementedError
+
+    # -- who may enter a group room -----------------------------------------------------
+
+    def main_room(self, room: str) -> str:
+        """The main room of ``room`` when it is an open group room, else ``room``."""
+        found = self._group_rooms.get(room)
+        return found[0] if found is not None else room
+
+    def _check_group(self, room: str, user: Identity | None, host_token: bool) -> None:
+        """Raise ``not-allowed`` unless a new peer of ``user`` may enter ``room`` (any
+        room that is no group room may be entered as far as breakouts go)."""
+        if not is_breakout_room(room):
+            return
+        found = self._group_rooms.get(room)
+        if found is None:
+            raise ProtocolError(
+                ErrorCode.NOT_ALLOWED, f"no breakout group has the room '{room}' now"
+            )
+        main, group = found
+        if host_token or self._by_right(main, user):
+            return  # a host visits
+        username = self._username(user)
+        if username and self.breakouts[main].by_username.get(username) == group:
+            return
+        raise ProtocolError(
+            ErrorCode.NOT_ALLOWED,
+            f"only those a host put in breakout group '{group}' may enter it",
+        )
+
+    def _stamp_host(
+        self, info: dict[str, Any], room: str, user: Identity | None, host_token: bool
+    ) -> None:
+        """In a group room, the main room's hosts host (nobody by coming first)."""
+        if not is_breakout_room(room):
+            super()._stamp_host(info, room, user, host_token)
+        elif info.get("kind") != RECORDER_KIND and (
+            host_token or self._by_right(self.main_room(room), user)
+        ):
+            info["host"] = True
+
+    def _host_left(self, room: str) -> None:
+        # Nobody is promoted in a group, nor in a main room whose hosts may be visiting.
+        if not is_breakout_room(room) and room not in self.breakouts:
+            super()._host_left(room)
+
+    def _drop_room(self, room: str) -> None:
+        # A main room emptied into its groups keeps its lobby (locked, it stays locked).
+        lobby = self.lobbies.get(room) if room in self.breakouts else None
+        super()._drop_room(room)
+        if lobby is not None:
+            self.lobbies[room] = lobby
+
+    def _arrived(self, peer: Peer) -> None:
+        super()._arrived(peer)
+        main = self.main_room(peer.room)
+        if main in self.breakouts:
+            self._deliver_event(peer, self._breakouts_frame(main))
+
+    # -- the requests -----------------------------------------------------------------
+
+    async def breakout_request(self, actor: Actor, msg: BreakoutRequest) -> None:
+        """Carry out ``msg`` for ``actor``, or raise :class:`ProtocolError` (``not-host``
+        for anyone but a host of the main room) and change nothing. A host in a group
+        acts on its main room."""
+        actor = dataclasses.replace(actor, room=self.main_room(actor.room))
+        if isinstance(msg, EndBreakout):
+            self._require_host(actor, "end a breakout")
+            await self.end_breakout(actor.room)
+        elif isinstance(msg, Breakout):
+            self._require_host(actor, "split the room into breakout groups")
+            await self._start(actor.room, self._assign(actor.room, msg), msg.minutes)
+        self._done(actor)
+
+    def _assign(self, main: str, msg: Breakout) -> dict[str, tuple[str, ...]]:
+        """The groups of ``msg`` in ``main``, checked; raises ProtocolError."""
+        if main in self.breakouts:
+            raise ProtocolError(
+                ErrorCode.NOT_ALLOWED,
+                f"room '{main}' is split into breakout groups already: end that breakout first",
+            )
+        if msg.n_groups:
+            return self._deal(main, msg.n_groups)
+        for _, members in msg.groups:
+            for pid in members:
+                self._movable(main, pid)
+        return dict(msg.groups)
+
+    def _movable(self, main: str, pid: str) -> Peer:
+        """The peer ``pid`` of ``main`` that a host may put in a group."""
+        info = self.rooms.get(main, {}).get(pid)
+        if info is None:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PEER, f"no peer '{pid[:40]}' in room '{main}'", peer=pid
+            )
+        if info.get("kind") == RECORDER_KIND:
+            raise ProtocolError(
+                ErrorCode.NOT_ALLOWED,
+                "a recorder stays in the main room: groups are not recorded",
+                peer=pid,
+            )
+        peer = self.local.get(pid)
+        if peer is None or peer.transport is None:
+            where = "is reconnecting" if peer is not None else "is on another server of the room"
+            raise ProtocolError(
+                ErrorCode.PEER_UNAVAILABLE,
+                f"peer '{pid[:40]}' {where}: it cannot be moved now",
+                peer=pid,
+            )
+        return peer
+
+    def _deal(self, main: str, n_groups: int) -> dict[str, tuple[str, ...]]:
+        """``main``'s participants of this server (no hosts, no recorders, nobody
+        reconnecting), dealt in turn into ``group-1`` ... ``group-N``."""
+        people = [
+            pid
+            for pid, info in self.rooms.get(main, {}).items()
+            if info.get("kind") != RECORDER_KIND
+            and info.get("host") is not True
+            and (peer := self.local.get(pid)) is not None
+            and peer.transport is not None
+        ]
+        if len(people) < n_groups:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"room '{main}' has {len(people)} participants to split (hosts and recorders "
+                f"stay): not enough for {n_groups} groups",
+            )
+        return {f"group-{n + 1}": tuple(people[n::n_groups]) for n in range(n_groups)}
+
+    async def _start(self, main: str, groups: dict[str, tuple[str, ...]], minutes: float) -> None:
+        seconds = minutes * 60
+        running = Running(
+            main,
+            groups,
+            {group: breakout_room(main, group) for group in groups},
+            time.monotonic() + seconds,
+        )
+        self.breakouts[main] = running
+        for group, room in running.rooms.items():
+            self._group_rooms[room] = (main, group)
+        running.timer = asyncio.get_running_loop().call_later(seconds, self._time_up, running)
+        for group, members in groups.items():
+            for pid in members:
+                peer = self.local.get(pid)
+                if peer is None or peer.room != main:
+                    continue  # it left meanwhile
+                username = self._username(peer.user)
+                if username:
+                    running.by_username[username] = group
+                await self._move_quietly(peer, running.rooms[group], group, main)
+        self._tell_breakouts(running)
+
+    def _time_up(self, running: Running) -> None:
+        if self.breakouts.get(running.main) is running:
+            self._spawn(self.end_breakout(running.main))
+
+    async def end_breakout(self, main: str) -> None:
+        """Bring everyone in the groups of ``main``'s breakout back (none: nothing)."""
+        running = self.breakouts.pop(main, None)
+        if running is None:
+            return
+        if running.timer is not None:
+            running.timer.cancel()
+        for room in running.rooms.values():
+            self._group_rooms.pop(room, None)
+        for room in running.rooms.values():
+            for pid in list(self.rooms.get(room, {})):
+                peer = self.local.get(pid)
+                if peer is None:
+                    continue
+                if peer.transport is None:
+                    self.leave_now(peer)  # it would resume into a room that is closed
+                    continue
+                await self._move_quietly(peer, main, "", main)
+        self._deliver_to_room(main, breakouts_frame(main, {}, 0).encode())
+
+    # -- moving a peer ----------------------------------------------------------------
+
+    async def _move_quietly(self, peer: Peer, room: str, group: str, main: str) -> None:
+        """Move ``peer``; one that cannot be moved stays and is told why."""
+        try:
+            await self._move(peer, room, group, main)
+        except ProtocolError as refused:
+            log.warning("nbconference: could not move %s to %s: %s", peer.id, room, refused)
+            if peer.transport is not None:
+                frame = error_frame(refused.code, f"could not move you: {refused.message}")
+                peer.transport.send_frame(frame.encode())
+
+    async def _move(self, peer: Peer, room: str, group: str, main: str) -> None:
+        """Move ``peer`` from its room to ``room`` on its own socket, keeping its id.
+        Raises ProtocolError (``room-full``, ...) and leaves it where it was."""
+        transport = peer.transport
+        if transport is None:
+            return
+        state = dict(peer.info.get("state", {}))
+        if "hand" in state:
+            state["hand"] = False  # a raised hand stays in its queue's room
+        info: PeerInfo = {**peer.info, "state": state}
+        info.pop("host", None)
+        moved = Peer(
+            info,
+            room,
+            secrets.token_urlsafe(24),
+            transport,
+            Mailbox(self.limits.max_queued_bytes, self.limits.max_pending_messages),
+            peer.user,
+        )
+        self._stamp_host(info, room, peer.user, peer.info.get("host") is True)
+        moved.forced = dict(peer.forced)
+        info, others = await self._add_member(moved)
+        if peer.transport is not transport or self.local.get(peer.id) is not peer:
+            await self._take_back(room, str(info["id"]))  # it left or dropped meanwhile
+            return
+        transport.send_frame(moved_frame(room, group, main).encode())
+        self.leave_now(peer)
+        peer.transport = None
+        transport.moved(moved)
+        self._settle(moved, info, others)
+        self._admitted(moved)
+
+    # -- telling the rooms --------------------------------------------------------------
+
+    def _breakouts_frame(self, main: str) -> bytes:
+        running = self.breakouts.get(main)
+        if running is None:
+            return breakouts_frame(main, {}, 0).encode()
+        return breakouts_frame(main, running.groups, running.seconds_left()).encode()
+
+    def _tell_breakouts(self, running: Running) -> None:
+        """The main room hears what runs now (each group heard it as it arrived)."""
+        self._deliver_to_room(running.main, self._breakouts_frame(running.main))
+
+    def breakouts_of(self, room: str) -> dict[str, list[str]]:
+        """The groups of the breakout of ``room`` (its main room), ``{}`` when none runs."""
+        running = self.breakouts.get(self.main_room(room))
+        return {} if running is None else {g: list(p) for g, p in running.groups.items()}
