@@ -3,6 +3,7 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
+import { BreakoutWatch } from "./breakout.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
@@ -20,9 +21,11 @@ import {
   SERVER,
   SFU_SERVER,
   admitMessage,
+  breakoutMessage,
   chatMessage,
   denyMessage,
   describeError,
+  endBreakoutMessage,
   endCallMessage,
   joinMessage,
   lockMessage,
@@ -61,7 +64,7 @@ import { Timeline } from "./timeline.js";
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
  *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost" |
- *   "setLocked" | "admit" | "deny">} ConferenceView
+ *   "setLocked" | "admit" | "deny" | "breakout" | "endBreakout">} ConferenceView
  *   all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
@@ -153,6 +156,8 @@ export class Conference extends EventTarget {
   #mutedBy = { microphone: "", camera: "" };
   /** the lobby of a locked room, as the server shows it to a page that may run it */
   #lobby = new LobbyWatch(() => this.#changed());
+  /** a breakout of our room: our group and the countdown (breakout.js) */
+  #breakout = new BreakoutWatch(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -236,6 +241,7 @@ export class Conference extends EventTarget {
       ),
       hostMute: hostMuteText(this.#mutedBy),
       lobby: this.#lobby.snapshot(this.#id !== "" && this.#hosts.has(this.#id)),
+      breakout: this.#breakout.snapshot(),
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
@@ -594,6 +600,33 @@ export class Conference extends EventTarget {
     this.#signaling?.send(locked ? lockMessage() : unlockMessage());
   }
 
+  /**
+   * Split the room into breakout groups for `minutes`: named groups of peer ids, or
+   * `n_groups` the server deals.
+   * @param {{ groups?: Record<string, string[]>, n_groups?: number }} split
+   * @param {number} [minutes]
+   */
+  breakout(split, minutes) {
+    this.#signaling?.send(breakoutMessage(split, minutes));
+  }
+
+  /** Bring everyone back from the breakout groups now. */
+  endBreakout() {
+    this.#signaling?.send(endBreakoutMessage());
+  }
+
+  /**
+   * The server moves us to a breakout group, or back: our welcome to that room follows
+   * on this socket (planes start over with its members; devices stay), and a reconnect
+   * rejoins that room.
+   * @param {import("./protocol.js").MovedFrame} frame
+   */
+  #onMoved(frame) {
+    this.#room = frame.room;
+    this.#lobby.clear();
+    this.#breakout.moved(frame);
+  }
+
   /** Let someone waiting in the lobby in. @param {string} peerId */
   admit(peerId) {
     this.#signaling?.send(admitMessage(peerId));
@@ -888,6 +921,12 @@ export class Conference extends EventTarget {
       case SERVER.LOBBY:
         this.#lobby.heard(frame);
         break;
+      case SERVER.MOVED:
+        this.#onMoved(frame);
+        break;
+      case SERVER.BREAKOUTS:
+        this.#breakout.heard(frame);
+        break;
       case SERVER.MUTED:
         this.#onMuted(frame);
         break;
@@ -1005,6 +1044,7 @@ export class Conference extends EventTarget {
     this.#hand = false;
     this.#hosts = new Set();
     this.#lobby.clear();
+    this.#breakout.clear();
     this.#mutedBy = { microphone: "", camera: "" };
     this.#stats = {};
     this.#consent.clearRequests();

@@ -101,11 +101,15 @@ class BreakoutRooms(LobbyDoors):
         found = self._group_rooms.get(room)
         return found[0] if found is not None else room
 
-    def _check_group(self, room: str, user: Identity | None, host_token: bool) -> None:
-        """Raise ``not-allowed`` unless a new peer of ``user`` may enter ``room`` (any
-        room that is no group room may be entered as far as breakouts go)."""
+    def _check_group(self, room: str, user: Identity | None, host_token: bool, kind: str) -> None:
+        """Raise ``not-allowed`` unless a new peer of ``user`` (of ``kind``) may enter
+        ``room`` (any room that is no group room may be entered as far as breakouts go)."""
         if not is_breakout_room(room):
             return
+        if kind == RECORDER_KIND:
+            raise ProtocolError(
+                ErrorCode.NOT_ALLOWED, "a recorder stays in the main room: groups are not recorded"
+            )
         found = self._group_rooms.get(room)
         if found is None:
             raise ProtocolError(

@@ -137,7 +137,7 @@ class RoomRegistry(BreakoutRooms):
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
-        self._check_group(msg.room, user, host_token)
+        self._check_group(msg.room, user, host_token, msg.kind)
         self._check_ban(self.main_room(msg.room), user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
