@@ -19,7 +19,8 @@ def test_the_page_follows_its_group_and_counts_down() -> None:
         const watch = new b.BreakoutWatch(() => (changes += 1));
         const groups = {{ "group-a": ["me", "you"], "group-b": ["them"] }};
         const before = watch.snapshot();
-        watch.moved({{ type: "moved", room: "lab.breakout.group-a", group: "group-a", main: "lab" }});
+        const room = "lab.breakout.group-a";
+        watch.moved({{ type: "moved", room, group: "group-a", main: "lab" }});
         watch.heard({{ type: "breakouts", main: "lab", groups, seconds_left: 462 }});
         const inGroup = watch.snapshot();
         const said = b.breakoutText(inGroup, inGroup.endsAt - 462000);
