@@ -6,7 +6,8 @@
 //
 // - BreakoutWatch (one per call): our group, the groups, and when the breakout ends;
 // - breakoutBanner (per view): "In group-a (breakout, 7:42 left)", a countdown on every
-//   page of the room, and "End breakout now" for a host.
+//   page of the room, and for a host "Visit" each group, "Back to the main room" and
+//   "End breakout now".
 import { h } from "./tiles.js";
 
 /**
@@ -104,9 +105,8 @@ export function breakoutText(breakout, now = Date.now()) {
 
 /**
  * The banner of a view: shown while a breakout of the room runs, its countdown ticking
- * once a second (until the breakout ends or the view is gone), with "End breakout now"
- * on a host's page.
- * @param {{ endBreakout: () => void }} actions
+ * once a second (until the breakout ends or the view is gone), with a host's buttons.
+ * @param {{ endBreakout: () => void, visit: (group: string) => void }} actions
  */
 export function breakoutBanner(actions) {
   const el = h("div", "nbc-breakout");
@@ -121,7 +121,20 @@ export function breakoutBanner(actions) {
     end.disabled = true; // once: the server's frames take the banner away
     actions.endBreakout();
   });
-  el.append(text, end);
+  const visits = h("span", "nbc-breakout-visits");
+  /** the groups the visit buttons are for, joined */
+  let visitsFor = "";
+  /** @param {string} group  "" for the main room */
+  const visitButton = (group) => {
+    const b = /** @type {HTMLButtonElement} */ (h("button", "nbc-button nbc-small"));
+    b.type = "button";
+    b.dataset.action = "visit-group";
+    b.dataset.group = group;
+    b.textContent = group ? `Visit ${group}` : "Back to the main room";
+    b.addEventListener("click", () => actions.visit(group));
+    return b;
+  };
+  el.append(text, visits, end);
   /** @type {Readonly<BreakoutSnapshot> | null} */
   let shown = null;
   /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -143,10 +156,19 @@ export function breakoutBanner(actions) {
       el.hidden = shown === null;
       el.dataset.group = shown?.group ?? "";
       end.hidden = !c.local.host || !shown;
+      visits.hidden = end.hidden;
       if (!shown) {
         end.disabled = false;
         text.textContent = "";
         return;
+      }
+      const groups = Object.keys(shown.groups);
+      if (groups.join(" ") !== visitsFor) {
+        visitsFor = groups.join(" ");
+        visits.replaceChildren(...["", ...groups].map(visitButton));
+      }
+      for (const b of /** @type {HTMLButtonElement[]} */ ([...visits.children])) {
+        b.hidden = b.dataset.group === shown.group;
       }
       const said = breakoutText(shown);
       if (text.textContent !== said) text.textContent = said;

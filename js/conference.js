@@ -27,6 +27,7 @@ import {
   describeError,
   endBreakoutMessage,
   endCallMessage,
+  visitMessage,
   joinMessage,
   lockMessage,
   lowerHandMessage,
@@ -64,7 +65,7 @@ import { Timeline } from "./timeline.js";
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
  *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost" |
- *   "setLocked" | "admit" | "deny" | "breakout" | "endBreakout">} ConferenceView
+ *   "setLocked" | "admit" | "deny" | "breakout" | "endBreakout" | "visit">} ConferenceView
  *   all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
@@ -613,6 +614,11 @@ export class Conference extends EventTarget {
   /** Bring everyone back from the breakout groups now. */
   endBreakout() {
     this.#signaling?.send(endBreakoutMessage());
+  }
+
+  /** Visit a breakout group (a host), or go back to the main room (""). @param {string} group */
+  visit(group) {
+    this.#signaling?.send(visitMessage(group));
   }
 
   /**

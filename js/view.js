@@ -91,7 +91,10 @@ export function renderView(el, conference) {
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
   const hostMute = hostMuteNotice();
   const waiting = waitingNotice();
-  const breakout = breakoutBanner({ endBreakout: () => conference.endBreakout() });
+  const breakout = breakoutBanner({
+    endBreakout: () => conference.endBreakout(),
+    visit: (group) => conference.visit(group),
+  });
   const lobby = lobbyPanel({
     admit: (peerId) => conference.admit(peerId),
     deny: (peerId) => conference.deny(peerId),

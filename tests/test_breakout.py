@@ -299,6 +299,41 @@ async def test_an_identity_a_host_put_in_a_group_may_rejoin_it_and_no_other(
     await moved(alan, "lab", "")
 
 
+async def test_a_host_visits_a_group_and_comes_back(standalone_connect: Connect) -> None:
+    host, bob, cy = await class_of(standalone_connect, "Bob", "Cy")
+    await host.send({"type": "visit", "group": "g1", "request": "r0"})
+    assert "no breakout" in (await refused(host, "r0", "not-allowed"))["message"]
+    groups = {"g1": [bob.id], "g2": [cy.id]}
+    await host.send({"type": "breakout", "groups": groups, "request": "r1"})
+    await answered(host, "r1", "breakouts")
+    await moved(bob, G1, "g1")
+    await moved(cy, G2, "g2")
+    await bob.send({"type": "visit", "group": "g2", "request": "r2"})
+    await refused(bob, "r2")
+    await host.send({"type": "visit", "group": "nope", "request": "r3"})
+    assert "no group 'nope'" in (await refused(host, "r3", "bad-message"))["message"]
+
+    # The host moves itself into g1: Bob sees it come, and it hosts there.
+    await host.send({"type": "visit", "group": "g1", "request": "r4"})
+    welcome = await moved(host, G1, "g1")
+    assert welcome["peer"]["host"] is True and [p["id"] for p in welcome["peers"]] == [bob.id]
+    await host.next_of("done", request="r4")
+    assert (await bob.next_of("peer-joined"))["peer"]["id"] == host.id
+    # On to g2, then back to the main room.
+    await host.send({"type": "visit", "group": "g2", "request": "r5"})
+    welcome = await moved(host, G2, "g2")
+    assert [p["id"] for p in welcome["peers"]] == [cy.id]
+    assert (await bob.next_of("peer-left"))["id"] == host.id
+    await host.send({"type": "visit", "group": "", "request": "r6"})
+    welcome = await moved(host, "lab", "")
+    assert welcome["peers"] == []
+    await host.next_of("done", request="r6")
+    # The breakout goes on meanwhile; its end brings Bob and Cy back to the host.
+    await host.send({"type": "end-breakout", "request": "r7"})
+    for client in (bob, cy):
+        await moved(client, "lab", "")
+
+
 # -- from Python ---------------------------------------------------------------------------
 
 

@@ -249,6 +249,8 @@ def test_the_breakout_frames_agree(js: dict[str, Any]) -> None:
             p.breakoutMessage({{ groups: {{ "group-a": ["p1", "p2"], "b": ["p3"] }} }}, 5),
             p.breakoutMessage({{ n_groups: 3 }}),
             p.endBreakoutMessage(),
+            p.visitMessage("group-a"),
+            p.visitMessage(""),
           ],
         }}));
         """
@@ -271,12 +273,16 @@ def test_the_breakout_frames_agree(js: dict[str, Any]) -> None:
         protocol.Breakout((("group-a", ("p1", "p2")), ("b", ("p3",))), 0, 5.0),
         protocol.Breakout((), 3, protocol.DEFAULT_BREAKOUT_MINUTES),
         protocol.EndBreakout(),
+        protocol.Visit("group-a"),
+        protocol.Visit(""),
     ]
     # What the Python client builds is what the page builds.
     assert [
         protocol.breakout_message({"group-a": ["p1", "p2"], "b": ["p3"]}, minutes=5),
         protocol.breakout_message(n_groups=3),
         protocol.end_breakout_message(),
+        protocol.visit_message("group-a"),
+        protocol.visit_message(""),
     ] == result["built"]
 
 

@@ -3,7 +3,8 @@
 // groups for a while. The server moves each participant it assigned on its own socket:
 // `moved` (the room we are in from now on), then a welcome to that room with our id.
 // `breakouts` tells the main room and every group what runs: the groups and the seconds
-// left (`{}` and 0 once it ended). Both requests are a host's: `not-host` for anyone else.
+// left (`{}` and 0 once it ended). A host moves itself to a group (`visit`) and back ("").
+// The three requests are a host's: `not-host` for anyone else.
 
 import { CLIENT, SERVER } from "./names.js";
 import { isObject } from "./read.js";
@@ -21,7 +22,8 @@ export const DEFAULT_BREAKOUT_MINUTES = 10;
 /**
  * @typedef {{ type: typeof CLIENT.BREAKOUT, minutes: number, groups?: Record<string, string[]>, n_groups?: number }} BreakoutFrame
  * @typedef {{ type: typeof CLIENT.END_BREAKOUT }} EndBreakoutFrame
- * @typedef {BreakoutFrame | EndBreakoutFrame} BreakoutRequestFrame
+ * @typedef {{ type: typeof CLIENT.VISIT, group: string }} VisitFrame
+ * @typedef {BreakoutFrame | EndBreakoutFrame | VisitFrame} BreakoutRequestFrame
  *
  * @typedef {object} MovedFrame  the server moves us: our welcome to `room` follows
  * @property {typeof SERVER.MOVED} type
@@ -55,6 +57,11 @@ export function breakoutMessage(split, minutes = DEFAULT_BREAKOUT_MINUTES) {
 /** Bring everyone back to the main room now. @returns {EndBreakoutFrame} */
 export function endBreakoutMessage() {
   return { type: CLIENT.END_BREAKOUT };
+}
+
+/** Visit `group` (a host), or go back to the main room (""). @param {string} group @returns {VisitFrame} */
+export function visitMessage(group) {
+  return { type: CLIENT.VISIT, group };
 }
 
 /** @param {unknown} value @returns {Record<string, string[]>} */

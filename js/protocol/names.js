@@ -73,6 +73,7 @@ export const CLIENT = Object.freeze({
   // Breakout rooms (breakout.js): a host's requests too.
   BREAKOUT: "breakout",
   END_BREAKOUT: "end-breakout",
+  VISIT: "visit",
 });
 
 /** Server → client frame types. */

@@ -37,7 +37,7 @@ Client to server::
     {"type": "lock", ...} / {"type": "unlock", ...}
     {"type": "admit", "peer": "<peer id>", ...} / {"type": "deny", "peer": "<peer id>", ...}
     {"type": "breakout", "groups": {"<name>": ["<peer id>", ...]} | "n_groups": 4,
-     "minutes": 10, ...} / {"type": "end-breakout", ...}
+     "minutes": 10, ...} / {"type": "end-breakout", ...} / {"type": "visit", "group": ""}
 
 (a host's requests, each with an optional ``room`` and ``request`` id: :mod:`.hosts`,
 the lobby's: :mod:`.lobby`, and breakout rooms': :mod:`.breakout`)
@@ -79,6 +79,7 @@ from .breakout import (
     Breakout,
     BreakoutRequest,
     EndBreakout,
+    Visit,
     breakout_message,
     breakout_room,
     breakouts_frame,
@@ -87,6 +88,7 @@ from .breakout import (
     moved_frame,
     valid_group,
     valid_minutes,
+    visit_message,
 )
 from .chat import (
     DEFAULT_CHAT_LIMITS,
@@ -340,6 +342,7 @@ __all__ = [
     "ToKernel",
     "Unlock",
     "ViewRequest",
+    "Visit",
     "admit_message",
     "breakout_message",
     "breakout_room",
@@ -393,6 +396,7 @@ __all__ = [
     "valid_minutes",
     "valid_room",
     "view_request",
+    "visit_message",
     "waiting_frame",
     "welcome_frame",
 ]

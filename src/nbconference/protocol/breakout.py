@@ -12,8 +12,10 @@ to a group, and the main room's hosts, may enter it: a join that names a group r
 refused otherwise. When the time is up, or a host sends ``end-breakout``, everyone in
 the groups is moved back (``moved`` with an empty ``group``, then a welcome to the main
 room). ``breakouts`` tells the main room and every group what runs: the groups and the
-seconds left (``{}`` and 0 once it ended). Both requests are host requests
-(:mod:`.hosts`): ``room`` and ``request`` as there, ``not-host`` for anyone else.
+seconds left (``{}`` and 0 once it ended). A host who joined moves itself to a group to
+visit it, or back (``visit``, ``group`` "" for the main room). The three requests are
+host requests (:mod:`.hosts`): ``room`` and ``request`` as there, ``not-host`` for
+anyone else.
 """
 
 from __future__ import annotations
@@ -67,8 +69,20 @@ class EndBreakout:
     request: str | None = None
 
 
-BreakoutRequest = Breakout | EndBreakout
-BREAKOUT_CLIENT_TYPES: Final = frozenset({ClientFrame.BREAKOUT, ClientFrame.END_BREAKOUT})
+@dataclass(frozen=True)
+class Visit:
+    """Move the host who asks (it joined) to ``group``'s room, or back to the main room
+    ("")."""
+
+    group: str
+    room: str | None = None
+    request: str | None = None
+
+
+BreakoutRequest = Breakout | EndBreakout | Visit
+BREAKOUT_CLIENT_TYPES: Final = frozenset(
+    {ClientFrame.BREAKOUT, ClientFrame.END_BREAKOUT, ClientFrame.VISIT}
+)
 
 
 def valid_group(name: object) -> bool:
@@ -115,6 +129,11 @@ def parse_breakout_request(obj: dict[str, Any]) -> BreakoutRequest:
     room, request = _addressing(obj)
     if obj.get("type") == ClientFrame.END_BREAKOUT:
         return EndBreakout(room, request)
+    if obj.get("type") == ClientFrame.VISIT:
+        group = obj.get("group")
+        if group != "" and not valid_group(group):
+            raise ProtocolError(BAD, "'group' must be a group's name, or \"\" for the main room")
+        return Visit(str(group), room, request)
     minutes = obj.get("minutes", DEFAULT_BREAKOUT_MINUTES)
     if not valid_minutes(minutes):
         raise ProtocolError(
@@ -173,6 +192,13 @@ def breakout_message(
 def end_breakout_message(room: str | None = None, request: str | None = None) -> dict[str, Any]:
     """Bring everyone back to the main room now."""
     return _addressed({"type": ClientFrame.END_BREAKOUT}, room, request)
+
+
+def visit_message(
+    group: str, room: str | None = None, request: str | None = None
+) -> dict[str, Any]:
+    """Visit ``group`` (a host that joined), or go back to the main room ("")."""
+    return _addressed({"type": ClientFrame.VISIT, "group": group}, room, request)
 
 
 # -- what the server sends -------------------------------------------------------------

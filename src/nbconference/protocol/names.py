@@ -89,6 +89,7 @@ class ClientFrame:
     # Breakout rooms (breakout.py): a host's requests too.
     BREAKOUT: Final = "breakout"
     END_BREAKOUT: Final = "end-breakout"
+    VISIT: Final = "visit"
 
 
 class ServerFrame:

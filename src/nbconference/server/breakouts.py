@@ -42,6 +42,7 @@ from ..protocol import (
     ErrorCode,
     Limits,
     ProtocolError,
+    Visit,
     breakout_room,
     breakouts_frame,
     error_frame,
@@ -168,7 +169,26 @@ class BreakoutRooms(LobbyDoors):
         elif isinstance(msg, Breakout):
             self._require_host(actor, "split the room into breakout groups")
             await self._start(actor.room, self._assign(actor.room, msg), msg.minutes)
+        elif isinstance(msg, Visit):
+            self._require_host(actor, "visit a breakout group")
+            await self._visit(actor, msg.group)
         self._done(actor)
+
+    async def _visit(self, actor: Actor, group: str) -> None:
+        """Move ``actor``'s own peer to ``group``'s room, or back to the main room."""
+        main = actor.room
+        running = self.breakouts.get(main)
+        if running is None:
+            raise ProtocolError(ErrorCode.NOT_ALLOWED, f"no breakout of room '{main}' runs now")
+        if actor.peer is None:
+            raise ProtocolError(ErrorCode.NOT_JOINED, "join the room to visit its groups")
+        room = running.rooms.get(group) if group else main
+        if room is None:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE, f"the breakout of room '{main}' has no group '{group}'"
+            )
+        if actor.peer.room != room:
+            await self._move(actor.peer, room, group, main)
 
     def _assign(self, main: str, msg: Breakout) -> dict[str, tuple[str, ...]]:
         """The groups of ``msg`` in ``main``, checked; raises ProtocolError."""
@@ -240,6 +260,8 @@ class BreakoutRooms(LobbyDoors):
         running.timer = asyncio.get_running_loop().call_later(seconds, self._time_up, running)
         for group, members in groups.items():
             for pid in members:
+                if self.breakouts.get(main) is not running:
+                    return  # ended meanwhile (its time was short, or a host ended it)
                 peer = self.local.get(pid)
                 if peer is None or peer.room != main:
                     continue  # it left meanwhile
@@ -296,6 +318,12 @@ class BreakoutRooms(LobbyDoors):
             state["hand"] = False  # a raised hand stays in its queue's room
         info: PeerInfo = {**peer.info, "state": state}
         info.pop("host", None)
+        # A host stays a host, and the main room's hosts host its groups; nobody becomes
+        # one by arriving first (in a main room its hosts may have left for a group).
+        if peer.info.get("host") is True or (
+            is_breakout_room(room) and self._by_right(main, peer.user)
+        ):
+            info["host"] = True
         moved = Peer(
             info,
             room,
@@ -304,7 +332,6 @@ class BreakoutRooms(LobbyDoors):
             Mailbox(self.limits.max_queued_bytes, self.limits.max_pending_messages),
             peer.user,
         )
-        self._stamp_host(info, room, peer.user, peer.info.get("host") is True)
         moved.forced = dict(peer.forced)
         info, others = await self._add_member(moved)
         if peer.transport is not transport or self.local.get(peer.id) is not peer:
