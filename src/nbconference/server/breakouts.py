@@ -355,8 +355,3 @@ class BreakoutRooms(LobbyDoors):
     def _tell_breakouts(self, running: Running) -> None:
         """The main room hears what runs now (each group heard it as it arrived)."""
         self._deliver_to_room(running.main, self._breakouts_frame(running.main))
-
-    def breakouts_of(self, room: str) -> dict[str, list[str]]:
-        """The groups of the breakout of ``room`` (its main room), ``{}`` when none runs."""
-        running = self.breakouts.get(self.main_room(room))
-        return {} if running is None else {g: list(p) for g, p in running.groups.items()}
