@@ -21,6 +21,8 @@ import { h } from "./tiles.js";
  * @property {Readonly<Record<string, string[]>>} groups  each group's name and the peer
  *   ids a host put in it
  * @property {number} endsAt  when it ends (this page's clock, epoch ms)
+ * @property {readonly Readonly<import("./protocol.js").HelpEntry>[]} help  who in a group
+ *   asks for help (raised their hand there), first asked first
  */
 
 /** What a group page says of recording: recorders stay in the main room. */
@@ -32,6 +34,7 @@ export class BreakoutWatch {
   #main = "";
   /** @type {Record<string, string[]>} */ #groups = {};
   #endsAt = 0;
+  /** @type {import("./protocol.js").HelpEntry[]} */ #help = [];
   /** @type {() => void} */ #changed;
 
   /** @param {() => void} changed  the call's snapshot changed */
@@ -46,6 +49,7 @@ export class BreakoutWatch {
     if (!frame.group) {
       this.#groups = {};
       this.#endsAt = 0;
+      this.#help = [];
     }
     this.#changed();
   }
@@ -56,6 +60,7 @@ export class BreakoutWatch {
     this.#groups = frame.groups;
     const running = Object.keys(frame.groups).length > 0 && frame.seconds_left > 0;
     this.#endsAt = running ? Date.now() + frame.seconds_left * 1000 : 0;
+    this.#help = running ? frame.help : [];
     if (!running) this.#groups = {};
     this.#changed();
   }
@@ -69,6 +74,7 @@ export class BreakoutWatch {
       main: this.#main,
       groups: Object.freeze({ ...this.#groups }),
       endsAt: this.#endsAt,
+      help: Object.freeze([...this.#help]),
     };
     return Object.freeze(snapshot);
   }
@@ -79,6 +85,7 @@ export class BreakoutWatch {
     this.#main = "";
     this.#groups = {};
     this.#endsAt = 0;
+    this.#help = [];
   }
 }
 

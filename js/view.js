@@ -103,7 +103,10 @@ export function renderView(el, conference) {
   sfuAway.setAttribute("role", "alert");
   sfuAway.textContent = SFU_AWAY;
   const chat = chatPanel((text) => conference.sendChat(text));
-  const hands = handsPanel((peerId) => conference.lowerHand(peerId));
+  const hands = handsPanel(
+    (peerId) => conference.lowerHand(peerId),
+    (group) => conference.visit(group),
+  );
   const diagnosis = diagnosisPanel(() => void conference.diagnose());
 
   /** @type {(() => void) | null} closes the pop-out window while the call is in it */

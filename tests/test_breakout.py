@@ -334,6 +334,32 @@ async def test_a_host_visits_a_group_and_comes_back(standalone_connect: Connect)
         await moved(client, "lab", "")
 
 
+async def test_a_hand_raised_in_a_group_asks_the_main_room_for_help(
+    standalone_connect: Connect,
+) -> None:
+    host, bob, cy = await class_of(standalone_connect, "Bob", "Cy")
+    await host.send({"type": "breakout", "groups": {"g1": [bob.id]}, "request": "r1"})
+    seen = await answered(host, "r1", "breakouts")
+    assert seen["breakouts"]["help"] == []
+    await moved(bob, G1, "g1")
+    await bob.next_of("breakouts")
+    await bob.send({"type": "state", "state": {"hand": True}})
+    hand = (await bob.next_of("peer-state", id=bob.id))["state"]["hand"]
+    assert isinstance(hand, int) and hand > 0
+    for client in (host, cy, bob):
+        frame = await client.next_of("breakouts")
+        assert frame["help"] == [{"id": bob.id, "name": "Bob", "group": "g1", "hand": hand}]
+    # The host visits, and lowers it there: nobody asks any more.
+    await host.send({"type": "visit", "group": "g1", "request": "r2"})
+    await moved(host, G1, "g1")
+    await host.send({"type": "lower-hand", "peer": bob.id})
+    assert (await cy.next_of("breakouts"))["help"] == []
+    # Back in the main room, a hand is down: it was a group's.
+    await host.send({"type": "end-breakout", "request": "r3"})
+    welcome = await moved(bob, "lab", "")
+    assert welcome["peer"]["state"].get("hand") is False
+
+
 # -- from Python ---------------------------------------------------------------------------
 
 

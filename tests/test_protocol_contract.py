@@ -227,16 +227,21 @@ def test_the_breakout_frames_agree(js: dict[str, Any]) -> None:
         assert js[name] == getattr(protocol, name), name
     assert js["DEFAULT_BREAKOUT_MINUTES"] == protocol.DEFAULT_BREAKOUT_MINUTES
     assert js["GROUP_PATTERN"] == f"^{protocol.GROUP_PATTERN.pattern}$"
+    assert tuple(js["HELP_ENTRY_FIELDS"]) == protocol.HELP_ENTRY_FIELDS
+    asking = protocol.help_entry("p2", "Bob", "group-a", 1_700_000_000_000)
+    assert tuple(asking) == protocol.HELP_ENTRY_FIELDS
     docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     for kind in (*sorted(protocol.BREAKOUT_CLIENT_TYPES), "moved", "breakouts"):
         assert f'"type": "{kind}"' in docs, kind
     server_frames = [
         protocol.moved_frame("lab.breakout.group-a", "group-a", "lab"),
         protocol.moved_frame("lab", "", "lab"),
-        protocol.breakouts_frame("lab", {"group-a": ["p1", "p2"], "group-b": ["p3"]}, 599.94),
+        protocol.breakouts_frame(
+            "lab", {"group-a": ["p1", "p2"], "group-b": ["p3"]}, 599.94, [asking]
+        ),
         protocol.breakouts_frame("lab", {}, 0),
         '{"type":"breakouts","main":"lab","groups":{"bad name":["x"],"ok":["y",3]},'
-        '"seconds_left":-1}',
+        '"seconds_left":-1,"help":[{"id":3},{"id":"q","group":"ok"}]}',
         '{"type":"moved","room":3,"main":"lab"}',
     ]
     result = run_module(
@@ -263,9 +268,16 @@ def test_the_breakout_frames_agree(js: dict[str, Any]) -> None:
             "main": "lab",
             "groups": {"group-a": ["p1", "p2"], "group-b": ["p3"]},
             "seconds_left": 599.9,
+            "help": [asking],
         },
-        {"type": "breakouts", "main": "lab", "groups": {}, "seconds_left": 0},
-        {"type": "breakouts", "main": "lab", "groups": {"ok": ["y"]}, "seconds_left": 0},
+        {"type": "breakouts", "main": "lab", "groups": {}, "seconds_left": 0, "help": []},
+        {
+            "type": "breakouts",
+            "main": "lab",
+            "groups": {"ok": ["y"]},
+            "seconds_left": 0,
+            "help": [{"id": "q", "name": "", "group": "ok", "hand": 1}],
+        },
         None,
     ]
     parsed = [parse_client_message(json.dumps(frame), 1024) for frame in result["built"]]

@@ -18,6 +18,8 @@ export const MAX_GROUPS = 20;
 export const MIN_BREAKOUT_MINUTES = 1 / 60;
 export const MAX_BREAKOUT_MINUTES = 24 * 60;
 export const DEFAULT_BREAKOUT_MINUTES = 10;
+/** The fields of each entry of a `breakouts` frame's `help`, in this order. */
+export const HELP_ENTRY_FIELDS = Object.freeze(/** @type {const} */ (["id", "name", "group", "hand"]));
 
 /**
  * @typedef {{ type: typeof CLIENT.BREAKOUT, minutes: number, groups?: Record<string, string[]>, n_groups?: number }} BreakoutFrame
@@ -37,6 +39,13 @@ export const DEFAULT_BREAKOUT_MINUTES = 10;
  * @property {Record<string, string[]>} groups  each group's name and the peer ids a host
  *   put in it; {} when none runs
  * @property {number} seconds_left  0 when none runs
+ * @property {HelpEntry[]} help  who in a group asks for help, first asked first
+ *
+ * @typedef {object} HelpEntry  somebody in a group raised their hand
+ * @property {string} id
+ * @property {string} name
+ * @property {string} group
+ * @property {number} hand  when it went up (ms since 1970): its place in a queue
  */
 
 /**
@@ -76,6 +85,18 @@ function readGroups(value) {
   return groups;
 }
 
+/** @param {unknown} value @returns {HelpEntry | null} */
+function readHelp(value) {
+  if (!isObject(value) || typeof value.id !== "string" || typeof value.group !== "string") return null;
+  const hand = value.hand;
+  return {
+    id: value.id,
+    name: typeof value.name === "string" ? value.name : "",
+    group: value.group,
+    hand: typeof hand === "number" && Number.isFinite(hand) && hand > 0 ? hand : 1,
+  };
+}
+
 /**
  * A breakout frame (`moved` or `breakouts`), checked; null when it is not one we can use.
  * @param {Record<string, unknown>} value  a parsed frame whose type is one of them
@@ -95,6 +116,7 @@ export function readBreakoutFrame(value) {
       main: value.main,
       groups: readGroups(value.groups),
       seconds_left: typeof left === "number" && Number.isFinite(left) && left > 0 ? left : 0,
+      help: Array.isArray(value.help) ? value.help.map(readHelp).filter((entry) => entry !== null) : [],
     };
   }
   return null;

@@ -11,11 +11,12 @@ peer id. Each group is a room of its own, named after the main room
 to a group, and the main room's hosts, may enter it: a join that names a group room is
 refused otherwise. When the time is up, or a host sends ``end-breakout``, everyone in
 the groups is moved back (``moved`` with an empty ``group``, then a welcome to the main
-room). ``breakouts`` tells the main room and every group what runs: the groups and the
-seconds left (``{}`` and 0 once it ended). A host who joined moves itself to a group to
-visit it, or back (``visit``, ``group`` "" for the main room). The three requests are
-host requests (:mod:`.hosts`): ``room`` and ``request`` as there, ``not-host`` for
-anyone else.
+room). ``breakouts`` tells the main room and every group what runs: the groups, the
+seconds left (``{}`` and 0 once it ended), and who in a group asks for help (raised
+their hand there): the main room's pages put them in its queue of raised hands. A host
+who joined moves itself to a group to visit it, or back (``visit``, ``group`` "" for the
+main room). The three requests are host requests (:mod:`.hosts`): ``room`` and
+``request`` as there, ``not-host`` for anyone else.
 """
 
 from __future__ import annotations
@@ -210,14 +211,31 @@ def moved_frame(room: str, group: str, main: str) -> str:
     return encode({"type": ServerFrame.MOVED, "room": room, "group": group, "main": main})
 
 
-def breakouts_frame(main: str, groups: Mapping[str, Sequence[str]], seconds_left: float) -> str:
+# The fields of each entry of a ``breakouts`` frame's ``help``, in this order.
+HELP_ENTRY_FIELDS: Final = ("id", "name", "group", "hand")
+
+
+def help_entry(peer_id: str, name: str, group: str, hand: int) -> dict[str, Any]:
+    """Somebody in ``group`` asks for help: their hand went up there at ``hand`` (ms
+    since 1970, the stamp that orders a queue of raised hands)."""
+    return {"id": peer_id, "name": name, "group": group, "hand": hand}
+
+
+def breakouts_frame(
+    main: str,
+    groups: Mapping[str, Sequence[str]],
+    seconds_left: float,
+    asking: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """To the main room and every group: the breakout of ``main`` now, each group's name
-    and the ids a host put in it (``{}`` when none runs), and the seconds left (0)."""
+    and the ids a host put in it (``{}`` when none runs), the seconds left (0), and who
+    asks for help (entries of :func:`help_entry`, first asked first)."""
     return encode(
         {
             "type": ServerFrame.BREAKOUTS,
             "main": main,
             "groups": {name: list(peers) for name, peers in groups.items()},
             "seconds_left": round(max(0.0, seconds_left), 1),
+            "help": list(asking),
         }
     )

@@ -46,10 +46,12 @@ from ..protocol import (
     breakout_room,
     breakouts_frame,
     error_frame,
+    help_entry,
     is_breakout_room,
     moved_frame,
 )
 from .backends.base import PeerInfo
+from .chat import hand_raised
 from .hosts import Actor
 from .lobby import LobbyDoors
 from .mailbox import Mailbox
@@ -344,14 +346,41 @@ class BreakoutRooms(LobbyDoors):
         self._settle(moved, info, others)
         self._admitted(moved)
 
+    # -- asking for help ----------------------------------------------------------------
+
+    def set_state(self, peer: Peer, state: Mapping[str, Any], by: str = "") -> None:
+        """A hand raised in a group asks for help: the main room (and every group) hears
+        who asks, whenever that changes."""
+        before = hand_raised(peer.info["state"])
+        super().set_state(peer, state, by)
+        found = self._group_rooms.get(peer.room)
+        if found is not None and hand_raised(peer.info["state"]) != before:
+            self._tell_breakouts(self.breakouts[found[0]], everywhere=True)
+
+    def _asking(self, running: Running) -> list[dict[str, Any]]:
+        """Who in the groups of ``running`` has a hand up, first raised first."""
+        asking = []
+        for group, room in running.rooms.items():
+            for pid, info in self.rooms.get(room, {}).items():
+                state = info.get("state") or {}
+                if hand_raised(state) and pid in self.local:
+                    name = str(info.get("name", ""))
+                    asking.append(help_entry(pid, name, group, int(state["hand"])))
+        return sorted(asking, key=lambda entry: (entry["hand"], entry["id"]))
+
     # -- telling the rooms --------------------------------------------------------------
 
     def _breakouts_frame(self, main: str) -> bytes:
         running = self.breakouts.get(main)
         if running is None:
             return breakouts_frame(main, {}, 0).encode()
-        return breakouts_frame(main, running.groups, running.seconds_left()).encode()
+        left = running.seconds_left()
+        return breakouts_frame(main, running.groups, left, self._asking(running)).encode()
 
-    def _tell_breakouts(self, running: Running) -> None:
-        """The main room hears what runs now (each group heard it as it arrived)."""
-        self._deliver_to_room(running.main, self._breakouts_frame(running.main))
+    def _tell_breakouts(self, running: Running, everywhere: bool = False) -> None:
+        """The main room hears what runs now (each group heard it as it arrived), and
+        with ``everywhere`` every group too."""
+        frame = self._breakouts_frame(running.main)
+        rooms = (running.main, *running.rooms.values()) if everywhere else (running.main,)
+        for room in rooms:
+            self._deliver_to_room(room, frame)
