@@ -354,7 +354,9 @@ async def test_a_hand_raised_in_a_group_asks_the_main_room_for_help(
     await moved(host, G1, "g1")
     await host.send({"type": "lower-hand", "peer": bob.id})
     assert (await cy.next_of("breakouts"))["help"] == []
-    # Back in the main room, a hand is down: it was a group's.
+    # A hand raised in a group stays there: back in the main room, it is down.
+    await bob.send({"type": "state", "state": {"hand": True}})
+    assert len((await cy.next_of("breakouts"))["help"]) == 1
     await host.send({"type": "end-breakout", "request": "r3"})
     welcome = await moved(bob, "lab", "")
     assert welcome["peer"]["state"].get("hand") is False
