@@ -216,7 +216,8 @@ export class Conference extends EventTarget {
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
-      room: this.#room || String(this.#settings.get("room")),
+      // In a breakout group, the call is still the main room's.
+      room: this.#breakout.snapshot()?.main || this.#room || String(this.#settings.get("room")),
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,

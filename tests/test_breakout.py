@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from nbconference.protocol import breakout_room
+from nbconference.protocol import CLOSE_ENDED, breakout_room
 from support.client import Client
 from support.identity import named_people_server
 from support.polling import eventually
@@ -150,6 +150,21 @@ async def test_the_time_up_brings_everyone_back(standalone_connect: Connect) -> 
     stranger = await standalone_connect(token=STANDALONE_HOST_TOKEN)
     await stranger.send({"type": "join", "room": breakout_room("lab", "group-1"), "name": "X"})
     assert "no breakout group" in (await stranger.expect_error("not-allowed"))["message"]
+
+
+async def test_ending_the_call_ends_it_in_the_groups_too(standalone_connect: Connect) -> None:
+    host, bob, cy = await class_of(standalone_connect, "Bob", "Cy")
+    await host.send({"type": "breakout", "groups": {"g1": [bob.id]}, "request": "r1"})
+    await answered(host, "r1", "breakouts")
+    await moved(bob, G1, "g1")
+    await host.send({"type": "end-call", "request": "r2"})
+    for client in (host, bob, cy):
+        code, reason = await client.closed()
+        assert code == CLOSE_ENDED and reason == "Teacher ended the call for everyone"
+    # The group is closed with the breakout.
+    late = await standalone_connect(token=STANDALONE_HOST_TOKEN)
+    await late.send({"type": "join", "room": G1, "name": "Late"})
+    await late.expect_error("not-allowed")
 
 
 # -- refusals ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol import (
+    CLOSE_ENDED,
     RECORDER_KIND,
     Breakout,
     BreakoutRequest,
@@ -45,6 +46,7 @@ from ..protocol import (
     Visit,
     breakout_room,
     breakouts_frame,
+    close_reason,
     error_frame,
     help_entry,
     is_breakout_room,
@@ -52,7 +54,7 @@ from ..protocol import (
 )
 from .backends.base import PeerInfo
 from .chat import hand_raised
-from .hosts import Actor
+from .hosts import NAME_IN_REASON, Actor
 from .lobby import LobbyDoors
 from .mailbox import Mailbox
 from .peer import Peer
@@ -157,6 +159,28 @@ class BreakoutRooms(LobbyDoors):
         main = self.main_room(peer.room)
         if main in self.breakouts:
             self._deliver_event(peer, self._breakouts_frame(main))
+
+    def _end_call(self, actor: Actor) -> None:
+        """The call ends for the main room and every group of its breakout, whichever of
+        them the host is in."""
+        main = self.main_room(actor.room)
+        super()._end_call(dataclasses.replace(actor, room=main))
+        running = self.breakouts.pop(main, None)
+        if running is None:
+            return
+        if running.timer is not None:
+            running.timer.cancel()
+        reason = close_reason(f"{self._name(actor)[:NAME_IN_REASON]} ended the call for everyone")
+        for room in running.rooms.values():
+            self._group_rooms.pop(room, None)
+            for pid in list(self.rooms.get(room, {})):
+                target = self.local.get(pid)
+                if target is None:
+                    continue
+                transport = target.transport
+                self.leave_now(target)
+                if transport is not None:
+                    transport.close_socket(CLOSE_ENDED, reason)
 
     # -- the requests -----------------------------------------------------------------
 
