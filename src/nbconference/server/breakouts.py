@@ -344,11 +344,9 @@ class BreakoutRooms(LobbyDoors):
             state["hand"] = False  # a raised hand stays in its queue's room
         info: PeerInfo = {**peer.info, "state": state}
         info.pop("host", None)
-        # A host stays a host, and the main room's hosts host its groups; nobody becomes
-        # one by arriving first (in a main room its hosts may have left for a group).
-        if peer.info.get("host") is True or (
-            is_breakout_room(room) and self._by_right(main, peer.user)
-        ):
+        # A host stays a host wherever it goes, and nobody becomes one by arriving first
+        # (in a main room its hosts may have left for a group).
+        if peer.info.get("host") is True:
             info["host"] = True
         moved = Peer(
             info,
