@@ -7,7 +7,9 @@
 // - BreakoutWatch (one per call): our group, the groups, and when the breakout ends;
 // - breakoutBanner (per view): "In group-a (breakout, 7:42 left)", a countdown on every
 //   page of the room, and for a host "Visit" each group, "Back to the main room" and
-//   "End breakout now".
+//   "End breakout now";
+// - breakoutStarter (per view): a host's "Split into 2 groups for 10 minutes".
+import { DEFAULT_BREAKOUT_MINUTES, MAX_BREAKOUT_MINUTES, MAX_GROUPS } from "./protocol.js";
 import { h } from "./tiles.js";
 
 /**
@@ -180,6 +182,61 @@ export function breakoutBanner(actions) {
       const said = breakoutText(shown);
       if (text.textContent !== said) text.textContent = said;
       ticker ??= setInterval(tick, 1000);
+    },
+  };
+}
+
+/**
+ * On a host's page while no breakout runs: "Breakout rooms", folded, opening to "Split
+ * into [2] groups for [10] minutes [Start]" (the server deals the participants).
+ * @param {{ breakout: (split: { n_groups: number }, minutes: number) => void }} actions
+ */
+export function breakoutStarter(actions) {
+  const el = /** @type {HTMLDetailsElement} */ (h("details", "nbc-breakout-start"));
+  const summary = h("summary");
+  summary.textContent = "Breakout rooms";
+  /** @param {string} label @param {number} value @param {number} max */
+  const number = (label, value, max) => {
+    const input = /** @type {HTMLInputElement} */ (h("input", "nbc-breakout-number"));
+    input.type = "number";
+    input.min = "1";
+    input.max = String(max);
+    input.value = String(value);
+    input.setAttribute("aria-label", label);
+    return input;
+  };
+  const groups = number("Number of groups", 2, MAX_GROUPS);
+  groups.dataset.field = "groups";
+  const minutes = number("Minutes", DEFAULT_BREAKOUT_MINUTES, MAX_BREAKOUT_MINUTES);
+  minutes.dataset.field = "minutes";
+  const start = /** @type {HTMLButtonElement} */ (h("button", "nbc-button nbc-small nbc-primary"));
+  start.type = "button";
+  start.dataset.action = "start-breakout";
+  start.textContent = "Start";
+  start.title = "Deal the participants (hosts and recorders stay) into groups; all come back at the end";
+  start.addEventListener("click", () => {
+    const n = Math.round(Number(groups.value));
+    const length = Number(minutes.value);
+    if (!(n >= 1 && n <= MAX_GROUPS) || !(length >= 1 && length <= MAX_BREAKOUT_MINUTES)) return;
+    el.open = false;
+    actions.breakout({ n_groups: n }, length);
+  });
+  const form = h("span", "nbc-breakout-form");
+  const into = h("span");
+  into.textContent = "Split into";
+  const during = h("span");
+  during.textContent = "groups for";
+  const unit = h("span");
+  unit.textContent = "minutes";
+  form.append(into, groups, during, minutes, unit, start);
+  el.append(summary, form);
+  el.hidden = true;
+  return {
+    el,
+    /** @param {ConferenceSnapshot} c */
+    update(c) {
+      el.hidden = !(c.local.host && c.status === "joined" && !c.breakout && c.peers.length > 0);
+      if (el.hidden) el.open = false;
     },
   };
 }

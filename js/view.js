@@ -2,7 +2,7 @@
 // One view of a conference: status line, notices, the grid of video tiles (grid.js), the
 // call controls (controls.js), raised hands and chat. It renders the conference's
 // snapshot() and calls its actions; media, sockets and audio belong to the conference.
-import { breakoutBanner, GROUPS_NOT_RECORDED } from "./breakout.js";
+import { breakoutBanner, breakoutStarter, GROUPS_NOT_RECORDED } from "./breakout.js";
 import { chatPanel } from "./chat.js";
 import { callControls, deviceRequests } from "./controls.js";
 import { diagnosisPanel } from "./diagnosis-panel.js";
@@ -95,6 +95,9 @@ export function renderView(el, conference) {
     endBreakout: () => conference.endBreakout(),
     visit: (group) => conference.visit(group),
   });
+  const startBreakout = breakoutStarter({
+    breakout: (split, minutes) => conference.breakout(split, minutes),
+  });
   const lobby = lobbyPanel({
     admit: (peerId) => conference.admit(peerId),
     deny: (peerId) => conference.deny(peerId),
@@ -163,6 +166,7 @@ export function renderView(el, conference) {
     header,
     recording.el,
     breakout.el,
+    startBreakout.el,
     notice,
     waiting.el,
     hostMute.el,
@@ -194,6 +198,7 @@ export function renderView(el, conference) {
     // A recorder stays in the main room while its groups meet.
     recording.update(inRoom ? c.recorders : [], c.breakout ? GROUPS_NOT_RECORDED : "");
     breakout.update(c);
+    startBreakout.update(c);
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
     hostMute.update(c);
