@@ -33,7 +33,7 @@ BREAKOUT_JS = f"""
   const banner = root.querySelector(".nbc-breakout");
   const conference = {CONFERENCE_JS};
   return {{
-    banner: banner.hidden ? "" : banner.textContent,
+    banner: banner.hidden ? "" : banner.querySelector(".nbc-breakout-text").textContent,
     status: root.querySelector(".nbc-status").textContent,
     links: [...conference.peers.keys()].sort(),
     voices: [...conference.audio.sinks.keys()].sort(),
