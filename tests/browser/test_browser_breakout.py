@@ -4,7 +4,8 @@ Two Lab pages (Ada, who hosts, and Bob) and three KernelPeers (in a subprocess, 
 in for three more people to spare the two cores) meet in one room. Ada's notebook splits
 them with ``await w.breakout(...)``: each page moves by itself, keeps its camera and
 microphone, decodes only its group's video and plays only its group's voices, and shows
-"In g1 (breakout, 1:59 left)". ``await w.end_breakout()`` brings all five back together,
+"In g1 (breakout, 1:59 left)". Ada visits the other group from her banner, and
+``await w.end_breakout()`` brings all five back together,
 where each page decodes the four others again and nothing of the groups is left.
 """
 
@@ -96,6 +97,13 @@ def test_a_breakout_of_five_into_two_groups_and_back(meeting: Meeting) -> None:
         # The kernel peers know their groups only.
         wait_until(lambda: set(kernels.links("k1")) == {ada.peer_id}, TIMEOUT, "k1's group")
         wait_until(lambda: set(kernels.links("k3")) == {bob.peer_id, k2}, TIMEOUT, "k3's group")
+
+        # Ada visits g2 from her banner: her page moves, and decodes g2 (Bob's page her).
+        ada.page.locator('.nbc-breakout [data-action="visit-group"][data-group="g2"]').click()
+        wait_until(lambda: decodes_only(ada, {bob.peer_id, k2, k3}), TIMEOUT * 2, "Ada to visit g2")
+        wait_until(lambda: decodes_only(bob, {ada.peer_id, k2, k3}), TIMEOUT * 2, "Bob to see Ada")
+        assert shown(ada)["banner"].startswith("In g2 (breakout, "), shown(ada)
+        wait_until(lambda: set(kernels.links("k1")) == set(), TIMEOUT, "k1 alone in g1")
 
         # Ada's notebook ends it: all five are back together.
         ada.run("await w.end_breakout()")
