@@ -124,7 +124,13 @@ async def test_a_breakout_moves_each_peer_into_its_group_and_back(
         await moved(client, "lab", "")
     await host.next_of("done", request="r2")
     frame = await bob.next_of("breakouts")
-    assert frame == {"type": "breakouts", "main": "lab", "groups": {}, "seconds_left": 0}
+    assert frame == {
+        "type": "breakouts",
+        "main": "lab",
+        "groups": {},
+        "seconds_left": 0,
+        "help": [],
+    }
     late = await standalone_connect()
     welcome = await late.join("lab", "Late")
     assert {p["id"] for p in welcome["peers"]} == {host.id, bob.id, cy.id, dee.id}
