@@ -329,6 +329,7 @@ async def test_a_host_visits_a_group_and_comes_back(standalone_connect: Connect)
     await answered(host, "r1", "breakouts")
     await moved(bob, G1, "g1")
     await moved(cy, G2, "g2")
+    await bob.next_of("breakouts")
     await bob.send({"type": "visit", "group": "g2", "request": "r2"})
     await refused(bob, "r2")
     await host.send({"type": "visit", "group": "nope", "request": "r3"})
@@ -362,6 +363,7 @@ async def test_a_hand_raised_in_a_group_asks_the_main_room_for_help(
     await host.send({"type": "breakout", "groups": {"g1": [bob.id]}, "request": "r1"})
     seen = await answered(host, "r1", "breakouts")
     assert seen["breakouts"]["help"] == []
+    assert (await cy.next_of("breakouts"))["help"] == []
     await moved(bob, G1, "g1")
     await bob.next_of("breakouts")
     await bob.send({"type": "state", "state": {"hand": True}})
@@ -418,7 +420,7 @@ async def test_kernel_peers_split_the_room_and_come_back(standalone: Any, peers:
 
     groups = {"a": [ann.id, ben.id], "b": [col.id]}
     await teacher.breakout(groups, minutes=10)
-    assert teacher.breakouts == groups
+    await eventually(lambda: teacher.breakouts == groups, 5.0, "the teacher's breakouts")
     await eventually(lambda: ann.group == "a" and col.group == "b", 5.0, "the moves")
     await eventually(
         lambda: {p["id"] for p in ann.peers} == {ben.id} and col.peers == [],
@@ -441,7 +443,11 @@ async def test_kernel_peers_split_the_room_and_come_back(standalone: Any, peers:
         10.0,
         "everyone back in the main room",
     )
-    assert (ann.group, ann.breakouts, teacher.breakouts) == ("", {}, {})
+    await eventually(
+        lambda: (ann.group, ann.breakouts, teacher.breakouts) == ("", {}, {}),
+        5.0,
+        "the breakout over for everyone",
+    )
     await teacher.breakout(n_groups=3, minutes=0.02)
     await eventually(lambda: col.group.startswith("group-"), 5.0, "dealt into groups")
     await eventually(lambda: col.group == "" and len(col.peers) == 3, 10.0, "the time up")

@@ -126,8 +126,17 @@ def _groups(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def parse_breakout_request(obj: dict[str, Any]) -> BreakoutRequest:
     """The breakout request ``obj`` (decoded, its ``type`` one of BREAKOUT_CLIENT_TYPES),
-    or :class:`ProtocolError` ``bad-message`` saying what is wrong with it."""
+    or :class:`ProtocolError` ``bad-message`` saying what is wrong with it (naming the
+    request, when its ``request`` id is good)."""
     room, request = _addressing(obj)
+    try:
+        return _parse(obj, room, request)
+    except ProtocolError as exc:
+        exc.request = request
+        raise
+
+
+def _parse(obj: dict[str, Any], room: str | None, request: str | None) -> BreakoutRequest:
     if obj.get("type") == ClientFrame.END_BREAKOUT:
         return EndBreakout(room, request)
     if obj.get("type") == ClientFrame.VISIT:
