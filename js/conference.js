@@ -630,6 +630,7 @@ export class Conference extends EventTarget {
    */
   #onMoved(frame) {
     this.#room = frame.room;
+    this.#hand = false; // a raised hand stays in the room it was raised in
     this.#lobby.clear();
     this.#breakout.moved(frame);
   }

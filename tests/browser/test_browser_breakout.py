@@ -4,8 +4,9 @@ Two Lab pages (Ada, who hosts, and Bob) and three KernelPeers (in a subprocess, 
 in for three more people to spare the two cores) meet in one room. Ada's notebook splits
 them with ``await w.breakout(...)``: each page moves by itself, keeps its camera and
 microphone, decodes only its group's video and plays only its group's voices, and shows
-"In g1 (breakout, 1:59 left)". Ada visits the other group from her banner, and
-``await w.end_breakout()`` brings all five back together,
+"In g1 (breakout, 1:59 left)". Ada visits the other group from her banner, goes back
+to the main room, sees Bob ask for help from his group (a hand raised there) in her
+queue and visits him from it; ``await w.end_breakout()`` brings all five back together,
 where each page decodes the four others again and nothing of the groups is left.
 """
 
@@ -105,6 +106,17 @@ def test_a_breakout_of_five_into_two_groups_and_back(meeting: Meeting) -> None:
         assert shown(ada)["banner"].startswith("In g2 (breakout, "), shown(ada)
         wait_until(lambda: set(kernels.links("k1")) == set(), TIMEOUT, "k1 alone in g1")
 
+        # Back in the main room, Ada hears Bob ask for help from g2: his hand, raised
+        # there, is in her queue, and she visits g2 from it.
+        ada.page.locator('.nbc-breakout [data-action="visit-group"][data-group=""]').click()
+        wait_until(lambda: shown(ada)["links"] == [], TIMEOUT, "Ada alone in the main room")
+        bob.page.locator('.nbc-button[data-action="hand"]').click()
+        asking = ada.page.locator(f'.nbc-hands-queue li[data-peer-id="{bob.peer_id}"]')
+        asking.wait_for(timeout=TIMEOUT * 1000)
+        assert "(in g2, asks for help)" in asking.inner_text()
+        asking.locator('[data-action="visit-group"]').click()
+        wait_until(lambda: decodes_only(ada, {bob.peer_id, k2, k3}), TIMEOUT * 2, "Ada back in g2")
+
         # Ada's notebook ends it: all five are back together.
         ada.run("await w.end_breakout()")
         for person in (ada, bob):
@@ -117,6 +129,18 @@ def test_a_breakout_of_five_into_two_groups_and_back(meeting: Meeting) -> None:
             assert said["banner"] == "" and "breakout group" not in said["status"], said
             assert said["links"] == sorted(everyone - {person.peer_id}), said
             assert said["tracks"] == tracks[person.name], said
+        # Bob's hand stayed in g2: down in the main room, and his page's next state (his
+        # camera off) does not raise it again.
+        assert bob.js(f"() => {CONFERENCE_JS}.snapshot().local.hand") == 0
+        bob.page.locator('.nbc-button[data-action="camera"]').click()
+        wait_until(
+            lambda: (
+                [p["camera"] for p in ada.value("w.peers") if p["id"] == bob.peer_id] == [False]
+            ),
+            TIMEOUT,
+            "Ada's kernel to see Bob's camera off",
+        )
+        assert ada.page.locator(".nbc-hands-queue li").count() == 0
         wait_until(lambda: ada.value("w.breakouts") == {}, TIMEOUT, "Ada's w.breakouts empty")
     finally:
         kernels.close()
