@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 from nbconference.protocol import CLOSE_ENDED, breakout_room
-from support.client import Client
+from nbconference.server.config import SignalingSettings
+from nbconference.server.standalone import start_server
+from support.client import Client, connect_url
 from support.identity import named_people_server
+from support.janus import loopback_config, needs_janus
 from support.polling import eventually
 from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN, Connect
 from test_hosts import answered, refused, room
@@ -171,6 +174,35 @@ async def test_ending_the_call_ends_it_in_the_groups_too(standalone_connect: Con
     late = await standalone_connect(token=STANDALONE_HOST_TOKEN)
     await late.send({"type": "join", "room": G1, "name": "Late"})
     await late.expect_error("not-allowed")
+
+
+@needs_janus
+async def test_each_group_takes_the_plane_of_its_size(clients: list[Client]) -> None:
+    """From a room on the SFU (five, past mesh_max_peers=4), groups of two and three are
+    meshes; back together, the room is on the SFU again."""
+    settings = SignalingSettings(sfu="janus", janus_rtp_port_range=loopback_config().rtp_port_range)
+    server = await start_server(
+        settings, port=0, token=STANDALONE_TOKEN, host_token=STANDALONE_HOST_TOKEN
+    )
+    try:
+
+        async def connect(token: str = STANDALONE_TOKEN) -> Client:
+            client = Client(await connect_url(f"{server.url}?token={token}"))
+            clients.append(client)
+            return client
+
+        host, a, b, c, d = await class_of(connect, "A", "B", "C", "D")
+        assert server.registry.planes.of("lab") == "sfu"
+        groups = {"g1": [a.id, b.id], "g2": [c.id, d.id]}
+        await host.send({"type": "breakout", "groups": groups, "request": "r1"})
+        await answered(host, "r1", "breakouts")
+        for client, room, group in ((a, G1, "g1"), (b, G1, "g1"), (c, G2, "g2"), (d, G2, "g2")):
+            assert (await moved(client, room, group))["media"] == "mesh"
+        await host.send({"type": "end-breakout", "request": "r2"})
+        for client in (a, b, c, d):
+            assert (await moved(client, "lab", ""))["media"] == "sfu"
+    finally:
+        await server.stop()
 
 
 # -- refusals ---------------------------------------------------------------------------
