@@ -142,5 +142,20 @@ def test_a_breakout_of_five_into_two_groups_and_back(meeting: Meeting) -> None:
         )
         assert ada.page.locator(".nbc-hands-queue li").count() == 0
         wait_until(lambda: ada.value("w.breakouts") == {}, TIMEOUT, "Ada's w.breakouts empty")
+
+        # From Ada's page: "Split into 2 groups", dealt by the server (Ada, the host,
+        # stays), then "End breakout now".
+        start = ada.page.locator(".nbc-breakout-start")
+        assert bob.page.locator(".nbc-breakout-start").is_hidden()
+        start.locator("summary").click()
+        start.locator('[data-action="start-breakout"]').click()
+        wait_until(lambda: shown(bob)["banner"].startswith("In group-"), TIMEOUT, "Bob in a group")
+        assert start.is_hidden() and shown(ada)["banner"].startswith("2 breakout groups are")
+        ada.page.locator('.nbc-breakout [data-action="end-breakout"]').click()
+        wait_until(
+            lambda: decodes_only(bob, everyone - {bob.peer_id}),
+            TIMEOUT * 2,
+            "Bob back with the four others",
+        )
     finally:
         kernels.close()
