@@ -463,6 +463,17 @@ async def test_kernel_peers_split_the_room_and_come_back(standalone: Any, peers:
     await eventually(lambda: teacher.peers == [], 5.0, "the main room to empty")
     with pytest.raises(NotHost):
         await ben.end_breakout()
+    with pytest.raises(NotHost):
+        await ben.visit("b")
+    # The teacher visits group a, and comes back.
+    await teacher.visit("a")
+    await eventually(
+        lambda: teacher.group == "a" and {p["id"] for p in teacher.peers} == {ann.id, ben.id},
+        5.0,
+        "the teacher in group a",
+    )
+    await teacher.visit()
+    await eventually(lambda: teacher.group == "" and teacher.peers == [], 5.0, "back")
 
     # A widget on the kernel's own socket ends it, without joining.
     w = ConferenceWidget(room="py", signaling_url=url, token=STANDALONE_HOST_TOKEN)

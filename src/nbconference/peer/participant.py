@@ -29,7 +29,9 @@ from ..protocol import (
     RECORDER_KIND,
     ServerFrame,
     chat_message,
+    valid_group,
     valid_room,
+    visit_message,
 )
 from ..records import peer_record, roster_entry
 from .link import MediaSource
@@ -442,6 +444,15 @@ class Participant:
         if self._status != self.IN_ROOM:
             return {}
         return {name: list(peers) for name, peers in self._breakouts.items()}
+
+    async def visit(self, group: str = "") -> None:
+        """Move ourselves to breakout ``group`` (a host's visit), or back to the main room
+        (""). Raises :class:`~nbconference.NotHost` unless we may act as a host."""
+        if group != "" and not valid_group(group):
+            raise ValueError(
+                "group must be a group's name (see breakouts), or '' for the main room"
+            )
+        await (await self._host_requests()).ask(visit_message(group))
 
     @property
     def group(self) -> str:
