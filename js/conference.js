@@ -3,6 +3,7 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
+import { BreakoutWatch } from "./breakout.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
@@ -20,10 +21,13 @@ import {
   SERVER,
   SFU_SERVER,
   admitMessage,
+  breakoutMessage,
   chatMessage,
   denyMessage,
   describeError,
+  endBreakoutMessage,
   endCallMessage,
+  visitMessage,
   joinMessage,
   lockMessage,
   lowerHandMessage,
@@ -61,7 +65,7 @@ import { Timeline } from "./timeline.js";
  *   "rejoin" | "joinHere" | "answerRequest" | "enableAudio" | "setReceiveVideo" |
  *   "showing" | "sendChat" | "raiseHand" | "lowerHand" | "finishPrejoin" | "chooseDevice" |
  *   "answerDeviceRequest" | "diagnose" | "mute" | "remove" | "endCall" | "makeHost" |
- *   "setLocked" | "admit" | "deny">} ConferenceView
+ *   "setLocked" | "admit" | "deny" | "breakout" | "endBreakout" | "visit">} ConferenceView
  *   all a view may use
  *
  * @typedef {object} Reporter  how the kernel hears of this browser's part in the call
@@ -153,6 +157,8 @@ export class Conference extends EventTarget {
   #mutedBy = { microphone: "", camera: "" };
   /** the lobby of a locked room, as the server shows it to a page that may run it */
   #lobby = new LobbyWatch(() => this.#changed());
+  /** a breakout of our room: our group and the countdown (breakout.js) */
+  #breakout = new BreakoutWatch(() => this.#changed());
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -210,7 +216,8 @@ export class Conference extends EventTarget {
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
-      room: this.#room || String(this.#settings.get("room")),
+      // In a breakout group, the call is still the main room's.
+      room: this.#breakout.snapshot()?.main || this.#room || String(this.#settings.get("room")),
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,
@@ -236,6 +243,7 @@ export class Conference extends EventTarget {
       ),
       hostMute: hostMuteText(this.#mutedBy),
       lobby: this.#lobby.snapshot(this.#id !== "" && this.#hosts.has(this.#id)),
+      breakout: this.#breakout.snapshot(),
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
@@ -594,6 +602,39 @@ export class Conference extends EventTarget {
     this.#signaling?.send(locked ? lockMessage() : unlockMessage());
   }
 
+  /**
+   * Split the room into breakout groups for `minutes`: named groups of peer ids, or
+   * `n_groups` the server deals.
+   * @param {{ groups?: Record<string, string[]>, n_groups?: number }} split
+   * @param {number} [minutes]
+   */
+  breakout(split, minutes) {
+    this.#signaling?.send(breakoutMessage(split, minutes));
+  }
+
+  /** Bring everyone back from the breakout groups now. */
+  endBreakout() {
+    this.#signaling?.send(endBreakoutMessage());
+  }
+
+  /** Visit a breakout group (a host), or go back to the main room (""). @param {string} group */
+  visit(group) {
+    this.#signaling?.send(visitMessage(group));
+  }
+
+  /**
+   * The server moves us to a breakout group, or back: our welcome to that room follows
+   * on this socket (planes start over with its members; devices stay), and a reconnect
+   * rejoins that room.
+   * @param {import("./protocol.js").MovedFrame} frame
+   */
+  #onMoved(frame) {
+    this.#room = frame.room;
+    this.#hand = false; // a raised hand stays in the room it was raised in
+    this.#lobby.clear();
+    this.#breakout.moved(frame);
+  }
+
   /** Let someone waiting in the lobby in. @param {string} peerId */
   admit(peerId) {
     this.#signaling?.send(admitMessage(peerId));
@@ -888,6 +929,12 @@ export class Conference extends EventTarget {
       case SERVER.LOBBY:
         this.#lobby.heard(frame);
         break;
+      case SERVER.MOVED:
+        this.#onMoved(frame);
+        break;
+      case SERVER.BREAKOUTS:
+        this.#breakout.heard(frame);
+        break;
       case SERVER.MUTED:
         this.#onMuted(frame);
         break;
@@ -1005,6 +1052,7 @@ export class Conference extends EventTarget {
     this.#hand = false;
     this.#hosts = new Set();
     this.#lobby.clear();
+    this.#breakout.clear();
     this.#mutedBy = { microphone: "", camera: "" };
     this.#stats = {};
     this.#consent.clearRequests();

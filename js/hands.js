@@ -5,11 +5,13 @@ import { icon } from "./icons.js";
 
 /**
  * @typedef {import("./snapshot.js").ConferenceSnapshot} ConferenceSnapshot
- * @typedef {{ id: string, name: string, hand: number, you: boolean }} RaisedHand
+ * @typedef {{ id: string, name: string, hand: number, you: boolean, group?: string }} RaisedHand
+ *   `group`: somebody in that breakout group asking for help (on a main room's page)
  */
 
 /**
- * Everyone whose hand is up, ourselves included, first raised first.
+ * Everyone whose hand is up, ourselves included, first raised first; in the main room
+ * of a breakout, those who ask for help in its groups too.
  * @param {ConferenceSnapshot} c
  * @returns {RaisedHand[]}
  */
@@ -19,6 +21,12 @@ export function handQueue(c) {
   if (c.local.hand > 0) queue.push({ id: c.local.id, name: c.local.name, hand: c.local.hand, you: true });
   for (const peer of c.peers) {
     if (peer.hand > 0) queue.push({ id: peer.id, name: peer.name, hand: peer.hand, you: false });
+  }
+  if (c.breakout && !c.breakout.group) {
+    for (const asking of c.breakout.help) {
+      const name = `${asking.name || "Someone"} (in ${asking.group}, asks for help)`;
+      queue.push({ id: asking.id, name, hand: asking.hand, you: false, group: asking.group });
+    }
   }
   return queue.sort((a, b) => a.hand - b.hand || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -60,10 +68,12 @@ export function markHand(tile, place) {
 
 /**
  * The queue of raised hands, each with a button to lower it where we may (our own; on a
- * host's page, anyone's, as a teacher does), and the last "who lowered whose hand".
+ * host's page, anyone's, as a teacher does), and the last "who lowered whose hand". One
+ * who asks for help from a breakout group has "Visit" on a host's page instead.
  * @param {(peerId: string) => void} lower
+ * @param {(group: string) => void} [visit]
  */
-export function handsPanel(lower) {
+export function handsPanel(lower, visit = () => {}) {
   const el = document.createElement("div");
   el.className = "nbc-hands";
   el.setAttribute("aria-label", "Raised hands");
@@ -90,7 +100,15 @@ export function handsPanel(lower) {
         button.dataset.action = "lower-hand";
         button.textContent = "Lower";
         button.title = raised.you ? "Lower your hand" : `Lower ${raised.name}'s hand`;
-        button.addEventListener("click", () => lower(raised.id));
+        const group = raised.group;
+        if (group !== undefined) {
+          button.dataset.action = "visit-group";
+          button.textContent = `Visit ${group}`;
+          button.title = `Go to ${group} to help ${raised.name}`;
+          button.addEventListener("click", () => visit(group));
+        } else {
+          button.addEventListener("click", () => lower(raised.id));
+        }
         // Only a host may lower another's hand (the server refuses anyone else).
         button.hidden = !raised.you && !c.local.host;
         item.append(name, button);

@@ -12,6 +12,7 @@
 // - chat.js: chat and raised hands;
 // - hosts.js: who runs the room, and what only they may do;
 // - lobby.js: the lobby of a locked room (who waits, and letting them in);
+// - breakout.js: breakout rooms (groups of a room for a while);
 // - view-channel.js: what a receiver shows, between peers;
 // - widget-wire.js: the widget's comm messages, viewer reports and signaling modes;
 // - sfu.js: media through the server's SFU (Janus), signaled on our socket;
@@ -24,6 +25,7 @@ export * from "./protocol/server-frames.js";
 export * from "./protocol/chat.js";
 export * from "./protocol/hosts.js";
 export * from "./protocol/lobby.js";
+export * from "./protocol/breakout.js";
 export * from "./protocol/view-channel.js";
 export * from "./protocol/widget-wire.js";
 export * from "./protocol/sfu.js";

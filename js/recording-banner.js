@@ -56,8 +56,9 @@ export function bannerText(recorders) {
 }
 
 /**
- * The banner's element; `update(recorders)` shows it while there is a recorder.
- * @returns {{ el: HTMLElement, update(recorders: readonly Recorder[]): void }}
+ * The banner's element; `update(recorders, note)` shows it while there is a recorder,
+ * with `note` after its sentence (what is not recorded), if any.
+ * @returns {{ el: HTMLElement, update(recorders: readonly Recorder[], note?: string): void }}
  */
 export function recordingBanner() {
   const el = document.createElement("div");
@@ -72,10 +73,10 @@ export function recordingBanner() {
   el.append(dot, text);
   return {
     el,
-    update(recorders) {
+    update(recorders, note = "") {
       el.hidden = recorders.length === 0;
       el.dataset.recorders = recorders.map((r) => r.id).join(" ");
-      const said = recorders.length ? bannerText(recorders) : "";
+      const said = recorders.length ? `${bannerText(recorders)}${note ? ` ${note}` : ""}` : "";
       if (text.textContent !== said) text.textContent = said;
     },
   };

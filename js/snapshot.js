@@ -58,6 +58,8 @@ import { peerTraits } from "./mesh.js";
  *   no host's mute holds)
  * @property {Readonly<import("./lobby.js").LobbySnapshot> | null} lobby  the lobby of a
  *   locked room: who waits, on a page that may act as a host; null on any other page
+ * @property {Readonly<import("./breakout.js").BreakoutSnapshot> | null} breakout  a
+ *   breakout of our room while one runs (our group, "" in the main room); null otherwise
  * @property {Readonly<import("./timeline.js").TimelineRecord>} timeline  when each step of
  *   the latest join happened (epoch ms), for "why was joining slow?"
  * @property {"mesh" | "sfu" | ""} media  the plane that carries our media: peer to peer,
@@ -115,5 +117,11 @@ export function viewerRecordOf(snapshot) {
     devices: snapshot.devices.report,
     // Who waits to be let in, where we may act as a host: `w.lobby` and `w.locked`.
     lobby: snapshot.lobby && { locked: snapshot.lobby.locked, waiting: snapshot.lobby.waiting },
+    // A breakout of our room: `w.breakouts` (ends_at on this page's clock, epoch ms).
+    breakout: snapshot.breakout && {
+      groups: snapshot.breakout.groups,
+      group: snapshot.breakout.group,
+      ends_at: snapshot.breakout.endsAt,
+    },
   };
 }

@@ -2,6 +2,7 @@
 // One view of a conference: status line, notices, the grid of video tiles (grid.js), the
 // call controls (controls.js), raised hands and chat. It renders the conference's
 // snapshot() and calls its actions; media, sockets and audio belong to the conference.
+import { breakoutBanner, breakoutStarter, GROUPS_NOT_RECORDED } from "./breakout.js";
 import { chatPanel } from "./chat.js";
 import { callControls, deviceRequests } from "./controls.js";
 import { diagnosisPanel } from "./diagnosis-panel.js";
@@ -56,7 +57,8 @@ export function statusText(c) {
       const waiting = others ? plural(others) : "waiting for others";
       const local = c.localSignaling ? ` · ${LOCAL_SIGNALING}` : "";
       const hub = c.hubSignaling ? ` · ${HUB_SIGNALING}` : "";
-      return `In ${callName(c)} as ${c.local.name} · ${waiting}${local}${hub}`;
+      const group = c.breakout?.group ? ` · breakout group ${c.breakout.group}` : "";
+      return `In ${callName(c)}${group} as ${c.local.name} · ${waiting}${local}${hub}`;
     }
     case "waiting": {
       const name = callName(c);
@@ -89,6 +91,13 @@ export function renderView(el, conference) {
   const mediaNotice = h("div", "nbc-notice nbc-media-error");
   const hostMute = hostMuteNotice();
   const waiting = waitingNotice();
+  const breakout = breakoutBanner({
+    endBreakout: () => conference.endBreakout(),
+    visit: (group) => conference.visit(group),
+  });
+  const startBreakout = breakoutStarter({
+    breakout: (split, minutes) => conference.breakout(split, minutes),
+  });
   const lobby = lobbyPanel({
     admit: (peerId) => conference.admit(peerId),
     deny: (peerId) => conference.deny(peerId),
@@ -97,7 +106,10 @@ export function renderView(el, conference) {
   sfuAway.setAttribute("role", "alert");
   sfuAway.textContent = SFU_AWAY;
   const chat = chatPanel((text) => conference.sendChat(text));
-  const hands = handsPanel((peerId) => conference.lowerHand(peerId));
+  const hands = handsPanel(
+    (peerId) => conference.lowerHand(peerId),
+    (group) => conference.visit(group),
+  );
   const diagnosis = diagnosisPanel(() => void conference.diagnose());
 
   /** @type {(() => void) | null} closes the pop-out window while the call is in it */
@@ -153,6 +165,8 @@ export function renderView(el, conference) {
   root.append(
     header,
     recording.el,
+    breakout.el,
+    startBreakout.el,
     notice,
     waiting.el,
     hostMute.el,
@@ -180,7 +194,11 @@ export function renderView(el, conference) {
     notice.textContent = c.notice;
     notice.hidden = !c.notice;
     sfuAway.hidden = !c.sfuAway || c.status !== "joined";
-    recording.update(c.status === "joined" || c.status === "reconnecting" ? c.recorders : []);
+    const inRoom = c.status === "joined" || c.status === "reconnecting";
+    // A recorder stays in the main room while its groups meet.
+    recording.update(inRoom ? c.recorders : [], c.breakout ? GROUPS_NOT_RECORDED : "");
+    breakout.update(c);
+    startBreakout.update(c);
     mediaNotice.textContent = c.mediaError;
     mediaNotice.hidden = !c.mediaError || c.status === "left";
     hostMute.update(c);

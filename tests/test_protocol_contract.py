@@ -219,6 +219,85 @@ def test_the_lobby_frames_agree(js: dict[str, Any]) -> None:
     ] == result["built"]
 
 
+def test_the_breakout_frames_agree(js: dict[str, Any]) -> None:
+    """Breakout requests as the page builds them are what the server parses, and the
+    frames the server sends about breakouts are what the page reads (docs/protocol.md,
+    "Breakout rooms")."""
+    for name in ("BREAKOUT_MARK", "MAX_GROUPS", "MIN_BREAKOUT_MINUTES", "MAX_BREAKOUT_MINUTES"):
+        assert js[name] == getattr(protocol, name), name
+    assert js["DEFAULT_BREAKOUT_MINUTES"] == protocol.DEFAULT_BREAKOUT_MINUTES
+    assert js["GROUP_PATTERN"] == f"^{protocol.GROUP_PATTERN.pattern}$"
+    assert tuple(js["HELP_ENTRY_FIELDS"]) == protocol.HELP_ENTRY_FIELDS
+    asking = protocol.help_entry("p2", "Bob", "group-a", 1_700_000_000_000)
+    assert tuple(asking) == protocol.HELP_ENTRY_FIELDS
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for kind in (*sorted(protocol.BREAKOUT_CLIENT_TYPES), "moved", "breakouts"):
+        assert f'"type": "{kind}"' in docs, kind
+    server_frames = [
+        protocol.moved_frame("lab.breakout.group-a", "group-a", "lab"),
+        protocol.moved_frame("lab", "", "lab"),
+        protocol.breakouts_frame(
+            "lab", {"group-a": ["p1", "p2"], "group-b": ["p3"]}, 599.94, [asking]
+        ),
+        protocol.breakouts_frame("lab", {}, 0),
+        '{"type":"breakouts","main":"lab","groups":{"bad name":["x"],"ok":["y",3]},'
+        '"seconds_left":-1,"help":[{"id":3},{"id":"q","group":"ok"}]}',
+        '{"type":"moved","room":3,"main":"lab"}',
+    ]
+    result = run_module(
+        f"""
+        import * as p from {json.dumps(module_url("protocol.js"))};
+        const read = (text) => p.readServerFrame(JSON.parse(text));
+        console.log(JSON.stringify({{
+          read: {json.dumps(server_frames)}.map(read),
+          built: [
+            p.breakoutMessage({{ groups: {{ "group-a": ["p1", "p2"], "b": ["p3"] }} }}, 5),
+            p.breakoutMessage({{ n_groups: 3 }}),
+            p.endBreakoutMessage(),
+            p.visitMessage("group-a"),
+            p.visitMessage(""),
+          ],
+        }}));
+        """
+    )
+    assert result["read"] == [
+        {"type": "moved", "room": "lab.breakout.group-a", "group": "group-a", "main": "lab"},
+        {"type": "moved", "room": "lab", "group": "", "main": "lab"},
+        {
+            "type": "breakouts",
+            "main": "lab",
+            "groups": {"group-a": ["p1", "p2"], "group-b": ["p3"]},
+            "seconds_left": 599.9,
+            "help": [asking],
+        },
+        {"type": "breakouts", "main": "lab", "groups": {}, "seconds_left": 0, "help": []},
+        {
+            "type": "breakouts",
+            "main": "lab",
+            "groups": {"ok": ["y"]},
+            "seconds_left": 0,
+            "help": [{"id": "q", "name": "", "group": "ok", "hand": 1}],
+        },
+        None,
+    ]
+    parsed = [parse_client_message(json.dumps(frame), 1024) for frame in result["built"]]
+    assert parsed == [
+        protocol.Breakout((("group-a", ("p1", "p2")), ("b", ("p3",))), 0, 5.0),
+        protocol.Breakout((), 3, protocol.DEFAULT_BREAKOUT_MINUTES),
+        protocol.EndBreakout(),
+        protocol.Visit("group-a"),
+        protocol.Visit(""),
+    ]
+    # What the Python client builds is what the page builds.
+    assert [
+        protocol.breakout_message({"group-a": ["p1", "p2"], "b": ["p3"]}, minutes=5),
+        protocol.breakout_message(n_groups=3),
+        protocol.end_breakout_message(),
+        protocol.visit_message("group-a"),
+        protocol.visit_message(""),
+    ] == result["built"]
+
+
 def test_error_codes_agree_in_code_and_docs(js: dict[str, Any]) -> None:
     # Name for name and code for code: ErrorCode.ROOM_FULL is ERROR.ROOM_FULL.
     assert js["ERROR"] == {code.name: code.value for code in ErrorCode}
@@ -341,6 +420,12 @@ SNAPSHOT = {
             {"id": "knock-4", "name": "Cy", "username": "cy", "waiting_since": 1_700_000_002_000}
         ],
     },
+    "breakout": {
+        "group": "group-a",
+        "main": "lab",
+        "groups": {"group-a": ["me-1", "peer-2"], "group-b": ["peer-5"]},
+        "endsAt": 1_700_000_600_000,
+    },
 }
 
 
@@ -419,7 +504,10 @@ def test_the_kernel_reads_every_value_of_the_browsers_report(report: dict[str, A
     viewers.report("browser-2", {**report["record"], "status": "joined"}, now=0.0)
     (waiting,) = SNAPSHOT["lobby"]["waiting"]  # type: ignore[index]
     assert viewers.lobby() == (True, [{**waiting, "waiting_since": 1_700_000_002.0}])
+    # The groups of a breakout, as a page in the room or one of its groups sees them.
+    assert viewers.breakouts() == SNAPSHOT["breakout"]["groups"]  # type: ignore[index]
     viewers.gone("browser-2")
+    assert viewers.breakouts() == {}
     only = viewers.only()
     assert only is not None
     assert (only["wanted_camera"], only["wanted_microphone"]) == (False, True)

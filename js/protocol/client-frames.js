@@ -9,6 +9,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @import { ChatMessageFrame, LowerHandFrame } from "./chat.js"
  * @import { HostRequestFrame } from "./hosts.js"
  * @import { LobbyRequestFrame } from "./lobby.js"
+ * @import { BreakoutRequestFrame } from "./breakout.js"
  */
 
 /**
@@ -17,7 +18,7 @@ import { CLIENT, COLOR_PATTERN, MAX_NAME_CHARS, WIDGET_TAG_PATTERN } from "./nam
  * @typedef {{ type: typeof CLIENT.STATE, state: PeerState }} StateFrame
  * @typedef {{ type: typeof CLIENT.LEAVE }} LeaveFrame
  * @typedef {{ type: typeof CLIENT.PING, id: string }} PingFrame
- * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame | HostRequestFrame | LobbyRequestFrame} ClientFrame
+ * @typedef {JoinFrame | SignalFrame | StateFrame | LeaveFrame | ChatMessageFrame | LowerHandFrame | PingFrame | HostRequestFrame | LobbyRequestFrame | BreakoutRequestFrame} ClientFrame
  */
 
 /**

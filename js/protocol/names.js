@@ -70,6 +70,10 @@ export const CLIENT = Object.freeze({
   UNLOCK: "unlock",
   ADMIT: "admit",
   DENY: "deny",
+  // Breakout rooms (breakout.js): a host's requests too.
+  BREAKOUT: "breakout",
+  END_BREAKOUT: "end-breakout",
+  VISIT: "visit",
 });
 
 /** Server → client frame types. */
@@ -91,6 +95,9 @@ export const SERVER = Object.freeze({
   // The lobby (lobby.js): to a newcomer of a locked room, and to the room's hosts.
   WAITING: "waiting",
   LOBBY: "lobby",
+  // Breakout rooms (breakout.js): to a peer the server moves, and to every room of one.
+  MOVED: "moved",
+  BREAKOUTS: "breakouts",
 });
 
 /**

@@ -5,6 +5,7 @@
 import { MAX_CHAT_BYTES } from "./chat.js";
 import { isErrorCode } from "./errors.js";
 import { readLobbyFrame } from "./lobby.js";
+import { readBreakoutFrame } from "./breakout.js";
 import {
   ICE_TRANSPORT_ALL,
   ICE_TRANSPORT_RELAY,
@@ -23,6 +24,7 @@ import { isObject } from "./read.js";
  * @import { ChatFrame } from "./chat.js"
  * @import { DoneFrame, HostsFrame, MutedFrame } from "./hosts.js"
  * @import { LobbyFrame, WaitingFrame } from "./lobby.js"
+ * @import { BreakoutsFrame, MovedFrame } from "./breakout.js"
  */
 
 /**
@@ -60,7 +62,7 @@ import { isObject } from "./read.js";
  *
  * @typedef {{ type: typeof SERVER.PONG, id: string }} PongFrame  the answer to our `ping`
  *
- * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame | HostsFrame | MutedFrame | DoneFrame | WaitingFrame | LobbyFrame} ServerFrame
+ * @typedef {WelcomeFrame | PeerJoinedFrame | PeerLeftFrame | PeerStateFrame | RelayedSignalFrame | ChatFrame | IceServersFrame | PongFrame | ErrorFrame | MediaFrame | HostsFrame | MutedFrame | DoneFrame | WaitingFrame | LobbyFrame | MovedFrame | BreakoutsFrame} ServerFrame
  */
 
 /** @param {unknown} value @returns {Partial<PeerState>} only the known flags that are booleans */
@@ -228,6 +230,9 @@ export function readServerFrame(value) {
     case SERVER.WAITING:
     case SERVER.LOBBY:
       return readLobbyFrame(value);
+    case SERVER.MOVED:
+    case SERVER.BREAKOUTS:
+      return readBreakoutFrame(value);
     case SERVER.PEER_JOINED: {
       const peer = readPeer(value.peer);
       return peer && { type: SERVER.PEER_JOINED, peer };

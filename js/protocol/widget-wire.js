@@ -98,6 +98,7 @@ export const VIEWER_REPORT_FIELDS = Object.freeze([
   "media", // the plane of its call: "mesh", "sfu", or "" before it joins
   "devices",
   "lobby", // a host's page: { locked, waiting } as the server shows it; null for others
+  "breakout", // { groups, group, ends_at } while a breakout of its room runs; null otherwise
 ]);
 
 /**

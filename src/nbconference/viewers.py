@@ -17,7 +17,9 @@ their only writer, and this module merges the reports into them:
 - ``devices``: each viewer's devices in use and how many of each kind it has
   (:meth:`Viewers.devices`); browsers never send their full device lists;
 - ``lobby`` and ``locked``: who waits to be let into the locked room, as the viewers
-  that may act as its hosts see it (:meth:`Viewers.lobby`).
+  that may act as its hosts see it (:meth:`Viewers.lobby`);
+- ``breakouts``: the groups of the breakout the room is split into, as the viewers in
+  it or in its groups see it (:meth:`Viewers.breakouts`).
 
 A viewer that stops reporting (a tab closed without a goodbye) is dropped after
 ``stale_after`` seconds, or at once when another viewer of the same widget sees it
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_log import hand_fields
-from .client.hosting import lobby_records
+from .client.hosting import breakout_groups, lobby_records
 from .protocol import JOIN_PHASES, MEDIA_PLANES, MEDIA_SFU
 from .records import _devices, _identity, _text, peer_record
 
@@ -273,6 +275,16 @@ class Viewers:
                 waiting.setdefault(entry["id"], entry)
         ordered = sorted(waiting.values(), key=lambda entry: entry["waiting_since"] or 0)
         return locked, ordered
+
+    def breakouts(self) -> dict[str, list[str]]:
+        """The groups of the breakout of the room (each with the peer ids a host put in
+        it), as the first viewer in the room or one of its groups says; ``{}`` when none
+        runs."""
+        for viewer in self._viewers.values():
+            seen = viewer.record.get("breakout")
+            if isinstance(seen, Mapping) and viewer.record.get("status") == "joined":
+                return breakout_groups(seen)
+        return {}
 
     def lead(self) -> dict[str, Any] | None:
         """The record of the viewer with the best status (the first such), if any."""

@@ -70,8 +70,9 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
 
     A host's powers are coroutines that go over a signaling socket of this kernel's own
     (not through a browser): ``await w.mute(peer_id)``, :meth:`remove`, :meth:`end_call`,
-    :meth:`make_host`, and the lobby's :meth:`lock`, :meth:`unlock`, :meth:`admit` and
-    :meth:`deny`; ``hosts`` lists the room's hosts, ``lobby`` who waits to be let in.
+    :meth:`make_host`, the lobby's :meth:`lock`, :meth:`unlock`, :meth:`admit` and
+    :meth:`deny`, and :meth:`breakout` and :meth:`end_breakout`; ``hosts`` lists the
+    room's hosts, ``lobby`` who waits to be let in, ``breakouts`` the groups of a breakout.
     The socket shows the token of the server this kernel runs on (or ``token`` with
     ``signaling_url``): in the Jupyter extension the server's owner may act as a host of
     every room no ``room_access`` rule names hosts for, so whoever runs code in this
@@ -215,6 +216,12 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
         read_only=True,
         help="The room is locked (newcomers wait in the lobby), as the viewers that may act as "
         "hosts see it. Kernel-side only.",
+    )
+    breakouts = traitlets.Dict(
+        read_only=True,
+        help="The groups of the breakout the room is split into now, each group's name with "
+        "the peer ids a host put in it ({} when none runs), as the viewers see it. Start one "
+        "with `await w.breakout(...)`. Kernel-side only.",
     )
 
     _live: ClassVar[dict[tuple[str, str], weakref.ref[ConferenceWidget]]] = {}
@@ -424,6 +431,7 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
                 locked, waiting = viewers.lobby()
                 self.set_trait("lobby", waiting)
                 self.set_trait("locked", locked)
+                self.set_trait("breakouts", viewers.breakouts())
                 if only is not None:
                     # One viewer: camera, microphone and incoming video are that person's,
                     # both ways.

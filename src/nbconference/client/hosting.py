@@ -1,6 +1,6 @@
-"""A host's powers from Python: ``mute``, ``remove``, ``end_call``, ``make_host`` and the
-lobby's ``lock``, ``unlock``, ``admit`` and ``deny`` as coroutines, the same on a
-``ConferenceWidget`` and a ``KernelPeer``.
+"""A host's powers from Python: ``mute``, ``remove``, ``end_call``, ``make_host``, the
+lobby's ``lock``, ``unlock``, ``admit`` and ``deny``, and ``breakout`` and
+``end_breakout`` as coroutines, the same on a ``ConferenceWidget`` and a ``KernelPeer``.
 
 Each goes over a signaling socket of the kernel's own, never through a browser: a
 KernelPeer's (it joined the room), or for a widget a socket that names the room without
@@ -19,22 +19,30 @@ import asyncio
 import contextlib
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..protocol import (
     DEFAULT_BAN_MINUTES,
+    DEFAULT_BREAKOUT_MINUTES,
     MAX_BAN_MINUTES,
+    MAX_BREAKOUT_MINUTES,
+    MAX_GROUPS,
+    MIN_BREAKOUT_MINUTES,
     ErrorCode,
     ServerFrame,
     admit_message,
+    breakout_message,
     deny_message,
+    end_breakout_message,
     end_call_message,
     lock_message,
     make_host_message,
     mute_message,
     remove_message,
     unlock_message,
+    valid_group,
+    valid_minutes,
 )
 from .socket import SignalingError, SignalingSocket
 
@@ -200,6 +208,64 @@ class HostControls:
         :class:`NotHost` unless we may act as a host of the room."""
         await (await self._host_requests()).ask(deny_message(_peer_id(peer_id)))
 
+    # -- breakout rooms (docs/protocol.md, "Breakout rooms") ----------------------------
+
+    async def breakout(
+        self,
+        groups: Mapping[str, Sequence[str]] | None = None,
+        minutes: float = DEFAULT_BREAKOUT_MINUTES,
+        *,
+        n_groups: int | None = None,
+    ) -> None:
+        """Split the room into breakout groups for ``minutes``: ``groups`` maps each
+        group's name (1-16 of A-Z a-z 0-9 _ -) to the peer ids to put in it (see
+        :attr:`peers`), or ``n_groups`` has the server deal the participants (hosts and
+        recorders stay) into ``group-1`` ... ``group-N``. Each page moves to its group by
+        itself, shows a countdown, and comes back when the time is up or at
+        :meth:`end_breakout`. Raises :class:`NotHost` unless we may act as a host, and
+        :class:`~nbconference.client.SignalingError` for peers the room does not have."""
+        if (groups is None) == (n_groups is None):
+            raise ValueError("give the groups, or n_groups, not both")
+        if not valid_minutes(minutes):
+            raise ValueError(
+                f"minutes must be from {MIN_BREAKOUT_MINUTES:.3g} (a second) to "
+                f"{MAX_BREAKOUT_MINUTES:g}"
+            )
+        if n_groups is not None:
+            if isinstance(n_groups, bool) or not isinstance(n_groups, int):
+                raise ValueError("n_groups must be a whole number")
+            if not 1 <= n_groups <= MAX_GROUPS:
+                raise ValueError(f"n_groups must be from 1 to {MAX_GROUPS}")
+        else:
+            assert groups is not None
+            if not isinstance(groups, Mapping) or not groups:
+                raise ValueError("groups must map each group's name to a list of peer ids")
+            for name, peers in groups.items():
+                if not valid_group(name):
+                    raise ValueError(f"group name {name!r} must be 1-16 of A-Z a-z 0-9 _ -")
+                if isinstance(peers, str) or not peers:
+                    raise ValueError(f"group {name!r} must list at least one peer id")
+                for peer in peers:
+                    _peer_id(peer)
+        message = breakout_message(groups, n_groups, float(minutes))
+        await (await self._host_requests()).ask(message)
+
+    async def end_breakout(self) -> None:
+        """End the breakout now: everyone comes back to the main room (nothing happens
+        when none runs). Raises :class:`NotHost` unless we may act as a host."""
+        await (await self._host_requests()).ask(end_breakout_message())
+
+
+def breakout_groups(frame: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A ``breakouts`` frame as Python shows it: each group's name and the peer ids a
+    host put in it (``{}`` when none runs)."""
+    found = frame.get("groups")
+    groups: dict[str, list[str]] = {}
+    for name, peers in found.items() if isinstance(found, dict) else ():
+        if valid_group(name) and isinstance(peers, list):
+            groups[name] = [peer for peer in peers if isinstance(peer, str)]
+    return groups
+
 
 def lobby_records(frame: Mapping[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
     """A ``lobby`` frame as Python shows it: whether the room is locked, and who waits
@@ -224,4 +290,11 @@ def lobby_records(frame: Mapping[str, Any]) -> tuple[bool, list[dict[str, Any]]]
     return frame.get("locked") is True, waiting
 
 
-__all__ = ["HostControls", "HostRequests", "HostSocket", "NotHost", "lobby_records"]
+__all__ = [
+    "HostControls",
+    "HostRequests",
+    "HostSocket",
+    "NotHost",
+    "breakout_groups",
+    "lobby_records",
+]

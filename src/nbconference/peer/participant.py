@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from ..chat_log import ChatRecords, chat_record
 from ..client.discovery import resolve_signaling
-from ..client.hosting import HostRequests, lobby_records
+from ..client.hosting import HostRequests, breakout_groups, lobby_records
 from ..client.session import SignalingSession
 from ..protocol import (
     MAX_NAME_CHARS,
@@ -29,7 +29,9 @@ from ..protocol import (
     RECORDER_KIND,
     ServerFrame,
     chat_message,
+    valid_group,
     valid_room,
+    visit_message,
 )
 from ..records import peer_record, roster_entry
 from .link import MediaSource
@@ -102,6 +104,10 @@ class Participant:
         self._host = False  # the server marks us a host of the room
         # The lobby, as the server shows it to those who may act as hosts (lobby.py).
         self._lobby: tuple[bool, list[dict[str, Any]]] = (False, [])
+        # The breakout of our main room, as the server said (breakout.py): its groups,
+        # the group we are in ("" in the main room) and that group's room.
+        self._breakouts: dict[str, list[str]] = {}
+        self._group, self._group_room = "", ""
 
     # -- joining and leaving ----------------------------------------------------------
 
@@ -350,6 +356,12 @@ class Participant:
             if kind == ServerFrame.LOBBY:
                 self._lobby = lobby_records(frame)
                 continue
+            if kind == ServerFrame.BREAKOUTS:
+                self._breakouts = breakout_groups(frame)
+                continue
+            if kind == ServerFrame.MOVED:
+                self._moved(frame)
+                continue
             if kind == ServerFrame.CHAT:
                 self._chat_received(frame)
                 continue
@@ -409,6 +421,43 @@ class Participant:
     def locked(self) -> bool:
         """Whether the room is locked, as the server shows its hosts (False for others)."""
         return self._lobby[0] and self._status == self.IN_ROOM
+
+    # -- breakout rooms (docs/protocol.md, "Breakout rooms") ----------------------------
+
+    def _moved(self, frame: dict[str, Any]) -> None:
+        """The server moves us to a breakout group, or back: our welcome to that room
+        follows (with our id), and a reconnect rejoins it there."""
+        room = frame.get("room")
+        if not isinstance(room, str) or not valid_room(room) or self._session is None:
+            return
+        self._session.room = room
+        group = frame.get("group")
+        self._group = group if isinstance(group, str) else ""
+        self._group_room = room if self._group else ""
+        self._lobby = (False, [])
+        log.info("nbconference: %s moves to room %s", self.name, room)
+
+    @property
+    def breakouts(self) -> dict[str, list[str]]:
+        """The groups of the breakout the room is split into now, each with the peer ids a
+        host put in it; ``{}`` when none runs."""
+        if self._status != self.IN_ROOM:
+            return {}
+        return {name: list(peers) for name, peers in self._breakouts.items()}
+
+    async def visit(self, group: str = "") -> None:
+        """Move ourselves to breakout ``group`` (a host's visit), or back to the main room
+        (""). Raises :class:`~nbconference.NotHost` unless we may act as a host."""
+        if group != "" and not valid_group(group):
+            raise ValueError(
+                "group must be a group's name (see breakouts), or '' for the main room"
+            )
+        await (await self._host_requests()).ask(visit_message(group))
+
+    @property
+    def group(self) -> str:
+        """The breakout group we are in now ("" in the main room)."""
+        return self._group if self._status == self.IN_ROOM else ""
 
     async def _host_requests(self) -> HostRequests:
         if self._status != self.IN_ROOM:

@@ -11,6 +11,7 @@ Every name of the wire format lives in this package, one job to a module:
 - :mod:`.server_frames`: what the server sends, and a peer's public record;
 - :mod:`.chat`: chat and raised hands;
 - :mod:`.hosts`: hosts and their requests; :mod:`.lobby`: the lobby of a locked room;
+  :mod:`.breakout`: breakout rooms;
 - :mod:`.view_channel`: what a receiver shows, between peers;
 - :mod:`.widget_wire`: the widget's comm messages, viewer reports and signaling modes.
 
@@ -35,17 +36,21 @@ Client to server::
     {"type": "make-host", "peer": "<peer id>", ...}
     {"type": "lock", ...} / {"type": "unlock", ...}
     {"type": "admit", "peer": "<peer id>", ...} / {"type": "deny", "peer": "<peer id>", ...}
+    {"type": "breakout", "groups": {"<name>": ["<peer id>", ...]} | "n_groups": 4,
+     "minutes": 10, ...} / {"type": "end-breakout", ...} / {"type": "visit", "group": ""}
 
 (a host's requests, each with an optional ``room`` and ``request`` id: :mod:`.hosts`,
-and the lobby's: :mod:`.lobby`)
+the lobby's: :mod:`.lobby`, and breakout rooms': :mod:`.breakout`)
 
 Server to client: ``welcome``, ``peer-joined``, ``peer-left``, ``peer-state``, ``signal``
 (stamped with ``from``), ``chat``, ``ice-servers`` (fresh TURN credentials), ``pong``
 (the answer to a ``ping``, at once, with its ``id``), ``hosts`` (the room's hosts
 changed), ``muted`` (a host muted someone), ``done`` (a host's request took effect),
 ``waiting`` (to a newcomer of a locked room, who waits in the lobby), ``lobby`` (to the
-room's hosts: who waits) and ``error`` (with one of :class:`ErrorCode`, ``peer`` when the
-error concerns one and ``request`` when it refuses a host's request that carried an id).
+room's hosts: who waits), ``moved`` (the server moved us to a breakout group or back),
+``breakouts`` (the groups of a breakout and the time left) and ``error`` (with one of
+:class:`ErrorCode`, ``peer`` when the error concerns one and ``request`` when it refuses
+a host's request that carried an id).
 
 A peer's public record (in ``welcome`` and ``peer-joined``) is stamped by the server::
 
@@ -63,6 +68,30 @@ is present for participants that are not people (a ``recorder``) and cannot be c
 
 from __future__ import annotations
 
+from .breakout import (
+    BREAKOUT_CLIENT_TYPES,
+    BREAKOUT_MARK,
+    DEFAULT_BREAKOUT_MINUTES,
+    GROUP_PATTERN,
+    HELP_ENTRY_FIELDS,
+    MAX_BREAKOUT_MINUTES,
+    MAX_GROUPS,
+    MIN_BREAKOUT_MINUTES,
+    Breakout,
+    BreakoutRequest,
+    EndBreakout,
+    Visit,
+    breakout_message,
+    breakout_room,
+    breakouts_frame,
+    end_breakout_message,
+    help_entry,
+    is_breakout_room,
+    moved_frame,
+    valid_group,
+    valid_minutes,
+    visit_message,
+)
 from .chat import (
     DEFAULT_CHAT_LIMITS,
     Chat,
@@ -217,6 +246,8 @@ from .widget_wire import (
 
 __all__ = [
     "ABUSE_CODES",
+    "BREAKOUT_CLIENT_TYPES",
+    "BREAKOUT_MARK",
     "CLEAN_CLOSE_CODES",
     "CLOSE_DENIED",
     "CLOSE_DROPPED",
@@ -229,6 +260,7 @@ __all__ = [
     "CLOSE_TOO_BIG",
     "COLOR_PATTERN",
     "DEFAULT_BAN_MINUTES",
+    "DEFAULT_BREAKOUT_MINUTES",
     "DEFAULT_CHAT_LIMITS",
     "DEFAULT_LIMITS",
     "DEFAULT_NAME",
@@ -236,6 +268,8 @@ __all__ = [
     "ERROR_CODES",
     "FATAL_JOIN_ERRORS",
     "FINAL_CLOSE_CODES",
+    "GROUP_PATTERN",
+    "HELP_ENTRY_FIELDS",
     "HOST_CLIENT_TYPES",
     "HUB_LOGIN_MESSAGE",
     "HUB_LOGIN_PATH",
@@ -246,13 +280,16 @@ __all__ = [
     "LOBBY_CLIENT_TYPES",
     "LOBBY_ENTRY_FIELDS",
     "MAX_BAN_MINUTES",
+    "MAX_BREAKOUT_MINUTES",
     "MAX_DEPTH",
+    "MAX_GROUPS",
     "MAX_NAME_CHARS",
     "MAX_VIEW_HEIGHT",
     "MAX_VIEW_MESSAGE",
     "MEDIA_MESH",
     "MEDIA_PLANES",
     "MEDIA_SFU",
+    "MIN_BREAKOUT_MINUTES",
     "MUTE_DEVICES",
     "OWNER_MARK",
     "PARTICIPANT_KIND",
@@ -278,11 +315,14 @@ __all__ = [
     "WAITING_MESSAGE",
     "WIDGET_TAG_PATTERN",
     "Admit",
+    "Breakout",
+    "BreakoutRequest",
     "Chat",
     "ChatLimits",
     "ClientFrame",
     "ClientMessage",
     "Deny",
+    "EndBreakout",
     "EndCall",
     "ErrorCode",
     "FromKernel",
@@ -305,7 +345,11 @@ __all__ = [
     "ToKernel",
     "Unlock",
     "ViewRequest",
+    "Visit",
     "admit_message",
+    "breakout_message",
+    "breakout_room",
+    "breakouts_frame",
     "chat_frame",
     "chat_message",
     "clean_chat_text",
@@ -313,12 +357,15 @@ __all__ = [
     "deny_message",
     "done_frame",
     "encode",
+    "end_breakout_message",
     "end_call_message",
     "error_code",
     "error_frame",
+    "help_entry",
     "hosts_frame",
     "ice_servers_frame",
     "identity_stamp",
+    "is_breakout_room",
     "join_message",
     "leave_message",
     "lobby_entry",
@@ -327,6 +374,7 @@ __all__ = [
     "lower_hand_message",
     "make_host_message",
     "media_frame",
+    "moved_frame",
     "mute_message",
     "muted_frame",
     "name_key",
@@ -348,8 +396,11 @@ __all__ = [
     "state_message",
     "unlock_message",
     "utf8_size",
+    "valid_group",
+    "valid_minutes",
     "valid_room",
     "view_request",
+    "visit_message",
     "waiting_frame",
     "welcome_frame",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .breakout import BREAKOUT_CLIENT_TYPES, BreakoutRequest, parse_breakout_request
 from .chat import Chat, LowerHand, parse_chat
 from .encoding import decode, encode, too_deep, utf8_size
 from .errors import ErrorCode, ProtocolError
@@ -83,6 +84,7 @@ ClientMessage = (
     | Ping
     | HostRequest
     | LobbyRequest
+    | BreakoutRequest
     | SfuMessage
 )
 
@@ -201,6 +203,8 @@ def parse_client_message(text: str | bytes, max_bytes: int) -> ClientMessage:
         return parse_host_request(obj)
     if kind in LOBBY_CLIENT_TYPES:
         return parse_lobby_request(obj)
+    if kind in BREAKOUT_CLIENT_TYPES:
+        return parse_breakout_request(obj)
     if kind in SFU_CLIENT_TYPES:
         return parse_sfu(obj)
     raise ProtocolError(BAD, f"unknown message type '{kind[:40]}'")

@@ -86,6 +86,10 @@ class ClientFrame:
     UNLOCK: Final = "unlock"
     ADMIT: Final = "admit"
     DENY: Final = "deny"
+    # Breakout rooms (breakout.py): a host's requests too.
+    BREAKOUT: Final = "breakout"
+    END_BREAKOUT: Final = "end-breakout"
+    VISIT: Final = "visit"
 
 
 class ServerFrame:
@@ -108,6 +112,9 @@ class ServerFrame:
     # The lobby (lobby.py): to a newcomer of a locked room, and to the room's hosts.
     WAITING: Final = "waiting"
     LOBBY: Final = "lobby"
+    # Breakout rooms (breakout.py): to a peer the server moves, and to every room of one.
+    MOVED: Final = "moved"
+    BREAKOUTS: Final = "breakouts"
 
 
 # ``ping`` measures the signaling round trip (a page's diagnosis): the server answers

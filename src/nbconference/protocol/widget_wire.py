@@ -92,6 +92,7 @@ VIEWER_REPORT_FIELDS: Final = (
     "media",  # the plane of its call: "mesh", "sfu", or "" before it joins
     "devices",
     "lobby",  # a host's page: {locked, waiting} as the server shows it; None for others
+    "breakout",  # {groups, group, ends_at} while a breakout of its room runs; None otherwise
 )
 # The steps of a join, in their expected order: a viewer report's ``timeline`` gives the
 # epoch ms of each step reached (js/timeline.js). The camera is not on the path: a page

@@ -17,6 +17,7 @@ from ..protocol import (
     CLOSE_POLICY,
     PING_BURST,
     PINGS_PER_SECOND,
+    BreakoutRequest,
     Chat,
     ErrorCode,
     HostRequest,
@@ -56,6 +57,7 @@ VIOLATION_WINDOW_SECONDS = 10.0
 SFU_FRAMES = (SfuPublish, SfuSubscribe, SfuUpdate, SfuAnswer, SfuTrickle, SfuUnpublish)
 HOST_REQUESTS = get_args(HostRequest)
 LOBBY_REQUESTS = get_args(LobbyRequest)
+BREAKOUT_REQUESTS = get_args(BreakoutRequest)
 # What a peer waiting in a lobby may send (lobby.py); anything else gets in-lobby.
 WHILE_WAITING = (State, Ping, Leave, Join)
 
@@ -176,6 +178,10 @@ class SignalingConnection(WebSocketHandler):
         self.peer = None
         self.close(code, reason)
 
+    def moved(self, peer: Peer) -> None:
+        if not self._closed:
+            self.peer = peer
+
     # -- frames from the client ------------------------------------------------------
 
     def on_message(self, message: str | bytes) -> Awaitable[None] | None:
@@ -214,6 +220,8 @@ class SignalingConnection(WebSocketHandler):
                 self._host_request(msg)
             elif isinstance(msg, LOBBY_REQUESTS):
                 return self._lobby_request(msg)
+            elif isinstance(msg, BREAKOUT_REQUESTS):
+                return self._breakout_request(msg)
             elif self.peer is None:
                 raise ProtocolError(ErrorCode.NOT_JOINED, "send 'join' first")
             elif isinstance(msg, State):
@@ -260,11 +268,20 @@ class SignalingConnection(WebSocketHandler):
             exc.request = msg.request
             self._refuse(exc)
 
+    async def _breakout_request(self, msg: BreakoutRequest) -> None:
+        # Tornado waits for this before it reads the next frame (moving peers waits for
+        # the backend).
+        try:
+            await self.registry.breakout_request(self._actor(msg), msg)
+        except ProtocolError as exc:
+            exc.request = msg.request
+            self._refuse(exc)
+
     def _waiting(self) -> bool:
         """Our peer waits in the lobby of a locked room (lobby.py)."""
         return self.peer is not None and self.peer.waiting_since is not None
 
-    def _actor(self, msg: HostRequest | LobbyRequest) -> Actor:
+    def _actor(self, msg: HostRequest | LobbyRequest | BreakoutRequest) -> Actor:
         """Who asks: our peer, in the room it joined, or this socket in the room named."""
         user, host = self.identity(), self.host_token()
         if self.peer is not None:

@@ -27,6 +27,10 @@ class Transport(Protocol):
 
     def close_socket(self, code: int, reason: str) -> None: ...
 
+    def moved(self, peer: Peer) -> None:
+        """The server moved this socket's peer to another room (breakouts.py): it speaks
+        for ``peer`` from now on."""
+
 
 @dataclass(eq=False)
 class Peer:

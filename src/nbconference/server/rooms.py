@@ -4,9 +4,10 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on four layers: room_events.py (delivery, and the events of other servers),
+stands on five layers: room_events.py (delivery, and the events of other servers),
 hands.py (peer state, raised hands and chat), hosts.py (who hosts a room, and what
-only they may do) and lobby.py (who waits to be let into a locked room).
+only they may do), lobby.py (who waits to be let into a locked room) and breakouts.py
+(groups of a room for a while).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
+from .breakouts import BreakoutRooms
 from .limits import SocketCounts
-from .lobby import LobbyDoors
 from .mailbox import Mailbox
 from .names import kept_apart
 from .outgoing import Watchdog
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("nbconference")
 
 
-class RoomRegistry(LobbyDoors):
+class RoomRegistry(BreakoutRooms):
     """The peers of this process and their rooms: joining (or resuming), leaving, and
     relaying signals; the room events themselves, chat and hands, hosts and the lobby
     are its layers below."""
@@ -101,6 +102,9 @@ class RoomRegistry(LobbyDoors):
         await self.backend.start(self._apply_remote)
 
     async def stop(self) -> None:
+        for running in self.breakouts.values():
+            if running.timer is not None:
+                running.timer.cancel()
         waiting = [peer for lobby in self.lobbies.values() for peer in lobby.waiting.values()]
         for peer in [*self.local.values(), *waiting]:
             if peer.transport is not None:
@@ -132,15 +136,18 @@ class RoomRegistry(LobbyDoors):
         the backend or the room: nobody there learns of it; so does an identity a host
         removed from the room, with ``banned``, until its ban ends. In a locked room a
         newcomer that is no host gets ``waiting`` instead, and waits in the lobby
-        (lobby.py); its peer is returned all the same.
+        (lobby.py); its peer is returned all the same. A group room of a breakout admits
+        only those breakouts.py lets in (``not-allowed`` for anyone else).
         """
         if self.sfu_starting is not None:
             await self.sfu_starting.wait()
-        await self.access.admit(msg.room, user, grants)
+        # A group room is entered as its main room allows, and only as breakouts allow.
+        await self.access.admit(self.main_room(msg.room), user, grants)
         resumed = self._resume_tokens.get(msg.resume or "")
         if resumed is not None and resumed.room == msg.room and resumed.user == user:
             return self._resume(resumed, transport)
-        self._check_ban(msg.room, user)
+        self._check_group(msg.room, user, host_token, msg.kind)
+        self._check_ban(self.main_room(msg.room), user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
         self._stamp_host(info, msg.room, user, host_token)
