@@ -42,6 +42,11 @@ def chat_event(server: str, room: str, frame: str) -> str:
     return frame_head(server, EventKind.CHAT, room) + f',"f":{dumps(frame)}}}'
 
 
+def feed_event(server: str, room: str, peer_id: str, record: str) -> str:
+    """``record``: the shared feed record's JSON, or ``null`` (withdrawn)."""
+    return frame_head(server, EventKind.FEED, room) + f',"p":"{peer_id}","f":{record}}}'
+
+
 def lost_event(server: str, room: str, peer_ids: list[str]) -> str:
     return frame_head(server, EventKind.LOST, room) + f',"m":{dumps(peer_ids)}}}'
 
@@ -85,6 +90,11 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
         return [RoomEvent(EventKind.REFUSED, room, event["p"], to=event["t"], data=reason)]
     if kind == EventKind.CHAT:
         return [RoomEvent(EventKind.CHAT, room, data_json=str(event["f"]))]
+    if kind == EventKind.FEED:
+        record = event["f"]
+        if record is not None and not isinstance(record, dict):
+            raise ValueError(f"a feed record must be an object or null, not {record!r:.80}")
+        return [RoomEvent(EventKind.FEED, room, str(event["p"]), data=record)]
     if kind == EventKind.LOST:
         return [RoomEvent(EventKind.LOST, room, peer_id) for peer_id in event["m"]]
     return None
