@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nbconference.peer import KernelPeer
 from nbconference.server.janus import JanusClient
 from nbconference.server.janus.plane import janus_room
 from support.client import connect_url
 from support.janus import (
     ExistingJanus,
     Recording,
+    is_colour,
     loopback_configs,
     needs_janus,
+    picture,
     publish_camera,
     rtc,
     subscribe_to,
@@ -35,6 +39,8 @@ API_SECRET = "replicas-api-secret-5d0e2b"
 ADMIN_KEY = "replicas-admin-key-91c4f7"
 SFU_HASH = "nbconference:room:{}:sfu"
 
+RED = (220, 40, 40)
+BLUE = (40, 40, 220)
 Feeds = list[dict[str, Any]]
 
 
@@ -45,13 +51,26 @@ def redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def janus() -> AsyncIterator[ExistingJanus]:
-    (config,) = loopback_configs(1, api_secret=API_SECRET, admin_key=ADMIN_KEY)
-    existing = ExistingJanus(config)
+def janus_count() -> int:
+    return 1
+
+
+@pytest.fixture
+async def instances(janus_count: int) -> AsyncIterator[list[ExistingJanus]]:
+    started: list[ExistingJanus] = []
     try:
-        yield await existing.start()
+        for config in loopback_configs(janus_count, api_secret=API_SECRET, admin_key=ADMIN_KEY):
+            started.append(ExistingJanus(config))
+            await started[-1].start()
+        yield started
     finally:
-        existing.stop()
+        for existing in started:
+            existing.stop()
+
+
+@pytest.fixture
+def janus(instances: list[ExistingJanus]) -> ExistingJanus:
+    return instances[0]
 
 
 @pytest.fixture
@@ -61,13 +80,13 @@ def mesh_max_peers() -> int:
 
 @pytest.fixture
 async def replicas(
-    redis: RedisServer, janus: ExistingJanus, mesh_max_peers: int, tmp_path: Path
+    redis: RedisServer, instances: list[ExistingJanus], mesh_max_peers: int, tmp_path: Path
 ) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
     (secret := tmp_path / "api").write_text(API_SECRET + "\n")
     (key := tmp_path / "key").write_text(ADMIN_KEY + "\n")
     args = (
         *("--redis", redis.url, "--sfu", "janus", "--mesh-max-peers", str(mesh_max_peers)),
-        *("--janus-urls", json.dumps([janus.url])),
+        *("--janus-urls", json.dumps([janus.url for janus in instances])),
         *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
     )
     started = [ServeProcess(*args, log_dir=tmp_path) for _ in range(2)]
@@ -163,16 +182,21 @@ async def test_two_replicas_hold_one_sfu_room_through_one_janus(
     assert not any(API_SECRET in f or ADMIN_KEY in f for f in secrets)
 
 
-async def rooms_of(janus: ExistingJanus) -> set[str]:
+async def publishers_in(janus: ExistingJanus) -> dict[str, int]:
+    """Janus' own list of its VideoRooms, with the publishers in each."""
     client = await JanusClient.connect(janus.url, API_SECRET)
     try:
         session = await client.create()
         handle = await session.attach()
         data, _ = await handle.message({"request": "list", "admin_key": ADMIN_KEY})
         await session.destroy()
-        return {str(room["room"]) for room in data["list"]}
+        return {str(room["room"]): int(room["num_participants"]) for room in data["list"]}
     finally:
         await client.close()
+
+
+async def rooms_of(janus: ExistingJanus) -> set[str]:
+    return set(await publishers_in(janus))
 
 
 @pytest.mark.parametrize("mesh_max_peers", [1])
@@ -257,3 +281,66 @@ async def test_a_feed_from_redis_never_reaches_another_room_and_bad_ones_are_ref
     assert first.process.poll() is None and second.process.poll() is None
     for pc in (publisher, subscriber):
         await pc.close()
+
+
+@pytest.mark.parametrize("janus_count", [2])
+async def test_a_room_whose_janus_dies_moves_once_for_every_replica(
+    replicas: tuple[ServeProcess, ServeProcess],
+    instances: list[ExistingJanus],
+    redis: RedisServer,
+) -> None:
+    first, second = replicas
+    sender = await KernelPeer.join("lab", name="sender", url=first.url, token=first.token)
+    watcher = await KernelPeer.join("lab", name="watcher", url=second.url, token=second.token)
+    try:
+        colour = [RED]
+        sender.publish_frames(lambda: picture(colour[0]), fps=15)
+        frame = await asyncio.wait_for(watcher.next_frame(sender.id), 20)
+        assert is_colour(frame.image, RED)
+        pinned = redis.cli("HGET", SFU_HASH.format("lab"), "janus")
+        (dead,) = [j for j in instances if j.url == pinned]
+        (alive,) = [j for j in instances if j is not dead]
+        arrivals: list[float] = []
+        watcher.on_frame(
+            lambda _, image: is_colour(image, BLUE) and arrivals.append(time.monotonic())
+        )
+        colour[0] = BLUE  # a blue frame cannot have come through the dead Janus
+        killed = time.monotonic()
+        dead.kill()
+        await eventually(lambda: arrivals, 20, "the sender's frames through the other Janus")
+        print(f"frames flow again across replicas {arrivals[0] - killed:.2f} s after the kill")
+        assert redis.cli("HGET", SFU_HASH.format("lab"), "janus") == alive.url
+        assert janus_room("lab") in await rooms_of(alive)
+    finally:
+        await asyncio.gather(sender.leave(), watcher.leave())
+
+
+@pytest.mark.parametrize("janus_count", [2])
+async def test_a_new_room_goes_to_the_janus_with_the_fewest_publishers_of_all_replicas(
+    replicas: tuple[ServeProcess, ServeProcess],
+    instances: list[ExistingJanus],
+    redis: RedisServer,
+) -> None:
+    first, second = replicas
+    peers = [
+        await KernelPeer.join("a", name=f"a{n}", url=first.url, token=first.token) for n in range(2)
+    ]
+    try:
+        busy_url = await eventually(
+            lambda: redis.cli("HGET", SFU_HASH.format("a"), "janus"), 15, "room a's pin"
+        )
+        (busy,) = [j for j in instances if j.url == busy_url]
+
+        async def two_publishers() -> bool:
+            return (await publishers_in(busy)).get(janus_room("a")) == 2
+
+        await eventually(two_publishers, 15, "room a's two publishers in Janus")
+        # The second replica has no peer in room a: only Janus' own count tells it that
+        # the busy instance carries two publishers.
+        peers.append(await KernelPeer.join("b", name="b0", url=second.url, token=second.token))
+        pin_b = await eventually(
+            lambda: redis.cli("HGET", SFU_HASH.format("b"), "janus"), 15, "room b's pin"
+        )
+        assert pin_b != busy_url
+    finally:
+        await asyncio.gather(*(peer.leave() for peer in peers))

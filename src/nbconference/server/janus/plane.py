@@ -551,6 +551,9 @@ class SfuRooms:
         that its peers publish again (the next request reconnects). ``on_lost`` hears of
         it first: a pool moves the rooms to another Janus before they publish again."""
         lost, self.rooms = self.rooms, {}
+        # Other servers' feeds here went with it: their servers publish them again, and
+        # tell us where.
+        self.remote.clear()
         self._created.clear()
         if self._on_lost is not None:
             self._on_lost(self)
