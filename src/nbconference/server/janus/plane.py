@@ -216,7 +216,7 @@ class SfuRooms:
         except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
             log.warning("nbconference: SFU cleanup of %s failed: %s", peer.id, error)
         if state.live:
-            self._announce(peer.room)
+            self.announce(peer.room)
 
     async def moderate(self, peer: Peer, devices: list[str], muted: bool) -> None:
         """A host muted ``peer`` (or the person unmuted): have Janus stop forwarding its
@@ -272,7 +272,7 @@ class SfuRooms:
 
     def _changed(self, room: str, peer_id: str, state: SfuPeer) -> None:
         """Our peer's feed changed: the room hears it, and the other servers."""
-        self._announce(room)
+        self.announce(room)
         if self.share is not None:
             shared = None
             if state.live and state.feed is not None:
@@ -563,7 +563,7 @@ class SfuRooms:
                     pump.cancel()
                 if state.live and self.share is not None:
                     self.share(room, peer_id, None)  # the other servers' copies go too
-            self._announce(room)
+            self.announce(room)
 
     async def _pump_subscriber(self, peer: Peer, state: SfuPeer) -> None:
         """The subscriber handle's events: Janus renegotiates by itself when a feed it
@@ -590,7 +590,8 @@ class SfuRooms:
         feeds.update({pid: list(f.streams) for pid, f in self.remote.get(room, {}).items()})
         return feeds
 
-    def _announce(self, room: str) -> None:
+    def announce(self, room: str) -> None:
+        """Tell our peers in ``room`` every feed it has now, ours and other servers'."""
         frame = sfu_feeds_frame(self._feeds(room)).encode()
         for member in self._room_peers(room):
             self._send(member, frame)

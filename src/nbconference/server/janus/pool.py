@@ -197,7 +197,7 @@ class JanusPool:
     def _announce(self, room: str) -> None:
         instance = self.pins.get(room)
         if instance is not None:
-            instance._announce(room)
+            instance.announce(room)
 
     def _share(self, room: str, peer_id: str, feed: SharedFeed | None) -> None:
         """One of our peers' feeds changed: the other servers of its room hear it."""
