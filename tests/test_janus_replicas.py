@@ -5,6 +5,7 @@ replica shares its publishers' feeds with the other through the room's events.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -39,6 +40,8 @@ API_SECRET = "replicas-api-secret-5d0e2b"
 ADMIN_KEY = "replicas-admin-key-91c4f7"
 SFU_HASH = "nbconference:room:{}:sfu"
 
+# As in test_janus_kernel.py: frames of the old picture before the new feed's key frame.
+KEY_FRAME_WITHIN = 8
 RED = (220, 40, 40)
 BLUE = (40, 40, 220)
 Feeds = list[dict[str, Any]]
@@ -344,3 +347,32 @@ async def test_a_new_room_goes_to_the_janus_with_the_fewest_publishers_of_all_re
         assert pin_b != busy_url
     finally:
         await asyncio.gather(*(peer.leave() for peer in peers))
+
+
+async def test_a_subscriber_on_another_replica_gets_a_key_frame_of_a_feed_it_receives_anew(
+    replicas: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """Janus reuses a dropped stream's mid for the next feed; aiortc asks no key frame by
+    itself, so the server asks one of the publisher, through its own replica (else the new
+    feed's delta frames paint over the old picture until the next key frame)."""
+    first, second = replicas
+    ada = await KernelPeer.join("lab", name="ada", url=first.url, token=first.token)
+    bob = await KernelPeer.join("lab", name="bob", url=first.url, token=first.token)
+    student = await KernelPeer.join("lab", name="student", url=second.url, token=second.token)
+    try:
+        ada.publish_frames(lambda: picture(RED), fps=15)
+        bob.publish_frames(lambda: picture(BLUE), fps=15)
+        frame = await student.next_frame(ada.id, timeout=20)
+        assert is_colour(frame.image, RED)
+        await asyncio.sleep(1.0)  # ada's camera dropped: its mid is free for bob's
+        stale = 0
+        async with contextlib.aclosing(student.frames(bob.id)) as frames:
+            while True:
+                frame = await asyncio.wait_for(anext(frames), 20)
+                if is_colour(frame.image, BLUE):
+                    break
+                stale += 1
+                assert stale <= KEY_FRAME_WITHIN, "bob's frames kept showing another picture"
+        print(f"{stale} frame(s) of the old picture before bob's key frame")
+    finally:
+        await asyncio.gather(ada.leave(), bob.leave(), student.leave())

@@ -75,6 +75,11 @@ class MediaEvents(RoomEvents):
         if event.kind == EventKind.FEED:
             self._take_feed(event)
             return
+        if event.kind == EventKind.KEY_FRAME:
+            target = self.local.get(event.to)
+            if target is not None and target.room == event.room and self.sfu is not None:
+                self.sfu.key_frame(target)
+            return
         if event.kind == EventKind.JOINED:
             self._moves_with(event)
         super()._apply_remote(event)

@@ -34,6 +34,9 @@ class EventKind:
     # ``peer_id`` publishes a feed on the room's SFU (``data`` its shared feed record,
     # see protocol.sfu.parse_shared_feed), or withdrew it (``data`` None).
     FEED: Final = "feed"
+    # A subscriber on another server receives the feed of ``to`` anew: its server asks
+    # Janus for a key frame of it.
+    KEY_FRAME: Final = "key-frame"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from .redis_events import (
     TO_SERVER,
     feed_event,
     joined_event,
+    key_frame_event,
     left_event,
     lower_event,
     refused_event,
@@ -208,6 +209,13 @@ class RedisBackend(RedisPresence):
             self._publish_lower(event, on_failure)
         elif event.kind == EventKind.FEED:
             self._publish_feed(event, on_failure)
+        elif event.kind == EventKind.KEY_FRAME:
+            self._to_server_of(
+                event.to,
+                event.room,
+                key_frame_event(self.server_id, event.room, event.to),
+                on_failure,
+            )
         elif event.kind == EventKind.LEFT and event.peer_id in self._local:
             future = self._send_leave(event.room, event.peer_id, on_failure)
             if future is not None:
@@ -234,12 +242,18 @@ class RedisBackend(RedisPresence):
 
     def _publish_lower(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
         """Lowering the hand of a peer of another server: its server does it."""
-        view = self._views.get(event.room)
-        target = view.remote.get(event.to) if view is not None else None
-        if target is None or self._outbox is None:
-            on_failure(f"peer '{event.to}' is not reachable from this server")
-            return
         frame = lower_event(self.server_id, event.room, event.peer_id, event.to)
+        self._to_server_of(event.to, event.room, frame, on_failure)
+
+    def _to_server_of(
+        self, peer_id: str, room: str, frame: str, on_failure: Callable[[str], None]
+    ) -> None:
+        """Publish ``frame`` to the server of ``peer_id``, a member of ``room`` there."""
+        view = self._views.get(room)
+        target = view.remote.get(peer_id) if view is not None else None
+        if target is None or self._outbox is None:
+            on_failure(f"peer '{peer_id}' is not reachable from this server")
+            return
         channel = lua.server_channel(self.prefix, target["server"])
         self._outbox.publish(channel, frame, on_failure)
 

@@ -51,6 +51,8 @@ Connect = Callable[[], Awaitable[JanusClient]]
 Lost = Callable[["SfuRooms"], None]
 # A feed of one of our peers published, changed (a SharedFeed) or withdrawn (None).
 Share = Callable[[str, str, SharedFeed | None], None]
+# Ask the server of another server's peer (room, its peer id) for a key frame of its feed.
+AskKeyFrame = Callable[[str, str], None]
 NO_SUCH_ROOM = 426  # Janus VideoRoom: "No such room"
 ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
 # The published stream that carries each device a host may mute.
@@ -109,6 +111,7 @@ class SfuRooms:
         # Feeds of other servers' peers in this Janus, by room and peer id (pool.py).
         self.remote: dict[str, dict[str, SharedFeed]] = {}
         self.share: Share | None = None
+        self.ask_key_frame: AskKeyFrame | None = None
         self._created: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._reconnecting = asyncio.Lock()
@@ -250,6 +253,19 @@ class SfuRooms:
                 raise
 
     # -- remote feeds (another server's peers in this Janus; see pool.py) -------------
+
+    async def key_frame(self, peer: Peer) -> None:
+        """Ask Janus for a key frame of ``peer``'s feed (a subscriber on another server
+        receives it anew)."""
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or not state.live:
+            return
+        try:
+            await state.publisher.message(
+                {"request": "configure", "keyframe": True}, wait_event=True
+            )
+        except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
+            log.debug("nbconference: no key frame of %s: %r", peer.id, error)
 
     def remote_feed(self, room: str, peer_id: str, feed: SharedFeed | None) -> bool:
         """Keep (or, None, drop) the remote feed of ``peer_id``; True if anything changed."""
@@ -499,6 +515,9 @@ class SfuRooms:
         (aiortc) would otherwise decode the new feed's delta frames onto the old one's
         picture until the publisher's next key frame, many seconds later."""
         fresh = {carried[0] for mid, carried in state.carried.items() if before.get(mid) != carried}
+        for peer_id, remote in list(self.remote.get(peer.room, {}).items()):
+            if remote.feed in fresh and self.ask_key_frame is not None:
+                self.ask_key_frame(peer.room, peer_id)  # its server asks its publisher
         for other in list(self.rooms.get(peer.room, {}).values()):
             if other.feed in fresh and other.live:
                 with contextlib.suppress(Exception):  # it may have left meanwhile

@@ -111,6 +111,8 @@ class JanusPool:
             instance._on_lost = self._lost
             if self.shared is not None:
                 instance.share = self._share
+                instance.ask_key_frame = self._ask_key_frame
+        self._asking: set[asyncio.Task[None]] = set()
 
     @property
     def rooms(self) -> dict[str, dict[str, SfuPeer]]:
@@ -209,6 +211,25 @@ class JanusPool:
             log.warning("nbconference: the feed of %s was not shared: %s", peer_id, reason)
 
         self.shared.publish(event, failed)
+
+    def _ask_key_frame(self, room: str, peer_id: str) -> None:
+        """A subscriber of ours receives the feed of ``peer_id`` (on another server) anew:
+        that server asks its publisher for a key frame (see key_frame)."""
+        assert self.shared is not None
+        event = RoomEvent(EventKind.KEY_FRAME, room, to=peer_id)
+
+        def failed(reason: str) -> None:
+            log.debug("nbconference: no key frame asked of %s: %s", peer_id, reason)
+
+        self.shared.publish(event, failed)
+
+    def key_frame(self, peer: Peer) -> None:
+        """Another server asks a key frame of our peer's feed (for its subscriber)."""
+        instance = self.pins.get(peer.room)
+        if instance is not None:
+            task = asyncio.ensure_future(instance.key_frame(peer))
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
 
     # -- pinning -----------------------------------------------------------------------
 
