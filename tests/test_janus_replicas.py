@@ -82,8 +82,17 @@ def mesh_max_peers() -> int:
 
 
 @pytest.fixture
+def grace() -> float | None:
+    return None  # the default reconnect grace (and presence TTL)
+
+
+@pytest.fixture
 async def replicas(
-    redis: RedisServer, instances: list[ExistingJanus], mesh_max_peers: int, tmp_path: Path
+    redis: RedisServer,
+    instances: list[ExistingJanus],
+    mesh_max_peers: int,
+    grace: float | None,
+    tmp_path: Path,
 ) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
     (secret := tmp_path / "api").write_text(API_SECRET + "\n")
     (key := tmp_path / "key").write_text(ADMIN_KEY + "\n")
@@ -91,6 +100,7 @@ async def replicas(
         *("--redis", redis.url, "--sfu", "janus", "--mesh-max-peers", str(mesh_max_peers)),
         *("--janus-urls", json.dumps([janus.url for janus in instances])),
         *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
+        *(("--reconnect-grace-seconds", str(grace)) if grace is not None else ()),
     )
     started = [ServeProcess(*args, log_dir=tmp_path) for _ in range(2)]
     try:
@@ -376,3 +386,23 @@ async def test_a_subscriber_on_another_replica_gets_a_key_frame_of_a_feed_it_rec
         print(f"{stale} frame(s) of the old picture before bob's key frame")
     finally:
         await asyncio.gather(ada.leave(), bob.leave(), student.leave())
+
+
+@pytest.mark.parametrize("grace", [2.0])
+async def test_a_dead_replicas_feeds_go_from_the_others(
+    replicas: tuple[ServeProcess, ServeProcess], redis: RedisServer, clients: list[Recording]
+) -> None:
+    first, second = replicas
+    alice = await client_of(first, clients)
+    bob = await client_of(second, clients)
+    await alice.join("lab")
+    await bob.join("lab")
+    publisher, _ = await publish_camera(alice)
+    await feeds_until(bob, lambda f: alice.id in peers_of(f))
+    first.kill()  # SIGKILL: no goodbye; Alice's presence expires, and the sweep says so
+    feeds = await feeds_until(bob, lambda f: alice.id not in peers_of(f), timeout=20)
+    assert feeds == []
+    # Right after her peer-left, on the same event.
+    assert {"type": "peer-left", "id": alice.id} in bob.received
+    assert redis.cli("HEXISTS", SFU_HASH.format("lab"), f"feed:{alice.id}") == "0"
+    await publisher.close()

@@ -212,8 +212,10 @@ class SfuRooms:
                 self._locks.pop(peer.room, None)
                 created = peer.room in self._created
                 self._created.discard(peer.room)
-                # Another server may have created it: whoever is last destroys it.
-                if not elsewhere and (created or self.share is not None):
+                if self.share is None:  # no other server uses this Janus room
+                    if created:
+                        await self._destroy(peer.room, state.publisher)
+                elif not elsewhere:  # the last member anywhere: whoever created it
                     await self._destroy(peer.room, state.publisher)
             await state.session.destroy()
         except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
