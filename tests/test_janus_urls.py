@@ -26,7 +26,15 @@ from nbconference.server.janus.plane import janus_room
 from nbconference.server.janus.pool import JanusPool, JanusUnusable
 from nbconference.server.standalone import StandaloneServer, start_server
 from support.client import connect_url
-from support.janus import ExistingJanus, Recording, loopback_configs, needs_janus, publish_camera
+from support.janus import (
+    ExistingJanus,
+    Recording,
+    is_colour,
+    loopback_configs,
+    needs_janus,
+    picture,
+    publish_camera,
+)
 from support.polling import eventually
 from support.processes import free_port
 from support.standalone import ServeProcess
@@ -99,18 +107,8 @@ async def join(standalone: StandaloneServer, peers: list[KernelPeer], room: str)
     return peer
 
 
-def picture(colour: tuple[int, int, int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    image = np.empty((120, 160, 3), np.uint8)
-    image[...] = colour
-    return image
-
-
 def red() -> np.ndarray[Any, np.dtype[np.uint8]]:
     return picture(RED)
-
-
-def is_colour(image: np.ndarray[Any, np.dtype[np.uint8]], colour: tuple[int, int, int]) -> bool:
-    return bool(np.abs(image[60, 80].astype(int) - colour).max() < 30)
 
 
 @pytest.mark.parametrize("janus_count", [1])

@@ -1,25 +1,34 @@
 """Two JupyterLab servers that share one Redis: a person on each joins the same room,
-and they see and hear each other as if they were on one server (issue 5)."""
+and they see and hear each other as if they were on one server (issue 5). And two
+``nbconference serve`` replicas on that Redis, over one Janus: a page on each decodes the
+other through the SFU (issue 19)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 
 from browser.conftest import CALL_FAILED
+from support import probes
+from support.janus import ExistingJanus, loopback_configs, needs_janus
 from support.lab import JupyterLab, running_lab
-from support.meeting import Meeting
-from support.mesh import wait_for_full_mesh
+from support.meeting import Meeting, wait_for_join, widget_cells
+from support.mesh import wait_for_full_mesh, wait_for_the_sfu
 from support.pages import Participant
 from support.polling import wait_until
 from support.redis_server import RedisServer
+from support.standalone import ServeProcess
 from support.timeouts import TIMEOUT
+
+JANUS_SECRETS = {"api_secret": "browser-replicas-api-4e1d", "admin_key": "browser-replicas-8c2a"}
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +100,57 @@ def test_people_on_two_servers_meet_through_redis(
             TIMEOUT,
             f"{person.name}'s w.peers to list {other.name}",
         )
+
+
+@pytest.fixture(scope="module")
+def janus() -> Iterator[ExistingJanus]:
+    """One existing Janus (started in a thread of its own: the tests here are sync)."""
+    (config,) = loopback_configs(1, **JANUS_SECRETS)
+    existing = ExistingJanus(config)
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, existing.start()).result()
+        yield existing
+    finally:
+        existing.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    redis: RedisServer, janus: ExistingJanus, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServeProcess]]:
+    """Two ``nbconference serve`` replicas on the same Redis and the same Janus, where
+    every room is on the SFU from its first join."""
+    folder = tmp_path_factory.mktemp("replicas")
+    (secret := folder / "api").write_text(JANUS_SECRETS["api_secret"])
+    (key := folder / "key").write_text(JANUS_SECRETS["admin_key"])
+    args = (
+        *("--redis", redis.url, "--sfu", "janus", "--mesh-max-peers", "0"),
+        *("--janus-urls", json.dumps([janus.url])),
+        *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
+    )
+    started = [ServeProcess(*args, log_dir=folder) for _ in range(2)]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+@needs_janus
+def test_pages_on_two_serve_replicas_decode_each_other_through_one_janus(
+    meetings: list[Meeting], replicas: list[ServeProcess], redis: RedisServer, janus: ExistingJanus
+) -> None:
+    room = meetings[0].room()
+    people = []
+    for meeting, name, replica in zip(meetings, ["ada", "bob"], replicas, strict=True):
+        cells = widget_cells(room, name, signaling_url=replica.url, token=replica.token)
+        (person,) = meeting.open([(name, cells)], init_script=probes.COUNT_CONNECTIONS_JS)
+        wait_for_join(person)
+        people.append(person)
+    # Each page holds a publisher and a subscriber connection, and decodes the other's
+    # camera (and hears it) through the one Janus the room is pinned to.
+    wait_for_the_sfu(people)
+    assert redis.cli("HGET", f"nbconference:room:{room}:sfu", "janus") == janus.url

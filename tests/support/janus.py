@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
@@ -145,6 +146,18 @@ def listening(pid: int) -> list[str]:
                 if inode in inodes and (proto == "udp" or state == "0A"):
                     found.append(f"{proto} {_address(local)}")
     return found
+
+
+def picture(colour: tuple[int, int, int]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A 160x120 picture of one colour, for a KernelPeer's ``publish_frames``."""
+    image = np.empty((120, 160, 3), np.uint8)
+    image[...] = colour
+    return image
+
+
+def is_colour(image: np.ndarray[Any, np.dtype[np.uint8]], colour: tuple[int, int, int]) -> bool:
+    """The middle of a received ``picture`` is about ``colour``."""
+    return bool(np.abs(image[60, 80].astype(int) - colour).max() < 30)
 
 
 def rtc() -> RTCPeerConnection:

@@ -305,3 +305,43 @@ def sfu_feeds_frame(feeds: dict[str, list[Published]]) -> str:
 def sfu_trickle_frame(pc: str, candidate: dict[str, Any] | None) -> str:
     """A candidate of Janus' side of connection ``pc`` (None: it has no more)."""
     return encode({"type": SfuServer.TRICKLE, "pc": pc, "candidate": candidate})
+
+
+# -- between the trusted servers: a feed as one replica tells the others of its room ------
+
+# Janus' own feed ids (numbers, or random strings in a room with string_ids).
+JANUS_FEED_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_JANUS_URL: Final = 512
+
+
+@dataclass(frozen=True)
+class SharedFeed:
+    """A feed published through the Janus at ``janus`` (its API URL, as in janus_urls)
+    under Janus' feed id ``feed``: what the server of its publisher tells the other
+    servers of the room through the backend. Never sent to a client: clients see our
+    peer ids only."""
+
+    janus: str
+    feed: str
+    streams: tuple[Published, ...]
+
+
+def shared_feed_record(feed: SharedFeed) -> dict[str, Any]:
+    streams = [{"mid": s.mid, "kind": s.kind} for s in feed.streams]
+    return {"janus": feed.janus, "feed": feed.feed, "streams": streams}
+
+
+def parse_shared_feed(value: object) -> SharedFeed:
+    """A feed record read from the backend, checked like a client's frame (it comes from
+    outside this process): ProtocolError (bad-message) saying what is wrong."""
+    if not isinstance(value, dict):
+        raise ProtocolError(BAD, "a shared feed must be an object")
+    _only(value, {"janus", "feed", "streams"}, "a shared feed")
+    janus = value.get("janus")
+    if not isinstance(janus, str) or not 0 < len(janus) <= MAX_JANUS_URL:
+        raise ProtocolError(BAD, "'janus' must be a Janus URL")
+    feed = _match(value.get("feed"), JANUS_FEED_PATTERN, "'feed' (a Janus feed id)")
+    streams = tuple(_published(s) for s in _list(value.get("streams"), "streams"))
+    if not streams:
+        raise ProtocolError(BAD, "'streams' must name what is published")
+    return SharedFeed(janus, feed, streams)

@@ -217,8 +217,9 @@ class SignalingSettings(Configurable):
         janus_api_secret and janus_admin_key: none is started, and each room that moves to
         the SFU is pinned to the reachable instance with the fewest publishers; if that
         instance is lost, its rooms move to another and their participants publish again.
-        Janus' Unix-socket transport (unix:) is not supported. 'nbconference serve' with
-        the Redis backend refuses them (the pins are not shared between replicas).""",
+        Janus' Unix-socket transport (unix:) is not supported. Replicas of 'nbconference
+        serve' that share Redis share the pins and the feeds through it: give them all the
+        same janus_urls.""",
     ).tag(config=True)
 
     @validate("janus_urls")
@@ -415,13 +416,6 @@ class SignalingSettings(Configurable):
             raise ValueError(
                 "janus_api_secret and janus_admin_key are for the instances in janus_urls, "
                 "which is empty (the Janus this server starts has secrets of its own)"
-            )
-        if self.janus_urls and self.backend == "redis":
-            raise ValueError(
-                "janus_urls with backend = 'redis' is not supported: each replica would pin "
-                "rooms to instances on its own and know only its own peers' feeds; sharing "
-                "the pins through Redis is not built yet. Use one server with the memory "
-                "backend, or leave janus_urls empty (each replica then runs its own Janus)"
             )
 
     def make_registry(

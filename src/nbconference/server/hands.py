@@ -2,7 +2,7 @@
 up, chat messages stamped and relayed to the whole room (see chat.py for the stamps).
 
 A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over the room events it
-announces and delivers (:class:`RoomEvents`).
+announces and delivers (:class:`RoomEvents`, with the SFU's :class:`MediaEvents`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from ..protocol import (
 )
 from .backends.base import Backend, EventKind, RoomEvent
 from .chat import ChatGate, hand_raised, hand_stamp
+from .media_events import MediaEvents
 from .peer import Peer, state_key
-from .room_events import RoomEvents
 
 
-class ChatAndHands(RoomEvents):
+class ChatAndHands(MediaEvents):
     """Peer state (raised hands included) and chat, for the peers of this process."""
 
     def __init__(self, backend: Backend, chat_limits: ChatLimits) -> None:

@@ -20,7 +20,7 @@ def carries_media(peer: PeerInfo) -> bool:
 
 
 class MediaPlanes:
-    """The rooms this process has moved to the SFU (every other room is a mesh)."""
+    """The rooms on the SFU that this process follows (every other room is a mesh)."""
 
     def __init__(self, mesh_max_peers: int) -> None:
         self.mesh_max_peers = mesh_max_peers
@@ -39,6 +39,10 @@ class MediaPlanes:
             return False
         self._sfu.add(room)
         return True
+
+    def keep_sfu(self, room: str) -> None:
+        """The room is on the SFU already: another server moved it (media_events.py)."""
+        self._sfu.add(room)
 
     def emptied(self, room: str) -> None:
         """The room has nobody left: its next first join starts a mesh."""

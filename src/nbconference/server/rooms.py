@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..protocol import (
     CLOSE_GOING_AWAY,
@@ -54,9 +54,6 @@ from .outgoing import Watchdog
 from .peer import Peer, Transport
 from .turn import IceServers, TurnSettings
 
-if TYPE_CHECKING:
-    from .janus.pool import JanusPool
-
 log = logging.getLogger("nbconference")
 
 
@@ -85,8 +82,6 @@ class RoomRegistry(BreakoutRooms):
         self.sockets = SocketCounts()
         self.watchdog = Watchdog(self.limits.send_timeout_seconds)
         self.joins_per_second = self.limits.joins_per_minute / 60
-        # The SFU plane, when sfu = "janus" and a Janus runs (see janus/pool.py).
-        self.sfu: JanusPool | None = None
         # Set while the SFU plane starts (janus/own.py): the server may listen before it
         # is in place, and a join that comes meanwhile waits for it, so that no room opens
         # on the mesh for want of an SFU that is merely not up yet.
@@ -190,13 +185,15 @@ class RoomRegistry(BreakoutRooms):
         room, transport = peer.room, peer.transport
         assert transport is not None
         peer.info = info
+        shared = self._shared_media(room) if room not in self.rooms else None
         members = self.rooms.setdefault(room, {})
         for other in others:
             members.setdefault(other["id"], other)
         members[peer.id] = info
         self.local[peer.id] = peer
         self._resume_tokens[peer.resume] = peer
-        moved = self.planes.after_join(room, members.values(), self.sfu is not None)
+        moved = self._moves_after_join(room, members.values())
+        self._seed_feeds(room, shared)
         transport.send_frame(self._welcome(peer, resumed=False))
         self.ice.keep_fresh(peer)
         for frame in self.backend.chat_history(room, peer.id):
@@ -320,9 +317,11 @@ class RoomRegistry(BreakoutRooms):
         self.chat_gate.forget(peer.id)
         peer.mailbox.clear()
         self._announce(RoomEvent(EventKind.LEFT, peer.room, peer.id), sender=peer)
-        if self.sfu is not None:
-            self._spawn(self.sfu.leave(peer))
         members = self.rooms.get(peer.room)
+        if self.sfu is not None:
+            # Members on other servers may use the same Janus room: it stays for them.
+            elsewhere = any(pid not in self.local for pid in members or {})
+            self._spawn(self.sfu.leave(peer, elsewhere))
         if members is not None and not any(pid in self.local for pid in members):
             # Other servers' members are followed only while one of ours is in the room.
             self._drop_room(peer.room)

@@ -31,6 +31,12 @@ class EventKind:
     CHAT: Final = "chat"
     # ``peer_id`` lowers the raised hand of ``to``, a peer of another server.
     LOWER: Final = "lower"
+    # ``peer_id`` publishes a feed on the room's SFU (``data`` its shared feed record,
+    # see protocol.sfu.parse_shared_feed), or withdrew it (``data`` None).
+    FEED: Final = "feed"
+    # A subscriber on another server receives the feed of ``to`` anew: its server asks
+    # Janus for a key frame of it.
+    KEY_FRAME: Final = "key-frame"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,17 @@ class RoomEvent:
     origin: str = ""
     # A ``state`` that lowered a hand: who lowered it.
     by: str = ""
+
+
+@dataclass(frozen=True)
+class RoomMedia:
+    """A room's SFU plane as the backend shares it between servers, read with a join:
+    whether the room moved to the SFU, the Janus it is pinned to ('' : none yet), and the
+    feeds published there by peer id (their records as stored, unchecked)."""
+
+    sfu: bool = False
+    janus: str = ""
+    feeds: dict[str, str] | None = None
 
 
 class RoomFull(Exception):
@@ -109,6 +126,26 @@ class Backend(ABC):
     def refuse(self, event: RoomEvent, code: str, message: str) -> None:
         """Tell the server that sent ``event`` (a signal from another server) that it was
         not delivered, so that its sender gets the error ``code``."""
+
+    # -- the SFU plane shared between servers (not abstract: one process shares nothing) --
+
+    shares_media = False
+    """Whether other servers hold members of the same rooms (the SFU plane, its pin and
+    its feeds are then shared through the backend: see redis_media.py)."""
+
+    def room_media(self, room: str) -> RoomMedia | None:
+        """What the join of this server's first peer in ``room`` read of the room's SFU
+        plane (once: None afterwards, and always without sharing)."""
+        return None
+
+    def record_sfu(self, room: str) -> None:
+        """The room moved to the SFU: the servers whose first peer joins later read so."""
+        return None
+
+    async def pin_janus(self, room: str, url: str, replacing: str = "") -> str:
+        """The Janus (URL) ``room`` is pinned to: the one pinned already, else ``url``,
+        pinned now (also when the pin is ``replacing``, an instance that was lost)."""
+        return url
 
     # -- chat history (not abstract: a backend without it keeps none) -------------------
 

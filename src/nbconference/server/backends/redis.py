@@ -24,6 +24,7 @@ from typing import Any
 
 from ...protocol import DEFAULT_CHAT_LIMITS, ChatLimits, encode, utf8_size
 from ..limits import RateLimiter
+from . import redis_media as media
 from . import redis_scripts as lua
 from .base import (
     BackendUnavailable,
@@ -32,12 +33,15 @@ from .base import (
     PeerInfo,
     RoomEvent,
     RoomFull,
+    RoomMedia,
 )
 from .redis_chat import RedisChat
 from .redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
 from .redis_events import (
     TO_SERVER,
+    feed_event,
     joined_event,
+    key_frame_event,
     left_event,
     lower_event,
     refused_event,
@@ -84,6 +88,9 @@ class RedisBackend(RedisPresence):
         self.chats = RedisChat(prefix, self.server_id, chat_limits)
         self._pending: dict[str, _PendingJoin] = {}
         self._leaving: dict[str, asyncio.Future[Any]] = {}
+        self._media_read: dict[str, RoomMedia] = {}  # by a first join, until taken
+
+    shares_media = True
 
     # -- membership --------------------------------------------------------------------
 
@@ -134,10 +141,12 @@ class RedisBackend(RedisPresence):
                 # The join is stored but we cannot follow the room: take it back.
                 self._send_leave(room, peer_id, None)
                 raise BackendUnavailable("lost the Redis event stream while joining") from None
-            records = [json.loads(item) for item in result]
+            stored_records, sfu_hash = result
+            records = [json.loads(item) for item in stored_records]
             self.chats.keep(peer_id, await self._wait(history))
             if not view.local:
                 view.reset(records)
+                self._media_read[room] = media.room_media(sfu_hash)
             view.local.add(peer_id)
             self._local[peer_id] = (room, peer)
             return [r["info"] for r in records]
@@ -198,6 +207,15 @@ class RedisBackend(RedisPresence):
                 self._outbox.script(lua.STATE, keys, args, on_failure)
         elif event.kind == EventKind.LOWER:
             self._publish_lower(event, on_failure)
+        elif event.kind == EventKind.FEED:
+            self._publish_feed(event, on_failure)
+        elif event.kind == EventKind.KEY_FRAME:
+            self._to_server_of(
+                event.to,
+                event.room,
+                key_frame_event(self.server_id, event.room, event.to),
+                on_failure,
+            )
         elif event.kind == EventKind.LEFT and event.peer_id in self._local:
             future = self._send_leave(event.room, event.peer_id, on_failure)
             if future is not None:
@@ -224,14 +242,48 @@ class RedisBackend(RedisPresence):
 
     def _publish_lower(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
         """Lowering the hand of a peer of another server: its server does it."""
-        view = self._views.get(event.room)
-        target = view.remote.get(event.to) if view is not None else None
-        if target is None or self._outbox is None:
-            on_failure(f"peer '{event.to}' is not reachable from this server")
-            return
         frame = lower_event(self.server_id, event.room, event.peer_id, event.to)
+        self._to_server_of(event.to, event.room, frame, on_failure)
+
+    def _to_server_of(
+        self, peer_id: str, room: str, frame: str, on_failure: Callable[[str], None]
+    ) -> None:
+        """Publish ``frame`` to the server of ``peer_id``, a member of ``room`` there."""
+        view = self._views.get(room)
+        target = view.remote.get(peer_id) if view is not None else None
+        if target is None or self._outbox is None:
+            on_failure(f"peer '{peer_id}' is not reachable from this server")
+            return
         channel = lua.server_channel(self.prefix, target["server"])
         self._outbox.publish(channel, frame, on_failure)
+
+    # -- the SFU plane (redis_media.py) ---------------------------------------------------
+
+    def room_media(self, room: str) -> RoomMedia | None:
+        return self._media_read.pop(room, None)
+
+    def record_sfu(self, room: str) -> None:
+        if self._outbox is not None:
+            keys = [lua.members_key(self.prefix, room), lua.sfu_key(self.prefix, room)]
+            self._outbox.script(media.RECORD_SFU, keys, [self.ttl_ms], self._refresh_failed)
+
+    async def pin_janus(self, room: str, url: str, replacing: str = "") -> str:
+        outbox, _ = self._running()
+        keys = [lua.sfu_key(self.prefix, room)]
+        pinned = await self._wait(
+            outbox.script(media.PIN, keys, [url, self.ttl_ms, replacing], want_result=True)
+        )
+        return pinned.decode() if isinstance(pinned, bytes) else str(pinned)
+
+    def _publish_feed(self, event: RoomEvent, on_failure: Callable[[str], None]) -> None:
+        """A feed of one of our peers (or its withdrawal), stored and announced at once."""
+        if self._outbox is None or event.peer_id not in self._local:
+            return
+        record = "" if event.data is None else lua.dumps(event.data)
+        frame = feed_event(self.server_id, event.room, event.peer_id, record or "null")
+        keys = [lua.records_key(self.prefix, event.room), lua.sfu_key(self.prefix, event.room)]
+        args = [event.peer_id, record, lua.room_channel(self.prefix, event.room), frame]
+        self._outbox.script(media.FEED, keys, [*args, self.ttl_ms], on_failure)
 
     def _refusal_failed(self, reason: str) -> None:
         log.warning("nbconference: could not report an undelivered signal: %s", reason)

@@ -38,8 +38,17 @@ def lower_event(server: str, room: str, peer_id: str, to: str) -> str:
     return frame_head(server, EventKind.LOWER, room) + f',"p":"{peer_id}","t":"{to}"}}'
 
 
+def key_frame_event(server: str, room: str, to: str) -> str:
+    return frame_head(server, EventKind.KEY_FRAME, room) + f',"t":"{to}"}}'
+
+
 def chat_event(server: str, room: str, frame: str) -> str:
     return frame_head(server, EventKind.CHAT, room) + f',"f":{dumps(frame)}}}'
+
+
+def feed_event(server: str, room: str, peer_id: str, record: str) -> str:
+    """``record``: the shared feed record's JSON, or ``null`` (withdrawn)."""
+    return frame_head(server, EventKind.FEED, room) + f',"p":"{peer_id}","f":{record}}}'
 
 
 def lost_event(server: str, room: str, peer_ids: list[str]) -> str:
@@ -66,7 +75,7 @@ def heartbeat(server: str) -> str:
 
 
 # Kinds sent to one server's channel; the others travel on a room's channel.
-TO_SERVER = frozenset({EventKind.SIGNAL, EventKind.LOWER, EventKind.REFUSED})
+TO_SERVER = frozenset({EventKind.SIGNAL, EventKind.LOWER, EventKind.REFUSED, EventKind.KEY_FRAME})
 
 
 def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
@@ -85,6 +94,13 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
         return [RoomEvent(EventKind.REFUSED, room, event["p"], to=event["t"], data=reason)]
     if kind == EventKind.CHAT:
         return [RoomEvent(EventKind.CHAT, room, data_json=str(event["f"]))]
+    if kind == EventKind.KEY_FRAME:
+        return [RoomEvent(EventKind.KEY_FRAME, room, to=str(event["t"]))]
+    if kind == EventKind.FEED:
+        record = event["f"]
+        if record is not None and not isinstance(record, dict):
+            raise ValueError(f"a feed record must be an object or null, not {record!r:.80}")
+        return [RoomEvent(EventKind.FEED, room, str(event["p"]), data=record)]
     if kind == EventKind.LOST:
         return [RoomEvent(EventKind.LOST, room, peer_id) for peer_id in event["m"]]
     return None

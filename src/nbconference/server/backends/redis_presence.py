@@ -121,7 +121,11 @@ class RedisPresence(Backend):
         return self._outbox, self._subscriber
 
     def _keys(self, room: str) -> list[str]:
-        return [lua.members_key(self.prefix, room), lua.records_key(self.prefix, room)]
+        return [
+            lua.members_key(self.prefix, room),
+            lua.records_key(self.prefix, room),
+            lua.sfu_key(self.prefix, room),
+        ]
 
     async def _wait(self, future: Awaitable[Any] | None) -> Any:
         assert future is not None

@@ -10,7 +10,11 @@ Per room ``R`` (prefix ``P``):
 
 - ``P:room:R:members`` sorted set, peer id -> expiry (milliseconds, Redis clock);
 - ``P:room:R:peers`` hash, peer id -> record ``{"info": {id, name, state}, "server": id}``;
-- channel ``P:room:R`` carries ``joined``, ``left``, ``state`` and ``sync`` events;
+- ``P:room:R:sfu`` hash, the room's SFU plane, once it moved there (redis_media.py):
+  ``plane`` -> ``sfu``, ``janus`` -> the Janus instance it is pinned to, and
+  ``feed:<peer id>`` -> each published feed; it goes when the room empties;
+- channel ``P:room:R`` carries ``joined``, ``left``, ``state``, ``feed`` and ``sync``
+  events;
 - channel ``P:server:S`` carries signals for the peers connected to server ``S``.
 
 Events are JSON objects: ``o`` origin server, ``k`` kind, ``r`` room, ``p`` peer id, and
@@ -29,6 +33,10 @@ def members_key(prefix: str, room: str) -> str:
 
 def records_key(prefix: str, room: str) -> str:
     return f"{prefix}:room:{room}:peers"
+
+
+def sfu_key(prefix: str, room: str) -> str:
+    return f"{prefix}:room:{room}:sfu"
 
 
 def room_channel(prefix: str, room: str) -> str:
@@ -59,14 +67,16 @@ def frame_head(origin: str, kind: str, room: str) -> str:
 # Shared prologue: the clock, and the sweep that retires members whose presence expired.
 # The sweep announces each departure itself, with origin "" (the store), so every server
 # in the room, the sweeping one included, applies it; being one script, it runs once.
+# A member swept takes its SFU feed with it (every server drops it on the 'left').
 _PROLOGUE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function sweep(members, records, channel, left_head)
+local function sweep(members, records, channel, left_head, sfu)
   local gone = redis.call('ZRANGEBYSCORE', members, '-inf', now)
   for _, pid in ipairs(gone) do
     redis.call('ZREM', members, pid)
     redis.call('HDEL', records, pid)
+    redis.call('HDEL', sfu, 'feed:' .. pid)
     redis.call('PUBLISH', channel, left_head .. ',"p":"' .. pid .. '"}')
   end
 end
@@ -75,9 +85,13 @@ end
 JOIN = (
     _PROLOGUE
     + """
--- KEYS: members, records. ARGV: max_peers, ttl_ms, peer id, record, channel,
--- joined frame, left head. Returns the records already there, or false when full.
-sweep(KEYS[1], KEYS[2], ARGV[5], ARGV[7])
+-- KEYS: members, records, sfu. ARGV: max_peers, ttl_ms, peer id, record, channel,
+-- joined frame, left head. Returns {the records already there, the room's SFU hash as
+-- field, value pairs}, or false when full. An empty room starts over as a mesh.
+sweep(KEYS[1], KEYS[2], ARGV[5], ARGV[7], KEYS[3])
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return false
 end
@@ -87,15 +101,16 @@ redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], 3 * ttl)
 redis.call('PEXPIRE', KEYS[2], 3 * ttl)
+redis.call('PEXPIRE', KEYS[3], 3 * ttl)
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-return others
+return {others, redis.call('HGETALL', KEYS[3])}
 """
 )
 
 REFRESH = (
     _PROLOGUE
     + """
--- KEYS: members, records. ARGV: ttl_ms, channel, left head, joined head, sync head,
+-- KEYS: members, records, sfu. ARGV: ttl_ms, channel, left head, joined head, sync head,
 -- then (peer id, record) pairs of this server's peers in the room.
 -- Extends their presence (re-adding, and announcing, any the store lost, e.g. after a
 -- Redis restart), retires expired members, and publishes a snapshot of the room.
@@ -106,9 +121,10 @@ for i = 6, #ARGV, 2 do
     redis.call('PUBLISH', ARGV[2], ARGV[4] .. ',"rec":' .. ARGV[i + 1] .. '}')
   end
 end
-sweep(KEYS[1], KEYS[2], ARGV[2], ARGV[3])
+sweep(KEYS[1], KEYS[2], ARGV[2], ARGV[3], KEYS[3])
 redis.call('PEXPIRE', KEYS[1], 3 * ttl)
 redis.call('PEXPIRE', KEYS[2], 3 * ttl)
+redis.call('PEXPIRE', KEYS[3], 3 * ttl)
 local records = redis.call('HVALS', KEYS[2])
 redis.call('PUBLISH', ARGV[2], ARGV[5] .. ',"m":[' .. table.concat(records, ',') .. ']}')
 return #records
@@ -116,10 +132,15 @@ return #records
 )
 
 LEAVE = """
--- KEYS: members, records. ARGV: peer id, channel, left frame.
+-- KEYS: members, records, sfu. ARGV: peer id, channel, left frame.
 -- Announces the departure only if the peer was still there (a sweep may have been first).
+-- Its SFU feed goes with it, and the room's SFU hash with the last member.
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], 'feed:' .. ARGV[1])
+  if redis.call('ZCARD', KEYS[1]) == 0 then
+    redis.call('DEL', KEYS[3])
+  end
   redis.call('PUBLISH', ARGV[2], ARGV[3])
   return 1
 end

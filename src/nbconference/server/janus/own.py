@@ -90,6 +90,7 @@ async def _start_plane_of(
             registry.limits.max_peers_per_room,
             registry._deliver_event,
             local_peers(registry),
+            shared=registry.backend,
         )
         return None
     process = await start_own_janus(settings)

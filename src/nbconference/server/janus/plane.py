@@ -5,7 +5,12 @@ module turns each into Janus requests it builds itself from validated fields, wi
 room and ``display`` taken from the authenticated peer. Janus feed ids stay here: clients
 see our peer ids only. A Janus room is created on demand (``record=false``,
 ``lock_record=true``, the room's peer cap as its publisher limit) and destroyed when the
-last of our peers using it leaves.
+last of our peers using it leaves, unless members on other servers use it too.
+
+With replicas sharing a backend, a room's feeds published through another server reach
+this one as *remote feeds* (janus/pool.py, media_events.py): ``sfu-feeds`` lists them,
+and our peers subscribe to them, in the same Janus room; ``share`` tells the others of
+our own feeds.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ...protocol.sfu import (
     SfuTrickle,
     SfuUnpublish,
     SfuUpdate,
+    SharedFeed,
     Wanted,
     sfu_feeds_frame,
     sfu_jsep_frame,
@@ -43,6 +49,11 @@ Send = Callable[[Peer, bytes], None]
 RoomPeers = Callable[[str], list[Peer]]
 Connect = Callable[[], Awaitable[JanusClient]]
 Lost = Callable[["SfuRooms"], None]
+# A feed of one of our peers published, changed (a SharedFeed) or withdrawn (None).
+Share = Callable[[str, str, SharedFeed | None], None]
+# Ask the server of another server's peer (room, its peer id) for a key frame of its feed.
+AskKeyFrame = Callable[[str, str], None]
+NO_SUCH_ROOM = 426  # Janus VideoRoom: "No such room"
 ROOM_EXISTS = 427  # Janus VideoRoom: "Room ... already exists"
 # The published stream that carries each device a host may mute.
 MODERATED_KINDS = {"microphone": "audio", "camera": "camera"}
@@ -97,6 +108,10 @@ class SfuRooms:
         self._send = send
         self._room_peers = peers
         self.rooms: dict[str, dict[str, SfuPeer]] = {}
+        # Feeds of other servers' peers in this Janus, by room and peer id (pool.py).
+        self.remote: dict[str, dict[str, SharedFeed]] = {}
+        self.share: Share | None = None
+        self.ask_key_frame: AskKeyFrame | None = None
         self._created: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._reconnecting = asyncio.Lock()
@@ -114,6 +129,30 @@ class SfuRooms:
     def publishers(self) -> int:
         """Our peers that joined one of this Janus' rooms as a publisher."""
         return sum(1 for members in self.rooms.values() for s in members.values() if s.feed)
+
+    async def load(self) -> int:
+        """Publishers in our rooms of this Janus, every server's, as Janus counts them
+        (``list``); our own count when it does not answer."""
+        try:
+            client = await self.reconnect()
+            session = await client.create()
+            try:
+                handle = await session.attach()
+                body = {"request": "list", "admin_key": self._admin_key}
+                data, _ = await handle.message(body)
+            finally:
+                with contextlib.suppress(JanusError, ConnectionError, asyncio.TimeoutError):
+                    await session.destroy()
+            rooms = data.get("list")
+            prefix = janus_room("")
+            return sum(
+                int(room.get("num_participants", 0))
+                for room in (rooms if isinstance(rooms, list) else [])
+                if isinstance(room, dict) and str(room.get("room", "")).startswith(prefix)
+            )
+        except (JanusError, ConnectionError, asyncio.TimeoutError, ValueError) as error:
+            log.debug("nbconference: the Janus at %s did not count: %r", self.url, error)
+            return self.publishers
 
     async def reconnect(self) -> JanusClient:
         """The open client, connecting anew when there is none (one new connection for
@@ -157,9 +196,10 @@ class SfuRooms:
         if feeds:
             self._send(peer, sfu_feeds_frame(feeds).encode())
 
-    async def leave(self, peer: Peer) -> None:
+    async def leave(self, peer: Peer, elsewhere: bool = False) -> None:
         """The peer left the room (or its grace ran out): end its session; destroy the
-        Janus room when it was the last of ours in it."""
+        Janus room when it was the last of ours in it and ``elsewhere`` (members of the
+        room on other servers) is False."""
         members = self.rooms.get(peer.room, {})
         state = members.pop(peer.id, None)
         if state is None:
@@ -170,15 +210,18 @@ class SfuRooms:
             if not members:
                 self.rooms.pop(peer.room, None)
                 self._locks.pop(peer.room, None)
-                if peer.room in self._created:
-                    self._created.discard(peer.room)
-                    body = {"request": "destroy", "room": janus_room(peer.room)}
-                    await state.publisher.message({**body, "admin_key": self._admin_key})
+                created = peer.room in self._created
+                self._created.discard(peer.room)
+                if self.share is None:  # no other server uses this Janus room
+                    if created:
+                        await self._destroy(peer.room, state.publisher)
+                elif not elsewhere:  # the last member anywhere: whoever created it
+                    await self._destroy(peer.room, state.publisher)
             await state.session.destroy()
         except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
             log.warning("nbconference: SFU cleanup of %s failed: %s", peer.id, error)
         if state.live:
-            self._announce(peer.room)
+            self.announce(peer.room)
 
     async def moderate(self, peer: Peer, devices: list[str], muted: bool) -> None:
         """A host muted ``peer`` (or the person unmuted): have Janus stop forwarding its
@@ -202,6 +245,57 @@ class SfuRooms:
                 await state.publisher.message(body)
             except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
                 log.warning("nbconference: the SFU did not moderate %s: %s", peer.id, error)
+
+    async def _destroy(self, room: str, handle: JanusHandle) -> None:
+        body = {"request": "destroy", "room": janus_room(room), "admin_key": self._admin_key}
+        try:
+            await handle.message(body)
+        except JanusError as error:
+            if error.code != NO_SUCH_ROOM:  # destroyed already (by another server)
+                raise
+
+    # -- remote feeds (another server's peers in this Janus; see pool.py) -------------
+
+    async def key_frame(self, peer: Peer) -> None:
+        """Ask Janus for a key frame of ``peer``'s feed (a subscriber on another server
+        receives it anew)."""
+        state = self.rooms.get(peer.room, {}).get(peer.id)
+        if state is None or not state.live:
+            return
+        try:
+            await state.publisher.message(
+                {"request": "configure", "keyframe": True}, wait_event=True
+            )
+        except (JanusError, ConnectionError, asyncio.TimeoutError) as error:
+            log.debug("nbconference: no key frame of %s: %r", peer.id, error)
+
+    def remote_feed(self, room: str, peer_id: str, feed: SharedFeed | None) -> bool:
+        """Keep (or, None, drop) the remote feed of ``peer_id``; True if anything changed."""
+        feeds = self.remote.setdefault(room, {})
+        before = feeds.pop(peer_id, None)
+        if feed is not None:
+            feeds[peer_id] = feed
+        if not feeds:
+            del self.remote[room]
+        return before != feed
+
+    def _feed_of(self, room: str, peer_id: str) -> str | None:
+        """The Janus feed id of the live feed ``peer_id`` publishes in ``room``, ours or
+        another server's (None: no such feed)."""
+        state = self.rooms.get(room, {}).get(peer_id)
+        if state is not None:
+            return state.feed if state.live else None
+        remote = self.remote.get(room, {}).get(peer_id)
+        return remote.feed if remote is not None else None
+
+    def _changed(self, room: str, peer_id: str, state: SfuPeer) -> None:
+        """Our peer's feed changed: the room hears it, and the other servers."""
+        self.announce(room)
+        if self.share is not None:
+            shared = None
+            if state.live and state.feed is not None:
+                shared = SharedFeed(self.url, state.feed, state.streams)
+            self.share(room, peer_id, shared)
 
     # -- the requests ------------------------------------------------------------------
 
@@ -253,7 +347,15 @@ class SfuRooms:
                 "room": janus_room(peer.room),
                 "display": peer.id,
             }
-            data, _ = await state.publisher.message(join, wait_event=True)
+            try:
+                data, _ = await state.publisher.message(join, wait_event=True)
+            except JanusError as error:
+                if error.code != NO_SUCH_ROOM:
+                    raise
+                # Destroyed meanwhile by another server whose last peer left: again.
+                self._created.discard(peer.room)
+                await self._ensure_room(peer.room, state.publisher)
+                data, _ = await state.publisher.message(join, wait_event=True)
             state.feed = str(data["id"])
         descriptions = [{"mid": s.mid, "description": s.kind} for s in msg.streams]
         body = {"request": "publish", "descriptions": descriptions}
@@ -267,17 +369,16 @@ class SfuRooms:
             await self.moderate(peer, list(peer.forced), True)
 
     def _janus_streams(self, peer: Peer, wanted: tuple[Wanted, ...]) -> list[Message]:
-        members = self.rooms.get(peer.room, {})
         streams: list[Message] = []
         for want in wanted:
-            other = members.get(want.feed)
-            if want.feed == peer.id or other is None or not other.live or other.feed is None:
+            feed = None if want.feed == peer.id else self._feed_of(peer.room, want.feed)
+            if feed is None:
                 raise ProtocolError(
                     ErrorCode.SFU_REFUSED,
                     f"no feed of '{want.feed[:40]}' in room '{peer.room}'",
                     peer=want.feed,
                 )
-            stream: Message = {"feed": other.feed}
+            stream: Message = {"feed": feed}
             if want.mid is not None:
                 stream["mid"] = want.mid
             if want.substream is not None:
@@ -337,9 +438,9 @@ class SfuRooms:
     def _layer(self, peer: Peer, state: SfuPeer, configure: Configure) -> Message:
         """The Janus ``configure`` stream for ``configure``, once its mid is known to be
         one of this subscriber's and to carry that feed (else sfu-refused)."""
-        other = self.rooms.get(peer.room, {}).get(configure.feed)
+        feed = self._feed_of(peer.room, configure.feed)
         carried = state.carried.get(configure.mid)
-        if other is None or other.feed is None or carried is None or carried[0] != other.feed:
+        if feed is None or carried is None or carried[0] != feed:
             raise ProtocolError(
                 ErrorCode.SFU_REFUSED,
                 f"mid '{configure.mid}' of this subscriber does not carry a stream of "
@@ -386,6 +487,7 @@ class SfuRooms:
     def _carried(self, peer: Peer, state: SfuPeer) -> list[Carried]:
         """The subscriber connection's streams, with feeds named by our peer ids."""
         ours = {s.feed: pid for pid, s in self.rooms.get(peer.room, {}).items() if s.feed}
+        ours.update({f.feed: pid for pid, f in self.remote.get(peer.room, {}).items()})
         return [
             Carried(mid, ours[feed], feed_mid)
             for mid, (feed, feed_mid) in sorted(state.carried.items())
@@ -415,6 +517,9 @@ class SfuRooms:
         (aiortc) would otherwise decode the new feed's delta frames onto the old one's
         picture until the publisher's next key frame, many seconds later."""
         fresh = {carried[0] for mid, carried in state.carried.items() if before.get(mid) != carried}
+        for peer_id, remote in list(self.remote.get(peer.room, {}).items()):
+            if remote.feed in fresh and self.ask_key_frame is not None:
+                self.ask_key_frame(peer.room, peer_id)  # its server asks its publisher
         for other in list(self.rooms.get(peer.room, {}).values()):
             if other.feed in fresh and other.live:
                 with contextlib.suppress(Exception):  # it may have left meanwhile
@@ -438,7 +543,7 @@ class SfuRooms:
         await state.publisher.message({"request": "unpublish"}, wait_event=True)
         was_live, state.live, state.streams = state.live, False, ()
         if was_live:
-            self._announce(peer.room)
+            self._changed(peer.room, peer.id, state)
 
     # -- events from Janus -------------------------------------------------------------
 
@@ -449,10 +554,10 @@ class SfuRooms:
             kind = event.get("janus")
             if kind == "webrtcup" and state.streams and not state.live:
                 state.live = True
-                self._announce(peer.room)
+                self._changed(peer.room, peer.id, state)
             elif kind == "hangup" and state.live:
                 state.live = False
-                self._announce(peer.room)
+                self._changed(peer.room, peer.id, state)
             elif kind == "trickle":
                 candidate = event.get("candidate") or {}
                 clean = _candidate(candidate)
@@ -467,14 +572,19 @@ class SfuRooms:
         that its peers publish again (the next request reconnects). ``on_lost`` hears of
         it first: a pool moves the rooms to another Janus before they publish again."""
         lost, self.rooms = self.rooms, {}
+        # Other servers' feeds here went with it: their servers publish them again, and
+        # tell us where.
+        self.remote.clear()
         self._created.clear()
         if self._on_lost is not None:
             self._on_lost(self)
         for room, members in lost.items():
-            for state in members.values():
+            for peer_id, state in members.items():
                 for pump in state.pumps:
                     pump.cancel()
-            self._announce(room)
+                if state.live and self.share is not None:
+                    self.share(room, peer_id, None)  # the other servers' copies go too
+            self.announce(room)
 
     async def _pump_subscriber(self, peer: Peer, state: SfuPeer) -> None:
         """The subscriber handle's events: Janus renegotiates by itself when a feed it
@@ -497,9 +607,12 @@ class SfuRooms:
 
     def _feeds(self, room: str) -> dict[str, list[Published]]:
         members = self.rooms.get(room, {})
-        return {pid: list(s.streams) for pid, s in members.items() if s.live}
+        feeds = {pid: list(s.streams) for pid, s in members.items() if s.live}
+        feeds.update({pid: list(f.streams) for pid, f in self.remote.get(room, {}).items()})
+        return feeds
 
-    def _announce(self, room: str) -> None:
+    def announce(self, room: str) -> None:
+        """Tell our peers in ``room`` every feed it has now, ours and other servers'."""
         frame = sfu_feeds_frame(self._feeds(room)).encode()
         for member in self._room_peers(room):
             self._send(member, frame)
