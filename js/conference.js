@@ -3,7 +3,6 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
-import { BreakoutWatch } from "./breakout.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { ChatLog } from "./chat.js";
@@ -11,7 +10,7 @@ import { DeviceConsent } from "./consent.js";
 import { runDiagnosis } from "./diagnose.js";
 import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
 import { loweredNote } from "./hands.js";
-import { LobbyWatch } from "./lobby.js";
+import { Hosting } from "./hosting.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
@@ -20,23 +19,12 @@ import {
   ERROR,
   SERVER,
   SFU_SERVER,
-  admitMessage,
-  breakoutMessage,
   chatMessage,
-  denyMessage,
   describeError,
-  endBreakoutMessage,
-  endCallMessage,
-  visitMessage,
   joinMessage,
-  lockMessage,
   lowerHandMessage,
-  makeHostMessage,
-  muteMessage,
-  removeMessage,
   signalMessage,
   stateMessage,
-  unlockMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
 import { hubLogin } from "./hub-login.js";
@@ -150,15 +138,8 @@ export class Conference extends EventTarget {
   #diagnosing = null;
   /** @type {import("./diagnosis.js").Diagnosis | null} the last finished check */
   #diagnosis = null;
-  // -- hosts (the server decides who they are: docs/protocol.md "Hosts") --
-  /** @type {Set<string>} the ids of the room's hosts, ours too when we are one */
-  #hosts = new Set();
-  /** who muted each of our devices (a host's name), "" while it is not a host's mute */
-  #mutedBy = { microphone: "", camera: "" };
-  /** the lobby of a locked room, as the server shows it to a page that may run it */
-  #lobby = new LobbyWatch(() => this.#changed());
-  /** a breakout of our room: our group and the countdown (breakout.js) */
-  #breakout = new BreakoutWatch(() => this.#changed());
+  /** @type {Hosting} the hosts, a host's powers, the lobby and breakouts (hosting.js) */
+  #hosting;
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -173,6 +154,18 @@ export class Conference extends EventTarget {
     const microphone = Boolean(settings.get("microphone"));
     this.#media = new LocalMedia({ camera, microphone }, this.#devices.devices);
     this.#consent = new DeviceConsent({ camera, microphone });
+    this.#hosting = new Hosting({
+      send: (frame) => this.#signaling?.send(frame),
+      selfId: () => this.#id,
+      consent: this.#consent,
+      media: this.#media,
+      afterLocalChange: (problem) => this.#afterLocalChange(problem),
+      moved: (room) => {
+        this.#room = room;
+        this.#hand = false; // a raised hand stays in the room it was raised in
+      },
+      changed: () => this.#changed(),
+    });
     this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
@@ -213,11 +206,12 @@ export class Conference extends EventTarget {
     const local = media.state();
     // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
     const { people, recorders } = splitRecorders(this.#planes.roster());
+    const hosting = this.#hosting.snapshot();
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
       // In a breakout group, the call is still the main room's.
-      room: this.#breakout.snapshot()?.main || this.#room || String(this.#settings.get("room")),
+      room: hosting.breakout?.main || this.#room || String(this.#settings.get("room")),
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,
@@ -235,15 +229,15 @@ export class Conference extends EventTarget {
         id: this.#id,
         ...local,
         hand: this.#handStamp,
-        host: this.#id !== "" && this.#hosts.has(this.#id),
+        host: this.#hosting.isHost(this.#id),
         preview: local.camera ? media.preview : null,
       }),
       peers: Object.freeze(
-        people.map((record) => Object.freeze({ ...record, host: this.#hosts.has(record.id) })),
+        people.map((record) => Object.freeze({ ...record, host: this.#hosting.isHost(record.id) })),
       ),
-      hostMute: hostMuteText(this.#mutedBy),
-      lobby: this.#lobby.snapshot(this.#id !== "" && this.#hosts.has(this.#id)),
-      breakout: this.#breakout.snapshot(),
+      hostMute: hosting.hostMute,
+      lobby: hosting.lobby,
+      breakout: hosting.breakout,
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
@@ -413,14 +407,14 @@ export class Conference extends EventTarget {
   /** The person turns their camera on or off. @param {boolean} on */
   async setCamera(on) {
     this.#consent.byPerson("camera");
-    if (on) this.#mutedBy.camera = "";
+    if (on) this.#hosting.unmuted("camera");
     await this.#setDevice("camera", on);
   }
 
   /** The person mutes or unmutes (after a host's mute too: only they may). @param {boolean} on */
   async setMicrophone(on) {
     this.#consent.byPerson("microphone");
-    if (on) this.#mutedBy.microphone = "";
+    if (on) this.#hosting.unmuted("microphone");
     await this.#setDevice("microphone", on);
   }
 
@@ -442,7 +436,7 @@ export class Conference extends EventTarget {
    */
   async answerRequest(device, accept) {
     this.#consent.answered(device);
-    if (accept) this.#mutedBy[device] = "";
+    if (accept) this.#hosting.unmuted(device);
     if (accept) await this.#setDevice(device, true);
     this.#changed();
   }
@@ -568,103 +562,57 @@ export class Conference extends EventTarget {
     this.#signaling?.send(lowerHandMessage(peerId));
   }
 
-  // -- a host's powers (the server refuses them to anyone else, with not-host) --------
+  // -- a host's powers (hosting.js; the server refuses them to anyone else) ----------
 
-  /**
-   * Turn a participant's microphone and/or camera off; only they can turn them back on.
-   * @param {string} peerId @param {{ microphone?: boolean, camera?: boolean }} [devices]
-   */
-  mute(peerId, devices = { microphone: true }) {
-    this.#signaling?.send(muteMessage(peerId, devices));
+  /** @param {string} peerId @param {{ microphone?: boolean, camera?: boolean }} [devices] */
+  mute(peerId, devices) {
+    this.#hosting.mute(peerId, devices);
   }
 
-  /**
-   * Remove a participant: their page stops for good, and their identity may not rejoin
-   * for `banMinutes`.
-   * @param {string} peerId @param {number} [banMinutes]
-   */
+  /** @param {string} peerId @param {number} [banMinutes] */
   remove(peerId, banMinutes) {
-    this.#signaling?.send(removeMessage(peerId, banMinutes));
+    this.#hosting.remove(peerId, banMinutes);
   }
 
-  /** End the call for everyone in the room (ourselves too). */
   endCall() {
-    this.#signaling?.send(endCallMessage());
+    this.#hosting.endCall();
   }
 
-  /** Make a participant a host too. @param {string} peerId */
+  /** @param {string} peerId */
   makeHost(peerId) {
-    this.#signaling?.send(makeHostMessage(peerId));
+    this.#hosting.makeHost(peerId);
   }
 
-  /** Lock the room (newcomers wait in the lobby), or unlock it. @param {boolean} locked */
+  /** @param {boolean} locked */
   setLocked(locked) {
-    this.#signaling?.send(locked ? lockMessage() : unlockMessage());
+    this.#hosting.setLocked(locked);
+  }
+
+  /** @param {string} peerId */
+  admit(peerId) {
+    this.#hosting.admit(peerId);
+  }
+
+  /** @param {string} peerId */
+  deny(peerId) {
+    this.#hosting.deny(peerId);
   }
 
   /**
-   * Split the room into breakout groups for `minutes`: named groups of peer ids, or
-   * `n_groups` the server deals.
    * @param {{ groups?: Record<string, string[]>, n_groups?: number }} split
    * @param {number} [minutes]
    */
   breakout(split, minutes) {
-    this.#signaling?.send(breakoutMessage(split, minutes));
+    this.#hosting.breakout(split, minutes);
   }
 
-  /** Bring everyone back from the breakout groups now. */
   endBreakout() {
-    this.#signaling?.send(endBreakoutMessage());
+    this.#hosting.endBreakout();
   }
 
-  /** Visit a breakout group (a host), or go back to the main room (""). @param {string} group */
+  /** @param {string} group */
   visit(group) {
-    this.#signaling?.send(visitMessage(group));
-  }
-
-  /**
-   * The server moves us to a breakout group, or back: our welcome to that room follows
-   * on this socket (planes start over with its members; devices stay), and a reconnect
-   * rejoins that room.
-   * @param {import("./protocol.js").MovedFrame} frame
-   */
-  #onMoved(frame) {
-    this.#room = frame.room;
-    this.#hand = false; // a raised hand stays in the room it was raised in
-    this.#lobby.clear();
-    this.#breakout.moved(frame);
-  }
-
-  /** Let someone waiting in the lobby in. @param {string} peerId */
-  admit(peerId) {
-    this.#signaling?.send(admitMessage(peerId));
-  }
-
-  /** Do not let someone waiting in the lobby in. @param {string} peerId */
-  deny(peerId) {
-    this.#signaling?.send(denyMessage(peerId));
-  }
-
-  /**
-   * A host muted someone: us (turn the devices off and say who did; only we may turn
-   * them on again), or another, whose voice the peer-state that came with it silences.
-   * @param {import("./protocol.js").MutedFrame} frame
-   */
-  #onMuted(frame) {
-    if (frame.id !== this.#id) return;
-    const by = frame.name || "a host";
-    if (frame.microphone) {
-      this.#consent.byPerson("microphone");
-      this.#mutedBy.microphone = by;
-      this.#media.releaseMicrophone();
-    }
-    if (frame.camera) {
-      this.#consent.byPerson("camera");
-      this.#mutedBy.camera = by;
-    }
-    void (frame.camera ? this.#media.setCamera(false) : Promise.resolve("")).then((problem) =>
-      this.#afterLocalChange(problem),
-    );
+    this.#hosting.visit(group);
   }
 
   /**
@@ -889,8 +837,7 @@ export class Conference extends EventTarget {
       if (this.#status === "waiting") this.#signaling?.send(stateMessage(this.#presence()));
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
-    this.#hosts = new Set(others.filter((peer) => peer.host).map((peer) => peer.id));
-    if (welcome.peer?.host) this.#hosts.add(welcome.id);
+    this.#hosting.welcomed(welcome);
     for (const peer of others) this.#hear(peer.id, peer.state);
     this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
     const hand = welcome.peer?.state.hand;
@@ -908,9 +855,10 @@ export class Conference extends EventTarget {
       if (moved.media === "sfu") this.#planes.move();
       return;
     }
+    if (this.#hosting.heard(frame)) return;
     switch (frame.type) {
       case SERVER.PEER_JOINED:
-        if (frame.peer.host) this.#hosts.add(frame.peer.id);
+        this.#hosting.joined(frame.peer);
         this.#hear(frame.peer.id, frame.peer.state);
         this.#planes.joined(frame.peer);
         break;
@@ -918,25 +866,9 @@ export class Conference extends EventTarget {
         if (this.#planes.person(frame.id)?.widget === this.#instanceId) {
           this.#report.viewerLeft(frame.id);
         }
-        this.#hosts.delete(frame.id);
+        this.#hosting.left(frame.id);
         this.#audio.silence(frame.id, false);
         this.#planes.drop(frame.id);
-        break;
-      case SERVER.HOSTS:
-        this.#hosts = new Set(frame.hosts);
-        this.#changed();
-        break;
-      case SERVER.LOBBY:
-        this.#lobby.heard(frame);
-        break;
-      case SERVER.MOVED:
-        this.#onMoved(frame);
-        break;
-      case SERVER.BREAKOUTS:
-        this.#breakout.heard(frame);
-        break;
-      case SERVER.MUTED:
-        this.#onMuted(frame);
         break;
       case SFU_SERVER.ANSWER:
       case SFU_SERVER.OFFER:
@@ -1050,10 +982,7 @@ export class Conference extends EventTarget {
     this.#id = "";
     this.#handStamp = 0;
     this.#hand = false;
-    this.#hosts = new Set();
-    this.#lobby.clear();
-    this.#breakout.clear();
-    this.#mutedBy = { microphone: "", camera: "" };
+    this.#hosting.clear();
     this.#stats = {};
     this.#consent.clearRequests();
   }
@@ -1072,17 +1001,3 @@ export class Conference extends EventTarget {
   }
 }
 
-/**
- * What our page says while a host's mute holds ("" when none does).
- * @param {{ microphone: string, camera: string }} mutedBy  who muted each device
- */
-export function hostMuteText(mutedBy) {
-  const { microphone, camera } = mutedBy;
-  if (microphone && camera && microphone === camera) {
-    return `Muted by ${microphone}: your microphone and camera are off. Only you can turn them back on.`;
-  }
-  const said = [];
-  if (microphone) said.push(`Muted by ${microphone}: your microphone is off.`);
-  if (camera) said.push(`${camera} turned your camera off.`);
-  return said.length ? `${said.join(" ")} Only you can turn ${said.length > 1 ? "them" : "it"} back on.` : "";
-}
