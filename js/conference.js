@@ -27,9 +27,7 @@ import {
   stateMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
-import { hubLogin } from "./hub-login.js";
-import { SignalingSession } from "./signaling.js";
-import { SignalingWord } from "./signaling-word.js";
+import { SignalingLine } from "./signaling-line.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 import { Timeline } from "./timeline.js";
@@ -43,7 +41,6 @@ import { Timeline } from "./timeline.js";
  *
  * @typedef {import("./people.js").Person} Person
  * @typedef {import("./signaling.js").SignalingInfo} SignalingInfo
- * @typedef {import("./signaling.js").Target} Target
  * @typedef {"camera" | "microphone"} Device
  *
  * @typedef {import("./protocol.js").Shown} Shown
@@ -92,13 +89,12 @@ export class Conference extends EventTarget {
   #elsewhere = false;
   /** @type {DeviceConsent} who may turn our devices on: the person, or code (consent.js) */
   #consent;
-  /** @type {SignalingWord} where we join: signaling_url and the kernel's word about it */
-  #word;
+  /** @type {SignalingLine} where we join, signing in, and the session (signaling-line.js) */
+  #line;
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
   #notice = "";
-  /** @type {SignalingSession | null} */ #signaling = null;
   /** @type {LocalMedia} */ #media;
   /** @type {AudioSinks} */ #audio;
   /** @type {MediaPlanes} the mesh and the SFU, one of which carries the call */ #planes;
@@ -141,6 +137,11 @@ export class Conference extends EventTarget {
   /** @type {Hosting} the hosts, a host's powers, the lobby and breakouts (hosting.js) */
   #hosting;
 
+  /** The signaling session while in a call (or trying to be), else null. */
+  get #signaling() {
+    return this.#line.session;
+  }
+
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
    * @param {Reporter} report  tells the kernel
@@ -166,7 +167,27 @@ export class Conference extends EventTarget {
       },
       changed: () => this.#changed(),
     });
-    this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
+    this.#line = new SignalingLine({
+      signalingUrl: () => String(this.#settings.get("signaling_url") || ""),
+      connecting: () => !this.#closed && this.#status === "connecting",
+      setStatus: (status, detail) => this.#setStatus(status, detail),
+      setError: (reason) => {
+        this.#error = reason;
+      },
+      fail: (reason) => this.#fail(reason),
+      room: () => {
+        const about = { widget: this.#instanceId, color: this.#self.color };
+        return {
+          joinMessage: (resume) =>
+            joinMessage(this.#room, this.#name, this.#presence(), resume, about),
+          onWelcome: (welcome) => this.#onWelcome(welcome),
+          // The room is locked: the lobby shows nothing of it but our own preview.
+          onWaiting: () => this.#setStatus("waiting", ""),
+          onFrame: (frame) => this.#onFrame(frame),
+          onIce: (ice) => this.#planes.configureIce(ice),
+        };
+      },
+    });
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
@@ -221,8 +242,8 @@ export class Conference extends EventTarget {
       notice: this.#notice,
       mediaError: media.error,
       inCall: this.#inCall(),
-      localSignaling: this.#word.local,
-      hubSignaling: this.#word.hub,
+      localSignaling: this.#line.local,
+      hubSignaling: this.#line.hub,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
@@ -394,13 +415,8 @@ export class Conference extends EventTarget {
    * @param {SignalingInfo} info
    */
   setSignaling(info) {
-    const next = this.#word.heard(info);
     const settled = ["joined", "reconnecting", "waiting"].includes(this.#status);
-    if (this.#signaling && !settled && next) {
-      this.#signaling.close();
-      this.#signaling = null;
-      void this.#signIn(next).then((ok) => ok && !this.#signaling && this.#openSignaling(next));
-    }
+    this.#line.heard(info, settled);
     this.#changed();
   }
 
@@ -707,24 +723,8 @@ export class Conference extends EventTarget {
     this.#error = "";
     this.#elsewhere = false;
     this.#timeline.restart();
-    let target = this.#word.target();
-    // The token for signaling_url comes by message, not in the widget's saved state (and
-    // under a Hub, the word on where to join, which may first say "still finding out"); a
-    // kernel busy running a cell answers when it is done.
-    while ("wait" in target) {
-      const waitingFor = this.#settings.get("signaling_url")
-        ? "to hand over the signaling token"
-        : "to say where to join";
-      this.#setStatus("connecting", `Waiting for the kernel ${waitingFor}…`);
-      await this.#word.wait();
-      if (this.#closed || this.#status !== "connecting") return;
-      target = this.#word.target();
-    }
-    if ("error" in target) {
-      this.#fail(target.error);
-      return;
-    }
-    if (!(await this.#signIn(target))) return;
+    const target = await this.#line.reach();
+    if (!target) return;
     // Known as soon as the lock is ours (with no signaling_url: this page's own server).
     this.#timeline.mark("target");
     // Join at once, receive-only until the camera and microphone are up: the others are
@@ -732,7 +732,7 @@ export class Conference extends EventTarget {
     // kernel (a local stand-in) moves the socket (setSignaling).
     this.#setStatus("connecting", "Joining…");
     void this.#startMedia();
-    this.#openSignaling(target);
+    this.#line.open(target);
     this.#stopMeters = startMeters(
       {
         links: () => this.#planes.links(),
@@ -771,54 +771,6 @@ export class Conference extends EventTarget {
     this.#timeline.mark("media");
     this.#devices.mediaStarted();
     this.#afterLocalChange("");
-  }
-
-  /**
-   * Sign in to the Hub's nbconference service when `target` is one (its cookie
-   * authenticates the socket). False when the call cannot go on: hung up meanwhile, or
-   * the sign-in failed (said).
-   * @param {Target} target
-   */
-  async #signIn(target) {
-    if (!target.login) return true;
-    this.#setStatus("connecting", "Signing in to the Hub's nbconference service…");
-    const signedIn = await hubLogin(target.login);
-    if (this.#closed || this.#status !== "connecting") return false;
-    if ("error" in signedIn) {
-      this.#fail(signedIn.error);
-      return false;
-    }
-    return true;
-  }
-
-  /** @param {Target} target */
-  #openSignaling(target) {
-    this.#word.via = target;
-    const about = { widget: this.#instanceId, color: this.#self.color };
-    this.#signaling = new SignalingSession(target, {
-      joinMessage: (resume) =>
-        joinMessage(this.#room, this.#name, this.#presence(), resume, about),
-      onWelcome: (welcome) => this.#onWelcome(welcome),
-      // The room is locked: the lobby shows nothing of it but our own preview.
-      onWaiting: () => this.#setStatus("waiting", ""),
-      onFrame: (frame) => this.#onFrame(frame),
-      onIce: (ice) => this.#planes.configureIce(ice),
-      onStatus: (status, reason) => {
-        if (status === "error" && target.advice) {
-          // Unreachable before we ever joined, and the kernel knows what would help: say
-          // it and stop, rather than keep the camera on for retries that cannot succeed.
-          this.#fail(target.advice);
-          return;
-        }
-        // While the kernel has not said where to join, an unreachable page server may
-        // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !this.#word.decided;
-        this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
-        if (status === "error" && !undecided) this.#error = reason;
-      },
-      onFatal: (reason) => this.#fail(reason),
-    });
-    this.#signaling.connect();
   }
 
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
@@ -966,8 +918,7 @@ export class Conference extends EventTarget {
 
   #hangUp() {
     this.#devices.hungUp();
-    this.#signaling?.leave();
-    this.#signaling = null;
+    this.#line.hangUp();
     this.#stopMeters?.();
     this.#stopMeters = null;
     this.#timeline.stop();
@@ -978,7 +929,6 @@ export class Conference extends EventTarget {
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();
-    this.#word.via = null;
     this.#id = "";
     this.#handStamp = 0;
     this.#hand = false;
