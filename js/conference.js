@@ -5,11 +5,9 @@
 import { AudioSinks } from "./audio.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
-import { ChatLog } from "./chat.js";
 import { DeviceConsent } from "./consent.js";
 import { runDiagnosis } from "./diagnose.js";
 import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
-import { loweredNote } from "./hands.js";
 import { Hosting } from "./hosting.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
@@ -19,15 +17,14 @@ import {
   ERROR,
   SERVER,
   SFU_SERVER,
-  chatMessage,
   describeError,
   joinMessage,
-  lowerHandMessage,
   signalMessage,
   stateMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
 import { SignalingLine } from "./signaling-line.js";
+import { Talk } from "./talk.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 import { Timeline } from "./timeline.js";
@@ -117,15 +114,17 @@ export class Conference extends EventTarget {
   #screenPending = false;
   #changeQueued = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #noticeTimer;
-  // -- chat and raised hands --
-  #chat = new ChatLog();
-  /** our hand as we want it (sent in every state) */
-  #hand = false;
-  /** when the server says our hand went up (ms), 0 while it is down */
-  #handStamp = 0;
-  /** who lowered whose hand last, for a few seconds */
-  #handNote = "";
-  /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
+  /** the chat and our raised hand (talk.js) */
+  #talk = new Talk({
+    send: (frame) => this.#signaling?.send(frame),
+    joined: () => this.#signaling !== null && this.#status === "joined",
+    selfId: () => this.#id,
+    nameOf: (id) =>
+      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone",
+    sayState: () => this.#signaling?.send(stateMessage(this.#presence())),
+    reportChat: (frame) => this.#report.chat(frame),
+    changed: () => this.#changed(),
+  });
   /** when each step of joining happened (timeline.js) */
   #timeline = new Timeline(() => this.#changed());
   /** which camera, microphone and speaker, and the pre-join panel (call-devices.js) */
@@ -163,7 +162,7 @@ export class Conference extends EventTarget {
       afterLocalChange: (problem) => this.#afterLocalChange(problem),
       moved: (room) => {
         this.#room = room;
-        this.#hand = false; // a raised hand stays in the room it was raised in
+        this.#talk.moved(); // a raised hand stays in the room it was raised in
       },
       changed: () => this.#changed(),
     });
@@ -228,6 +227,7 @@ export class Conference extends EventTarget {
     // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
     const { people, recorders } = splitRecorders(this.#planes.roster());
     const hosting = this.#hosting.snapshot();
+    const talk = this.#talk.snapshot();
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
@@ -249,7 +249,7 @@ export class Conference extends EventTarget {
         ...this.#self,
         id: this.#id,
         ...local,
-        hand: this.#handStamp,
+        hand: this.#talk.handStamp,
         host: this.#hosting.isHost(this.#id),
         preview: local.camera ? media.preview : null,
       }),
@@ -264,8 +264,8 @@ export class Conference extends EventTarget {
       receiveVideo: this.#receiveVideo,
       grades: this.#grades,
       audioBlocked: this.#audio.blocked,
-      chat: this.#chat.snapshot(),
-      handNote: this.#handNote,
+      chat: talk.chat,
+      handNote: talk.handNote,
       timeline: this.#timeline.record(),
       media: this.#id ? this.#planes.plane : "",
       sfuAway: this.#planes.plane === "sfu" && this.#planes.sfu.away,
@@ -555,27 +555,17 @@ export class Conference extends EventTarget {
    * @param {string} text @param {boolean} [fromCode]  the notebook's code posts it
    */
   sendChat(text, fromCode = false) {
-    if (!this.#signaling || this.#status !== "joined" || !text.trim()) return false;
-    this.#signaling.send(chatMessage(text, fromCode));
-    return true;
+    return this.#talk.sendChat(text, fromCode);
   }
 
   /** Raise or lower our own hand. @param {boolean} up */
   raiseHand(up) {
-    if (up === this.#hand) return;
-    this.#hand = up;
-    if (!up) this.#handStamp = 0;
-    this.#signaling?.send(stateMessage(this.#presence()));
-    this.#changed();
+    this.#talk.raiseHand(up);
   }
 
   /** Lower anyone's raised hand (ours too); the room hears we did. @param {string} peerId */
   lowerHand(peerId) {
-    if (peerId === this.#id) {
-      this.raiseHand(false);
-      return;
-    }
-    this.#signaling?.send(lowerHandMessage(peerId));
+    this.#talk.lowerHand(peerId);
   }
 
   // -- a host's powers (hosting.js; the server refuses them to anyone else) ----------
@@ -642,40 +632,7 @@ export class Conference extends EventTarget {
 
   /** What our `state` says: devices and hand. */
   #presence() {
-    return { ...this.#media.state(), hand: this.#hand };
-  }
-
-  /** @param {import("./protocol.js").ChatFrame} frame */
-  #onChat(frame) {
-    if (!this.#chat.add(frame)) return;
-    this.#report.chat(frame);
-    this.#changed();
-  }
-
-  /**
-   * A `peer-state` about us: the server's stamp of our raised hand, or someone lowered it.
-   * @param {import("./protocol.js").PeerStateFrame} frame
-   */
-  #onOwnState(frame) {
-    const hand = frame.state.hand;
-    this.#handStamp = typeof hand === "number" ? hand : 0;
-    if (hand === false) this.#hand = false;
-    this.#noteHand(frame);
-    this.#changed();
-  }
-
-  /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
-  #noteHand(frame) {
-    const nameOf = (/** @type {string} */ id) =>
-      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone";
-    const note = loweredNote(frame, this.#id, nameOf);
-    if (!note) return;
-    this.#handNote = note;
-    clearTimeout(this.#handNoteTimer);
-    this.#handNoteTimer = setTimeout(() => {
-      this.#handNote = "";
-      this.#changed();
-    }, NOTICE_MS);
+    return { ...this.#media.state(), hand: this.#talk.hand };
   }
 
   /** Leave the room (the widget stays and can join again). */
@@ -711,7 +668,7 @@ export class Conference extends EventTarget {
     this.#devices.close();
     this.#lock?.free();
     clearTimeout(this.#noticeTimer);
-    clearTimeout(this.#handNoteTimer);
+    this.#talk.close();
   }
 
   // -- the call ---------------------------------------------------------------------
@@ -791,9 +748,7 @@ export class Conference extends EventTarget {
     if (welcome.peer) this.#self = personOf(welcome.peer);
     this.#hosting.welcomed(welcome);
     for (const peer of others) this.#hear(peer.id, peer.state);
-    this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
-    const hand = welcome.peer?.state.hand;
-    this.#handStamp = typeof hand === "number" ? hand : 0;
+    this.#talk.welcomed(welcome);
     this.#timeline.mark("welcome");
     this.#devices.joined();
     this.#setStatus("joined", "");
@@ -830,15 +785,15 @@ export class Conference extends EventTarget {
         break;
       case SERVER.PEER_STATE:
         if (frame.id === this.#id) {
-          this.#onOwnState(frame);
+          this.#talk.ownState(frame);
           break;
         }
-        this.#noteHand(frame);
+        this.#talk.noteHand(frame);
         this.#hear(frame.id, frame.state);
         this.#planes.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:
-        this.#onChat(frame);
+        this.#talk.heardChat(frame);
         break;
       case SERVER.SIGNAL:
         this.#planes.signal(frame.from, frame.data);
@@ -930,8 +885,7 @@ export class Conference extends EventTarget {
     this.#media.stop();
     this.#lock?.free();
     this.#id = "";
-    this.#handStamp = 0;
-    this.#hand = false;
+    this.#talk.hungUp();
     this.#hosting.clear();
     this.#stats = {};
     this.#consent.clearRequests();
