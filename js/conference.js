@@ -6,7 +6,7 @@ import { AudioSinks } from "./audio.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
 import { DeviceConsent } from "./consent.js";
-import { runDiagnosis } from "./diagnose.js";
+import { Checkup } from "./diagnose.js";
 import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
 import { Hosting } from "./hosting.js";
 import { LocalMedia } from "./local-media.js";
@@ -129,10 +129,18 @@ export class Conference extends EventTarget {
   #timeline = new Timeline(() => this.#changed());
   /** which camera, microphone and speaker, and the pre-join panel (call-devices.js) */
   #devices = new CallDevices(() => this.#changed());
-  /** @type {Promise<import("./diagnosis.js").Diagnosis> | null} the check under way */
-  #diagnosing = null;
-  /** @type {import("./diagnosis.js").Diagnosis | null} the last finished check */
-  #diagnosis = null;
+  /** the connection check (w.diagnose(), the ⓘ panel; diagnose.js) */
+  #checkup = new Checkup(
+    () => ({
+      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
+      iceServers: this.#planes.mesh.ice.iceServers ?? [],
+      stats: () => this.#stats,
+      peers: () => this.#planes.roster(),
+      devices: this.#devices.snapshot().report,
+    }),
+    (report) => this.#report.diagnosis(report),
+    () => this.#changed(),
+  );
   /** @type {Hosting} the hosts, a host's powers, the lobby and breakouts (hosting.js) */
   #hosting;
 
@@ -272,7 +280,7 @@ export class Conference extends EventTarget {
       prejoin: this.#devices.prejoinSnapshot(),
       devices: this.#devices.snapshot(),
       deviceRequest: this.#devices.request,
-      diagnosis: Object.freeze({ running: this.#diagnosing !== null, report: this.#diagnosis }),
+      diagnosis: this.#checkup.snapshot(),
     };
     return Object.freeze(snapshot);
   }
@@ -525,26 +533,7 @@ export class Conference extends EventTarget {
    * @returns {Promise<import("./diagnosis.js").Diagnosis>}
    */
   diagnose() {
-    if (this.#diagnosing) return this.#diagnosing;
-    const running = runDiagnosis({
-      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
-      iceServers: this.#planes.mesh.ice.iceServers ?? [],
-      stats: () => this.#stats,
-      peers: () => this.#planes.roster(),
-      devices: this.#devices.snapshot().report,
-    });
-    this.#diagnosing = running
-      .then((report) => {
-        this.#diagnosis = report;
-        this.#report.diagnosis(report);
-        return report;
-      })
-      .finally(() => {
-        this.#diagnosing = null;
-        this.#changed();
-      });
-    this.#changed();
-    return this.#diagnosing;
+    return this.#checkup.run();
   }
 
   // -- chat and raised hands ----------------------------------------------------------
