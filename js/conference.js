@@ -14,7 +14,6 @@ import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import { MediaPlanes } from "./planes.js";
 import {
-  ERROR,
   SERVER,
   SFU_SERVER,
   describeError,
@@ -800,20 +799,7 @@ export class Conference extends EventTarget {
    */
   #onServerError(frame) {
     const text = describeError(frame);
-    // Our last signals to someone who has just left crossed their peer-left: expected.
-    // Only an error naming a peer we still have is news (older servers name nobody).
-    const stillHere = frame.peer !== undefined && this.#planes.has(frame.peer);
-    // The SFU refused a subscription (a feed that just went): the next feeds list decides.
-    if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
-    if (frame.code === ERROR.SFU_UNAVAILABLE) this.#planes.sfuUnavailable();
-    // While the SFU is away, the view says so for as long as it lasts (sfuAway): the
-    // requests it fails or refuses meanwhile are no news.
-    const sfuError = frame.code === ERROR.SFU_UNAVAILABLE || frame.code === ERROR.SFU_REFUSED;
-    if (sfuError && this.#planes.sfu.away) {
-      console.info("nbconference:", text);
-      return;
-    }
-    if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
+    if (!this.#planes.heardError(frame)) {
       console.info("nbconference:", text);
       return;
     }
