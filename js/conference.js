@@ -3,45 +3,27 @@
 // Its state is private: views render snapshot() on every "change" event and call its
 // actions; the kernel hears of it through the `report` callback.
 import { AudioSinks } from "./audio.js";
-import { BreakoutWatch } from "./breakout.js";
 import { CallDevices } from "./call-devices.js";
 import { CallLock } from "./call-lock.js";
-import { ChatLog } from "./chat.js";
 import { DeviceConsent } from "./consent.js";
-import { runDiagnosis } from "./diagnose.js";
+import { Checkup } from "./diagnose.js";
 import { SIGNALING_NOT_MEASURED } from "./diagnosis.js";
-import { loweredNote } from "./hands.js";
-import { LobbyWatch } from "./lobby.js";
+import { Hosting } from "./hosting.js";
 import { LocalMedia } from "./local-media.js";
 import { startMeters } from "./meters.js";
 import { labColor, personOf, unverified } from "./people.js";
 import { MediaPlanes } from "./planes.js";
 import {
-  ERROR,
   SERVER,
   SFU_SERVER,
-  admitMessage,
-  breakoutMessage,
-  chatMessage,
-  denyMessage,
   describeError,
-  endBreakoutMessage,
-  endCallMessage,
-  visitMessage,
   joinMessage,
-  lockMessage,
-  lowerHandMessage,
-  makeHostMessage,
-  muteMessage,
-  removeMessage,
   signalMessage,
   stateMessage,
-  unlockMessage,
 } from "./protocol.js";
 import { splitRecorders } from "./recording-banner.js";
-import { hubLogin } from "./hub-login.js";
-import { SignalingSession } from "./signaling.js";
-import { SignalingWord } from "./signaling-word.js";
+import { SignalingLine } from "./signaling-line.js";
+import { Talk } from "./talk.js";
 import { TEST_HOOKS } from "./test-hooks.js";
 import { viewerRecordOf } from "./snapshot.js";
 import { Timeline } from "./timeline.js";
@@ -55,7 +37,6 @@ import { Timeline } from "./timeline.js";
  *
  * @typedef {import("./people.js").Person} Person
  * @typedef {import("./signaling.js").SignalingInfo} SignalingInfo
- * @typedef {import("./signaling.js").Target} Target
  * @typedef {"camera" | "microphone"} Device
  *
  * @typedef {import("./protocol.js").Shown} Shown
@@ -104,13 +85,12 @@ export class Conference extends EventTarget {
   #elsewhere = false;
   /** @type {DeviceConsent} who may turn our devices on: the person, or code (consent.js) */
   #consent;
-  /** @type {SignalingWord} where we join: signaling_url and the kernel's word about it */
-  #word;
+  /** @type {SignalingLine} where we join, signing in, and the session (signaling-line.js) */
+  #line;
   /** why we are connecting/reconnecting, or the error */
   #detail = "";
   #error = "";
   #notice = "";
-  /** @type {SignalingSession | null} */ #signaling = null;
   /** @type {LocalMedia} */ #media;
   /** @type {AudioSinks} */ #audio;
   /** @type {MediaPlanes} the mesh and the SFU, one of which carries the call */ #planes;
@@ -133,32 +113,40 @@ export class Conference extends EventTarget {
   #screenPending = false;
   #changeQueued = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #noticeTimer;
-  // -- chat and raised hands --
-  #chat = new ChatLog();
-  /** our hand as we want it (sent in every state) */
-  #hand = false;
-  /** when the server says our hand went up (ms), 0 while it is down */
-  #handStamp = 0;
-  /** who lowered whose hand last, for a few seconds */
-  #handNote = "";
-  /** @type {ReturnType<typeof setTimeout> | undefined} */ #handNoteTimer;
+  /** the chat and our raised hand (talk.js) */
+  #talk = new Talk({
+    send: (frame) => this.#signaling?.send(frame),
+    joined: () => this.#signaling !== null && this.#status === "joined",
+    selfId: () => this.#id,
+    nameOf: (id) =>
+      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone",
+    sayState: () => this.#signaling?.send(stateMessage(this.#presence())),
+    reportChat: (frame) => this.#report.chat(frame),
+    changed: () => this.#changed(),
+  });
   /** when each step of joining happened (timeline.js) */
   #timeline = new Timeline(() => this.#changed());
   /** which camera, microphone and speaker, and the pre-join panel (call-devices.js) */
   #devices = new CallDevices(() => this.#changed());
-  /** @type {Promise<import("./diagnosis.js").Diagnosis> | null} the check under way */
-  #diagnosing = null;
-  /** @type {import("./diagnosis.js").Diagnosis | null} the last finished check */
-  #diagnosis = null;
-  // -- hosts (the server decides who they are: docs/protocol.md "Hosts") --
-  /** @type {Set<string>} the ids of the room's hosts, ours too when we are one */
-  #hosts = new Set();
-  /** who muted each of our devices (a host's name), "" while it is not a host's mute */
-  #mutedBy = { microphone: "", camera: "" };
-  /** the lobby of a locked room, as the server shows it to a page that may run it */
-  #lobby = new LobbyWatch(() => this.#changed());
-  /** a breakout of our room: our group and the countdown (breakout.js) */
-  #breakout = new BreakoutWatch(() => this.#changed());
+  /** the connection check (w.diagnose(), the ⓘ panel; diagnose.js) */
+  #checkup = new Checkup(
+    () => ({
+      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
+      iceServers: this.#planes.mesh.ice.iceServers ?? [],
+      stats: () => this.#stats,
+      peers: () => this.#planes.roster(),
+      devices: this.#devices.snapshot().report,
+    }),
+    (report) => this.#report.diagnosis(report),
+    () => this.#changed(),
+  );
+  /** @type {Hosting} the hosts, a host's powers, the lobby and breakouts (hosting.js) */
+  #hosting;
+
+  /** The signaling session while in a call (or trying to be), else null. */
+  get #signaling() {
+    return this.#line.session;
+  }
 
   /**
    * @param {ModelReader} settings  the widget model (room, name, signaling_url, token, ...)
@@ -173,7 +161,39 @@ export class Conference extends EventTarget {
     const microphone = Boolean(settings.get("microphone"));
     this.#media = new LocalMedia({ camera, microphone }, this.#devices.devices);
     this.#consent = new DeviceConsent({ camera, microphone });
-    this.#word = new SignalingWord(() => String(this.#settings.get("signaling_url") || ""));
+    this.#hosting = new Hosting({
+      send: (frame) => this.#signaling?.send(frame),
+      selfId: () => this.#id,
+      consent: this.#consent,
+      media: this.#media,
+      afterLocalChange: (problem) => this.#afterLocalChange(problem),
+      moved: (room) => {
+        this.#room = room;
+        this.#talk.moved(); // a raised hand stays in the room it was raised in
+      },
+      changed: () => this.#changed(),
+    });
+    this.#line = new SignalingLine({
+      signalingUrl: () => String(this.#settings.get("signaling_url") || ""),
+      connecting: () => !this.#closed && this.#status === "connecting",
+      setStatus: (status, detail) => this.#setStatus(status, detail),
+      setError: (reason) => {
+        this.#error = reason;
+      },
+      fail: (reason) => this.#fail(reason),
+      room: () => {
+        const about = { widget: this.#instanceId, color: this.#self.color };
+        return {
+          joinMessage: (resume) =>
+            joinMessage(this.#room, this.#name, this.#presence(), resume, about),
+          onWelcome: (welcome) => this.#onWelcome(welcome),
+          // The room is locked: the lobby shows nothing of it but our own preview.
+          onWaiting: () => this.#setStatus("waiting", ""),
+          onFrame: (frame) => this.#onFrame(frame),
+          onIce: (ice) => this.#planes.configureIce(ice),
+        };
+      },
+    });
     this.#self = unverified(String(settings.get("name") || ""), labColor());
     this.#receiveVideo = settings.get("receive_video") !== false;
     this.#audio = new AudioSinks(() => this.#changed());
@@ -213,11 +233,13 @@ export class Conference extends EventTarget {
     const local = media.state();
     // Recorders are shown in the recording banner, not as tiles (recording-banner.js).
     const { people, recorders } = splitRecorders(this.#planes.roster());
+    const hosting = this.#hosting.snapshot();
+    const talk = this.#talk.snapshot();
     /** @type {ConferenceSnapshot} */
     const snapshot = {
       instanceId: this.#instanceId,
       // In a breakout group, the call is still the main room's.
-      room: this.#breakout.snapshot()?.main || this.#room || String(this.#settings.get("room")),
+      room: hosting.breakout?.main || this.#room || String(this.#settings.get("room")),
       label: String(this.#settings.get("room_label") || ""),
       status: this.#status,
       elsewhere: this.#elsewhere,
@@ -227,37 +249,37 @@ export class Conference extends EventTarget {
       notice: this.#notice,
       mediaError: media.error,
       inCall: this.#inCall(),
-      localSignaling: this.#word.local,
-      hubSignaling: this.#word.hub,
+      localSignaling: this.#line.local,
+      hubSignaling: this.#line.hub,
       wanted: Object.freeze({ camera: media.camera, microphone: media.microphone }),
       local: Object.freeze({
         ...this.#self,
         id: this.#id,
         ...local,
-        hand: this.#handStamp,
-        host: this.#id !== "" && this.#hosts.has(this.#id),
+        hand: this.#talk.handStamp,
+        host: this.#hosting.isHost(this.#id),
         preview: local.camera ? media.preview : null,
       }),
       peers: Object.freeze(
-        people.map((record) => Object.freeze({ ...record, host: this.#hosts.has(record.id) })),
+        people.map((record) => Object.freeze({ ...record, host: this.#hosting.isHost(record.id) })),
       ),
-      hostMute: hostMuteText(this.#mutedBy),
-      lobby: this.#lobby.snapshot(this.#id !== "" && this.#hosts.has(this.#id)),
-      breakout: this.#breakout.snapshot(),
+      hostMute: hosting.hostMute,
+      lobby: hosting.lobby,
+      breakout: hosting.breakout,
       recorders: Object.freeze(recorders.map((record) => Object.freeze(record))),
       speaker: this.#speaker,
       receiveVideo: this.#receiveVideo,
       grades: this.#grades,
       audioBlocked: this.#audio.blocked,
-      chat: this.#chat.snapshot(),
-      handNote: this.#handNote,
+      chat: talk.chat,
+      handNote: talk.handNote,
       timeline: this.#timeline.record(),
       media: this.#id ? this.#planes.plane : "",
       sfuAway: this.#planes.plane === "sfu" && this.#planes.sfu.away,
       prejoin: this.#devices.prejoinSnapshot(),
       devices: this.#devices.snapshot(),
       deviceRequest: this.#devices.request,
-      diagnosis: Object.freeze({ running: this.#diagnosing !== null, report: this.#diagnosis }),
+      diagnosis: this.#checkup.snapshot(),
     };
     return Object.freeze(snapshot);
   }
@@ -400,27 +422,22 @@ export class Conference extends EventTarget {
    * @param {SignalingInfo} info
    */
   setSignaling(info) {
-    const next = this.#word.heard(info);
     const settled = ["joined", "reconnecting", "waiting"].includes(this.#status);
-    if (this.#signaling && !settled && next) {
-      this.#signaling.close();
-      this.#signaling = null;
-      void this.#signIn(next).then((ok) => ok && !this.#signaling && this.#openSignaling(next));
-    }
+    this.#line.heard(info, settled);
     this.#changed();
   }
 
   /** The person turns their camera on or off. @param {boolean} on */
   async setCamera(on) {
     this.#consent.byPerson("camera");
-    if (on) this.#mutedBy.camera = "";
+    if (on) this.#hosting.unmuted("camera");
     await this.#setDevice("camera", on);
   }
 
   /** The person mutes or unmutes (after a host's mute too: only they may). @param {boolean} on */
   async setMicrophone(on) {
     this.#consent.byPerson("microphone");
-    if (on) this.#mutedBy.microphone = "";
+    if (on) this.#hosting.unmuted("microphone");
     await this.#setDevice("microphone", on);
   }
 
@@ -442,7 +459,7 @@ export class Conference extends EventTarget {
    */
   async answerRequest(device, accept) {
     this.#consent.answered(device);
-    if (accept) this.#mutedBy[device] = "";
+    if (accept) this.#hosting.unmuted(device);
     if (accept) await this.#setDevice(device, true);
     this.#changed();
   }
@@ -515,26 +532,7 @@ export class Conference extends EventTarget {
    * @returns {Promise<import("./diagnosis.js").Diagnosis>}
    */
   diagnose() {
-    if (this.#diagnosing) return this.#diagnosing;
-    const running = runDiagnosis({
-      ping: () => this.#signaling?.ping() ?? Promise.resolve({ error: SIGNALING_NOT_MEASURED }),
-      iceServers: this.#planes.mesh.ice.iceServers ?? [],
-      stats: () => this.#stats,
-      peers: () => this.#planes.roster(),
-      devices: this.#devices.snapshot().report,
-    });
-    this.#diagnosing = running
-      .then((report) => {
-        this.#diagnosis = report;
-        this.#report.diagnosis(report);
-        return report;
-      })
-      .finally(() => {
-        this.#diagnosing = null;
-        this.#changed();
-      });
-    this.#changed();
-    return this.#diagnosing;
+    return this.#checkup.run();
   }
 
   // -- chat and raised hands ----------------------------------------------------------
@@ -545,126 +543,70 @@ export class Conference extends EventTarget {
    * @param {string} text @param {boolean} [fromCode]  the notebook's code posts it
    */
   sendChat(text, fromCode = false) {
-    if (!this.#signaling || this.#status !== "joined" || !text.trim()) return false;
-    this.#signaling.send(chatMessage(text, fromCode));
-    return true;
+    return this.#talk.sendChat(text, fromCode);
   }
 
   /** Raise or lower our own hand. @param {boolean} up */
   raiseHand(up) {
-    if (up === this.#hand) return;
-    this.#hand = up;
-    if (!up) this.#handStamp = 0;
-    this.#signaling?.send(stateMessage(this.#presence()));
-    this.#changed();
+    this.#talk.raiseHand(up);
   }
 
   /** Lower anyone's raised hand (ours too); the room hears we did. @param {string} peerId */
   lowerHand(peerId) {
-    if (peerId === this.#id) {
-      this.raiseHand(false);
-      return;
-    }
-    this.#signaling?.send(lowerHandMessage(peerId));
+    this.#talk.lowerHand(peerId);
   }
 
-  // -- a host's powers (the server refuses them to anyone else, with not-host) --------
+  // -- a host's powers (hosting.js; the server refuses them to anyone else) ----------
 
-  /**
-   * Turn a participant's microphone and/or camera off; only they can turn them back on.
-   * @param {string} peerId @param {{ microphone?: boolean, camera?: boolean }} [devices]
-   */
-  mute(peerId, devices = { microphone: true }) {
-    this.#signaling?.send(muteMessage(peerId, devices));
+  /** @param {string} peerId @param {{ microphone?: boolean, camera?: boolean }} [devices] */
+  mute(peerId, devices) {
+    this.#hosting.mute(peerId, devices);
   }
 
-  /**
-   * Remove a participant: their page stops for good, and their identity may not rejoin
-   * for `banMinutes`.
-   * @param {string} peerId @param {number} [banMinutes]
-   */
+  /** @param {string} peerId @param {number} [banMinutes] */
   remove(peerId, banMinutes) {
-    this.#signaling?.send(removeMessage(peerId, banMinutes));
+    this.#hosting.remove(peerId, banMinutes);
   }
 
-  /** End the call for everyone in the room (ourselves too). */
   endCall() {
-    this.#signaling?.send(endCallMessage());
+    this.#hosting.endCall();
   }
 
-  /** Make a participant a host too. @param {string} peerId */
+  /** @param {string} peerId */
   makeHost(peerId) {
-    this.#signaling?.send(makeHostMessage(peerId));
+    this.#hosting.makeHost(peerId);
   }
 
-  /** Lock the room (newcomers wait in the lobby), or unlock it. @param {boolean} locked */
+  /** @param {boolean} locked */
   setLocked(locked) {
-    this.#signaling?.send(locked ? lockMessage() : unlockMessage());
+    this.#hosting.setLocked(locked);
+  }
+
+  /** @param {string} peerId */
+  admit(peerId) {
+    this.#hosting.admit(peerId);
+  }
+
+  /** @param {string} peerId */
+  deny(peerId) {
+    this.#hosting.deny(peerId);
   }
 
   /**
-   * Split the room into breakout groups for `minutes`: named groups of peer ids, or
-   * `n_groups` the server deals.
    * @param {{ groups?: Record<string, string[]>, n_groups?: number }} split
    * @param {number} [minutes]
    */
   breakout(split, minutes) {
-    this.#signaling?.send(breakoutMessage(split, minutes));
+    this.#hosting.breakout(split, minutes);
   }
 
-  /** Bring everyone back from the breakout groups now. */
   endBreakout() {
-    this.#signaling?.send(endBreakoutMessage());
+    this.#hosting.endBreakout();
   }
 
-  /** Visit a breakout group (a host), or go back to the main room (""). @param {string} group */
+  /** @param {string} group */
   visit(group) {
-    this.#signaling?.send(visitMessage(group));
-  }
-
-  /**
-   * The server moves us to a breakout group, or back: our welcome to that room follows
-   * on this socket (planes start over with its members; devices stay), and a reconnect
-   * rejoins that room.
-   * @param {import("./protocol.js").MovedFrame} frame
-   */
-  #onMoved(frame) {
-    this.#room = frame.room;
-    this.#hand = false; // a raised hand stays in the room it was raised in
-    this.#lobby.clear();
-    this.#breakout.moved(frame);
-  }
-
-  /** Let someone waiting in the lobby in. @param {string} peerId */
-  admit(peerId) {
-    this.#signaling?.send(admitMessage(peerId));
-  }
-
-  /** Do not let someone waiting in the lobby in. @param {string} peerId */
-  deny(peerId) {
-    this.#signaling?.send(denyMessage(peerId));
-  }
-
-  /**
-   * A host muted someone: us (turn the devices off and say who did; only we may turn
-   * them on again), or another, whose voice the peer-state that came with it silences.
-   * @param {import("./protocol.js").MutedFrame} frame
-   */
-  #onMuted(frame) {
-    if (frame.id !== this.#id) return;
-    const by = frame.name || "a host";
-    if (frame.microphone) {
-      this.#consent.byPerson("microphone");
-      this.#mutedBy.microphone = by;
-      this.#media.releaseMicrophone();
-    }
-    if (frame.camera) {
-      this.#consent.byPerson("camera");
-      this.#mutedBy.camera = by;
-    }
-    void (frame.camera ? this.#media.setCamera(false) : Promise.resolve("")).then((problem) =>
-      this.#afterLocalChange(problem),
-    );
+    this.#hosting.visit(group);
   }
 
   /**
@@ -678,40 +620,7 @@ export class Conference extends EventTarget {
 
   /** What our `state` says: devices and hand. */
   #presence() {
-    return { ...this.#media.state(), hand: this.#hand };
-  }
-
-  /** @param {import("./protocol.js").ChatFrame} frame */
-  #onChat(frame) {
-    if (!this.#chat.add(frame)) return;
-    this.#report.chat(frame);
-    this.#changed();
-  }
-
-  /**
-   * A `peer-state` about us: the server's stamp of our raised hand, or someone lowered it.
-   * @param {import("./protocol.js").PeerStateFrame} frame
-   */
-  #onOwnState(frame) {
-    const hand = frame.state.hand;
-    this.#handStamp = typeof hand === "number" ? hand : 0;
-    if (hand === false) this.#hand = false;
-    this.#noteHand(frame);
-    this.#changed();
-  }
-
-  /** Say who lowered whose hand, for a while. @param {import("./protocol.js").PeerStateFrame} frame */
-  #noteHand(frame) {
-    const nameOf = (/** @type {string} */ id) =>
-      id === this.#id ? this.#self.name : this.#planes.person(id)?.name || "someone";
-    const note = loweredNote(frame, this.#id, nameOf);
-    if (!note) return;
-    this.#handNote = note;
-    clearTimeout(this.#handNoteTimer);
-    this.#handNoteTimer = setTimeout(() => {
-      this.#handNote = "";
-      this.#changed();
-    }, NOTICE_MS);
+    return { ...this.#media.state(), hand: this.#talk.hand };
   }
 
   /** Leave the room (the widget stays and can join again). */
@@ -747,7 +656,7 @@ export class Conference extends EventTarget {
     this.#devices.close();
     this.#lock?.free();
     clearTimeout(this.#noticeTimer);
-    clearTimeout(this.#handNoteTimer);
+    this.#talk.close();
   }
 
   // -- the call ---------------------------------------------------------------------
@@ -759,24 +668,8 @@ export class Conference extends EventTarget {
     this.#error = "";
     this.#elsewhere = false;
     this.#timeline.restart();
-    let target = this.#word.target();
-    // The token for signaling_url comes by message, not in the widget's saved state (and
-    // under a Hub, the word on where to join, which may first say "still finding out"); a
-    // kernel busy running a cell answers when it is done.
-    while ("wait" in target) {
-      const waitingFor = this.#settings.get("signaling_url")
-        ? "to hand over the signaling token"
-        : "to say where to join";
-      this.#setStatus("connecting", `Waiting for the kernel ${waitingFor}…`);
-      await this.#word.wait();
-      if (this.#closed || this.#status !== "connecting") return;
-      target = this.#word.target();
-    }
-    if ("error" in target) {
-      this.#fail(target.error);
-      return;
-    }
-    if (!(await this.#signIn(target))) return;
+    const target = await this.#line.reach();
+    if (!target) return;
     // Known as soon as the lock is ours (with no signaling_url: this page's own server).
     this.#timeline.mark("target");
     // Join at once, receive-only until the camera and microphone are up: the others are
@@ -784,7 +677,7 @@ export class Conference extends EventTarget {
     // kernel (a local stand-in) moves the socket (setSignaling).
     this.#setStatus("connecting", "Joining…");
     void this.#startMedia();
-    this.#openSignaling(target);
+    this.#line.open(target);
     this.#stopMeters = startMeters(
       {
         links: () => this.#planes.links(),
@@ -825,54 +718,6 @@ export class Conference extends EventTarget {
     this.#afterLocalChange("");
   }
 
-  /**
-   * Sign in to the Hub's nbconference service when `target` is one (its cookie
-   * authenticates the socket). False when the call cannot go on: hung up meanwhile, or
-   * the sign-in failed (said).
-   * @param {Target} target
-   */
-  async #signIn(target) {
-    if (!target.login) return true;
-    this.#setStatus("connecting", "Signing in to the Hub's nbconference service…");
-    const signedIn = await hubLogin(target.login);
-    if (this.#closed || this.#status !== "connecting") return false;
-    if ("error" in signedIn) {
-      this.#fail(signedIn.error);
-      return false;
-    }
-    return true;
-  }
-
-  /** @param {Target} target */
-  #openSignaling(target) {
-    this.#word.via = target;
-    const about = { widget: this.#instanceId, color: this.#self.color };
-    this.#signaling = new SignalingSession(target, {
-      joinMessage: (resume) =>
-        joinMessage(this.#room, this.#name, this.#presence(), resume, about),
-      onWelcome: (welcome) => this.#onWelcome(welcome),
-      // The room is locked: the lobby shows nothing of it but our own preview.
-      onWaiting: () => this.#setStatus("waiting", ""),
-      onFrame: (frame) => this.#onFrame(frame),
-      onIce: (ice) => this.#planes.configureIce(ice),
-      onStatus: (status, reason) => {
-        if (status === "error" && target.advice) {
-          // Unreachable before we ever joined, and the kernel knows what would help: say
-          // it and stop, rather than keep the camera on for retries that cannot succeed.
-          this.#fail(target.advice);
-          return;
-        }
-        // While the kernel has not said where to join, an unreachable page server may
-        // only mean that its word (a local stand-in) is on the way: still connecting.
-        const undecided = status === "error" && !this.#word.decided;
-        this.#setStatus(undecided ? "connecting" : status, reason || "Joining…");
-        if (status === "error" && !undecided) this.#error = reason;
-      },
-      onFatal: (reason) => this.#fail(reason),
-    });
-    this.#signaling.connect();
-  }
-
   /** @param {import("./protocol.js").WelcomeFrame} welcome */
   #onWelcome(welcome) {
     const others = welcome.peers;
@@ -889,12 +734,9 @@ export class Conference extends EventTarget {
       if (this.#status === "waiting") this.#signaling?.send(stateMessage(this.#presence()));
     }
     if (welcome.peer) this.#self = personOf(welcome.peer);
-    this.#hosts = new Set(others.filter((peer) => peer.host).map((peer) => peer.id));
-    if (welcome.peer?.host) this.#hosts.add(welcome.id);
+    this.#hosting.welcomed(welcome);
     for (const peer of others) this.#hear(peer.id, peer.state);
-    this.#chat.setMaxBytes(welcome.limits.max_chat_bytes);
-    const hand = welcome.peer?.state.hand;
-    this.#handStamp = typeof hand === "number" ? hand : 0;
+    this.#talk.welcomed(welcome);
     this.#timeline.mark("welcome");
     this.#devices.joined();
     this.#setStatus("joined", "");
@@ -908,9 +750,10 @@ export class Conference extends EventTarget {
       if (moved.media === "sfu") this.#planes.move();
       return;
     }
+    if (this.#hosting.heard(frame)) return;
     switch (frame.type) {
       case SERVER.PEER_JOINED:
-        if (frame.peer.host) this.#hosts.add(frame.peer.id);
+        this.#hosting.joined(frame.peer);
         this.#hear(frame.peer.id, frame.peer.state);
         this.#planes.joined(frame.peer);
         break;
@@ -918,25 +761,9 @@ export class Conference extends EventTarget {
         if (this.#planes.person(frame.id)?.widget === this.#instanceId) {
           this.#report.viewerLeft(frame.id);
         }
-        this.#hosts.delete(frame.id);
+        this.#hosting.left(frame.id);
         this.#audio.silence(frame.id, false);
         this.#planes.drop(frame.id);
-        break;
-      case SERVER.HOSTS:
-        this.#hosts = new Set(frame.hosts);
-        this.#changed();
-        break;
-      case SERVER.LOBBY:
-        this.#lobby.heard(frame);
-        break;
-      case SERVER.MOVED:
-        this.#onMoved(frame);
-        break;
-      case SERVER.BREAKOUTS:
-        this.#breakout.heard(frame);
-        break;
-      case SERVER.MUTED:
-        this.#onMuted(frame);
         break;
       case SFU_SERVER.ANSWER:
       case SFU_SERVER.OFFER:
@@ -946,15 +773,15 @@ export class Conference extends EventTarget {
         break;
       case SERVER.PEER_STATE:
         if (frame.id === this.#id) {
-          this.#onOwnState(frame);
+          this.#talk.ownState(frame);
           break;
         }
-        this.#noteHand(frame);
+        this.#talk.noteHand(frame);
         this.#hear(frame.id, frame.state);
         this.#planes.updateState(frame.id, frame.state);
         break;
       case SERVER.CHAT:
-        this.#onChat(frame);
+        this.#talk.heardChat(frame);
         break;
       case SERVER.SIGNAL:
         this.#planes.signal(frame.from, frame.data);
@@ -972,20 +799,7 @@ export class Conference extends EventTarget {
    */
   #onServerError(frame) {
     const text = describeError(frame);
-    // Our last signals to someone who has just left crossed their peer-left: expected.
-    // Only an error naming a peer we still have is news (older servers name nobody).
-    const stillHere = frame.peer !== undefined && this.#planes.has(frame.peer);
-    // The SFU refused a subscription (a feed that just went): the next feeds list decides.
-    if (frame.code === ERROR.SFU_REFUSED) this.#planes.sfuRefused();
-    if (frame.code === ERROR.SFU_UNAVAILABLE) this.#planes.sfuUnavailable();
-    // While the SFU is away, the view says so for as long as it lasts (sfuAway): the
-    // requests it fails or refuses meanwhile are no news.
-    const sfuError = frame.code === ERROR.SFU_UNAVAILABLE || frame.code === ERROR.SFU_REFUSED;
-    if (sfuError && this.#planes.sfu.away) {
-      console.info("nbconference:", text);
-      return;
-    }
-    if (frame.code === ERROR.UNKNOWN_PEER && !stillHere) {
+    if (!this.#planes.heardError(frame)) {
       console.info("nbconference:", text);
       return;
     }
@@ -1034,8 +848,7 @@ export class Conference extends EventTarget {
 
   #hangUp() {
     this.#devices.hungUp();
-    this.#signaling?.leave();
-    this.#signaling = null;
+    this.#line.hangUp();
     this.#stopMeters?.();
     this.#stopMeters = null;
     this.#timeline.stop();
@@ -1046,14 +859,9 @@ export class Conference extends EventTarget {
     this.#audio.close();
     this.#media.stop();
     this.#lock?.free();
-    this.#word.via = null;
     this.#id = "";
-    this.#handStamp = 0;
-    this.#hand = false;
-    this.#hosts = new Set();
-    this.#lobby.clear();
-    this.#breakout.clear();
-    this.#mutedBy = { microphone: "", camera: "" };
+    this.#talk.hungUp();
+    this.#hosting.clear();
     this.#stats = {};
     this.#consent.clearRequests();
   }
@@ -1072,17 +880,3 @@ export class Conference extends EventTarget {
   }
 }
 
-/**
- * What our page says while a host's mute holds ("" when none does).
- * @param {{ microphone: string, camera: string }} mutedBy  who muted each device
- */
-export function hostMuteText(mutedBy) {
-  const { microphone, camera } = mutedBy;
-  if (microphone && camera && microphone === camera) {
-    return `Muted by ${microphone}: your microphone and camera are off. Only you can turn them back on.`;
-  }
-  const said = [];
-  if (microphone) said.push(`Muted by ${microphone}: your microphone is off.`);
-  if (camera) said.push(`${camera} turned your camera off.`);
-  return said.length ? `${said.join(" ")} Only you can turn ${said.length > 1 ? "them" : "it"} back on.` : "";
-}

@@ -147,3 +147,50 @@ export async function runDiagnosis(sources) {
     Date.now(),
   );
 }
+
+/**
+ * The connection check of one call: the one under way, if any (a check asked for while
+ * one runs is that one), and the last finished.
+ */
+export class Checkup {
+  /** @type {() => DiagnosisSources} */ #sources;
+  /** @type {(report: Diagnosis) => void} */ #finished;
+  /** @type {() => void} */ #changed;
+  /** @type {Promise<Diagnosis> | null} the check under way */
+  #running = null;
+  /** @type {Diagnosis | null} the last finished check */
+  #last = null;
+
+  /**
+   * @param {() => DiagnosisSources} sources  what the call knows, as of the check's start
+   * @param {(report: Diagnosis) => void} finished  a check finished: tell the kernel
+   * @param {() => void} changed  the call's snapshot changed
+   */
+  constructor(sources, finished, changed) {
+    this.#sources = sources;
+    this.#finished = finished;
+    this.#changed = changed;
+  }
+
+  /** Run a check, or join the one under way. @returns {Promise<Diagnosis>} */
+  run() {
+    if (this.#running) return this.#running;
+    this.#running = runDiagnosis(this.#sources())
+      .then((report) => {
+        this.#last = report;
+        this.#finished(report);
+        return report;
+      })
+      .finally(() => {
+        this.#running = null;
+        this.#changed();
+      });
+    this.#changed();
+    return this.#running;
+  }
+
+  /** For the snapshot: whether a check runs, and the last report. */
+  snapshot() {
+    return Object.freeze({ running: this.#running !== null, report: this.#last });
+  }
+}

@@ -9,6 +9,7 @@
 // peer's camera decodes through the SFU (or HANDOVER_MS after its feed arrived, for a
 // camera that is off), and its voice moves to the SFU's track at that moment.
 import { Mesh } from "./mesh.js";
+import { ERROR } from "./protocol.js";
 import { SfuPlane } from "./sfu/plane.js";
 
 /** A mesh link is closed this long after its peer's SFU feed arrived, decoded or not. */
@@ -203,14 +204,24 @@ export class MediaPlanes {
     this.sfu.frame(frame);
   }
 
-  /** The SFU refused a request of ours. */
-  sfuRefused() {
-    this.sfu.refused();
-  }
-
-  /** The SFU did not answer (its Janus is away): the SFU plane tries again by itself. */
-  sfuUnavailable() {
-    this.sfu.unavailable();
+  /**
+   * An error the server sent once we joined: the SFU's refusals reach its plane. True
+   * when it is news to show; false for an expected race, only worth a log line.
+   * @param {import("./protocol.js").ErrorFrame} frame
+   */
+  heardError(frame) {
+    // Our last signals to someone who has just left crossed their peer-left: expected.
+    // Only an error naming a peer we still have is news (older servers name nobody).
+    const stillHere = frame.peer !== undefined && this.has(frame.peer);
+    // The SFU refused a subscription (a feed that just went): the next feeds list decides.
+    if (frame.code === ERROR.SFU_REFUSED) this.sfu.refused();
+    // The SFU did not answer (its Janus is away): the SFU plane tries again by itself.
+    if (frame.code === ERROR.SFU_UNAVAILABLE) this.sfu.unavailable();
+    // While the SFU is away, the view says so for as long as it lasts (sfuAway): the
+    // requests it fails or refuses meanwhile are no news.
+    const sfuError = frame.code === ERROR.SFU_UNAVAILABLE || frame.code === ERROR.SFU_REFUSED;
+    if (sfuError && this.sfu.away) return false;
+    return frame.code !== ERROR.UNKNOWN_PEER || stillHere;
   }
 
   // -- our media ----------------------------------------------------------------------
