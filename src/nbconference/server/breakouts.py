@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol import (
-    CLOSE_ENDED,
     RECORDER_KIND,
     Breakout,
     BreakoutRequest,
@@ -46,7 +45,6 @@ from ..protocol import (
     Visit,
     breakout_room,
     breakouts_frame,
-    close_reason,
     error_frame,
     help_entry,
     is_breakout_room,
@@ -54,7 +52,7 @@ from ..protocol import (
 )
 from .backends.base import PeerInfo
 from .chat import hand_raised
-from .hosts import NAME_IN_REASON, Actor
+from .hosts import Actor
 from .lobby import LobbyDoors
 from .mailbox import Mailbox
 from .peer import Peer
@@ -170,17 +168,10 @@ class BreakoutRooms(LobbyDoors):
             return
         if running.timer is not None:
             running.timer.cancel()
-        reason = close_reason(f"{self._name(actor)[:NAME_IN_REASON]} ended the call for everyone")
+        reason = self._ended_by(actor)
         for room in running.rooms.values():
             self._group_rooms.pop(room, None)
-            for pid in list(self.rooms.get(room, {})):
-                target = self.local.get(pid)
-                if target is None:
-                    continue
-                transport = target.transport
-                self.leave_now(target)
-                if transport is not None:
-                    transport.close_socket(CLOSE_ENDED, reason)
+            self._close_room(room, reason)
 
     # -- the requests -----------------------------------------------------------------
 

@@ -295,9 +295,15 @@ class HostPowers(ChatAndHands):
     def _end_call(self, actor: Actor) -> None:
         self._require_host(actor, "end the call")
         self._done(actor)
-        name = self._name(actor)[:NAME_IN_REASON]
-        reason = close_reason(f"{name} ended the call for everyone")
-        for pid in list(self.rooms.get(actor.room, {})):
+        self._close_room(actor.room, self._ended_by(actor))
+
+    def _ended_by(self, actor: Actor) -> str:
+        """The close reason of a call ``actor`` ended for everyone."""
+        return close_reason(f"{self._name(actor)[:NAME_IN_REASON]} ended the call for everyone")
+
+    def _close_room(self, room: str, reason: str) -> None:
+        """Our peers in ``room`` leave at once, their sockets closed for good (4003)."""
+        for pid in list(self.rooms.get(room, {})):
             target = self.local.get(pid)
             if target is None:
                 continue
