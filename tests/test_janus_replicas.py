@@ -21,8 +21,8 @@ from support.client import connect_url
 from support.janus import (
     ExistingJanus,
     Recording,
+    existing_instances,
     is_colour,
-    loopback_configs,
     needs_janus,
     picture,
     publish_camera,
@@ -60,15 +60,8 @@ def janus_count() -> int:
 
 @pytest.fixture
 async def instances(janus_count: int) -> AsyncIterator[list[ExistingJanus]]:
-    started: list[ExistingJanus] = []
-    try:
-        for config in loopback_configs(janus_count, api_secret=API_SECRET, admin_key=ADMIN_KEY):
-            started.append(ExistingJanus(config))
-            await started[-1].start()
-        yield started
-    finally:
-        for existing in started:
-            existing.stop()
+    async with existing_instances(janus_count, api_secret=API_SECRET, admin_key=ADMIN_KEY) as up:
+        yield up
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ that publish to and subscribe from a VideoRoom through the server's own client."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,21 @@ class ExistingJanus:
                 self.process.kill()
                 self.process.wait(5)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def existing_instances(count: int, **secrets: str) -> AsyncIterator[list[ExistingJanus]]:
+    """``count`` Janus instances of loopback_configs (with ``secrets``), started one after
+    the other, all stopped on the way out (those started, if one fails to start)."""
+    started: list[ExistingJanus] = []
+    try:
+        for config in loopback_configs(count, **secrets):
+            started.append(ExistingJanus(config))
+            await started[-1].start()
+        yield started
+    finally:
+        for janus in started:
+            janus.stop()
 
 
 def _socket_inodes(pid: int) -> set[str]:
