@@ -21,17 +21,21 @@ from support.signaling_fixtures import STANDALONE_HOST_TOKEN, STANDALONE_TOKEN
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["demo.ipynb", "stats.ipynb"])
-def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [
+def errors_of(notebook: Any) -> list[Any]:
+    """The error outputs of an executed notebook's cells."""
+    return [
         output
         for cell in notebook.cells
         for output in cell.get("outputs", [])
         if output.get("output_type") == "error"
     ]
-    assert errors == []
+
+
+@pytest.mark.parametrize("name", ["demo.ipynb", "stats.ipynb"])
+def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert errors_of(notebook) == []
     widget_views = [
         output
         for cell in notebook.cells
@@ -54,13 +58,7 @@ async def test_meeting_notebook_records_the_room(
     notebook = nbformat.read(NOTEBOOKS / "meeting.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}})
     await client.async_execute()
-    errors = [
-        output
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
-    assert errors == []
+    assert errors_of(notebook) == []
     (folder,) = (tmp_path / "recordings").iterdir()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["participants"] == []  # nobody else came: a bare kernel has no browser
@@ -101,13 +99,7 @@ async def test_classroom_notebook_runs_a_class(
         late = await asyncio.wait_for(knocking, 10)
     finally:
         knocking.cancel()
-    errors = [
-        output
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
-    assert errors == []
+    assert errors_of(notebook) == []
 
     groups = set()
     for student in students:
