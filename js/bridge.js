@@ -26,6 +26,13 @@ import { FROM_KERNEL, SIGNALING_MODES, TO_KERNEL } from "./protocol.js";
 export const NO_VIEW_GRACE_MS = 5000;
 /** A browser repeats its report this often, so the kernel notices one that is gone. */
 export const HEARTBEAT_MS = 2000;
+/**
+ * At most one report in this long: a join changes the record many times within a second
+ * (status, each peer, each link, each step of the timeline), and each report is a message
+ * through the Jupyter server to the kernel, which takes the CPU the join needs. The last
+ * record of a burst goes at the end of the gap.
+ */
+export const REPORT_GAP_MS = 150;
 
 /** Settings that only take effect by joining again. */
 const REJOIN_ON = ["room", "name", "signaling_url", "token"];
@@ -46,6 +53,11 @@ export function kernelReporter(model) {
   const viewer = viewerKey();
   /** @type {Record<string, unknown> | null} the last record, repeated as a heartbeat */
   let last = null;
+  /** the last record sent, as sent (a record that did not change is not sent again) */
+  let sent = "";
+  let sentAt = -Infinity;
+  /** @type {ReturnType<typeof setTimeout> | undefined} the end of the gap, when one waits */
+  let pending;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   let heartbeat;
   let closed = false;
@@ -62,9 +74,22 @@ export function kernelReporter(model) {
       console.warn("nbconference: cannot reach the kernel", error);
     }
   };
+  const report = () => {
+    pending = undefined;
+    if (last === null) return;
+    const text = JSON.stringify(last);
+    if (text === sent) return;
+    sent = text;
+    sentAt = Date.now();
+    send({ type: TO_KERNEL.VIEWER, record: last });
+  };
   const gone = () => {
     if (last !== null) send({ type: TO_KERNEL.GONE });
     last = null;
+    sent = "";
+    sentAt = -Infinity; // a new record after this goes at once
+    clearTimeout(pending);
+    pending = undefined;
     clearInterval(heartbeat);
     heartbeat = undefined;
   };
@@ -77,7 +102,9 @@ export function kernelReporter(model) {
         return;
       }
       last = record;
-      send({ type: TO_KERNEL.VIEWER, record });
+      const wait = sentAt + REPORT_GAP_MS - Date.now();
+      if (wait <= 0) report();
+      else pending ??= setTimeout(report, wait);
       heartbeat ??= setInterval(() => {
         if (last !== null) send({ type: TO_KERNEL.VIEWER, record: last });
       }, HEARTBEAT_MS);

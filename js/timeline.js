@@ -75,6 +75,9 @@ export class Timeline {
       busy = true;
       try {
         for (const link of links()) {
+          // No frame comes before the connection does: no getStats while the pages are
+          // still busy negotiating.
+          if (link.pc.connectionState !== "connected") continue;
           for (const receiver of link.pc.getReceivers()) {
             if (receiver.track.kind !== "video") continue;
             const report = await receiver.getStats();

@@ -140,6 +140,10 @@ def test_room_traits_are_read_only_and_only_the_kernel_writes_them() -> None:
     assert (w.status, w.peer_id, w.sharing_screen, w.camera) == ("joined", "id-a", True, False)
     # A browser writing the traits itself is not how the picture changes.
     assert "stats" not in w.get_state()
+    # Nor do the browsers hear the room back from the kernel: these change at every step
+    # of every join, and each change would be a message to every front end.
+    assert w.viewers  # the kernel has them
+    assert not {"peers", "viewers"} & set(w.get_state())
 
 
 def test_peer_callbacks_follow_the_peers_trait() -> None:

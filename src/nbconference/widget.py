@@ -152,16 +152,20 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
         read_only=True,
         help="Why the one viewer sends no camera or sound (receive-only), '' when it does.",
     ).tag(sync=True)
+    # Kernel-side only, like stats: the browsers know the room themselves, and these two
+    # change at every step of every join, each change a message to every front end.
     viewers = traitlets.List(
         traitlets.Dict(),
         read_only=True,
-        help="The browsers showing this widget, one record each: a peer's fields, status, error.",
-    ).tag(sync=True)
+        help="The browsers showing this widget, one record each: a peer's fields, status, "
+        "error. Kernel-side only.",
+    )
     peers = traitlets.List(
         traitlets.Dict(),
         read_only=True,
-        help="Everyone else in the room, once each: id, name, identity, devices, connection.",
-    ).tag(sync=True)
+        help="Everyone else in the room, once each: id, name, identity, devices, connection. "
+        "Kernel-side only.",
+    )
     sharing_screen = traitlets.Bool(False, read_only=True, help="A viewer shares its screen.").tag(
         sync=True
     )
@@ -521,7 +525,9 @@ class ConferenceWidget(anywidget.AnyWidget, HostControls):  # type: ignore[misc]
 
     # Not _peers_changed: traitlets takes _<trait>_changed for a deprecated magic observer.
     def _peers_update(self, change: dict[str, Any]) -> None:
-        old = {p.get("id"): p for p in change["old"] or []}
+        # The first change of a trait nobody read yet has no old value (traitlets' Undefined).
+        before = change["old"] if isinstance(change["old"], list) else []
+        old = {p.get("id"): p for p in before}
         new = {p.get("id"): p for p in change["new"] or []}
         for peer_id, peer in new.items():
             self._names_seen[str(peer_id)] = str(peer.get("name", ""))
