@@ -28,6 +28,7 @@ export function noPathMessage(label, iceServers) {
  * @typedef {import("./protocol.js").PeerState} PeerState
  *
  * @typedef {import("./people.js").Person} Person
+ * @typedef {import("./planes.js").MediaLink} MediaLink
  *
  * @typedef {object} PeerState_  what a peer's link is doing
  * @property {string} id
@@ -56,17 +57,18 @@ export function noPathMessage(label, iceServers) {
  */
 
 export class Mesh {
+  /** @type {Map<string, PeerLink>} by peer id: the link to each remote peer */
+  #links = new Map();
+
   /** @param {MeshOptions} options */
   constructor(options) {
     this.options = options;
-    /** @type {Map<string, PeerLink>} */
-    this.peers = new Map();
     /** @type {Map<string, Person>} who each remote peer is */
     this.people = new Map();
     this.selfId = "";
     /** @type {RTCConfiguration} the server's word, for every link (see configureIce) */
     this.ice = { iceServers: [], iceTransportPolicy: "all" };
-    this.sending = new Sending(() => this.peers, options.media);
+    this.sending = new Sending(() => this.#links, options.media);
     /** the room moved to the SFU: no new links, the ones left close as it takes over */
     this.retired = false;
   }
@@ -78,7 +80,7 @@ export class Mesh {
    */
   retire() {
     this.retired = true;
-    for (const link of this.peers.values()) link.noRestart = true;
+    for (const link of this.#links.values()) link.retire();
   }
 
   /**
@@ -101,13 +103,7 @@ export class Mesh {
    */
   configureIce(ice) {
     this.ice = { ...this.ice, ...ice };
-    for (const link of this.peers.values()) {
-      try {
-        link.pc.setConfiguration({ ...link.pc.getConfiguration(), ...this.ice });
-      } catch (error) {
-        link.onFailure(error, "applying new ICE servers");
-      }
-    }
+    for (const link of this.#links.values()) link.configureIce(this.ice);
   }
 
   /**
@@ -117,8 +113,8 @@ export class Mesh {
    */
   reconcile(others) {
     const ids = new Set(others.map((p) => p.id));
-    for (const id of [...this.peers.keys()]) if (!ids.has(id)) this.drop(id);
-    for (const peer of others) if (!this.peers.has(peer.id)) this.add(peer, true);
+    for (const id of [...this.#links.keys()]) if (!ids.has(id)) this.drop(id);
+    for (const peer of others) if (!this.#links.has(peer.id)) this.add(peer, true);
   }
 
   /**
@@ -148,7 +144,7 @@ export class Mesh {
       onAsked: () => this.sending.update(),
       onPhase: (phase) => this.options.onPhase?.(phase),
     });
-    this.peers.set(peer.id, link);
+    this.#links.set(peer.id, link);
     link.want(this.options.shown(peer.id));
     if (weOffer) link.startAsOfferer(media.snapshot());
     else link.startAsAnswerer(media.snapshot());
@@ -156,7 +152,7 @@ export class Mesh {
     if (screen) {
       link
         .setScreen(screen.getVideoTracks()[0] ?? null, screen)
-        .catch((error) => link.onFailure(error, "sharing the screen"));
+        .catch((error) => link.fail(error, "sharing the screen"));
     }
     this.updateBitrates();
     this.options.onChange();
@@ -169,18 +165,17 @@ export class Mesh {
    * @param {PeerInfo} peer
    */
   describe(peer) {
-    const link = this.peers.get(peer.id);
+    const link = this.#links.get(peer.id);
     if (!link) return;
     const person = personOf(peer);
     this.people.set(peer.id, person);
-    link.name = person.name;
-    link.state = { ...link.state, ...peer.state };
+    link.describe(person.name, peer.state);
     this.options.onChange();
   }
 
   /** @param {string} id */
   drop(id) {
-    if (!this.peers.has(id)) return;
+    if (!this.#links.has(id)) return;
     this.release(id);
     this.options.audio.remove(id);
   }
@@ -190,9 +185,9 @@ export class Mesh {
    * @param {string} id
    */
   release(id) {
-    const link = this.peers.get(id);
+    const link = this.#links.get(id);
     if (!link) return;
-    this.peers.delete(id);
+    this.#links.delete(id);
     this.people.delete(id);
     link.close();
     this.updateBitrates();
@@ -201,9 +196,9 @@ export class Mesh {
 
   /** @param {string} id @param {Partial<PeerState>} state */
   updateState(id, state) {
-    const link = this.peers.get(id);
+    const link = this.#links.get(id);
     if (!link) return;
-    link.state = { ...link.state, ...state };
+    link.updateState(state);
     this.options.onChange();
   }
 
@@ -212,7 +207,7 @@ export class Mesh {
    * @param {import("./protocol.js").SignalData} data
    */
   signal(from, data) {
-    let link = this.peers.get(from);
+    let link = this.#links.get(from);
     if (!link && this.retired) {
       // The room is on the SFU: a late offer for a new link is not taken up.
       console.info("nbconference: ignoring a mesh signal in an SFU room from", from);
@@ -241,7 +236,7 @@ export class Mesh {
 
   /** What we show of the peers changed: ask each for what we now show of it. */
   updateWants() {
-    for (const link of this.peers.values()) link.want(this.options.shown(link.id));
+    for (const link of this.#links.values()) link.want(this.options.shown(link.id));
   }
 
   /** @param {boolean} speaking  we are the active speaker */
@@ -271,10 +266,10 @@ export class Mesh {
    * @param {(link: PeerLink) => unknown} step
    */
   forEach(step) {
-    for (const link of this.peers.values()) {
+    for (const link of this.#links.values()) {
       Promise.resolve()
         .then(() => step(link))
-        .catch((error) => link.onFailure(error, "updating media"));
+        .catch((error) => link.fail(error, "updating media"));
     }
   }
 
@@ -284,7 +279,7 @@ export class Mesh {
    * @returns {PeerRecord[]}
    */
   roster() {
-    return [...this.peers.values()].map((link) => ({
+    return [...this.#links.values()].map((link) => ({
       ...(this.people.get(link.id) ?? personOf(strangerInfo(link.id))),
       id: link.id,
       camera: link.state.camera ?? true,
@@ -307,8 +302,29 @@ export class Mesh {
     return link.noPath ? noPathMessage(link.name || "this peer", this.ice.iceServers ?? []) : "";
   }
 
+  // -- what the rest reads ------------------------------------------------------------
+
+  /** We have a link to `id`. @param {string} id */
+  has(id) {
+    return this.#links.has(id);
+  }
+
+  /** How many links there are. */
+  get size() {
+    return this.#links.size;
+  }
+
+  /**
+   * Each remote peer's media, by peer id: a read-only record (MediaLink, planes.js) per
+   * link, as the meters, the handover and the test hooks read it.
+   * @returns {ReadonlyMap<string, MediaLink>}
+   */
+  links() {
+    return this.#links;
+  }
+
   clear() {
-    for (const id of [...this.peers.keys()]) this.drop(id);
+    for (const id of [...this.#links.keys()]) this.drop(id);
   }
 }
 

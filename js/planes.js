@@ -26,20 +26,26 @@ const HANDOVER_POLL_MS = 100;
  * @typedef {import("./mesh.js").MeshOptions} MeshOptions
  * @typedef {import("./sfu/plane.js").SfuFrame} SfuFrame
  *
- * @typedef {object} MediaLink  what the meters read of one remote participant's media,
- *   on either plane (a PeerLink, or an SfuFeed)
+ * @typedef {object} MediaLink  one remote participant's media, as either plane exposes it
+ *   (Mesh.links(), SfuPlane.links()): a read-only record, the same object for as long as
+ *   it lasts (a PeerLink, or an SfuFeed), whose fields the plane alone changes. The
+ *   meters, the handover and the test hooks read it; the views read PeerRecord instead.
  * @property {string} id
  * @property {"direct" | "sfu"} via  a mesh link of its own, or a feed through the SFU
  * @property {boolean} closed
- * @property {Partial<PeerState>} state  as the peer announced it
+ * @property {Readonly<Partial<PeerState>>} state  as the peer announced it
  * @property {RTCPeerConnection} pc  the connection that carries it (on the SFU, the
- *   subscriber connection, shared with every other feed)
+ *   subscriber connection, shared with every other feed): its route is this
+ *   connection's (stats.js)
  * @property {ReadonlySet<string> | null} mids  the mids of `pc` that carry this peer;
  *   null: all of them
  * @property {string | null} cameraMid
  * @property {RTCRtpTransceiver | null} audio  whose receiver carries the peer's voice
+ * @property {MediaStream} remoteStream  the peer's camera and voice
+ * @property {MediaStream | null} remoteScreen  the peer's screen share while it is live
  * @property {import("./budget.js").SendPlan | null} cameraPlan  how we encode our camera
  *   for this peer alone (null on the SFU: receivers pick a layer)
+ * @property {import("./budget.js").SendPlan | null} screenPlan  the same for our screen
  * @property {import("./protocol.js").Shown | null} asked  how large the peer shows us
  * @property {0 | 1 | 2 | null} layer  the simulcast layer of its camera we receive
  *   (through the SFU; null on a mesh link, or with no video)
@@ -71,7 +77,7 @@ export class MediaPlanes {
       // While a mesh link still carries a peer, its voice plays from there.
       voice: (id, track) => {
         if (track && !this.#arrived.has(id)) this.#arrived.set(id, performance.now());
-        if (!this.mesh.peers.has(id)) options.audio.set(id, track);
+        if (!this.mesh.has(id)) options.audio.set(id, track);
       },
     });
   }
@@ -127,7 +133,7 @@ export class MediaPlanes {
     this.plane = "sfu";
     this.#movedAt = performance.now();
     this.mesh.retire();
-    for (const link of this.mesh.peers.values()) {
+    for (const link of this.mesh.links().values()) {
       this.sfu.adopt(link.id, this.mesh.people.get(link.id), link.state);
     }
     this.sfu.start(this.mesh.selfId);
@@ -141,8 +147,8 @@ export class MediaPlanes {
     this.#checking = true;
     try {
       const now = performance.now();
-      for (const link of [...this.mesh.peers.values()]) {
-        const feed = this.sfu.feeds.get(link.id);
+      for (const link of [...this.mesh.links().values()]) {
+        const feed = this.sfu.feedOf(link.id);
         const arrived = this.#arrived.get(link.id);
         const broken = ["failed", "closed"].includes(link.pc.connectionState);
         const decoded = feed ? (await feed.framesDecoded()) > 0 : false;
@@ -153,7 +159,7 @@ export class MediaPlanes {
     } finally {
       this.#checking = false;
     }
-    if (this.mesh.peers.size === 0) {
+    if (this.mesh.size === 0) {
       clearInterval(this.#handover);
       this.#handover = undefined;
     }
@@ -161,9 +167,9 @@ export class MediaPlanes {
 
   /** @param {string} id */
   #release(id) {
-    if (!this.mesh.peers.has(id)) return;
+    if (!this.mesh.has(id)) return;
     this.mesh.release(id);
-    const voice = this.sfu.feeds.get(id)?.audio?.receiver.track ?? null;
+    const voice = this.sfu.feedOf(id)?.audio?.receiver.track ?? null;
     this.#options.audio.set(id, voice);
   }
 
@@ -174,7 +180,7 @@ export class MediaPlanes {
     if (this.plane === "sfu") {
       this.sfu.add(peer);
       this.mesh.describe(peer);
-    } else if (this.mesh.peers.has(peer.id)) {
+    } else if (this.mesh.has(peer.id)) {
       this.mesh.describe(peer);
     } else {
       this.mesh.add(peer, true);
@@ -257,7 +263,7 @@ export class MediaPlanes {
 
   /** A remote peer is in the call with us. @param {string} id */
   has(id) {
-    return this.mesh.peers.has(id) || this.sfu.people.has(id);
+    return this.mesh.has(id) || this.sfu.people.has(id);
   }
 
   /**
@@ -279,7 +285,7 @@ export class MediaPlanes {
   links() {
     /** @type {Map<string, MediaLink>} */
     const links = new Map(this.sfu.links());
-    for (const [id, link] of this.mesh.peers) links.set(id, link);
+    for (const [id, link] of this.mesh.links()) links.set(id, link);
     return links;
   }
 
@@ -287,7 +293,7 @@ export class MediaPlanes {
   ownVoice() {
     const publisher = this.sfu.publisher?.audio.sender;
     if (publisher?.track) return publisher;
-    for (const link of this.mesh.peers.values()) if (link.audio?.sender.track) return link.audio.sender;
+    for (const link of this.mesh.links().values()) if (link.audio?.sender.track) return link.audio.sender;
     return null;
   }
 

@@ -399,3 +399,36 @@ async def test_a_dead_replicas_feeds_go_from_the_others(
     assert {"type": "peer-left", "id": alice.id} in bob.received
     assert redis.cli("HEXISTS", SFU_HASH.format("lab"), f"feed:{alice.id}") == "0"
     await publisher.close()
+
+
+async def test_a_replica_whose_media_settings_differ_is_refused_at_start(
+    replicas: tuple[ServeProcess, ServeProcess],
+    instances: list[ExistingJanus],
+    redis: RedisServer,
+    tmp_path: Path,
+) -> None:
+    # Two agreeing replicas started (the fixture); a third with another API secret and
+    # another mesh size refuses to start, naming both, and never the secret itself.
+    (secret := tmp_path / "other-api").write_text("another-api-secret-77aa01\n")
+    (key := tmp_path / "same-key").write_text(ADMIN_KEY + "\n")
+    third = ServeProcess(
+        *("--redis", redis.url, "--sfu", "janus", "--mesh-max-peers", "3"),
+        *("--janus-urls", json.dumps([janus.url for janus in instances])),
+        *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
+        log_dir=tmp_path,
+    )
+    try:
+        assert await asyncio.to_thread(third.process.wait, 30) == 1
+    finally:
+        third.stop()
+    said = third.output()
+    assert "mesh_max_peers is 3 here, 0 recorded" in said
+    assert "janus_api_secret differs (fingerprint sha256:" in said
+    assert "janus_admin_key" not in said  # the same on all three
+    assert "Traceback" not in said
+    for secret_text in (API_SECRET, ADMIN_KEY, "another-api-secret-77aa01"):
+        assert secret_text not in said
+    # The first two carry on with the recorded settings.
+    assert json.loads(redis.cli("GET", "nbconference:settings"))["mesh_max_peers"] == 0
+    for replica in replicas:
+        assert replica.process.poll() is None

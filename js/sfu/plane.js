@@ -1,11 +1,12 @@
 // @ts-check
 // The SFU media plane: one publisher and one subscriber connection to the server's Janus
 // carry the whole call, signaled by the sfu-* frames on our own socket. Each remote
-// participant is an SfuFeed: the same small record the mesh's links give the meters
-// (MediaLink, planes.js), and the streams its tiles show.
+// participant is an SfuFeed (feed.js): the same read-only record the mesh's links give
+// the meters (MediaLink, planes.js), and the streams its tiles show.
 import { substreamFor } from "../budget.js";
 import { personOf, strangerInfo } from "../people.js";
 import { SFU_SERVER } from "../protocol.js";
+import { SfuFeed } from "./feed.js";
 import { SfuPublisher } from "./publisher.js";
 import { SfuSubscriber } from "./subscriber.js";
 
@@ -36,66 +37,6 @@ import { SfuSubscriber } from "./subscriber.js";
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 2000;
 
-/** One remote participant's media through the SFU (a MediaLink, see planes.js). */
-export class SfuFeed {
-  via = /** @type {const} */ ("sfu");
-  closed = false;
-  /** @type {null} the SFU sends what the receiver picks: no plan of ours per peer */
-  cameraPlan = null;
-  /** @type {null} */
-  asked = null;
-  /** @type {0 | 1 | 2 | null} the camera's simulcast layer we ask for; null: no video */
-  layer = null;
-  /** the peer's camera and voice */
-  remoteStream = new MediaStream();
-  /** @type {MediaStream | null} the peer's screen share while it is live */
-  remoteScreen = null;
-  /** @type {{ audio?: RTCRtpTransceiver, camera?: RTCRtpTransceiver, screen?: RTCRtpTransceiver }} */
-  lines = {};
-
-  /**
-   * @param {string} id
-   * @param {Partial<PeerState>} state
-   * @param {() => RTCPeerConnection | null} pc  the subscriber connection
-   */
-  constructor(id, state, pc) {
-    this.id = id;
-    this.state = state;
-    this.#pc = pc;
-  }
-
-  /** @type {() => RTCPeerConnection | null} */ #pc;
-
-  /** The connection that carries this feed (shared with every other feed). */
-  get pc() {
-    return /** @type {RTCPeerConnection} */ (this.#pc());
-  }
-
-  /** The subscriber connection's mids that carry this feed. */
-  get mids() {
-    return new Set(Object.values(this.lines).flatMap((t) => (t.mid === null ? [] : [t.mid])));
-  }
-
-  get cameraMid() {
-    return this.lines.camera?.mid ?? null;
-  }
-
-  get audio() {
-    return this.lines.audio ?? null;
-  }
-
-  /** Frames of its camera decoded here so far (0 before the first). */
-  async framesDecoded() {
-    const receiver = this.lines.camera?.receiver;
-    if (!receiver || this.closed) return 0;
-    let frames = 0;
-    (await receiver.getStats()).forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") frames = Math.max(frames, s.framesDecoded ?? 0);
-    });
-    return frames;
-  }
-}
-
 export class SfuPlane {
   /** @type {SfuPlaneOptions} */ #options;
   /** @type {SfuPublisher | null} */ publisher = null;
@@ -103,7 +44,7 @@ export class SfuPlane {
   /** @type {Map<string, Person>} who each remote participant is */
   people = new Map();
   /** @type {Map<string, SfuFeed>} by peer id: everyone in the room but us */
-  feeds = new Map();
+  #feeds = new Map();
   /** @type {FeedInfo[]} the room's feeds, as the SFU last listed them */
   #listed = [];
   /** the SFU has listed our own feed: its listing without it means the SFU lost it */
@@ -158,8 +99,7 @@ export class SfuPlane {
   /** @param {PeerInfo} peer */
   add(peer) {
     this.people.set(peer.id, personOf(peer));
-    const feed = this.#feed(peer.id);
-    feed.state = { ...feed.state, ...peer.state };
+    this.#feed(peer.id).updateState(peer.state);
     this.#options.onChange();
   }
 
@@ -169,8 +109,7 @@ export class SfuPlane {
    */
   adopt(id, person, state) {
     if (person) this.people.set(id, person);
-    const feed = this.#feed(id);
-    feed.state = { ...feed.state, ...state };
+    this.#feed(id).updateState(state);
   }
 
   /** @param {PeerInfo} peer */
@@ -180,29 +119,29 @@ export class SfuPlane {
 
   /** @param {string} id */
   drop(id) {
-    const feed = this.feeds.get(id);
+    const feed = this.#feeds.get(id);
     this.people.delete(id);
     if (!feed) return;
-    feed.closed = true;
-    this.feeds.delete(id);
+    feed.close();
+    this.#feeds.delete(id);
     this.#options.voice(id, null);
     this.#options.onChange();
   }
 
   /** @param {string} id @param {Partial<PeerState>} state */
   updateState(id, state) {
-    const feed = this.feeds.get(id);
+    const feed = this.#feeds.get(id);
     if (!feed) return;
-    feed.state = { ...feed.state, ...state };
+    feed.updateState(state);
     this.#options.onChange();
   }
 
   /** @param {string} id */
   #feed(id) {
-    let feed = this.feeds.get(id);
+    let feed = this.#feeds.get(id);
     if (!feed) {
       feed = new SfuFeed(id, {}, () => this.subscriber?.pc ?? null);
-      this.feeds.set(id, feed);
+      this.#feeds.set(id, feed);
     }
     return feed;
   }
@@ -252,10 +191,8 @@ export class SfuPlane {
     this.publisher = null;
     this.subscriber = null;
     this.#live = false;
-    for (const feed of this.feeds.values()) {
-      feed.lines = {};
-      for (const track of feed.remoteStream.getTracks()) feed.remoteStream.removeTrack(track);
-      feed.remoteScreen = null;
+    for (const feed of this.#feeds.values()) {
+      feed.reset();
       this.#options.voice(feed.id, null);
     }
     this.start(this.selfId);
@@ -325,7 +262,7 @@ export class SfuPlane {
         else if (s.kind === "screen" && (shown.screen > 0 || shown.camera > 0)) streams.push(stream);
         else if (s.kind === "camera") {
           const substream = substreamFor(shown.camera);
-          this.#feed(feed.peer).layer = substream;
+          this.#feed(feed.peer).setLayer(substream);
           if (substream !== null) streams.push({ ...stream, substream });
         }
       }
@@ -341,27 +278,16 @@ export class SfuPlane {
   /** @param {Carried} line @param {MediaStreamTrack} track @param {RTCRtpTransceiver} transceiver */
   #arrived(line, track, transceiver) {
     const feed = this.#feed(line.feed);
-    feed.lines[line.kind] = transceiver;
-    if (line.kind === "screen") {
-      feed.remoteScreen = new MediaStream([track]);
-    } else {
-      for (const old of feed.remoteStream.getTracks()) {
-        if (old.kind === track.kind && old !== track) feed.remoteStream.removeTrack(old);
-      }
-      if (!feed.remoteStream.getTracks().includes(track)) feed.remoteStream.addTrack(track);
-      if (line.kind === "audio") this.#options.voice(feed.id, track);
-    }
+    feed.arrived(line.kind, track, transceiver);
+    if (line.kind === "audio") this.#options.voice(feed.id, track);
     this.#options.onChange();
   }
 
   /** @param {Carried} line */
   #gone(line) {
-    const feed = this.feeds.get(line.feed);
+    const feed = this.#feeds.get(line.feed);
     if (!feed) return;
-    const transceiver = feed.lines[line.kind];
-    delete feed.lines[line.kind];
-    if (line.kind === "screen") feed.remoteScreen = null;
-    else if (transceiver) feed.remoteStream.removeTrack(transceiver.receiver.track);
+    feed.gone(line.kind);
     if (line.kind === "audio") this.#options.voice(feed.id, null);
     this.#options.onChange();
   }
@@ -384,12 +310,20 @@ export class SfuPlane {
 
   // -- what the rest reads ------------------------------------------------------------
 
+  /**
+   * The feed of `id`, if we know of one (its record, read-only), whatever it carries yet.
+   * @param {string} id
+   */
+  feedOf(id) {
+    return this.#feeds.get(id);
+  }
+
   /** The feeds that have media on the subscriber connection: what the meters sample. */
   links() {
     /** @type {Map<string, SfuFeed>} */
     const links = new Map();
     if (!this.subscriber?.pc) return links;
-    for (const [id, feed] of this.feeds) if (feed.mids.size > 0) links.set(id, feed);
+    for (const [id, feed] of this.#feeds) if (feed.mids.size > 0) links.set(id, feed);
     return links;
   }
 
@@ -418,7 +352,7 @@ export class SfuPlane {
   }
 
   clear() {
-    for (const id of [...this.feeds.keys()]) this.drop(id);
+    for (const id of [...this.#feeds.keys()]) this.drop(id);
     this.people.clear();
     this.#listed = [];
     this.#live = false;

@@ -22,6 +22,7 @@ from typing import Any
 
 from traitlets import CaselessStrEnum, Float, Int, List, TraitError, TraitType, Unicode
 
+from .server.backends.redis_settings import ReplicasDisagree
 from .server.config import SignalingSettings
 from .server.hub import HubMisconfigured, HubService
 from .server.janus.pool import JanusUnusable
@@ -222,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             )
-        except (JanusMissing, JanusUnusable, HubMisconfigured) as missing:
-            # The startup errors for an SFU that is missing or refuses us: no traceback.
+        except (JanusMissing, JanusUnusable, HubMisconfigured, ReplicasDisagree) as missing:
+            # The startup errors for an SFU that is missing or refuses us, a Hub that is
+            # misconfigured, replicas that disagree: no traceback.
             print(missing, file=sys.stderr, flush=True)
             return 1
     return 0

@@ -16,6 +16,7 @@ from tornado import web
 
 from ..identity import owner_username
 from ..protocol import SIGNAL_PATH, identity_stamp
+from .backends.redis_settings import ReplicasDisagree
 from .config import SignalingSettings
 from .connection import SignalingConnection
 from .janus.own import start_janus
@@ -196,7 +197,13 @@ class NBConference(ExtensionApp, SignalingSettings):  # type: ignore[misc]
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.registry is None:
             return  # refused when it was loaded (logged then)
-        await self.registry.start()
+        try:
+            await self.registry.start()
+        except ReplicasDisagree as refused:
+            # Joins are refused with this message (backend-unavailable) from now on.
+            self.refused = str(refused)
+            self.log.error("%s", refused)
+            return
         self.janus = await start_janus(self.registry, self)
 
     async def stop_extension(self) -> None:

@@ -15,6 +15,7 @@ from ..protocol import DEFAULT_CHAT_LIMITS, DEFAULT_LIMITS, ChatLimits, Limits
 from .access import OwnedRooms, RoomAccess, parse_room_access
 from .backends.base import Backend
 from .backends.redis_defaults import REDIS_BYTES_PER_PEER_PER_SECOND, REDIS_MAX_QUEUED_BYTES
+from .backends.redis_settings import SHARED_SETTINGS
 from .janus.config import parse_addresses, parse_port_range
 from .rooms import RoomRegistry
 from .turn import TurnSettings, check_turn_url, has_turn, turn_settings
@@ -219,7 +220,7 @@ class SignalingSettings(Configurable):
         instance is lost, its rooms move to another and their participants publish again.
         Janus' Unix-socket transport (unix:) is not supported. Replicas of 'nbconference
         serve' that share Redis share the pins and the feeds through it: give them all the
-        same janus_urls.""",
+        same janus_urls (one with others is refused at start).""",
     ).tag(config=True)
 
     @validate("janus_urls")
@@ -392,6 +393,7 @@ class SignalingSettings(Configurable):
                 target_bytes_per_second=self.redis_bytes_per_peer_per_second,
                 max_message_bytes=self.max_message_bytes,
                 chat_limits=self.chat_limits(),
+                shared_settings={name: getattr(self, name) for name in SHARED_SETTINGS},
             )
             return backend
         from .backends.memory import MemoryBackend

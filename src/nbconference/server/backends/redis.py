@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,7 +66,9 @@ class RedisBackend(RedisPresence):
 
     ``presence_ttl`` (default: the reconnect grace) is how long a member outlives its
     server's last refresh; refreshes run every third of it. Signals to one peer are held
-    to ``target_bytes_per_second`` (bursts of two seconds' worth).
+    to ``target_bytes_per_second`` (bursts of two seconds' worth). ``shared_settings``
+    (a value for each name of redis_settings.SHARED_SETTINGS) must match those of the
+    servers already sharing this Redis, or :meth:`start` raises ReplicasDisagree.
     """
 
     def __init__(
@@ -79,8 +81,9 @@ class RedisBackend(RedisPresence):
         target_bytes_per_second: float = REDIS_BYTES_PER_PEER_PER_SECOND,
         max_message_bytes: int = 64 * 1024,
         chat_limits: ChatLimits = DEFAULT_CHAT_LIMITS,
+        shared_settings: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(url, presence_ttl, prefix, timeout, max_queued_bytes)
+        super().__init__(url, presence_ttl, prefix, timeout, max_queued_bytes, shared_settings)
         # Signals to one peer may burst to two seconds' worth (and always one message).
         self.target_rate = target_bytes_per_second
         self.target_burst = max(2 * target_bytes_per_second, max_message_bytes + 1024)
@@ -95,6 +98,7 @@ class RedisBackend(RedisPresence):
     # -- membership --------------------------------------------------------------------
 
     async def add_peer(self, room: str, peer: PeerInfo, max_peers: int) -> list[PeerInfo]:
+        await self._compared(1.0)  # Redis just came back: our settings are compared first
         outbox, subscriber = self._running()
         peer_id = str(peer["id"])
         view = self._views.get(room)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import secrets
 from abc import abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,12 +23,16 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import redis_scripts as lua
+from . import redis_settings as shared
 from .base import Backend, BackendUnavailable, EventKind, EventSink, PeerInfo
 from .redis_events import heartbeat, lost_event
 from .redis_link import Outbox, Subscriber
 from .redis_view import RoomView
 
 log = logging.getLogger("nbconference")
+
+# How soon a server that could not compare its settings with Redis's record tries again.
+AGREE_RETRY_SECONDS = 0.2
 
 
 class RedisPresence(Backend):
@@ -42,8 +46,15 @@ class RedisPresence(Backend):
         prefix: str,
         timeout: float,
         max_queued_bytes: int,
+        shared_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
+        # The settings all servers sharing this Redis must agree on (redis_settings.py);
+        # None: not checked. ``refused`` says why joins fail when they did not agree.
+        self._shared = shared.shared_record(shared_settings) if shared_settings else ""
+        self._agreed = False
+        self._agree_late = False  # Redis was unreachable when we started
+        self.refused = ""
         self.max_queued_bytes = max_queued_bytes
         self._stream_lost = False
         self.server_id = secrets.token_hex(8)
@@ -60,6 +71,7 @@ class RedisPresence(Backend):
         self._outbox: Outbox | None = None
         self._subscriber: Subscriber | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._agreeing: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -93,8 +105,61 @@ class RedisPresence(Backend):
                 "nbconference: %s; joins fail until it is reachable",
                 self._subscriber.last_error,
             )
+            self._compare_later()
+            return
+        try:
+            await self._agree()
+        except shared.ReplicasDisagree:
+            await self.stop()
+            raise
+        except BackendUnavailable as error:
+            log.warning("nbconference: could not compare settings in Redis yet: %s", error)
+            self._compare_later()
+
+    async def _agree(self) -> None:
+        """Record our shared settings in Redis, or compare them with those recorded there
+        (ReplicasDisagree, also kept in ``refused``, when they differ)."""
+        if not self._shared or self._agreed or self._outbox is None:
+            return
+        key = shared.settings_key(self.prefix)
+        args = [self._shared, self.ttl_ms]
+        recorded = await self._wait(
+            self._outbox.script(shared.AGREE, [key], args, want_result=True)
+        )
+        recorded = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
+        if recorded != self._shared:
+            self.refused = shared.disagreement(self._shared, recorded, self.url, key)
+            raise shared.ReplicasDisagree(self.refused)
+        self._agreed, self._agree_late = True, False
+
+    def _compare_later(self) -> None:
+        self._agree_late = True
+        self._agreeing = asyncio.get_running_loop().create_task(self._agree_once_reachable())
+
+    async def _compared(self, patience: float) -> None:
+        """Wait (at most ``patience`` seconds) for a comparison still under way."""
+        if self._agreeing is not None and not self._agreeing.done():
+            await asyncio.wait({self._agreeing}, timeout=patience)
+
+    async def _agree_once_reachable(self) -> None:
+        """The comparison for a server that could not make it at start (Redis was
+        unreachable): it cannot refuse to start any more, so it refuses every join until
+        it compared, and for good (saying why) if the settings differ."""
+        while self._agree_late:
+            try:
+                await self._agree()
+            except shared.ReplicasDisagree as error:
+                self._agree_late = False
+                log.error("%s", error)
+            except BackendUnavailable as error:
+                log.debug("nbconference: could not compare settings in Redis yet: %s", error)
+                await asyncio.sleep(AGREE_RETRY_SECONDS)
 
     async def stop(self) -> None:
+        if self._agreeing is not None:
+            self._agreeing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._agreeing
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,6 +181,11 @@ class RedisPresence(Backend):
         """An event on one of our channels; an awaitable holds the stream until done."""
 
     def _running(self) -> tuple[Outbox, Subscriber]:
+        if self.refused:
+            raise BackendUnavailable(self.refused)
+        if self._agree_late:
+            # No room of ours until we know we agree with the servers sharing Redis.
+            raise BackendUnavailable("comparing settings with the servers sharing Redis")
         if self._outbox is None or self._subscriber is None:
             raise BackendUnavailable("the Redis backend is not started")
         return self._outbox, self._subscriber
@@ -146,6 +216,11 @@ class RedisPresence(Backend):
         if self._outbox is None or self._subscriber is None:
             return
         self._outbox.publish(self._own_channel, heartbeat(self.server_id), self._refresh_failed)
+        if self._agreed:
+            # Renewed with our presence: it expires once no server of ours is left.
+            key = shared.settings_key(self.prefix)
+            renew = [self._shared, self.ttl_ms]
+            self._outbox.script(shared.AGREE, [key], renew, self._refresh_failed)
         self._subscriber.check_alive(max(3 * self.refresh_seconds, 2 * self.timeout))
         self._outbox.check_stalled(self.timeout)
         for room, view in self._views.items():

@@ -15,7 +15,9 @@ Per room ``R`` (prefix ``P``):
   ``feed:<peer id>`` -> each published feed; it goes when the room empties;
 - channel ``P:room:R`` carries ``joined``, ``left``, ``state``, ``feed`` and ``sync``
   events;
-- channel ``P:server:S`` carries signals for the peers connected to server ``S``.
+- channel ``P:server:S`` carries signals for the peers connected to server ``S``;
+- ``P:settings`` (one for all rooms): the settings every server must share
+  (redis_settings.py).
 
 Events are JSON objects: ``o`` origin server, ``k`` kind, ``r`` room, ``p`` peer id, and
 ``rec`` (joined), ``s`` (state), ``t``/``d`` (signal), ``m`` (sync: every record).
