@@ -4,10 +4,10 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on five layers: room_events.py (delivery, and the events of other servers),
+stands on six layers: room_events.py (delivery, and the events of other servers),
 hands.py (peer state, raised hands and chat), hosts.py (who hosts a room, and what
-only they may do), lobby.py (who waits to be let into a locked room) and breakouts.py
-(groups of a room for a while).
+only they may do), hosts_across.py (the same across trusted servers), lobby.py (who
+waits to be let into a locked room) and breakouts.py (groups of a room for a while).
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ class RoomRegistry(BreakoutRooms):
             return self._resume(resumed, transport)
         self._check_group(msg.room, user, host_token, msg.kind)
         self._check_ban(self.main_room(msg.room), user)
+        await self._check_ban_across(self.main_room(msg.room), user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
         self._stamp_host(info, msg.room, user, host_token)
@@ -194,6 +195,7 @@ class RoomRegistry(BreakoutRooms):
         self._resume_tokens[peer.resume] = peer
         moved = self._moves_after_join(room, members.values())
         self._seed_feeds(room, shared)
+        self._seed_hosts(room)
         transport.send_frame(self._welcome(peer, resumed=False))
         self.ice.keep_fresh(peer)
         for frame in self.backend.chat_history(room, peer.id):

@@ -37,6 +37,18 @@ class EventKind:
     # A subscriber on another server receives the feed of ``to`` anew: its server asks
     # Janus for a key frame of it.
     KEY_FRAME: Final = "key-frame"
+    # The hosts of a room changed (``data["hosts"]``: all of them now), between trusted
+    # servers (redis_hosts.py), like the four kinds below.
+    HOSTS: Final = "hosts"
+    # A host's request about ``to``, a peer of this server (``data``: what to do, ``by``
+    # the ticket its server waits on).
+    HOST_ACT: Final = "host-act"
+    # The answer to a ``host-act`` (handled by the backend itself).
+    HOST_REPLY: Final = "host-reply"
+    # A host ended the call of the room (``data["reason"]``: the close reason).
+    END: Final = "end"
+    # A frame for every peer of the room (``data_json``).
+    FRAME: Final = "frame"
 
 
 @dataclass(frozen=True)
@@ -146,6 +158,49 @@ class Backend(ABC):
         """The Janus (URL) ``room`` is pinned to: the one pinned already, else ``url``,
         pinned now (also when the pin is ``replacing``, an instance that was lost)."""
         return url
+
+    # -- host state shared between trusted servers (not abstract: see redis_hosts.py) ----
+
+    shares_hosts = False
+    """Whether the backend can share host state (hosts, bans, host requests) with other
+    servers of a room; the registry uses it only between servers it trusts."""
+
+    def room_hosts(self, room: str) -> list[str] | None:
+        """The hosts the join of this server's first peer in ``room`` read (once)."""
+        return None
+
+    def promote(self, room: str, candidates: list[str]) -> None:
+        """With no host in ``room``, the candidate that joined first hosts it."""
+        return None
+
+    async def make_host(self, room: str, peer_id: str) -> bool:
+        """``peer_id`` hosts ``room`` too; False when it is no member."""
+        return False
+
+    async def ban(self, room: str, username: str, seconds: float) -> None:
+        """Keep ``username`` out of ``room`` for ``seconds``, on every server."""
+        return None
+
+    async def ban_left(self, room: str, username: str) -> float:
+        """How many seconds ``username``'s ban from ``room`` lasts still (0: none)."""
+        return 0.0
+
+    async def end_call(self, room: str, reason: str) -> None:
+        """Every other server of ``room`` closes its peers there with ``reason``."""
+        return None
+
+    def room_frame(self, room: str, frame: str) -> None:
+        """Hand ``frame`` to the peers of ``room`` on every other server."""
+        return None
+
+    async def host_act(self, room: str, to: str, what: dict[str, Any]) -> tuple[str, str]:
+        """Have the server of ``to`` carry out a host's request ``what``; its answer
+        ``(error code, message)``, code ``""`` when it took effect."""
+        return "peer-unavailable", "host requests do not reach other servers"
+
+    def host_reply(self, event: RoomEvent, code: str, message: str) -> None:
+        """Answer a ``host-act`` event (``code`` ``""``: done)."""
+        return None
 
     # -- chat history (not abstract: a backend without it keeps none) -------------------
 
