@@ -20,7 +20,7 @@ Redis backend across several servers, a breakout moves only the peers of the ser
 request reached (the others get ``peer-unavailable``), and the other servers know
 nothing of it (see docs/protocol.md, "Hosts").
 
-A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`LobbyDoors`.
+A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`LobbyAcross`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from ..protocol import (
 from .backends.base import PeerInfo
 from .chat import hand_raised
 from .hosts import Actor
-from .lobby import LobbyDoors
+from .lobby_across import LobbyAcross
 from .mailbox import Mailbox
 from .peer import Peer
 
@@ -80,7 +80,7 @@ class Running:
         return max(0.0, self.ends - time.monotonic())
 
 
-class BreakoutRooms(LobbyDoors):
+class BreakoutRooms(LobbyAcross):
     """The breakouts of the rooms of this process, and the host requests that run them."""
 
     limits: Limits  # the registry's

@@ -77,6 +77,13 @@ class HostsAcross(HostPowers):
         if host_token or self.access.is_host(room, user):
             info["host"] = True
 
+    async def _read_lobby(self, room: str) -> None:
+        """Before a newcomer may enter ``room``: its lobby, where it is shared
+        (lobby_across.py)."""
+
+    def _admitted(self, peer: Peer) -> None:
+        """``peer`` came in from the lobby."""
+
     def _arrived(self, peer: Peer) -> None:
         """A member arrived (its welcome is out)."""
         if self._shared and not self.hosts(peer.room):

@@ -20,9 +20,10 @@ A waiting peer whose socket drops leaves the visible lobby at once (hosts see it
 but keeps its resume token for the grace window: back in time, it waits again, with
 the time it first started waiting. One that leaves on purpose is gone.
 
-With the Redis backend each server keeps the lobbies of its own sockets, even between
-replicas of ``nbconference serve`` that share hosts (hosts_across.py): see
-docs/protocol.md ("The lobby").
+Each server keeps the lobbies of its own sockets here. Between replicas of
+``nbconference serve`` sharing a Redis, the layer above (lobby_across.py) shares the
+lock and the list of who waits, so that hosts on every replica see and run it
+(docs/protocol.md, "The lobby").
 
 A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`HostsAcross`.
 """
@@ -100,6 +101,7 @@ class LobbyDoors(HostsAcross):
 
     def _admitted(self, peer: Peer) -> None:
         """``peer`` came in from the lobby (the SFU hears of it)."""
+        super()._admitted(peer)
 
     # -- who waits, who sees them ---------------------------------------------------------
 
@@ -157,7 +159,7 @@ class LobbyDoors(HostsAcross):
         if lobby is None:
             frame = lobby_frame(False, [])
         else:
-            waiting = [_entry(p, self.access.who(p.user)) for p in lobby.shown()]
+            waiting = [lobby_entry_of(p, self.access.who(p.user)) for p in lobby.shown()]
             frame = lobby_frame(lobby.locked, waiting)
         self._deliver_event(peer, frame.encode(), LOBBY_KEY)
 
@@ -269,8 +271,12 @@ class LobbyDoors(HostsAcross):
             await self._let_in(peer)
 
     def _deny(self, actor: Actor, peer: Peer) -> None:
-        """Turn ``peer`` away: its socket closes for good, its resume token dies."""
-        reason = f"{self._name(actor)[:NAME_IN_REASON]} did not let you in"
+        self._turn_away(peer, self._name(actor))
+
+    def _turn_away(self, peer: Peer, name: str) -> None:
+        """Turn ``peer`` away for the host ``name``: its socket closes for good, its
+        resume token dies."""
+        reason = f"{name[:NAME_IN_REASON]} did not let you in"
         transport = peer.transport
         self.leave_now(peer)
         if transport is not None:
@@ -290,7 +296,7 @@ class LobbyDoors(HostsAcross):
         self.lobbies.pop(room, None)
 
 
-def _entry(peer: Peer, who: Mapping[str, Any] | None) -> dict[str, Any]:
+def lobby_entry_of(peer: Peer, who: Mapping[str, Any] | None) -> dict[str, Any]:
     """A waiting peer as the hosts see it."""
     username = str((who or {}).get("username") or "")
     return lobby_entry(peer.id, str(peer.info.get("name", "")), username, peer.waiting_since or 0)

@@ -4,10 +4,11 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on six layers: room_events.py (delivery, and the events of other servers),
-hands.py (peer state, raised hands and chat), hosts.py (who hosts a room, and what
-only they may do), hosts_across.py (the same across trusted servers), lobby.py (who
-waits to be let into a locked room) and breakouts.py (groups of a room for a while).
+stands on layers: room_events.py (delivery, and the events of other servers), hands.py
+(peer state, raised hands and chat), hosts.py (who hosts a room, and what only they may
+do), lobby.py (who waits to be let into a locked room), hosts_across.py and
+lobby_across.py (the same two shared across trusted servers) and breakouts.py (groups
+of a room for a while).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class RoomRegistry(BreakoutRooms):
         limits = self.limits
         mailbox = Mailbox(limits.max_queued_bytes, limits.max_pending_messages)
         peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, mailbox, user)
+        await self._read_lobby(msg.room)
         if self._must_wait(msg.room, info, user):
             self._resume_tokens[peer.resume] = peer
             self._wait(peer)
@@ -209,6 +211,7 @@ class RoomRegistry(BreakoutRooms):
         self._arrived(peer)
 
     def _admitted(self, peer: Peer) -> None:
+        super()._admitted(peer)
         if self.sfu is not None:
             self.sfu.joined(peer)
 

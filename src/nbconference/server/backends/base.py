@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 PeerInfo = dict[str, Any]
@@ -49,6 +49,8 @@ class EventKind:
     END: Final = "end"
     # A frame for every peer of the room (``data_json``).
     FRAME: Final = "frame"
+    # The room's lobby changed (``data``: ``locked`` and every ``waiting`` entry).
+    LOBBY: Final = "lobby"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,16 @@ class RoomMedia:
     sfu: bool = False
     janus: str = ""
     feeds: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SharedLobby:
+    """A room's lobby as the trusted servers share it: whether the room is locked, and
+    the entries of everyone waiting, on any server (``server`` names it), first come
+    first."""
+
+    locked: bool = False
+    waiting: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RoomFull(Exception):
@@ -193,13 +205,27 @@ class Backend(ABC):
         """Hand ``frame`` to the peers of ``room`` on every other server."""
         return None
 
-    async def host_act(self, room: str, to: str, what: dict[str, Any]) -> tuple[str, str]:
-        """Have the server of ``to`` carry out a host's request ``what``; its answer
-        ``(error code, message)``, code ``""`` when it took effect."""
+    async def host_act(
+        self, room: str, to: str, what: dict[str, Any], server: str = ""
+    ) -> tuple[str, str]:
+        """Have the server of ``to`` (a member, or a newcomer waiting on ``server``)
+        carry out a host's request ``what``; its answer ``(error code, message)``, code
+        ``""`` when it took effect."""
         return "peer-unavailable", "host requests do not reach other servers"
 
     def host_reply(self, event: RoomEvent, code: str, message: str) -> None:
         """Answer a ``host-act`` event (``code`` ``""``: done)."""
+        return None
+
+    async def lobby_change(
+        self, room: str, change: str, peer_id: str = "", entry: dict[str, Any] | None = None
+    ) -> SharedLobby:
+        """Change the room's shared lobby (``lock``, ``unlock``, ``wait`` with ``entry``,
+        ``gone``) and announce it, or only ``read`` it; the lobby after the change."""
+        return SharedLobby()
+
+    def forget_lobby(self, room: str) -> None:
+        """Drop the room's lobby if nobody is in the room nor waits."""
         return None
 
     # -- chat history (not abstract: a backend without it keeps none) -------------------

@@ -3,7 +3,7 @@
 Needs ``nbconference[redis]``. Joining (with a room cap that holds across servers),
 leaving, and publishing events; the connection to Redis and the presence of this
 server's peers are its base (redis_presence.py), with host state over it
-(redis_hosts.py); chat histories are redis_chat.py's, and the events' encoding
+(redis_hosts.py, redis_lobby.py); chat histories are redis_chat.py's, and the events' encoding
 redis_events.py's.
 
 The backend mirrors the members of other servers (``RoomView.remote``) from the same
@@ -50,7 +50,7 @@ from .redis_events import (
     signal_event,
     state_event,
 )
-from .redis_hosts import RedisHosts
+from .redis_lobby import RedisLobby
 from .redis_view import RoomView
 
 log = logging.getLogger("nbconference")
@@ -62,7 +62,7 @@ class _PendingJoin:
     admitted: asyncio.Future[None]
 
 
-class RedisBackend(RedisHosts):
+class RedisBackend(RedisLobby):
     """Rooms in Redis: membership with a cap that holds across servers, events by pub/sub.
 
     ``presence_ttl`` (default: the reconnect grace) is how long a member outlives its

@@ -121,6 +121,12 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
         return [replace(act, by=str(event["i"]))]
     if kind == EventKind.END:
         return [RoomEvent(EventKind.END, room, data={"reason": str(event["n"])})]
+    if kind == EventKind.LOBBY:
+        waiting = event["w"]
+        if not isinstance(waiting, list) or not all(isinstance(w, dict) for w in waiting):
+            raise ValueError(f"a lobby lists entries, not {waiting!r:.80}")
+        data = {"locked": bool(event["l"]), "waiting": waiting}
+        return [RoomEvent(EventKind.LOBBY, room, data=data)]
     if kind == EventKind.FRAME:
         return [RoomEvent(EventKind.FRAME, room, data_json=str(event["f"]))]
     if kind == EventKind.LOST:

@@ -155,14 +155,19 @@ class RedisHosts(RedisPresence):
         event = lua.frame_head(self.server_id, EventKind.FRAME, room) + f',"f":{lua.dumps(frame)}}}'
         self._outbox.publish(lua.room_channel(self.prefix, room), event, self._refresh_failed)
 
-    async def host_act(self, room: str, to: str, what: dict[str, Any]) -> tuple[str, str]:
-        """Have the server of ``to`` carry out ``what``; its answer, ``(code, message)``
-        (code ``""``: done). BackendUnavailable when it cannot be asked or does not answer."""
+    async def host_act(
+        self, room: str, to: str, what: dict[str, Any], server: str = ""
+    ) -> tuple[str, str]:
+        """Have the server of ``to`` (or ``server``) carry out ``what``; its answer,
+        ``(code, message)`` (code ``""``: done). BackendUnavailable when it cannot be
+        asked or does not answer."""
         outbox, _ = self._running()
-        view = self._views.get(room)
-        target = view.remote.get(to) if view is not None else None
-        if target is None:
-            return ErrorCode.UNKNOWN_PEER, f"no peer '{to[:40]}' in room '{room}'"
+        if not server:
+            view = self._views.get(room)
+            target = view.remote.get(to) if view is not None else None
+            if target is None:
+                return ErrorCode.UNKNOWN_PEER, f"no peer '{to[:40]}' in room '{room}'"
+            server = str(target["server"])
         ticket = secrets.token_hex(8)
         answer: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         self._acts[ticket] = answer
@@ -173,7 +178,7 @@ class RedisHosts(RedisPresence):
 
         frame = lua.frame_head(self.server_id, EventKind.HOST_ACT, room)
         frame += f',"t":"{to}","i":"{ticket}","q":{lua.dumps(what)}}}'
-        channel = lua.server_channel(self.prefix, target["server"])
+        channel = lua.server_channel(self.prefix, server)
         unheard = f"the server of peer '{to}' is not connected to Redis"
         outbox.publish(channel, frame, failed, unheard=unheard)
         try:
