@@ -175,7 +175,8 @@ class HostsAcross(HostPowers):
         elif isinstance(msg, EndCall):
             self._require_host(actor, "end the call")
             main = self.main_room(actor.room)
-            await self._backend_call(self.backend.end_call(main, self._ended_by(actor)))
+            for room in self._rooms_of_call(main):
+                await self._backend_call(self.backend.end_call(room, self._ended_by(actor)))
             self._end_call(actor)
         elif isinstance(msg, MakeHost):
             await self._make_host_across(actor, msg)
@@ -187,6 +188,10 @@ class HostsAcross(HostPowers):
     def main_room(self, room: str) -> str:
         """The main room of ``room`` (breakouts.py: of a group room)."""
         return room
+
+    def _rooms_of_call(self, main: str) -> list[str]:
+        """The rooms a call in ``main`` spans (breakouts_across.py: its groups too)."""
+        return [main]
 
     async def _make_host_across(self, actor: Actor, msg: MakeHost) -> None:
         self._require_host(actor, "make someone a host")

@@ -7,8 +7,8 @@ the backend, which carries it to the other servers of the room, if there are any
 stands on layers: room_events.py (delivery, and the events of other servers), hands.py
 (peer state, raised hands and chat), hosts.py (who hosts a room, and what only they may
 do), lobby.py (who waits to be let into a locked room), hosts_across.py and
-lobby_across.py (the same two shared across trusted servers) and breakouts.py (groups
-of a room for a while).
+lobby_across.py (the same two shared across trusted servers), breakouts.py (groups of
+a room for a while) and breakouts_across.py.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
-from .breakouts import BreakoutRooms
+from .breakouts_across import BreakoutsAcross
 from .limits import SocketCounts
 from .mailbox import Mailbox
 from .names import kept_apart
@@ -58,7 +58,7 @@ from .turn import IceServers, TurnSettings
 log = logging.getLogger("nbconference")
 
 
-class RoomRegistry(BreakoutRooms):
+class RoomRegistry(BreakoutsAcross):
     """The peers of this process and their rooms: joining (or resuming), leaving, and
     relaying signals; the room events themselves, chat and hands, hosts and the lobby
     are its layers below."""

@@ -49,6 +49,9 @@ class EventKind:
     END: Final = "end"
     # A frame for every peer of the room (``data_json``).
     FRAME: Final = "frame"
+    # A host split the room into groups (``data``: ``groups``, by name the peer ids in
+    # each, and ``seconds``), or ended that (``groups`` None).
+    BREAKOUT: Final = "breakout"
     # The room's lobby changed (``data``: ``locked`` and every ``waiting`` entry).
     LOBBY: Final = "lobby"
 
@@ -199,6 +202,13 @@ class Backend(ABC):
 
     async def end_call(self, room: str, reason: str) -> None:
         """Every other server of ``room`` closes its peers there with ``reason``."""
+        return None
+
+    async def breakout_event(
+        self, room: str, groups: dict[str, list[str]] | None, seconds: float
+    ) -> None:
+        """Tell every other server of ``room`` that a breakout of it starts (``groups``
+        for ``seconds``) or ends (``groups`` None)."""
         return None
 
     def room_frame(self, room: str, frame: str) -> None:

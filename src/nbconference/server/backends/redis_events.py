@@ -121,6 +121,12 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
         return [replace(act, by=str(event["i"]))]
     if kind == EventKind.END:
         return [RoomEvent(EventKind.END, room, data={"reason": str(event["n"])})]
+    if kind == EventKind.BREAKOUT:
+        groups = event["g"]
+        if groups is not None and not _groups(groups):
+            raise ValueError(f"breakout groups must map names to peer ids, not {groups!r:.80}")
+        started: dict[str, Any] = {"groups": groups, "seconds": float(event["s"])}
+        return [RoomEvent(EventKind.BREAKOUT, room, data=started)]
     if kind == EventKind.LOBBY:
         waiting = event["w"]
         if not isinstance(waiting, list) or not all(isinstance(w, dict) for w in waiting):
@@ -132,3 +138,11 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
     if kind == EventKind.LOST:
         return [RoomEvent(EventKind.LOST, room, peer_id) for peer_id in event["m"]]
     return None
+
+
+def _groups(groups: Any) -> bool:
+    """Whether ``groups`` maps names to lists of peer ids."""
+    return isinstance(groups, dict) and all(
+        isinstance(members, list) and all(isinstance(pid, str) for pid in members)
+        for members in groups.values()
+    )

@@ -13,8 +13,9 @@ deployment (they trust each other: only they hold the Redis):
   server carries it out and answers on the asker's channel with ``{"o", "k":
   "host-reply", "r", "i", "c": <error code> | "", "m": <message>}``;
 - ``{"o", "k": "end", "r", "n": <close reason>}`` on the room's channel ends the call on
-  every server; ``{"o", "k": "frame", "r", "f": <frame>}`` hands a frame (``muted``) to
-  the peers of every other server of the room.
+  every server; ``{"o", "k": "breakout", "r", "g": {group: [peer id, ...]} | null, "s":
+  <seconds>}`` starts (or ends) a breakout there; ``{"o", "k": "frame", "r", "f":
+  <frame>}`` hands a frame (``muted``) to the peers of every other server of the room.
 
 Whether a server acts on these events is the registry's decision (hosts_across.py): a
 Jupyter server sharing Redis with other users' servers does not.
@@ -144,8 +145,17 @@ class RedisHosts(RedisPresence):
         return max(0.0, int(left) / 1000)
 
     async def end_call(self, room: str, reason: str) -> None:
+        await self._to_room(room, EventKind.END, f',"n":{lua.dumps(reason)}}}')
+
+    async def breakout_event(
+        self, room: str, groups: dict[str, list[str]] | None, seconds: float
+    ) -> None:
+        await self._to_room(room, EventKind.BREAKOUT, f',"g":{lua.dumps(groups)},"s":{seconds}}}')
+
+    async def _to_room(self, room: str, kind: str, tail: str) -> None:
+        """Publish an event of ``kind`` (its fields: ``tail``) on the room's channel."""
         outbox, _ = self._running()
-        frame = lua.frame_head(self.server_id, EventKind.END, room) + f',"n":{lua.dumps(reason)}}}'
+        frame = lua.frame_head(self.server_id, kind, room) + tail
         channel = lua.room_channel(self.prefix, room)
         await self._wait(outbox.script(PUBLISH, [], [channel, frame], want_result=True))
 
