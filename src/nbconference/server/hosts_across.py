@@ -85,9 +85,11 @@ class HostsAcross(HostPowers):
         """``peer`` came in from the lobby."""
 
     def _arrived(self, peer: Peer) -> None:
-        """A member arrived (its welcome is out)."""
-        if self._shared and not self.hosts(peer.room):
-            self._promote(peer.room)
+        """A member arrived (its welcome is out). In a room with no host, where no rule
+        names hosts, the verified member that joined first hosts it: as when the last
+        host leaves (and, like that, never in a group room: breakouts.py)."""
+        if self._shared and not self.access.names_hosts(peer.room):
+            self._host_left(peer.room)
 
     def _seed_hosts(self, room: str) -> None:
         hosts = self.backend.room_hosts(room) if self._shared else None

@@ -2,8 +2,9 @@
 deployment sharing a Redis, which trust each other (hosts_across.py says why and how
 the registry knows; docs/protocol.md, "The lobby").
 
-A locked room is locked on every replica: each join reads the room's shared lobby
-first, so a newcomer joining through any replica waits. Every waiting newcomer is listed
+A locked room is locked on every replica: a replica that has no peer in the room reads
+its shared lobby before a newcomer enters, and the others hear every change of it, so a
+newcomer joining through any replica waits. Every waiting newcomer is listed
 in the shared lobby with the replica its socket is on, so the hosts on every replica see
 them all (``lobby`` frames list the whole room's lobby). A host's ``admit`` or ``deny``
 of a newcomer waiting on another replica travels to that replica, which lets it in (or
@@ -54,8 +55,10 @@ class LobbyAcross(LobbyDoors):
     # -- the shared state ---------------------------------------------------------------
 
     async def _read_lobby(self, room: str) -> None:
-        """Before a newcomer may enter ``room``: whether it is locked, on any server."""
-        if self._shared:
+        """Before a newcomer may enter ``room``: whether it is locked, on any server. A
+        server that follows the room (one of its peers is in it) hears every change of
+        its lobby already; another one reads it."""
+        if self._shared and room not in self.rooms:
             self._take_lobby(room, await self._change_lobby(room, "read"))
 
     async def _change_lobby(
@@ -70,7 +73,10 @@ class LobbyAcross(LobbyDoors):
 
     def _take_lobby(self, room: str, shared: SharedLobby) -> None:
         """Keep ``shared`` as the lobby of ``room``; our own lobby follows its lock."""
-        self.shared_lobbies[room] = shared
+        if shared.locked or shared.waiting:
+            self.shared_lobbies[room] = shared
+        else:
+            self.shared_lobbies.pop(room, None)  # no lobby: nothing to keep
         lobby = self.lobbies.get(room)
         if lobby is None and shared.locked:
             lobby = self.lobbies[room] = Lobby()

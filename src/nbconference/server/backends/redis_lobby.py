@@ -8,9 +8,10 @@ deployment (see redis_hosts.py for the rest of host state):
   ...]}`` on the room's channel. The hash goes when the room has neither members nor
   waiting newcomers, and lives at most LOBBY_TTL_MS after its last change.
 
-A waiting newcomer is no member: its server may not follow the room's channel. So each
-join reads the lobby first, and a host's ``admit`` or ``deny`` (an ``unlock`` too) of a
-newcomer on another server travels to that server as a ``host-act``.
+A waiting newcomer is no member: its server may not follow the room's channel. So a
+server that does not follow the room reads the lobby before a join, and a host's
+``admit`` or ``deny`` (an ``unlock`` too) of a newcomer on another server travels to
+that server as a ``host-act``.
 """
 
 from __future__ import annotations
