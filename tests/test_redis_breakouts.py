@@ -1,21 +1,24 @@
 """Breakouts across two ``nbconference serve`` replicas sharing one real Redis: a host on
 replica one puts peers of both replicas in groups, each replica moves its own, the
 group rooms refuse strangers on both, and everyone comes back when the host ends it;
-``end-call`` closes the groups on both; anyone but a host is refused and nothing moves.
+``end-call`` closes the groups on both; the time up brings everyone back on both; anyone
+but a host is refused and nothing moves; nobody hosts a group by arriving first.
 
 The replicas run in this process (``start_server``, what ``nbconference serve`` runs).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nbconference.protocol import CLOSE_ENDED, breakout_room
 from nbconference.server.standalone import StandaloneServer
 from support.client import Client
-from support.redis_fixtures import open_client
+from support.frames import FrameSocket, join_as
+from support.redis_fixtures import HOST_TOKEN, open_client, two_servers
 from support.redis_server import RedisServer
-from test_redis_hosts import answers, hosted_room
+from test_redis_hosts import answers, hosted_room, joined
 
 G1, G2 = breakout_room("lab", "g1"), breakout_room("lab", "g2")
 
@@ -88,3 +91,26 @@ async def test_the_time_up_brings_back_the_peers_of_every_replica(
     await moved(carol, breakout_room("lab", "group-2"), "group-2")
     for client in (bob, carol):
         await moved(client, "lab", "")
+
+
+async def test_nobody_becomes_host_of_a_group_by_arriving_first(
+    redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
+) -> None:
+    one, two = await two_servers(redis_server, servers)
+    host = await open_client(one.url, clients, token=HOST_TOKEN)
+    await host.join("lab", "Host")
+    alan = await join_as(two.registry, "lab", "alan")  # verified, and no host
+    await joined(host, alan.id)
+    await host.send({"type": "breakout", "groups": {"g1": [alan.id]}, "request": "b1"})
+    await alan.next_of("welcome", room=G1)
+    await asyncio.sleep(0.5)
+    hosts = [f for f in drained(alan) if f["type"] == "hosts"]
+    assert hosts == [], hosts
+
+
+def drained(socket: FrameSocket) -> list[dict[str, Any]]:
+    """The frames ``socket`` got and nobody read yet."""
+    frames = []
+    while not socket.frames.empty():
+        frames.append(socket.frames.get_nowait())
+    return frames
