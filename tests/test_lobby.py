@@ -292,10 +292,10 @@ async def test_with_nobody_to_promote_the_next_host_to_arrive_serves_the_lobby(
     assert len(welcome["peers"]) == 4
 
 
-# -- with Redis: the lobby is the locking server's --------------------------------------
+# -- with Redis: the lobby is the room's, on every replica (test_redis_lobby.py) -----------
 
 
-async def test_with_redis_the_lobby_holds_on_the_server_that_locked(
+async def test_with_redis_the_lobby_holds_on_the_server_that_locked_and_on_the_others(
     redis_server: RedisServer, servers: list[StandaloneServer], clients: list[Client]
 ) -> None:
     one, two = await two_servers(redis_server, servers)
@@ -313,11 +313,11 @@ async def test_with_redis_the_lobby_holds_on_the_server_that_locked(
     welcome = await near.expect("welcome")
     assert {p["id"] for p in welcome["peers"]} == {teacher.id, far.id}
     assert (await far.expect("peer-joined"))["peer"]["id"] == near.id
-    # Not carried between servers yet (docs/protocol.md, "The lobby"): a newcomer on the
-    # other server comes straight in.
+    # The replicas of nbconference serve share the lobby (docs/protocol.md, "The
+    # lobby"): a newcomer on the other server waits too.
     other = await open_client(two.url, clients)
-    welcome = await other.join("lab", "Other")
-    assert len(welcome["peers"]) == 3
+    await other.send({"type": "join", "room": "lab", "name": "Other"})
+    await other.expect("waiting")
 
 
 # -- from Python --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Two JupyterLab servers that share one Redis: a person on each joins the same room,
 and they see and hear each other as if they were on one server (issue 5). And two
 ``nbconference serve`` replicas on that Redis, over one Janus: a page on each decodes the
-other through the SFU (issue 19)."""
+other through the SFU (issue 19). Two replicas on a mesh: a host's page on one mutes a
+page on the other, whose microphone goes off (issue 22)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from support.meeting import Meeting, wait_for_join, widget_cells
 from support.mesh import wait_for_full_mesh, wait_for_the_sfu
 from support.pages import Participant
 from support.polling import wait_until
+from support.probes import CONFERENCE_JS, voice_flows
 from support.redis_server import RedisServer
 from support.standalone import ServeProcess
 from support.timeouts import TIMEOUT
@@ -154,3 +156,58 @@ def test_pages_on_two_serve_replicas_decode_each_other_through_one_janus(
     # camera (and hears it) through the one Janus the room is pinned to.
     wait_for_the_sfu(people)
     assert redis.cli("HGET", f"nbconference:room:{room}:sfu", "janus") == janus.url
+
+
+HOST_TOKEN = "browser-replicas-host-token-5f2b"
+
+
+@pytest.fixture(scope="module")
+def mesh_replicas(
+    redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServeProcess]]:
+    """Two ``nbconference serve`` replicas on the same Redis (a mesh), with a host token."""
+    folder = tmp_path_factory.mktemp("mesh-replicas")
+    (host_token := folder / "host-token").write_text(HOST_TOKEN)
+    args = ("--redis", redis.url, "--host-token-file", str(host_token))
+    started = [ServeProcess(*args, log_dir=folder) for _ in range(2)]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_a_host_page_on_one_replica_mutes_a_page_on_the_other(
+    meetings: list[Meeting], mesh_replicas: list[ServeProcess]
+) -> None:
+    one, two = mesh_replicas
+    room = meetings[0].room()
+    host_cells = widget_cells(room, "ada", signaling_url=one.url, token=HOST_TOKEN)
+    (ada,) = meetings[0].open([("ada", host_cells)])
+    wait_for_join(ada)
+    bob_cells = widget_cells(room, "bob", signaling_url=two.url, token=two.token)
+    (bob,) = meetings[1].open([("bob", bob_cells)])
+    wait_for_join(bob)
+    wait_for_full_mesh([ada, bob])
+    wait_until(lambda: voice_flows(ada, bob), TIMEOUT, "Bob's voice at Ada's")
+    # Bob's page, on replica two, marks Ada, on replica one, as the host.
+    wait_until(lambda: bob.value("w.hosts") == [ada.peer_id], TIMEOUT, "Bob's w.hosts")
+
+    # Ada's page asks the server to mute Bob (what the tile's menu does; the menu offers
+    # it once Ada's page has heard that Bob's microphone is on): his page lets go of it.
+    ada.js(f"(id) => {CONFERENCE_JS}.mute(id, {{ microphone: true }})", bob.peer_id)
+    wait_until(lambda: bob.js(MUTED_LINE_JS).startswith("Muted by "), TIMEOUT, "Bob's page muted")
+    wait_until(lambda: bob.value("w.microphone") is False, TIMEOUT, "Bob's microphone off")
+    wait_until(lambda: not voice_flows(ada, bob), TIMEOUT, "Bob's voice to stop at Ada's")
+    assert not voice_flows(ada, bob, over=1.5)
+
+
+# The line a host's mute puts up on the muted page ("" when none).
+MUTED_LINE_JS = """
+() => {
+  const line = document.querySelector(".nbc-root .nbc-host-mute");
+  return line.hidden ? "" : line.textContent;
+}
+"""

@@ -15,12 +15,13 @@ who names a group room, or names one that is not open, gets ``not-allowed``. A g
 host is only a host of the main room: nobody becomes host of a group by coming first,
 and nobody is promoted there when a host leaves it.
 
-The state of a breakout lives in this process, like the rest of host state: with the
-Redis backend across several servers, a breakout moves only the peers of the server its
-request reached (the others get ``peer-unavailable``), and the other servers know
-nothing of it (see docs/protocol.md, "Hosts").
+The state of a breakout lives in this process. Between replicas of ``nbconference
+serve`` sharing a Redis, the layer above (breakouts_across.py) tells the other replicas,
+which move their own peers; a Jupyter server with the Redis backend moves only its own
+peers (the others get ``peer-unavailable``), and the other servers know nothing of it
+(see docs/protocol.md, "Breakout rooms").
 
-A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`LobbyDoors`.
+A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`LobbyAcross`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from ..protocol import (
 from .backends.base import PeerInfo
 from .chat import hand_raised
 from .hosts import Actor
-from .lobby import LobbyDoors
+from .lobby_across import LobbyAcross
 from .mailbox import Mailbox
 from .peer import Peer
 
@@ -80,7 +81,7 @@ class Running:
         return max(0.0, self.ends - time.monotonic())
 
 
-class BreakoutRooms(LobbyDoors):
+class BreakoutRooms(LobbyAcross):
     """The breakouts of the rooms of this process, and the host requests that run them."""
 
     limits: Limits  # the registry's
@@ -163,12 +164,15 @@ class BreakoutRooms(LobbyDoors):
         them the host is in."""
         main = self.main_room(actor.room)
         super()._end_call(dataclasses.replace(actor, room=main))
+        self._close_groups(main, self._ended_by(actor))
+
+    def _close_groups(self, main: str, reason: str) -> None:
+        """The breakout of ``main`` is over, and every group room closed (``reason``)."""
         running = self.breakouts.pop(main, None)
         if running is None:
             return
         if running.timer is not None:
             running.timer.cancel()
-        reason = self._ended_by(actor)
         for room in running.rooms.values():
             self._group_rooms.pop(room, None)
             self._close_room(room, reason)
@@ -218,8 +222,12 @@ class BreakoutRooms(LobbyDoors):
             return self._deal(main, msg.n_groups)
         for _, members in msg.groups:
             for pid in members:
-                self._movable(main, pid)
+                self._check_movable(main, pid)
         return dict(msg.groups)
+
+    def _check_movable(self, main: str, pid: str) -> None:
+        """Raise ProtocolError unless a host may put ``pid`` of ``main`` in a group."""
+        self._movable(main, pid)
 
     def _movable(self, main: str, pid: str) -> Peer:
         """The peer ``pid`` of ``main`` that a host may put in a group."""

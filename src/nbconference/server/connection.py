@@ -217,7 +217,7 @@ class SignalingConnection(WebSocketHandler):
                     raise ProtocolError(ErrorCode.RATE_LIMITED, "too many pings; slow down")
                 self.send_frame(pong_frame(msg.id).encode())
             elif isinstance(msg, HOST_REQUESTS):
-                self._host_request(msg)
+                return self._host_request(msg)
             elif isinstance(msg, LOBBY_REQUESTS):
                 return self._lobby_request(msg)
             elif isinstance(msg, BREAKOUT_REQUESTS):
@@ -251,13 +251,15 @@ class SignalingConnection(WebSocketHandler):
         except ProtocolError as exc:
             self._refuse(exc)
 
-    def _host_request(self, msg: HostRequest) -> None:
-        # A socket that has not joined may act on the room it names.
+    async def _host_request(self, msg: HostRequest) -> None:
+        # A socket that has not joined may act on the room it names. Tornado waits for
+        # this before it reads the next frame (a peer of another server answers through
+        # the backend).
         try:
-            self.registry.host_request(self._actor(msg), msg)
+            await self.registry.host_request(self._actor(msg), msg)
         except ProtocolError as exc:
             exc.request = msg.request  # the error names the request it refuses
-            raise
+            self._refuse(exc)
 
     async def _lobby_request(self, msg: LobbyRequest) -> None:
         # Tornado waits for this before it reads the next frame (letting someone in waits

@@ -21,8 +21,9 @@ not. The state lives with the room's
 members (:attr:`RoomEvents.rooms`) and the bans here; the lobby of a locked room is the
 layer above (lobby.py): a room's hosts decide, the registry enforces.
 
-With the Redis backend each server decides for its own peers: see docs/protocol.md
-("Hosts") for what is not carried across servers yet.
+This layer decides for the peers of this process. The replicas of ``nbconference
+serve`` sharing a Redis share host state through the layer above (hosts_across.py); a
+Jupyter server with the Redis backend does not (docs/protocol.md, "Hosts").
 
 A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over chat and hands.
 """
@@ -196,7 +197,7 @@ class HostPowers(ChatAndHands):
 
     # -- the requests -----------------------------------------------------------------
 
-    def host_request(self, actor: Actor, msg: HostRequest) -> None:
+    async def host_request(self, actor: Actor, msg: HostRequest) -> None:
         """Carry out ``msg`` for ``actor``, or raise :class:`ProtocolError` (``not-host``
         for anyone but a host) and change nothing."""
         if isinstance(msg, Mute):
@@ -242,15 +243,24 @@ class HostPowers(ChatAndHands):
     def _mute_someone(self, actor: Actor, msg: Mute) -> None:
         self._require_host(actor, "mute someone")
         target = self._target(actor, msg.peer)
-        devices = [d for d in MUTE_DEVICES if getattr(msg, d)]
+        by = actor.peer.id if actor.peer is not None else ""
+        self._mute(target, by, self._name(actor), msg.microphone, msg.camera)
+        self._done(actor)
+
+    def _mute(self, target: Peer, by: str, name: str, microphone: bool, camera: bool) -> None:
+        """Turn ``target``'s devices off for the host ``by`` (its peer id, or ``""``),
+        known to the room as ``name``; everyone in the room hears who did."""
+        devices = [d for d, off in zip(MUTE_DEVICES, (microphone, camera), strict=True) if off]
         for device in devices:
             target.forced.setdefault(device, False)
         self.set_state(target, dict.fromkeys(devices, False))
-        by = actor.peer.id if actor.peer is not None else ""
-        frame = muted_frame(target.id, by, self._name(actor), msg.microphone, msg.camera)
-        self._deliver_to_room(actor.room, frame.encode())
+        frame = muted_frame(target.id, by, name, microphone, camera)
+        self._tell_room(target.room, frame)
         self._enforce_mute(target, devices, True)
-        self._done(actor)
+
+    def _tell_room(self, room: str, frame: str) -> None:
+        """A frame for everyone in ``room`` (hosts_across.py: on every server)."""
+        self._deliver_to_room(room, frame.encode())
 
     def peer_state(self, peer: Peer, state: Mapping[str, Any]) -> None:
         """A ``state`` from ``peer`` itself. A device a host turned off stays off until the
@@ -281,16 +291,20 @@ class HostPowers(ChatAndHands):
                 "a host cannot remove themselves: leave instead",
             )
         banned = self._ban(actor.room, target.user, msg.ban_minutes)
-        name = self._name(actor)[:NAME_IN_REASON]
-        reason = f"{name} removed you from the call"
-        if banned:
-            reason += f"; you may rejoin in {msg.ban_minutes:g} minutes"
+        self._close_removed(target, self._name(actor), msg.ban_minutes if banned else 0)
+        self._done(actor)
+
+    def _close_removed(self, target: Peer, name: str, ban_minutes: float) -> None:
+        """``target`` leaves for good: removed by the host ``name``, banned for
+        ``ban_minutes`` (0: not banned)."""
+        reason = f"{name[:NAME_IN_REASON]} removed you from the call"
+        if ban_minutes:
+            reason += f"; you may rejoin in {ban_minutes:g} minutes"
         transport = target.transport
         # Its resume token goes with it: it cannot come back as the same peer.
         self.leave_now(target)
         if transport is not None:
             transport.close_socket(CLOSE_REMOVED, close_reason(reason))
-        self._done(actor)
 
     def _end_call(self, actor: Actor) -> None:
         self._require_host(actor, "end the call")

@@ -20,10 +20,12 @@ A waiting peer whose socket drops leaves the visible lobby at once (hosts see it
 but keeps its resume token for the grace window: back in time, it waits again, with
 the time it first started waiting. One that leaves on purpose is gone.
 
-With the Redis backend each server keeps the lobbies of its own sockets, like the rest
-of host state: see docs/protocol.md ("Hosts").
+Each server keeps the lobbies of its own sockets here. Between replicas of
+``nbconference serve`` sharing a Redis, the layer above (lobby_across.py) shares the
+lock and the list of who waits, so that hosts on every replica see and run it
+(docs/protocol.md, "The lobby").
 
-A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`HostPowers`.
+A layer of :class:`~nbconference.server.rooms.RoomRegistry`, over :class:`HostsAcross`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ from ..protocol import (
 )
 from .access import RoomAccess
 from .backends.base import Backend, PeerInfo
-from .hosts import NAME_IN_REASON, Actor, HostPowers
+from .hosts import NAME_IN_REASON, Actor
+from .hosts_across import HostsAcross
 from .names import kept_apart
 from .peer import Peer
 
@@ -74,7 +77,7 @@ class Lobby:
         return [p for p in self.waiting.values() if p.transport is not None]
 
 
-class LobbyDoors(HostPowers):
+class LobbyDoors(HostsAcross):
     """The lobbies of the rooms of this process, and the host requests that run them."""
 
     def __init__(self, backend: Backend, chat_limits: ChatLimits, access: RoomAccess) -> None:
@@ -98,6 +101,7 @@ class LobbyDoors(HostPowers):
 
     def _admitted(self, peer: Peer) -> None:
         """``peer`` came in from the lobby (the SFU hears of it)."""
+        super()._admitted(peer)
 
     # -- who waits, who sees them ---------------------------------------------------------
 
@@ -155,13 +159,14 @@ class LobbyDoors(HostPowers):
         if lobby is None:
             frame = lobby_frame(False, [])
         else:
-            waiting = [_entry(p, self.access.who(p.user)) for p in lobby.shown()]
+            waiting = [lobby_entry_of(p, self.access.who(p.user)) for p in lobby.shown()]
             frame = lobby_frame(lobby.locked, waiting)
         self._deliver_event(peer, frame.encode(), LOBBY_KEY)
 
     def _arrived(self, peer: Peer) -> None:
         """A member arrived (its welcome is out): one who may act as a host sees the
         lobby, if the room has one."""
+        super()._arrived(peer)
         lobby = self.lobbies.get(peer.room)
         if lobby is not None and self._sees_lobby(peer):
             self._tell_lobby(peer, lobby)
@@ -266,28 +271,32 @@ class LobbyDoors(HostPowers):
             await self._let_in(peer)
 
     def _deny(self, actor: Actor, peer: Peer) -> None:
-        """Turn ``peer`` away: its socket closes for good, its resume token dies."""
-        reason = f"{self._name(actor)[:NAME_IN_REASON]} did not let you in"
+        self._turn_away(peer, self._name(actor))
+
+    def _turn_away(self, peer: Peer, name: str) -> None:
+        """Turn ``peer`` away for the host ``name``: its socket closes for good, its
+        resume token dies."""
+        reason = f"{name[:NAME_IN_REASON]} did not let you in"
         transport = peer.transport
         self.leave_now(peer)
         if transport is not None:
             transport.close_socket(CLOSE_DENIED, close_reason(reason))
 
-    def _end_call(self, actor: Actor) -> None:
-        super()._end_call(actor)
-        lobby = self.lobbies.get(actor.room)
+    def _close_room(self, room: str, reason: str) -> None:
+        """The room's members leave, and so does everyone waiting in its lobby."""
+        super()._close_room(room, reason)
+        lobby = self.lobbies.get(room)
         if lobby is None:
             return
-        reason = close_reason(f"{self._name(actor)[:NAME_IN_REASON]} ended the call for everyone")
         for peer in list(lobby.waiting.values()):
             transport = peer.transport
             self.leave_now(peer)
             if transport is not None:
                 transport.close_socket(CLOSE_ENDED, reason)
-        self.lobbies.pop(actor.room, None)
+        self.lobbies.pop(room, None)
 
 
-def _entry(peer: Peer, who: Mapping[str, Any] | None) -> dict[str, Any]:
+def lobby_entry_of(peer: Peer, who: Mapping[str, Any] | None) -> dict[str, Any]:
     """A waiting peer as the hosts see it."""
     username = str((who or {}).get("username") or "")
     return lobby_entry(peer.id, str(peer.info.get("name", "")), username, peer.waiting_since or 0)

@@ -4,10 +4,11 @@ signals between its members.
 The registry owns the peers connected to this process. It delivers every room event
 to its own peers directly (a broadcast is encoded once) and hands the same event to
 the backend, which carries it to the other servers of the room, if there are any. It
-stands on five layers: room_events.py (delivery, and the events of other servers),
-hands.py (peer state, raised hands and chat), hosts.py (who hosts a room, and what
-only they may do), lobby.py (who waits to be let into a locked room) and breakouts.py
-(groups of a room for a while).
+stands on layers: room_events.py (delivery, and the events of other servers), hands.py
+(peer state, raised hands and chat), hosts.py (who hosts a room, and what only they may
+do), lobby.py (who waits to be let into a locked room), hosts_across.py and
+lobby_across.py (the same two shared across trusted servers), breakouts.py (groups of
+a room for a while) and breakouts_across.py.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from .backends.base import (
     RoomEvent,
     RoomFull,
 )
-from .breakouts import BreakoutRooms
+from .breakouts_across import BreakoutsAcross
 from .limits import SocketCounts
 from .mailbox import Mailbox
 from .names import kept_apart
@@ -57,7 +58,7 @@ from .turn import IceServers, TurnSettings
 log = logging.getLogger("nbconference")
 
 
-class RoomRegistry(BreakoutRooms):
+class RoomRegistry(BreakoutsAcross):
     """The peers of this process and their rooms: joining (or resuming), leaving, and
     relaying signals; the room events themselves, chat and hands, hosts and the lobby
     are its layers below."""
@@ -143,12 +144,14 @@ class RoomRegistry(BreakoutRooms):
             return self._resume(resumed, transport)
         self._check_group(msg.room, user, host_token, msg.kind)
         self._check_ban(self.main_room(msg.room), user)
+        await self._check_ban_across(self.main_room(msg.room), user)
         info: PeerInfo = peer_record(secrets.token_urlsafe(12), msg, user)
         self._stamp_hand(info["state"], msg.room)
         self._stamp_host(info, msg.room, user, host_token)
         limits = self.limits
         mailbox = Mailbox(limits.max_queued_bytes, limits.max_pending_messages)
         peer = Peer(info, msg.room, secrets.token_urlsafe(24), transport, mailbox, user)
+        await self._read_lobby(msg.room)
         if self._must_wait(msg.room, info, user):
             self._resume_tokens[peer.resume] = peer
             self._wait(peer)
@@ -194,6 +197,7 @@ class RoomRegistry(BreakoutRooms):
         self._resume_tokens[peer.resume] = peer
         moved = self._moves_after_join(room, members.values())
         self._seed_feeds(room, shared)
+        self._seed_hosts(room)
         transport.send_frame(self._welcome(peer, resumed=False))
         self.ice.keep_fresh(peer)
         for frame in self.backend.chat_history(room, peer.id):
@@ -207,6 +211,7 @@ class RoomRegistry(BreakoutRooms):
         self._arrived(peer)
 
     def _admitted(self, peer: Peer) -> None:
+        super()._admitted(peer)
         if self.sfu is not None:
             self.sfu.joined(peer)
 

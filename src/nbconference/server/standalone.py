@@ -284,6 +284,9 @@ async def start_server(
     origin_pattern = re.compile(allow_origin) if allow_origin else None
     owned = HubOwnedRooms(hub.api_url, hub.api_token) if hub is not None else None
     registry = settings.make_registry(owned=owned)
+    # Its replicas share one Redis that only they hold: they act on each other's host
+    # events (a Jupyter server sharing Redis with users' servers does not: hosts_across.py).
+    registry.trusts_other_servers = True
     await registry.start()
     pinger = KeepAlive(ping_interval)
     handler_args = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 PeerInfo = dict[str, Any]
@@ -37,6 +37,23 @@ class EventKind:
     # A subscriber on another server receives the feed of ``to`` anew: its server asks
     # Janus for a key frame of it.
     KEY_FRAME: Final = "key-frame"
+    # The hosts of a room changed (``data["hosts"]``: all of them now), between trusted
+    # servers (redis_hosts.py), like the four kinds below.
+    HOSTS: Final = "hosts"
+    # A host's request about ``to``, a peer of this server (``data``: what to do, ``by``
+    # the ticket its server waits on).
+    HOST_ACT: Final = "host-act"
+    # The answer to a ``host-act`` (handled by the backend itself).
+    HOST_REPLY: Final = "host-reply"
+    # A host ended the call of the room (``data["reason"]``: the close reason).
+    END: Final = "end"
+    # A frame for every peer of the room (``data_json``).
+    FRAME: Final = "frame"
+    # A host split the room into groups (``data``: ``groups``, by name the peer ids in
+    # each, and ``seconds``), or ended that (``groups`` None).
+    BREAKOUT: Final = "breakout"
+    # The room's lobby changed (``data``: ``locked`` and every ``waiting`` entry).
+    LOBBY: Final = "lobby"
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,16 @@ class RoomMedia:
     sfu: bool = False
     janus: str = ""
     feeds: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SharedLobby:
+    """A room's lobby as the trusted servers share it: whether the room is locked, and
+    the entries of everyone waiting, on any server (``server`` names it), first come
+    first."""
+
+    locked: bool = False
+    waiting: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RoomFull(Exception):
@@ -146,6 +173,70 @@ class Backend(ABC):
         """The Janus (URL) ``room`` is pinned to: the one pinned already, else ``url``,
         pinned now (also when the pin is ``replacing``, an instance that was lost)."""
         return url
+
+    # -- host state shared between trusted servers (not abstract: see redis_hosts.py) ----
+
+    shares_hosts = False
+    """Whether the backend can share host state (hosts, bans, host requests) with other
+    servers of a room; the registry uses it only between servers it trusts."""
+
+    def room_hosts(self, room: str) -> list[str] | None:
+        """The hosts the join of this server's first peer in ``room`` read (once)."""
+        return None
+
+    def promote(self, room: str, candidates: list[str]) -> None:
+        """With no host in ``room``, the candidate that joined first hosts it."""
+        return None
+
+    async def make_host(self, room: str, peer_id: str) -> bool:
+        """``peer_id`` hosts ``room`` too; False when it is no member."""
+        return False
+
+    async def ban(self, room: str, username: str, seconds: float) -> None:
+        """Keep ``username`` out of ``room`` for ``seconds``, on every server."""
+        return None
+
+    async def ban_left(self, room: str, username: str) -> float:
+        """How many seconds ``username``'s ban from ``room`` lasts still (0: none)."""
+        return 0.0
+
+    async def end_call(self, room: str, reason: str) -> None:
+        """Every other server of ``room`` closes its peers there with ``reason``."""
+        return None
+
+    async def breakout_event(
+        self, room: str, groups: dict[str, list[str]] | None, seconds: float
+    ) -> None:
+        """Tell every other server of ``room`` that a breakout of it starts (``groups``
+        for ``seconds``) or ends (``groups`` None)."""
+        return None
+
+    def room_frame(self, room: str, frame: str) -> None:
+        """Hand ``frame`` to the peers of ``room`` on every other server."""
+        return None
+
+    async def host_act(
+        self, room: str, to: str, what: dict[str, Any], server: str = ""
+    ) -> tuple[str, str]:
+        """Have the server of ``to`` (a member, or a newcomer waiting on ``server``)
+        carry out a host's request ``what``; its answer ``(error code, message)``, code
+        ``""`` when it took effect."""
+        return "peer-unavailable", "host requests do not reach other servers"
+
+    def host_reply(self, event: RoomEvent, code: str, message: str) -> None:
+        """Answer a ``host-act`` event (``code`` ``""``: done)."""
+        return None
+
+    async def lobby_change(
+        self, room: str, change: str, peer_id: str = "", entry: dict[str, Any] | None = None
+    ) -> SharedLobby:
+        """Change the room's shared lobby (``lock``, ``unlock``, ``wait`` with ``entry``,
+        ``gone``) and announce it, or only ``read`` it; the lobby after the change."""
+        return SharedLobby()
+
+    def forget_lobby(self, room: str) -> None:
+        """Drop the room's lobby if nobody is in the room nor waits."""
+        return None
 
     # -- chat history (not abstract: a backend without it keeps none) -------------------
 

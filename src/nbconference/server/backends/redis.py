@@ -2,8 +2,9 @@
 
 Needs ``nbconference[redis]``. Joining (with a room cap that holds across servers),
 leaving, and publishing events; the connection to Redis and the presence of this
-server's peers are its base (redis_presence.py), chat histories redis_chat.py's, and
-the events' encoding redis_events.py's.
+server's peers are its base (redis_presence.py), with host state over it
+(redis_hosts.py, redis_lobby.py); chat histories are redis_chat.py's, and the events' encoding
+redis_events.py's.
 
 The backend mirrors the members of other servers (``RoomView.remote``) from the same
 event stream the registry sees. Snapshots published by the periodic refresh sit at a
@@ -49,7 +50,7 @@ from .redis_events import (
     signal_event,
     state_event,
 )
-from .redis_presence import RedisPresence
+from .redis_lobby import RedisLobby
 from .redis_view import RoomView
 
 log = logging.getLogger("nbconference")
@@ -61,7 +62,7 @@ class _PendingJoin:
     admitted: asyncio.Future[None]
 
 
-class RedisBackend(RedisPresence):
+class RedisBackend(RedisLobby):
     """Rooms in Redis: membership with a cap that holds across servers, events by pub/sub.
 
     ``presence_ttl`` (default: the reconnect grace) is how long a member outlives its
@@ -121,7 +122,8 @@ class RedisBackend(RedisPresence):
             rec = lua.record(peer, self.server_id)
             joined = joined_event(self.server_id, room, rec)
             left_head = lua.frame_head("", EventKind.LEFT, room)
-            args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head]
+            hosts = "1" if peer.get("host") is True else ""
+            args = [max_peers, self.ttl_ms, peer_id, rec, view.channel, joined, left_head, hosts]
             self.chats.forget_if_empty(outbox, room)
             stored = outbox.script(lua.JOIN, self._keys(room), args, want_result=True)
             # Read on the same ordered writer right after the join: every message not in
@@ -145,12 +147,13 @@ class RedisBackend(RedisPresence):
                 # The join is stored but we cannot follow the room: take it back.
                 self._send_leave(room, peer_id, None)
                 raise BackendUnavailable("lost the Redis event stream while joining") from None
-            stored_records, sfu_hash = result
+            stored_records, sfu_hash, hosts_hash = result
             records = [json.loads(item) for item in stored_records]
             self.chats.keep(peer_id, await self._wait(history))
             if not view.local:
                 view.reset(records)
                 self._media_read[room] = media.room_media(sfu_hash)
+                self._read_hosts(room, hosts_hash)
             view.local.add(peer_id)
             self._local[peer_id] = (room, peer)
             return [r["info"] for r in records]
@@ -345,6 +348,9 @@ class RedisBackend(RedisPresence):
                     return self._joined_echo(event["rec"]["info"]["id"])
                 if kind != "sync":
                     return None
+            if kind == EventKind.HOST_REPLY:
+                self._host_replied(event)
+                return None
             view = self._views.get(room)
             if view is None and kind not in TO_SERVER:
                 return None  # a room this server no longer follows

@@ -8,6 +8,7 @@ Server ids, room names and peer ids are all of ``[A-Za-z0-9._-]`` (see
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ...protocol import encode
@@ -75,7 +76,16 @@ def heartbeat(server: str) -> str:
 
 
 # Kinds sent to one server's channel; the others travel on a room's channel.
-TO_SERVER = frozenset({EventKind.SIGNAL, EventKind.LOWER, EventKind.REFUSED, EventKind.KEY_FRAME})
+TO_SERVER = frozenset(
+    {
+        EventKind.SIGNAL,
+        EventKind.LOWER,
+        EventKind.REFUSED,
+        EventKind.KEY_FRAME,
+        EventKind.HOST_ACT,
+        EventKind.HOST_REPLY,
+    }
+)
 
 
 def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
@@ -101,6 +111,38 @@ def relayed(event: dict[str, Any]) -> list[RoomEvent] | None:
         if record is not None and not isinstance(record, dict):
             raise ValueError(f"a feed record must be an object or null, not {record!r:.80}")
         return [RoomEvent(EventKind.FEED, room, str(event["p"]), data=record)]
+    if kind == EventKind.HOSTS:
+        return [RoomEvent(EventKind.HOSTS, room, data={"hosts": [str(h) for h in event["h"]]})]
+    if kind == EventKind.HOST_ACT:
+        what = event["q"]
+        if not isinstance(what, dict):
+            raise ValueError(f"a host request must be an object, not {what!r:.80}")
+        act = RoomEvent(EventKind.HOST_ACT, room, to=str(event["t"]), data=what, origin=event["o"])
+        return [replace(act, by=str(event["i"]))]
+    if kind == EventKind.END:
+        return [RoomEvent(EventKind.END, room, data={"reason": str(event["n"])})]
+    if kind == EventKind.BREAKOUT:
+        groups = event["g"]
+        if groups is not None and not _groups(groups):
+            raise ValueError(f"breakout groups must map names to peer ids, not {groups!r:.80}")
+        started: dict[str, Any] = {"groups": groups, "seconds": float(event["s"])}
+        return [RoomEvent(EventKind.BREAKOUT, room, data=started)]
+    if kind == EventKind.LOBBY:
+        waiting = event["w"]
+        if not isinstance(waiting, list) or not all(isinstance(w, dict) for w in waiting):
+            raise ValueError(f"a lobby lists entries, not {waiting!r:.80}")
+        data = {"locked": bool(event["l"]), "waiting": waiting}
+        return [RoomEvent(EventKind.LOBBY, room, data=data)]
+    if kind == EventKind.FRAME:
+        return [RoomEvent(EventKind.FRAME, room, data_json=str(event["f"]))]
     if kind == EventKind.LOST:
         return [RoomEvent(EventKind.LOST, room, peer_id) for peer_id in event["m"]]
     return None
+
+
+def _groups(groups: Any) -> bool:
+    """Whether ``groups`` maps names to lists of peer ids."""
+    return isinstance(groups, dict) and all(
+        isinstance(members, list) and all(isinstance(pid, str) for pid in members)
+        for members in groups.values()
+    )

@@ -195,6 +195,7 @@ class RedisPresence(Backend):
             lua.members_key(self.prefix, room),
             lua.records_key(self.prefix, room),
             lua.sfu_key(self.prefix, room),
+            lua.hosts_key(self.prefix, room),
         ]
 
     async def _wait(self, future: Awaitable[Any] | None) -> Any:
