@@ -30,7 +30,10 @@ after its kernel ran the cell (js/timeline.js; ``w.timeline`` in the kernel): ``
 ``rendered``, ``target`` (signaling known), ``media`` (camera and microphone up),
 ``welcome``, ``offer`` (first sent or received), ``ice`` (first link connected),
 ``frame`` (first remote frame decoded), and ``mesh``, when that page decoded video from
-every other. ``--together-only`` skips the one-after-another rounds.
+every other. ``--together-only`` skips the one-after-another rounds. ``--trace`` adds, for the
+all-at-once rounds, what lies below the timeline (benchmarks/join_trace.py): start to the
+widget's code and to its render, the Web Lock, ``getUserMedia``, each link's steps, and
+the messages each page exchanged with its kernel until its full mesh.
 
 ``--media sfu`` runs the same rounds with every room on the SFU from its first
 participant (a Lab with ``sfu = "janus"`` and ``mesh_max_peers = 0``; the Lab's own Janus,
@@ -71,6 +74,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import join_trace
 from support import probes
 from support.lab import JupyterLab, running_lab
 from support.meeting import Meeting, wait_for_join, widget_cells
@@ -96,6 +100,8 @@ SETTLE_S = 2.0
 # Every page runs its cells this long after the harness schedules it: time enough for the
 # harness to reach every page first.
 START_LEAD_MS = 1500
+# --trace: the all-at-once rounds also trace below the timeline (join_trace.py).
+TRACE = False
 RUN_ALL = "notebook:run-all-cells"
 # Schedule Run All at epoch ms ``at`` in this page; JupyterLab's app is on the window
 # because the Lab is started with expose_app_in_browser.
@@ -388,7 +394,8 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
         room = meeting.room()
         notebooks = [(name, widget_cells(room, name)) for name in NAMES[:count]]
         known = page_renderers()
-        people = meeting.open(notebooks, run_all=False, init_script=probes.TIMING_MONITOR_JS)
+        script = probes.TIMING_MONITOR_JS + (join_trace.TRACE_JS if TRACE else "")
+        people = meeting.open(notebooks, run_all=False, init_script=script)
         for person in people:
             wait_until(lambda p=person: p.js(RUN_ALL_READY_JS), 60, f"Run All in {person.name}")
         start_ms = time.time() * 1000 + START_LEAD_MS
@@ -405,6 +412,16 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
         by_page = {
             p.name: steps(timelines[p.name], max(map(float, stamps[p.name]["firstFrame"].values())))
             for p in people
+        }
+        traced = {
+            p.name: join_trace.page_figures(
+                p.js("() => window.__nbcTrace"),
+                float(stamps[p.name]["rendered"]),
+                max(map(float, stamps[p.name]["firstFrame"].values())),
+                start_ms,
+            )
+            for p in people
+            if TRACE
         }
         for name, page_steps in by_page.items():
             shown = "  ".join(
@@ -426,6 +443,7 @@ def run_together(browser: Browser, lab: JupyterLab, count: int, label: str) -> d
                 round((mesh_done - max(cells)) / 1000, 3) if len(cells) == count else None
             ),
             "timelines": by_page,
+            **({"trace": traced} if traced else {}),
             "load_average": os.getloadavg(),
             **measured,
         }
@@ -463,6 +481,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 if (found := [t[phase] for t in pages if t.get(phase) is not None])
             },
         }
+        traces = [t for r in rounds for t in r.get("trace", {}).values()]
+        if traces:
+            together[str(count)]["trace_medians"] = join_trace.summary(traces)
     for count in sorted({r["peers"] for r in good}):
         sequential = [r for r in good if r["peers"] == count and r["mode"] == "sequential"]
         if not sequential:
@@ -525,8 +546,13 @@ def main() -> int:
         default=["mesh"],
         help="the media planes to run, one Lab each (default: mesh)",
     )
+    parser.add_argument(
+        "--trace", action="store_true", help="all-at-once rounds: trace below the timeline"
+    )
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args()
+    global TRACE
+    TRACE = args.trace
     sizes = sorted(set(args.peers))
     if not all(2 <= n <= len(NAMES) for n in sizes):
         parser.error(f"participants must be between 2 and {len(NAMES)}")
