@@ -33,14 +33,25 @@ from support.timeouts import TIMEOUT
 JANUS_SECRETS = {"api_secret": "browser-replicas-api-4e1d", "admin_key": "browser-replicas-8c2a"}
 
 
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
+def _redis() -> Iterator[RedisServer]:
     server = RedisServer()
     try:
         server.start()
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    yield from _redis()
+
+
+@pytest.fixture(scope="module")
+def sfu_redis() -> Iterator[RedisServer]:
+    """A Redis of its own for the SFU replicas: servers sharing a Redis must agree on the
+    settings that decide a room's media, and the Labs on ``redis`` are mesh only."""
+    yield from _redis()
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +130,7 @@ def janus() -> Iterator[ExistingJanus]:
 
 @pytest.fixture(scope="module")
 def replicas(
-    redis: RedisServer, janus: ExistingJanus, tmp_path_factory: pytest.TempPathFactory
+    sfu_redis: RedisServer, janus: ExistingJanus, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[ServeProcess]]:
     """Two ``nbconference serve`` replicas on the same Redis and the same Janus, where
     every room is on the SFU from its first join."""
@@ -127,7 +138,7 @@ def replicas(
     (secret := folder / "api").write_text(JANUS_SECRETS["api_secret"])
     (key := folder / "key").write_text(JANUS_SECRETS["admin_key"])
     args = (
-        *("--redis", redis.url, "--sfu", "janus", "--mesh-max-peers", "0"),
+        *("--redis", sfu_redis.url, "--sfu", "janus", "--mesh-max-peers", "0"),
         *("--janus-urls", json.dumps([janus.url])),
         *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
     )
@@ -143,7 +154,10 @@ def replicas(
 
 @needs_janus
 def test_pages_on_two_serve_replicas_decode_each_other_through_one_janus(
-    meetings: list[Meeting], replicas: list[ServeProcess], redis: RedisServer, janus: ExistingJanus
+    meetings: list[Meeting],
+    replicas: list[ServeProcess],
+    sfu_redis: RedisServer,
+    janus: ExistingJanus,
 ) -> None:
     room = meetings[0].room()
     people = []
@@ -155,7 +169,7 @@ def test_pages_on_two_serve_replicas_decode_each_other_through_one_janus(
     # Each page holds a publisher and a subscriber connection, and decodes the other's
     # camera (and hears it) through the one Janus the room is pinned to.
     wait_for_the_sfu(people)
-    assert redis.cli("HGET", f"nbconference:room:{room}:sfu", "janus") == janus.url
+    assert sfu_redis.cli("HGET", f"nbconference:room:{room}:sfu", "janus") == janus.url
 
 
 HOST_TOKEN = "browser-replicas-host-token-5f2b"
