@@ -155,10 +155,13 @@ async def test_the_time_up_brings_everyone_back(standalone_connect: Connect) -> 
         await moved(client, "lab", "")
     frame = await host.next_of("breakouts")
     assert frame["groups"] == {} and frame["seconds_left"] == 0
-    # Gone with the breakout: its group rooms are closed.
-    stranger = await standalone_connect(token=STANDALONE_HOST_TOKEN)
-    await stranger.send({"type": "join", "room": breakout_room("lab", "group-1"), "name": "X"})
-    assert "no breakout group" in (await stranger.expect_error("not-allowed"))["message"]
+    # Gone with the breakout: its group rooms are closed, and a join naming one (a page
+    # that was away) is a join to the main room.
+    late = await standalone_connect(token=STANDALONE_HOST_TOKEN)
+    await late.send({"type": "join", "room": breakout_room("lab", "group-1"), "name": "X"})
+    assert (await late.next_of("moved"))["room"] == "lab"
+    welcome = await late.expect("welcome", room="lab")
+    assert {p["id"] for p in welcome["peers"]} == {host.id, bob.id, cy.id, dee.id}
 
 
 async def test_ending_the_call_ends_it_in_the_groups_too(standalone_connect: Connect) -> None:
@@ -170,10 +173,11 @@ async def test_ending_the_call_ends_it_in_the_groups_too(standalone_connect: Con
     for client in (host, bob, cy):
         code, reason = await client.closed()
         assert code == CLOSE_ENDED and reason == "Teacher ended the call for everyone"
-    # The group is closed with the breakout.
+    # The group is closed with the breakout: a join naming it starts the main room anew.
     late = await standalone_connect(token=STANDALONE_HOST_TOKEN)
     await late.send({"type": "join", "room": G1, "name": "Late"})
-    await late.expect_error("not-allowed")
+    assert (await late.next_of("moved"))["room"] == "lab"
+    assert (await late.expect("welcome", room="lab"))["peers"] == []
 
 
 @needs_janus
@@ -350,6 +354,35 @@ async def test_an_identity_a_host_put_in_a_group_may_rejoin_it_and_no_other(
     await visit.send({"type": "end-breakout", "request": "r2"})
     await visit.next_of("done", request="r2")
     await moved(alan, "lab", "")
+
+
+async def test_a_page_away_when_its_group_closed_comes_back_to_the_main_room(
+    standalone: Any, standalone_connect: Connect
+) -> None:
+    host, bob, cy = await class_of(standalone_connect, "Bob", "Cy")
+    await host.send({"type": "breakout", "groups": {"g1": [bob.id, cy.id]}, "request": "r1"})
+    await answered(host, "r1", "breakouts")
+    await moved(bob, G1, "g1")
+    await moved(cy, G1, "g1")
+    bob.drop()  # Bob's network goes while he is in the group
+    await eventually(
+        lambda: standalone.registry.local[bob.id].transport is None, 5, "the server to see it"
+    )
+    await host.send({"type": "end-breakout", "request": "r2"})
+    await host.next_of("done", request="r2")
+    await moved(cy, "lab", "")
+    # His page comes back naming the room it was in, with a token whose place is gone:
+    # it is sent to the main room, as the others were, not refused.
+    back = await standalone_connect()
+    await back.send({"type": "join", "room": G1, "name": "Bob", "resume": bob.resume})
+    frame = await back.next_of("moved")
+    assert frame == {"type": "moved", "room": "lab", "group": "", "main": "lab"}
+    welcome = await back.expect("welcome", room="lab")
+    assert {p["id"] for p in welcome["peers"]} == {host.id, cy.id}
+    # A group room that never was is still refused.
+    stranger = await standalone_connect()
+    await stranger.send({"type": "join", "room": breakout_room("lab", "g9"), "name": "X"})
+    await stranger.expect_error("not-allowed")
 
 
 async def test_a_host_visits_a_group_and_comes_back(standalone_connect: Connect) -> None:

@@ -11,7 +11,9 @@ of its own: its plane (mesh or SFU) follows its size, and it has no lobby.
 Who may enter a group room is decided here: those a host put in that group (by their
 identity, where the socket shows one: a page that reconnects after its grace window),
 the main room's hosts (a visit), and a peer that resumes its place there. Anyone else
-who names a group room, or names one that is not open, gets ``not-allowed``. A group's
+who names a group room, or names one that is not open, gets ``not-allowed``; but a join
+naming a group room that closed lately (a page that was away when its breakout ended)
+is moved to the main room instead. A group's
 host is only a host of the main room: nobody becomes host of a group by coming first,
 and nobody is promoted there when a host leaves it.
 
@@ -41,6 +43,7 @@ from ..protocol import (
     BreakoutRequest,
     EndBreakout,
     ErrorCode,
+    Join,
     Limits,
     ProtocolError,
     Visit,
@@ -56,9 +59,13 @@ from .chat import hand_raised
 from .hosts import Actor
 from .lobby_across import LobbyAcross
 from .mailbox import Mailbox
-from .peer import Peer
+from .peer import Peer, Transport
 
 log = logging.getLogger("nbconference")
+
+# How long a join naming a closed group room still finds its way back to the main room:
+# long enough for a page that lost its network during the breakout to come back.
+CLOSED_GROUP_SECONDS = 15 * 60
 
 Identity = Mapping[str, Any]
 
@@ -92,6 +99,8 @@ class BreakoutRooms(LobbyAcross):
         self.breakouts: dict[str, Running] = {}
         # Each open group room: its main room and its group.
         self._group_rooms: dict[str, tuple[str, str]] = {}
+        # Each group room closed lately: its main room and when it closed (monotonic).
+        self._closed_groups: dict[str, tuple[str, float]] = {}
 
     # -- what the registry does (rooms.py) ----------------------------------------------
 
@@ -104,6 +113,18 @@ class BreakoutRooms(LobbyAcross):
         """The main room of ``room`` when it is an open group room, else ``room``."""
         found = self._group_rooms.get(room)
         return found[0] if found is not None else room
+
+    def _back_from_closed_group(self, msg: Join, transport: Transport) -> Join:
+        """A join naming a group room that closed lately (a page whose socket was down
+        when its breakout ended, and whose place went with it) is a join to the main
+        room: the socket hears ``moved`` first, as those moved back did, and is then
+        admitted to the main room as any newcomer there is."""
+        found = self._closed_groups.get(msg.room)
+        if found is None or msg.room in self._group_rooms:
+            return msg
+        main = found[0]
+        transport.send_frame(moved_frame(main, "", main).encode())
+        return dataclasses.replace(msg, room=main, resume=None)
 
     def _check_group(self, room: str, user: Identity | None, host_token: bool, kind: str) -> None:
         """Raise ``not-allowed`` unless a new peer of ``user`` (of ``kind``) may enter
@@ -173,8 +194,13 @@ class BreakoutRooms(LobbyAcross):
             return
         if running.timer is not None:
             running.timer.cancel()
+        now = time.monotonic()
+        for room, (_, closed) in list(self._closed_groups.items()):
+            if now - closed > CLOSED_GROUP_SECONDS:
+                del self._closed_groups[room]
         for room in running.rooms.values():
             self._group_rooms.pop(room, None)
+            self._closed_groups[room] = (main, now)
             self._close_room(room, reason)
 
     # -- the requests -----------------------------------------------------------------
@@ -307,8 +333,13 @@ class BreakoutRooms(LobbyAcross):
             return
         if running.timer is not None:
             running.timer.cancel()
+        now = time.monotonic()
+        for room, (_, closed) in list(self._closed_groups.items()):
+            if now - closed > CLOSED_GROUP_SECONDS:
+                del self._closed_groups[room]
         for room in running.rooms.values():
             self._group_rooms.pop(room, None)
+            self._closed_groups[room] = (main, now)
         for room in running.rooms.values():
             for pid in list(self.rooms.get(room, {})):
                 peer = self.local.get(pid)

@@ -137,6 +137,7 @@ class RoomRegistry(BreakoutsAcross):
         """
         if self.sfu_starting is not None:
             await self.sfu_starting.wait()
+        msg = self._back_from_closed_group(msg, transport)
         # A group room is entered as its main room allows, and only as breakouts allow.
         await self.access.admit(self.main_room(msg.room), user, grants)
         resumed = self._resume_tokens.get(msg.resume or "")
