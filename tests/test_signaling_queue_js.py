@@ -18,7 +18,9 @@ pytestmark = needs_node
 SESSION_JS = """
 class FakeSocket {
   static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3;
-  constructor(url) { this.url = url; this.readyState = 0; this.sent = []; FakeSocket.all.push(this); }
+  constructor(url) {
+    this.url = url; this.readyState = 0; this.sent = []; FakeSocket.all.push(this);
+  }
   send(text) { this.sent.push(JSON.parse(text)); }
   close() { this.readyState = 3; }
   open() { this.readyState = 1; this.onopen?.(); }
@@ -31,7 +33,8 @@ const { CLOSE_DROPPED, stateMessage, signalMessage } = await import(%(protocol)s
 const target = { url: "ws://127.0.0.1:9/", shown: "ws://127.0.0.1:9/", hint: "" };
 const welcomes = [];
 const session = new SignalingSession(target, {
-  joinMessage: (resume) => ({ type: "join", room: "r", name: "bob", state: { camera: false }, resume }),
+  joinMessage: (resume) =>
+    ({ type: "join", room: "r", name: "bob", state: { camera: false }, resume }),
   onWelcome: (welcome) => welcomes.push(welcome.id),
   onFrame: () => {},
   onStatus: () => {},
