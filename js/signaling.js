@@ -1,6 +1,7 @@
 // @ts-check
 // The WebSocket to the signaling server: join, resume after a drop, queue while away.
 import {
+  CLIENT,
   CLOSE_DENIED,
   CLOSE_DROPPED,
   CLOSE_ENDED,
@@ -175,7 +176,7 @@ function withToken(url, token) {
  * - after any close but FINAL_CLOSE_CODES it retries, RECONNECT_FIRST_DELAY_MS first,
  *   doubling up to RECONNECT_MAX_DELAY_MS, back to the first delay after a welcome;
  * - it never gives up because of time: a welcome that did not resume us goes on as a new
- *   peer, and the frames held for the old one are dropped;
+ *   peer, and the frames held for the old one are dropped, but for our own `state`;
  * - it stops, saying why, on a FINAL_CLOSE_CODES close and on a join refused with one of
  *   FATAL_JOIN_ERRORS; other refusals are retried like a drop. (A browser cannot see why a
  *   handshake failed, so an unreachable server is retried with a hint.)
@@ -197,7 +198,7 @@ export class SignalingSession {
   #everWaited = false;
   #closed = false;
   #attempt = 0;
-  /** @type {string[]} frames held while the socket is down, sent after a resume */
+  /** @type {{ type: string, text: string }[]} frames held until we are joined */
   #queue = [];
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #retryTimer;
   /** @type {Map<string, (answer: RoundTrip) => void>} pings waiting for their pong */
@@ -311,15 +312,20 @@ export class SignalingSession {
     this.#everJoined = true;
     this.#attempt = 0;
     this.#resumeToken = welcome.resume;
-    // Signals queued for a peer id that no longer exists would only earn errors.
-    const queued = welcome.resumed ? this.#queue : [];
+    // A new peer (the first welcome, or one that did not resume us): signals and SFU
+    // frames were for links that no longer exist and would only earn errors, but our own
+    // state still holds. It may be newer than the join: the camera comes up while the
+    // join is on its way, and the room would otherwise keep it off.
+    const queued = welcome.resumed
+      ? this.#queue
+      : this.#queue.filter((held) => held.type === CLIENT.STATE);
     this.#queue = [];
     this.#handlers.onIce?.({
       iceServers: welcome.ice_servers,
       iceTransportPolicy: welcome.ice_transport_policy,
     });
     this.#handlers.onWelcome(welcome);
-    for (const frame of queued) this.#socket?.send(frame);
+    for (const held of queued) this.#socket?.send(held.text);
   }
 
   /**
@@ -412,7 +418,7 @@ export class SignalingSession {
     }
     if (this.#closed) return;
     if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
-    this.#queue.push(frame);
+    this.#queue.push({ type: msg.type, text: frame });
   }
 
   /** Say goodbye and close for good. */

@@ -146,7 +146,7 @@ async def test_state_flips_cannot_push_an_absent_peer_out(connect: Connect) -> N
     await a.silent(0.1)  # and a was told of nothing: a state change has no failure
 
 
-async def test_python_session_sends_held_frames_after_a_resume_only(
+async def test_python_session_sends_held_signals_after_a_resume_only_and_its_state_always(
     standalone: StandaloneServer, standalone_connect: Connect
 ) -> None:
     bob = await standalone_connect()
@@ -165,6 +165,9 @@ async def test_python_session_sends_held_frames_after_a_resume_only(
 
         session.drop()
         session.send({"type": "signal", "to": bob.id, "data": {"candidate": {"n": 2}}})
+        # A state the join does not carry (the session's dict stays {}): it changed while
+        # the join was on its way.
+        session.send({"type": "state", "state": {"camera": True}})
         await bob.expect("peer-left", id=ada, timeout=GRACE + 1)  # nobody came back in time
         welcome = await asyncio.wait_for(session.receive(), 5)
         assert welcome["resumed"] is False and welcome["id"] != ada, "back as a new peer"
@@ -172,6 +175,8 @@ async def test_python_session_sends_held_frames_after_a_resume_only(
             "peer-joined",
             peer={"id": welcome["id"], "name": "Ada", "state": {}, "user": None, "color": None},
         )
-        await bob.silent(0.3)  # the held frame was meant for the old peer's links: dropped
+        # The held signal was meant for the old peer's links: dropped; the state is ours.
+        await bob.expect("peer-state", id=welcome["id"], state={"camera": True})
+        await bob.silent(0.3)
     finally:
         await session.close()

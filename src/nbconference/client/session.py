@@ -14,7 +14,8 @@ reconnecting"), as the browser does:
 
 Frames sent while the socket is down are held (at most :data:`MAX_HELD_FRAMES`, oldest
 dropped first) and sent after a resumed welcome; after a new-peer welcome they are
-dropped, because the links they were meant for are gone.
+dropped, because the links they were meant for are gone, all but our own ``state``
+frames, which are sent all the same.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..protocol import (
     PARTICIPANT_KIND,
     RECONNECT_FIRST_DELAY,
     RECONNECT_MAX_DELAY,
+    ClientFrame,
     leave_message,
 )
 from .socket import REFUSED_CODES, SignalingError, SignalingSocket
@@ -137,8 +139,11 @@ class SignalingSession:
         held = list(self._held)
         self._held.clear()
         self._overflowed = False
-        if self.welcome.get("resumed"):
-            for message in held:
+        resumed = bool(self.welcome.get("resumed"))
+        for message in held:
+            # A new peer: the signals were for links that are gone, but our own state
+            # holds, and may be newer than the join (changed while it was on its way).
+            if resumed or message.get("type") == ClientFrame.STATE:
                 self.send(message)
         return True
 
