@@ -103,6 +103,8 @@ async def meet(first: tuple[str, str], second: tuple[str, str], room: str) -> li
         try:
             welcome_two = await two.join(room, "two", STATE)
             joined = await asyncio.wait_for(one.receive(), 10)
+            while joined.get("type") == "hosts":  # the first verified joiner was made host
+                joined = await asyncio.wait_for(one.receive(), 10)
         finally:
             await two.aclose()
     finally:
