@@ -128,6 +128,18 @@ def janus() -> Iterator[ExistingJanus]:
         existing.stop()
 
 
+def two_replicas(args: tuple[str, ...], folder: Path) -> Iterator[list[ServeProcess]]:
+    """Two ``nbconference serve`` processes with ``args``, ready; stopped afterwards."""
+    started = [ServeProcess(*args, log_dir=folder) for _ in range(2)]
+    try:
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
 @pytest.fixture(scope="module")
 def replicas(
     sfu_redis: RedisServer, janus: ExistingJanus, tmp_path_factory: pytest.TempPathFactory
@@ -142,14 +154,7 @@ def replicas(
         *("--janus-urls", json.dumps([janus.url])),
         *(f"--janus-api-secret=@{secret}", f"--janus-admin-key=@{key}"),
     )
-    started = [ServeProcess(*args, log_dir=folder) for _ in range(2)]
-    try:
-        for server in started:
-            server.wait_ready()
-        yield started
-    finally:
-        for server in started:
-            server.stop()
+    yield from two_replicas(args, folder)
 
 
 @needs_janus
@@ -183,14 +188,7 @@ def mesh_replicas(
     folder = tmp_path_factory.mktemp("mesh-replicas")
     (host_token := folder / "host-token").write_text(HOST_TOKEN)
     args = ("--redis", redis.url, "--host-token-file", str(host_token))
-    started = [ServeProcess(*args, log_dir=folder) for _ in range(2)]
-    try:
-        for server in started:
-            server.wait_ready()
-        yield started
-    finally:
-        for server in started:
-            server.stop()
+    yield from two_replicas(args, folder)
 
 
 def test_a_host_page_on_one_replica_mutes_a_page_on_the_other(

@@ -257,6 +257,20 @@ class BreakoutRooms(LobbyAcross):
 
     def _movable(self, main: str, pid: str) -> Peer:
         """The peer ``pid`` of ``main`` that a host may put in a group."""
+        self._check_member(main, pid)
+        peer = self.local.get(pid)
+        if peer is None or peer.transport is None:
+            where = "is reconnecting" if peer is not None else "is on another server of the room"
+            raise ProtocolError(
+                ErrorCode.PEER_UNAVAILABLE,
+                f"peer '{pid[:40]}' {where}: it cannot be moved now",
+                peer=pid,
+            )
+        return peer
+
+    def _check_member(self, main: str, pid: str) -> None:
+        """Raise ProtocolError unless ``pid`` is a member of ``main`` that may go to a
+        group (on any server: no recorder)."""
         info = self.rooms.get(main, {}).get(pid)
         if info is None:
             raise ProtocolError(
@@ -268,15 +282,6 @@ class BreakoutRooms(LobbyAcross):
                 "a recorder stays in the main room: groups are not recorded",
                 peer=pid,
             )
-        peer = self.local.get(pid)
-        if peer is None or peer.transport is None:
-            where = "is reconnecting" if peer is not None else "is on another server of the room"
-            raise ProtocolError(
-                ErrorCode.PEER_UNAVAILABLE,
-                f"peer '{pid[:40]}' {where}: it cannot be moved now",
-                peer=pid,
-            )
-        return peer
 
     def _deal(self, main: str, n_groups: int) -> dict[str, tuple[str, ...]]:
         """``main``'s participants of this server (no hosts, no recorders, nobody

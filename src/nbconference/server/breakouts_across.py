@@ -40,17 +40,7 @@ class BreakoutsAcross(BreakoutRooms):
         if not self._shared or pid in self.local:
             super()._check_movable(main, pid)
             return
-        info = self.rooms.get(main, {}).get(pid)
-        if info is None:
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PEER, f"no peer '{pid[:40]}' in room '{main}'", peer=pid
-            )
-        if info.get("kind") == RECORDER_KIND:
-            raise ProtocolError(
-                ErrorCode.NOT_ALLOWED,
-                "a recorder stays in the main room: groups are not recorded",
-                peer=pid,
-            )
+        self._check_member(main, pid)  # its own server moves it
 
     def _deal(self, main: str, n_groups: int) -> dict[str, tuple[str, ...]]:
         if not self._shared:
