@@ -284,15 +284,14 @@ class BreakoutRooms(LobbyAcross):
             )
 
     def _deal(self, main: str, n_groups: int) -> dict[str, tuple[str, ...]]:
-        """``main``'s participants of this server (no hosts, no recorders, nobody
-        reconnecting), dealt in turn into ``group-1`` ... ``group-N``."""
+        """``main``'s participants that :meth:`_may_deal` (no hosts, no recorders),
+        dealt in turn into ``group-1`` ... ``group-N``."""
         people = [
             pid
             for pid, info in self.rooms.get(main, {}).items()
             if info.get("kind") != RECORDER_KIND
             and info.get("host") is not True
-            and (peer := self.local.get(pid)) is not None
-            and peer.transport is not None
+            and self._may_deal(pid)
         ]
         if len(people) < n_groups:
             raise ProtocolError(
@@ -301,6 +300,12 @@ class BreakoutRooms(LobbyAcross):
                 f"stay): not enough for {n_groups} groups",
             )
         return {f"group-{n + 1}": tuple(people[n::n_groups]) for n in range(n_groups)}
+
+    def _may_deal(self, pid: str) -> bool:
+        """Whether ``n_groups`` may deal member ``pid`` (no host, no recorder) into a
+        group: a peer of this server that is not reconnecting."""
+        peer = self.local.get(pid)
+        return peer is not None and peer.transport is not None
 
     async def _start(self, main: str, groups: dict[str, tuple[str, ...]], minutes: float) -> None:
         seconds = minutes * 60

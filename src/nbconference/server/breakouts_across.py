@@ -19,12 +19,9 @@ import dataclasses
 import logging
 
 from ..protocol import (
-    RECORDER_KIND,
     Breakout,
     BreakoutRequest,
     EndBreakout,
-    ErrorCode,
-    ProtocolError,
 )
 from .backends.base import EventKind, RoomEvent
 from .breakouts import BreakoutRooms
@@ -42,23 +39,12 @@ class BreakoutsAcross(BreakoutRooms):
             return
         self._check_member(main, pid)  # its own server moves it
 
-    def _deal(self, main: str, n_groups: int) -> dict[str, tuple[str, ...]]:
+    def _may_deal(self, pid: str) -> bool:
         if not self._shared:
-            return super()._deal(main, n_groups)
-        people = [
-            pid
-            for pid, info in self.rooms.get(main, {}).items()
-            if info.get("kind") != RECORDER_KIND
-            and info.get("host") is not True
-            and ((peer := self.local.get(pid)) is None or peer.transport is not None)
-        ]
-        if len(people) < n_groups:
-            raise ProtocolError(
-                ErrorCode.BAD_MESSAGE,
-                f"room '{main}' has {len(people)} participants to split (hosts and recorders "
-                f"stay): not enough for {n_groups} groups",
-            )
-        return {f"group-{n + 1}": tuple(people[n::n_groups]) for n in range(n_groups)}
+            return super()._may_deal(pid)
+        # Another replica's member is dealt too (its own server moves it).
+        peer = self.local.get(pid)
+        return peer is None or peer.transport is not None
 
     async def breakout_request(self, actor: Actor, msg: BreakoutRequest) -> None:
         if not self._shared or not isinstance(msg, (Breakout, EndBreakout)):
