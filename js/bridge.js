@@ -74,14 +74,17 @@ export function kernelReporter(model) {
       console.warn("nbconference: cannot reach the kernel", error);
     }
   };
+  /** @param {Record<string, unknown>} record @param {string} text  it, as JSON */
+  const sendRecord = (record, text) => {
+    sent = text;
+    sentAt = Date.now();
+    send({ type: TO_KERNEL.VIEWER, record });
+  };
   const report = () => {
     pending = undefined;
     if (last === null) return;
     const text = JSON.stringify(last);
-    if (text === sent) return;
-    sent = text;
-    sentAt = Date.now();
-    send({ type: TO_KERNEL.VIEWER, record: last });
+    if (text !== sent) sendRecord(last, text);
   };
   const gone = () => {
     if (last !== null) send({ type: TO_KERNEL.GONE });
@@ -106,7 +109,8 @@ export function kernelReporter(model) {
       if (wait <= 0) report();
       else pending ??= setTimeout(report, wait);
       heartbeat ??= setInterval(() => {
-        if (last !== null) send({ type: TO_KERNEL.VIEWER, record: last });
+        // Always (the kernel forgets a silent viewer); a report due meanwhile is then done.
+        if (last !== null) sendRecord(last, JSON.stringify(last));
       }, HEARTBEAT_MS);
     },
     stats(stats) {
